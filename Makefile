@@ -1,0 +1,51 @@
+# The two commands: `make demo` and `make test`. Everything else is CMake's.
+#   make test SANITIZE=1        AddressSanitizer + UndefinedBehaviorSanitizer (CPU-only build)
+#   make test SANITIZE=thread   ThreadSanitizer (CPU-only build)
+#   make install PREFIX=/opt/ppengine
+SHELL := /bin/bash
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX ?= /usr/local
+SANITIZE ?=
+BUILD_TYPE ?= Release
+
+ifeq ($(SANITIZE),1)
+  BUILD ?= build-asan
+  CMAKE_FLAGS += -DPP_SANITIZE=address -DPP_CUDA=OFF
+  BUILD_TYPE := RelWithDebInfo
+else ifeq ($(SANITIZE),thread)
+  BUILD ?= build-tsan
+  CMAKE_FLAGS += -DPP_SANITIZE=thread -DPP_CUDA=OFF
+  BUILD_TYPE := RelWithDebInfo
+else
+  BUILD ?= build
+endif
+
+.PHONY: all deps configure build test demo install clean fixtures
+
+all: build
+
+deps:
+	@bash .ci/deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+
+demo: build
+	@bash examples/digits/demo.sh $(BUILD)
+
+install: build
+	cmake --install $(BUILD)
+
+# Regenerates the committed PyTorch fixtures (needs python3-torch; not part of test).
+fixtures:
+	/usr/bin/python3 tests/fixtures/gen/gen_models.py tests/fixtures/models
+	/usr/bin/python3 tests/fixtures/gen/gen_npy.py tests/fixtures/npy
+
+clean:
+	rm -rf build build-asan build-tsan

@@ -1,0 +1,105 @@
+/* onnx.h: the ONNX importer's face. An .onnx file (ModelProto) read into the
+ * engine's IR (engine/graph.h).
+ *
+ * What it does, in order:
+ *   - maps the file and walks its protobuf (converter/protobuf.h); every length,
+ *     count and index is checked, so a malformed file gives an error, never a
+ *     crash; errors name the message, field and byte offset, or the node;
+ *   - checks the opsets: the default domain at versions 7..21; a node in any
+ *     other domain is unsupported;
+ *   - lists every op type it cannot import before doing anything else, so one
+ *     error names them all ("unsupported ONNX ops: Foo ×3 (first 'n1'), ...");
+ *   - turns initializers and Constant nodes into weights (zero copy from the
+ *     mapping where the bytes are aligned for their dtype, copied otherwise),
+ *     graph inputs into inputs with a symbolic batch axis, and each node into IR
+ *     nodes, parameter inputs (Reshape shape, Slice starts, ...) into attributes
+ *     (docs/ir.md);
+ *   - folds, while importing, every node whose inputs are all constant (through
+ *     the engine's CPU kernels, engine/eval.h) and the batch-dependent shape
+ *     arithmetic torch exports (Shape → Gather → Unsqueeze → Concat → Reshape),
+ *     so the graph runs at any batch size (converter/fold.h, docs/converter.md).
+ *
+ * The batch: a graph input whose first dimension is a dim_param (or 0, or has no
+ * value) gets PP_DIM_BATCH there; the same dim_param anywhere else is the batch
+ * too. Any other dim_param must be bound with pp_onnx_options.dims.
+ */
+#ifndef PP_ONNX_H
+#define PP_ONNX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../engine/graph.h"
+#include "../loader/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A graph input replaced by constant data (ppconvert --const NAME=FILE.npy):
+ * it becomes a weight, so a Reshape shape or Slice start fed from it folds. */
+typedef struct pp_onnx_const {
+    const char *name;          /* graph input name (borrowed) */
+    pp_dtype dtype;
+    int rank;
+    int64_t dims[PP_MAX_RANK];
+    const void *data;          /* borrowed; the importer copies it */
+    uint64_t nbytes;
+} pp_onnx_const;
+
+/* A dim_param bound to a fixed extent ("seq" = 128). */
+typedef struct pp_onnx_dim {
+    const char *name;          /* borrowed */
+    int64_t value;
+} pp_onnx_dim;
+
+typedef struct pp_onnx_options {
+    const pp_onnx_const *consts;
+    int n_consts;
+    const pp_onnx_dim *dims;
+    int n_dims;
+    int copy_weights;          /* 1: the graph owns every weight, nothing borrows the mapping */
+    int no_fold;               /* 1: keep all-constant nodes as nodes (debugging) */
+} pp_onnx_options;
+
+typedef struct pp_onnx_info {
+    int64_t ir_version;
+    int64_t opset;             /* default domain */
+    const char *producer_name;    /* owned by the handle; "" when absent */
+    const char *producer_version; /* likewise */
+    int onnx_nodes;            /* NodeProtos in the graph */
+    int folded;                /* nodes evaluated at import (constants and shape arithmetic) */
+    uint64_t borrowed_bytes;   /* weight bytes the graph borrows from the handle's mappings */
+} pp_onnx_info;
+
+/* The importer's handle: it keeps the file's mapping (and any external data
+ * files' mappings) alive, because the graph's weights may point into them. Free
+ * it only after the graph is freed or written. */
+typedef struct pp_onnx pp_onnx;
+
+/* Imports path. On success *graph is a new graph (free with pp_graph_free) whose
+ * activation shapes are inferred, and *handle owns the mappings it may borrow
+ * from (free with pp_onnx_free, after the graph). External data is looked up in
+ * path's folder. On failure both are NULL and err names the problem. opt may be
+ * NULL. */
+pp_code pp_onnx_import(const char *path, const pp_onnx_options *opt, pp_onnx **handle, pp_graph **graph,
+                       pp_error *err);
+
+/* The same over caller memory, which must outlive the handle. dir is the folder
+ * external data is resolved against; NULL refuses external data. */
+pp_code pp_onnx_import_memory(const void *data, size_t size, const char *dir, const pp_onnx_options *opt,
+                              pp_onnx **handle, pp_graph **graph, pp_error *err);
+
+const pp_onnx_info *pp_onnx_get_info(const pp_onnx *h);
+void pp_onnx_free(pp_onnx *h);
+
+/* ONNX TensorProto.DataType → pp_dtype; PP_DTYPE_INVALID for a type the engine
+ * has no dtype for. */
+pp_dtype pp_onnx_dtype(int64_t onnx_type);
+/* The ONNX DataType's name ("FLOAT", "STRING", ...), "?" when unknown. */
+const char *pp_onnx_dtype_name(int64_t onnx_type);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

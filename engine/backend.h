@@ -1,0 +1,123 @@
+/* backend.h: one logical device, the same face for the CPU and CUDA.
+ *
+ * A backend is a table of functions plus a context, so the planner and executor
+ * never ask which device they drive. Work is enqueued on streams and ordered by
+ * events; nothing here blocks the caller except the *_sync calls. A CPU stream is
+ * a worker thread with a FIFO and a CPU event a counter with a condition
+ * variable, so the multi-device executor, its ordering and its races run (and are
+ * tested) on machines without a GPU.
+ *
+ * Memory: `alloc` reserves one arena per device at engine build; the plan
+ * sub-allocates it by offset. Host buffers handed to upload/download must stay
+ * valid until the stream has passed the copy (an event says when).
+ */
+#ifndef PP_BACKEND_H
+#define PP_BACKEND_H
+
+#include <stddef.h>
+
+#include "ops.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pp_backend pp_backend;
+typedef struct pp_stream pp_stream;
+typedef struct pp_event pp_event;
+
+/* A node ready to launch: everything resolved at plan time, so launching does
+ * no work beyond the kernel itself. Owned by the plan; backends keep pointers to
+ * it while it is queued. */
+typedef struct pp_launch {
+    const pp_node *node;
+    pp_op_params params;
+    const void *in[PP_MAX_IO];
+    void *out[PP_MAX_IO];
+    void *ws;            /* workspace in the device arena, ws_bytes long */
+    size_t ws_bytes;
+    void *state;         /* what prepare made (cuDNN plan, cuBLASLt algo), or NULL */
+    double cost_flops;
+} pp_launch;
+
+/* A host callback run in stream order (the executor's bookkeeping, traces). */
+typedef void (*pp_host_fn)(void *arg);
+
+typedef struct pp_backend_ops {
+    const char *kind; /* "cpu", "cuda" */
+    int host_memory;  /* device pointers are host pointers: weights are used in place, never uploaded */
+    void (*destroy)(pp_backend *b);
+
+    /* memory */
+    pp_code (*alloc)(pp_backend *b, size_t bytes, void **ptr, pp_error *err);
+    void (*free)(pp_backend *b, void *ptr);
+    pp_code (*host_alloc)(pp_backend *b, size_t bytes, void **ptr, pp_error *err); /* pinned where that exists */
+    void (*host_free)(pp_backend *b, void *ptr);
+    /* free device memory in bytes (for placement), or 0 when unknown */
+    size_t (*mem_available)(pp_backend *b);
+
+    /* streams and events */
+    pp_code (*stream_create)(pp_backend *b, pp_stream **s, pp_error *err);
+    void (*stream_destroy)(pp_backend *b, pp_stream *s);
+    pp_code (*stream_sync)(pp_backend *b, pp_stream *s, pp_error *err);
+    pp_code (*event_create)(pp_backend *b, pp_event **e, pp_error *err);
+    void (*event_destroy)(pp_backend *b, pp_event *e);
+    pp_code (*event_record)(pp_backend *b, pp_event *e, pp_stream *s, pp_error *err);
+    /* s waits for e, which may belong to another backend of the same kind */
+    pp_code (*stream_wait)(pp_backend *b, pp_stream *s, pp_event *e, pp_error *err);
+    pp_code (*event_sync)(pp_backend *b, pp_event *e, pp_error *err);
+    pp_code (*host_fn)(pp_backend *b, pp_stream *s, pp_host_fn fn, void *arg, pp_error *err);
+
+    /* copies, async on s */
+    pp_code (*upload)(pp_backend *b, pp_stream *s, void *dst, const void *src_host, size_t n, pp_error *err);
+    pp_code (*download)(pp_backend *b, pp_stream *s, void *dst_host, const void *src, size_t n, pp_error *err);
+    pp_code (*copy)(pp_backend *b, pp_stream *s, void *dst, const void *src, size_t n, pp_error *err);
+    /* dst is on b (which owns s), src on backend `from`; PP_ERR_UNSUPPORTED when
+     * no peer path exists (the executor then stages through pinned host memory) */
+    pp_code (*copy_peer)(pp_backend *b, pp_stream *s, void *dst, pp_backend *from, const void *src, size_t n,
+                         pp_error *err);
+    /* enable peer access from b to `to` (both directions are separate calls) */
+    pp_code (*enable_peer)(pp_backend *b, pp_backend *to, pp_error *err);
+
+    /* ops */
+    int (*supports)(pp_backend *b, const pp_node *node, const pp_shape *in);
+    /* All per-op set-up (descriptors, algorithm choice); sets l->state and
+     * l->ws_bytes. Done once per node and micro-batch size at engine build. */
+    pp_code (*prepare)(pp_backend *b, pp_launch *l, pp_error *err);
+    void (*release)(pp_backend *b, pp_launch *l);
+    /* Enqueues the kernel; allocates nothing, never synchronizes. */
+    pp_code (*launch)(pp_backend *b, pp_stream *s, const pp_launch *l, pp_error *err);
+
+    /* Capture of a stream's launches into a replayable graph (CUDA graphs);
+     * NULL on backends where replay buys nothing (the CPU). */
+    pp_code (*capture_begin)(pp_backend *b, pp_stream *s, pp_error *err);
+    pp_code (*capture_end)(pp_backend *b, pp_stream *s, void **graph, pp_error *err);
+    pp_code (*replay)(pp_backend *b, pp_stream *s, void *graph, pp_error *err);
+    void (*graph_destroy)(pp_backend *b, void *graph);
+} pp_backend_ops;
+
+struct pp_backend {
+    const pp_backend_ops *ops;
+    void *ctx;
+    int index;          /* cpu:N / cuda:N */
+    char name[32];      /* "cpu:0", "cuda:1" */
+};
+
+/* Creates the backend for a device spec ("cpu", "cpu:2", "cuda:0"). Errors name
+ * the device ("cuda:0: no CUDA device: ..."). */
+pp_code pp_backend_create(const char *spec, pp_backend **out, pp_error *err);
+void pp_backend_destroy(pp_backend *b);
+
+/* The CPU backend: each logical CPU device has its own worker threads; kernels
+ * inside use OpenMP across the cores. */
+pp_code pp_backend_cpu_create(int index, pp_backend **out, pp_error *err);
+/* The CUDA backend (engine/cuda/); PP_ERR_DEVICE with a clear message when the
+ * build has no CUDA or the machine has no usable GPU. */
+pp_code pp_backend_cuda_create(int index, pp_backend **out, pp_error *err);
+/* Number of usable CUDA devices; 0 without a driver or without CUDA in the build. */
+int pp_cuda_device_count(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

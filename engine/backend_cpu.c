@@ -1,0 +1,314 @@
+/* backend_cpu.c: the CPU as a logical device.
+ *
+ * A stream is a worker thread draining a fixed ring of tasks (no allocation per
+ * enqueue); an event is a generation counter under a mutex. This mirrors CUDA's
+ * semantics closely enough that the executor cannot tell them apart: work on a
+ * stream runs in order, record/wait order work across streams, and errors are
+ * sticky on the stream until it is synchronized.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/cpu/cpu_kernels.h"
+#include "backend.h"
+
+#define RING 1024
+
+typedef enum { T_LAUNCH, T_COPY, T_RECORD, T_WAIT, T_HOSTFN, T_STOP } task_kind;
+
+struct pp_event {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t recorded;  /* generations handed out by record */
+    uint64_t completed; /* generations the stream has passed */
+};
+
+typedef struct task {
+    task_kind kind;
+    const pp_launch *launch;
+    void *dst;
+    const void *src;
+    size_t n;
+    pp_event *ev;
+    uint64_t gen;
+    pp_host_fn fn;
+    void *arg;
+} task;
+
+struct pp_stream {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_push, cv_pop, cv_idle;
+    task ring[RING];
+    unsigned head, tail; /* tail - head tasks queued */
+    int busy;
+    int failed;          /* sticky, like a CUDA stream error */
+    pp_error err;
+};
+
+static void event_complete(pp_event *e, uint64_t gen) {
+    pthread_mutex_lock(&e->mu);
+    if (gen > e->completed) e->completed = gen;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+}
+
+static void event_wait_gen(pp_event *e, uint64_t gen) {
+    pthread_mutex_lock(&e->mu);
+    while (e->completed < gen) pthread_cond_wait(&e->cv, &e->mu);
+    pthread_mutex_unlock(&e->mu);
+}
+
+static void run_task(pp_stream *s, const task *t) {
+    switch (t->kind) {
+    case T_LAUNCH: {
+        if (s->failed) return; /* like CUDA: after a fault, kernels do not run */
+        const pp_launch *l = t->launch;
+        pp_cpu_kernel_fn fn = pp_cpu_kernel_for(l->node->op);
+        if (fn(&l->params, l->in, l->out, l->ws) != 0) {
+            s->failed = 1;
+            pp_error_set(&s->err, PP_ERR_INVALID_ARG, "node '%s' (%s): invalid input data (an index out of range)",
+                         l->node->name, pp_op_name(l->node->op));
+        }
+        break;
+    }
+    case T_COPY:
+        if (t->n) memmove(t->dst, t->src, t->n);
+        break;
+    case T_RECORD: event_complete(t->ev, t->gen); break;
+    case T_WAIT: event_wait_gen(t->ev, t->gen); break;
+    case T_HOSTFN: t->fn(t->arg); break;
+    case T_STOP: break;
+    }
+}
+
+static void *worker(void *arg) {
+    pp_stream *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (s->head == s->tail) pthread_cond_wait(&s->cv_push, &s->mu);
+        task t = s->ring[s->head % RING];
+        s->busy = 1;
+        pthread_mutex_unlock(&s->mu);
+        if (t.kind == T_STOP) {
+            pthread_mutex_lock(&s->mu);
+            s->head++;
+            s->busy = 0;
+            pthread_cond_broadcast(&s->cv_idle);
+            pthread_mutex_unlock(&s->mu);
+            return NULL;
+        }
+        run_task(s, &t);
+        pthread_mutex_lock(&s->mu);
+        s->head++;
+        s->busy = 0;
+        pthread_cond_signal(&s->cv_pop);
+        if (s->head == s->tail) pthread_cond_broadcast(&s->cv_idle);
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+static void push(pp_stream *s, const task *t) {
+    pthread_mutex_lock(&s->mu);
+    while (s->tail - s->head >= RING) pthread_cond_wait(&s->cv_pop, &s->mu);
+    s->ring[s->tail % RING] = *t;
+    s->tail++;
+    pthread_cond_signal(&s->cv_push);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- the table -------------------------------------------------------------- */
+
+static void cpu_destroy(pp_backend *b) { pp_free(b); }
+
+static pp_code cpu_alloc(pp_backend *b, size_t bytes, void **ptr, pp_error *err) {
+    /* 64-byte alignment: what the file guarantees for weights, and a cache line. */
+    void *p = NULL;
+    size_t n = (bytes + 63) & ~(size_t)63;
+    if (n < bytes || posix_memalign(&p, 64, n ? n : 64) != 0 || !p)
+        return pp_error_set(err, PP_ERR_NOMEM, "%s: cannot allocate %zu bytes", b->name, bytes);
+    *ptr = p;
+    return PP_OK;
+}
+
+static void cpu_free(pp_backend *b, void *ptr) { free(ptr); }
+
+static size_t cpu_mem_available(pp_backend *b) { return 0; }
+
+static pp_code cpu_stream_create(pp_backend *b, pp_stream **out, pp_error *err) {
+    pp_stream *s = pp_calloc(1, sizeof *s);
+    if (!s) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory for a stream", b->name);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv_push, NULL);
+    pthread_cond_init(&s->cv_pop, NULL);
+    pthread_cond_init(&s->cv_idle, NULL);
+    if (pthread_create(&s->thread, NULL, worker, s) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv_push);
+        pthread_cond_destroy(&s->cv_pop);
+        pthread_cond_destroy(&s->cv_idle);
+        pp_free(s);
+        return pp_error_set(err, PP_ERR_DEVICE, "%s: cannot start a stream thread", b->name);
+    }
+    *out = s;
+    return PP_OK;
+}
+
+static void cpu_stream_destroy(pp_backend *b, pp_stream *s) {
+    if (!s) return;
+    task t = {.kind = T_STOP};
+    push(s, &t);
+    pthread_join(s->thread, NULL);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv_push);
+    pthread_cond_destroy(&s->cv_pop);
+    pthread_cond_destroy(&s->cv_idle);
+    pp_free(s);
+}
+
+static pp_code cpu_stream_sync(pp_backend *b, pp_stream *s, pp_error *err) {
+    pthread_mutex_lock(&s->mu);
+    while (s->head != s->tail) pthread_cond_wait(&s->cv_idle, &s->mu);
+    pp_code rc = PP_OK;
+    if (s->failed) {
+        /* Report once and clear, so the engine stays usable after bad input. */
+        rc = pp_error_set(err, s->err.code, "%s: %s", b->name, s->err.msg);
+        s->failed = 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static pp_code cpu_event_create(pp_backend *b, pp_event **out, pp_error *err) {
+    pp_event *e = pp_calloc(1, sizeof *e);
+    if (!e) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory for an event", b->name);
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->cv, NULL);
+    *out = e;
+    return PP_OK;
+}
+
+static void cpu_event_destroy(pp_backend *b, pp_event *e) {
+    if (!e) return;
+    pthread_mutex_destroy(&e->mu);
+    pthread_cond_destroy(&e->cv);
+    pp_free(e);
+}
+
+static pp_code cpu_event_record(pp_backend *b, pp_event *e, pp_stream *s, pp_error *err) {
+    pthread_mutex_lock(&e->mu);
+    uint64_t gen = ++e->recorded;
+    pthread_mutex_unlock(&e->mu);
+    task t = {.kind = T_RECORD, .ev = e, .gen = gen};
+    push(s, &t);
+    return PP_OK;
+}
+
+static pp_code cpu_stream_wait(pp_backend *b, pp_stream *s, pp_event *e, pp_error *err) {
+    /* Waits for the generation recorded last before this call, as
+     * cudaStreamWaitEvent does; an event never recorded is already complete. */
+    pthread_mutex_lock(&e->mu);
+    uint64_t gen = e->recorded;
+    pthread_mutex_unlock(&e->mu);
+    if (gen == 0) return PP_OK;
+    task t = {.kind = T_WAIT, .ev = e, .gen = gen};
+    push(s, &t);
+    return PP_OK;
+}
+
+static pp_code cpu_event_sync(pp_backend *b, pp_event *e, pp_error *err) {
+    pthread_mutex_lock(&e->mu);
+    uint64_t gen = e->recorded;
+    pthread_mutex_unlock(&e->mu);
+    event_wait_gen(e, gen);
+    return PP_OK;
+}
+
+static pp_code cpu_host_fn(pp_backend *b, pp_stream *s, pp_host_fn fn, void *arg, pp_error *err) {
+    task t = {.kind = T_HOSTFN, .fn = fn, .arg = arg};
+    push(s, &t);
+    return PP_OK;
+}
+
+static pp_code cpu_copy(pp_backend *b, pp_stream *s, void *dst, const void *src, size_t n, pp_error *err) {
+    task t = {.kind = T_COPY, .dst = dst, .src = src, .n = n};
+    push(s, &t);
+    return PP_OK;
+}
+
+static pp_code cpu_copy_peer(pp_backend *b, pp_stream *s, void *dst, pp_backend *from, const void *src, size_t n,
+                             pp_error *err) {
+    /* Logical CPU devices share one address space: a peer copy is a memcpy. */
+    if (!from->ops->host_memory)
+        return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: no peer path from %s", b->name, from->name);
+    return cpu_copy(b, s, dst, src, n, err);
+}
+
+static pp_code cpu_enable_peer(pp_backend *b, pp_backend *to, pp_error *err) {
+    if (!to->ops->host_memory)
+        return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: no peer access to %s", b->name, to->name);
+    return PP_OK;
+}
+
+static int cpu_supports(pp_backend *b, const pp_node *node, const pp_shape *in) {
+    return pp_cpu_kernel_for(node->op) != NULL;
+}
+
+static pp_code cpu_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
+    if (!pp_cpu_kernel_for(l->node->op))
+        return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: no kernel for node '%s' (%s)", b->name, l->node->name,
+                            pp_op_name(l->node->op));
+    l->state = NULL;
+    l->ws_bytes = pp_cpu_workspace_size(l->node->op, &l->params);
+    return PP_OK;
+}
+
+static void cpu_release(pp_backend *b, pp_launch *l) {}
+
+static pp_code cpu_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_error *err) {
+    task t = {.kind = T_LAUNCH, .launch = l};
+    push(s, &t);
+    return PP_OK;
+}
+
+static const pp_backend_ops cpu_ops = {
+    .kind = "cpu",
+    .host_memory = 1,
+    .destroy = cpu_destroy,
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .host_alloc = cpu_alloc,
+    .host_free = cpu_free,
+    .mem_available = cpu_mem_available,
+    .stream_create = cpu_stream_create,
+    .stream_destroy = cpu_stream_destroy,
+    .stream_sync = cpu_stream_sync,
+    .event_create = cpu_event_create,
+    .event_destroy = cpu_event_destroy,
+    .event_record = cpu_event_record,
+    .stream_wait = cpu_stream_wait,
+    .event_sync = cpu_event_sync,
+    .host_fn = cpu_host_fn,
+    .upload = cpu_copy,
+    .download = cpu_copy,
+    .copy = cpu_copy,
+    .copy_peer = cpu_copy_peer,
+    .enable_peer = cpu_enable_peer,
+    .supports = cpu_supports,
+    .prepare = cpu_prepare,
+    .release = cpu_release,
+    .launch = cpu_launch,
+};
+
+pp_code pp_backend_cpu_create(int index, pp_backend **out, pp_error *err) {
+    pp_backend *b = pp_calloc(1, sizeof *b);
+    if (!b) return pp_error_set(err, PP_ERR_NOMEM, "cpu:%d: out of memory", index);
+    b->ops = &cpu_ops;
+    b->index = index;
+    snprintf(b->name, sizeof b->name, "cpu:%d", index);
+    *out = b;
+    return PP_OK;
+}

@@ -1,0 +1,539 @@
+/* ppengine: run, inspect and plan graph.bin files from the command line. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "../../loader/model.h"
+#include "../../loader/npy.h"
+#include "../exec.h"
+#include "../graph.h"
+#include "../plan.h"
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int fail(const pp_error *err) {
+    fprintf(stderr, "ppengine: %s\n", err->msg);
+    return 1;
+}
+
+static int usage_error(const char *fmt, const char *arg) {
+    fprintf(stderr, "ppengine: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (try --help)\n");
+    return 2;
+}
+
+static const char *MAIN_HELP =
+    "usage: ppengine COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  run GRAPH    run a graph.bin on inputs (.npy files or random) and write outputs\n"
+    "  info GRAPH   inputs, outputs, ops, parameters, FLOPs and activation memory\n"
+    "  plan GRAPH   show how the graph is split into pipeline stages over devices\n"
+    "\n"
+    "'ppengine COMMAND --help' describes each command.\n";
+
+static const char *RUN_HELP =
+    "usage: ppengine run GRAPH [options]\n"
+    "\n"
+    "  --input NAME=FILE.npy  an input (repeatable; one input may omit NAME=)\n"
+    "  --output DIR           write DIR/<output name>.npy for every output\n"
+    "  --batch N              batch size for random inputs (default 1)\n"
+    "  --seed S               seed for random inputs (default 1)\n"
+    "  --devices LIST         cpu, cpu:0,cpu:1,..., cuda:0,cuda:1, auto (default auto)\n"
+    "  --stages P             pipeline stages per replica (default 1); replicas = devices / P\n"
+    "  --microbatch M         micro-batch size (default: the whole batch)\n"
+    "  --inflight K           in-flight buffers per stage boundary (default 2)\n"
+    "  --split NODE,NODE      start stages 2..P at these nodes (source names)\n"
+    "  --p2p                  use peer-to-peer copies between GPUs where possible\n"
+    "  --trace FILE.json      write a Chrome/Perfetto trace of the run\n"
+    "  --quiet                print only errors\n";
+
+static const char *INFO_HELP =
+    "usage: ppengine info GRAPH [--batch N]\n"
+    "\n"
+    "Prints the graph's inputs and outputs, ops by count, parameters, FLOPs and\n"
+    "activation bytes per batch item, and the peak activation memory the planner\n"
+    "reaches by reusing buffers, against the sum of all activations.\n";
+
+static const char *PLAN_HELP =
+    "usage: ppengine plan GRAPH --devices LIST --stages P [--batch N] [--microbatch M] [--split NODE,...]\n"
+    "\n"
+    "Prints per stage its device, first and last node, parameters, activation\n"
+    "memory, estimated time and boundary transfer, and the estimated pipeline\n"
+    "efficiency m/(m+P-1) for the batch's micro-batches.\n";
+
+typedef struct opts {
+    const char *graph, *output, *devices, *split, *trace;
+    const char *inputs[64];
+    int n_inputs;
+    long batch, seed, stages, microbatch, inflight;
+    int batch_set, p2p, quiet;
+} opts;
+
+static int parse_long(const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+/* Returns 0 to go on, >= 0 + 1 to exit with (value - 1). */
+static int parse_opts(int argc, char **argv, opts *o, const char *help) {
+    memset(o, 0, sizeof *o);
+    o->batch = 1;
+    o->seed = 1;
+    o->stages = 1;
+    o->inflight = 2;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEED_VALUE()                                                                                                   \
+    do {                                                                                                               \
+        if (!v) return 1 + usage_error("%s needs a value", a);                                                       \
+        i++;                                                                                                           \
+    } while (0)
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(help, stdout);
+            return 1;
+        } else if (!strcmp(a, "--input")) {
+            NEED_VALUE();
+            if (o->n_inputs == 64) return 1 + usage_error("more than 64 --input options%s", "");
+            o->inputs[o->n_inputs++] = v;
+        } else if (!strcmp(a, "--output")) {
+            NEED_VALUE();
+            o->output = v;
+        } else if (!strcmp(a, "--devices")) {
+            NEED_VALUE();
+            o->devices = v;
+        } else if (!strcmp(a, "--split")) {
+            NEED_VALUE();
+            o->split = v;
+        } else if (!strcmp(a, "--trace")) {
+            NEED_VALUE();
+            o->trace = v;
+        } else if (!strcmp(a, "--batch")) {
+            NEED_VALUE();
+            if (parse_long(v, 1, 1L << 30, &o->batch)) return 1 + usage_error("--batch '%s' is not a positive integer", v);
+            o->batch_set = 1;
+        } else if (!strcmp(a, "--seed")) {
+            NEED_VALUE();
+            if (parse_long(v, 0, INT32_MAX, &o->seed)) return 1 + usage_error("--seed '%s' is not an integer >= 0", v);
+        } else if (!strcmp(a, "--stages")) {
+            NEED_VALUE();
+            if (parse_long(v, 1, 1024, &o->stages)) return 1 + usage_error("--stages '%s' is not in 1..1024", v);
+        } else if (!strcmp(a, "--microbatch")) {
+            NEED_VALUE();
+            if (parse_long(v, 1, 1L << 30, &o->microbatch))
+                return 1 + usage_error("--microbatch '%s' is not a positive integer", v);
+        } else if (!strcmp(a, "--inflight")) {
+            NEED_VALUE();
+            if (parse_long(v, 2, 64, &o->inflight)) return 1 + usage_error("--inflight '%s' is not in 2..64", v);
+        } else if (!strcmp(a, "--p2p")) {
+            o->p2p = 1;
+        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+            o->quiet = 1;
+        } else if (a[0] == '-' && a[1]) {
+            return 1 + usage_error("unknown option '%s'", a);
+        } else if (!o->graph) {
+            o->graph = a;
+        } else {
+            return 1 + usage_error("unexpected argument '%s'", a);
+        }
+#undef NEED_VALUE
+    }
+    if (!o->graph) return 1 + usage_error("no GRAPH given%s", "");
+    return 0;
+}
+
+static int load_graph(const char *path, pp_graph **g, double *ms, pp_error *err) {
+    double t0 = now_ms();
+    pp_model *m = NULL;
+    if (pp_model_load(path, 0, &m, err)) return 1;
+    if (pp_graph_from_model(&m, g, err)) {
+        pp_error_prefix(err, "%s", path);
+        pp_model_free(m);
+        return 1;
+    }
+    if (ms) *ms = now_ms() - t0;
+    return 0;
+}
+
+/* ---- run ------------------------------------------------------------------- */
+
+static uint64_t lcg(uint64_t *s) {
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *s >> 11;
+}
+
+static void fill_random(const pp_tensor *t, void *data, size_t bytes, uint64_t *state) {
+    size_t n = bytes / (pp_dtype_size(t->dtype) ? pp_dtype_size(t->dtype) : 1);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t r = lcg(state);
+        switch (t->dtype) {
+        case PP_DTYPE_F32: ((float *)data)[i] = (float)((double)(r & 0xFFFFFF) / 0x800000 - 1.0); break;
+        /* Integer inputs are usually indices (token ids): small and in range. */
+        case PP_DTYPE_I64: ((int64_t *)data)[i] = (int64_t)(r % 2); break;
+        case PP_DTYPE_I32: ((int32_t *)data)[i] = (int32_t)(r % 2); break;
+        default: ((unsigned char *)data)[i * pp_dtype_size(t->dtype)] = (unsigned char)(r & 1); break;
+        }
+    }
+}
+
+static void safe_name(const char *in, char *out, size_t n) {
+    size_t k = 0;
+    for (; *in && k + 1 < n; in++) {
+        char c = *in;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                 c == '-' || c == '.';
+        out[k++] = ok ? c : '_';
+    }
+    if (k == 0 || (k == 1 && out[0] == '.') || (k == 2 && out[0] == '.' && out[1] == '.')) out[k++] = '_';
+    out[k] = '\0';
+}
+
+static void summarize(const pp_tensor *t, const void *data, int64_t batch) {
+    int64_t dims[PP_MAX_RANK];
+    pp_tensor_dims_at(t, batch, dims);
+    size_t n = 1;
+    printf("  %s: %s (", t->name, pp_dtype_name(t->dtype));
+    for (int i = 0; i < t->rank; i++) {
+        printf("%s%lld", i ? ", " : "", (long long)dims[i]);
+        n *= (size_t)dims[i];
+    }
+    printf(")");
+    if (t->dtype == PP_DTYPE_F32 && n) {
+        const float *f = data;
+        double mn = f[0], mx = f[0], sum = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (f[i] < mn) mn = f[i];
+            if (f[i] > mx) mx = f[i];
+            sum += f[i];
+        }
+        printf(" min %.6g max %.6g mean %.6g  [", mn, mx, sum / (double)n);
+        for (size_t i = 0; i < n && i < 5; i++) printf("%s%.6g", i ? ", " : "", f[i]);
+        printf("%s]", n > 5 ? ", ..." : "");
+    } else if (t->dtype == PP_DTYPE_I64 && n) {
+        const int64_t *v = data;
+        printf("  [");
+        for (size_t i = 0; i < n && i < 8; i++) printf("%s%lld", i ? ", " : "", (long long)v[i]);
+        printf("%s]", n > 8 ? ", ..." : "");
+    }
+    printf("\n");
+}
+
+/* Checks an .npy against graph input t and returns its batch (1 when t has none). */
+static int check_input(const pp_tensor *t, const pp_npy *a, const char *file, int64_t *batch, pp_error *err) {
+    if (a->dtype != t->dtype)
+        return pp_error_set(err, PP_ERR_SHAPE, "%s: input '%s' wants %s, the file holds %s", file, t->name,
+                            pp_dtype_name(t->dtype), pp_dtype_name(a->dtype));
+    if (a->rank != t->rank)
+        return pp_error_set(err, PP_ERR_SHAPE, "%s: input '%s' has rank %d, the file has rank %d", file, t->name,
+                            t->rank, a->rank);
+    int64_t b = 1;
+    if (t->rank > 0 && t->dims[0] < 0) {
+        int64_t k = -t->dims[0];
+        if (a->dims[0] < k || a->dims[0] % k)
+            return pp_error_set(err, PP_ERR_SHAPE,
+                                "%s: input '%s' axis 0 is %lld; expected a positive multiple of %lld (the batch)",
+                                file, t->name, (long long)a->dims[0], (long long)k);
+        b = a->dims[0] / k;
+    }
+    for (int d = 0; d < t->rank; d++) {
+        int64_t want = t->dims[d] < 0 ? -t->dims[d] * b : t->dims[d];
+        if (a->dims[d] != want)
+            return pp_error_set(err, PP_ERR_SHAPE, "%s: input '%s' axis %d is %lld, expected %lld", file, t->name, d,
+                                (long long)a->dims[d], (long long)want);
+    }
+    *batch = b;
+    return PP_OK;
+}
+
+static int cmd_run(int argc, char **argv) {
+    opts o;
+    int r = parse_opts(argc, argv, &o, RUN_HELP);
+    if (r) return r - 1;
+    pp_error err = {0};
+    pp_graph *g = NULL;
+    double load_ms;
+    if (load_graph(o.graph, &g, &load_ms, &err)) return fail(&err);
+    int rc = 1;
+    pp_npy *files = calloc((size_t)g->n_inputs + 1, sizeof(pp_npy));
+    void **in = calloc((size_t)g->n_inputs + 1, sizeof(void *));
+    void **out = calloc((size_t)g->n_outputs + 1, sizeof(void *));
+    int *given = calloc((size_t)g->n_inputs + 1, sizeof(int));
+    pp_engine *e = NULL;
+    if (!files || !in || !out || !given) {
+        fprintf(stderr, "ppengine: out of memory\n");
+        goto done;
+    }
+    int64_t batch = 0;
+    for (int i = 0; i < o.n_inputs; i++) {
+        const char *spec = o.inputs[i], *eq = strchr(spec, '=');
+        int idx = -1;
+        const char *file = spec;
+        if (eq) {
+            for (int j = 0; j < g->n_inputs; j++)
+                if (strlen(g->tensors[g->inputs[j]].name) == (size_t)(eq - spec) &&
+                    !strncmp(g->tensors[g->inputs[j]].name, spec, (size_t)(eq - spec)))
+                    idx = j;
+            if (idx < 0) {
+                fprintf(stderr, "ppengine: --input %s: the graph has no input named '%.*s'\n", spec, (int)(eq - spec),
+                        spec);
+                goto done;
+            }
+            file = eq + 1;
+        } else if (g->n_inputs == 1) {
+            idx = 0;
+        } else {
+            fprintf(stderr, "ppengine: --input %s: the graph has %d inputs; name it as NAME=FILE.npy\n", spec,
+                    g->n_inputs);
+            goto done;
+        }
+        if (given[idx]) {
+            fprintf(stderr, "ppengine: input '%s' is given twice\n", g->tensors[g->inputs[idx]].name);
+            goto done;
+        }
+        if (pp_npy_read(file, &files[idx], &err)) {
+            fail(&err);
+            goto done;
+        }
+        int64_t b = 1;
+        if (check_input(&g->tensors[g->inputs[idx]], &files[idx], file, &b, &err)) {
+            fail(&err);
+            goto done;
+        }
+        if (batch && b != batch && g->tensors[g->inputs[idx]].dims[0] < 0) {
+            fprintf(stderr, "ppengine: %s: batch %lld differs from the other inputs' %lld\n", file, (long long)b,
+                    (long long)batch);
+            goto done;
+        }
+        if (g->tensors[g->inputs[idx]].rank > 0 && g->tensors[g->inputs[idx]].dims[0] < 0) batch = b;
+        given[idx] = 1;
+        in[idx] = files[idx].data;
+    }
+    if (!batch) batch = o.batch;
+    else if (o.batch_set && o.batch != batch) {
+        fprintf(stderr, "ppengine: --batch %ld disagrees with the inputs' batch %lld\n", o.batch, (long long)batch);
+        goto done;
+    }
+    uint64_t seed = (uint64_t)o.seed * 2654435761u + 1;
+    for (int i = 0; i < g->n_inputs; i++) {
+        if (given[i]) continue;
+        const pp_tensor *t = &g->tensors[g->inputs[i]];
+        size_t bytes = (size_t)pp_tensor_bytes_at(t, batch);
+        in[i] = malloc(bytes ? bytes : 1);
+        if (!in[i]) {
+            fprintf(stderr, "ppengine: out of memory for input '%s' (%zu bytes)\n", t->name, bytes);
+            goto done;
+        }
+        fill_random(t, in[i], bytes, &seed);
+    }
+    for (int i = 0; i < g->n_outputs; i++) {
+        size_t bytes = (size_t)pp_tensor_bytes_at(&g->tensors[g->outputs[i]], batch);
+        out[i] = calloc(1, bytes ? bytes : 1);
+        if (!out[i]) {
+            fprintf(stderr, "ppengine: out of memory for output %d (%zu bytes)\n", i, bytes);
+            goto done;
+        }
+    }
+    pp_engine_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch, (int)o.inflight, o.p2p,
+                            o.split, o.trace};
+    double t0 = now_ms();
+    if (pp_engine_create(g, &eo, &e, &err)) {
+        fail(&err);
+        goto done;
+    }
+    if (pp_engine_fell_back(e) && !o.quiet) fprintf(stderr, "ppengine: no CUDA device found; running on the CPU\n");
+    double t1 = now_ms();
+    if (pp_engine_run(e, batch, (const void *const *)in, out, &err)) {
+        fail(&err);
+        goto done;
+    }
+    double t2 = now_ms();
+    if (o.trace && pp_engine_write_trace(e, &err)) {
+        fail(&err);
+        goto done;
+    }
+    if (o.output) {
+        if (mkdir(o.output, 0777) != 0 && errno != EEXIST) {
+            fprintf(stderr, "ppengine: cannot create output folder '%s': %s\n", o.output, strerror(errno));
+            goto done;
+        }
+        for (int i = 0; i < g->n_outputs; i++) {
+            const pp_tensor *t = &g->tensors[g->outputs[i]];
+            char name[256], path[4096];
+            int64_t dims[PP_MAX_RANK];
+            safe_name(t->name, name, sizeof name);
+            snprintf(path, sizeof path, "%s/%s.npy", o.output, name);
+            pp_tensor_dims_at(t, batch, dims);
+            if (pp_npy_write(path, t->dtype, t->rank, dims, out[i], &err)) {
+                fail(&err);
+                goto done;
+            }
+        }
+    }
+    if (!o.quiet) {
+        printf("%s: batch %lld on %s", o.graph, (long long)batch, pp_engine_device(e, 0, 0));
+        const pp_plan *pl = pp_engine_plan(e);
+        if (pl->n_stages > 1 || pp_engine_replicas(e) > 1)
+            printf(" (%d stages x %d replicas, micro-batch %d)", pl->n_stages, pp_engine_replicas(e), pl->microbatch);
+        printf("\n");
+        for (int i = 0; i < g->n_outputs; i++) summarize(&g->tensors[g->outputs[i]], out[i], batch);
+        printf("load %.2f ms, build %.2f ms, run %.2f ms\n", load_ms, t1 - t0, t2 - t1);
+        if (o.output) printf("wrote %d output%s to %s/\n", g->n_outputs, g->n_outputs == 1 ? "" : "s", o.output);
+    }
+    rc = 0;
+done:
+    pp_engine_free(e);
+    if (g) {
+        for (int i = 0; i < g->n_inputs && in; i++)
+            if (given && !given[i]) free(in[i]);
+        for (int i = 0; i < g->n_inputs && files; i++) pp_npy_free(&files[i]);
+        for (int i = 0; i < g->n_outputs && out; i++) free(out[i]);
+    }
+    free(files);
+    free(in);
+    free(out);
+    free(given);
+    pp_graph_free(g);
+    return rc;
+}
+
+/* ---- info ------------------------------------------------------------------ */
+
+static void print_io(const char *what, const pp_graph *g, const int *ids, int n) {
+    printf("%s:\n", what);
+    for (int i = 0; i < n; i++) {
+        char buf[256];
+        const pp_tensor *t = &g->tensors[ids[i]];
+        printf("  %-24s %-5s %s\n", t->name, pp_dtype_name(t->dtype), pp_tensor_shape_str(t, buf, sizeof buf));
+    }
+}
+
+static void human_bytes(double b, char *buf, size_t n) {
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (b >= 1024 && i < 4) {
+        b /= 1024;
+        i++;
+    }
+    snprintf(buf, n, i ? "%.2f %s" : "%.0f %s", b, u[i]);
+}
+
+static int cmd_info(int argc, char **argv) {
+    opts o;
+    int r = parse_opts(argc, argv, &o, INFO_HELP);
+    if (r) return r - 1;
+    pp_error err = {0};
+    pp_graph *g = NULL;
+    double load_ms;
+    if (load_graph(o.graph, &g, &load_ms, &err)) return fail(&err);
+    printf("%s: format %u.%u, loaded and validated in %.2f ms\n", o.graph, g->model->version_major,
+           g->model->version_minor, load_ms);
+    for (int i = 0; i < g->n_meta; i++) printf("  %s: %s\n", g->meta_keys[i], g->meta_values[i]);
+    print_io("inputs", g, g->inputs, g->n_inputs);
+    print_io("outputs", g, g->outputs, g->n_outputs);
+    int counts[PP_OP_MAX_VALUE + 1] = {0};
+    for (int i = 0; i < g->n_nodes; i++) counts[g->nodes[i].op]++;
+    printf("nodes: %d\n", g->n_nodes);
+    for (int op = 0; op <= PP_OP_MAX_VALUE; op++)
+        if (counts[op]) printf("  %-16s %d\n", pp_op_name((pp_op)op), counts[op]);
+    uint64_t params = pp_graph_param_count(g);
+    uint64_t wbytes = 0;
+    for (int i = 0; i < g->n_tensors; i++)
+        if (g->tensors[i].kind == PP_TENSOR_WEIGHT) wbytes += g->tensors[i].nbytes;
+    char b1[32], b2[32], b3[32];
+    human_bytes((double)wbytes, b1, sizeof b1);
+    printf("parameters: %llu (%s)\n", (unsigned long long)params, b1);
+    int64_t batch = o.batch;
+    double flops = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        double f;
+        pp_plan_node_estimate(g, i, batch, &f, NULL);
+        flops += f;
+    }
+    printf("FLOPs per item: %.4g (at batch %lld)\n", flops / (double)batch, (long long)batch);
+    pp_plan *pl = NULL;
+    pp_plan_options po = {1, (int)batch, NULL, NULL, NULL, 1};
+    if (g->n_nodes > 0 && pp_plan_build(g, &po, &pl, &err) == PP_OK) {
+        human_bytes((double)pl->stages[0].sum_bytes / (double)batch, b1, sizeof b1);
+        human_bytes((double)pl->stages[0].slot_bytes, b2, sizeof b2);
+        human_bytes((double)pl->stages[0].sum_bytes, b3, sizeof b3);
+        printf("activations per item: %s\n", b1);
+        printf("peak activation memory at batch %lld: %s (sum of all activations %s, %.1fx reuse)\n",
+               (long long)batch, b2, b3,
+               pl->stages[0].slot_bytes ? (double)pl->stages[0].sum_bytes / (double)pl->stages[0].slot_bytes : 1.0);
+        pp_plan_free(pl);
+    } else if (g->n_nodes > 0) {
+        fail(&err);
+    }
+    pp_graph_free(g);
+    return 0;
+}
+
+/* ---- plan ------------------------------------------------------------------ */
+
+static int cmd_plan(int argc, char **argv) {
+    opts o;
+    int r = parse_opts(argc, argv, &o, PLAN_HELP);
+    if (r) return r - 1;
+    pp_error err = {0};
+    pp_graph *g = NULL;
+    if (load_graph(o.graph, &g, NULL, &err)) return fail(&err);
+    int M = o.microbatch ? (int)o.microbatch : (int)o.batch;
+    pp_engine_options eo = {o.devices, (int)o.stages, M, (int)o.batch, (int)o.inflight, o.p2p, o.split, NULL};
+    pp_engine *e = NULL;
+    if (pp_engine_create(g, &eo, &e, &err)) {
+        pp_graph_free(g);
+        return fail(&err);
+    }
+    const pp_plan *pl = pp_engine_plan(e);
+    int R = pp_engine_replicas(e), P = pl->n_stages;
+    int64_t share = (o.batch + R - 1) / R;
+    int64_t m = (share + M - 1) / M;
+    printf("%s: %d stage%s x %d replica%s, batch %ld, micro-batch %d (%lld per replica)\n", o.graph, P,
+           P == 1 ? "" : "s", R, R == 1 ? "" : "s", o.batch, M, (long long)m);
+    printf("%-5s %-8s %-28s %-28s %10s %10s %10s %12s\n", "stage", "device", "first node", "last node", "params MB",
+           "act MB", "est ms", "boundary MB");
+    double worst = 0;
+    for (int s = 0; s < P; s++) {
+        const pp_plan_stage *st = &pl->stages[s];
+        const char *first = st->last > st->first ? g->nodes[st->first].name : "-";
+        const char *last = st->last > st->first ? g->nodes[st->last - 1].name : "-";
+        printf("%-5d %-8s %-28.28s %-28.28s %10.3f %10.3f %10.3f %12.3f\n", s, pp_engine_device(e, 0, s), first, last,
+               (double)st->weight_bytes / 1e6, (double)st->slot_bytes / 1e6, st->est_ms,
+               s + 1 < P ? (double)st->out_bytes / 1e6 : 0.0);
+        if (st->est_ms > worst) worst = st->est_ms;
+    }
+    double ideal = (double)m / (double)(m + P - 1);
+    double balance = worst > 0 ? pl->est_total_ms / (P * worst) : 1.0;
+    printf("pipeline efficiency: ideal m/(m+P-1) = %.3f, stage balance %.3f, estimated %.3f\n", ideal, balance,
+           ideal * balance);
+    pp_engine_free(e);
+    pp_graph_free(g);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(MAIN_HELP, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "run")) return cmd_run(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "info")) return cmd_info(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "plan")) return cmd_plan(argc - 2, argv + 2);
+    fprintf(stderr, "ppengine: unknown command '%s' (try --help)\n", argv[1]);
+    return 2;
+}

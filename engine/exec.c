@@ -1,0 +1,619 @@
+/* exec.c: engine build and the micro-batch pipeline. */
+#include "exec.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend.h"
+#include "trace.h"
+
+#define MAX_SIZES 16 /* distinct micro-batch sizes prepared per stage (M and remainders) */
+
+typedef struct sized_launches {
+    int size;
+    pp_launch *l; /* [K][n_nodes] */
+} sized_launches;
+
+typedef struct stage_rt {
+    pp_backend *b;
+    pp_stream *compute, *copy;
+    void *arena;
+    char **slot;               /* [K] */
+    void *ws;
+    size_t ws_bytes;
+    const void **weight;       /* per tensor id: the weight's bytes on this device */
+    pp_event **ev_computed, **ev_arrived, **ev_staged, **ev_out; /* [K] */
+    void **staging;            /* [K] pinned host buffers (staged boundary copies), or NULL */
+    int peer;                  /* boundary copies to the next stage go device to device */
+    sized_launches sizes[MAX_SIZES];
+    int n_sizes;
+} stage_rt;
+
+struct pp_engine {
+    const pp_graph *g;
+    pp_plan *plan;
+    int P, R, K, M;
+    int fell_back;
+    stage_rt *rt;              /* [R][P] */
+    pp_backend **owned;        /* every backend created, destroyed once */
+    int n_owned;
+    pthread_mutex_t mu;        /* one run at a time; launch records are shared */
+    pp_trace *trace;
+    char *trace_path;
+    /* per run */
+    const void *const *inputs;
+    void *const *outputs;
+    int64_t batch;
+    atomic_int next_mb;
+    int n_mb;
+};
+
+static stage_rt *RT(pp_engine *e, int r, int p) { return &e->rt[r * e->P + p]; }
+
+uint64_t pp_engine_input_bytes(const pp_engine *e, int i, int64_t batch) {
+    return pp_tensor_bytes_at(&e->g->tensors[e->g->inputs[i]], batch);
+}
+uint64_t pp_engine_output_bytes(const pp_engine *e, int i, int64_t batch) {
+    return pp_tensor_bytes_at(&e->g->tensors[e->g->outputs[i]], batch);
+}
+const pp_plan *pp_engine_plan(const pp_engine *e) { return e->plan; }
+int pp_engine_replicas(const pp_engine *e) { return e->R; }
+int pp_engine_fell_back(const pp_engine *e) { return e->fell_back; }
+const char *pp_engine_device(const pp_engine *e, int r, int s) { return e->rt[r * e->P + s].b->name; }
+
+/* ---- building ------------------------------------------------------------- */
+
+static pp_code parse_devices(const char *spec, char ***names, int *n, int *fell_back, pp_error *err) {
+    char buf[1024];
+    *fell_back = 0;
+    if (!spec || strcmp(spec, "auto") == 0) {
+        int nc = pp_cuda_device_count();
+        buf[0] = '\0';
+        if (nc == 0) {
+            snprintf(buf, sizeof buf, "cpu");
+            *fell_back = 1;
+        }
+        for (int i = 0; i < nc; i++) {
+            size_t l = strlen(buf);
+            snprintf(buf + l, sizeof buf - l, "%scuda:%d", i ? "," : "", i);
+        }
+    } else {
+        if (strlen(spec) >= sizeof buf)
+            return pp_error_set(err, PP_ERR_INVALID_ARG, "device list is longer than %zu characters", sizeof buf);
+        snprintf(buf, sizeof buf, "%s", spec);
+    }
+    int count = 1;
+    for (char *c = buf; *c; c++) count += *c == ',';
+    char **v = pp_calloc((size_t)count, sizeof(char *));
+    if (!v) return pp_error_set(err, PP_ERR_NOMEM, "out of memory parsing the device list");
+    int k = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        v[k] = pp_malloc(strlen(tok) + 1);
+        if (!v[k]) {
+            for (int i = 0; i < k; i++) pp_free(v[i]);
+            pp_free(v);
+            return pp_error_set(err, PP_ERR_NOMEM, "out of memory parsing the device list");
+        }
+        strcpy(v[k++], tok);
+    }
+    if (k == 0) {
+        pp_free(v);
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "device list '%s' names no device", spec);
+    }
+    *names = v;
+    *n = k;
+    return PP_OK;
+}
+
+static pp_code prepare_size(pp_engine *e, int r, int p, int size, sized_launches **out, pp_error *err);
+
+static void release_stage(pp_engine *e, int r, int p) {
+    stage_rt *rt = RT(e, r, p);
+    pp_backend *b = rt->b;
+    if (!b) return;
+    for (int s = 0; s < rt->n_sizes; s++) {
+        /* launches exist only once the plan does */
+        int nn = e->plan->stages[p].last - e->plan->stages[p].first;
+        for (int k = 0; k < e->K; k++)
+            for (int i = 0; i < nn; i++) b->ops->release(b, &rt->sizes[s].l[k * nn + i]);
+        pp_free(rt->sizes[s].l);
+    }
+    if (rt->compute) b->ops->stream_sync(b, rt->compute, NULL);
+    if (rt->copy) b->ops->stream_sync(b, rt->copy, NULL);
+    for (int k = 0; k < e->K; k++) {
+        if (rt->ev_computed) b->ops->event_destroy(b, rt->ev_computed[k]);
+        if (rt->ev_arrived) b->ops->event_destroy(b, rt->ev_arrived[k]);
+        if (rt->ev_staged) b->ops->event_destroy(b, rt->ev_staged[k]);
+        if (rt->ev_out) b->ops->event_destroy(b, rt->ev_out[k]);
+        if (rt->staging && rt->staging[k]) b->ops->host_free(b, rt->staging[k]);
+    }
+    pp_free(rt->ev_computed);
+    pp_free(rt->ev_arrived);
+    pp_free(rt->ev_staged);
+    pp_free(rt->ev_out);
+    pp_free(rt->staging);
+    if (rt->compute) b->ops->stream_destroy(b, rt->compute);
+    if (rt->copy) b->ops->stream_destroy(b, rt->copy);
+    if (rt->arena) b->ops->free(b, rt->arena);
+    pp_free(rt->slot);
+    pp_free(rt->weight);
+}
+
+void pp_engine_free(pp_engine *e) {
+    if (!e) return;
+    if (e->rt)
+        for (int r = 0; r < e->R; r++)
+            for (int p = 0; p < e->P; p++) release_stage(e, r, p);
+    for (int i = 0; i < e->n_owned; i++) pp_backend_destroy(e->owned[i]);
+    pp_free(e->owned);
+    pp_free(e->rt);
+    pp_plan_free(e->plan);
+    pp_trace_free(e->trace);
+    pp_free(e->trace_path);
+    pthread_mutex_destroy(&e->mu);
+    pp_free(e);
+}
+
+static pp_code check_batch_axis(const pp_graph *g, pp_error *err) {
+    for (int io = 0; io < 2; io++) {
+        int n = io ? g->n_outputs : g->n_inputs;
+        const int *ids = io ? g->outputs : g->inputs;
+        for (int i = 0; i < n; i++) {
+            const pp_tensor *t = &g->tensors[ids[i]];
+            for (int d = 1; d < t->rank; d++)
+                if (t->dims[d] < 0)
+                    return pp_error_set(err, PP_ERR_UNSUPPORTED,
+                                        "%s '%s': the batch is on axis %d; the engine splits batches on axis 0",
+                                        io ? "output" : "input", t->name, d);
+        }
+    }
+    return PP_OK;
+}
+
+static pp_code build_stage_rt(pp_engine *e, int r, int p, pp_error *err) {
+    stage_rt *rt = RT(e, r, p);
+    const pp_plan_stage *st = &e->plan->stages[p];
+    pp_backend *b = rt->b;
+    const pp_graph *g = e->g;
+    pp_code rc;
+    int K = e->K;
+    rt->slot = pp_calloc((size_t)K, sizeof(char *));
+    rt->weight = pp_calloc((size_t)(g->n_tensors ? g->n_tensors : 1), sizeof(void *));
+    rt->ev_computed = pp_calloc((size_t)K, sizeof(pp_event *));
+    rt->ev_arrived = pp_calloc((size_t)K, sizeof(pp_event *));
+    rt->ev_staged = pp_calloc((size_t)K, sizeof(pp_event *));
+    rt->ev_out = pp_calloc((size_t)K, sizeof(pp_event *));
+    rt->staging = pp_calloc((size_t)K, sizeof(void *));
+    if (!rt->slot || !rt->weight || !rt->ev_computed || !rt->ev_arrived || !rt->ev_staged || !rt->ev_out ||
+        !rt->staging)
+        return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory for stage %d", b->name, p);
+    if ((rc = b->ops->stream_create(b, &rt->compute, err)) || (rc = b->ops->stream_create(b, &rt->copy, err)))
+        return rc;
+    for (int k = 0; k < K; k++) {
+        if ((rc = b->ops->event_create(b, &rt->ev_computed[k], err)) ||
+            (rc = b->ops->event_create(b, &rt->ev_arrived[k], err)) ||
+            (rc = b->ops->event_create(b, &rt->ev_staged[k], err)) ||
+            (rc = b->ops->event_create(b, &rt->ev_out[k], err)))
+            return rc;
+    }
+    /* Weights this stage reads: in place on host-memory devices, else uploaded
+     * once into the front of the arena. */
+    size_t wbytes = 0;
+    for (int i = st->first; i < st->last; i++)
+        for (int j = 0; j < g->nodes[i].n_in; j++) {
+            int t = g->nodes[i].in[j];
+            if (t < 0 || g->tensors[t].kind != PP_TENSOR_WEIGHT) continue;
+            if (b->ops->host_memory) rt->weight[t] = g->tensors[t].data;
+            else if (!rt->weight[t]) {
+                rt->weight[t] = (const void *)(uintptr_t)(wbytes + 1); /* offset + 1 until the arena exists */
+                wbytes += (g->tensors[t].nbytes + 255) & ~(size_t)255;
+            }
+        }
+    /* The workspace is sized by preparing at M before the arena exists: prepare
+     * only reads params. */
+    sized_launches *sl;
+    rt->ws_bytes = 0;
+    if ((rc = prepare_size(e, r, p, e->M, &sl, err))) return rc;
+    size_t slot_bytes = (st->slot_bytes + 255) & ~(size_t)255;
+    size_t ws = (rt->ws_bytes + 255) & ~(size_t)255;
+    size_t total = wbytes + ws + slot_bytes * (size_t)K;
+    if ((rc = b->ops->alloc(b, total ? total : 256, &rt->arena, err)))
+        return pp_error_prefix(err, "stage %d (weights %zu + workspace %zu + %d slots of %zu bytes)", p, wbytes, ws,
+                               K, slot_bytes);
+    char *base = rt->arena;
+    for (int t = 0; t < g->n_tensors; t++) {
+        if (b->ops->host_memory || !rt->weight[t]) continue;
+        size_t off = (size_t)(uintptr_t)rt->weight[t] - 1;
+        rt->weight[t] = base + off;
+        if ((rc = b->ops->upload(b, rt->copy, base + off, g->tensors[t].data, g->tensors[t].nbytes, err))) return rc;
+    }
+    rt->ws = ws ? base + wbytes : NULL;
+    for (int k = 0; k < K; k++) rt->slot[k] = base + wbytes + ws + slot_bytes * (size_t)k;
+    if ((rc = b->ops->stream_sync(b, rt->copy, err))) return rc;
+    /* Now that pointers exist, resolve them in the launches made above. */
+    int nn = st->last - st->first;
+    for (int i = 0; i < nn * K; i++) b->ops->release(b, &sl->l[i]);
+    rt->n_sizes = 0;
+    pp_free(sl->l);
+    sl->l = NULL;
+    return prepare_size(e, r, p, e->M, &sl, err);
+}
+
+/* Launch records for micro-batch size `size` on replica r, stage p: params from
+ * describe at that size, pointers into the slots, backend prepare. Cached; the
+ * first run at a new size pays for it (warm-up), later runs do not. */
+static pp_code prepare_size(pp_engine *e, int r, int p, int size, sized_launches **out, pp_error *err) {
+    stage_rt *rt = RT(e, r, p);
+    for (int s = 0; s < rt->n_sizes; s++)
+        if (rt->sizes[s].size == size) {
+            *out = &rt->sizes[s];
+            return PP_OK;
+        }
+    if (rt->n_sizes == MAX_SIZES) {
+        /* Evict the oldest size other than M (entry 0). */
+        sized_launches *old = &rt->sizes[1];
+        int nn = e->plan->stages[p].last - e->plan->stages[p].first;
+        for (int i = 0; i < nn * e->K; i++) rt->b->ops->release(rt->b, &old->l[i]);
+        pp_free(old->l);
+        memmove(&rt->sizes[1], &rt->sizes[2], sizeof(sized_launches) * (MAX_SIZES - 2));
+        rt->n_sizes--;
+    }
+    const pp_plan_stage *st = &e->plan->stages[p];
+    const pp_graph *g = e->g;
+    int nn = st->last - st->first;
+    pp_launch *l = pp_calloc((size_t)(nn * e->K) + 1, sizeof(pp_launch));
+    if (!l) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory preparing stage %d", rt->b->name, p);
+    pp_code rc = PP_OK;
+    for (int k = 0; k < e->K && !rc; k++) {
+        for (int i = 0; i < nn && !rc; i++) {
+            const pp_node *n = &g->nodes[st->first + i];
+            pp_launch *L = &l[k * nn + i];
+            pp_shape in[PP_MAX_IO], outs[PP_MAX_IO];
+            const void *cdata[PP_MAX_IO];
+            for (int j = 0; j < n->n_in; j++) {
+                int t = n->in[j];
+                if (t < 0) {
+                    memset(&in[j], 0, sizeof in[j]);
+                    cdata[j] = NULL;
+                    L->in[j] = NULL;
+                    continue;
+                }
+                const pp_tensor *tt = &g->tensors[t];
+                in[j].dtype = tt->dtype;
+                in[j].rank = tt->rank;
+                pp_tensor_dims_at(tt, size, in[j].dims);
+                cdata[j] = tt->kind == PP_TENSOR_WEIGHT ? tt->data : NULL;
+                if (tt->kind == PP_TENSOR_WEIGHT) L->in[j] = rt->weight[t];
+                else L->in[j] = rt->slot[k] ? rt->slot[k] + st->offset[t] : NULL;
+            }
+            for (int j = 0; j < n->n_out; j++)
+                L->out[j] = rt->slot[k] && n->out[j] >= 0 ? rt->slot[k] + st->offset[n->out[j]] : NULL;
+            L->node = n;
+            pp_cost c;
+            rc = pp_op_describe(n, in, outs, &L->params, &c, cdata, err);
+            if (rc) break;
+            L->cost_flops = c.flops;
+            rc = rt->b->ops->prepare(rt->b, L, err);
+            if (rc) break;
+            if (L->ws_bytes > rt->ws_bytes) {
+                if (rt->arena) {
+                    rc = pp_error_set(err, PP_ERR_INTERNAL,
+                                      "node '%s': workspace of %zu bytes at micro-batch %d exceeds the planned %zu",
+                                      n->name, L->ws_bytes, size, rt->ws_bytes);
+                    break;
+                }
+                rt->ws_bytes = L->ws_bytes;
+            }
+            L->ws = rt->ws;
+        }
+    }
+    if (rc) {
+        for (int i = 0; i < nn * e->K; i++) rt->b->ops->release(rt->b, &l[i]);
+        pp_free(l);
+        return rc;
+    }
+    rt->sizes[rt->n_sizes] = (sized_launches){size, l};
+    *out = &rt->sizes[rt->n_sizes++];
+    return PP_OK;
+}
+
+pp_code pp_engine_create(const pp_graph *g, const pp_engine_options *opt, pp_engine **out, pp_error *err) {
+    *out = NULL;
+    pp_engine_options o = *opt;
+    if (o.stages <= 0) o.stages = 1;
+    if (o.max_batch <= 0) o.max_batch = 1;
+    if (o.microbatch <= 0) o.microbatch = o.max_batch;
+    if (o.inflight <= 0) o.inflight = 2;
+    if (o.inflight > 64) return pp_error_set(err, PP_ERR_INVALID_ARG, "--inflight %d is more than 64", o.inflight);
+    pp_code rc = check_batch_axis(g, err);
+    if (rc) return rc;
+    pp_engine *e = pp_calloc(1, sizeof *e);
+    if (!e) return pp_error_set(err, PP_ERR_NOMEM, "engine: out of memory");
+    pthread_mutex_init(&e->mu, NULL);
+    e->g = g;
+    e->P = o.stages;
+    e->K = o.inflight;
+    e->M = o.microbatch;
+    char **names = NULL;
+    int nd = 0;
+    if ((rc = parse_devices(o.devices, &names, &nd, &e->fell_back, err))) goto fail;
+    if (nd % e->P != 0) {
+        rc = pp_error_set(err, PP_ERR_INVALID_ARG, "%d devices cannot be split into replicas of %d stages", nd, e->P);
+        goto fail;
+    }
+    e->R = nd / e->P;
+    e->rt = pp_calloc((size_t)nd, sizeof(stage_rt));
+    e->owned = pp_calloc((size_t)nd, sizeof(pp_backend *));
+    if (!e->rt || !e->owned) {
+        rc = pp_error_set(err, PP_ERR_NOMEM, "engine: out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < nd; i++) {
+        /* Each entry gets its own backend instance, so `cuda:0,cuda:0` is two
+         * stages on one GPU with their own streams. */
+        if ((rc = pp_backend_create(names[i], &e->owned[i], err))) goto fail;
+        e->n_owned++;
+        e->rt[i].b = e->owned[i];
+    }
+    for (int i = 1; i < nd; i++)
+        if (strcmp(e->owned[i]->ops->kind, e->owned[0]->ops->kind) != 0) {
+            rc = pp_error_set(err, PP_ERR_INVALID_ARG, "devices %s and %s are of different kinds; use one kind",
+                              e->owned[0]->name, e->owned[i]->name);
+            goto fail;
+        }
+    {
+        size_t *limit = pp_calloc((size_t)e->P, sizeof(size_t));
+        if (!limit) {
+            rc = pp_error_set(err, PP_ERR_NOMEM, "engine: out of memory");
+            goto fail;
+        }
+        for (int p = 0; p < e->P; p++) limit[p] = e->rt[p].b->ops->mem_available(e->rt[p].b);
+        pp_plan_options po = {e->P, e->M, o.split, NULL, limit, e->K};
+        rc = pp_plan_build(g, &po, &e->plan, err);
+        pp_free(limit);
+        if (rc) goto fail;
+    }
+    for (int r = 0; r < e->R && !rc; r++)
+        for (int p = 0; p < e->P && !rc; p++) {
+            rc = build_stage_rt(e, r, p, err);
+            if (rc) pp_error_prefix(err, "%s", RT(e, r, p)->b->name);
+        }
+    if (rc) goto fail;
+    /* Boundary copies go device to device where the devices share memory or
+     * peer access was asked for and granted; otherwise through pinned staging. */
+    for (int r = 0; r < e->R; r++)
+        for (int p = 0; p + 1 < e->P; p++) {
+            stage_rt *a = RT(e, r, p), *b = RT(e, r, p + 1);
+            int peer = a->b->ops->host_memory && b->b->ops->host_memory;
+            if (!peer && o.p2p && a->b->ops->enable_peer && a->b->ops->enable_peer(a->b, b->b, NULL) == PP_OK &&
+                b->b->ops->enable_peer(b->b, a->b, NULL) == PP_OK)
+                peer = 1;
+            a->peer = peer;
+            if (!peer)
+                for (int k = 0; k < e->K; k++)
+                    if ((rc = a->b->ops->host_alloc(a->b, e->plan->stages[p].out_bytes ? e->plan->stages[p].out_bytes
+                                                                                       : 256,
+                                                    &a->staging[k], err)))
+                        goto fail;
+        }
+    if (o.trace) {
+        e->trace_path = pp_malloc(strlen(o.trace) + 1);
+        if (!e->trace_path || pp_trace_new(&e->trace, err)) {
+            rc = e->trace_path ? PP_ERR_NOMEM : pp_error_set(err, PP_ERR_NOMEM, "engine: out of memory");
+            goto fail;
+        }
+        strcpy(e->trace_path, o.trace);
+    }
+    for (int i = 0; i < nd; i++) pp_free(names[i]);
+    pp_free(names);
+    *out = e;
+    return PP_OK;
+fail:
+    for (int i = 0; names && i < nd; i++) pp_free(names[i]);
+    pp_free(names);
+    pp_engine_free(e);
+    return rc;
+}
+
+/* ---- running ---------------------------------------------------------------- */
+
+static size_t row_bytes(const pp_tensor *t) { return (size_t)pp_tensor_bytes_at(t, 1); }
+static int has_batch(const pp_tensor *t) { return t->rank > 0 && t->dims[0] < 0; }
+
+/* Enqueues micro-batch `mb` (rows [off, off+size)) on replica r, slot k. */
+static pp_code enqueue_mb(pp_engine *e, int r, int k, int mb, int64_t off, int size, pp_error *err) {
+    const pp_graph *g = e->g;
+    pp_code rc = PP_OK;
+    for (int p = 0; p < e->P && !rc; p++) {
+        stage_rt *rt = RT(e, r, p);
+        pp_backend *b = rt->b;
+        const pp_plan_stage *st = &e->plan->stages[p];
+        sized_launches *sl;
+        if ((rc = prepare_size(e, r, p, size, &sl, err))) return rc;
+        int nn = st->last - st->first;
+        if (p == 0) {
+            /* Inputs: the slot's previous micro-batch must have finished with them. */
+            rc = b->ops->stream_wait(b, rt->copy, rt->ev_computed[k], err);
+            for (int i = 0; i < g->n_inputs && !rc; i++) {
+                const pp_tensor *t = &g->tensors[g->inputs[i]];
+                if (st->offset[g->inputs[i]] < 0) continue;
+                size_t rb = row_bytes(t);
+                const char *src = (const char *)e->inputs[i] + (has_batch(t) ? (size_t)off * rb : 0);
+                size_t n = has_batch(t) ? rb * (size_t)size : rb;
+                rc = b->ops->upload(b, rt->copy, rt->slot[k] + st->offset[g->inputs[i]], src, n, err);
+            }
+            if (!rc) rc = b->ops->event_record(b, rt->ev_arrived[k], rt->copy, err);
+        }
+        /* Compute: after the inputs arrived, and after the previous micro-batch in
+         * this slot has been copied out (next stage) or downloaded (last stage). */
+        if (!rc) rc = b->ops->stream_wait(b, rt->compute, rt->ev_arrived[k], err);
+        if (!rc && p + 1 < e->P) rc = b->ops->stream_wait(b, rt->compute, RT(e, r, p + 1)->ev_arrived[k], err);
+        if (!rc && p + 1 == e->P) rc = b->ops->stream_wait(b, rt->compute, rt->ev_out[k], err);
+        if (!rc && e->trace) rc = pp_trace_begin(e->trace, b, rt->compute, r, p, "compute", mb, err);
+        for (int i = 0; i < nn && !rc; i++) rc = b->ops->launch(b, rt->compute, &sl->l[k * nn + i], err);
+        if (!rc && e->trace) rc = pp_trace_end(e->trace, b, rt->compute, err);
+        if (!rc) rc = b->ops->event_record(b, rt->ev_computed[k], rt->compute, err);
+        if (rc) break;
+        if (p + 1 < e->P) {
+            stage_rt *nx = RT(e, r, p + 1);
+            const pp_plan_stage *ns = &e->plan->stages[p + 1];
+            pp_backend *nb = nx->b;
+            /* The next stage's slot k is free once its previous micro-batch there
+             * has been computed. */
+            if (rt->peer) {
+                rc = nb->ops->stream_wait(nb, nx->copy, rt->ev_computed[k], err);
+                if (!rc) rc = nb->ops->stream_wait(nb, nx->copy, nx->ev_computed[k], err);
+                if (!rc && e->trace) rc = pp_trace_begin(e->trace, nb, nx->copy, r, p + 1, "copy in", mb, err);
+                for (int i = 0; i < st->n_out && !rc; i++) {
+                    int t = st->out_ids[i];
+                    size_t n = (size_t)pp_tensor_bytes_at(&g->tensors[t], size);
+                    rc = nb->ops->copy_peer(nb, nx->copy, nx->slot[k] + ns->offset[t], b, rt->slot[k] + st->offset[t],
+                                            n, err);
+                }
+                if (!rc && e->trace) rc = pp_trace_end(e->trace, nb, nx->copy, err);
+            } else {
+                /* Staged: down on this stage's copy stream, up on the next one's. */
+                rc = b->ops->stream_wait(b, rt->copy, rt->ev_computed[k], err);
+                if (!rc) rc = b->ops->stream_wait(b, rt->copy, nx->ev_arrived[k], err);
+                size_t pos = 0;
+                for (int i = 0; i < st->n_out && !rc; i++) {
+                    int t = st->out_ids[i];
+                    size_t n = (size_t)pp_tensor_bytes_at(&g->tensors[t], size);
+                    rc = b->ops->download(b, rt->copy, (char *)rt->staging[k] + pos, rt->slot[k] + st->offset[t], n,
+                                          err);
+                    pos += n;
+                }
+                if (!rc) rc = b->ops->event_record(b, rt->ev_staged[k], rt->copy, err);
+                if (!rc) rc = nb->ops->stream_wait(nb, nx->copy, rt->ev_staged[k], err);
+                if (!rc) rc = nb->ops->stream_wait(nb, nx->copy, nx->ev_computed[k], err);
+                pos = 0;
+                for (int i = 0; i < st->n_out && !rc; i++) {
+                    int t = st->out_ids[i];
+                    size_t n = (size_t)pp_tensor_bytes_at(&g->tensors[t], size);
+                    rc = nb->ops->upload(nb, nx->copy, nx->slot[k] + ns->offset[t], (char *)rt->staging[k] + pos, n,
+                                         err);
+                    pos += n;
+                }
+            }
+            if (!rc) rc = nb->ops->event_record(nb, nx->ev_arrived[k], nx->copy, err);
+        } else {
+            rc = b->ops->stream_wait(b, rt->copy, rt->ev_computed[k], err);
+            for (int i = 0; i < g->n_outputs && !rc; i++) {
+                int t = g->outputs[i];
+                const pp_tensor *tt = &g->tensors[t];
+                size_t rb = row_bytes(tt);
+                if (!has_batch(tt) && off != 0) continue; /* batch-free outputs: once */
+                char *dst = (char *)e->outputs[i] + (has_batch(tt) ? (size_t)off * rb : 0);
+                size_t n = has_batch(tt) ? rb * (size_t)size : rb;
+                const void *src = tt->kind == PP_TENSOR_WEIGHT ? tt->data : rt->slot[k] + st->offset[t];
+                if (tt->kind == PP_TENSOR_WEIGHT && !b->ops->host_memory) src = rt->weight[t];
+                if (!src) {
+                    memcpy(dst, tt->data, n);
+                    continue;
+                }
+                rc = b->ops->download(b, rt->copy, dst, src, n, err);
+            }
+            if (!rc) rc = b->ops->event_record(b, rt->ev_out[k], rt->copy, err);
+        }
+    }
+    return rc;
+}
+
+typedef struct replica_job {
+    pp_engine *e;
+    int r;
+    pp_code rc;
+    pp_error err;
+} replica_job;
+
+static void *replica_main(void *arg) {
+    replica_job *j = arg;
+    pp_engine *e = j->e;
+    int r = j->r, used = 0;
+    stage_rt *last = RT(e, r, e->P - 1);
+    for (;;) {
+        int mb = atomic_fetch_add(&e->next_mb, 1);
+        if (mb >= e->n_mb) break;
+        int k = used % e->K;
+        /* Take a micro-batch only with a free slot: waiting here, outside the
+         * pipeline, is what hands a slower replica fewer micro-batches. */
+        if (used >= e->K && (j->rc = last->b->ops->event_sync(last->b, last->ev_out[k], &j->err))) break;
+        int64_t off = (int64_t)mb * e->M;
+        int size = (int)(e->batch - off < e->M ? e->batch - off : e->M);
+        if ((j->rc = enqueue_mb(e, r, k, mb, off, size, &j->err))) break;
+        used++;
+    }
+    /* Drain every stream of this replica; the first error wins. */
+    for (int p = 0; p < e->P; p++) {
+        stage_rt *rt = RT(e, r, p);
+        pp_error tmp;
+        pp_code a = rt->b->ops->stream_sync(rt->b, rt->compute, &tmp);
+        if (a && !j->rc) {
+            j->rc = a;
+            j->err = tmp;
+        }
+        a = rt->b->ops->stream_sync(rt->b, rt->copy, &tmp);
+        if (a && !j->rc) {
+            j->rc = a;
+            j->err = tmp;
+        }
+    }
+    return NULL;
+}
+
+pp_code pp_engine_run(pp_engine *e, int64_t batch, const void *const *inputs, void *const *outputs, pp_error *err) {
+    if (batch < 1) return pp_error_set(err, PP_ERR_INVALID_ARG, "batch %lld: need at least 1", (long long)batch);
+    for (int i = 0; i < e->g->n_inputs; i++)
+        if (!inputs[i])
+            return pp_error_set(err, PP_ERR_INVALID_ARG, "input %d ('%s') is missing", i,
+                                e->g->tensors[e->g->inputs[i]].name);
+    for (int i = 0; i < e->g->n_outputs; i++)
+        if (!outputs[i])
+            return pp_error_set(err, PP_ERR_INVALID_ARG, "output %d ('%s') has no buffer", i,
+                                e->g->tensors[e->g->outputs[i]].name);
+    pthread_mutex_lock(&e->mu);
+    e->inputs = inputs;
+    e->outputs = outputs;
+    e->batch = batch;
+    e->n_mb = (int)((batch + e->M - 1) / e->M);
+    atomic_store(&e->next_mb, 0);
+    replica_job jobs[64];
+    pthread_t th[64];
+    int R = e->R < 64 ? e->R : 64;
+    for (int r = 0; r < R; r++) jobs[r] = (replica_job){e, r, PP_OK, {PP_OK, ""}};
+    if (R == 1) {
+        replica_main(&jobs[0]);
+    } else {
+        int started = 0;
+        for (int r = 0; r < R; r++) {
+            if (pthread_create(&th[r], NULL, replica_main, &jobs[r]) != 0) break;
+            started++;
+        }
+        for (int r = 0; r < started; r++) pthread_join(th[r], NULL);
+        if (started < R) {
+            /* Replicas that could not start leave their micro-batches to the
+             * others; if none started, run inline. */
+            if (started == 0) replica_main(&jobs[0]);
+        }
+    }
+    pp_code rc = PP_OK;
+    for (int r = 0; r < R; r++)
+        if (jobs[r].rc) {
+            rc = jobs[r].rc;
+            if (err) *err = jobs[r].err;
+            break;
+        }
+    /* Events keep counting across runs; slots are free again after the drain. */
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+pp_code pp_engine_write_trace(pp_engine *e, pp_error *err) {
+    if (!e->trace) return PP_OK;
+    return pp_trace_write(e->trace, e->trace_path, err);
+}

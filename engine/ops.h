@@ -1,0 +1,104 @@
+/* ops.h: what each op does to shapes, and the kernel params it implies.
+ *
+ * pp_op_describe is the single place that knows an op's semantics beyond its
+ * kernels: given a node and the concrete shapes of its inputs (the batch
+ * resolved) it checks them, computes the output shapes and dtypes, fills the
+ * kernel params (kernels/params.h) and estimates the cost. Shape inference runs
+ * it at batch 1 and batch 2 to derive symbolic shapes (an extent that doubles is
+ * a multiple of the batch; one that stays is fixed; anything else is refused);
+ * the planner runs it at each micro-batch size to get kernel params once, before
+ * any run.
+ */
+#ifndef PP_OPS_H
+#define PP_OPS_H
+
+#include "../kernels/params.h"
+#include "graph.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pp_shape {
+    pp_dtype dtype;  /* PP_DTYPE_INVALID for an absent optional input */
+    int rank;
+    int64_t dims[PP_MAX_RANK];
+} pp_shape;
+
+typedef struct pp_cost {
+    double flops;    /* multiply-adds count 2 */
+    double bytes;    /* bytes read and written */
+} pp_cost;
+
+/* Constant input values a describe function may need (e.g. the extents of a
+ * SHAPE input folded at conversion are attributes, so this is rarely used): the
+ * WEIGHT data of each input, NULL for activations. */
+typedef struct pp_describe_ctx {
+    const pp_node *node;
+    const char *node_name;   /* for messages */
+    const void *const *const_data;
+} pp_describe_ctx;
+
+typedef pp_code (*pp_describe_fn)(const pp_describe_ctx *ctx, const pp_shape *in, int n_in, pp_shape *out,
+                                  int n_out, pp_op_params *p, pp_cost *cost, pp_error *err);
+
+typedef struct pp_op_def {
+    pp_op op;
+    int min_in, max_in;   /* max_in = PP_MAX_IO for variadic ops */
+    int min_out, max_out;
+    pp_describe_fn describe;
+} pp_op_def;
+
+/* The definition of op, or NULL when the engine does not know it. */
+const pp_op_def *pp_op_def_get(pp_op op);
+
+/* Checks arity, then runs the op's describe function. Messages are prefixed with
+ * the node's name and op: "node 'layer1.0/conv1' (CONV): ...". */
+pp_code pp_op_describe(const pp_node *node, const pp_shape *in, pp_shape *out, pp_op_params *p, pp_cost *cost,
+                       const void *const *const_data, pp_error *err);
+
+/* Helpers for describe functions. */
+int64_t pp_shape_numel(const pp_shape *s);
+/* NumPy broadcast of a and b into out; -1 (and an error naming the axis) when they do not broadcast. */
+pp_code pp_shape_broadcast(const pp_shape *a, const pp_shape *b, pp_shape *out, const char *what, pp_error *err);
+/* Element strides of `in` viewed against the broadcast shape `out` (0 on broadcast axes). */
+void pp_shape_broadcast_strides(const pp_shape *in, const pp_shape *out, int64_t *strides);
+/* Normalises a possibly negative axis against rank; -1 and an error when out of range. */
+int pp_axis_normalize(int64_t axis, int rank, const char *what, pp_error *err);
+/* Reads an activation attribute set on CONV/GEMM by fusion ("activation" int =
+ * pp_act_kind, "act_alpha", "act_beta"). */
+pp_act pp_node_act(const pp_node *n);
+
+/* Describe functions, one per op family (engine/ops_*.c). */
+pp_code pp_describe_conv(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_gemm(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_matmul(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_batchnorm(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_pool(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_softmax(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_layernorm(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_attention(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_reduce(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_unary(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_binary(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_where(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_cast(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_reshape(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *); /* IDENTITY FLATTEN RESHAPE SQUEEZE UNSQUEEZE */
+pp_code pp_describe_transpose(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_concat(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_split(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_slice(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_gather(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_gather_elements(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_expand(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *); /* EXPAND TILE */
+pp_code pp_describe_pad(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_resize(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_trilu(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_fill(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *); /* SHAPE CONSTANT_OF_SHAPE RANGE */
+pp_code pp_describe_d2s(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_cumsum(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,101 @@
+#include "trace.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../loader/atomic.h"
+
+#define CAP 65536
+
+typedef struct marker {
+    pp_trace *t;
+    int replica, stage, mb;
+    const char *what;
+    double t0, t1; /* microseconds; t1 = 0 while open */
+    const char *device;
+} marker;
+
+struct pp_trace {
+    marker m[CAP];
+    atomic_uint next;
+    unsigned open;   /* the marker the last begin handed out (begin/end pairs come from one thread) */
+    double origin;
+};
+
+static double now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+pp_code pp_trace_new(pp_trace **out, pp_error *err) {
+    pp_trace *t = pp_calloc(1, sizeof *t);
+    if (!t) return pp_error_set(err, PP_ERR_NOMEM, "trace: out of memory for %zu bytes", sizeof *t);
+    t->origin = now_us();
+    *out = t;
+    return PP_OK;
+}
+
+void pp_trace_free(pp_trace *t) { pp_free(t); }
+
+static void stamp_begin(void *arg) { ((marker *)arg)->t0 = now_us(); }
+static void stamp_end(void *arg) { ((marker *)arg)->t1 = now_us(); }
+
+pp_code pp_trace_begin(pp_trace *t, pp_backend *b, pp_stream *s, int replica, int stage, const char *what, int mb,
+                       pp_error *err) {
+    unsigned i = atomic_fetch_add(&t->next, 1);
+    if (i >= CAP) { /* full: later spans are dropped, the run goes on */
+        t->open = CAP;
+        return PP_OK;
+    }
+    marker *m = &t->m[i];
+    *m = (marker){t, replica, stage, mb, what, 0, 0, b->name};
+    t->open = i;
+    return b->ops->host_fn(b, s, stamp_begin, m, err);
+}
+
+pp_code pp_trace_end(pp_trace *t, pp_backend *b, pp_stream *s, pp_error *err) {
+    if (t->open >= CAP) return PP_OK;
+    return b->ops->host_fn(b, s, stamp_end, &t->m[t->open], err);
+}
+
+pp_code pp_trace_write(pp_trace *t, const char *path, pp_error *err) {
+    pp_atomic_file af;
+    pp_code rc = pp_atomic_open(&af, path, err);
+    if (rc) return rc;
+    unsigned n = atomic_load(&t->next);
+    if (n > CAP) n = CAP;
+    fprintf(af.f, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n");
+    int first = 1;
+    /* Lane names: one per replica/stage/stream, named once. */
+    static const int maxr = 64, maxt = 256;
+    unsigned char seen[64][256];
+    memset(seen, 0, sizeof seen);
+    for (unsigned i = 0; i < n; i++) {
+        const marker *m = &t->m[i];
+        int copy = strcmp(m->what, "compute") != 0;
+        int tid = m->stage * 2 + copy;
+        if (m->replica < maxr && tid < maxt) {
+            if (seen[m->replica][tid]) continue;
+            seen[m->replica][tid] = 1;
+        }
+        fprintf(af.f, "%s{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":\"stage %d %s (%s)\"}}",
+                first ? "" : ",\n", m->replica, tid, m->stage, copy ? "copy" : "compute", m->device);
+        first = 0;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        const marker *m = &t->m[i];
+        if (m->t1 <= 0 || m->t0 <= 0) continue;
+        int copy = strcmp(m->what, "compute") != 0;
+        fprintf(af.f,
+                "%s{\"name\":\"%s mb %d\",\"cat\":\"%s\",\"ph\":\"X\",\"ts\":%.3f,\"dur\":%.3f,\"pid\":%d,\"tid\":%d,"
+                "\"args\":{\"micro_batch\":%d,\"stage\":%d,\"device\":\"%s\"}}",
+                first ? "" : ",\n", m->what, m->mb, m->what, m->t0 - t->origin, m->t1 - m->t0, m->replica,
+                m->stage * 2 + copy, m->mb, m->stage, m->device);
+        first = 0;
+    }
+    fprintf(af.f, "\n]}\n");
+    return pp_atomic_commit(&af, err);
+}

@@ -1,0 +1,24 @@
+/* trace.h: a Chrome / Perfetto trace of the pipeline.
+ *
+ * Host callbacks enqueued on each stream stamp the start and end of every
+ * micro-batch's compute and boundary copy in stream order, so the trace shows
+ * what each device stream actually did and when: one lane per stream, one
+ * process per replica. Open the JSON in ui.perfetto.dev or chrome://tracing.
+ * Markers come from a fixed ring: tracing allocates nothing per run.
+ */
+#ifndef PP_TRACE_H
+#define PP_TRACE_H
+
+#include "backend.h"
+
+typedef struct pp_trace pp_trace;
+
+pp_code pp_trace_new(pp_trace **out, pp_error *err);
+void pp_trace_free(pp_trace *t);
+/* Enqueue the start of a span on s; *id names it for pp_trace_end. */
+pp_code pp_trace_begin(pp_trace *t, pp_backend *b, pp_stream *s, int replica, int stage, const char *what, int mb,
+                       pp_error *err);
+pp_code pp_trace_end(pp_trace *t, pp_backend *b, pp_stream *s, pp_error *err);
+pp_code pp_trace_write(pp_trace *t, const char *path, pp_error *err);
+
+#endif

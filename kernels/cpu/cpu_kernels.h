@@ -1,0 +1,74 @@
+/* cpu_kernels.h: the CPU backend's kernels, one op (or op family) per file.
+ *
+ * Every kernel has the same shape: params from engine/ops.c, input pointers in the
+ * op's ONNX order (NULL for an absent optional input), output pointers, and a
+ * workspace of pp_cpu_workspace_size() bytes (NULL when that is 0). A kernel
+ * returns 0, or non-zero when the data itself is invalid (a gather index out of
+ * range): it never reads or writes out of bounds, whatever the data. Kernels split
+ * their work over the cores with OpenMP. They are the reference every other
+ * backend is tested against, so they favour clarity where speed costs clarity,
+ * except conv and gemm, which go through sgemm.
+ */
+#ifndef PP_CPU_KERNELS_H
+#define PP_CPU_KERNELS_H
+
+#include <stddef.h>
+
+#include "../params.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef int (*pp_cpu_kernel_fn)(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+
+/* The kernel for op, NULL when the CPU backend has none. */
+pp_cpu_kernel_fn pp_cpu_kernel_for(pp_op op);
+/* Workspace bytes the kernel for op needs with these params. */
+size_t pp_cpu_workspace_size(pp_op op, const pp_op_params *p);
+
+/* Row-major single-precision GEMM, C = alpha·op(A)·op(B) + beta·C, through
+ * OpenBLAS when the build has it, a blocked C loop otherwise. */
+void pp_cpu_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                  int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+
+int pp_cpu_conv(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+size_t pp_cpu_conv_workspace(const pp_op_params *p);
+int pp_cpu_gemm(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+int pp_cpu_matmul(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+int pp_cpu_batchnorm(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+int pp_cpu_pool(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+int pp_cpu_softmax(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+int pp_cpu_layernorm(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+int pp_cpu_attention(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+size_t pp_cpu_attention_workspace(const pp_op_params *p);
+int pp_cpu_reduce(const pp_op_params *p, const void *const *in, void *const *out, void *ws); /* REDUCE_*, ARGMAX, ARGMIN */
+
+int pp_cpu_eltwise(const pp_op_params *p, const void *const *in, void *const *out, void *ws); /* unary, binary, WHERE, PRELU */
+int pp_cpu_cast(const pp_op_params *p, const void *const *in, void *const *out, void *ws);    /* eltwise params */
+
+int pp_cpu_copy(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+int pp_cpu_transpose(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+int pp_cpu_concat(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+int pp_cpu_split(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+int pp_cpu_slice(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+int pp_cpu_gather(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+int pp_cpu_gather_elements(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+int pp_cpu_expand(const pp_op_params *p, const void *const *in, void *const *out, void *ws); /* EXPAND, TILE */
+int pp_cpu_pad(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+int pp_cpu_resize(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+int pp_cpu_trilu(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+int pp_cpu_fill(const pp_op_params *p, const void *const *in, void *const *out, void *ws); /* SHAPE, CONSTANT_OF_SHAPE, RANGE */
+int pp_cpu_d2s(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+int pp_cpu_cumsum(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+
+/* f16 / bf16 ↔ f32, round to nearest even; shared by CAST, .npy I/O and tests. */
+float pp_f16_to_f32(uint16_t h);
+uint16_t pp_f32_to_f16(float f);
+float pp_bf16_to_f32(uint16_t h);
+uint16_t pp_f32_to_bf16(float f);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,226 @@
+/* gemm.c: pp_cpu_sgemm, the one matrix product conv, gemm and matmul go through,
+ * and the GEMM op.
+ *
+ * With PP_HAVE_OPENBLAS the product is cblas_sgemm. Otherwise it is a packed,
+ * blocked loop in the Goto/BLIS shape: op(B) is packed in (KC × NC) blocks of
+ * NR-wide column panels, op(A) (times alpha) in (MC × KC) blocks of MR-tall row
+ * panels, and an MR × NR micro-kernel with constant trip counts (which the
+ * compiler vectorises) runs over the tiles in parallel. Both paths give the same
+ * results up to the order of the sums.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef PP_HAVE_OPENBLAS
+#include <cblas.h>
+#include <limits.h>
+#endif
+
+#include "../act.h"
+#include "cpu_kernels.h"
+
+enum {
+    GEMM_MR = 4,    /* micro-tile rows */
+    GEMM_NR = 16,   /* micro-tile columns */
+    GEMM_KC = 256,  /* depth of a packed block: A panel 4 KiB, B panel 16 KiB, both stay in L1/L2 */
+    GEMM_MC = 128,  /* rows of A packed at once (multiple of MR) */
+    GEMM_NC = 2048, /* columns of B packed at once (multiple of NR) */
+};
+
+/* Below this many multiply-adds a product is not worth waking the thread team. */
+#define GEMM_PARALLEL_MIN_WORK (64.0 * 64.0 * 64.0)
+
+static inline float elem_a(int trans_a, const float *a, int64_t lda, int64_t i, int64_t p) {
+    return trans_a ? a[p * lda + i] : a[i * lda + p];
+}
+
+/* C = beta·C, with beta = 0 writing zeros (C may hold garbage or NaN). */
+static void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc, int parallel) {
+    if (beta == 1.f) return;
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int64_t i = 0; i < m; i++) {
+        float *row = c + i * ldc;
+        if (beta == 0.f) {
+            memset(row, 0, (size_t)n * sizeof(float));
+        } else {
+            for (int64_t j = 0; j < n; j++) row[j] *= beta;
+        }
+    }
+}
+
+/* B block rows [pc, pc+kc), columns [jc, jc+nc) → panels of NR columns, each
+ * (kc, NR) row-major, zero-padded past nc. */
+static void pack_b(int trans_b, const float *b, int64_t ldb, int64_t pc, int64_t kc, int64_t jc, int64_t nc,
+                   float *bp, int parallel) {
+    int64_t panels = (nc + GEMM_NR - 1) / GEMM_NR;
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int64_t jp = 0; jp < panels; jp++) {
+        float *dst = bp + jp * kc * GEMM_NR;
+        int64_t j0 = jc + jp * GEMM_NR;
+        int64_t nr = nc - jp * GEMM_NR < GEMM_NR ? nc - jp * GEMM_NR : GEMM_NR;
+        if (!trans_b) {
+            for (int64_t p = 0; p < kc; p++) {
+                const float *src = b + (pc + p) * ldb + j0;
+                float *d = dst + p * GEMM_NR;
+                int64_t j = 0;
+                for (; j < nr; j++) d[j] = src[j];
+                for (; j < GEMM_NR; j++) d[j] = 0.f;
+            }
+        } else {
+            for (int64_t p = 0; p < kc; p++)
+                for (int64_t j = nr; j < GEMM_NR; j++) dst[p * GEMM_NR + j] = 0.f;
+            for (int64_t j = 0; j < nr; j++) {
+                const float *src = b + (j0 + j) * ldb + pc;
+                for (int64_t p = 0; p < kc; p++) dst[p * GEMM_NR + j] = src[p];
+            }
+        }
+    }
+}
+
+/* alpha · A block rows [ic, ic+mc), columns [pc, pc+kc) → panels of MR rows,
+ * each (kc, MR) row-major, zero-padded past mc. */
+static void pack_a(int trans_a, const float *a, int64_t lda, float alpha, int64_t ic, int64_t mc, int64_t pc,
+                   int64_t kc, float *ap, int parallel) {
+    int64_t panels = (mc + GEMM_MR - 1) / GEMM_MR;
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int64_t ip = 0; ip < panels; ip++) {
+        float *dst = ap + ip * kc * GEMM_MR;
+        int64_t i0 = ic + ip * GEMM_MR;
+        int64_t mr = mc - ip * GEMM_MR < GEMM_MR ? mc - ip * GEMM_MR : GEMM_MR;
+        for (int64_t p = 0; p < kc; p++) {
+            int64_t r = 0;
+            for (; r < mr; r++) dst[p * GEMM_MR + r] = alpha * elem_a(trans_a, a, lda, i0 + r, pc + p);
+            for (; r < GEMM_MR; r++) dst[p * GEMM_MR + r] = 0.f;
+        }
+    }
+}
+
+/* c (mr × nr valid of an MR × NR tile, row stride ldc) += ap-panel · bp-panel. */
+static void micro_kernel(int64_t kc, const float *restrict ap, const float *restrict bp, float *restrict c,
+                         int64_t ldc, int64_t mr, int64_t nr) {
+    float acc[GEMM_MR][GEMM_NR];
+    memset(acc, 0, sizeof acc);
+    for (int64_t p = 0; p < kc; p++) {
+        const float *bq = bp + p * GEMM_NR;
+        const float *aq = ap + p * GEMM_MR;
+        for (int r = 0; r < GEMM_MR; r++) {
+            float av = aq[r];
+            for (int j = 0; j < GEMM_NR; j++) acc[r][j] += av * bq[j];
+        }
+    }
+    for (int64_t r = 0; r < mr; r++)
+        for (int64_t j = 0; j < nr; j++) c[r * ldc + j] += acc[r][j];
+}
+
+/* Unpacked fallback for when the packing buffers cannot be allocated: slow but
+ * needs no memory. C has already been scaled by beta. */
+static void sgemm_naive(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                        int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int parallel) {
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int64_t i = 0; i < m; i++) {
+        float *crow = c + i * ldc;
+        for (int64_t p = 0; p < k; p++) {
+            float av = alpha * elem_a(trans_a, a, lda, i, p);
+            if (!trans_b) {
+                const float *brow = b + p * ldb;
+                for (int64_t j = 0; j < n; j++) crow[j] += av * brow[j];
+            } else {
+                for (int64_t j = 0; j < n; j++) crow[j] += av * b[j * ldb + p];
+            }
+        }
+    }
+}
+
+static void sgemm_blocked(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                          int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    int parallel = (double)m * (double)n * (double)(k > 0 ? k : 1) >= GEMM_PARALLEL_MIN_WORK;
+    scale_c(m, n, beta, c, ldc, parallel);
+    if (k <= 0 || alpha == 0.f) return;
+
+    int64_t kc_max = k < GEMM_KC ? k : GEMM_KC;
+    int64_t nc_max = n < GEMM_NC ? n : GEMM_NC;
+    int64_t mc_max = m < GEMM_MC ? m : GEMM_MC;
+    nc_max = (nc_max + GEMM_NR - 1) / GEMM_NR * GEMM_NR;
+    mc_max = (mc_max + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
+    float *bp = malloc((size_t)(kc_max * nc_max) * sizeof(float));
+    float *ap = malloc((size_t)(kc_max * mc_max) * sizeof(float));
+    if (!bp || !ap) {
+        free(bp);
+        free(ap);
+        sgemm_naive(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, c, ldc, parallel);
+        return;
+    }
+    for (int64_t jc = 0; jc < n; jc += GEMM_NC) {
+        int64_t nc = n - jc < GEMM_NC ? n - jc : GEMM_NC;
+        int64_t npanels = (nc + GEMM_NR - 1) / GEMM_NR;
+        for (int64_t pc = 0; pc < k; pc += GEMM_KC) {
+            int64_t kc = k - pc < GEMM_KC ? k - pc : GEMM_KC;
+            pack_b(trans_b, b, ldb, pc, kc, jc, nc, bp, parallel);
+            for (int64_t ic = 0; ic < m; ic += GEMM_MC) {
+                int64_t mc = m - ic < GEMM_MC ? m - ic : GEMM_MC;
+                int64_t mpanels = (mc + GEMM_MR - 1) / GEMM_MR;
+                pack_a(trans_a, a, lda, alpha, ic, mc, pc, kc, ap, parallel);
+                int64_t tiles = mpanels * npanels;
+#pragma omp parallel for schedule(static) if (parallel)
+                for (int64_t t = 0; t < tiles; t++) {
+                    int64_t ip = t % mpanels, jp = t / mpanels;
+                    int64_t mr = mc - ip * GEMM_MR < GEMM_MR ? mc - ip * GEMM_MR : GEMM_MR;
+                    int64_t nr = nc - jp * GEMM_NR < GEMM_NR ? nc - jp * GEMM_NR : GEMM_NR;
+                    micro_kernel(kc, ap + ip * kc * GEMM_MR, bp + jp * kc * GEMM_NR,
+                                 c + (ic + ip * GEMM_MR) * ldc + jc + jp * GEMM_NR, ldc, mr, nr);
+                }
+            }
+        }
+    }
+    free(bp);
+    free(ap);
+}
+
+void pp_cpu_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                  int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+#ifdef PP_HAVE_OPENBLAS
+    /* Degenerate products go the C way: cblas would print a complaint about a
+     * zero leading dimension, and a library must not print. */
+    if (k > 0 && alpha != 0.f && m <= INT_MAX && n <= INT_MAX && k <= INT_MAX && lda <= INT_MAX &&
+        ldb <= INT_MAX && ldc <= INT_MAX) {
+        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                    (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+        return;
+    }
+#endif
+    sgemm_blocked(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* in = A, B, [C]. describe sets beta = 0 when C is absent, so C is only read
+ * when beta != 0 (the in array may then hold just two pointers). */
+int pp_cpu_gemm(const pp_op_params *pp, const void *const *in, void *const *out, void *ws) {
+    (void)ws;
+    const pp_gemm_params *p = &pp->gemm;
+    const float *a = in[0], *b = in[1];
+    const float *c = p->beta != 0.f ? in[2] : NULL;
+    float *y = out[0];
+    int64_t m = p->m, n = p->n, k = p->k;
+    if (m <= 0 || n <= 0) return 0;
+    float beta = 0.f;
+    int parallel = (double)m * (double)n >= 16384.0;
+    (void)parallel; /* read only by the OpenMP pragmas */
+    if (c) {
+        /* Y = C broadcast, then Y = alpha·op(A)·op(B) + beta·Y */
+#pragma omp parallel for schedule(static) if (parallel)
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) y[i * n + j] = c[i * p->c_stride_m + j * p->c_stride_n];
+        beta = p->beta;
+    }
+    pp_cpu_sgemm(p->trans_a, p->trans_b, m, n, k, p->alpha, a, p->trans_a ? m : k, b, p->trans_b ? k : n, beta, y,
+                 n);
+    if (p->act.kind != PP_ACT_NONE) {
+        pp_act act = p->act;
+        int64_t total = m * n;
+#pragma omp parallel for schedule(static) if (parallel)
+        for (int64_t i = 0; i < total; i++) y[i] = pp_act_apply(act, y[i]);
+    }
+    return 0;
+}

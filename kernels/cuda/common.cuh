@@ -1,0 +1,120 @@
+/* common.cuh: what every .cu here shares: launch geometry, grid-stride loops,
+ * block reductions, element-size dispatch. Internal to kernels/cuda/. */
+#ifndef PP_CUDA_COMMON_CUH
+#define PP_CUDA_COMMON_CUH
+
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdint.h>
+
+#include "../act.h"
+#include "cuda_kernels.h"
+
+#define PP_THREADS 256
+
+/* Threads for one block per row of `len` elements: a multiple of 32, 32 to 256. */
+static inline unsigned pp_row_threads(int64_t len) {
+    int64_t t = (len + 31) / 32 * 32;
+    return (unsigned)(t < 32 ? 32 : (t > 256 ? 256 : t));
+}
+/* Blocks for a block-per-row kernel (rows past the cap are looped over). */
+static inline unsigned pp_row_blocks(int64_t rows) {
+    return (unsigned)(rows < 1 ? 1 : (rows > (1 << 30) ? (1 << 30) : rows));
+}
+#define PP_FOR_ROWS(r, rows) for (int64_t r = blockIdx.x; r < (rows); r += gridDim.x)
+
+/* Blocks for n elements at PP_THREADS per block; grid-stride loops cover the rest
+ * past the cap, so any n works. */
+static inline unsigned pp_blocks(int64_t n) {
+    int64_t b = (n + PP_THREADS - 1) / PP_THREADS;
+    if (b < 1) b = 1;
+    if (b > (1 << 20)) b = 1 << 20;
+    return (unsigned)b;
+}
+
+#define PP_FOR(i, n) \
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)blockDim.x * gridDim.x)
+
+/* Launch checked: returns the launch error to the caller. */
+#define PP_LAUNCH_RETURN() return cudaGetLastError()
+
+static inline size_t pp_dtype_bytes(pp_dtype t) {
+    switch (t) {
+    case PP_DTYPE_F64: case PP_DTYPE_I64: return 8;
+    case PP_DTYPE_F32: case PP_DTYPE_I32: return 4;
+    case PP_DTYPE_F16: case PP_DTYPE_BF16: return 2;
+    case PP_DTYPE_BOOL: case PP_DTYPE_U8: case PP_DTYPE_I8: return 1;
+    default: return 0;
+    }
+}
+
+/* Calls F<T>(args...) with T the unsigned type of `elem` bytes; cudaErrorInvalidValue otherwise. */
+#define PP_ELEM_DISPATCH(elem, F, ...)                                        \
+    switch (elem) {                                                           \
+    case 1: return F<uint8_t>(__VA_ARGS__);                                   \
+    case 2: return F<uint16_t>(__VA_ARGS__);                                  \
+    case 4: return F<uint32_t>(__VA_ARGS__);                                  \
+    case 8: return F<uint64_t>(__VA_ARGS__);                                  \
+    default: return cudaErrorInvalidValue;                                    \
+    }
+
+/* Block-wide reductions over blockDim.x (a multiple of 32, at most 1024); every
+ * thread gets the result. `sh` holds 32 values. */
+__device__ __forceinline__ float pp_warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+/* NaN-propagating max (fmaxf would drop a NaN). */
+__device__ __forceinline__ float pp_nanmax(float a, float b) { return (a != a || a > b) ? a : b; }
+__device__ __forceinline__ float pp_warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = pp_nanmax(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+__device__ __forceinline__ float pp_block_sum(float v, float *sh) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
+    v = pp_warp_sum(v);
+    __syncthreads();
+    if (lane == 0) sh[warp] = v;
+    __syncthreads();
+    v = lane < nw ? sh[lane] : 0.f;
+    return pp_warp_sum(v);
+}
+__device__ __forceinline__ float pp_block_max(float v, float *sh) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
+    v = pp_warp_max(v);
+    __syncthreads();
+    if (lane == 0) sh[warp] = v;
+    __syncthreads();
+    v = lane < nw ? sh[lane] : -INFINITY;
+    return pp_warp_max(v);
+}
+
+/* Row-major strides of dims[0..rank). */
+static inline void pp_contig_strides(int rank, const int64_t *dims, int64_t *st) {
+    int64_t s = 1;
+    for (int d = rank - 1; d >= 0; d--) {
+        st[d] = s;
+        s *= dims[d];
+    }
+}
+
+/* A small by-value shape for kernels: output dims plus up to 3 per-input strides. */
+struct pp_nd {
+    int rank;
+    int64_t dims[PP_MAX_RANK];
+    int64_t st[3][PP_MAX_RANK];
+};
+
+/* Offset of output element i in input k. */
+__device__ __forceinline__ int64_t pp_nd_offset(const pp_nd &s, int k, int64_t i) {
+    int64_t off = 0;
+    for (int d = s.rank - 1; d >= 0; d--) {
+        int64_t ext = s.dims[d];
+        int64_t idx = i % ext;
+        i /= ext;
+        off += idx * s.st[k][d];
+    }
+    return off;
+}
+
+#endif

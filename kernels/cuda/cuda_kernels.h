@@ -1,0 +1,91 @@
+/* cuda_kernels.h: the CUDA backend's custom kernels, one op (family) per .cu file.
+ *
+ * The face between engine/cuda/ (host C11) and the kernels/cuda .cu files (compiled as
+ * C++17 by nvcc): every launcher is extern "C", takes the op's params exactly as
+ * engine/ops.c made them (kernels/params.h), input pointers in ONNX order (NULL for
+ * an absent optional input), output pointers, a workspace of
+ * pp_cuda_workspace_size() bytes in device memory, and the stream to enqueue on.
+ * A launcher only enqueues: it allocates nothing and never synchronizes; it
+ * returns cudaGetLastError() after its launches (cudaSuccess for an empty op).
+ *
+ * Data never makes a kernel read or write out of bounds. Where the CPU kernel
+ * returns non-zero for bad data (a gather index out of range), the CUDA kernel
+ * writes zeros there and sets *x->err_flag (host-mapped memory the backend reads
+ * at stream_sync), so the run fails with the same message the CPU gives.
+ *
+ * GEMM, MATMUL and CONV are not here: they go through cuBLASLt and cuDNN
+ * (engine/cuda/); their bias / residual / activation follow-ups are.
+ */
+#ifndef PP_CUDA_KERNELS_H
+#define PP_CUDA_KERNELS_H
+
+#include <cuda_runtime_api.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../params.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pp_cuda_exec {
+    cudaStream_t stream;
+    int *err_flag; /* device-visible (mapped pinned) int; kernels set it to 1 on invalid data */
+} pp_cuda_exec;
+
+typedef cudaError_t (*pp_cuda_kernel_fn)(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                                         const pp_cuda_exec *x);
+
+/* The custom kernel for op, NULL when op goes through a library or is unknown. */
+pp_cuda_kernel_fn pp_cuda_kernel_for(pp_op op);
+/* 1 when the kernel for op handles these params (dtypes, ranks), else 0. */
+int pp_cuda_kernel_supports(pp_op op, const pp_op_params *p);
+/* Workspace bytes the kernel for op needs with these params. */
+size_t pp_cuda_workspace_size(pp_op op, const pp_op_params *p);
+
+cudaError_t pp_cuda_eltwise(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_cast(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_copy(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_batchnorm(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_pool(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_softmax(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_layernorm(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_attention(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+size_t pp_cuda_attention_workspace(const pp_op_params *p);
+cudaError_t pp_cuda_reduce(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+int pp_cuda_reduce_supports(const pp_op_params *p);
+int pp_cuda_eltwise_supports(const pp_eltwise_params *e);
+int pp_cuda_cast_supports(const pp_eltwise_params *e);
+cudaError_t pp_cuda_transpose(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_concat(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_split(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_slice(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_gather(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_gather_elements(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_expand(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_pad(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_resize(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_trilu(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_fill(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_d2s(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_cumsum(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+
+/* Follow-ups for the library ops, f32, in place on y:
+ * conv: y (N,K,HW) = act(y + bias[k] + residual), bias / residual may be NULL; */
+cudaError_t pp_cuda_bias_act_nchw(float *y, const float *bias, const float *residual, int64_t n, int64_t k,
+                                  int64_t hw, pp_act act, cudaStream_t s);
+/* gemm: y (M,N) = c broadcast through (c_stride_m, c_stride_n), before the product; */
+cudaError_t pp_cuda_broadcast_2d(float *y, const float *c, int64_t m, int64_t n, int64_t c_stride_m,
+                                 int64_t c_stride_n, cudaStream_t s);
+/* y (count) = act(y). */
+cudaError_t pp_cuda_act_inplace(float *y, int64_t count, pp_act act, cudaStream_t s);
+/* The direct convolution: the fallback when cuDNN has no algorithm for a shape
+ * (asymmetric padding it cannot express). Fused bias, residual and activation. */
+cudaError_t pp_cuda_conv_direct(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                                const pp_cuda_exec *x);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,88 @@
+/* pool.cu: MAXPOOL, AVGPOOL, GLOBAL_AVGPOOL, GLOBAL_MAXPOOL, NCHW f32, one thread
+ * per output cell, with kernels/cpu/pool.c's rules: padding never wins a max (a
+ * window with no real cell gives -inf, a NaN wins), an average divides by the real
+ * cells or, with count_include_pad, by the taps inside [-pad_begin, extent +
+ * pad_end). A global pool over a large plane uses one block per plane instead. */
+#include "common.cuh"
+
+__device__ __forceinline__ int64_t taps_in(int64_t s, int64_t k, int64_t dil, int64_t lo, int64_t hi) {
+    int64_t c = 0;
+    for (int64_t i = 0; i < k; i++) {
+        int64_t pos = s + i * dil;
+        c += pos >= lo && pos < hi;
+    }
+    return c;
+}
+
+__global__ void k_pool(pp_pool_params p, const float *__restrict__ x, float *__restrict__ y, int64_t total) {
+    const int is_max = p.op == PP_OP_MAXPOOL || p.op == PP_OP_GLOBAL_MAXPOOL;
+    PP_FOR(o, total) {
+        int64_t ox = o % p.ow, oy = (o / p.ow) % p.oh, pl = o / (p.ow * p.oh);
+        const float *xp = x + pl * p.h * p.w;
+        int64_t sy = oy * p.stride_h - p.pad_top, sx = ox * p.stride_w - p.pad_left;
+        float mx = -INFINITY;
+        double sum = 0.0;
+        int64_t cnt = 0;
+        for (int64_t ki = 0; ki < p.kh; ki++) {
+            int64_t iy = sy + ki * p.dil_h;
+            if (iy < 0 || iy >= p.h) continue;
+            for (int64_t kj = 0; kj < p.kw; kj++) {
+                int64_t ix = sx + kj * p.dil_w;
+                if (ix < 0 || ix >= p.w) continue;
+                float v = xp[iy * p.w + ix];
+                if (is_max) {
+                    if (v > mx || v != v) mx = v;
+                } else {
+                    sum += v;
+                    cnt++;
+                }
+            }
+        }
+        if (is_max) {
+            y[o] = mx;
+        } else {
+            int64_t div = p.count_include_pad ? taps_in(sy, p.kh, p.dil_h, -p.pad_top, p.h + p.pad_bottom) *
+                                                    taps_in(sx, p.kw, p.dil_w, -p.pad_left, p.w + p.pad_right)
+                                              : cnt;
+            y[o] = div > 0 ? (float)(sum / (double)div) : 0.f;
+        }
+    }
+}
+
+/* Global pools: one block per plane, a block reduction. */
+__global__ void k_global_pool(int is_max, const float *__restrict__ x, float *__restrict__ y, int64_t planes,
+                              int64_t hw) {
+    __shared__ float sh[32];
+    PP_FOR_ROWS(pl, planes) {
+        const float *xp = x + pl * hw;
+        float acc = is_max ? -INFINITY : 0.f;
+        for (int64_t i = threadIdx.x; i < hw; i += blockDim.x) {
+            float v = xp[i];
+            if (is_max) {
+                if (v > acc || v != v) acc = acc != acc ? acc : v;
+            } else {
+                acc += v;
+            }
+        }
+        float r = is_max ? pp_block_max(acc, sh) : pp_block_sum(acc, sh);
+        if (threadIdx.x == 0) y[pl] = is_max ? r : (hw > 0 ? r / (float)hw : 0.f);
+    }
+}
+
+extern "C" cudaError_t pp_cuda_pool(const pp_op_params *pp, const void *const *in, void *const *out, void *ws,
+                                    const pp_cuda_exec *x) {
+    (void)ws;
+    const pp_pool_params *p = &pp->pool;
+    int64_t planes = p->n * p->c, total = planes * p->oh * p->ow;
+    if (total <= 0) return cudaSuccess;
+    int global = p->oh == 1 && p->ow == 1 && p->kh == p->h && p->kw == p->w && p->pad_top == 0 && p->pad_left == 0 &&
+                 p->dil_h == 1 && p->dil_w == 1 && p->h * p->w >= 64;
+    if (global) {
+        int is_max = p->op == PP_OP_MAXPOOL || p->op == PP_OP_GLOBAL_MAXPOOL;
+        k_global_pool<<<pp_row_blocks(planes), pp_row_threads(p->h * p->w), 0, x->stream>>>(
+            is_max, (const float *)in[0], (float *)out[0], planes, p->h * p->w);
+    } else {
+        k_pool<<<pp_blocks(total), PP_THREADS, 0, x->stream>>>(*p, (const float *)in[0], (float *)out[0], total);
+    }
+    return cudaGetLastError();
+}

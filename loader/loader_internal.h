@@ -1,0 +1,60 @@
+/* loader_internal.h: helpers shared by the loader's own files (checksum.c,
+ * read.c, write.c, npy.c). Not part of the loader's face (model.h, npy.h). */
+#ifndef PP_LOADER_INTERNAL_H
+#define PP_LOADER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../include/ppformat.h"
+#include "error.h"
+
+/* Records are copied to and from the file with memcpy, so the host must store
+ * integers and doubles the way the file does. Every target we build for does. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "ppengine's loader assumes a little-endian host"
+#endif
+
+/* Incremental form of pp_fmt_checksum: feeding the same bytes in any number of
+ * pieces gives the same value as one call over the whole. The writer uses it to
+ * checksum DATA without first copying every weight into one buffer, and the
+ * reader to checksum the header with its checksum field read as zero. */
+typedef struct pp_cksum {
+    uint64_t lane[4];
+    uint64_t total;          /* bytes fed so far */
+    unsigned char buf[32];   /* a partial 32-byte block */
+    size_t nbuf;
+} pp_cksum;
+
+void pp_cksum_init(pp_cksum *c);
+void pp_cksum_update(pp_cksum *c, const void *data, size_t n);
+uint64_t pp_cksum_final(const pp_cksum *c);
+
+/* A file written through "<path>.tmp.XXXXXX" in the same folder, flushed, synced
+ * and renamed over path on commit, so a reader never sees a half-written file.
+ * Every failure unlinks the temporary; after pp_afile_open fails nothing needs
+ * undoing. */
+typedef struct pp_afile {
+    FILE *f;
+    char *tmp_path;   /* owned */
+    const char *path; /* borrowed from the caller */
+} pp_afile;
+
+pp_code pp_afile_open(pp_afile *af, const char *path, pp_error *err);
+pp_code pp_afile_write(pp_afile *af, const void *data, size_t n, pp_error *err);
+/* Flushes, syncs, closes and renames; on failure the temporary is gone. */
+pp_code pp_afile_commit(pp_afile *af, pp_error *err);
+/* Closes and unlinks the temporary; safe after a failed write. */
+void pp_afile_abort(pp_afile *af);
+
+/* Bytes of a tensor at batch 1 (a dim d < 0 counts as -d): numel × dtype size.
+ * Returns -1 when the product overflows u64 (INT64_MIN counts as overflow, its
+ * negation being unrepresentable), 0 otherwise. */
+int pp_dims_bytes(pp_dtype dt, int rank, const int64_t *dims, uint64_t *out);
+
+/* Copies s into out (at most outsz - 1 bytes) for use inside a one-line error
+ * message: control bytes become '?', and long names are cut with "...". */
+const char *pp_msg_name(char *out, size_t outsz, const char *s);
+
+#endif

@@ -1,0 +1,591 @@
+/* write.c: pp_model → graph.bin (layout in include/ppformat.h, docs/format.md).
+ *
+ * Everything but DATA is laid out in one zeroed buffer (the "front"); weights are
+ * then streamed straight from the caller's pointers, so writing a 400 MB model
+ * to a file never holds a second copy of its weights. DATA's checksum is taken
+ * over the same stream before anything is written, since the section table that
+ * holds it comes first in the file. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "loader_internal.h"
+#include "model.h"
+
+enum { N_SECTIONS = 9 };
+
+/* File order, which is also the order of the section table. */
+static const uint32_t section_order[N_SECTIONS] = {
+    PP_SEC_STRINGS, PP_SEC_TENSORS, PP_SEC_NODES, PP_SEC_ATTRS, PP_SEC_INDICES,
+    PP_SEC_VALUES,  PP_SEC_GRAPH_IO, PP_SEC_METADATA, PP_SEC_DATA,
+};
+enum { S_STRINGS, S_TENSORS, S_NODES, S_ATTRS, S_INDICES, S_VALUES, S_GRAPH_IO, S_METADATA, S_DATA };
+
+static const unsigned char zeros[PP_FMT_ALIGN];
+
+#define NAME(buf, s) pp_msg_name(buf, sizeof buf, s)
+
+/* ---- validation of the caller's model ------------------------------------ */
+
+static const char *kind_name(pp_tensor_kind k) {
+    switch (k) {
+    case PP_TENSOR_ACTIVATION: return "ACTIVATION";
+    case PP_TENSOR_INPUT: return "INPUT";
+    case PP_TENSOR_WEIGHT: return "WEIGHT";
+    }
+    return "unknown";
+}
+
+static pp_code check_tensor(const pp_model *m, uint32_t i, pp_error *err) {
+    const pp_model_tensor *t = &m->tensors[i];
+    char nb[80];
+    const char *nm = NAME(nb, t->name);
+    if (pp_dtype_size(t->dtype) == 0)
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "tensor %u '%s': invalid dtype %d", i, nm, (int)t->dtype);
+    if ((unsigned)t->kind > PP_TENSOR_WEIGHT)
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "tensor %u '%s': unknown kind %d", i, nm, (int)t->kind);
+    if (t->rank < 0 || t->rank > PP_MAX_RANK)
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "tensor %u '%s': rank %d is outside 0..%d", i, nm, t->rank,
+                            PP_MAX_RANK);
+    uint64_t bytes;
+    if (pp_dims_bytes(t->dtype, t->rank, t->dims, &bytes))
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "tensor %u '%s': dims overflow (numel × %zu bytes exceeds 2^64)",
+                            i, nm, pp_dtype_size(t->dtype));
+    if (t->kind != PP_TENSOR_WEIGHT) {
+        if (t->data || t->nbytes)
+            return pp_error_set(err, PP_ERR_INVALID_ARG, "tensor %u '%s': a %s tensor has data (%llu bytes)", i, nm,
+                                kind_name(t->kind), (unsigned long long)t->nbytes);
+        return PP_OK;
+    }
+    for (int k = 0; k < t->rank; k++)
+        if (t->dims[k] < 0)
+            return pp_error_set(err, PP_ERR_INVALID_ARG,
+                                "tensor %u '%s': weight dims[%d] = %lld is negative (a weight has no batch axis)", i,
+                                nm, k, (long long)t->dims[k]);
+    if (t->nbytes != bytes)
+        return pp_error_set(err, PP_ERR_INVALID_ARG,
+                            "tensor %u '%s': weight has %llu bytes but its shape needs %llu (numel × %zu)", i, nm,
+                            (unsigned long long)t->nbytes, (unsigned long long)bytes, pp_dtype_size(t->dtype));
+    if (t->nbytes && !t->data)
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "tensor %u '%s': weight of %llu bytes has no data pointer", i, nm,
+                            (unsigned long long)t->nbytes);
+    if (t->dtype == PP_DTYPE_BOOL) {
+        const unsigned char *b = t->data;
+        for (uint64_t e = 0; e < t->nbytes; e++)
+            if (b[e] > 1)
+                return pp_error_set(err, PP_ERR_INVALID_ARG, "tensor %u '%s': bool element %llu is %u, not 0 or 1", i,
+                                    nm, (unsigned long long)e, b[e]);
+    }
+    return PP_OK;
+}
+
+static pp_code check_attr(const pp_model *m, uint32_t j, uint32_t a, pp_error *err) {
+    const pp_model_attr *at = &m->nodes[j].attrs[a];
+    char nb[80], ab[80];
+    const char *nm = NAME(nb, m->nodes[j].name), *an = NAME(ab, at->name);
+    if (!at->name || !*at->name)
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "node %u '%s': attribute %u has no name", j, nm, a);
+    switch (at->type) {
+    case PP_ATTR_INT:
+    case PP_ATTR_FLOAT: return PP_OK;
+    case PP_ATTR_STRING:
+        if (!at->s)
+            return pp_error_set(err, PP_ERR_INVALID_ARG, "node %u '%s': string attribute '%s' is NULL", j, nm, an);
+        return PP_OK;
+    case PP_ATTR_INTS:
+    case PP_ATTR_FLOATS: {
+        const void *p = at->type == PP_ATTR_INTS ? (const void *)at->ints : (const void *)at->floats;
+        if (at->count && !p)
+            return pp_error_set(err, PP_ERR_INVALID_ARG, "node %u '%s': attribute '%s' has %u values but no array",
+                                j, nm, an, at->count);
+        return PP_OK;
+    }
+    }
+    return pp_error_set(err, PP_ERR_INVALID_ARG, "node %u '%s': attribute '%s' has unknown type %d", j, nm, an,
+                        (int)at->type);
+}
+
+/* producer[t]: the node that writes tensor t, or PP_FMT_NONE. */
+static pp_code check_nodes(const pp_model *m, uint32_t *producer, pp_error *err) {
+    char nb[80], tb[80], ob[80];
+    for (uint32_t t = 0; t < m->n_tensors; t++) producer[t] = PP_FMT_NONE;
+    for (uint32_t j = 0; j < m->n_nodes; j++) {
+        const pp_model_node *n = &m->nodes[j];
+        const char *nm = NAME(nb, n->name);
+        if (!pp_op_name(n->op))
+            return pp_error_set(err, PP_ERR_INVALID_ARG, "node %u '%s': unknown op %d", j, nm, (int)n->op);
+        if ((n->n_inputs && !n->inputs) || (n->n_outputs && !n->outputs) || (n->n_attrs && !n->attrs))
+            return pp_error_set(err, PP_ERR_INVALID_ARG, "node %u '%s': a nonzero count with a NULL array", j, nm);
+        for (uint32_t k = 0; k < n->n_inputs; k++) {
+            uint32_t t = n->inputs[k];
+            if (t == PP_FMT_NONE) continue; /* an absent optional input */
+            if (t >= m->n_tensors)
+                return pp_error_set(err, PP_ERR_INVALID_ARG, "node %u '%s': input %u is tensor %u, but there are %u",
+                                    j, nm, k, t, m->n_tensors);
+            if (m->tensors[t].kind != PP_TENSOR_ACTIVATION) continue;
+            if (producer[t] == PP_FMT_NONE)
+                return pp_error_set(err, PP_ERR_INVALID_ARG,
+                                    "node %u '%s': input %u, activation %u '%s', is not produced by an earlier node "
+                                    "(never produced, produced later, or a cycle)",
+                                    j, nm, k, t, NAME(tb, m->tensors[t].name));
+        }
+        for (uint32_t k = 0; k < n->n_outputs; k++) {
+            uint32_t t = n->outputs[k];
+            if (t >= m->n_tensors)
+                return pp_error_set(err, PP_ERR_INVALID_ARG, "node %u '%s': output %u is tensor %u, but there are %u",
+                                    j, nm, k, t, m->n_tensors);
+            if (m->tensors[t].kind != PP_TENSOR_ACTIVATION)
+                return pp_error_set(err, PP_ERR_INVALID_ARG, "node %u '%s': output %u, tensor %u '%s', is a %s", j,
+                                    nm, k, t, NAME(tb, m->tensors[t].name), kind_name(m->tensors[t].kind));
+            if (producer[t] != PP_FMT_NONE)
+                return pp_error_set(err, PP_ERR_INVALID_ARG,
+                                    "tensor %u '%s' is produced twice: by node %u '%s' and node %u '%s'", t,
+                                    NAME(tb, m->tensors[t].name), producer[t], NAME(ob, m->nodes[producer[t]].name),
+                                    j, nm);
+            producer[t] = j;
+        }
+        for (uint32_t a = 0; a < n->n_attrs; a++) {
+            pp_code rc = check_attr(m, j, a, err);
+            if (rc) return rc;
+        }
+    }
+    return PP_OK;
+}
+
+static pp_code check_model(const pp_model *m, pp_error *err) {
+    if (!m) return pp_error_set(err, PP_ERR_INVALID_ARG, "no model given");
+    if ((m->n_tensors && !m->tensors) || (m->n_nodes && !m->nodes) || (m->n_inputs && !m->inputs) ||
+        (m->n_outputs && !m->outputs) || (m->n_meta && !m->meta))
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "model: a nonzero count with a NULL array");
+    if (m->n_tensors >= PP_FMT_NONE)
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "model: %u tensors, the format holds at most %u", m->n_tensors,
+                            PP_FMT_NONE - 1);
+    for (uint32_t i = 0; i < m->n_tensors; i++) {
+        pp_code rc = check_tensor(m, i, err);
+        if (rc) return rc;
+    }
+    size_t bytes;
+    if (pp_mul_size(m->n_tensors ? m->n_tensors : 1, sizeof(uint32_t), &bytes))
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "model: too many tensors");
+    uint32_t *producer = pp_malloc(bytes);
+    if (!producer) return pp_error_set(err, PP_ERR_NOMEM, "writing a model: cannot allocate %zu bytes", bytes);
+    pp_code rc = check_nodes(m, producer, err);
+    char tb[80], nb2[80];
+    for (uint32_t k = 0; rc == PP_OK && k < m->n_inputs; k++) {
+        uint32_t t = m->inputs[k];
+        if (t >= m->n_tensors) {
+            rc = pp_error_set(err, PP_ERR_INVALID_ARG, "graph input %u is tensor %u, but there are %u", k, t,
+                              m->n_tensors);
+        } else if (m->tensors[t].kind != PP_TENSOR_INPUT) {
+            rc = pp_error_set(err, PP_ERR_INVALID_ARG, "graph input %u, tensor %u '%s', is a %s, not an INPUT", k, t,
+                              NAME(tb, m->tensors[t].name), kind_name(m->tensors[t].kind));
+        } else if (producer[t] != PP_FMT_NONE) {
+            rc = pp_error_set(err, PP_ERR_INVALID_ARG, "graph input %u, tensor %u '%s', is listed twice", k, t,
+                              NAME(tb, m->tensors[t].name));
+        } else {
+            producer[t] = k; /* INPUT tensors are never produced by nodes: reuse the slot to catch duplicates */
+        }
+    }
+    for (uint32_t t = 0; rc == PP_OK && t < m->n_tensors; t++)
+        if (m->tensors[t].kind == PP_TENSOR_INPUT && producer[t] == PP_FMT_NONE)
+            rc = pp_error_set(err, PP_ERR_INVALID_ARG, "tensor %u '%s' is an INPUT but not a graph input", t,
+                              NAME(tb, m->tensors[t].name));
+    for (uint32_t k = 0; rc == PP_OK && k < m->n_outputs; k++) {
+        uint32_t t = m->outputs[k];
+        if (t >= m->n_tensors)
+            rc = pp_error_set(err, PP_ERR_INVALID_ARG, "graph output %u is tensor %u, but there are %u", k, t,
+                              m->n_tensors);
+        else if (m->tensors[t].kind == PP_TENSOR_ACTIVATION && producer[t] == PP_FMT_NONE)
+            rc = pp_error_set(err, PP_ERR_INVALID_ARG, "graph output %u, tensor %u '%s', is never produced", k, t,
+                              NAME(tb, m->tensors[t].name));
+    }
+    for (uint32_t t = 0; rc == PP_OK && t < m->n_tensors; t++)
+        if (m->tensors[t].kind == PP_TENSOR_ACTIVATION && producer[t] == PP_FMT_NONE)
+            rc = pp_error_set(err, PP_ERR_INVALID_ARG, "activation %u '%s' is never produced", t,
+                              NAME(tb, m->tensors[t].name));
+    for (uint32_t k = 0; rc == PP_OK && k < m->n_meta; k++)
+        if (!m->meta[k].key)
+            rc = pp_error_set(err, PP_ERR_INVALID_ARG, "metadata entry %u has no key (value '%s')", k,
+                              NAME(nb2, m->meta[k].value));
+    pp_free(producer);
+    return rc;
+}
+
+/* ---- the string pool: deduplicated, offset 0 is "" ------------------------ */
+
+typedef struct strpool {
+    char *buf;
+    size_t len, cap;
+    uint32_t *slot; /* open addressing: offset + 1, 0 = empty */
+    size_t nslot, used;
+} strpool;
+
+static pp_code pool_grow_table(strpool *sp, pp_error *err) {
+    size_t n = sp->nslot ? sp->nslot * 2 : 256, bytes;
+    if (pp_mul_size(n, sizeof(uint32_t), &bytes))
+        return pp_error_set(err, PP_ERR_NOMEM, "writing a model: string table too large");
+    uint32_t *slot = pp_calloc(n, sizeof(uint32_t));
+    if (!slot) return pp_error_set(err, PP_ERR_NOMEM, "writing a model: cannot allocate %zu bytes for strings", bytes);
+    for (size_t i = 0; i < sp->nslot; i++) {
+        if (!sp->slot[i]) continue;
+        const char *s = sp->buf + sp->slot[i] - 1;
+        size_t h = (size_t)pp_fmt_checksum(s, strlen(s)) & (n - 1);
+        while (slot[h]) h = (h + 1) & (n - 1);
+        slot[h] = sp->slot[i];
+    }
+    pp_free(sp->slot);
+    sp->slot = slot;
+    sp->nslot = n;
+    return PP_OK;
+}
+
+static pp_code pool_add(strpool *sp, const char *s, uint32_t *out, pp_error *err) {
+    if (!s || !*s) {
+        *out = 0;
+        return PP_OK;
+    }
+    if ((sp->used + 1) * 2 > sp->nslot) {
+        pp_code rc = pool_grow_table(sp, err);
+        if (rc) return rc;
+    }
+    size_t len = strlen(s);
+    size_t h = (size_t)pp_fmt_checksum(s, len) & (sp->nslot - 1);
+    while (sp->slot[h]) {
+        if (strcmp(sp->buf + sp->slot[h] - 1, s) == 0) {
+            *out = sp->slot[h] - 1;
+            return PP_OK;
+        }
+        h = (h + 1) & (sp->nslot - 1);
+    }
+    /* Offsets are u32 in the file and PP_FMT_NONE is reserved. */
+    if (len >= PP_FMT_NONE - 1 || sp->len > PP_FMT_NONE - 2 - len)
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "writing a model: the strings exceed the format's 4 GiB");
+    if (sp->len + len + 1 > sp->cap) {
+        size_t cap = sp->cap * 2 > sp->len + len + 1 ? sp->cap * 2 : sp->len + len + 1;
+        char *b = pp_realloc(sp->buf, cap);
+        if (!b) return pp_error_set(err, PP_ERR_NOMEM, "writing a model: cannot allocate %zu bytes for strings", cap);
+        sp->buf = b;
+        sp->cap = cap;
+    }
+    uint32_t off = (uint32_t)sp->len;
+    memcpy(sp->buf + sp->len, s, len + 1);
+    sp->len += len + 1;
+    sp->slot[h] = off + 1;
+    sp->used++;
+    *out = off;
+    return PP_OK;
+}
+
+/* ---- layout ---------------------------------------------------------------- */
+
+typedef struct plan {
+    pp_fmt_section sec[N_SECTIONS];
+    uint64_t file_size;
+    uint64_t *weight_off; /* per tensor, from the DATA start; WEIGHT only */
+    unsigned char *front; /* file bytes [0, DATA offset) */
+    size_t front_size;
+} plan;
+
+static void put(unsigned char *front, uint64_t off, const void *rec, size_t n) {
+    if (n) memcpy(front + off, rec, n); /* rec may be NULL when n is 0 */
+}
+
+static pp_code checked_bytes(uint64_t count, uint64_t rec, uint64_t *out, const char *what, pp_error *err) {
+    if (count > UINT32_MAX - 1 || (count && rec > UINT64_MAX / count))
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "writing a model: %llu %s exceed the format's u32 indices",
+                            (unsigned long long)count, what);
+    *out = count * rec;
+    return PP_OK;
+}
+
+static pp_code build(const pp_model *m, plan *p, pp_error *err) {
+    pp_code rc = PP_OK;
+    strpool sp = {0};
+    uint32_t *soff = NULL; /* string offsets: tensors, nodes, then per attribute name + value, then meta */
+    memset(p, 0, sizeof *p);
+
+    uint64_t n_attrs = 0, n_idx = 0, n_values = 0;
+    for (uint32_t j = 0; j < m->n_nodes; j++) {
+        const pp_model_node *n = &m->nodes[j];
+        n_attrs += n->n_attrs;
+        n_idx += (uint64_t)n->n_inputs + n->n_outputs;
+        for (uint32_t a = 0; a < n->n_attrs; a++)
+            if (n->attrs[a].type == PP_ATTR_INTS || n->attrs[a].type == PP_ATTR_FLOATS) n_values += n->attrs[a].count;
+    }
+    uint64_t sz[N_SECTIONS] = {0}, nsoff;
+    if ((rc = checked_bytes(m->n_tensors, sizeof(pp_fmt_tensor), &sz[S_TENSORS], "tensors", err)) ||
+        (rc = checked_bytes(m->n_nodes, sizeof(pp_fmt_node), &sz[S_NODES], "nodes", err)) ||
+        (rc = checked_bytes(n_attrs, sizeof(pp_fmt_attr), &sz[S_ATTRS], "attributes", err)) ||
+        (rc = checked_bytes(n_idx, sizeof(uint32_t), &sz[S_INDICES], "node inputs and outputs", err)) ||
+        (rc = checked_bytes(n_values, sizeof(int64_t), &sz[S_VALUES], "attribute values", err)) ||
+        (rc = checked_bytes((uint64_t)m->n_inputs + m->n_outputs, sizeof(uint32_t), &sz[S_GRAPH_IO],
+                            "graph inputs and outputs", err)) ||
+        (rc = checked_bytes(m->n_meta, sizeof(pp_fmt_meta), &sz[S_METADATA], "metadata entries", err)))
+        return rc;
+    sz[S_GRAPH_IO] += sizeof(pp_fmt_io);
+    nsoff = (uint64_t)m->n_tensors + m->n_nodes + 2 * n_attrs + 2 * (uint64_t)m->n_meta;
+
+    soff = pp_malloc((size_t)(nsoff ? nsoff : 1) * sizeof(uint32_t));
+    p->weight_off = pp_calloc(m->n_tensors ? m->n_tensors : 1, sizeof(uint64_t));
+    sp.buf = pp_malloc(sp.cap = 4096);
+    if (!soff || !p->weight_off || !sp.buf) {
+        rc = pp_error_set(err, PP_ERR_NOMEM, "writing a model: cannot allocate its tables (%llu strings, %u tensors)",
+                          (unsigned long long)nsoff, m->n_tensors);
+        goto out;
+    }
+    sp.buf[0] = 0;
+    sp.len = 1;
+
+    uint32_t *so = soff;
+    for (uint32_t i = 0; i < m->n_tensors && !rc; i++) rc = pool_add(&sp, m->tensors[i].name, so++, err);
+    for (uint32_t j = 0; j < m->n_nodes && !rc; j++) rc = pool_add(&sp, m->nodes[j].name, so++, err);
+    for (uint32_t j = 0; j < m->n_nodes && !rc; j++)
+        for (uint32_t a = 0; a < m->nodes[j].n_attrs && !rc; a++) {
+            const pp_model_attr *at = &m->nodes[j].attrs[a];
+            rc = pool_add(&sp, at->name, so++, err);
+            if (!rc) rc = pool_add(&sp, at->type == PP_ATTR_STRING ? at->s : NULL, so++, err);
+        }
+    for (uint32_t k = 0; k < m->n_meta && !rc; k++) {
+        rc = pool_add(&sp, m->meta[k].key, so++, err);
+        if (!rc) rc = pool_add(&sp, m->meta[k].value, so++, err);
+    }
+    if (rc) goto out;
+    sz[S_STRINGS] = sp.len;
+
+    uint64_t cursor = 0;
+    for (uint32_t i = 0; i < m->n_tensors; i++) {
+        if (m->tensors[i].kind != PP_TENSOR_WEIGHT) continue;
+        uint64_t off = pp_fmt_align(cursor);
+        if (off < cursor || m->tensors[i].nbytes > UINT64_MAX - PP_FMT_ALIGN - off) {
+            rc = pp_error_set(err, PP_ERR_INVALID_ARG, "writing a model: the weights exceed 2^64 bytes");
+            goto out;
+        }
+        p->weight_off[i] = off;
+        cursor = off + m->tensors[i].nbytes;
+    }
+    sz[S_DATA] = cursor;
+
+    uint64_t off = pp_fmt_align(sizeof(pp_fmt_header) + N_SECTIONS * sizeof(pp_fmt_section));
+    for (int s = 0; s < N_SECTIONS; s++) {
+        p->sec[s].kind = section_order[s];
+        p->sec[s].offset = off;
+        p->sec[s].size = sz[s];
+        if (sz[s] > UINT64_MAX - PP_FMT_ALIGN - off) {
+            rc = pp_error_set(err, PP_ERR_INVALID_ARG, "writing a model: the file would exceed 2^64 bytes");
+            goto out;
+        }
+        off = pp_fmt_align(off + sz[s]);
+    }
+    p->file_size = off;
+    if (p->sec[S_DATA].offset > SIZE_MAX) {
+        rc = pp_error_set(err, PP_ERR_INVALID_ARG, "writing a model: too large for this host's address space");
+        goto out;
+    }
+    p->front_size = (size_t)p->sec[S_DATA].offset;
+    p->front = pp_calloc(p->front_size, 1);
+    if (!p->front) {
+        rc = pp_error_set(err, PP_ERR_NOMEM, "writing a model: cannot allocate %zu bytes for its tables",
+                          p->front_size);
+        goto out;
+    }
+
+    unsigned char *f = p->front;
+    put(f, p->sec[S_STRINGS].offset, sp.buf, sp.len);
+    so = soff;
+    for (uint32_t i = 0; i < m->n_tensors; i++) {
+        const pp_model_tensor *t = &m->tensors[i];
+        pp_fmt_tensor r;
+        memset(&r, 0, sizeof r);
+        r.name = *so++;
+        r.dtype = (uint8_t)t->dtype;
+        r.rank = (uint8_t)t->rank;
+        r.kind = (uint8_t)t->kind;
+        for (int k = 0; k < t->rank; k++) r.dims[k] = t->dims[k];
+        if (t->kind == PP_TENSOR_WEIGHT) {
+            r.data_offset = p->weight_off[i];
+            r.data_size = t->nbytes;
+        }
+        put(f, p->sec[S_TENSORS].offset + (uint64_t)i * sizeof r, &r, sizeof r);
+    }
+    uint32_t idx = 0, attr = 0;
+    uint64_t pool = 0;
+    uint32_t *attr_soff = soff + m->n_tensors + m->n_nodes;
+    for (uint32_t j = 0; j < m->n_nodes; j++) {
+        const pp_model_node *n = &m->nodes[j];
+        pp_fmt_node r;
+        memset(&r, 0, sizeof r);
+        r.op = (uint32_t)n->op;
+        r.name = *so++;
+        r.inputs_begin = idx;
+        r.n_inputs = n->n_inputs;
+        put(f, p->sec[S_INDICES].offset + (uint64_t)idx * 4, n->inputs, (size_t)n->n_inputs * 4);
+        idx += n->n_inputs;
+        r.outputs_begin = idx;
+        r.n_outputs = n->n_outputs;
+        put(f, p->sec[S_INDICES].offset + (uint64_t)idx * 4, n->outputs, (size_t)n->n_outputs * 4);
+        idx += n->n_outputs;
+        r.attrs_begin = attr;
+        r.n_attrs = n->n_attrs;
+        for (uint32_t a = 0; a < n->n_attrs; a++, attr++) {
+            const pp_model_attr *at = &n->attrs[a];
+            pp_fmt_attr ra;
+            memset(&ra, 0, sizeof ra);
+            ra.name = attr_soff[2 * (uint64_t)attr];
+            ra.type = (uint32_t)at->type;
+            ra.count = 1;
+            switch (at->type) {
+            case PP_ATTR_INT: ra.value.i = at->i; break;
+            case PP_ATTR_FLOAT: ra.value.f = at->f; break;
+            case PP_ATTR_STRING: ra.value.str = attr_soff[2 * (uint64_t)attr + 1]; break;
+            case PP_ATTR_INTS:
+            case PP_ATTR_FLOATS:
+                ra.count = at->count;
+                ra.value.pool = pool;
+                put(f, p->sec[S_VALUES].offset + pool,
+                    at->type == PP_ATTR_INTS ? (const void *)at->ints : (const void *)at->floats,
+                    (size_t)at->count * 8);
+                pool += (uint64_t)at->count * 8;
+                break;
+            }
+            put(f, p->sec[S_ATTRS].offset + (uint64_t)attr * sizeof ra, &ra, sizeof ra);
+        }
+        put(f, p->sec[S_NODES].offset + (uint64_t)j * sizeof r, &r, sizeof r);
+    }
+    so = attr_soff + 2 * n_attrs;
+    pp_fmt_io io = {m->n_inputs, m->n_outputs};
+    uint64_t g = p->sec[S_GRAPH_IO].offset;
+    put(f, g, &io, sizeof io);
+    put(f, g + sizeof io, m->inputs, (size_t)m->n_inputs * 4);
+    put(f, g + sizeof io + (uint64_t)m->n_inputs * 4, m->outputs, (size_t)m->n_outputs * 4);
+    for (uint32_t k = 0; k < m->n_meta; k++) {
+        pp_fmt_meta r = {so[0], so[1]};
+        so += 2;
+        put(f, p->sec[S_METADATA].offset + (uint64_t)k * sizeof r, &r, sizeof r);
+    }
+
+    /* DATA's checksum, over the bytes emit() will produce. */
+    pp_cksum ck;
+    pp_cksum_init(&ck);
+    uint64_t at_off = 0;
+    for (uint32_t i = 0; i < m->n_tensors; i++) {
+        const pp_model_tensor *t = &m->tensors[i];
+        if (t->kind != PP_TENSOR_WEIGHT) continue;
+        pp_cksum_update(&ck, zeros, (size_t)(p->weight_off[i] - at_off));
+        pp_cksum_update(&ck, t->data, (size_t)t->nbytes);
+        at_off = p->weight_off[i] + t->nbytes;
+    }
+    pp_cksum_update(&ck, zeros, (size_t)(pp_fmt_align(at_off) - at_off));
+    p->sec[S_DATA].checksum = pp_cksum_final(&ck);
+    for (int s = 0; s < S_DATA; s++)
+        p->sec[s].checksum = pp_fmt_checksum(f + p->sec[s].offset, (size_t)(pp_fmt_align(p->sec[s].offset + sz[s]) -
+                                                                             p->sec[s].offset));
+    put(f, sizeof(pp_fmt_header), p->sec, sizeof p->sec);
+
+    pp_fmt_header h;
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, PP_FMT_MAGIC, sizeof h.magic);
+    h.version_major = PP_FMT_VERSION_MAJOR;
+    h.version_minor = PP_FMT_VERSION_MINOR;
+    h.header_size = sizeof h;
+    h.file_size = p->file_size;
+    h.section_count = N_SECTIONS;
+    h.section_table_offset = sizeof h;
+    put(f, 0, &h, sizeof h); /* with header_checksum still zero, as the checksum reads it */
+    h.header_checksum = pp_fmt_checksum(f, (size_t)p->sec[0].offset);
+    put(f, 0, &h, sizeof h);
+
+out:
+    pp_free(soff);
+    pp_free(sp.buf);
+    pp_free(sp.slot);
+    if (rc) {
+        pp_free(p->weight_off);
+        pp_free(p->front);
+        p->weight_off = NULL;
+        p->front = NULL;
+    }
+    return rc;
+}
+
+static void plan_free(plan *p) {
+    pp_free(p->weight_off);
+    pp_free(p->front);
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+typedef pp_code (*sink_fn)(void *ctx, const void *data, size_t n, pp_error *err);
+
+/* Produces the file's bytes in order: the front, then DATA with its padding. */
+static pp_code emit(const pp_model *m, const plan *p, sink_fn sink, void *ctx, pp_error *err) {
+    pp_code rc = sink(ctx, p->front, p->front_size, err);
+    uint64_t at = 0;
+    for (uint32_t i = 0; i < m->n_tensors && !rc; i++) {
+        const pp_model_tensor *t = &m->tensors[i];
+        if (t->kind != PP_TENSOR_WEIGHT) continue;
+        rc = sink(ctx, zeros, (size_t)(p->weight_off[i] - at), err);
+        if (!rc) rc = sink(ctx, t->data, (size_t)t->nbytes, err);
+        at = p->weight_off[i] + t->nbytes;
+    }
+    if (!rc) rc = sink(ctx, zeros, (size_t)(pp_fmt_align(at) - at), err);
+    return rc;
+}
+
+typedef struct memsink {
+    unsigned char *buf;
+    size_t at;
+} memsink;
+
+static pp_code mem_sink(void *ctx, const void *data, size_t n, pp_error *err) {
+    memsink *ms = ctx;
+    if (n) memcpy(ms->buf + ms->at, data, n);
+    ms->at += n;
+    return PP_OK;
+}
+
+static pp_code file_sink(void *ctx, const void *data, size_t n, pp_error *err) {
+    return pp_afile_write(ctx, data, n, err);
+}
+
+pp_code pp_model_write_memory(const pp_model *m, void **out_data, size_t *out_size, pp_error *err) {
+    if (!out_data || !out_size) return pp_error_set(err, PP_ERR_INVALID_ARG, "pp_model_write_memory: NULL output");
+    *out_data = NULL;
+    *out_size = 0;
+    pp_code rc = check_model(m, err);
+    if (rc) return rc;
+    plan p;
+    if ((rc = build(m, &p, err))) return rc;
+    if (p.file_size > SIZE_MAX) {
+        plan_free(&p);
+        return pp_error_set(err, PP_ERR_NOMEM, "writing a model: %llu bytes exceed this host's address space",
+                            (unsigned long long)p.file_size);
+    }
+    memsink ms = {pp_malloc((size_t)p.file_size), 0};
+    if (!ms.buf) {
+        plan_free(&p);
+        return pp_error_set(err, PP_ERR_NOMEM, "writing a model: cannot allocate %llu bytes for the file",
+                            (unsigned long long)p.file_size);
+    }
+    emit(m, &p, mem_sink, &ms, err);
+    plan_free(&p);
+    *out_data = ms.buf;
+    *out_size = ms.at;
+    return PP_OK;
+}
+
+pp_code pp_model_write(const pp_model *m, const char *path, pp_error *err) {
+    pp_code rc = check_model(m, err);
+    if (rc) return path ? pp_error_prefix(err, "%s", path) : rc;
+    plan p;
+    if ((rc = build(m, &p, err))) return path ? pp_error_prefix(err, "%s", path) : rc;
+    pp_afile af;
+    rc = pp_afile_open(&af, path, err);
+    if (!rc) {
+        rc = emit(m, &p, file_sink, &af, err);
+        if (rc)
+            pp_afile_abort(&af);
+        else
+            rc = pp_afile_commit(&af, err);
+    }
+    plan_free(&p);
+    return rc;
+}
