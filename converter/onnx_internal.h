@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "../engine/graph.h"
+#include "../engine/ops.h"
 #include "fold.h"
 #include "onnx.h"
 #include "protobuf.h"

@@ -33,7 +33,7 @@ typedef struct stage_rt {
     int n_sizes;
 } stage_rt;
 
-struct pp_engine {
+struct pp_exec {
     const pp_graph *g;
     pp_plan *plan;
     int P, R, K, M;
@@ -50,20 +50,21 @@ struct pp_engine {
     int64_t batch;
     atomic_int next_mb;
     int n_mb;
+    atomic_int cancel;         /* set by pp_exec_cancel from any thread */
 };
 
-static stage_rt *RT(pp_engine *e, int r, int p) { return &e->rt[r * e->P + p]; }
+static stage_rt *RT(pp_exec *e, int r, int p) { return &e->rt[r * e->P + p]; }
 
-uint64_t pp_engine_input_bytes(const pp_engine *e, int i, int64_t batch) {
+uint64_t pp_exec_input_bytes(const pp_exec *e, int i, int64_t batch) {
     return pp_tensor_bytes_at(&e->g->tensors[e->g->inputs[i]], batch);
 }
-uint64_t pp_engine_output_bytes(const pp_engine *e, int i, int64_t batch) {
+uint64_t pp_exec_output_bytes(const pp_exec *e, int i, int64_t batch) {
     return pp_tensor_bytes_at(&e->g->tensors[e->g->outputs[i]], batch);
 }
-const pp_plan *pp_engine_plan(const pp_engine *e) { return e->plan; }
-int pp_engine_replicas(const pp_engine *e) { return e->R; }
-int pp_engine_fell_back(const pp_engine *e) { return e->fell_back; }
-const char *pp_engine_device(const pp_engine *e, int r, int s) { return e->rt[r * e->P + s].b->name; }
+const pp_plan *pp_exec_plan(const pp_exec *e) { return e->plan; }
+int pp_exec_replicas(const pp_exec *e) { return e->R; }
+int pp_exec_fell_back(const pp_exec *e) { return e->fell_back; }
+const char *pp_exec_device(const pp_exec *e, int r, int s) { return e->rt[r * e->P + s].b->name; }
 
 /* ---- building ------------------------------------------------------------- */
 
@@ -110,9 +111,9 @@ static pp_code parse_devices(const char *spec, char ***names, int *n, int *fell_
     return PP_OK;
 }
 
-static pp_code prepare_size(pp_engine *e, int r, int p, int size, sized_launches **out, pp_error *err);
+static pp_code prepare_size(pp_exec *e, int r, int p, int size, sized_launches **out, pp_error *err);
 
-static void release_stage(pp_engine *e, int r, int p) {
+static void release_stage(pp_exec *e, int r, int p) {
     stage_rt *rt = RT(e, r, p);
     pp_backend *b = rt->b;
     if (!b) return;
@@ -144,7 +145,7 @@ static void release_stage(pp_engine *e, int r, int p) {
     pp_free(rt->weight);
 }
 
-void pp_engine_free(pp_engine *e) {
+void pp_exec_free(pp_exec *e) {
     if (!e) return;
     if (e->rt)
         for (int r = 0; r < e->R; r++)
@@ -175,7 +176,7 @@ static pp_code check_batch_axis(const pp_graph *g, pp_error *err) {
     return PP_OK;
 }
 
-static pp_code build_stage_rt(pp_engine *e, int r, int p, pp_error *err) {
+static pp_code build_stage_rt(pp_exec *e, int r, int p, pp_error *err) {
     stage_rt *rt = RT(e, r, p);
     const pp_plan_stage *st = &e->plan->stages[p];
     pp_backend *b = rt->b;
@@ -247,7 +248,7 @@ static pp_code build_stage_rt(pp_engine *e, int r, int p, pp_error *err) {
 /* Launch records for micro-batch size `size` on replica r, stage p: params from
  * describe at that size, pointers into the slots, backend prepare. Cached; the
  * first run at a new size pays for it (warm-up), later runs do not. */
-static pp_code prepare_size(pp_engine *e, int r, int p, int size, sized_launches **out, pp_error *err) {
+static pp_code prepare_size(pp_exec *e, int r, int p, int size, sized_launches **out, pp_error *err) {
     stage_rt *rt = RT(e, r, p);
     for (int s = 0; s < rt->n_sizes; s++)
         if (rt->sizes[s].size == size) {
@@ -322,9 +323,9 @@ static pp_code prepare_size(pp_engine *e, int r, int p, int size, sized_launches
     return PP_OK;
 }
 
-pp_code pp_engine_create(const pp_graph *g, const pp_engine_options *opt, pp_engine **out, pp_error *err) {
+pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **out, pp_error *err) {
     *out = NULL;
-    pp_engine_options o = *opt;
+    pp_exec_options o = *opt;
     if (o.stages <= 0) o.stages = 1;
     if (o.max_batch <= 0) o.max_batch = 1;
     if (o.microbatch <= 0) o.microbatch = o.max_batch;
@@ -332,7 +333,7 @@ pp_code pp_engine_create(const pp_graph *g, const pp_engine_options *opt, pp_eng
     if (o.inflight > 64) return pp_error_set(err, PP_ERR_INVALID_ARG, "--inflight %d is more than 64", o.inflight);
     pp_code rc = check_batch_axis(g, err);
     if (rc) return rc;
-    pp_engine *e = pp_calloc(1, sizeof *e);
+    pp_exec *e = pp_calloc(1, sizeof *e);
     if (!e) return pp_error_set(err, PP_ERR_NOMEM, "engine: out of memory");
     pthread_mutex_init(&e->mu, NULL);
     e->g = g;
@@ -416,7 +417,7 @@ pp_code pp_engine_create(const pp_graph *g, const pp_engine_options *opt, pp_eng
 fail:
     for (int i = 0; names && i < nd; i++) pp_free(names[i]);
     pp_free(names);
-    pp_engine_free(e);
+    pp_exec_free(e);
     return rc;
 }
 
@@ -426,7 +427,7 @@ static size_t row_bytes(const pp_tensor *t) { return (size_t)pp_tensor_bytes_at(
 static int has_batch(const pp_tensor *t) { return t->rank > 0 && t->dims[0] < 0; }
 
 /* Enqueues micro-batch `mb` (rows [off, off+size)) on replica r, slot k. */
-static pp_code enqueue_mb(pp_engine *e, int r, int k, int mb, int64_t off, int size, pp_error *err) {
+static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int size, pp_error *err) {
     const pp_graph *g = e->g;
     pp_code rc = PP_OK;
     for (int p = 0; p < e->P && !rc; p++) {
@@ -525,7 +526,7 @@ static pp_code enqueue_mb(pp_engine *e, int r, int k, int mb, int64_t off, int s
 }
 
 typedef struct replica_job {
-    pp_engine *e;
+    pp_exec *e;
     int r;
     pp_code rc;
     pp_error err;
@@ -533,10 +534,14 @@ typedef struct replica_job {
 
 static void *replica_main(void *arg) {
     replica_job *j = arg;
-    pp_engine *e = j->e;
+    pp_exec *e = j->e;
     int r = j->r, used = 0;
     stage_rt *last = RT(e, r, e->P - 1);
     for (;;) {
+        if (atomic_load(&e->cancel)) {
+            j->rc = pp_error_set(&j->err, PP_ERR_CANCELLED, "run cancelled");
+            break;
+        }
         int mb = atomic_fetch_add(&e->next_mb, 1);
         if (mb >= e->n_mb) break;
         int k = used % e->K;
@@ -566,7 +571,7 @@ static void *replica_main(void *arg) {
     return NULL;
 }
 
-pp_code pp_engine_run(pp_engine *e, int64_t batch, const void *const *inputs, void *const *outputs, pp_error *err) {
+pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, pp_error *err) {
     if (batch < 1) return pp_error_set(err, PP_ERR_INVALID_ARG, "batch %lld: need at least 1", (long long)batch);
     for (int i = 0; i < e->g->n_inputs; i++)
         if (!inputs[i])
@@ -577,6 +582,7 @@ pp_code pp_engine_run(pp_engine *e, int64_t batch, const void *const *inputs, vo
             return pp_error_set(err, PP_ERR_INVALID_ARG, "output %d ('%s') has no buffer", i,
                                 e->g->tensors[e->g->outputs[i]].name);
     pthread_mutex_lock(&e->mu);
+    atomic_store(&e->cancel, 0);
     e->inputs = inputs;
     e->outputs = outputs;
     e->batch = batch;
@@ -613,7 +619,9 @@ pp_code pp_engine_run(pp_engine *e, int64_t batch, const void *const *inputs, vo
     return rc;
 }
 
-pp_code pp_engine_write_trace(pp_engine *e, pp_error *err) {
+void pp_exec_cancel(pp_exec *e) { atomic_store(&e->cancel, 1); }
+
+pp_code pp_exec_write_trace(pp_exec *e, pp_error *err) {
     if (!e->trace) return PP_OK;
     return pp_trace_write(e->trace, e->trace_path, err);
 }

@@ -1,4 +1,4 @@
-/* exec.h: an engine is a placed graph ready to run.
+/* exec.h: a placed graph ready to run (the public pp_engine wraps one).
  *
  * Building one places the graph (engine/plan), creates the backends, streams
  * and events, uploads weights where the device does not share host memory,
@@ -23,9 +23,9 @@
 extern "C" {
 #endif
 
-typedef struct pp_engine pp_engine;
+typedef struct pp_exec pp_exec;
 
-typedef struct pp_engine_options {
+typedef struct pp_exec_options {
     const char *devices;   /* "cpu", "cpu:0,cpu:1", "cuda:0,cuda:0", "auto"; NULL = "auto" */
     int stages;            /* P, default 1 */
     int microbatch;        /* M, default 0 = max_batch */
@@ -34,26 +34,29 @@ typedef struct pp_engine_options {
     int p2p;               /* try peer access between devices */
     const char *split;     /* manual stage split, see pp_plan_options */
     const char *trace;     /* write a Chrome trace of every run here (JSON); NULL = none */
-} pp_engine_options;
+} pp_exec_options;
 
 /* g is borrowed and must outlive the engine. On a device-less machine
- * devices="auto" falls back to the CPU; pp_engine_fell_back says so. */
-pp_code pp_engine_create(const pp_graph *g, const pp_engine_options *opt, pp_engine **out, pp_error *err);
-void pp_engine_free(pp_engine *e);
+ * devices="auto" falls back to the CPU; pp_exec_fell_back says so. */
+pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **out, pp_error *err);
+void pp_exec_free(pp_exec *e);
 
 /* inputs[i]: host data of graph input i at this batch, C order, batch on axis 0.
- * outputs[i]: host buffers of pp_engine_output_bytes(e, i, batch). */
-pp_code pp_engine_run(pp_engine *e, int64_t batch, const void *const *inputs, void *const *outputs, pp_error *err);
+ * outputs[i]: host buffers of pp_exec_output_bytes(e, i, batch). */
+pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, pp_error *err);
 
-uint64_t pp_engine_input_bytes(const pp_engine *e, int i, int64_t batch);
-uint64_t pp_engine_output_bytes(const pp_engine *e, int i, int64_t batch);
-const pp_plan *pp_engine_plan(const pp_engine *e);
-int pp_engine_replicas(const pp_engine *e);
-int pp_engine_fell_back(const pp_engine *e);
+uint64_t pp_exec_input_bytes(const pp_exec *e, int i, int64_t batch);
+uint64_t pp_exec_output_bytes(const pp_exec *e, int i, int64_t batch);
+const pp_plan *pp_exec_plan(const pp_exec *e);
+int pp_exec_replicas(const pp_exec *e);
+int pp_exec_fell_back(const pp_exec *e);
 /* The device name of replica r, stage s ("cpu:1"). */
-const char *pp_engine_device(const pp_engine *e, int r, int s);
+const char *pp_exec_device(const pp_exec *e, int r, int s);
+/* Makes the run in progress (from any thread) stop taking micro-batches and
+ * return PP_ERR_CANCELLED once those in flight have drained; the engine stays usable. */
+void pp_exec_cancel(pp_exec *e);
 /* Writes the trace collected so far (when options.trace was set); temp file + rename. */
-pp_code pp_engine_write_trace(pp_engine *e, pp_error *err);
+pp_code pp_exec_write_trace(pp_exec *e, pp_error *err);
 
 #ifdef __cplusplus
 }

@@ -240,9 +240,9 @@ pp_code pp_describe_conv(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
     }
     if (has_input(in, n_in, 3)) {
         if ((rc = need_f32(in, n_in, 3, "residual", rank, rank, err))) return rc;
-        static const char *const what[] = {"N", "K", "OH", "OW"};
-        for (int d = 0; d < rank; d++) {
-            const char *wd = rank == 4 ? what[d] : (d == 2 ? "OL" : what[d]);
+        static const char *const what4[4] = {"N", "K", "OH", "OW"}, *const what3[3] = {"N", "K", "OL"};
+        for (int d = 0; d < rank && d < 4; d++) {
+            const char *wd = rank == 4 ? what4[d] : what3[d < 3 ? d : 2];
             if ((rc = need_extent(&in[3], 3, "residual", d, y.dims[d], wd, err))) return rc;
         }
     }

@@ -84,6 +84,7 @@ void pp_cksum_init(pp_cksum *c) {
 }
 
 void pp_cksum_update(pp_cksum *c, const void *data, size_t n) {
+    if (n == 0) return; /* data may then be NULL, and NULL + 0 is undefined */
     const unsigned char *p = data;
     c->total += n;
     if (c->nbuf) {
@@ -108,7 +109,7 @@ uint64_t pp_cksum_final(const pp_cksum *c) { return finish(c->lane, c->buf, c->n
 uint64_t pp_fmt_checksum(const void *data, size_t n) {
     pp_cksum c;
     pp_cksum_init(&c);
-    const unsigned char *p = data;
+    const unsigned char *p = n ? data : (const void *)""; /* NULL + 0 is undefined */
     blocks(c.lane, p, n / 32);
     return finish(c.lane, p + n / 32 * 32, n % 32, n);
 }

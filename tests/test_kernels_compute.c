@@ -472,6 +472,8 @@ Test(sgemm, every_transpose_odd_sizes) {
             sgemm_case(ta, tb, 1, 1, 1, 1.f, 1.f, 0);
             sgemm_case(ta, tb, 1, 19, 33, -1.5f, 0.f, 1);
             sgemm_case(ta, tb, 21, 1, 5, 1.f, -1.f, 0);
+            sgemm_case(ta, tb, 2, 9, 21, 1.f, 0.f, 2);
+            sgemm_case(ta, tb, 3, 40, 70, 2.f, 1.f, 0);
         }
 }
 

@@ -273,7 +273,7 @@ static int cmd_run(int argc, char **argv) {
     void **in = calloc((size_t)g->n_inputs + 1, sizeof(void *));
     void **out = calloc((size_t)g->n_outputs + 1, sizeof(void *));
     int *given = calloc((size_t)g->n_inputs + 1, sizeof(int));
-    pp_engine *e = NULL;
+    pp_exec *e = NULL;
     if (!files || !in || !out || !given) {
         fprintf(stderr, "ppengine: out of memory\n");
         goto done;
@@ -348,21 +348,21 @@ static int cmd_run(int argc, char **argv) {
             goto done;
         }
     }
-    pp_engine_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch, (int)o.inflight, o.p2p,
+    pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch, (int)o.inflight, o.p2p,
                             o.split, o.trace};
     double t0 = now_ms();
-    if (pp_engine_create(g, &eo, &e, &err)) {
+    if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
         goto done;
     }
-    if (pp_engine_fell_back(e) && !o.quiet) fprintf(stderr, "ppengine: no CUDA device found; running on the CPU\n");
+    if (pp_exec_fell_back(e) && !o.quiet) fprintf(stderr, "ppengine: no CUDA device found; running on the CPU\n");
     double t1 = now_ms();
-    if (pp_engine_run(e, batch, (const void *const *)in, out, &err)) {
+    if (pp_exec_run(e, batch, (const void *const *)in, out, &err)) {
         fail(&err);
         goto done;
     }
     double t2 = now_ms();
-    if (o.trace && pp_engine_write_trace(e, &err)) {
+    if (o.trace && pp_exec_write_trace(e, &err)) {
         fail(&err);
         goto done;
     }
@@ -385,10 +385,10 @@ static int cmd_run(int argc, char **argv) {
         }
     }
     if (!o.quiet) {
-        printf("%s: batch %lld on %s", o.graph, (long long)batch, pp_engine_device(e, 0, 0));
-        const pp_plan *pl = pp_engine_plan(e);
-        if (pl->n_stages > 1 || pp_engine_replicas(e) > 1)
-            printf(" (%d stages x %d replicas, micro-batch %d)", pl->n_stages, pp_engine_replicas(e), pl->microbatch);
+        printf("%s: batch %lld on %s", o.graph, (long long)batch, pp_exec_device(e, 0, 0));
+        const pp_plan *pl = pp_exec_plan(e);
+        if (pl->n_stages > 1 || pp_exec_replicas(e) > 1)
+            printf(" (%d stages x %d replicas, micro-batch %d)", pl->n_stages, pp_exec_replicas(e), pl->microbatch);
         printf("\n");
         for (int i = 0; i < g->n_outputs; i++) summarize(&g->tensors[g->outputs[i]], out[i], batch);
         printf("load %.2f ms, build %.2f ms, run %.2f ms\n", load_ms, t1 - t0, t2 - t1);
@@ -396,7 +396,7 @@ static int cmd_run(int argc, char **argv) {
     }
     rc = 0;
 done:
-    pp_engine_free(e);
+    pp_exec_free(e);
     if (g) {
         for (int i = 0; i < g->n_inputs && in; i++)
             if (given && !given[i]) free(in[i]);
@@ -493,14 +493,14 @@ static int cmd_plan(int argc, char **argv) {
     pp_graph *g = NULL;
     if (load_graph(o.graph, &g, NULL, &err)) return fail(&err);
     int M = o.microbatch ? (int)o.microbatch : (int)o.batch;
-    pp_engine_options eo = {o.devices, (int)o.stages, M, (int)o.batch, (int)o.inflight, o.p2p, o.split, NULL};
-    pp_engine *e = NULL;
-    if (pp_engine_create(g, &eo, &e, &err)) {
+    pp_exec_options eo = {o.devices, (int)o.stages, M, (int)o.batch, (int)o.inflight, o.p2p, o.split, NULL};
+    pp_exec *e = NULL;
+    if (pp_exec_create(g, &eo, &e, &err)) {
         pp_graph_free(g);
         return fail(&err);
     }
-    const pp_plan *pl = pp_engine_plan(e);
-    int R = pp_engine_replicas(e), P = pl->n_stages;
+    const pp_plan *pl = pp_exec_plan(e);
+    int R = pp_exec_replicas(e), P = pl->n_stages;
     int64_t share = (o.batch + R - 1) / R;
     int64_t m = (share + M - 1) / M;
     printf("%s: %d stage%s x %d replica%s, batch %ld, micro-batch %d (%lld per replica)\n", o.graph, P,
@@ -512,7 +512,7 @@ static int cmd_plan(int argc, char **argv) {
         const pp_plan_stage *st = &pl->stages[s];
         const char *first = st->last > st->first ? g->nodes[st->first].name : "-";
         const char *last = st->last > st->first ? g->nodes[st->last - 1].name : "-";
-        printf("%-5d %-8s %-28.28s %-28.28s %10.3f %10.3f %10.3f %12.3f\n", s, pp_engine_device(e, 0, s), first, last,
+        printf("%-5d %-8s %-28.28s %-28.28s %10.3f %10.3f %10.3f %12.3f\n", s, pp_exec_device(e, 0, s), first, last,
                (double)st->weight_bytes / 1e6, (double)st->slot_bytes / 1e6, st->est_ms,
                s + 1 < P ? (double)st->out_bytes / 1e6 : 0.0);
         if (st->est_ms > worst) worst = st->est_ms;
@@ -521,7 +521,7 @@ static int cmd_plan(int argc, char **argv) {
     double balance = worst > 0 ? pl->est_total_ms / (P * worst) : 1.0;
     printf("pipeline efficiency: ideal m/(m+P-1) = %.3f, stage balance %.3f, estimated %.3f\n", ideal, balance,
            ideal * balance);
-    pp_engine_free(e);
+    pp_exec_free(e);
     pp_graph_free(g);
     return 0;
 }

@@ -23,10 +23,13 @@ typedef enum pp_cuda_precision {
     PP_CUDA_PREC_TF32 = 1,
 } pp_cuda_precision;
 
-/* Largest workspace one op may ask for (cuBLASLt recommends 32 MiB on Hopper;
- * cuDNN algorithms beyond this are skipped for ones that need less). */
+/* The workspace every GEMM/MATMUL and every cuDNN CONV reports, whatever its
+ * algorithm needs (algorithms needing more are skipped): constant, so a prepare at
+ * another micro-batch size never outgrows the stage's arena, which holds one
+ * workspace (the largest) shared by the stage's nodes. cuBLASLt recommends
+ * 32 MiB on Hopper. */
 #define PP_CUDA_GEMM_WS_MAX ((size_t)32 << 20)
-#define PP_CUDA_CONV_WS_MAX ((size_t)256 << 20)
+#define PP_CUDA_CONV_WS_MAX ((size_t)64 << 20)
 
 typedef struct pp_cuda_ctx {
     int dev;

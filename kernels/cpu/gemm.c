@@ -5,8 +5,9 @@
  * blocked loop in the Goto/BLIS shape: op(B) is packed in (KC × NC) blocks of
  * NR-wide column panels, op(A) (times alpha) in (MC × KC) blocks of MR-tall row
  * panels, and an MR × NR micro-kernel with constant trip counts (which the
- * compiler vectorises) runs over the tiles in parallel. Both paths give the same
- * results up to the order of the sums.
+ * compiler vectorises) runs over the tiles. C is cut into strips that threads
+ * compute independently. Both paths give the same results up to the order of
+ * the sums.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,16 +18,23 @@
 #include <limits.h>
 #endif
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "../act.h"
 #include "cpu_kernels.h"
 
 enum {
     GEMM_MR = 4,    /* micro-tile rows */
-    GEMM_NR = 16,   /* micro-tile columns */
-    GEMM_KC = 256,  /* depth of a packed block: A panel 4 KiB, B panel 16 KiB, both stay in L1/L2 */
+    GEMM_NR = 8,    /* micro-tile columns: 4×8 accumulators fit the 16 SSE registers */
+    GEMM_KC = 256,  /* depth of a packed block: A and B panels 4 and 8 KiB, both stay in L1/L2 */
     GEMM_MC = 128,  /* rows of A packed at once (multiple of MR) */
     GEMM_NC = 2048, /* columns of B packed at once (multiple of NR) */
 };
+
+/* Columns (or rows) below which a strip is not worth its own packing. */
+#define GEMM_MIN_STRIP 32
 
 /* Below this many multiply-adds a product is not worth waking the thread team. */
 #define GEMM_PARALLEL_MIN_WORK (64.0 * 64.0 * 64.0)
@@ -36,9 +44,8 @@ static inline float elem_a(int trans_a, const float *a, int64_t lda, int64_t i, 
 }
 
 /* C = beta·C, with beta = 0 writing zeros (C may hold garbage or NaN). */
-static void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc, int parallel) {
+static void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc) {
     if (beta == 1.f) return;
-#pragma omp parallel for schedule(static) if (parallel)
     for (int64_t i = 0; i < m; i++) {
         float *row = c + i * ldc;
         if (beta == 0.f) {
@@ -52,9 +59,8 @@ static void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc, int
 /* B block rows [pc, pc+kc), columns [jc, jc+nc) → panels of NR columns, each
  * (kc, NR) row-major, zero-padded past nc. */
 static void pack_b(int trans_b, const float *b, int64_t ldb, int64_t pc, int64_t kc, int64_t jc, int64_t nc,
-                   float *bp, int parallel) {
+                   float *bp) {
     int64_t panels = (nc + GEMM_NR - 1) / GEMM_NR;
-#pragma omp parallel for schedule(static) if (parallel)
     for (int64_t jp = 0; jp < panels; jp++) {
         float *dst = bp + jp * kc * GEMM_NR;
         int64_t j0 = jc + jp * GEMM_NR;
@@ -81,9 +87,8 @@ static void pack_b(int trans_b, const float *b, int64_t ldb, int64_t pc, int64_t
 /* alpha · A block rows [ic, ic+mc), columns [pc, pc+kc) → panels of MR rows,
  * each (kc, MR) row-major, zero-padded past mc. */
 static void pack_a(int trans_a, const float *a, int64_t lda, float alpha, int64_t ic, int64_t mc, int64_t pc,
-                   int64_t kc, float *ap, int parallel) {
+                   int64_t kc, float *ap) {
     int64_t panels = (mc + GEMM_MR - 1) / GEMM_MR;
-#pragma omp parallel for schedule(static) if (parallel)
     for (int64_t ip = 0; ip < panels; ip++) {
         float *dst = ap + ip * kc * GEMM_MR;
         int64_t i0 = ic + ip * GEMM_MR;
@@ -116,8 +121,7 @@ static void micro_kernel(int64_t kc, const float *restrict ap, const float *rest
 /* Unpacked fallback for when the packing buffers cannot be allocated: slow but
  * needs no memory. C has already been scaled by beta. */
 static void sgemm_naive(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-                        int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int parallel) {
-#pragma omp parallel for schedule(static) if (parallel)
+                        int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc) {
     for (int64_t i = 0; i < m; i++) {
         float *crow = c + i * ldc;
         for (int64_t p = 0; p < k; p++) {
@@ -132,13 +136,34 @@ static void sgemm_naive(int trans_a, int trans_b, int64_t m, int64_t n, int64_t 
     }
 }
 
-static void sgemm_blocked(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-                          int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
-    if (m <= 0 || n <= 0) return;
-    int parallel = (double)m * (double)n * (double)(k > 0 ? k : 1) >= GEMM_PARALLEL_MIN_WORK;
-    scale_c(m, n, beta, c, ldc, parallel);
+/* One thread's product: C = alpha·op(A)·op(B) + beta·C, blocked and packed
+ * into buffers of its own. */
+static void sgemm_serial(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                         int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    scale_c(m, n, beta, c, ldc);
     if (k <= 0 || alpha == 0.f) return;
-
+    if (m <= 2) {
+        /* a row or two (a Linear at batch 1): packing B would cost more than
+         * streaming it once */
+        if (trans_b && !trans_a) {
+            for (int64_t i = 0; i < m; i++)
+                for (int64_t j = 0; j < n; j++) {
+                    const float *ar = a + i * lda, *br = b + j * ldb;
+                    /* eight partial sums, so the compiler can vectorise without reassociating */
+                    float part[8] = {0};
+                    int64_t p = 0;
+                    for (; p + 8 <= k; p += 8)
+                        for (int q = 0; q < 8; q++) part[q] += ar[p + q] * br[p + q];
+                    float dot = 0.f;
+                    for (; p < k; p++) dot += ar[p] * br[p];
+                    for (int q = 0; q < 8; q++) dot += part[q];
+                    c[i * ldc + j] += alpha * dot;
+                }
+        } else {
+            sgemm_naive(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, c, ldc);
+        }
+        return;
+    }
     int64_t kc_max = k < GEMM_KC ? k : GEMM_KC;
     int64_t nc_max = n < GEMM_NC ? n : GEMM_NC;
     int64_t mc_max = m < GEMM_MC ? m : GEMM_MC;
@@ -149,7 +174,7 @@ static void sgemm_blocked(int trans_a, int trans_b, int64_t m, int64_t n, int64_
     if (!bp || !ap) {
         free(bp);
         free(ap);
-        sgemm_naive(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, c, ldc, parallel);
+        sgemm_naive(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, c, ldc);
         return;
     }
     for (int64_t jc = 0; jc < n; jc += GEMM_NC) {
@@ -157,25 +182,57 @@ static void sgemm_blocked(int trans_a, int trans_b, int64_t m, int64_t n, int64_
         int64_t npanels = (nc + GEMM_NR - 1) / GEMM_NR;
         for (int64_t pc = 0; pc < k; pc += GEMM_KC) {
             int64_t kc = k - pc < GEMM_KC ? k - pc : GEMM_KC;
-            pack_b(trans_b, b, ldb, pc, kc, jc, nc, bp, parallel);
+            pack_b(trans_b, b, ldb, pc, kc, jc, nc, bp);
             for (int64_t ic = 0; ic < m; ic += GEMM_MC) {
                 int64_t mc = m - ic < GEMM_MC ? m - ic : GEMM_MC;
                 int64_t mpanels = (mc + GEMM_MR - 1) / GEMM_MR;
-                pack_a(trans_a, a, lda, alpha, ic, mc, pc, kc, ap, parallel);
-                int64_t tiles = mpanels * npanels;
-#pragma omp parallel for schedule(static) if (parallel)
-                for (int64_t t = 0; t < tiles; t++) {
-                    int64_t ip = t % mpanels, jp = t / mpanels;
-                    int64_t mr = mc - ip * GEMM_MR < GEMM_MR ? mc - ip * GEMM_MR : GEMM_MR;
+                pack_a(trans_a, a, lda, alpha, ic, mc, pc, kc, ap);
+                for (int64_t jp = 0; jp < npanels; jp++) {
                     int64_t nr = nc - jp * GEMM_NR < GEMM_NR ? nc - jp * GEMM_NR : GEMM_NR;
-                    micro_kernel(kc, ap + ip * kc * GEMM_MR, bp + jp * kc * GEMM_NR,
-                                 c + (ic + ip * GEMM_MR) * ldc + jc + jp * GEMM_NR, ldc, mr, nr);
+                    for (int64_t ip = 0; ip < mpanels; ip++) {
+                        int64_t mr = mc - ip * GEMM_MR < GEMM_MR ? mc - ip * GEMM_MR : GEMM_MR;
+                        micro_kernel(kc, ap + ip * kc * GEMM_MR, bp + jp * kc * GEMM_NR,
+                                     c + (ic + ip * GEMM_MR) * ldc + jc + jp * GEMM_NR, ldc, mr, nr);
+                    }
                 }
             }
         }
     }
     free(bp);
     free(ap);
+}
+
+/* C is cut into independent strips along its longer side, each a serial
+ * product with its own packing buffers: one parallel region and no barrier
+ * inside it, which matters when the cores are shared. A strip repacks the
+ * operand it shares with the others, a cost of 1/width of its compute. */
+static void sgemm_blocked(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                          int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    int threads = 1;
+#ifdef _OPENMP
+    if ((double)m * (double)n * (double)(k > 0 ? k : 1) >= GEMM_PARALLEL_MIN_WORK && !omp_in_parallel())
+        threads = omp_get_max_threads();
+#endif
+    int split_n = n >= m;
+    int64_t len = split_n ? n : m, unit = split_n ? GEMM_NR : GEMM_MR;
+    /* a few strips per thread for balance, none narrower than GEMM_MIN_STRIP */
+    int64_t strips = (int64_t)threads * 3;
+    if (strips > len / GEMM_MIN_STRIP) strips = len / GEMM_MIN_STRIP;
+    if (strips < 1 || threads == 1) strips = 1;
+    int64_t width = (len + strips - 1) / strips;
+    width = (width + unit - 1) / unit * unit;
+    strips = (len + width - 1) / width;
+#pragma omp parallel for schedule(dynamic, 1) if (strips > 1)
+    for (int64_t s = 0; s < strips; s++) {
+        int64_t lo = s * width, cnt = len - lo < width ? len - lo : width;
+        if (split_n)
+            sgemm_serial(trans_a, trans_b, m, cnt, k, alpha, a, lda, trans_b ? b + lo * ldb : b + lo, ldb, beta,
+                         c + lo, ldc);
+        else
+            sgemm_serial(trans_a, trans_b, cnt, n, k, alpha, trans_a ? a + lo : a + lo * lda, lda, b, ldb, beta,
+                         c + lo * ldc, ldc);
+    }
 }
 
 void pp_cpu_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,

@@ -1,0 +1,127 @@
+/* convert.c: the conversion pipeline (convert.h). */
+#include "convert.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "fold.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int live_nodes(const pp_graph *g) {
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++) n += !g->nodes[i].dead;
+    return n;
+}
+
+pp_code pp_convert_onnx_graph(const char *path, const pp_onnx_options *opt, pp_onnx **handle, pp_graph **graph,
+                              pp_convert_stats *stats, pp_error *err) {
+    pp_convert_stats st;
+    memset(&st, 0, sizeof st);
+    double t0 = now_s();
+    *handle = NULL;
+    *graph = NULL;
+    pp_onnx *h = NULL;
+    pp_graph *g = NULL;
+    pp_code rc = pp_onnx_import(path, opt, &h, &g, err);
+    if (rc) return rc;
+    const pp_onnx_info *info = pp_onnx_get_info(h);
+    st.onnx_nodes = info->onnx_nodes;
+    st.opset = info->opset;
+    st.nodes_imported = live_nodes(g);
+    st.folded = info->folded;
+    /* The importer folds as it goes; this catches what later edits expose.
+     * Graph passes (converter/pass_*.c) slot in here. */
+    int more = 0;
+    if (!(opt && opt->no_fold)) rc = pp_fold_constants(g, &more, err);
+    st.folded += more;
+    if (!rc) rc = pp_eliminate_dead(g, &st.removed, err);
+    if (!rc) rc = pp_graph_toposort(g, err);
+    if (!rc) rc = pp_graph_infer(g, err);
+    if (rc) {
+        pp_error_prefix(err, "%s", path);
+        pp_graph_free(g);
+        pp_onnx_free(h);
+        return rc;
+    }
+    st.nodes_final = g->n_nodes;
+    st.n_inputs = g->n_inputs;
+    st.n_outputs = g->n_outputs;
+    st.params = pp_graph_param_count(g);
+    for (int i = 0; i < g->n_tensors; i++)
+        if (g->tensors[i].kind == PP_TENSOR_WEIGHT) st.weight_bytes += g->tensors[i].nbytes;
+    st.seconds = now_s() - t0;
+    if (stats) *stats = st;
+    *handle = h;
+    *graph = g;
+    return PP_OK;
+}
+
+pp_code pp_convert(const pp_convert_options *opt, pp_convert_stats *stats, pp_error *err) {
+    double t0 = now_s();
+    if (!opt || !opt->input) return pp_error_set(err, PP_ERR_INVALID_ARG, "no input model given");
+    if (opt->dtype == PP_DTYPE_F16 || opt->dtype == PP_DTYPE_BF16)
+        return pp_error_set(err, PP_ERR_UNSUPPORTED, "--dtype %s: not yet (the converter writes f32 weights)",
+                            pp_dtype_name(opt->dtype));
+    if (opt->dtype != PP_DTYPE_INVALID && opt->dtype != PP_DTYPE_F32)
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "--dtype %s: expected f32, f16 or bf16",
+                            pp_dtype_name(opt->dtype));
+    const char *dot = strrchr(opt->input, '.');
+    if (!dot || strcmp(dot, ".onnx") != 0) {
+        /* Only ONNX for now; the extension is the format's name. */
+        FILE *f = fopen(opt->input, "rb");
+        if (!f) return pp_error_set(err, PP_ERR_IO, "%s: cannot open", opt->input);
+        unsigned char head[4] = {0};
+        size_t n = fread(head, 1, 4, f);
+        fclose(f);
+        if (n >= 2 && head[0] == 'P' && head[1] == 'K')
+            return pp_error_set(err, PP_ERR_UNSUPPORTED,
+                                "%s: a zip archive (torch.save?); only ONNX models are converted for now", opt->input);
+    }
+    pp_onnx_options oo;
+    memset(&oo, 0, sizeof oo);
+    oo.consts = opt->consts;
+    oo.n_consts = opt->n_consts;
+    oo.dims = opt->dims;
+    oo.n_dims = opt->n_dims;
+    pp_onnx *h;
+    pp_graph *g;
+    pp_convert_stats st;
+    pp_code rc = pp_convert_onnx_graph(opt->input, &oo, &h, &g, &st, err);
+    if (rc) return rc;
+    const pp_onnx_info *info = pp_onnx_get_info(h);
+    char producer[512], opset[32], ir[32];
+    snprintf(producer, sizeof producer, "%s%s%s", info->producer_name, *info->producer_version ? " " : "",
+             info->producer_version);
+    snprintf(opset, sizeof opset, "%" PRId64, info->opset);
+    snprintf(ir, sizeof ir, "%" PRId64, info->ir_version);
+    const char *base = strrchr(opt->input, '/');
+    base = base ? base + 1 : opt->input;
+    if (!rc) rc = pp_graph_add_meta(g, "producer", producer, err);
+    if (!rc) rc = pp_graph_add_meta(g, "source", base, err);
+    if (!rc) rc = pp_graph_add_meta(g, "source_format", "onnx", err);
+    if (!rc) rc = pp_graph_add_meta(g, "opset", opset, err);
+    if (!rc) rc = pp_graph_add_meta(g, "onnx_ir_version", ir, err);
+    if (!rc) rc = pp_graph_add_meta(g, "tool", "ppconvert " PP_CONVERT_VERSION, err);
+    if (!rc && opt->inspect) opt->inspect(g, opt->inspect_arg);
+    if (!rc && opt->output) {
+        rc = pp_graph_write(g, opt->output, err);
+        if (!rc) {
+            struct stat sb;
+            if (stat(opt->output, &sb) == 0) st.bytes_written = (uint64_t)sb.st_size;
+        }
+    }
+    /* The graph may borrow weights from the handle's mapping: graph first. */
+    pp_graph_free(g);
+    pp_onnx_free(h);
+    st.seconds = now_s() - t0;
+    if (stats) *stats = st;
+    return rc;
+}

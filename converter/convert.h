@@ -1,0 +1,64 @@
+/* convert.h: the converter's face. A foreign model file to a graph.bin:
+ *
+ *   import (onnx.h) → constant folding (fold.h) → dead-node elimination →
+ *   shape inference (pp_graph_infer) → metadata → pp_graph_write
+ *
+ * The write goes through a temporary file and a rename: on any failure nothing
+ * is left under the output path.
+ */
+#ifndef PP_CONVERT_H
+#define PP_CONVERT_H
+
+#include <stdint.h>
+
+#include "../engine/graph.h"
+#include "../loader/error.h"
+#include "onnx.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PP_CONVERT_VERSION "0.1.0"
+
+typedef struct pp_convert_options {
+    const char *input;             /* model.onnx */
+    const char *output;            /* graph.bin; NULL: convert and check, write nothing */
+    pp_dtype dtype;                /* PP_DTYPE_F32 (or INVALID, the same); f16 / bf16 are refused for now */
+    const pp_onnx_const *consts;   /* graph inputs bound to constant data (borrowed) */
+    int n_consts;
+    const pp_onnx_dim *dims;       /* dim_params bound to extents (borrowed) */
+    int n_dims;
+    /* Called with the final graph just before it is written (a tool's -v
+     * listing); may be NULL. */
+    void (*inspect)(const pp_graph *g, void *arg);
+    void *inspect_arg;
+} pp_convert_options;
+
+typedef struct pp_convert_stats {
+    int onnx_nodes;                /* NodeProtos in the source */
+    int nodes_imported;            /* IR nodes after import (folded ones not counted) */
+    int nodes_final;               /* IR nodes written */
+    int folded;                    /* nodes evaluated at conversion */
+    int removed;                   /* dead nodes dropped */
+    int n_inputs, n_outputs;
+    uint64_t params;               /* weight elements */
+    uint64_t weight_bytes;
+    uint64_t bytes_written;        /* size of graph.bin; 0 when not written */
+    int64_t opset;
+    double seconds;
+} pp_convert_stats;
+
+/* Imports, folds, prunes and infers, giving the graph the writer would write.
+ * *handle keeps the source's mapping alive (the graph may borrow weights from
+ * it): free the graph first, then pp_onnx_free(*handle). stats may be NULL. */
+pp_code pp_convert_onnx_graph(const char *path, const pp_onnx_options *opt, pp_onnx **handle, pp_graph **graph,
+                              pp_convert_stats *stats, pp_error *err);
+
+/* The whole conversion. stats may be NULL. */
+pp_code pp_convert(const pp_convert_options *opt, pp_convert_stats *stats, pp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

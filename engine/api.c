@@ -1,0 +1,271 @@
+/* api.c: include/ppengine.h over the loader, the graph and the executor. */
+#include "../include/ppengine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "exec.h"
+#include "graph.h"
+
+_Static_assert(PP_ELEM_F32 == (int)PP_DTYPE_F32 && PP_ELEM_F64 == (int)PP_DTYPE_F64, "element types are dtypes");
+_Static_assert(PP_STATUS_CANCELLED == (int)PP_ERR_CANCELLED && PP_STATUS_INTERNAL == (int)PP_ERR_INTERNAL,
+               "status codes are error codes");
+
+struct pp_status {
+    pp_error err;
+};
+
+/* A status for a failure; when even that allocation fails, a static one that
+ * pp_status_free knows not to free. */
+static pp_status nomem_status = {{PP_ERR_NOMEM, "out of memory (allocating a status)"}};
+
+static pp_status *status_from(const pp_error *err) {
+    pp_status *s = malloc(sizeof *s);
+    if (!s) return &nomem_status;
+    s->err = *err;
+    return s;
+}
+
+static pp_status *status_new(pp_code code, const char *msg) {
+    pp_error e;
+    pp_error_set(&e, code, "%s", msg);
+    return status_from(&e);
+}
+
+pp_status_code pp_status_get_code(const pp_status *st) { return st ? (pp_status_code)st->err.code : PP_STATUS_OK; }
+const char *pp_status_message(const pp_status *st) { return st ? st->err.msg : ""; }
+void pp_status_free(pp_status *st) {
+    if (st && st != &nomem_status) free(st);
+}
+
+const char *pp_version(void) { return "0.1.0"; }
+
+int pp_cuda_devices(void) { return pp_cuda_device_count(); }
+
+/* ---- nets ------------------------------------------------------------------------- */
+
+struct pp_net {
+    pp_graph *g;
+};
+
+static pp_status *net_from_model(pp_model *m, pp_net **out, pp_error *err) {
+    pp_net *n = pp_calloc(1, sizeof *n);
+    if (!n) {
+        pp_model_free(m);
+        return status_new(PP_ERR_NOMEM, "out of memory");
+    }
+    if (pp_graph_from_model(&m, &n->g, err)) {
+        pp_model_free(m);
+        pp_free(n);
+        return status_from(err);
+    }
+    *out = n;
+    return NULL;
+}
+
+pp_status *pp_net_load(const char *path, pp_net **out) {
+    pp_error err;
+    pp_model *m = NULL;
+    if (!path || !out) return status_new(PP_ERR_INVALID_ARG, "pp_net_load: path and out must not be NULL");
+    *out = NULL;
+    if (pp_model_load(path, 0, &m, &err)) return status_from(&err);
+    pp_status *st = net_from_model(m, out, &err);
+    if (st && st != &nomem_status) pp_error_prefix(&st->err, "%s", path);
+    return st;
+}
+
+pp_status *pp_net_load_memory(const void *data, size_t size, pp_net **out) {
+    pp_error err;
+    pp_model *m = NULL;
+    if (!data || !out) return status_new(PP_ERR_INVALID_ARG, "pp_net_load_memory: data and out must not be NULL");
+    *out = NULL;
+    if (pp_model_load_memory(data, size, 0, &m, &err)) return status_from(&err);
+    return net_from_model(m, out, &err);
+}
+
+void pp_net_free(pp_net *net) {
+    if (!net) return;
+    pp_graph_free(net->g);
+    pp_free(net);
+}
+
+int pp_net_input_count(const pp_net *net) { return net ? net->g->n_inputs : 0; }
+int pp_net_output_count(const pp_net *net) { return net ? net->g->n_outputs : 0; }
+
+static pp_status *tensor_info(const pp_net *net, int index, int n, const int *ids, const char *what,
+                              pp_tensor_info *info) {
+    if (!net || !info) return status_new(PP_ERR_INVALID_ARG, "net and info must not be NULL");
+    if (index < 0 || index >= n) {
+        pp_error e;
+        pp_error_set(&e, PP_ERR_INVALID_ARG, "%s %d does not exist (the net has %d)", what, index, n);
+        return status_from(&e);
+    }
+    const pp_tensor *t = &net->g->tensors[ids[index]];
+    info->name = t->name;
+    info->type = (pp_elem_type)t->dtype;
+    info->rank = t->rank;
+    memset(info->dims, 0, sizeof info->dims);
+    for (int d = 0; d < t->rank; d++) info->dims[d] = t->dims[d];
+    return NULL;
+}
+
+pp_status *pp_net_input_info(const pp_net *net, int index, pp_tensor_info *info) {
+    return tensor_info(net, index, net ? net->g->n_inputs : 0, net ? net->g->inputs : NULL, "input", info);
+}
+pp_status *pp_net_output_info(const pp_net *net, int index, pp_tensor_info *info) {
+    return tensor_info(net, index, net ? net->g->n_outputs : 0, net ? net->g->outputs : NULL, "output", info);
+}
+
+size_t pp_net_input_bytes(const pp_net *net, int index, int64_t batch) {
+    if (!net || index < 0 || index >= net->g->n_inputs || batch < 0) return 0;
+    return (size_t)pp_tensor_bytes_at(&net->g->tensors[net->g->inputs[index]], batch);
+}
+size_t pp_net_output_bytes(const pp_net *net, int index, int64_t batch) {
+    if (!net || index < 0 || index >= net->g->n_outputs || batch < 0) return 0;
+    return (size_t)pp_tensor_bytes_at(&net->g->tensors[net->g->outputs[index]], batch);
+}
+
+/* ---- options ----------------------------------------------------------------------- */
+
+struct pp_options {
+    char devices[512], split[1024], trace[1024];
+    int stages, microbatch, max_batch, inflight, p2p;
+};
+
+pp_status *pp_options_create(pp_options **out) {
+    if (!out) return status_new(PP_ERR_INVALID_ARG, "pp_options_create: out must not be NULL");
+    *out = pp_calloc(1, sizeof **out);
+    if (!*out) return status_new(PP_ERR_NOMEM, "out of memory");
+    strcpy((*out)->devices, "auto");
+    (*out)->stages = 1;
+    (*out)->max_batch = 1;
+    (*out)->inflight = 2;
+    return NULL;
+}
+
+void pp_options_free(pp_options *opt) { pp_free(opt); }
+
+static int parse_int(const char *v, long lo, long hi, int *out) {
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi) return -1;
+    *out = (int)x;
+    return 0;
+}
+
+pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
+    pp_error e;
+    if (!opt || !key || !value) return status_new(PP_ERR_INVALID_ARG, "pp_options_set: NULL argument");
+    struct {
+        const char *key;
+        int *v;
+        long lo, hi;
+    } ints[] = {{"stages", &opt->stages, 1, 1024},
+                {"microbatch", &opt->microbatch, 1, 1L << 30},
+                {"max_batch", &opt->max_batch, 1, 1L << 30},
+                {"inflight", &opt->inflight, 2, 64},
+                {"p2p", &opt->p2p, 0, 1}};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        if (!strcmp(key, ints[i].key)) {
+            if (parse_int(value, ints[i].lo, ints[i].hi, ints[i].v) == 0) return NULL;
+            pp_error_set(&e, PP_ERR_INVALID_ARG, "option %s: '%s' is not an integer in %ld..%ld", key, value,
+                         ints[i].lo, ints[i].hi);
+            return status_from(&e);
+        }
+    struct {
+        const char *key;
+        char *buf;
+        size_t size;
+    } strs[] = {{"devices", opt->devices, sizeof opt->devices},
+                {"split", opt->split, sizeof opt->split},
+                {"trace", opt->trace, sizeof opt->trace}};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        if (!strcmp(key, strs[i].key)) {
+            if (strlen(value) >= strs[i].size) {
+                pp_error_set(&e, PP_ERR_INVALID_ARG, "option %s: value longer than %zu characters", key,
+                             strs[i].size - 1);
+                return status_from(&e);
+            }
+            strcpy(strs[i].buf, value);
+            return NULL;
+        }
+    pp_error_set(&e, PP_ERR_INVALID_ARG,
+                 "unknown option '%s' (devices, stages, microbatch, max_batch, inflight, p2p, split, trace)", key);
+    return status_from(&e);
+}
+
+/* ---- engines -------------------------------------------------------------------------- */
+
+struct pp_engine {
+    const pp_net *net;
+    pp_exec *x;
+    int tracing;
+};
+
+pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine **out) {
+    pp_error err;
+    if (!net || !out) return status_new(PP_ERR_INVALID_ARG, "pp_engine_create: net and out must not be NULL");
+    *out = NULL;
+    pp_options defaults;
+    if (!opt) {
+        memset(&defaults, 0, sizeof defaults);
+        strcpy(defaults.devices, "auto");
+        defaults.stages = 1;
+        defaults.max_batch = 1;
+        defaults.inflight = 2;
+        opt = &defaults;
+    }
+    pp_exec_options o = {opt->devices,   opt->stages, opt->microbatch, opt->max_batch, opt->inflight, opt->p2p,
+                         opt->split[0] ? opt->split : NULL, opt->trace[0] ? opt->trace : NULL};
+    pp_engine *e = pp_calloc(1, sizeof *e);
+    if (!e) return status_new(PP_ERR_NOMEM, "out of memory");
+    if (pp_exec_create(net->g, &o, &e->x, &err)) {
+        pp_free(e);
+        return status_from(&err);
+    }
+    e->net = net;
+    e->tracing = opt->trace[0] != 0;
+    *out = e;
+    return NULL;
+}
+
+void pp_engine_free(pp_engine *eng) {
+    if (!eng) return;
+    if (eng->tracing) pp_exec_write_trace(eng->x, NULL);
+    pp_exec_free(eng->x);
+    pp_free(eng);
+}
+
+pp_status *pp_engine_run(pp_engine *eng, int64_t batch, const void *const *inputs, void *const *outputs) {
+    pp_error err;
+    if (!eng || !inputs || !outputs)
+        return status_new(PP_ERR_INVALID_ARG, "pp_engine_run: engine, inputs and outputs must not be NULL");
+    if (pp_exec_run(eng->x, batch, inputs, outputs, &err)) return status_from(&err);
+    return NULL;
+}
+
+pp_status *pp_engine_warmup(pp_engine *eng, int64_t batch) {
+    if (!eng) return status_new(PP_ERR_INVALID_ARG, "pp_engine_warmup: engine must not be NULL");
+    if (batch < 1) return status_new(PP_ERR_INVALID_ARG, "pp_engine_warmup: batch must be at least 1");
+    const pp_graph *g = eng->net->g;
+    void **in = calloc((size_t)g->n_inputs + 1, sizeof(void *)), **out = calloc((size_t)g->n_outputs + 1, sizeof(void *));
+    pp_status *st = NULL;
+    if (!in || !out) st = status_new(PP_ERR_NOMEM, "out of memory");
+    for (int i = 0; !st && i < g->n_inputs; i++)
+        if (!(in[i] = calloc(1, pp_net_input_bytes(eng->net, i, batch) + 1))) st = status_new(PP_ERR_NOMEM, "out of memory");
+    for (int i = 0; !st && i < g->n_outputs; i++)
+        if (!(out[i] = calloc(1, pp_net_output_bytes(eng->net, i, batch) + 1))) st = status_new(PP_ERR_NOMEM, "out of memory");
+    if (!st) st = pp_engine_run(eng, batch, (const void *const *)in, out);
+    for (int i = 0; in && i < g->n_inputs; i++) free(in[i]);
+    for (int i = 0; out && i < g->n_outputs; i++) free(out[i]);
+    free(in);
+    free(out);
+    return st;
+}
+
+void pp_engine_cancel(pp_engine *eng) {
+    if (eng) pp_exec_cancel(eng->x);
+}

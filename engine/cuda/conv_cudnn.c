@@ -1,0 +1,187 @@
+/* conv_cudnn.c: CONV through cuDNN, NCHW f32, with bias, residual and activation
+ * in one follow-up kernel (kernels/cuda/eltwise.cu: y = act(y + bias + res)).
+ *
+ * This first step uses cuDNN's legacy convolution API (deprecated in cuDNN 9 but
+ * exported and silent unless CUDNN_WARN_DEPRECATED; reference/cuda.md §1a): it
+ * takes NCHW f32 as it is, and cudnnGetConvolutionForwardAlgorithm_v7 ranks the
+ * algorithms without running anything. With FP32 precision the descriptor asks
+ * for FMA math so no TF32 sneaks in; with TF32 precision cuDNN may use tensor
+ * cores. The backend-graph path (conv + bias + ReLU fused, NHWC, fp16/bf16) is
+ * the next step, with the precision modes (docs/cuda.md).
+ *
+ * What cuDNN's descriptors cannot say (asymmetric padding that changes the
+ * output size, extents past INT_MAX) or where it finds no algorithm goes to the
+ * direct kernel (kernels/cuda/conv.cu), which fuses the epilogue itself.
+ */
+#include <limits.h>
+#include <stdio.h>
+
+#include "cuda_internal.h"
+
+struct pp_conv_plan {
+    int direct;
+    cudnnTensorDescriptor_t xd, yd;
+    cudnnFilterDescriptor_t wd;
+    cudnnConvolutionDescriptor_t cd;
+    cudnnConvolutionFwdAlgo_t algo;
+    size_t ws;
+};
+
+void pp_conv_release(pp_conv_plan *p) {
+    if (!p) return;
+    if (p->xd) cudnnDestroyTensorDescriptor(p->xd);
+    if (p->yd) cudnnDestroyTensorDescriptor(p->yd);
+    if (p->wd) cudnnDestroyFilterDescriptor(p->wd);
+    if (p->cd) cudnnDestroyConvolutionDescriptor(p->cd);
+    pp_free(p);
+}
+
+static int fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
+
+#define DNN(call, what)                                                                                            \
+    do {                                                                                                           \
+        cudnnStatus_t s_ = (call);                                                                                 \
+        if (s_ != CUDNN_STATUS_SUCCESS) {                                                                          \
+            char detail_[256];                                                                                     \
+            cudnnGetLastErrorString(detail_, sizeof detail_);                                                      \
+            rc = pp_error_set(err, PP_ERR_DEVICE, "%s: node '%s': %s: %s (%s)", b->name, l->node->name, what,     \
+                              cudnnGetErrorString(s_), detail_);                                                   \
+            goto fail;                                                                                             \
+        }                                                                                                          \
+    } while (0)
+
+pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t *ws_bytes, pp_error *err) {
+    pp_cuda_ctx *c = b->ctx;
+    const pp_conv_params *cp = &l->params.conv;
+    pp_code rc = PP_OK;
+    *out = NULL;
+    *ws_bytes = 0;
+    pp_conv_plan *p = pp_calloc(1, sizeof *p);
+    if (!p) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory preparing node '%s'", b->name, l->node->name);
+    if (cp->group <= 0 || cp->c % cp->group || cp->k % cp->group) {
+        pp_free(p);
+        return pp_error_set(err, PP_ERR_SHAPE, "%s: node '%s': group %lld does not divide C %lld and K %lld",
+                            b->name, l->node->name, (long long)cp->group, (long long)cp->c, (long long)cp->k);
+    }
+    int64_t vals[] = {cp->n, cp->c, cp->h, cp->w, cp->k, cp->kh, cp->kw, cp->oh, cp->ow, cp->stride_h, cp->stride_w,
+                      cp->pad_top, cp->pad_left, cp->dil_h, cp->dil_w, cp->group};
+    int ok = cp->n > 0;
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) ok &= fits_int(vals[i]);
+    if (!ok) {
+        p->direct = 1;
+        *out = p;
+        return PP_OK;
+    }
+    DNN(cudnnCreateTensorDescriptor(&p->xd), "cudnnCreateTensorDescriptor");
+    DNN(cudnnCreateTensorDescriptor(&p->yd), "cudnnCreateTensorDescriptor");
+    DNN(cudnnCreateFilterDescriptor(&p->wd), "cudnnCreateFilterDescriptor");
+    DNN(cudnnCreateConvolutionDescriptor(&p->cd), "cudnnCreateConvolutionDescriptor");
+    DNN(cudnnSetTensor4dDescriptor(p->xd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)cp->n, (int)cp->c, (int)cp->h,
+                                   (int)cp->w),
+        "cudnnSetTensor4dDescriptor(x)");
+    DNN(cudnnSetFilter4dDescriptor(p->wd, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, (int)cp->k, (int)(cp->c / cp->group),
+                                   (int)cp->kh, (int)cp->kw),
+        "cudnnSetFilter4dDescriptor");
+    /* Symmetric padding only: pad_top/pad_left on both sides. That gives the same
+     * result as the real (bottom/right) padding whenever the output extent agrees:
+     * the extra cells either side are zeros that no window of ours reaches. */
+    DNN(cudnnSetConvolution2dDescriptor(p->cd, (int)cp->pad_top, (int)cp->pad_left, (int)cp->stride_h,
+                                        (int)cp->stride_w, (int)cp->dil_h, (int)cp->dil_w, CUDNN_CROSS_CORRELATION,
+                                        CUDNN_DATA_FLOAT),
+        "cudnnSetConvolution2dDescriptor");
+    DNN(cudnnSetConvolutionGroupCount(p->cd, (int)cp->group), "cudnnSetConvolutionGroupCount");
+    cudnnMathType_t math = c->precision == PP_CUDA_PREC_TF32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+    DNN(cudnnSetConvolutionMathType(p->cd, math), "cudnnSetConvolutionMathType");
+    int on, oc, ohh, oww;
+    DNN(cudnnGetConvolution2dForwardOutputDim(p->cd, p->xd, p->wd, &on, &oc, &ohh, &oww),
+        "cudnnGetConvolution2dForwardOutputDim");
+    if (on != cp->n || oc != cp->k || ohh != cp->oh || oww != cp->ow) {
+        /* asymmetric padding that changes the output: the direct kernel */
+        pp_conv_release(p);
+        p = pp_calloc(1, sizeof *p);
+        if (!p) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory", b->name);
+        p->direct = 1;
+        *out = p;
+        return PP_OK;
+    }
+    DNN(cudnnSetTensor4dDescriptor(p->yd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)cp->n, (int)cp->k, (int)cp->oh,
+                                   (int)cp->ow),
+        "cudnnSetTensor4dDescriptor(y)");
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int found = 0;
+    DNN(cudnnGetConvolutionForwardAlgorithm_v7(c->dnn, p->xd, p->wd, p->cd, p->yd, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+                                               &found, perf),
+        "cudnnGetConvolutionForwardAlgorithm_v7");
+    int pick = -1;
+    for (int i = 0; i < found && pick < 0; i++) {
+        if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > PP_CUDA_CONV_WS_MAX) continue;
+        if (c->precision == PP_CUDA_PREC_FP32 && perf[i].mathType != CUDNN_FMA_MATH &&
+            perf[i].mathType != CUDNN_DEFAULT_MATH)
+            continue; /* tensor-op math would round the inputs to TF32 */
+        pick = i;
+    }
+    if (pick < 0) {
+        pp_conv_release(p);
+        p = pp_calloc(1, sizeof *p);
+        if (!p) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory", b->name);
+        p->direct = 1;
+        *out = p;
+        return PP_OK;
+    }
+    if (perf[pick].mathType != math)
+        DNN(cudnnSetConvolutionMathType(p->cd, perf[pick].mathType), "cudnnSetConvolutionMathType");
+    p->algo = perf[pick].algo;
+    /* the size for this exact configuration, which may exceed the ranking's figure */
+    DNN(cudnnGetConvolutionForwardWorkspaceSize(c->dnn, p->xd, p->wd, p->cd, p->yd, p->algo, &p->ws),
+        "cudnnGetConvolutionForwardWorkspaceSize");
+    if (p->ws > PP_CUDA_CONV_WS_MAX) {
+        pp_conv_release(p);
+        p = pp_calloc(1, sizeof *p);
+        if (!p) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory", b->name);
+        p->direct = 1;
+        *out = p;
+        return PP_OK;
+    }
+    /* constant, see PP_CUDA_CONV_WS_MAX; cuDNN is told the size it needs */
+    *out = p;
+    *ws_bytes = PP_CUDA_CONV_WS_MAX;
+    return PP_OK;
+fail:
+    pp_conv_release(p);
+    return rc;
+}
+
+pp_code pp_conv_launch(pp_backend *b, pp_stream *s, const pp_launch *l, const pp_conv_plan *p, pp_error *err) {
+    const pp_conv_params *cp = &l->params.conv;
+    if (cp->n * cp->k * cp->oh * cp->ow <= 0) return PP_OK;
+    cudaError_t e;
+    if (p->direct) {
+        pp_cuda_exec x = {s->s, s->err_dev};
+        const void *in[4] = {l->in[0], l->in[1], l->node->n_in > 2 ? l->in[2] : NULL,
+                             l->node->n_in > 3 ? l->in[3] : NULL};
+        e = pp_cuda_conv_direct(&l->params, in, l->out, l->ws, &x);
+        if (e != cudaSuccess) goto kernel_fail;
+        return PP_OK;
+    }
+    if (p->ws && !l->ws)
+        return pp_error_set(err, PP_ERR_INTERNAL, "%s: node '%s': no workspace (%zu bytes needed)", b->name,
+                            l->node->name, p->ws);
+    const float one = 1.f, zero = 0.f;
+    /* s->dnn is bound to s->s since stream_create */
+    cudnnStatus_t ds = cudnnConvolutionForward(s->dnn, &one, p->xd, l->in[0], p->wd, l->in[1], p->cd, p->algo, l->ws,
+                                               p->ws, &zero, p->yd, l->out[0]);
+    if (ds != CUDNN_STATUS_SUCCESS) {
+        char detail[256];
+        cudnnGetLastErrorString(detail, sizeof detail);
+        return pp_error_set(err, PP_ERR_DEVICE, "%s: node '%s': cudnnConvolutionForward: %s (%s)", b->name,
+                            l->node->name, cudnnGetErrorString(ds), detail);
+    }
+    const float *bias = l->node->n_in > 2 ? l->in[2] : NULL, *res = l->node->n_in > 3 ? l->in[3] : NULL;
+    e = pp_cuda_bias_act_nchw(l->out[0], bias, res, cp->n, cp->k, cp->oh * cp->ow, cp->act, s->s);
+    if (e != cudaSuccess) goto kernel_fail;
+    return PP_OK;
+kernel_fail:
+    (void)cudaGetLastError();
+    return pp_error_set(err, PP_ERR_DEVICE, "%s: node '%s': launching the kernel: %s (%s)", b->name, l->node->name,
+                        cudaGetErrorName(e), cudaGetErrorString(e));
+}

@@ -1,0 +1,126 @@
+/* stress_exec: the executor's ordering under ThreadSanitizer.
+ *
+ * A standalone program (Criterion's forking runner cannot run under TSan): a
+ * randomized sweep of placements (stages × replicas × micro-batch × batch) whose
+ * outputs must equal the single-device run bit for bit, then several threads
+ * running one engine at once, each checking its outputs against a serial run.
+ * Prints "N passed, N failed" and exits non-zero on any failure. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/exec.h"
+#include "support/small_graphs.h"
+
+static int passed, failed;
+
+static void check(int ok, const char *what) {
+    if (ok) passed++;
+    else {
+        failed++;
+        fprintf(stderr, "FAIL: %s\n", what);
+    }
+}
+
+static int run(const pp_graph *g, const char *devices, int stages, int micro, int batch, const float *x, float *probs,
+               float *h3) {
+    pp_error err;
+    pp_exec *e = NULL;
+    pp_exec_options o = {devices, stages, micro, batch, 2, 0, NULL, NULL};
+    if (pp_exec_create(g, &o, &e, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    const void *in[] = {x};
+    void *out[] = {probs, h3};
+    int rc = pp_exec_run(e, batch, in, out, &err);
+    if (rc) fprintf(stderr, "%s\n", err.msg);
+    pp_exec_free(e);
+    return rc;
+}
+
+typedef struct job {
+    pp_exec *e;
+    const float *x;
+    const float *want_p, *want_h;
+    int batch, runs, bad;
+} job;
+
+static void *worker(void *arg) {
+    job *j = arg;
+    size_t np = (size_t)j->batch * MLP_OUT, nh = (size_t)j->batch * MLP_HID;
+    float *p = malloc(sizeof(float) * np), *h = malloc(sizeof(float) * nh);
+    for (int r = 0; r < j->runs; r++) {
+        pp_error err;
+        const void *in[] = {j->x};
+        void *out[] = {p, h};
+        if (pp_exec_run(j->e, j->batch, in, out, &err) || memcmp(p, j->want_p, np * sizeof(float)) ||
+            memcmp(h, j->want_h, nh * sizeof(float)))
+            j->bad++;
+    }
+    free(p);
+    free(h);
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    int trials = argc > 1 ? atoi(argv[1]) : 25;
+    pp_graph *g = test_mlp_graph();
+    unsigned s = 4242;
+    for (int t = 0; t < trials; t++) {
+        s = s * 1103515245u + 12345u;
+        int stages = 1 + (int)((s >> 16) % 3), replicas = 1 + (int)((s >> 20) % 2);
+        int micro = 1 + (int)((s >> 4) % 4), batch = 1 + (int)((s >> 24) % 11);
+        char devices[128] = "", what[256];
+        for (int d = 0; d < stages * replicas; d++) {
+            size_t l = strlen(devices);
+            snprintf(devices + l, sizeof devices - l, "%scpu:%d", d ? "," : "", d);
+        }
+        float *x = test_random_floats((size_t)batch * MLP_IN, s);
+        size_t np = (size_t)batch * MLP_OUT, nh = (size_t)batch * MLP_HID;
+        float *p1 = malloc(np * 4), *h1 = malloc(nh * 4), *p2 = malloc(np * 4), *h2 = malloc(nh * 4);
+        int ok = run(g, "cpu", 1, 0, batch, x, p1, h1) == 0 && run(g, devices, stages, micro, batch, x, p2, h2) == 0 &&
+                 !memcmp(p1, p2, np * 4) && !memcmp(h1, h2, nh * 4);
+        snprintf(what, sizeof what, "sweep: devices %s stages %d micro %d batch %d", devices, stages, micro, batch);
+        check(ok, what);
+        free(x);
+        free(p1);
+        free(h1);
+        free(p2);
+        free(h2);
+    }
+    /* Concurrency: 4 threads share one pipelined, replicated engine. */
+    {
+        int batch = 9;
+        float *x = test_random_floats((size_t)batch * MLP_IN, 77);
+        float *p = malloc(sizeof(float) * batch * MLP_OUT), *h = malloc(sizeof(float) * batch * MLP_HID);
+        check(run(g, "cpu", 1, 0, batch, x, p, h) == 0, "serial reference run");
+        pp_error err;
+        pp_exec *e = NULL;
+        pp_exec_options o = {"cpu:0,cpu:1,cpu:2,cpu:3", 2, 2, batch, 2, 0, NULL, NULL};
+        if (pp_exec_create(g, &o, &e, &err) == PP_OK) {
+            job jobs[4];
+            pthread_t th[4];
+            for (int i = 0; i < 4; i++) {
+                jobs[i] = (job){e, x, p, h, batch, 20, 0};
+                pthread_create(&th[i], NULL, worker, &jobs[i]);
+            }
+            int bad = 0;
+            for (int i = 0; i < 4; i++) {
+                pthread_join(th[i], NULL);
+                bad += jobs[i].bad;
+            }
+            check(bad == 0, "4 threads x 20 runs on one engine equal the serial run");
+            pp_exec_free(e);
+        } else {
+            check(0, err.msg);
+        }
+        free(x);
+        free(p);
+        free(h);
+    }
+    pp_graph_free(g);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,248 @@
+/* include/ppengine.h: statuses for bad arguments, loading from file and memory,
+ * many threads on one engine, no allocation on the steady-state run path, and
+ * cancellation from another thread. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/graph.h"
+#include "ppengine.h"
+#include "support/small_graphs.h"
+
+/* Counting allocator: the test binary's malloc family wraps glibc's, so every
+ * allocation in the process (the library's threads included) is counted. Not
+ * under AddressSanitizer, which owns malloc itself. */
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define COUNT_ALLOCS 1
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+static atomic_long n_allocs;
+void *malloc(size_t n) {
+    atomic_fetch_add(&n_allocs, 1);
+    return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b) {
+    atomic_fetch_add(&n_allocs, 1);
+    return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n) {
+    atomic_fetch_add(&n_allocs, 1);
+    return __libc_realloc(p, n);
+}
+int posix_memalign(void **p, size_t align, size_t n) {
+    atomic_fetch_add(&n_allocs, 1);
+    *p = __libc_memalign(align, n);
+    return *p ? 0 : 12;
+}
+#endif
+
+static char path[256];
+
+static void write_mlp(void) {
+    snprintf(path, sizeof path, "/tmp/pp_api_%d.bin", (int)getpid());
+    pp_graph *g = test_mlp_graph();
+    pp_error err;
+    cr_assert_eq(pp_graph_write(g, path, &err), PP_OK, "%s", err.msg);
+    pp_graph_free(g);
+}
+
+static pp_engine *make_engine(pp_net **net, const char *devices, const char *stages, const char *micro) {
+    pp_options *o;
+    pp_engine *e;
+    cr_assert_null(pp_net_load(path, net));
+    cr_assert_null(pp_options_create(&o));
+    cr_assert_null(pp_options_set(o, "devices", devices));
+    cr_assert_null(pp_options_set(o, "stages", stages));
+    cr_assert_null(pp_options_set(o, "microbatch", micro));
+    cr_assert_null(pp_options_set(o, "max_batch", "8"));
+    pp_status *st = pp_engine_create(*net, o, &e);
+    cr_assert_null(st, "%s", pp_status_message(st));
+    pp_options_free(o);
+    return e;
+}
+
+Test(api, bad_arguments_get_statuses) {
+    write_mlp();
+    pp_net *net = NULL;
+    pp_status *st = pp_net_load("/nonexistent/graph.bin", &net);
+    cr_assert_not_null(st);
+    cr_assert_eq(pp_status_get_code(st), PP_STATUS_IO);
+    cr_assert(strstr(pp_status_message(st), "/nonexistent/graph.bin"), "%s", pp_status_message(st));
+    pp_status_free(st);
+    cr_assert_null(net);
+    st = pp_net_load(NULL, &net);
+    cr_assert_eq(pp_status_get_code(st), PP_STATUS_INVALID_ARGUMENT);
+    pp_status_free(st);
+    cr_assert_eq(pp_status_get_code(NULL), PP_STATUS_OK);
+    pp_status_free(NULL);
+
+    pp_options *o;
+    cr_assert_null(pp_options_create(&o));
+    st = pp_options_set(o, "stagez", "2");
+    cr_assert_eq(pp_status_get_code(st), PP_STATUS_INVALID_ARGUMENT);
+    cr_assert(strstr(pp_status_message(st), "stagez"));
+    pp_status_free(st);
+    st = pp_options_set(o, "stages", "two");
+    cr_assert_eq(pp_status_get_code(st), PP_STATUS_INVALID_ARGUMENT);
+    pp_status_free(st);
+    cr_assert_null(pp_options_set(o, "devices", "cpu:0,cpu:1,cpu:2"));
+    cr_assert_null(pp_options_set(o, "stages", "2"));
+    cr_assert_null(pp_net_load(path, &net));
+    pp_engine *e = NULL;
+    st = pp_engine_create(net, o, &e);
+    cr_assert_eq(pp_status_get_code(st), PP_STATUS_INVALID_ARGUMENT);
+    pp_status_free(st);
+    cr_assert_null(e);
+    pp_tensor_info info;
+    st = pp_net_input_info(net, 5, &info);
+    cr_assert_eq(pp_status_get_code(st), PP_STATUS_INVALID_ARGUMENT);
+    pp_status_free(st);
+    cr_assert_null(pp_net_input_info(net, 0, &info));
+    cr_assert_str_eq(info.name, "x");
+    cr_assert_eq(info.dims[0], -1);
+    cr_assert_eq(pp_net_input_bytes(net, 0, 3), 3 * MLP_IN * sizeof(float));
+    st = pp_engine_run(NULL, 1, NULL, NULL);
+    cr_assert_eq(pp_status_get_code(st), PP_STATUS_INVALID_ARGUMENT);
+    pp_status_free(st);
+    pp_options_free(o);
+    pp_net_free(net);
+    cr_assert_str_eq(pp_version(), "0.1.0");
+    unlink(path);
+}
+
+Test(api, load_from_memory_and_run) {
+    write_mlp();
+    FILE *f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    void *buf = malloc((size_t)n);
+    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    pp_net *net;
+    cr_assert_null(pp_net_load_memory(buf, (size_t)n, &net));
+    pp_engine *e;
+    cr_assert_null(pp_engine_create(net, NULL, &e));
+    float *x = test_random_floats(3 * MLP_IN, 5), p[3 * MLP_OUT], h[3 * MLP_HID], rp[3 * MLP_OUT], rh[3 * MLP_HID];
+    const void *in[] = {x};
+    void *out[] = {p, h};
+    pp_status *st = pp_engine_run(e, 3, in, out);
+    cr_assert_null(st, "%s", pp_status_message(st));
+    test_mlp_reference(3, x, rp, rh);
+    for (int i = 0; i < 3 * MLP_OUT; i++) cr_assert_float_eq(p[i], rp[i], 1e-5);
+    pp_engine_free(e);
+    pp_net_free(net);
+    free(buf);
+    free(x);
+    unlink(path);
+}
+
+typedef struct job {
+    pp_engine *e;
+    const float *x, *want;
+    int runs, bad;
+} job;
+
+static void *worker(void *arg) {
+    job *j = arg;
+    float p[8 * MLP_OUT], h[8 * MLP_HID];
+    for (int r = 0; r < j->runs; r++) {
+        const void *in[] = {j->x};
+        void *out[] = {p, h};
+        pp_status *st = pp_engine_run(j->e, 8, in, out);
+        if (st || memcmp(p, j->want, sizeof p)) j->bad++;
+        pp_status_free(st);
+    }
+    return NULL;
+}
+
+Test(api, many_threads_one_engine) {
+    write_mlp();
+    pp_net *net;
+    pp_engine *e = make_engine(&net, "cpu:0,cpu:1,cpu:2,cpu:3", "2", "3");
+    float *x = test_random_floats(8 * MLP_IN, 9), want[8 * MLP_OUT], h[8 * MLP_HID];
+    const void *in[] = {x};
+    void *out[] = {want, h};
+    cr_assert_null(pp_engine_run(e, 8, in, out));
+    job jobs[16];
+    pthread_t th[16];
+    for (int i = 0; i < 16; i++) {
+        jobs[i] = (job){e, x, want, 50, 0};
+        pthread_create(&th[i], NULL, worker, &jobs[i]);
+    }
+    for (int i = 0; i < 16; i++) {
+        pthread_join(th[i], NULL);
+        cr_assert_eq(jobs[i].bad, 0, "thread %d: %d runs differed", i, jobs[i].bad);
+    }
+    pp_engine_free(e);
+    pp_net_free(net);
+    free(x);
+    unlink(path);
+}
+
+Test(api, steady_state_runs_allocate_nothing) {
+#ifdef COUNT_ALLOCS
+    write_mlp();
+    const char *configs[][3] = {{"cpu", "1", "8"}, {"cpu:0,cpu:1", "2", "2"}};
+    for (int c = 0; c < 2; c++) {
+        pp_net *net;
+        pp_engine *e = make_engine(&net, configs[c][0], configs[c][1], configs[c][2]);
+        float *x = test_random_floats(8 * MLP_IN, 3), p[8 * MLP_OUT], h[8 * MLP_HID];
+        const void *in[] = {x};
+        void *out[] = {p, h};
+        cr_assert_null(pp_engine_warmup(e, 8));
+        cr_assert_null(pp_engine_run(e, 8, in, out));
+        long before = atomic_load(&n_allocs);
+        for (int r = 0; r < 20; r++) cr_assert_null(pp_engine_run(e, 8, in, out));
+        long during = atomic_load(&n_allocs) - before;
+        cr_assert_eq(during, 0, "%s: %ld allocations in 20 steady-state runs", configs[c][0], during);
+        pp_engine_free(e);
+        pp_net_free(net);
+        free(x);
+    }
+    unlink(path);
+#endif
+}
+
+typedef struct canceller {
+    pp_engine *e;
+} canceller;
+
+static void *cancel_soon(void *arg) {
+    usleep(20000);
+    pp_engine_cancel(((canceller *)arg)->e);
+    return NULL;
+}
+
+Test(api, cancel_from_another_thread) {
+    write_mlp();
+    pp_net *net;
+    pp_engine *e = make_engine(&net, "cpu", "1", "1");
+    int batch = 200000; /* 200000 micro-batches of 1: far longer than 20 ms */
+    float *x = calloc((size_t)batch * MLP_IN, sizeof(float));
+    float *p = malloc(sizeof(float) * (size_t)batch * MLP_OUT), *h = malloc(sizeof(float) * (size_t)batch * MLP_HID);
+    const void *in[] = {x};
+    void *out[] = {p, h};
+    canceller c = {e};
+    pthread_t th;
+    pthread_create(&th, NULL, cancel_soon, &c);
+    pp_status *st = pp_engine_run(e, batch, in, out);
+    pthread_join(th, NULL);
+    cr_assert_eq(pp_status_get_code(st), PP_STATUS_CANCELLED, "%s", pp_status_message(st));
+    pp_status_free(st);
+    /* Still usable. */
+    st = pp_engine_run(e, 4, in, out);
+    cr_assert_null(st, "%s", pp_status_message(st));
+    pp_engine_free(e);
+    pp_net_free(net);
+    free(x);
+    free(p);
+    free(h);
+    unlink(path);
+}
