@@ -719,12 +719,13 @@ static pp_code op_flatten(ox_nctx *c, pp_op op) {
 
 /* Checks that the IR node's output (inferred) equals the shape value the model
  * computes, element by element. */
-static pp_code check_against_sym(ox_nctx *c, int y, const pp_symval *s) {
+static pp_code check_against_sym(ox_nctx *c, int y, const pp_symval *s, int allowzero) {
     const pp_tensor *t = shape_of(c, y);
     if (!t) return c->rc;
     int ok = t->rank == s->n;
     for (int d = 0; ok && d < t->rank; d++) {
         if (s->k[d]) ok = s->c[d] == 0 && t->dims[d] == -s->k[d];
+        else if (s->c[d] == -1 || (s->c[d] == 0 && !allowzero)) ok = 1; /* inferred or copied */
         else ok = t->dims[d] == s->c[d];
     }
     if (!ok) {
@@ -774,7 +775,7 @@ static pp_code op_reshape(ox_nctx *c, pp_op op) {
         setis(c, nd, "shape", shape, (size_t)s.n);
         seti(c, nd, "allowzero", allowzero);
         if (c->rc) return c->rc;
-        return check_against_sym(c, y, &s);
+        return check_against_sym(c, y, &s, (int)allowzero);
     }
     int64_t *shape;
     size_t n;
@@ -1255,6 +1256,15 @@ static pp_code sym_node(ox_nctx *c, int *handled) {
     pp_error *err = c->x->err;
     pp_symval a, b, r;
     *handled = 1;
+    /* Ops with one data input take the symbolic path only when that input is
+     * the shape value; a shape value in a parameter slot (Reshape's shape,
+     * Slice's ends) is the op handler's business. */
+    static const char *data_first[] = {"Reshape", "Gather", "Slice", "Unsqueeze", "Squeeze", "ReduceProd", "ReduceSum"};
+    for (size_t k = 0; k < sizeof data_first / sizeof data_first[0]; k++)
+        if (!strcmp(op, data_first[k]) && !(has_in(c, 0) && c->in[0]->kind == OX_SYM)) {
+            *handled = 0;
+            return PP_OK;
+        }
     if (!strcmp(op, "Identity") || !strcmp(op, "Dropout")) {
         if (sym_in(c, 0, &a)) return c->rc;
         only_outputs(c, 1);

@@ -37,7 +37,12 @@ typedef struct pp_launch {
     void *ws;            /* workspace in the device arena, ws_bytes long */
     size_t ws_bytes;
     void *state;         /* what prepare made (cuDNN plan, cuBLASLt algo), or NULL */
-    double cost_flops;
+    double cost_flops, cost_bytes;
+    /* Profiling (ppengine bench --profile): when set, the backend adds each
+     * launch's kernel time to prof_ms and counts it in prof_n. */
+    int profile;
+    double prof_ms;
+    long prof_n;
 } pp_launch;
 
 /* A host callback run in stream order (the executor's bookkeeping, traces). */
@@ -55,6 +60,10 @@ typedef struct pp_backend_ops {
     void (*host_free)(pp_backend *b, void *ptr);
     /* free device memory in bytes (for placement), or 0 when unknown */
     size_t (*mem_available)(pp_backend *b);
+    /* How many host threads this device's kernels may use (logical CPU devices
+     * share the cores); NULL where kernels do not run on the host. Called before
+     * streams are created. */
+    void (*set_threads)(pp_backend *b, int n);
 
     /* streams and events */
     pp_code (*stream_create)(pp_backend *b, pp_stream **s, pp_error *err);

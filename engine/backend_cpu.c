@@ -11,6 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "../kernels/cpu/cpu_kernels.h"
 #include "backend.h"
@@ -40,6 +46,7 @@ typedef struct task {
 
 struct pp_stream {
     pthread_t thread;
+    int threads;         /* OpenMP team size for kernels on this stream */
     pthread_mutex_t mu;
     pthread_cond_t cv_push, cv_pop, cv_idle;
     task ring[RING];
@@ -68,7 +75,17 @@ static void run_task(pp_stream *s, const task *t) {
         if (s->failed) return; /* like CUDA: after a fault, kernels do not run */
         const pp_launch *l = t->launch;
         pp_cpu_kernel_fn fn = pp_cpu_kernel_for(l->node->op);
-        if (fn(&l->params, l->in, l->out, l->ws) != 0) {
+        struct timespec t0, t1;
+        if (l->profile) clock_gettime(CLOCK_MONOTONIC, &t0);
+        int bad = fn(&l->params, l->in, l->out, l->ws);
+        if (l->profile) {
+            /* The stream thread is the only writer; readers synchronize first. */
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            pp_launch *w = (pp_launch *)l;
+            w->prof_ms += (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+            w->prof_n++;
+        }
+        if (bad != 0) {
             s->failed = 1;
             pp_error_set(&s->err, PP_ERR_INVALID_ARG, "node '%s' (%s): invalid input data (an index out of range)",
                          l->node->name, pp_op_name(l->node->op));
@@ -87,6 +104,11 @@ static void run_task(pp_stream *s, const task *t) {
 
 static void *worker(void *arg) {
     pp_stream *s = arg;
+#ifdef _OPENMP
+    /* OpenMP teams are per calling thread: size this stream's to its share of
+     * the cores, or logical devices oversubscribe the machine and spin. */
+    omp_set_num_threads(s->threads);
+#endif
     for (;;) {
         pthread_mutex_lock(&s->mu);
         while (s->head == s->tail) pthread_cond_wait(&s->cv_push, &s->mu);
@@ -122,7 +144,16 @@ static void push(pp_stream *s, const task *t) {
 
 /* ---- the table -------------------------------------------------------------- */
 
-static void cpu_destroy(pp_backend *b) { pp_free(b); }
+typedef struct cpu_ctx {
+    int threads;
+} cpu_ctx;
+
+static void cpu_destroy(pp_backend *b) {
+    pp_free(b->ctx);
+    pp_free(b);
+}
+
+static void cpu_set_threads(pp_backend *b, int n) { ((cpu_ctx *)b->ctx)->threads = n > 0 ? n : 1; }
 
 static pp_code cpu_alloc(pp_backend *b, size_t bytes, void **ptr, pp_error *err) {
     /* 64-byte alignment: what the file guarantees for weights, and a cache line. */
@@ -145,6 +176,7 @@ static pp_code cpu_stream_create(pp_backend *b, pp_stream **out, pp_error *err) 
     pthread_cond_init(&s->cv_push, NULL);
     pthread_cond_init(&s->cv_pop, NULL);
     pthread_cond_init(&s->cv_idle, NULL);
+    s->threads = ((cpu_ctx *)b->ctx)->threads;
     if (pthread_create(&s->thread, NULL, worker, s) != 0) {
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->cv_push);
@@ -283,6 +315,7 @@ static const pp_backend_ops cpu_ops = {
     .host_alloc = cpu_alloc,
     .host_free = cpu_free,
     .mem_available = cpu_mem_available,
+    .set_threads = cpu_set_threads,
     .stream_create = cpu_stream_create,
     .stream_destroy = cpu_stream_destroy,
     .stream_sync = cpu_stream_sync,
@@ -305,7 +338,15 @@ static const pp_backend_ops cpu_ops = {
 
 pp_code pp_backend_cpu_create(int index, pp_backend **out, pp_error *err) {
     pp_backend *b = pp_calloc(1, sizeof *b);
-    if (!b) return pp_error_set(err, PP_ERR_NOMEM, "cpu:%d: out of memory", index);
+    cpu_ctx *c = pp_calloc(1, sizeof *c);
+    if (!b || !c) {
+        pp_free(b);
+        pp_free(c);
+        return pp_error_set(err, PP_ERR_NOMEM, "cpu:%d: out of memory", index);
+    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    c->threads = cores > 0 ? (int)cores : 1;
+    b->ctx = c;
     b->ops = &cpu_ops;
     b->index = index;
     snprintf(b->name, sizeof b->name, "cpu:%d", index);

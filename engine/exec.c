@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "trace.h"
@@ -51,6 +52,7 @@ struct pp_exec {
     atomic_int next_mb;
     int n_mb;
     atomic_int cancel;         /* set by pp_exec_cancel from any thread */
+    int profile;
 };
 
 static stage_rt *RT(pp_exec *e, int r, int p) { return &e->rt[r * e->P + p]; }
@@ -299,6 +301,8 @@ static pp_code prepare_size(pp_exec *e, int r, int p, int size, sized_launches *
             rc = pp_op_describe(n, in, outs, &L->params, &c, cdata, err);
             if (rc) break;
             L->cost_flops = c.flops;
+            L->cost_bytes = c.bytes;
+            L->profile = e->profile;
             rc = rt->b->ops->prepare(rt->b, L, err);
             if (rc) break;
             if (L->ws_bytes > rt->ws_bytes) {
@@ -360,6 +364,13 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
         if ((rc = pp_backend_create(names[i], &e->owned[i], err))) goto fail;
         e->n_owned++;
         e->rt[i].b = e->owned[i];
+    }
+    {
+        /* Devices whose kernels run on the host share its cores. */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        int share = cores > nd ? (int)(cores / nd) : 1;
+        for (int i = 0; i < nd; i++)
+            if (e->owned[i]->ops->set_threads) e->owned[i]->ops->set_threads(e->owned[i], share);
     }
     for (int i = 1; i < nd; i++)
         if (strcmp(e->owned[i]->ops->kind, e->owned[0]->ops->kind) != 0) {
@@ -620,6 +631,44 @@ pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *
 }
 
 void pp_exec_cancel(pp_exec *e) { atomic_store(&e->cancel, 1); }
+
+void pp_exec_set_profile(pp_exec *e, int on) {
+    pthread_mutex_lock(&e->mu);
+    e->profile = on;
+    for (int i = 0; i < e->R * e->P; i++) {
+        stage_rt *rt = &e->rt[i];
+        int nn = e->plan->stages[i % e->P].last - e->plan->stages[i % e->P].first;
+        for (int s = 0; s < rt->n_sizes; s++)
+            for (int k = 0; k < nn * e->K; k++) {
+                rt->sizes[s].l[k].profile = on;
+                rt->sizes[s].l[k].prof_ms = 0;
+                rt->sizes[s].l[k].prof_n = 0;
+            }
+    }
+    pthread_mutex_unlock(&e->mu);
+}
+
+void pp_exec_node_profile(pp_exec *e, int node, double *ms, long *count, double *flops, double *bytes) {
+    *ms = 0;
+    *count = 0;
+    *flops = *bytes = 0;
+    pthread_mutex_lock(&e->mu);
+    for (int i = 0; i < e->R * e->P; i++) {
+        stage_rt *rt = &e->rt[i];
+        const pp_plan_stage *st = &e->plan->stages[i % e->P];
+        if (node < st->first || node >= st->last) continue;
+        int nn = st->last - st->first;
+        for (int s = 0; s < rt->n_sizes; s++)
+            for (int k = 0; k < e->K; k++) {
+                const pp_launch *l = &rt->sizes[s].l[k * nn + node - st->first];
+                *ms += l->prof_ms;
+                *count += l->prof_n;
+                *flops += l->cost_flops * (double)l->prof_n;
+                *bytes += l->cost_bytes * (double)l->prof_n;
+            }
+    }
+    pthread_mutex_unlock(&e->mu);
+}
 
 pp_code pp_exec_write_trace(pp_exec *e, pp_error *err) {
     if (!e->trace) return PP_OK;

@@ -55,6 +55,11 @@ const char *pp_exec_device(const pp_exec *e, int r, int s);
 /* Makes the run in progress (from any thread) stop taking micro-batches and
  * return PP_ERR_CANCELLED once those in flight have drained; the engine stays usable. */
 void pp_exec_cancel(pp_exec *e);
+/* Per-node kernel timing (bench --profile): on resets the counters. */
+void pp_exec_set_profile(pp_exec *e, int on);
+/* Totals for one node since profiling was switched on: time, launches, and the
+ * FLOPs and bytes those launches did. */
+void pp_exec_node_profile(pp_exec *e, int node, double *ms, long *count, double *flops, double *bytes);
 /* Writes the trace collected so far (when options.trace was set); temp file + rename. */
 pp_code pp_exec_write_trace(pp_exec *e, pp_error *err);
 

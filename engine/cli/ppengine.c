@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "../../loader/atomic.h"
 #include "../../loader/model.h"
 #include "../../loader/npy.h"
 #include "../exec.h"
@@ -39,6 +40,7 @@ static const char *MAIN_HELP =
     "  run GRAPH    run a graph.bin on inputs (.npy files or random) and write outputs\n"
     "  info GRAPH   inputs, outputs, ops, parameters, FLOPs and activation memory\n"
     "  plan GRAPH   show how the graph is split into pipeline stages over devices\n"
+    "  bench GRAPH  measure throughput and latency (trtexec-style)\n"
     "\n"
     "'ppengine COMMAND --help' describes each command.\n";
 
@@ -76,8 +78,10 @@ typedef struct opts {
     const char *graph, *output, *devices, *split, *trace;
     const char *inputs[64];
     int n_inputs;
-    long batch, seed, stages, microbatch, inflight;
-    int batch_set, p2p, quiet;
+    const char *json;
+    long batch, seed, stages, microbatch, inflight, iterations, warmup_ms;
+    double duration_s;
+    int batch_set, p2p, quiet, profile, cuda_graph, no_transfers;
 } opts;
 
 static int parse_long(const char *s, long lo, long hi, long *out) {
@@ -96,6 +100,8 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
     o->seed = 1;
     o->stages = 1;
     o->inflight = 2;
+    o->warmup_ms = 200;
+    o->duration_s = 3;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -140,6 +146,28 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
         } else if (!strcmp(a, "--inflight")) {
             NEED_VALUE();
             if (parse_long(v, 2, 64, &o->inflight)) return 1 + usage_error("--inflight '%s' is not in 2..64", v);
+        } else if (!strcmp(a, "--iterations")) {
+            NEED_VALUE();
+            if (parse_long(v, 1, 1L << 30, &o->iterations))
+                return 1 + usage_error("--iterations '%s' is not a positive integer", v);
+        } else if (!strcmp(a, "--warmup")) {
+            NEED_VALUE();
+            if (parse_long(v, 0, 3600000, &o->warmup_ms)) return 1 + usage_error("--warmup '%s' is not milliseconds", v);
+        } else if (!strcmp(a, "--duration")) {
+            NEED_VALUE();
+            char *end;
+            o->duration_s = strtod(v, &end);
+            if (*end || end == v || !(o->duration_s > 0) || o->duration_s > 86400)
+                return 1 + usage_error("--duration '%s' is not a number of seconds", v);
+        } else if (!strcmp(a, "--json")) {
+            NEED_VALUE();
+            o->json = v;
+        } else if (!strcmp(a, "--profile")) {
+            o->profile = 1;
+        } else if (!strcmp(a, "--cuda-graph")) {
+            o->cuda_graph = 1;
+        } else if (!strcmp(a, "--no-transfers")) {
+            o->no_transfers = 1;
         } else if (!strcmp(a, "--p2p")) {
             o->p2p = 1;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
@@ -526,6 +554,172 @@ static int cmd_plan(int argc, char **argv) {
     return 0;
 }
 
+static const char *BENCH_HELP =
+    "usage: ppengine bench GRAPH [options]\n"
+    "\n"
+    "  --batch N          batch size (default 1)\n"
+    "  --iterations N     timed runs (default: as many as fit in --duration)\n"
+    "  --warmup MS        untimed runs first, for this long (default 200)\n"
+    "  --duration S       timed seconds when --iterations is not given (default 3)\n"
+    "  --devices LIST, --stages P, --microbatch M, --inflight K, --p2p   as for run\n"
+    "  --cuda-graph       replay captured CUDA graphs (CUDA devices)\n"
+    "  --no-transfers     keep inputs and outputs on the device (CUDA devices)\n"
+    "  --profile          print a per-node table: time, share, FLOP/s, bytes/s\n"
+    "  --json FILE        write the figures as JSON\n"
+    "\n"
+    "Prints throughput and latency min/mean/median/p90/p95/p99/max, and warns when\n"
+    "the figures are untrustworthy (high run-to-run variation, too few runs).\n";
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(const double *sorted, long n, double p) {
+    double r = p / 100.0 * (double)(n - 1);
+    long i = (long)r;
+    if (i + 1 >= n) return sorted[n - 1];
+    return sorted[i] + (r - (double)i) * (sorted[i + 1] - sorted[i]);
+}
+
+static int cmd_bench(int argc, char **argv) {
+    opts o;
+    int r = parse_opts(argc, argv, &o, BENCH_HELP);
+    if (r) return r - 1;
+    pp_error err = {0};
+    pp_graph *g = NULL;
+    if (load_graph(o.graph, &g, NULL, &err)) return fail(&err);
+    int rc = 1;
+    int64_t batch = o.batch;
+    void **in = calloc((size_t)g->n_inputs + 1, sizeof(void *)), **out = calloc((size_t)g->n_outputs + 1, sizeof(void *));
+    double *lat = NULL;
+    pp_exec *e = NULL;
+    uint64_t seed = 12345;
+    for (int i = 0; in && i < g->n_inputs; i++) {
+        size_t bytes = (size_t)pp_tensor_bytes_at(&g->tensors[g->inputs[i]], batch);
+        if (!(in[i] = malloc(bytes ? bytes : 1))) goto oom;
+        fill_random(&g->tensors[g->inputs[i]], in[i], bytes, &seed);
+    }
+    for (int i = 0; out && i < g->n_outputs; i++)
+        if (!(out[i] = malloc((size_t)pp_tensor_bytes_at(&g->tensors[g->outputs[i]], batch) + 1))) goto oom;
+    if (!in || !out) goto oom;
+    pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch, (int)o.inflight, o.p2p, o.split, NULL};
+    if (pp_exec_create(g, &eo, &e, &err)) {
+        fail(&err);
+        goto done;
+    }
+    const char *dev = pp_exec_device(e, 0, 0);
+    int on_cpu = strncmp(dev, "cpu", 3) == 0;
+    if (on_cpu && (o.cuda_graph || o.no_transfers))
+        fprintf(stderr, "ppengine: note: --cuda-graph and --no-transfers only change CUDA runs; %s ignores them\n", dev);
+    double t_end = now_ms() + (double)o.warmup_ms;
+    long warm = 0;
+    do {
+        if (pp_exec_run(e, batch, (const void *const *)in, out, &err)) {
+            fail(&err);
+            goto done;
+        }
+        warm++;
+    } while (now_ms() < t_end);
+    if (o.profile) pp_exec_set_profile(e, 1);
+    long cap = o.iterations ? o.iterations : 1024, n = 0;
+    lat = malloc(sizeof(double) * (size_t)cap);
+    if (!lat) goto oom;
+    double start = now_ms(), stop = start + o.duration_s * 1e3;
+    for (;;) {
+        if (o.iterations ? n >= o.iterations : (n > 0 && now_ms() >= stop)) break;
+        if (n == cap) {
+            double *nl = realloc(lat, sizeof(double) * (size_t)cap * 2);
+            if (!nl) goto oom;
+            lat = nl;
+            cap *= 2;
+        }
+        double t0 = now_ms();
+        if (pp_exec_run(e, batch, (const void *const *)in, out, &err)) {
+            fail(&err);
+            goto done;
+        }
+        lat[n++] = now_ms() - t0;
+    }
+    double wall = now_ms() - start, sum = 0;
+    for (long i = 0; i < n; i++) sum += lat[i];
+    double mean = sum / (double)n, var = 0;
+    for (long i = 0; i < n; i++) var += (lat[i] - mean) * (lat[i] - mean);
+    double sd = n > 1 ? sqrt(var / (double)(n - 1)) : 0;
+    qsort(lat, (size_t)n, sizeof(double), cmp_double);
+    double thr = (double)n * (double)batch / (wall / 1e3);
+    const pp_plan *pl = pp_exec_plan(e);
+    printf("%s on %s: batch %lld, %d stage%s x %d replica%s, micro-batch %d\n", o.graph, dev, (long long)batch,
+           pl->n_stages, pl->n_stages == 1 ? "" : "s", pp_exec_replicas(e), pp_exec_replicas(e) == 1 ? "" : "s",
+           pl->microbatch);
+    printf("runs: %ld timed (%ld warm-up) in %.1f ms\n", n, warm, wall);
+    printf("throughput: %.2f items/s (%.2f runs/s)\n", thr, (double)n / (wall / 1e3));
+    printf("latency ms: min %.3f  mean %.3f  median %.3f  p90 %.3f  p95 %.3f  p99 %.3f  max %.3f\n", lat[0], mean,
+           pct(lat, n, 50), pct(lat, n, 90), pct(lat, n, 95), pct(lat, n, 99), lat[n - 1]);
+    double compute_ms = 0;
+    if (o.profile) {
+        double *node_ms = calloc((size_t)g->n_nodes + 1, sizeof(double));
+        if (!node_ms) goto oom;
+        double total = 0;
+        for (int i = 0; i < g->n_nodes; i++) {
+            double ms, f, b;
+            long cnt;
+            pp_exec_node_profile(e, i, &ms, &cnt, &f, &b);
+            node_ms[i] = ms;
+            total += ms;
+        }
+        compute_ms = total / (double)n;
+        printf("\n%-36s %-14s %10s %7s %12s %12s\n", "node", "op", "ms/run", "share", "GFLOP/s", "GB/s");
+        for (int i = 0; i < g->n_nodes; i++) {
+            double ms, f, b;
+            long cnt;
+            pp_exec_node_profile(e, i, &ms, &cnt, &f, &b);
+            printf("%-36.36s %-14s %10.4f %6.1f%% %12.3f %12.3f\n", g->nodes[i].name, pp_op_name(g->nodes[i].op),
+                   ms / (double)n, total > 0 ? 100.0 * ms / total : 0.0, ms > 0 ? f / ms / 1e6 : 0.0,
+                   ms > 0 ? b / ms / 1e6 : 0.0);
+        }
+        free(node_ms);
+        printf("split per run: compute %.3f ms, transfers and host %.3f ms (of mean %.3f)\n", compute_ms,
+               mean - compute_ms > 0 ? mean - compute_ms : 0.0, mean);
+    }
+    if (n < 10) printf("warning: only %ld timed runs; the percentiles mean little (raise --duration)\n", n);
+    if (mean > 0 && sd / mean > 0.1)
+        printf("warning: run-to-run variation is %.0f%% of the mean; the machine is busy or the runs are too short\n",
+               100 * sd / mean);
+    if (o.profile && compute_ms > 0 && compute_ms < 0.5 * mean)
+        printf("warning: kernels are %.0f%% of each run; transfers and overhead dominate\n", 100 * compute_ms / mean);
+    if (o.json) {
+        char buf[4096];
+        int len = snprintf(buf, sizeof buf,
+                           "{\n  \"graph\": \"%s\",\n  \"device\": \"%s\",\n  \"batch\": %lld,\n  \"stages\": %d,\n"
+                           "  \"replicas\": %d,\n  \"microbatch\": %d,\n  \"runs\": %ld,\n"
+                           "  \"throughput_items_per_s\": %.6g,\n  \"latency_ms\": {\"min\": %.6g, \"mean\": %.6g, "
+                           "\"median\": %.6g, \"p90\": %.6g, \"p95\": %.6g, \"p99\": %.6g, \"max\": %.6g, "
+                           "\"stddev\": %.6g},\n  \"compute_ms\": %.6g\n}\n",
+                           o.graph, dev, (long long)batch, pl->n_stages, pp_exec_replicas(e), pl->microbatch, n, thr,
+                           lat[0], mean, pct(lat, n, 50), pct(lat, n, 90), pct(lat, n, 95), pct(lat, n, 99),
+                           lat[n - 1], sd, compute_ms);
+        if (len < 0 || (size_t)len >= sizeof buf || pp_atomic_write(o.json, buf, (size_t)len, &err)) {
+            if (len >= 0 && (size_t)len >= sizeof buf) pp_error_set(&err, PP_ERR_INTERNAL, "bench JSON too long");
+            fail(&err);
+            goto done;
+        }
+    }
+    rc = 0;
+    goto done;
+oom:
+    fprintf(stderr, "ppengine: out of memory\n");
+done:
+    pp_exec_free(e);
+    for (int i = 0; in && i < g->n_inputs; i++) free(in[i]);
+    for (int i = 0; out && i < g->n_outputs; i++) free(out[i]);
+    free(in);
+    free(out);
+    free(lat);
+    pp_graph_free(g);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(MAIN_HELP, argc < 2 ? stderr : stdout);
@@ -534,6 +728,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "run")) return cmd_run(argc - 2, argv + 2);
     if (!strcmp(argv[1], "info")) return cmd_info(argc - 2, argv + 2);
     if (!strcmp(argv[1], "plan")) return cmd_plan(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "bench")) return cmd_bench(argc - 2, argv + 2);
     fprintf(stderr, "ppengine: unknown command '%s' (try --help)\n", argv[1]);
     return 2;
 }

@@ -63,6 +63,8 @@ pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t 
         return pp_error_set(err, PP_ERR_SHAPE, "%s: node '%s': group %lld does not divide C %lld and K %lld",
                             b->name, l->node->name, (long long)cp->group, (long long)cp->c, (long long)cp->k);
     }
+    /* constant whatever path is taken, see PP_CUDA_CONV_WS_MAX */
+    *ws_bytes = PP_CUDA_CONV_WS_MAX;
     int64_t vals[] = {cp->n, cp->c, cp->h, cp->w, cp->k, cp->kh, cp->kw, cp->oh, cp->ow, cp->stride_h, cp->stride_w,
                       cp->pad_top, cp->pad_left, cp->dil_h, cp->dil_w, cp->group};
     int ok = cp->n > 0;
@@ -99,7 +101,10 @@ pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t 
         /* asymmetric padding that changes the output: the direct kernel */
         pp_conv_release(p);
         p = pp_calloc(1, sizeof *p);
-        if (!p) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory", b->name);
+        if (!p) {
+            *ws_bytes = 0;
+            return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory", b->name);
+        }
         p->direct = 1;
         *out = p;
         return PP_OK;
@@ -123,7 +128,10 @@ pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t 
     if (pick < 0) {
         pp_conv_release(p);
         p = pp_calloc(1, sizeof *p);
-        if (!p) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory", b->name);
+        if (!p) {
+            *ws_bytes = 0;
+            return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory", b->name);
+        }
         p->direct = 1;
         *out = p;
         return PP_OK;
@@ -137,17 +145,19 @@ pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t 
     if (p->ws > PP_CUDA_CONV_WS_MAX) {
         pp_conv_release(p);
         p = pp_calloc(1, sizeof *p);
-        if (!p) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory", b->name);
+        if (!p) {
+            *ws_bytes = 0;
+            return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory", b->name);
+        }
         p->direct = 1;
         *out = p;
         return PP_OK;
     }
-    /* constant, see PP_CUDA_CONV_WS_MAX; cuDNN is told the size it needs */
-    *out = p;
-    *ws_bytes = PP_CUDA_CONV_WS_MAX;
+    *out = p; /* cuDNN is told the size it needs (p->ws), the arena has the constant */
     return PP_OK;
 fail:
     pp_conv_release(p);
+    *ws_bytes = 0;
     return rc;
 }
 
