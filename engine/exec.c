@@ -670,6 +670,16 @@ void pp_exec_node_profile(pp_exec *e, int node, double *ms, long *count, double 
     pthread_mutex_unlock(&e->mu);
 }
 
+pp_code pp_exec_utilization(pp_exec *e, double *busy_ms, double *wall_ms, pp_error *err) {
+    if (!e->trace) return pp_error_set(err, PP_ERR_INVALID_ARG, "utilization needs an engine built with a trace");
+    *busy_ms = 0;
+    for (int r = 0; r < e->R; r++)
+        for (int p = 0; p < e->P; p++) *busy_ms += pp_trace_busy_ms(e->trace, r, p);
+    *wall_ms = pp_trace_wall_ms(e->trace);
+    pp_trace_reset(e->trace);
+    return PP_OK;
+}
+
 pp_code pp_exec_write_trace(pp_exec *e, pp_error *err) {
     if (!e->trace) return PP_OK;
     return pp_trace_write(e->trace, e->trace_path, err);

@@ -60,6 +60,10 @@ void pp_exec_set_profile(pp_exec *e, int on);
 /* Totals for one node since profiling was switched on: time, launches, and the
  * FLOPs and bytes those launches did. */
 void pp_exec_node_profile(pp_exec *e, int node, double *ms, long *count, double *flops, double *bytes);
+/* Sum over every stage of every replica of its compute time, and the wall time
+ * the spans cover, since the last call (needs options.trace); busy / (P·R·wall)
+ * is the measured pipeline efficiency. */
+pp_code pp_exec_utilization(pp_exec *e, double *busy_ms, double *wall_ms, pp_error *err);
 /* Writes the trace collected so far (when options.trace was set); temp file + rename. */
 pp_code pp_exec_write_trace(pp_exec *e, pp_error *err);
 

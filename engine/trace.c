@@ -99,3 +99,28 @@ pp_code pp_trace_write(pp_trace *t, const char *path, pp_error *err) {
     fprintf(af.f, "\n]}\n");
     return pp_atomic_commit(&af, err);
 }
+
+double pp_trace_busy_ms(const pp_trace *t, int replica, int stage) {
+    unsigned n = atomic_load(&t->next);
+    double busy = 0;
+    for (unsigned i = 0; i < n && i < CAP; i++) {
+        const marker *m = &t->m[i];
+        if (m->replica == replica && m->stage == stage && m->t1 > 0 && !strcmp(m->what, "compute"))
+            busy += m->t1 - m->t0;
+    }
+    return busy / 1e3;
+}
+
+double pp_trace_wall_ms(const pp_trace *t) {
+    unsigned n = atomic_load(&t->next);
+    double lo = 0, hi = 0;
+    for (unsigned i = 0; i < n && i < CAP; i++) {
+        const marker *m = &t->m[i];
+        if (m->t1 <= 0) continue;
+        if (lo == 0 || m->t0 < lo) lo = m->t0;
+        if (m->t1 > hi) hi = m->t1;
+    }
+    return (hi - lo) / 1e3;
+}
+
+void pp_trace_reset(pp_trace *t) { atomic_store(&t->next, 0); }

@@ -20,5 +20,10 @@ pp_code pp_trace_begin(pp_trace *t, pp_backend *b, pp_stream *s, int replica, in
                        pp_error *err);
 pp_code pp_trace_end(pp_trace *t, pp_backend *b, pp_stream *s, pp_error *err);
 pp_code pp_trace_write(pp_trace *t, const char *path, pp_error *err);
+/* Milliseconds replica r's stage s spent in compute spans, and the span from the
+ * first start to the last end of any span, since the last reset. */
+double pp_trace_busy_ms(const pp_trace *t, int replica, int stage);
+double pp_trace_wall_ms(const pp_trace *t);
+void pp_trace_reset(pp_trace *t);
 
 #endif
