@@ -1342,6 +1342,59 @@ pp_code pp_onnx_import_memory(const void *data, size_t size, const char *dir, co
     return import_common(h, data, size, dir, opt, handle, graph, err);
 }
 
+pp_code pp_onnx_tensor_read(const void *buf, size_t size, pp_onnx_tensor *out, pp_error *err) {
+    memset(out, 0, sizeof *out);
+    pp_error scratch;
+    ox_ctx x;
+    memset(&x, 0, sizeof x);
+    x.err = err ? err : &scratch;
+    x.file = buf;
+    x.file_size = size;
+    pp_onnx_options o;
+    memset(&o, 0, sizeof o);
+    o.copy_weights = 1;
+    x.opt = &o;
+    pp_onnx h;
+    memset(&h, 0, sizeof h);
+    x.h = &h;
+    x.g = pp_graph_new();
+    if (!x.g) return pp_error_set(x.err, PP_ERR_NOMEM, "out of memory");
+    pp_pb_cursor cur;
+    pp_pb_init(&cur, buf, size, "TensorProto");
+    ox_tensor t;
+    pp_code rc = parse_tensor(&x, cur, &t);
+    if (!rc) {
+        int id = ox_tensor_to_weight(&x, &t, t.name);
+        if (id < 0) {
+            rc = x.err->code ? x.err->code : PP_ERR_FORMAT;
+        } else {
+            pp_tensor *w = &x.g->tensors[id];
+            out->name = dup_plain(t.name);
+            if (!out->name) {
+                rc = pp_error_set(x.err, PP_ERR_NOMEM, "out of memory");
+            } else {
+                out->dtype = w->dtype;
+                out->rank = w->rank;
+                memcpy(out->dims, w->dims, sizeof out->dims);
+                out->data = w->owned;
+                out->nbytes = w->nbytes;
+                w->owned = NULL;
+            }
+        }
+        tensor_release(&t);
+    }
+    pp_graph_free(x.g);
+    arena_free(&x.arena);
+    return rc;
+}
+
+void pp_onnx_tensor_free(pp_onnx_tensor *t) {
+    if (!t) return;
+    pp_free(t->name);
+    pp_free(t->data);
+    memset(t, 0, sizeof *t);
+}
+
 pp_code pp_onnx_import(const char *path, const pp_onnx_options *opt, pp_onnx **handle, pp_graph **graph,
                        pp_error *err) {
     *handle = NULL;

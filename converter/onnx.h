@@ -60,6 +60,12 @@ typedef struct pp_onnx_options {
     int n_dims;
     int copy_weights;          /* 1: the graph owns every weight, nothing borrows the mapping */
     int no_fold;               /* 1: keep all-constant nodes as nodes (debugging) */
+    /* When not NULL and an import fails because a parameter input (a Reshape
+     * shape, ...) is computed from a graph input, that input's name is written
+     * here (NUL-terminated, cut to needs_const_size), so a caller holding data
+     * for it can bind it with `consts` and retry (the conformance runner does). */
+    char *needs_const;
+    size_t needs_const_size;
 } pp_onnx_options;
 
 typedef struct pp_onnx_info {
@@ -92,6 +98,21 @@ pp_code pp_onnx_import_memory(const void *data, size_t size, const char *dir, co
 
 const pp_onnx_info *pp_onnx_get_info(const pp_onnx *h);
 void pp_onnx_free(pp_onnx *h);
+
+/* A standalone serialized TensorProto (ONNX test data: input_0.pb). */
+typedef struct pp_onnx_tensor {
+    char *name;                /* owned; "" when the file has none */
+    pp_dtype dtype;
+    int rank;
+    int64_t dims[PP_MAX_RANK];
+    void *data;                /* owned (pp_malloc), nbytes long */
+    uint64_t nbytes;
+} pp_onnx_tensor;
+
+/* Reads one TensorProto from memory (external data refused). *out is zeroed on
+ * failure. */
+pp_code pp_onnx_tensor_read(const void *buf, size_t size, pp_onnx_tensor *out, pp_error *err);
+void pp_onnx_tensor_free(pp_onnx_tensor *t);
 
 /* ONNX TensorProto.DataType → pp_dtype; PP_DTYPE_INVALID for a type the engine
  * has no dtype for. */

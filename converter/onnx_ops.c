@@ -190,6 +190,28 @@ static pp_code const_values(ox_nctx *c, int i, const char *role, double **vals, 
     return PP_OK;
 }
 
+/* Names, for a caller that can bind it (pp_onnx_options.needs_const), a graph
+ * input that the run-time tensor t is computed from. */
+static void note_needs_const(ox_nctx *c, int t) {
+    const pp_onnx_options *o = c->x->opt;
+    if (!o || !o->needs_const || !o->needs_const_size) return;
+    const pp_graph *g = c->x->g;
+    int stack[64], sp = 0;
+    stack[sp++] = t;
+    while (sp > 0) {
+        int u = stack[--sp];
+        const pp_tensor *x = &g->tensors[u];
+        if (x->kind == PP_TENSOR_INPUT) {
+            snprintf(o->needs_const, o->needs_const_size, "%s", x->name);
+            return;
+        }
+        if (x->producer < 0) continue;
+        const pp_node *n = &g->nodes[x->producer];
+        for (int j = 0; j < n->n_in && sp < 64; j++)
+            if (n->in[j] >= 0) stack[sp++] = n->in[j];
+    }
+}
+
 /* Checks that parameter input i is present-and-constant. Returns 1 when it is,
  * 0 when absent, -1 (error set) when it is computed at run time. */
 static int param_check(ox_nctx *c, int i, const char *role) {
@@ -203,6 +225,7 @@ static int param_check(ox_nctx *c, int i, const char *role) {
         return -1;
     }
     if (!is_const(c, i)) {
+        note_needs_const(c, v->tensor);
         fail(c, PP_ERR_UNSUPPORTED,
              "input %d (%s, '%s') is computed at run time; it must be constant (or foldable, or bound with --const)",
              i, role, in_name(c, i));

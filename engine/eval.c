@@ -29,7 +29,11 @@ pp_code pp_eval_node(const pp_node *node, const pp_shape *in_shapes, const void 
             break;
         }
     }
-    if (!rc && fn(&p, in_data, out_data, ws) != 0)
+    /* Kernels index optional trailing inputs (conv bias, residual) up to
+     * PP_MAX_IO and expect NULL where absent, as in a plan's launch records. */
+    const void *in[PP_MAX_IO] = {0};
+    for (int i = 0; i < node->n_in && i < PP_MAX_IO; i++) in[i] = in_data[i];
+    if (!rc && fn(&p, in, out_data, ws) != 0)
         rc = pp_error_set(err, PP_ERR_INVALID_ARG, "node '%s' (%s): invalid input data (an index out of range)",
                           node->name, pp_op_name(node->op));
     pp_free(ws);

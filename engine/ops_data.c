@@ -325,7 +325,7 @@ static pp_code reshape_target(const pp_describe_ctx *ctx, const pp_shape *x, int
             known = total;
         }
         if (known != total)
-            return pp_error_set(err, PP_ERR_SHAPE, "input 0 %s has %lld elements but shape %s gives %s %lld",
+            return pp_error_set(err, PP_ERR_SHAPE, "input 0 %s has %lld elements but shape %s (resolved %s) has %lld",
                                 SHAPE_STR(x), (long long)total, DIMS_STR(shape, (int)cnt),
                                 DIMS_STR(dims, (int)cnt), (long long)known);
         *rank = (int)cnt;

@@ -78,7 +78,10 @@ enum {
  * pp_model_free. On failure *out is NULL and err names what was wrong. */
 pp_code pp_model_load(const char *path, unsigned flags, pp_model **out, pp_error *err);
 
-/* The same over caller memory, which must stay valid and unchanged while *out lives. */
+/* The same over caller memory, which must stay valid and unchanged while *out lives.
+ * A 64-byte-aligned buffer is used in place; a misaligned one is first copied
+ * into an aligned private buffer (freed by pp_model_free), so that weights are
+ * always PP_FMT_ALIGN-aligned. */
 pp_code pp_model_load_memory(const void *data, size_t size, unsigned flags, pp_model **out, pp_error *err);
 
 void pp_model_free(pp_model *m);
@@ -98,8 +101,8 @@ const char *pp_model_meta_get(const pp_model *m, const char *key);
 size_t pp_dtype_size(pp_dtype dt);          /* 0 for an invalid dtype */
 const char *pp_dtype_name(pp_dtype dt);     /* "f32", ...; "invalid" */
 pp_dtype pp_dtype_from_name(const char *s); /* PP_DTYPE_INVALID when unknown */
-const char *pp_op_name(pp_op op);           /* "Conv", ...; NULL when unknown */
-pp_op pp_op_from_name(const char *s);       /* PP_OP_INVALID when unknown */
+const char *pp_op_name(pp_op op);           /* the enum's spelling: "CONV", "LEAKY_RELU"; NULL when unknown */
+pp_op pp_op_from_name(const char *s);       /* ignores case and '_': "LeakyRelu" works; PP_OP_INVALID when unknown */
 uint64_t pp_fmt_checksum(const void *data, size_t n); /* docs/format.md */
 
 #ifdef __cplusplus

@@ -219,12 +219,14 @@ pp_code pp_npy_read_memory(const void *buf, size_t size, const char *what, pp_np
         hlen = (size_t)p[8] | (size_t)p[9] << 8 | (size_t)p[10] << 16 | (size_t)p[11] << 24;
         start = 12;
     } else {
-        return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: .npy version %u.%u at byte 6 is not supported (1.0, 2.0, 3.0 are)",
-                            what, major, minor);
+        return pp_error_set(err, PP_ERR_UNSUPPORTED,
+                            "%s: .npy version %u.%u at byte 6 is not supported (1.0, 2.0, 3.0 are)", what, major,
+                            minor);
     }
     if (hlen > size - start)
-        return pp_error_set(err, PP_ERR_FORMAT, "%s: header length %zu at byte 8 runs past the end of the file (%zu bytes)",
-                            what, hlen, size);
+        return pp_error_set(err, PP_ERR_FORMAT,
+                            "%s: header length %zu at byte 8 runs past the end of the file (%zu bytes)", what, hlen,
+                            size);
     npy_header nh;
     memset(&nh, 0, sizeof nh);
     hparse h = {p, start, start + hlen, what, err};
@@ -307,7 +309,8 @@ pp_code pp_npy_read(const char *path, pp_npy *out, pp_error *err) {
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     int e = errno;
     close(fd);
-    if (map == MAP_FAILED) return pp_error_set(err, PP_ERR_IO, "%s: mmap of %zu bytes failed: %s", path, size, strerror(e));
+    if (map == MAP_FAILED)
+        return pp_error_set(err, PP_ERR_IO, "%s: mmap of %zu bytes failed: %s", path, size, strerror(e));
     pp_code rc = pp_npy_read_memory(map, size, path, out, err);
     munmap(map, size);
     return rc;

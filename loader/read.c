@@ -105,11 +105,13 @@ static pp_code check_header(reader *r) {
     if (memcmp(h->magic, PP_FMT_MAGIC, sizeof h->magic) != 0) {
         char shown[40];
         size_t k = 0;
-        for (int i = 0; i < 8; i++) k += (size_t)snprintf(shown + k, sizeof shown - k, "%02x", (unsigned char)h->magic[i]);
+        for (int i = 0; i < 8; i++)
+            k += (size_t)snprintf(shown + k, sizeof shown - k, "%02x", (unsigned char)h->magic[i]);
         return bad(r, "header", 0, "bad magic %s: not a graph.bin (expected \"PPGRAPH\\0\")", shown);
     }
     if (h->version_major > PP_FMT_VERSION_MAJOR)
-        return pp_error_set(r->err, PP_ERR_UNSUPPORTED, "header at offset 8: file format %u.%u is newer than this reader's %d.%d",
+        return pp_error_set(r->err, PP_ERR_UNSUPPORTED,
+                            "header at offset 8: file format %u.%u is newer than this reader's %d.%d",
                             h->version_major, h->version_minor, PP_FMT_VERSION_MAJOR, PP_FMT_VERSION_MINOR);
     if (h->version_major < 1)
         return bad(r, "header", 8, "file format %u.%u predates format 1 and is not supported", h->version_major,
@@ -126,7 +128,8 @@ static pp_code check_header(reader *r) {
                    (unsigned long long)h->file_size, (unsigned long long)r->size);
     uint64_t table_end = sizeof *h + (uint64_t)h->section_count * sizeof(pp_fmt_section);
     if (pp_fmt_align(table_end) > r->size)
-        return bad(r, "header", 24, "section table of %u entries, bytes [64, %llu), runs past the end of the file (%llu bytes)",
+        return bad(r, "header", 24,
+                   "section table of %u entries, bytes [64, %llu), runs past the end of the file (%llu bytes)",
                    h->section_count, (unsigned long long)table_end, (unsigned long long)r->size);
     pp_cksum ck;
     pp_fmt_header zeroed = *h;
@@ -168,9 +171,9 @@ static pp_code check_table(reader *r) {
                        "entry %u (%s): offset %llu leaves a gap after %llu (sections must tile the file)", i, label,
                        (unsigned long long)s.offset, (unsigned long long)expect);
         if (s.offset > r->size || s.size > r->size - s.offset)
-            return bad(r, "section table", at, "entry %u (%s): bytes [%llu, +%llu) run past the end of the file (%llu bytes)",
-                       i, label, (unsigned long long)s.offset, (unsigned long long)s.size,
-                       (unsigned long long)r->size);
+            return bad(r, "section table", at,
+                       "entry %u (%s): bytes [%llu, +%llu) run past the end of the file (%llu bytes)", i, label,
+                       (unsigned long long)s.offset, (unsigned long long)s.size, (unsigned long long)r->size);
         prev_end = s.offset + s.size;
         expect = pp_fmt_align(prev_end);
         if (!nm) continue; /* an unknown kind from a newer minor version: tiled and checksummed, else ignored */
@@ -206,7 +209,8 @@ static pp_code check_checksums(reader *r) {
         if (!(s.kind == PP_SEC_DATA && (r->flags & PP_LOAD_SKIP_DATA_CHECKSUM))) {
             uint64_t got = pp_fmt_checksum(r->base + s.offset, (size_t)(padded - s.offset));
             if (got != s.checksum)
-                return bad(r, nm, s.offset, "section checksum mismatch over bytes [%llu, %llu): stored %016llx, computed %016llx",
+                return bad(r, nm, s.offset,
+                           "section checksum mismatch over bytes [%llu, %llu): stored %016llx, computed %016llx",
                            (unsigned long long)s.offset, (unsigned long long)padded, (unsigned long long)s.checksum,
                            (unsigned long long)got);
         }
@@ -233,8 +237,9 @@ static pp_code check_sizes(reader *r) {
     if (st->size == 0 || r->base[st->off] != 0)
         return bad(r, "STRINGS", st->off, "the section must start with the empty string (a NUL byte)");
     if (r->base[st->off + st->size - 1] != 0)
-        return bad(r, "STRINGS", st->off + st->size - 1, "the last string is unterminated (no NUL before the section ends)");
-    uint64_t n;
+        return bad(r, "STRINGS", st->off + st->size - 1,
+                   "the last string is unterminated (no NUL before the section ends)");
+    uint64_t n = 0;
     pp_code rc;
     /* Ids are u32 and PP_FMT_NONE is reserved, so at most 2^32 - 1 of each. */
     if ((rc = record_count(r, PP_SEC_TENSORS, sizeof(pp_fmt_tensor), PP_FMT_NONE - 1u, &n))) return rc;
@@ -377,6 +382,7 @@ static pp_code check_attr(reader *r, uint32_t a, const char *node_label, pp_mode
     if (!name)
         return bad(r, "ATTRS", at, "attribute %u of %s: name offset %u is outside STRINGS (%llu bytes)", a,
                    node_label, x.name, (unsigned long long)r->sec[PP_SEC_STRINGS].size);
+    if (!*name) return bad(r, "ATTRS", at, "attribute %u of %s has an empty name", a, node_label);
     snprintf(lb, sizeof lb, "attribute %u '%s' of %s", a, NAME(nb, name), node_label);
     if (x.reserved != 0) return bad(r, "ATTRS", at + 12, "%s: reserved field is %u, expected 0", lb, x.reserved);
     memset(m, 0, sizeof *m);
@@ -458,8 +464,9 @@ static pp_code check_nodes_own(reader *r, pp_model_node *out, const pp_model_ten
                        lb, n.inputs_begin, n.outputs_begin, (unsigned long long)idx,
                        (unsigned long long)(idx + n.n_inputs));
         if (n.attrs_begin != attr)
-            return bad(r, "NODES", at + 24, "%s: attributes start at %u, expected %llu (ATTRS holds them in node order)",
-                       lb, n.attrs_begin, (unsigned long long)attr);
+            return bad(r, "NODES", at + 24,
+                       "%s: attributes start at %u, expected %llu (ATTRS holds them in node order)", lb,
+                       n.attrs_begin, (unsigned long long)attr);
         idx += (uint64_t)n.n_inputs + n.n_outputs;
         attr += n.n_attrs;
         for (uint32_t a = 0; a < n.n_attrs; a++) {
@@ -738,7 +745,8 @@ pp_code pp_model_load(const char *path, unsigned flags, pp_model **out, pp_error
     pp_code rc = build_model(map, size, flags, &m, err);
     if (rc) {
         munmap(map, (size_t)size);
-        return pp_error_prefix(err, "%s", path);
+        if (err) pp_error_prefix(err, "%s", path);
+        return rc;
     }
     /* Weights are read at random later; undo the sequential hint. */
     if (!(flags & PP_LOAD_SKIP_DATA_CHECKSUM)) (void)madvise(map, (size_t)size, MADV_NORMAL);

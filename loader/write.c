@@ -573,10 +573,13 @@ pp_code pp_model_write_memory(const pp_model *m, void **out_data, size_t *out_si
 }
 
 pp_code pp_model_write(const pp_model *m, const char *path, pp_error *err) {
-    pp_code rc = check_model(m, err);
-    if (rc) return path ? pp_error_prefix(err, "%s", path) : rc;
     plan p;
-    if ((rc = build(m, &p, err))) return path ? pp_error_prefix(err, "%s", path) : rc;
+    pp_code rc = check_model(m, err);
+    if (!rc) rc = build(m, &p, err);
+    if (rc) {
+        if (err && path) pp_error_prefix(err, "%s", path);
+        return rc;
+    }
     pp_afile af;
     rc = pp_afile_open(&af, path, err);
     if (!rc) {

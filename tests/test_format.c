@@ -404,6 +404,23 @@ Test(format, round_trip_file) {
     remove_tmpdir();
 }
 
+Test(format, null_error_keeps_the_code) {
+    img im = ref_image();
+    pp_model *m;
+    im.p[0] ^= 1;
+    cr_assert_eq(pp_model_load_memory(im.p, im.n, 0, &m, NULL), PP_ERR_FORMAT);
+    make_tmpdir();
+    char path[400];
+    snprintf(path, sizeof path, "%s/bad.bin", tmpdir);
+    FILE *f = fopen(path, "wb");
+    fwrite(im.p, 1, im.n, f);
+    fclose(f);
+    cr_assert_eq(pp_model_load(path, 0, &m, NULL), PP_ERR_FORMAT);
+    cr_assert_null(m);
+    remove_tmpdir();
+    pp_free(im.p);
+}
+
 Test(format, empty_model) {
     pp_mb *b = pp_mb_new();
     pp_error err = {0};
@@ -448,6 +465,9 @@ Test(format, checksum) {
     cr_assert_eq(pp_fmt_checksum("abc", 3), 0x43c0b73c241301b0ull);
     unsigned char buf[300];
     for (int i = 0; i < 300; i++) buf[i] = (unsigned char)i;
+    cr_assert_eq(pp_fmt_checksum(buf, 32), 0x36bec348b1cada0bull);
+    cr_assert_eq(pp_fmt_checksum(buf, 100), 0xd48253c5f8f332aaull);
+    cr_assert_eq(pp_fmt_checksum(NULL, 0), 0x2b8b1ade776d0acbull);
     /* Every single-bit flip, at every length that exercises the tail paths. */
     for (size_t n = 1; n <= 100; n += 33) {
         uint64_t h = pp_fmt_checksum(buf, n);
@@ -1155,6 +1175,13 @@ Test(corrupt, attribute_string_out_of_range) {
     img im = ref_image();
     attr_rec(&im, 3)->value.str = UINT64_C(1) << 40;
     refused_fixed(&im, "attribute 3 'auto_pad' of node 0 'model/conv': string offset 1099511627776 is outside STRINGS");
+    pp_free(im.p);
+}
+
+Test(corrupt, attribute_without_name) {
+    img im = ref_image();
+    attr_rec(&im, 9)->name = 0;
+    refused_fixed(&im, "attribute 9 of node 4 'model/fc' has an empty name");
     pp_free(im.p);
 }
 

@@ -129,11 +129,7 @@ static pp_cpu_kernel_fn kernel_for(pp_op op) {
     }
 }
 
-static size_t workspace_for(pp_op op, const pp_op_params *p) {
-    if (op == PP_OP_CONV) return pp_cpu_conv_workspace(p);
-    if (op == PP_OP_ATTENTION) return pp_cpu_attention_workspace(p);
-    return 0;
-}
+static size_t workspace_for(pp_op op, const pp_op_params *p) { return pp_cpu_workspace_size(op, p); }
 
 static float *falloc(size_t n) {
     float *x = malloc((n ? n : 1) * sizeof(float));

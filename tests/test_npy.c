@@ -342,7 +342,8 @@ Test(npy, damaged_headers) {
         const char *msg;
     } cases[] = {
         {"['descr', '<f4']", PP_ERR_FORMAT, "header at byte 10: expected '{' to open the header dict, found '['"},
-        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,)", PP_ERR_FORMAT, "expected ',' or '}' after the value of 'shape'"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,)", PP_ERR_FORMAT,
+         "expected ',' or '}' after the value of 'shape'"},
         {"{'descr': '<f4, 'fortran_order': False, 'shape': (2,), }", PP_ERR_FORMAT,
          "header at byte 27: expected ',' or '}' after the value of 'descr'"},
         {"{'descr' '<f4', 'fortran_order': False, 'shape': (2,), }", PP_ERR_FORMAT,

@@ -32,6 +32,16 @@ size_t pp_cpu_workspace_size(pp_op op, const pp_op_params *p);
 void pp_cpu_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                   int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 
+/* The same over M rows in tiles of exactly PP_CPU_ROW_TILE (the last padded
+ * in ws, of pp_cpu_sgemm_rows_workspace bytes), so each row's result is the same
+ * whatever M is: the CPU backend's outputs do not depend on the micro-batch. */
+#define PP_CPU_ROW_TILE 16
+size_t pp_cpu_sgemm_rows_workspace(int64_t n, int64_t k);
+void pp_cpu_sgemm_rows(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                       int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc, float *ws);
+size_t pp_cpu_gemm_workspace(const pp_op_params *p);
+size_t pp_cpu_matmul_workspace(const pp_op_params *p);
+
 int pp_cpu_conv(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
 size_t pp_cpu_conv_workspace(const pp_op_params *p);
 int pp_cpu_gemm(const pp_op_params *p, const void *const *in, void *const *out, void *ws);

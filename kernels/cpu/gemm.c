@@ -251,10 +251,43 @@ void pp_cpu_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, flo
     sgemm_blocked(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+/* Batch invariance: the rows of a GEMM over a batch are the samples, and the
+ * executor promises the same bytes whatever the micro-batch size. A BLAS picks
+ * its kernels, blocking and small-matrix paths by M, so a row's rounding would
+ * depend on how many rows came with it. So rows go through sgemm in tiles of
+ * exactly PP_CPU_ROW_TILE, the last one padded in the workspace: every row of
+ * every batch meets the same call. */
+size_t pp_cpu_sgemm_rows_workspace(int64_t n, int64_t k) {
+    return sizeof(float) * (size_t)PP_CPU_ROW_TILE * (size_t)(k + n);
+}
+
+void pp_cpu_sgemm_rows(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                       int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc, float *ws) {
+    const int64_t T = PP_CPU_ROW_TILE;
+    float *at = ws, *ct = ws + T * k;
+    for (int64_t lo = 0; lo < m; lo += T) {
+        int64_t rows = m - lo < T ? m - lo : T;
+        if (rows == T && !trans_a) {
+            pp_cpu_sgemm(0, trans_b, T, n, k, alpha, a + lo * lda, lda, b, ldb, beta, c + lo * ldc, ldc);
+            continue;
+        }
+        /* A partial tile, or a transposed A (whose tiles are columns): copy
+         * op(A)'s rows into a T × k tile, zero rows below. */
+        for (int64_t r = 0; r < T; r++)
+            for (int64_t q = 0; q < k; q++)
+                at[r * k + q] = r < rows ? (trans_a ? a[q * lda + lo + r] : a[(lo + r) * lda + q]) : 0.f;
+        for (int64_t r = 0; r < T; r++)
+            for (int64_t j = 0; j < n; j++) ct[r * n + j] = r < rows && beta != 0.f ? c[(lo + r) * ldc + j] : 0.f;
+        pp_cpu_sgemm(0, trans_b, T, n, k, alpha, at, k, b, ldb, beta, ct, n);
+        for (int64_t r = 0; r < rows; r++) memcpy(c + (lo + r) * ldc, ct + r * n, sizeof(float) * (size_t)n);
+    }
+}
+
+size_t pp_cpu_gemm_workspace(const pp_op_params *pp) { return pp_cpu_sgemm_rows_workspace(pp->gemm.n, pp->gemm.k); }
+
 /* in = A, B, [C]. describe sets beta = 0 when C is absent, so C is only read
  * when beta != 0 (the in array may then hold just two pointers). */
 int pp_cpu_gemm(const pp_op_params *pp, const void *const *in, void *const *out, void *ws) {
-    (void)ws;
     const pp_gemm_params *p = &pp->gemm;
     const float *a = in[0], *b = in[1];
     const float *c = p->beta != 0.f ? in[2] : NULL;
@@ -271,8 +304,8 @@ int pp_cpu_gemm(const pp_op_params *pp, const void *const *in, void *const *out,
             for (int64_t j = 0; j < n; j++) y[i * n + j] = c[i * p->c_stride_m + j * p->c_stride_n];
         beta = p->beta;
     }
-    pp_cpu_sgemm(p->trans_a, p->trans_b, m, n, k, p->alpha, a, p->trans_a ? m : k, b, p->trans_b ? k : n, beta, y,
-                 n);
+    pp_cpu_sgemm_rows(p->trans_a, p->trans_b, m, n, k, p->alpha, a, p->trans_a ? m : k, b, p->trans_b ? k : n, beta,
+                      y, n, ws);
     if (p->act.kind != PP_ACT_NONE) {
         pp_act act = p->act;
         int64_t total = m * n;

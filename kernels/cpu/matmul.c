@@ -51,11 +51,14 @@ int pp_cpu_matmul(const pp_op_params *pp, const void *const *in, void *const *ou
         expect *= p->batch_dims[d];
     }
     if (a_dense && b_shared) {
-        pp_cpu_sgemm(0, 0, batch * m, n, k, 1.f, a, k, b, n, 0.f, y, n);
+        /* row-tiled, so a row's result does not depend on the batch size */
+        pp_cpu_sgemm_rows(0, 0, batch * m, n, k, 1.f, a, k, b, n, 0.f, y, n, ws);
         return 0;
     }
+    /* The path depends on the matrix size only, never on the batch, so every
+     * micro-batch size gives the same bytes. */
     double work = (double)m * (double)n * (double)k;
-    if (batch > 1 && work <= 48.0 * 48.0 * 48.0) {
+    if (work <= 48.0 * 48.0 * 48.0) {
 #pragma omp parallel for schedule(static) if ((double)batch * work >= 32768.0)
         for (int64_t bi = 0; bi < batch; bi++) {
             int64_t oa, ob;
@@ -70,4 +73,8 @@ int pp_cpu_matmul(const pp_op_params *pp, const void *const *in, void *const *ou
         pp_cpu_sgemm(0, 0, m, n, k, 1.f, a + oa, k, b + ob, n, 0.f, y + bi * m * n, n);
     }
     return 0;
+}
+
+size_t pp_cpu_matmul_workspace(const pp_op_params *p) {
+    return pp_cpu_sgemm_rows_workspace(p->matmul.n, p->matmul.k);
 }

@@ -57,6 +57,7 @@ cudaError_t pp_cuda_reduce(const pp_op_params *p, const void *const *in, void *c
 int pp_cuda_reduce_supports(const pp_op_params *p);
 int pp_cuda_eltwise_supports(const pp_eltwise_params *e);
 int pp_cuda_cast_supports(const pp_eltwise_params *e);
+int pp_cuda_fill_supports(const pp_fill_params *p);
 cudaError_t pp_cuda_transpose(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
 cudaError_t pp_cuda_concat(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
 cudaError_t pp_cuda_split(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);

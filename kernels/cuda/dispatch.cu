@@ -59,7 +59,7 @@ extern "C" int pp_cuda_kernel_supports(pp_op op, const pp_op_params *p) {
     if (fn == pp_cuda_pad) return elem_ok(p->pad.elem);
     if (fn == pp_cuda_trilu) return elem_ok(p->trilu.elem);
     if (fn == pp_cuda_d2s) return elem_ok(p->d2s.elem);
-    if (fn == pp_cuda_fill) return pp_dtype_bytes(p->fill.dtype) != 0;
+    if (fn == pp_cuda_fill) return pp_cuda_fill_supports(&p->fill);
     if (fn == pp_cuda_cumsum)
         return p->cumsum.dtype == PP_DTYPE_F32 || p->cumsum.dtype == PP_DTYPE_I64 || p->cumsum.dtype == PP_DTYPE_I32;
     if (fn == pp_cuda_attention)

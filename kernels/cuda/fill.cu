@@ -6,20 +6,11 @@
 
 #include "common.cuh"
 
-__device__ __forceinline__ void store(pp_dtype t, void *y, int64_t i, double v, int64_t iv, int is_int) {
-    switch (t) {
-    case PP_DTYPE_F32: ((float *)y)[i] = is_int ? (float)iv : (float)v; break;
-    case PP_DTYPE_F64: ((double *)y)[i] = is_int ? (double)iv : v; break;
-    case PP_DTYPE_F16: ((unsigned short *)y)[i] = __half_as_ushort(__float2half_rn(is_int ? (float)iv : (float)v)); break;
-    case PP_DTYPE_BF16:
-        ((unsigned short *)y)[i] = __bfloat16_as_ushort(__float2bfloat16_rn(is_int ? (float)iv : (float)v));
-        break;
-    case PP_DTYPE_I64: ((int64_t *)y)[i] = iv; break;
-    case PP_DTYPE_I32: ((int32_t *)y)[i] = (int32_t)iv; break;
-    case PP_DTYPE_I8: ((int8_t *)y)[i] = (int8_t)iv; break;
-    case PP_DTYPE_U8: ((uint8_t *)y)[i] = (uint8_t)iv; break;
-    default: ((uint8_t *)y)[i] = is_int ? iv != 0 : v != 0; break;
-    }
+__device__ __forceinline__ int64_t to_int(double v, double lo, double hi) {
+    if (v != v) return 0;
+    if (v <= lo) return (int64_t)lo;
+    if (v >= hi) return (int64_t)hi;
+    return (int64_t)v;
 }
 
 __device__ __forceinline__ int64_t to_i64(double v) {
@@ -29,18 +20,50 @@ __device__ __forceinline__ int64_t to_i64(double v) {
     return (int64_t)v;
 }
 
+/* CONSTANT_OF_SHAPE's value in dtype, as kernels/cpu/fill.c converts it (saturating). */
+__device__ __forceinline__ void store_const(pp_dtype t, void *y, int64_t i, double v) {
+    switch (t) {
+    case PP_DTYPE_F32: ((float *)y)[i] = (float)v; break;
+    case PP_DTYPE_F64: ((double *)y)[i] = v; break;
+    case PP_DTYPE_F16: ((unsigned short *)y)[i] = __half_as_ushort(__float2half_rn((float)v)); break;
+    case PP_DTYPE_BF16: ((unsigned short *)y)[i] = __bfloat16_as_ushort(__float2bfloat16_rn((float)v)); break;
+    case PP_DTYPE_I64: ((int64_t *)y)[i] = to_i64(v); break;
+    case PP_DTYPE_I32: ((int32_t *)y)[i] = (int32_t)to_int(v, INT32_MIN, INT32_MAX); break;
+    case PP_DTYPE_I8: ((int8_t *)y)[i] = (int8_t)to_int(v, INT8_MIN, INT8_MAX); break;
+    case PP_DTYPE_U8: ((uint8_t *)y)[i] = (uint8_t)to_int(v, 0, UINT8_MAX); break;
+    default: ((uint8_t *)y)[i] = v != 0; break;
+    }
+}
+
 __global__ void k_fill(pp_fill_params p, void *y) {
-    const int is_float = p.dtype == PP_DTYPE_F32 || p.dtype == PP_DTYPE_F64 || p.dtype == PP_DTYPE_F16 ||
-                         p.dtype == PP_DTYPE_BF16;
     PP_FOR(i, p.count) {
         switch (p.op) {
-        case PP_OP_SHAPE: store(p.dtype, y, i, 0.0, i < PP_MAX_RANK ? p.ivalues[i] : 0, 1); break;
-        case PP_OP_CONSTANT_OF_SHAPE: store(p.dtype, y, i, p.value, to_i64(p.value), !is_float); break;
-        default:
-            if (is_float) store(p.dtype, y, i, p.start + (double)i * p.delta, 0, 0);
-            else store(p.dtype, y, i, 0.0, to_i64(p.start) + i * to_i64(p.delta), 1);
+        case PP_OP_SHAPE: ((int64_t *)y)[i] = i < PP_MAX_RANK ? p.ivalues[i] : 0; break;
+        case PP_OP_CONSTANT_OF_SHAPE: store_const(p.dtype, y, i, p.value); break;
+        default: /* RANGE: floats in double, integers wrapping */
+            switch (p.dtype) {
+            case PP_DTYPE_F32: ((float *)y)[i] = (float)(p.start + (double)i * p.delta); break;
+            case PP_DTYPE_F64: ((double *)y)[i] = p.start + (double)i * p.delta; break;
+            default: {
+                uint64_t v = (uint64_t)to_i64(p.start) + (uint64_t)i * (uint64_t)to_i64(p.delta);
+                if (p.dtype == PP_DTYPE_I64) ((int64_t *)y)[i] = (int64_t)v;
+                else ((int32_t *)y)[i] = (int32_t)(uint32_t)v;
+            } break;
+            }
             break;
         }
+    }
+}
+
+/* What k_fill can write. */
+extern "C" int pp_cuda_fill_supports(const pp_fill_params *p) {
+    switch (p->op) {
+    case PP_OP_SHAPE: return p->count <= PP_MAX_RANK;
+    case PP_OP_CONSTANT_OF_SHAPE: return pp_dtype_bytes(p->dtype) != 0;
+    case PP_OP_RANGE:
+        return p->dtype == PP_DTYPE_F32 || p->dtype == PP_DTYPE_F64 || p->dtype == PP_DTYPE_I64 ||
+               p->dtype == PP_DTYPE_I32;
+    default: return 0;
     }
 }
 
@@ -50,7 +73,7 @@ extern "C" cudaError_t pp_cuda_fill(const pp_op_params *pp, const void *const *i
     (void)in;
     const pp_fill_params *p = &pp->fill;
     if (p->count <= 0) return cudaSuccess;
-    if (pp_dtype_bytes(p->dtype) == 0) return cudaErrorInvalidValue;
+    if (!pp_cuda_fill_supports(p)) return cudaErrorInvalidValue;
     k_fill<<<pp_blocks(p->count), PP_THREADS, 0, x->stream>>>(*p, out[0]);
     return cudaGetLastError();
 }

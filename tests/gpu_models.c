@@ -1,0 +1,189 @@
+/* gpu_models.c: every fixture model (tests/fixtures/models/*.onnx) converted with
+ * ppconvert, run at batch 3 on the CPU and on cuda:0 (one stage, and a two-stage
+ * pipeline on the same GPU with micro-batch 1), compared with each other and with
+ * the PyTorch output stored beside the model. A standalone program: exits 77
+ * (skipped) without a CUDA device. --device SPEC replaces cuda:0 (e.g. cpu:1, to
+ * check the program itself on a machine without a GPU); a further argument runs
+ * only the models whose name contains it.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "include/ppengine.h"
+#include "loader/npy.h"
+
+#ifndef PP_SOURCE_DIR
+#define PP_SOURCE_DIR "."
+#endif
+
+static const char *models[] = {"mlp", "resnet", "resnet_bn", "mobilenet", "efficientnet",
+                               "densenet", "shufflenet", "vit", "gpt"};
+
+static int n_pass, n_fail, n_skip;
+
+static int sh(const char *cmd) {
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Runs net at `batch` on devices/stages/microbatch; *out (malloc'ed) gets output 0. */
+static int run_net(const pp_net *net, const char *devices, const char *stages, const char *microbatch, int64_t batch,
+                   const void *input, float **out, size_t *out_bytes, char *msg, size_t msz) {
+    pp_options *opt = NULL;
+    pp_engine *eng = NULL;
+    char mb[32];
+    snprintf(mb, sizeof mb, "%lld", (long long)batch);
+    size_t ob = pp_net_output_bytes(net, 0, batch);
+    float *y = malloc(ob ? ob : 1);
+    pp_status *st = pp_options_create(&opt);
+    if (!st) st = pp_options_set(opt, "devices", devices);
+    if (!st) st = pp_options_set(opt, "max_batch", mb);
+    if (!st && stages) st = pp_options_set(opt, "stages", stages);
+    if (!st && microbatch) st = pp_options_set(opt, "microbatch", microbatch);
+    if (!st) st = pp_engine_create(net, opt, &eng);
+    const void *ins[1] = {input};
+    void *outs[1] = {y};
+    if (!st) st = pp_engine_run(eng, batch, ins, outs);
+    /* a second run: prepared launches and captured graphs are reused */
+    if (!st) st = pp_engine_run(eng, batch, ins, outs);
+    int rc = 0;
+    if (st) {
+        snprintf(msg, msz, "%s: %s", devices, pp_status_message(st));
+        pp_status_free(st);
+        free(y);
+        y = NULL;
+        rc = 1;
+    }
+    pp_engine_free(eng);
+    pp_options_free(opt);
+    *out = y;
+    *out_bytes = ob;
+    return rc;
+}
+
+static int close_enough(const float *ref, const float *got, size_t n, float atol, float rtol, char *msg, size_t msz) {
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)ref[i] - (double)got[i]);
+        if (!isfinite(got[i]) || d > atol + rtol * fabs(ref[i])) {
+            snprintf(msg, msz, "element %zu: reference %.7g, got %.7g", i, ref[i], got[i]);
+            return 0;
+        }
+        if (d > worst) worst = d;
+    }
+    snprintf(msg, msz, "max |diff| %.3g", worst);
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    const char *device = "cuda:0", *filter = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) device = argv[++i];
+        else filter = argv[i];
+    }
+    int self_test = strncmp(device, "cuda", 4) != 0;
+    if (!self_test && pp_cuda_devices() == 0) {
+        printf("SKIPPED: no CUDA device\n");
+        return 77;
+    }
+    const char *conv = getenv("PPCONVERT");
+    char conv_buf[1024];
+    if (!conv || access(conv, X_OK) != 0) {
+        const char *bin = getenv("PP_BINARY_DIR");
+        snprintf(conv_buf, sizeof conv_buf, "%s/ppconvert", bin ? bin : ".");
+        conv = conv_buf;
+    }
+    if (access(conv, X_OK) != 0) {
+        printf("SKIPPED: no ppconvert at %s\n", conv);
+        return 77;
+    }
+    char dir[] = "/tmp/pp_gpu_models_XXXXXX";
+    if (!mkdtemp(dir)) {
+        printf("FAIL: cannot make a temporary folder\n");
+        return 1;
+    }
+    /* a pipeline over two logical devices on the same GPU */
+    char two[80];
+    snprintf(two, sizeof two, "%s,%s", device, device);
+    for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+        const char *name = models[m];
+        if (filter && !strstr(name, filter)) continue;
+        char onnx[1024], bin[1024], xin[1024], yref[1024], cmd[4096], msg[1024] = "";
+        snprintf(onnx, sizeof onnx, "%s/tests/fixtures/models/%s.onnx", PP_SOURCE_DIR, name);
+        snprintf(xin, sizeof xin, "%s/tests/fixtures/models/%s.input_b3.npy", PP_SOURCE_DIR, name);
+        snprintf(yref, sizeof yref, "%s/tests/fixtures/models/%s.output_b3.npy", PP_SOURCE_DIR, name);
+        snprintf(bin, sizeof bin, "%s/%s.bin", dir, name);
+        snprintf(cmd, sizeof cmd, "'%s' '%s' -o '%s' > '%s/%s.log' 2>&1", conv, onnx, bin, dir, name);
+        if (sh(cmd) != 0) {
+            printf("FAIL %-14s ppconvert failed (%s/%s.log)\n", name, dir, name);
+            n_fail++;
+            continue;
+        }
+        pp_net *net = NULL;
+        pp_status *st = pp_net_load(bin, &net);
+        pp_npy x, yr;
+        pp_error err;
+        memset(&x, 0, sizeof x);
+        memset(&yr, 0, sizeof yr);
+        if (st) {
+            printf("FAIL %-14s loading: %s\n", name, pp_status_message(st));
+            pp_status_free(st);
+            n_fail++;
+            continue;
+        }
+        if (pp_npy_read(xin, &x, &err) || pp_npy_read(yref, &yr, &err)) {
+            printf("SKIP %-14s %s\n", name, err.msg);
+            n_skip++;
+            pp_npy_free(&x);
+            pp_net_free(net);
+            continue;
+        }
+        int64_t batch = x.dims[0];
+        float *ycpu = NULL, *ygpu = NULL, *ypipe = NULL;
+        size_t ob = 0;
+        int ok = 1;
+        if (run_net(net, "cpu", NULL, NULL, batch, x.data, &ycpu, &ob, msg, sizeof msg) ||
+            run_net(net, device, NULL, NULL, batch, x.data, &ygpu, &ob, msg, sizeof msg) ||
+            run_net(net, two, "2", "1", batch, x.data, &ypipe, &ob, msg, sizeof msg)) {
+            ok = 0;
+        } else if (yr.nbytes != ob) {
+            ok = 0;
+            snprintf(msg, sizeof msg, "reference output has %zu bytes, the engine %zu", yr.nbytes, ob);
+        } else {
+            size_t n = ob / sizeof(float);
+            char m1[256], m2[256], m3[256];
+            /* fp32 on both; the GPU sums in other orders (cuDNN, cuBLASLt) */
+            if (!close_enough(ycpu, ygpu, n, 1e-3f, 1e-3f, m1, sizeof m1)) {
+                ok = 0;
+                snprintf(msg, sizeof msg, "%s vs cpu: %s", device, m1);
+            } else if (!close_enough(yr.data, ygpu, n, 1e-3f, 1e-3f, m2, sizeof m2)) {
+                ok = 0;
+                snprintf(msg, sizeof msg, "%s vs PyTorch: %s", device, m2);
+            } else if (!close_enough(ygpu, ypipe, n, 1e-5f, 1e-5f, m3, sizeof m3)) {
+                ok = 0;
+                snprintf(msg, sizeof msg, "%s 2 stages vs 1: %s", two, m3);
+            } else {
+                snprintf(msg, sizeof msg, "vs cpu %s; vs PyTorch %s; 2-stage pipeline %s", m1, m2, m3);
+            }
+        }
+        printf("%-4s %-14s batch %lld: %s\n", ok ? "ok" : "FAIL", name, (long long)batch, msg);
+        fflush(stdout);
+        if (ok) n_pass++;
+        else n_fail++;
+        free(ycpu);
+        free(ygpu);
+        free(ypipe);
+        pp_npy_free(&x);
+        pp_npy_free(&yr);
+        pp_net_free(net);
+    }
+    snprintf(two, sizeof two, "rm -rf '%s'", dir);
+    if (!n_fail) (void)sh(two);
+    printf("%d passed, %d failed, %d skipped\n", n_pass, n_fail, n_skip);
+    return n_fail ? 1 : 0;
+}
