@@ -234,7 +234,7 @@ pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine 
 
 void pp_engine_free(pp_engine *eng) {
     if (!eng) return;
-    if (eng->tracing) pp_exec_write_trace(eng->x, NULL);
+    if (eng->tracing) pp_exec_write_trace(eng->x, NULL, NULL, NULL);
     pp_exec_free(eng->x);
     pp_free(eng);
 }

@@ -680,7 +680,9 @@ pp_code pp_exec_utilization(pp_exec *e, double *busy_ms, double *wall_ms, pp_err
     return PP_OK;
 }
 
-pp_code pp_exec_write_trace(pp_exec *e, pp_error *err) {
+pp_code pp_exec_write_trace(pp_exec *e, int *spans, int *max_concurrent, pp_error *err) {
     if (!e->trace) return PP_OK;
-    return pp_trace_write(e->trace, e->trace_path, err);
+    pp_code rc = pp_trace_write(e->trace, e->trace_path, err);
+    if (!rc && spans && max_concurrent) rc = pp_trace_summary(e->trace, spans, max_concurrent, err);
+    return rc;
 }

@@ -64,8 +64,10 @@ void pp_exec_node_profile(pp_exec *e, int node, double *ms, long *count, double 
  * the spans cover, since the last call (needs options.trace); busy / (P·R·wall)
  * is the measured pipeline efficiency. */
 pp_code pp_exec_utilization(pp_exec *e, double *busy_ms, double *wall_ms, pp_error *err);
-/* Writes the trace collected so far (when options.trace was set); temp file + rename. */
-pp_code pp_exec_write_trace(pp_exec *e, pp_error *err);
+/* Writes the trace collected so far (when options.trace was set; temp file +
+ * rename) and, when spans is non-NULL, says how many spans it holds and how many
+ * ran at once at most. */
+pp_code pp_exec_write_trace(pp_exec *e, int *spans, int *max_concurrent, pp_error *err);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,7 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -124,3 +125,37 @@ double pp_trace_wall_ms(const pp_trace *t) {
 }
 
 void pp_trace_reset(pp_trace *t) { atomic_store(&t->next, 0); }
+
+typedef struct edge {
+    double t;
+    int delta;
+} edge;
+
+static int by_time(const void *a, const void *b) {
+    const edge *x = a, *y = b;
+    if (x->t != y->t) return x->t < y->t ? -1 : 1;
+    return x->delta - y->delta; /* ends before starts at the same instant */
+}
+
+pp_code pp_trace_summary(const pp_trace *t, int *spans, int *max_concurrent, pp_error *err) {
+    unsigned n = atomic_load(&t->next);
+    if (n > CAP) n = CAP;
+    edge *e = pp_malloc(sizeof(edge) * 2 * (n ? n : 1));
+    if (!e) return pp_error_set(err, PP_ERR_NOMEM, "trace: out of memory summarising %u spans", n);
+    int k = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (t->m[i].t1 <= 0) continue;
+        e[k++] = (edge){t->m[i].t0, 1};
+        e[k++] = (edge){t->m[i].t1, -1};
+    }
+    qsort(e, (size_t)k, sizeof *e, by_time);
+    int cur = 0, best = 0;
+    for (int i = 0; i < k; i++) {
+        cur += e[i].delta;
+        if (cur > best) best = cur;
+    }
+    pp_free(e);
+    *spans = k / 2;
+    *max_concurrent = best;
+    return PP_OK;
+}

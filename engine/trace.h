@@ -25,5 +25,8 @@ pp_code pp_trace_write(pp_trace *t, const char *path, pp_error *err);
 double pp_trace_busy_ms(const pp_trace *t, int replica, int stage);
 double pp_trace_wall_ms(const pp_trace *t);
 void pp_trace_reset(pp_trace *t);
+/* How many spans were recorded, and the most that were running at one instant
+ * (spans on one stream never overlap, so > 1 means streams overlapped). */
+pp_code pp_trace_summary(const pp_trace *t, int *spans, int *max_concurrent, pp_error *err);
 
 #endif

@@ -390,7 +390,8 @@ static int cmd_run(int argc, char **argv) {
         goto done;
     }
     double t2 = now_ms();
-    if (o.trace && pp_exec_write_trace(e, &err)) {
+    int spans = 0, concurrent = 0;
+    if (o.trace && pp_exec_write_trace(e, &spans, &concurrent, &err)) {
         fail(&err);
         goto done;
     }
@@ -421,6 +422,8 @@ static int cmd_run(int argc, char **argv) {
         for (int i = 0; i < g->n_outputs; i++) summarize(&g->tensors[g->outputs[i]], out[i], batch);
         printf("load %.2f ms, build %.2f ms, run %.2f ms\n", load_ms, t1 - t0, t2 - t1);
         if (o.output) printf("wrote %d output%s to %s/\n", g->n_outputs, g->n_outputs == 1 ? "" : "s", o.output);
+        if (o.trace)
+            printf("trace: %d spans, at most %d streams busy at once, written to %s\n", spans, concurrent, o.trace);
     }
     rc = 0;
 done:
