@@ -1,4 +1,4 @@
-/* gpu_models.c: every fixture model (tests/fixtures/models/*.onnx) converted with
+/* gpu_models.c: every fixture model (tests/fixtures/models, the .onnx files) converted with
  * ppconvert, run at batch 3 on the CPU and on cuda:0 (one stage, and a two-stage
  * pipeline on the same GPU with micro-batch 1), compared with each other and with
  * the PyTorch output stored beside the model. A standalone program: exits 77

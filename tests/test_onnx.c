@@ -460,11 +460,11 @@ Test(handmade, batch_shape_chain_folds) {
     add_init(&g, "ax", 7, 1, one_d, &axes0, 8);
     add_init(&g, "two", 7, 0, NULL, &two, 8);
     add_node(&g, "Shape", "shape", NULL, S("x"), 1, S("s"), 1, NULL, 0);
-    add_node(&g, "Gather", "gather", NULL, S("s", "idx0"), 2, S("n"), 1, (attr_spec[]){{"axis", 2, 0, 0}}, 1);
+    add_node(&g, "Gather", "gather", NULL, S("s", "idx0"), 2, S("n"), 1, (attr_spec[]){{.name = "axis", .type = 2, .i = 0}}, 1);
     add_node(&g, "Mul", "mul", NULL, S("n", "two"), 2, S("n2"), 1, NULL, 0);
     add_node(&g, "Div", "div", NULL, S("n2", "two"), 2, S("n1"), 1, NULL, 0);
     add_node(&g, "Unsqueeze", "unsq", NULL, S("n1", "ax"), 2, S("nv"), 1, NULL, 0);
-    add_node(&g, "Concat", "concat", NULL, S("nv", "m1"), 2, S("shape"), 1, (attr_spec[]){{"axis", 2, 0, 0}}, 1);
+    add_node(&g, "Concat", "concat", NULL, S("nv", "m1"), 2, S("shape"), 1, (attr_spec[]){{.name = "axis", .type = 2, .i = 0}}, 1);
     /* Equal(shape, -1) is decidable (N >= 1): [false, true]; Where picks. */
     add_node(&g, "Equal", "eq", NULL, S("shape", "m1"), 2, S("isneg"), 1, NULL, 0);
     add_node(&g, "Where", "where", NULL, S("isneg", "m1", "shape"), 3, S("shape2"), 1, NULL, 0);
@@ -507,7 +507,7 @@ Test(handmade, batch_times_constant_reshape) {
     add_node(&g, "Gather", "g1", NULL, S("s", "i1"), 2, S("b"), 1, NULL, 0);
     add_node(&g, "Gather", "g2", NULL, S("s", "i2"), 2, S("c"), 1, NULL, 0);
     add_node(&g, "Mul", "mul", NULL, S("a", "b"), 2, S("ab"), 1, NULL, 0);
-    add_node(&g, "Concat", "concat", NULL, S("ab", "c"), 2, S("shape"), 1, (attr_spec[]){{"axis", 2, 0, 0}}, 1);
+    add_node(&g, "Concat", "concat", NULL, S("ab", "c"), 2, S("shape"), 1, (attr_spec[]){{.name = "axis", .type = 2, .i = 0}}, 1);
     add_node(&g, "Reshape", "reshape", NULL, S("x", "shape"), 2, S("y"), 1, NULL, 0);
     add_vinfo(&g, 12, "y", 1, 2, dy, NULL);
     pb m = finish_model(&g, 13, NULL);
@@ -538,7 +538,7 @@ Test(handmade, batch_dependent_value_as_data_refused) {
     int64_t dx[] = {-1, 4};
     add_vinfo(&g, 11, "x", 1, 2, dx, NULL);
     add_node(&g, "Shape", "shape", NULL, S("x"), 1, S("s"), 1, NULL, 0);
-    add_node(&g, "Cast", "cast", NULL, S("s"), 1, S("sf"), 1, (attr_spec[]){{"to", 2, 0, 1}}, 1);
+    add_node(&g, "Cast", "cast", NULL, S("s"), 1, S("sf"), 1, (attr_spec[]){{.name = "to", .type = 2, .i = 1}}, 1);
     add_node(&g, "Add", "add", NULL, S("x", "sf"), 2, S("y"), 1, NULL, 0);
     add_vinfo(&g, 12, "y", 1, 2, dx, NULL);
     pb m = finish_model(&g, 13, NULL);
@@ -632,7 +632,7 @@ Test(handmade, softmax_opset11_flattens) {
     pb g = {0};
     int64_t dx[] = {2, 3, 4};
     add_vinfo(&g, 11, "x", 1, 3, dx, NULL);
-    add_node(&g, "Softmax", "sm", NULL, S("x"), 1, S("y"), 1, (attr_spec[]){{"axis", 2, 0, 1}}, 1);
+    add_node(&g, "Softmax", "sm", NULL, S("x"), 1, S("y"), 1, (attr_spec[]){{.name = "axis", .type = 2, .i = 1}}, 1);
     add_vinfo(&g, 12, "y", 1, 3, dx, NULL);
     pb m = finish_model(&g, 11, NULL);
     pp_onnx *h;

@@ -167,16 +167,13 @@ static char **read_labels(const char *path, long *count) {
         if (len > 0 && !(v[n] = strdup(line))) ok = 0;
         n++;
     }
-    if (ferror(f)) {
-        fprintf(stderr, "classify: %s: read error\n", path);
-        ok = 0;
-    }
+    int read_error = ferror(f);
     fclose(f);
-    if (!ok) {
+    if (!ok || read_error) {
+        fprintf(stderr, "classify: %s: %s\n", path, read_error ? "read error" : "out of memory");
         if (v)
             for (long i = 0; i < n; i++) free(v[i]);
         free(v);
-        if (!ferror(f)) fprintf(stderr, "classify: %s: out of memory\n", path);
         return NULL;
     }
     *count = n;
@@ -339,20 +336,21 @@ int main(int argc, char **argv) {
         rc = pp_fail(st);
         goto done;
     }
-    const void *ins[1] = {input};
-    void *outs[1] = {output};
+    /* Further outputs are computed and dropped: one buffer each. */
     int n_out = pp_net_output_count(net);
-    void **extra = NULL; /* further outputs are computed and dropped */
-    if (n_out > 1) {
-        extra = calloc((size_t)n_out, sizeof *extra);
-        for (int i = 1; extra && i < n_out; i++)
-            if (!(extra[i] = malloc(pp_net_output_bytes(net, i, 1) + 1))) break;
-        if (extra) extra[0] = output;
+    void **outs = calloc((size_t)n_out, sizeof *outs);
+    int ok = outs != NULL;
+    for (int i = 1; ok && i < n_out; i++) ok = (outs[i] = malloc(pp_net_output_bytes(net, i, 1) + 1)) != NULL;
+    const void *ins[1] = {input};
+    if (ok) {
+        outs[0] = output;
+        st = pp_engine_run(eng, 1, ins, (void *const *)outs);
     }
-    st = n_out > 1 && extra ? pp_engine_run(eng, 1, ins, (void *const *)extra) : pp_engine_run(eng, 1, ins, outs);
-    if (extra) {
-        for (int i = 1; i < n_out; i++) free(extra[i]);
-        free(extra);
+    for (int i = 1; outs && i < n_out; i++) free(outs[i]);
+    free(outs);
+    if (!ok) {
+        fprintf(stderr, "classify: out of memory\n");
+        goto done;
     }
     if (st) {
         rc = pp_fail(st);
