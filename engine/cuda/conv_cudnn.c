@@ -117,14 +117,16 @@ pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t 
     DNN(cudnnGetConvolutionForwardAlgorithm_v7(c->dnn, p->xd, p->wd, p->cd, p->yd, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
                                                &found, perf),
         "cudnnGetConvolutionForwardAlgorithm_v7");
+    /* FP32: FMA-only algorithms first (DEFAULT math may round to TF32 on Ampere
+     * and later); TF32: the heuristic's order. */
     int pick = -1;
-    for (int i = 0; i < found && pick < 0; i++) {
-        if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > PP_CUDA_CONV_WS_MAX) continue;
-        if (c->precision == PP_CUDA_PREC_FP32 && perf[i].mathType != CUDNN_FMA_MATH &&
-            perf[i].mathType != CUDNN_DEFAULT_MATH)
-            continue; /* tensor-op math would round the inputs to TF32 */
-        pick = i;
-    }
+    for (int pass = 0; pass < 2 && pick < 0; pass++)
+        for (int i = 0; i < found && pick < 0; i++) {
+            if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > PP_CUDA_CONV_WS_MAX) continue;
+            if (pass == 0 && c->precision == PP_CUDA_PREC_FP32 && perf[i].mathType != CUDNN_FMA_MATH) continue;
+            if (pass == 1 && perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
+            pick = i;
+        }
     if (pick < 0) {
         pp_conv_release(p);
         p = pp_calloc(1, sizeof *p);

@@ -192,6 +192,7 @@ pp_code pp_lt_prepare(pp_backend *b, pp_launch *l, pp_lt_plan **out, size_t *ws_
                 sa = lsa;
                 sb = lsb;
                 align = min_u32(align, min_u32(pow2_align((uint64_t)sa * 4), pow2_align((uint64_t)sb * 4)));
+                align = min_u32(align, pow2_align((uint64_t)(m * n) * 4));
             } else {
                 p->loop = 1;
             }

@@ -1,0 +1,322 @@
+/* safetensors.c: the safetensors reader (safetensors.h). */
+#include "safetensors.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *printable(char *buf, size_t n, const char *s) {
+    size_t k = 0;
+    for (; s && *s && k + 4 < n; s++) buf[k++] = ((unsigned char)*s < 0x20 || *s == 0x7F) ? '?' : *s;
+    if (s && *s) {
+        memcpy(buf + k, "...", 3);
+        k += 3;
+    }
+    buf[k] = 0;
+    return buf;
+}
+
+static uint64_t rd64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 8; i-- > 0;) v = (v << 8) | p[i];
+    return v;
+}
+
+int pp_safetensors_sniff(const uint8_t *d, size_t n) {
+    if (n < 10) return 0;
+    uint64_t h = rd64(d);
+    if (h < 2 || h > PP_SAFETENSORS_MAX_HEADER || h > n - 8) return 0;
+    for (size_t i = 8; i < 8 + h; i++) {
+        if (d[i] == '{') return 1;
+        if (d[i] != ' ' && d[i] != '\t' && d[i] != '\n' && d[i] != '\r') return 0;
+    }
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    pp_dtype dt;
+    unsigned size;
+} DTYPES[] = {
+    {"F32", PP_DTYPE_F32, 4}, {"F16", PP_DTYPE_F16, 2}, {"BF16", PP_DTYPE_BF16, 2}, {"F64", PP_DTYPE_F64, 8},
+    {"I64", PP_DTYPE_I64, 8}, {"I32", PP_DTYPE_I32, 4}, {"I16", PP_DTYPE_I32, 2},   {"I8", PP_DTYPE_I8, 1},
+    {"U8", PP_DTYPE_U8, 1},   {"BOOL", PP_DTYPE_BOOL, 1},
+};
+/* Known to the format but with no engine dtype: refused by name. */
+static const char *OTHER_DTYPES[] = {"F4", "F6_E2M3", "F6_E3M2", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F8_E4M3FNUZ",
+                                     "F8_E5M2FNUZ", "U16", "U32", "U64", "C64"};
+
+typedef struct st_entry {
+    const char *name; /* borrowed from the cJSON tree */
+    int dt;           /* index into DTYPES */
+    int rank;
+    int64_t dims[PP_MAX_RANK];
+    uint64_t begin, end;
+} st_entry;
+
+static int cmp_name(const void *a, const void *b) {
+    return strcmp(((const st_entry *)a)->name, ((const st_entry *)b)->name);
+}
+static int cmp_off(const void *a, const void *b) {
+    const st_entry *x = a, *y = b;
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    if (x->end != y->end) return x->end < y->end ? -1 : 1;
+    return 0;
+}
+
+/* A JSON number that is an exact non-negative integer below 2^53. */
+static int json_u64(const cJSON *j, uint64_t *out) {
+    if (!cJSON_IsNumber(j)) return 0;
+    double v = j->valuedouble;
+    if (!(v >= 0) || v > 9007199254740992.0 || floor(v) != v) return 0;
+    *out = (uint64_t)v;
+    return 1;
+}
+
+static pp_code parse_entry(const cJSON *j, const char *w, st_entry *e, pp_error *err) {
+    char nb[160];
+    printable(nb, sizeof nb, e->name);
+    if (!cJSON_IsObject(j)) return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' is not a JSON object", w, nb);
+    const cJSON *dt = NULL, *shape = NULL, *offs = NULL, *it;
+    cJSON_ArrayForEach(it, j) {
+        if (!it->string) continue;
+        if (!strcmp(it->string, "dtype")) dt = it;
+        else if (!strcmp(it->string, "shape")) shape = it;
+        else if (!strcmp(it->string, "data_offsets")) offs = it;
+        else return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' has an unknown field", w, nb);
+    }
+    if (!cJSON_IsString(dt) || !cJSON_IsArray(shape) || !cJSON_IsArray(offs))
+        return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' needs dtype (string), shape and data_offsets (arrays)", w, nb);
+    e->dt = -1;
+    for (int i = 0; i < (int)(sizeof DTYPES / sizeof DTYPES[0]); i++)
+        if (!strcmp(dt->valuestring, DTYPES[i].name)) e->dt = i;
+    if (e->dt < 0) {
+        char db[32];
+        for (size_t i = 0; i < sizeof OTHER_DTYPES / sizeof OTHER_DTYPES[0]; i++)
+            if (!strcmp(dt->valuestring, OTHER_DTYPES[i]))
+                return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s, which the engine lacks", w, nb,
+                                    OTHER_DTYPES[i]);
+        return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' has unknown dtype '%s'", w, nb,
+                            printable(db, sizeof db, dt->valuestring));
+    }
+    int rank = cJSON_GetArraySize(shape);
+    if (rank > PP_MAX_RANK)
+        return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: tensor '%s' has rank %d (at most %d)", w, nb, rank, PP_MAX_RANK);
+    e->rank = 0;
+    uint64_t numel = 1;
+    cJSON_ArrayForEach(it, shape) {
+        uint64_t d;
+        if (!json_u64(it, &d)) return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s': shape[%d] is not a non-negative integer", w, nb, e->rank);
+        if (d && numel > UINT64_MAX / d) return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s': shape overflows", w, nb);
+        numel *= d;
+        e->dims[e->rank++] = (int64_t)d;
+    }
+    if (cJSON_GetArraySize(offs) != 2 || !json_u64(cJSON_GetArrayItem(offs, 0), &e->begin) ||
+        !json_u64(cJSON_GetArrayItem(offs, 1), &e->end) || e->end < e->begin)
+        return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s': data_offsets is not [BEGIN, END] with BEGIN <= END", w, nb);
+    uint64_t es = DTYPES[e->dt].size;
+    if (numel > UINT64_MAX / es || e->end - e->begin != numel * es)
+        return pp_error_set(err, PP_ERR_FORMAT,
+                            "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 ") hold %" PRIu64
+                            " bytes, its shape and dtype need %" PRIu64,
+                            w, nb, e->begin, e->end, e->end - e->begin, numel > UINT64_MAX / es ? UINT64_MAX : numel * es);
+    return PP_OK;
+}
+
+pp_code pp_safetensors_load(pp_ckpt *c, const uint8_t *data, size_t size, const char *w, pp_error *err) {
+    if (size < 8) return pp_error_set(err, PP_ERR_FORMAT, "%s: %zu bytes is too short for safetensors", w, size);
+    uint64_t n = rd64(data);
+    if (n > PP_SAFETENSORS_MAX_HEADER)
+        return pp_error_set(err, PP_ERR_FORMAT, "%s: header length %" PRIu64 " is over the limit of %u bytes", w, n,
+                            PP_SAFETENSORS_MAX_HEADER);
+    if (n > size - 8)
+        return pp_error_set(err, PP_ERR_FORMAT, "%s: header length %" PRIu64 " runs past the end of the file (%zu bytes)", w,
+                            n, size);
+    const char *h = (const char *)data + 8;
+    size_t i0 = 0;
+    while (i0 < n && (h[i0] == ' ' || h[i0] == '\t' || h[i0] == '\n' || h[i0] == '\r')) i0++;
+    if (i0 == n || h[i0] != '{') return pp_error_set(err, PP_ERR_FORMAT, "%s: the header does not start with '{'", w);
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(h + i0, (size_t)n - i0, &end, 0);
+    if (!root) {
+        size_t at = end ? (size_t)(end - h) : 0;
+        if (at > n) at = n;
+        return pp_error_set(err, PP_ERR_FORMAT, "%s: the JSON header is malformed near byte %zu", w, (size_t)8 + at);
+    }
+    for (const char *p = end; p < h + n; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+            cJSON_Delete(root);
+            return pp_error_set(err, PP_ERR_FORMAT, "%s: bytes after the JSON header's object (byte %zu)", w,
+                                (size_t)(8 + (p - h)));
+        }
+    pp_code rc = PP_OK;
+    st_entry *es = NULL;
+    if (!cJSON_IsObject(root)) {
+        rc = pp_error_set(err, PP_ERR_FORMAT, "%s: the header is not a JSON object", w);
+        goto out;
+    }
+    int count = cJSON_GetArraySize(root);
+    if (count > PP_CKPT_MAX_TENSORS) {
+        rc = pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: more than %d tensors", w, PP_CKPT_MAX_TENSORS);
+        goto out;
+    }
+    es = pp_calloc((size_t)count + 1, sizeof *es);
+    if (!es) {
+        rc = pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory for %d entries", w, count);
+        goto out;
+    }
+    int ne = 0, has_meta = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, root) {
+        if (!it->string) continue;
+        if (!strcmp(it->string, "__metadata__")) {
+            const cJSON *m;
+            if (has_meta++ || !cJSON_IsObject(it)) {
+                rc = pp_error_set(err, PP_ERR_FORMAT, "%s: __metadata__ must appear once, as an object", w);
+                goto out;
+            }
+            cJSON_ArrayForEach(m, it) if (!cJSON_IsString(m)) {
+                rc = pp_error_set(err, PP_ERR_FORMAT, "%s: __metadata__ values must be strings", w);
+                goto out;
+            }
+            continue;
+        }
+        es[ne].name = it->string;
+        if ((rc = parse_entry(it, w, &es[ne], err))) goto out;
+        ne++;
+    }
+    /* Unique names. */
+    qsort(es, (size_t)ne, sizeof *es, cmp_name);
+    for (int i = 1; i < ne; i++)
+        if (!strcmp(es[i - 1].name, es[i].name)) {
+            char nb[160];
+            rc = pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' appears twice in the header", w,
+                              printable(nb, sizeof nb, es[i].name));
+            goto out;
+        }
+    /* The tiling rule. */
+    qsort(es, (size_t)ne, sizeof *es, cmp_off);
+    uint64_t pos = 0;
+    for (int i = 0; i < ne; i++) {
+        char nb[160];
+        if (es[i].begin != pos) {
+            rc = pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' starts at %" PRIu64 " but the previous one ends at %" PRIu64
+                              " (%s)", w, printable(nb, sizeof nb, es[i].name), es[i].begin, pos,
+                              es[i].begin > pos ? "a hole" : "an overlap");
+            goto out;
+        }
+        pos = es[i].end;
+    }
+    uint64_t data_start = 8 + n;
+    if (pos != size - data_start) {
+        rc = pp_error_set(err, PP_ERR_FORMAT,
+                          "%s: the tensors cover %" PRIu64 " data bytes but the file has %" PRIu64 " after the header", w, pos,
+                          (uint64_t)(size - data_start));
+        goto out;
+    }
+    snprintf(c->format, sizeof c->format, "safetensors");
+    /* Back to file order is not recorded by cJSON's object; keep offset order (the writer's). */
+    for (int i = 0; i < ne && !rc; i++) {
+        const st_entry *e = &es[i];
+        const uint8_t *p = data + data_start + e->begin;
+        uint64_t nb = e->end - e->begin;
+        unsigned sz = DTYPES[e->dt].size;
+        if (DTYPES[e->dt].dt == PP_DTYPE_I32 && sz == 2) { /* I16 widened */
+            uint8_t *copy = pp_malloc(nb * 2 + 1);
+            if (!copy) {
+                rc = pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory", w);
+                break;
+            }
+            for (uint64_t k = 0; k < nb / 2; k++) {
+                int16_t v16;
+                memcpy(&v16, p + 2 * k, 2);
+                int32_t v32 = v16;
+                memcpy(copy + 4 * k, &v32, 4);
+            }
+            rc = pp_ckpt_add(c, e->name, PP_DTYPE_I32, "I16", e->rank, e->dims, copy, nb * 2, copy, err);
+        } else if ((uintptr_t)p % sz) { /* unaligned: copy */
+            uint8_t *copy = pp_malloc(nb + 1);
+            if (!copy) {
+                rc = pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory", w);
+                break;
+            }
+            memcpy(copy, p, nb);
+            rc = pp_ckpt_add(c, e->name, DTYPES[e->dt].dt, DTYPES[e->dt].name, e->rank, e->dims, copy, nb, copy, err);
+        } else {
+            rc = pp_ckpt_add(c, e->name, DTYPES[e->dt].dt, DTYPES[e->dt].name, e->rank, e->dims, p, nb, NULL, err);
+        }
+    }
+out:
+    pp_free(es);
+    cJSON_Delete(root);
+    return rc;
+}
+
+pp_code pp_safetensors_load_index(pp_ckpt *c, const char *path, pp_error *err) {
+    const uint8_t *d;
+    size_t n;
+    pp_code rc = pp_ckpt_map_file(c, path, &d, &n, err);
+    if (rc) return rc;
+    if (n > PP_SAFETENSORS_MAX_HEADER)
+        return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: an index of %zu bytes is over the limit", path, n);
+    cJSON *root = cJSON_ParseWithLength((const char *)d, n);
+    if (!root) return pp_error_set(err, PP_ERR_FORMAT, "%s: malformed JSON", path);
+    const cJSON *wm = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
+    char **files = NULL;
+    int nf = 0;
+    if (!cJSON_IsObject(wm)) {
+        rc = pp_error_set(err, PP_ERR_FORMAT, "%s: no \"weight_map\" object", path);
+        goto out;
+    }
+    int count = cJSON_GetArraySize(wm);
+    files = pp_calloc((size_t)count + 1, sizeof *files);
+    if (!files) {
+        rc = pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    const cJSON *it;
+    char nb[160];
+    cJSON_ArrayForEach(it, wm) {
+        if (!cJSON_IsString(it) || !it->valuestring[0] || strchr(it->valuestring, '/') || strchr(it->valuestring, '\\') ||
+            !strcmp(it->valuestring, "..") || !strcmp(it->valuestring, ".")) {
+            rc = pp_error_set(err, PP_ERR_FORMAT, "%s: weight_map['%s'] is not a plain file name in the index's folder",
+                              path, printable(nb, sizeof nb, it->string));
+            goto out;
+        }
+        int seen = 0;
+        for (int i = 0; i < nf && !seen; i++) seen = !strcmp(files[i], it->valuestring);
+        if (!seen) files[nf++] = it->valuestring;
+    }
+    const char *slash = strrchr(path, '/');
+    size_t dlen = slash ? (size_t)(slash - path + 1) : 0;
+    for (int i = 0; i < nf && !rc; i++) {
+        char shard[4096];
+        if (dlen + strlen(files[i]) >= sizeof shard) {
+            rc = pp_error_set(err, PP_ERR_INVALID_ARG, "%s: shard path too long", path);
+            break;
+        }
+        memcpy(shard, path, dlen);
+        strcpy(shard + dlen, files[i]);
+        const uint8_t *sd;
+        size_t sn;
+        if ((rc = pp_ckpt_map_file(c, shard, &sd, &sn, err))) break;
+        rc = pp_safetensors_load(c, sd, sn, shard, err);
+    }
+    if (rc) goto out;
+    /* Every weight_map entry is in the shard it names (tensors a shard holds beyond the map are kept). */
+    cJSON_ArrayForEach(it, wm) {
+        if (!pp_ckpt_find(c, it->string)) {
+            rc = pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' is not in shard '%s'", path,
+                              printable(nb, sizeof nb, it->string), it->valuestring);
+            goto out;
+        }
+    }
+    snprintf(c->format, sizeof c->format, "safetensors (%d shard%s)", nf, nf == 1 ? "" : "s");
+out:
+    pp_free(files);
+    cJSON_Delete(root);
+    return rc;
+}
