@@ -86,7 +86,10 @@ pp_code pp_op_describe(const pp_node *node, const pp_shape *in, pp_shape *out, p
     memset(p, 0, sizeof *p);
     pp_cost c = {0, 0};
     pp_code rc = def->describe(&ctx, in, node->n_in, out, node->n_out, p, &c, err);
-    if (rc != PP_OK) return pp_error_prefix(err, "node '%s' (%s)", node->name, opname);
+    if (rc != PP_OK) {
+        if (err) pp_error_prefix(err, "node '%s' (%s)", node->name, opname);
+        return rc;
+    }
     if (cost) *cost = c;
     return PP_OK;
 }

@@ -287,7 +287,7 @@ static pp_code reshape_target(const pp_describe_ctx *ctx, const pp_shape *x, int
     case PP_OP_RESHAPE: {
         uint32_t cnt;
         const int64_t *shape = pp_node_ints(n, "shape", &cnt);
-        if (!shape) return need_attr(ctx, "shape", PP_ATTR_INTS, err);
+        if (!shape) TRY(need_attr(ctx, "shape", PP_ATTR_INTS, err)); /* present but empty: no entries */
         if (cnt > PP_MAX_RANK)
             return pp_error_set(err, PP_ERR_SHAPE, "shape has %u entries (at most %d)", cnt, PP_MAX_RANK);
         const int allowzero = pp_node_int(n, "allowzero", 0) != 0;
@@ -651,7 +651,7 @@ pp_code pp_describe_expand(const pp_describe_ctx *ctx, const pp_shape *in, int n
     e->elem = pp_dtype_size(in[0].dtype);
     if (n->op == PP_OP_EXPAND) {
         const int64_t *shape = pp_node_ints(n, "shape", &cnt);
-        if (!shape) return need_attr(ctx, "shape", PP_ATTR_INTS, err);
+        if (!shape) TRY(need_attr(ctx, "shape", PP_ATTR_INTS, err)); /* present but empty: no entries */
         if (cnt > PP_MAX_RANK) return pp_error_set(err, PP_ERR_SHAPE, "shape has %u entries (at most %d)", cnt, PP_MAX_RANK);
         pp_shape target = {in[0].dtype, (int)cnt, {0}};
         for (uint32_t i = 0; i < cnt; i++) {
@@ -666,7 +666,7 @@ pp_code pp_describe_expand(const pp_describe_ctx *ctx, const pp_shape *in, int n
             return pp_error_set(err, PP_ERR_SHAPE, "output %s has too many elements", SHAPE_STR(&out[0]));
     } else {
         const int64_t *rep = pp_node_ints(n, "repeats", &cnt);
-        if (!rep) return need_attr(ctx, "repeats", PP_ATTR_INTS, err);
+        if (!rep) TRY(need_attr(ctx, "repeats", PP_ATTR_INTS, err)); /* present but empty: no entries */
         if ((int)cnt != in[0].rank)
             return pp_error_set(err, PP_ERR_SHAPE, "repeats has %u entries but input 0 %s has rank %d", cnt,
                                 SHAPE_STR(&in[0]), in[0].rank);
@@ -700,7 +700,7 @@ pp_code pp_describe_pad(const pp_describe_ctx *ctx, const pp_shape *in, int n_in
     uint32_t np, na;
     const int64_t *pads = pp_node_ints(n, "pads", &np);
     const int64_t *axes = pp_node_ints(n, "axes", &na);
-    if (!pads) return need_attr(ctx, "pads", PP_ATTR_INTS, err);
+    if (!pads) TRY(need_attr(ctx, "pads", PP_ATTR_INTS, err)); /* present but empty: no entries */
     const int k = axes ? (int)na : r;
     if ((int)np != 2 * k)
         return pp_error_set(err, PP_ERR_SHAPE, "pads has %u entries; expected %d (begin and end for %d axes of input 0 %s)",
@@ -896,7 +896,7 @@ pp_code pp_describe_fill(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
     case PP_OP_CONSTANT_OF_SHAPE: {
         uint32_t cnt;
         const int64_t *shape = pp_node_ints(n, "shape", &cnt);
-        if (!shape) return need_attr(ctx, "shape", PP_ATTR_INTS, err);
+        if (!shape) TRY(need_attr(ctx, "shape", PP_ATTR_INTS, err)); /* present but empty: no entries */
         if (cnt > PP_MAX_RANK) return pp_error_set(err, PP_ERR_SHAPE, "shape has %u entries (at most %d)", cnt, PP_MAX_RANK);
         TRY(fill_dtype(ctx, &f->dtype, 0, err));
         f->count = checked_numel(shape, (int)cnt);

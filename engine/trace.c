@@ -63,8 +63,8 @@ pp_code pp_trace_end(pp_trace *t, pp_backend *b, pp_stream *s, pp_error *err) {
 }
 
 pp_code pp_trace_write(pp_trace *t, const char *path, pp_error *err) {
-    pp_atomic_file af;
-    pp_code rc = pp_atomic_open(&af, path, err);
+    pp_afile af;
+    pp_code rc = pp_afile_open(&af, path, err);
     if (rc) return rc;
     unsigned n = atomic_load(&t->next);
     if (n > CAP) n = CAP;
@@ -98,7 +98,7 @@ pp_code pp_trace_write(pp_trace *t, const char *path, pp_error *err) {
         first = 0;
     }
     fprintf(af.f, "\n]}\n");
-    return pp_atomic_commit(&af, err);
+    return pp_afile_commit(&af, err);
 }
 
 double pp_trace_busy_ms(const pp_trace *t, int replica, int stage) {

@@ -114,3 +114,14 @@ pp_code pp_afile_commit(pp_afile *af, pp_error *err) {
     pp_afile_abort(af);
     return rc;
 }
+
+pp_code pp_afile_write_all(const char *path, const void *data, size_t n, pp_error *err) {
+    pp_afile af;
+    pp_code rc = pp_afile_open(&af, path, err);
+    if (rc) return rc;
+    if ((rc = pp_afile_write(&af, data, n, err))) {
+        pp_afile_abort(&af);
+        return rc;
+    }
+    return pp_afile_commit(&af, err);
+}

@@ -31,22 +31,8 @@ void pp_cksum_init(pp_cksum *c);
 void pp_cksum_update(pp_cksum *c, const void *data, size_t n);
 uint64_t pp_cksum_final(const pp_cksum *c);
 
-/* A file written through "<path>.tmp.XXXXXX" in the same folder, flushed, synced
- * and renamed over path on commit, so a reader never sees a half-written file.
- * Every failure unlinks the temporary; after pp_afile_open fails nothing needs
- * undoing. */
-typedef struct pp_afile {
-    FILE *f;
-    char *tmp_path;   /* owned */
-    const char *path; /* borrowed from the caller */
-} pp_afile;
-
-pp_code pp_afile_open(pp_afile *af, const char *path, pp_error *err);
-pp_code pp_afile_write(pp_afile *af, const void *data, size_t n, pp_error *err);
-/* Flushes, syncs, closes and renames; on failure the temporary is gone. */
-pp_code pp_afile_commit(pp_afile *af, pp_error *err);
-/* Closes and unlinks the temporary; safe after a failed write. */
-void pp_afile_abort(pp_afile *af);
+/* Atomic output files: atomic.h. */
+#include "atomic.h"
 
 /* Bytes of a tensor at batch 1 (a dim d < 0 counts as -d): numel × dtype size.
  * Returns -1 when the product overflows u64 (INT64_MIN counts as overflow, its

@@ -96,6 +96,10 @@ int main(int argc, char **argv) {
     }
     double tw = now_s() - t0;
     FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "cannot reopen %s\n", path);
+        return 1;
+    }
     fseek(f, 0, SEEK_END);
     double mb = (double)ftell(f) / 1e6;
     fclose(f);

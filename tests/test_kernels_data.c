@@ -252,6 +252,15 @@ Test(reshape, errors_name_counts_and_axes) {
     expect_error(&t, &in, PP_ERR_SHAPE, "axis 3", "rank 3");
     tn_init(&t, PP_OP_RESHAPE, 1, 1);
     expect_error(&t, &in, PP_ERR_SHAPE, "shape", NULL);
+    /* an empty shape is a scalar: only a one-element input fits */
+    tn_init(&t, PP_OP_RESHAPE, 1, 1);
+    tn_ints(&t, "shape", 0, NULL);
+    expect_error(&t, &in, PP_ERR_SHAPE, "24", "has 1");
+    pp_shape one = F32(1, 1), out;
+    pp_op_params p;
+    pp_error err;
+    cr_assert_eq(describe(&t, &one, &out, &p, &err), PP_OK, "%s", err.msg);
+    cr_assert_eq(out.rank, 0);
 }
 
 Test(reshape, flatten_squeeze_unsqueeze_identity) {
@@ -734,6 +743,14 @@ Test(expand, bidirectional_broadcast) {
     int64_t *yi = run(&t, &in, inputs, &out);
     EXPECT_DIMS(&out, 3, 2);
     cr_assert_eq(pp_ref_compare_i64("expand i64", yi, (int64_t[]){5, 6, 5, 6, 5, 6}, 6), 0);
+    free(yi);
+
+    tn_init(&t, PP_OP_EXPAND, 1, 1); /* an empty shape broadcasts to x itself */
+    tn_ints(&t, "shape", 0, NULL);
+    in = SHAPE(PP_DTYPE_I64, 2);
+    yi = run(&t, &in, inputs, &out);
+    EXPECT_DIMS(&out, 2);
+    cr_assert_eq(pp_ref_compare_i64("expand to ()", yi, xi, 2), 0);
     free(yi);
 
     tn_init(&t, PP_OP_EXPAND, 1, 1);

@@ -702,7 +702,7 @@ static int cmd_bench(int argc, char **argv) {
                            o.graph, dev, (long long)batch, pl->n_stages, pp_exec_replicas(e), pl->microbatch, n, thr,
                            lat[0], mean, pct(lat, n, 50), pct(lat, n, 90), pct(lat, n, 95), pct(lat, n, 99),
                            lat[n - 1], sd, compute_ms);
-        if (len < 0 || (size_t)len >= sizeof buf || pp_atomic_write(o.json, buf, (size_t)len, &err)) {
+        if (len < 0 || (size_t)len >= sizeof buf || pp_afile_write_all(o.json, buf, (size_t)len, &err)) {
             if (len >= 0 && (size_t)len >= sizeof buf) pp_error_set(&err, PP_ERR_INTERNAL, "bench JSON too long");
             fail(&err);
             goto done;

@@ -15,11 +15,17 @@
 #define PP_OMP(...)
 #endif
 
+/* x offset of output column q of a row: base + (q / b)·step_w + (q % b)·step_j
+ * for DEPTH_TO_SPACE (q = w·b + j), base + q·step_w for SPACE_TO_DEPTH. */
+static inline int64_t col_src(int d2s, int64_t q, int64_t b, int64_t base, int64_t step_w, int64_t step_j) {
+    return d2s ? base + (q / b) * step_w + (q % b) * step_j : base + q * step_w;
+}
+
 #define ROW(T)                                                                                                     \
     do {                                                                                                           \
         const T *X_ = (const T *)x;                                                                                \
         T *Y_ = (T *)y + row * ow;                                                                                 \
-        for (int64_t q = 0; q < ow; q++) Y_[q] = X_[src(q)];                                                       \
+        for (int64_t q = 0; q < ow; q++) Y_[q] = X_[col_src(d2s, q, b, base, step_w, step_j)];                     \
     } while (0)
 
 int pp_cpu_d2s(const pp_op_params *p, const void *const *in, void *const *out, void *ws) {
@@ -37,7 +43,6 @@ int pp_cpu_d2s(const pp_op_params *p, const void *const *in, void *const *out, v
     PP_OMP(omp parallel for schedule(static) if (rows * ow > 32768))
     for (int64_t row = 0; row < rows; row++) {
         const int64_t yy = row % oh, ch = (row / oh) % oc, in_ = row / (oh * oc);
-        /* x offset of output column q of this row */
         int64_t base, step_j, step_w;
         if (d2s) {
             const int64_t hh = yy / b, i = yy % b;
@@ -52,16 +57,16 @@ int pp_cpu_d2s(const pp_op_params *p, const void *const *in, void *const *out, v
             step_j = 0;
             step_w = b; /* q = w */
         }
-#define src(q) (d2s ? base + ((q) / b) * step_w + ((q) % b) * step_j : base + (q) * step_w)
         switch (elem) {
         case 1: ROW(uint8_t); break;
         case 2: ROW(uint16_t); break;
         case 4: ROW(uint32_t); break;
         case 8: ROW(uint64_t); break;
         default:
-            for (int64_t q = 0; q < ow; q++) memcpy(y + (size_t)(row * ow + q) * elem, x + (size_t)src(q) * elem, elem);
+            for (int64_t q = 0; q < ow; q++)
+                memcpy(y + (size_t)(row * ow + q) * elem, x + (size_t)col_src(d2s, q, b, base, step_w, step_j) * elem,
+                       elem);
         }
-#undef src
     }
     return 0;
 }

@@ -143,7 +143,7 @@ uint32_t pp_mb_activation(pp_mb *b, const char *name, pp_dtype dtype, int rank, 
 
 static uint64_t shape_bytes(pp_dtype dtype, int rank, const int64_t *dims) {
     uint64_t n = pp_dtype_size(dtype);
-    for (int k = 0; k < rank; k++) n *= (uint64_t)(dims[k] < 0 ? -dims[k] : dims[k]);
+    for (int k = 0; k < rank; k++) n *= dims[k] < 0 ? 0 - (uint64_t)dims[k] : (uint64_t)dims[k]; /* no UB at INT64_MIN */
     return n;
 }
 

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# device-check.sh: the one command for the GPU machine (H200, sm_90).
+#
+#   bash profiling/device-check.sh            # OUT=/some/dir keeps every log there
+#
+# 1. finds cuDNN: the one inside PyTorch's Python packages (nvidia.cudnn: lib/ has
+#    libcudnn.so.9, include/ the headers), else the CUDA toolkit's;
+# 2. configures (CMAKE_CUDA_ARCHITECTURES=90, CUDNN_ROOT) and builds;
+# 3. runs the GPU tests (ctest -R gpu_: every CUDA op against the CPU, every fixture
+#    model on cpu and cuda:0); without a GPU they report "skipped";
+# 4. with a GPU: ppengine bench on ResNet-50 (batch 1/32/256) and a BERT-base-like
+#    encoder (seq 128, batch 1/64), exported by profiling/torch_bench.py, then the
+#    PyTorch figures (fp16 channels_last eager, torch.compile where it works);
+# 5. prints a short table last.
+# Everything is budgeted to finish within 8 minutes (PP_CHECK_BUDGET seconds).
+# No network is needed and nothing is installed.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUDGET=${PP_CHECK_BUDGET:-470}
+START=$(date +%s)
+LOGS=${OUT:-${TMPDIR:-/tmp}/pp-device-check}
+BUILD=${BUILD_DIR:-$ROOT/build-device}
+mkdir -p "$LOGS"
+SUMMARY="$LOGS/summary.txt"
+: > "$SUMMARY"
+elapsed() { echo $(( $(date +%s) - START )); }
+left() { echo $(( BUDGET - $(elapsed) )); }
+say() { echo "[device-check $(elapsed)s] $*"; }
+row() { printf '%s\n' "$*" >> "$SUMMARY"; }
+
+# ---- 1. cuDNN ---------------------------------------------------------------------
+CUDNN_ROOT=${CUDNN_ROOT:-}
+if [ -z "$CUDNN_ROOT" ]; then
+  CUDNN_ROOT=$(python3 -c "import nvidia.cudnn as m; print(list(m.__path__)[0])" 2>/dev/null || true)
+fi
+if [ -z "$CUDNN_ROOT" ] || [ ! -e "$CUDNN_ROOT/include/cudnn.h" ]; then
+  CUDNN_ROOT=/usr/local/cuda
+  say "no cuDNN in the Python packages: using $CUDNN_ROOT"
+fi
+CUDNN_LIBDIR=""
+for d in "$CUDNN_ROOT/lib" "$CUDNN_ROOT/lib64" "$CUDNN_ROOT/targets/x86_64-linux/lib"; do
+  if ls "$d"/libcudnn.so* >/dev/null 2>&1; then CUDNN_LIBDIR=$d; break; fi
+done
+CUDNN_VER=$(awk '/#define CUDNN_(MAJOR|MINOR|PATCHLEVEL) /{printf "%s%s", sep, $3; sep="."}' \
+  "$CUDNN_ROOT/include/cudnn_version.h" 2>/dev/null)
+say "cuDNN ${CUDNN_VER:-?} at $CUDNN_ROOT (libs: ${CUDNN_LIBDIR:-not found})"
+# the pip layout keeps cuBLAS/NVRTC beside cuDNN (nvidia/cu13/lib or nvidia/*/lib)
+EXTRA_LIBS=""
+if [ -n "$CUDNN_LIBDIR" ]; then
+  for d in "$CUDNN_ROOT"/../*/lib "$CUDNN_ROOT"/../cu13/lib; do
+    [ -d "$d" ] && EXTRA_LIBS="$EXTRA_LIBS:$(cd "$d" && pwd)"
+  done
+fi
+export LD_LIBRARY_PATH="${CUDNN_LIBDIR}${EXTRA_LIBS}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$LOGS/gpu.txt" 2>&1 || \
+  echo "no nvidia-smi / no driver" > "$LOGS/gpu.txt"
+say "GPU: $(head -1 "$LOGS/gpu.txt")"
+
+# ---- 2. build -----------------------------------------------------------------------
+say "configuring into $BUILD"
+if ! cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+     -DCUDNN_ROOT="$CUDNN_ROOT" > "$LOGS/configure.log" 2>&1; then
+  tail -30 "$LOGS/configure.log"
+  say "FAILED: configure (log: $LOGS/configure.log)"
+  exit 1
+fi
+grep "ppengine: CUDA backend" "$LOGS/configure.log" | sed 's/^-- /  /'
+JOBS=$(nproc 2>/dev/null || echo 8)
+say "building with $JOBS jobs"
+if ! cmake --build "$BUILD" -j"$JOBS" > "$LOGS/build.log" 2>&1; then
+  grep -E "error|Error" "$LOGS/build.log" | head -30
+  say "FAILED: build (log: $LOGS/build.log)"
+  exit 1
+fi
+say "built"
+
+# ---- 3. GPU tests ---------------------------------------------------------------------
+say "ctest -R gpu_"
+( cd "$BUILD" && timeout $(( $(left) > 240 ? 240 : ($(left) > 30 ? $(left) : 30) )) \
+    ctest -R gpu_ -V ) > "$LOGS/ctest.log" 2>&1
+CTEST_RC=$?
+grep -E "Test +#|tests passed|tests failed" "$LOGS/ctest.log" | sed 's/^/  /'
+if grep -Eq "gpu_ops .*Skipped" "$LOGS/ctest.log"; then
+  HAVE_GPU=0
+  row "tests      gpu_ops, gpu_models: SKIPPED (no usable CUDA device)"
+else
+  HAVE_GPU=1
+  row "tests      $(grep -E 'tests passed' "$LOGS/ctest.log" | head -1) (ctest rc $CTEST_RC)"
+  for t in gpu_ops gpu_models; do
+    [ -x "$BUILD/tests/$t" ] || continue
+    # ctest -V prefixes each output line with the test number: "1: ok ..."
+    n=$(grep -E "Test +#[0-9]+: $t " "$LOGS/ctest.log" | head -1 | sed -E 's/.*#([0-9]+):.*/\1/')
+    [ -n "$n" ] && grep -E "^$n: [0-9]+ passed, [0-9]+ failed" "$LOGS/ctest.log" | head -1 | \
+      sed -E "s/^$n: /           $t: /" >> "$SUMMARY"
+  done
+  grep -E "^[0-9]+: FAIL" "$LOGS/ctest.log" | head -20 | sed 's/^/           /' >> "$SUMMARY"
+fi
+
+# ---- 4. benchmarks ------------------------------------------------------------------------
+if [ "$HAVE_GPU" = 1 ] && python3 -c "import torch" 2>/dev/null; then
+  ONNX="$LOGS/onnx"
+  say "exporting ResNet-50 and the BERT-like encoder to ONNX"
+  if timeout 120 python3 "$ROOT/profiling/torch_bench.py" --export "$ONNX" > "$LOGS/export.log" 2>&1; then
+    for m in resnet50 bert; do
+      "$BUILD/ppconvert" "$ONNX/$m.onnx" -o "$ONNX/$m.bin" > "$LOGS/convert_$m.log" 2>&1 || \
+        row "ppengine   $m: ppconvert failed ($LOGS/convert_$m.log)"
+    done
+  else
+    row "ppengine   ONNX export failed ($LOGS/export.log)"
+  fi
+  for spec in resnet50:1 resnet50:32 resnet50:256 bert:1 bert:64; do
+    m=${spec%%:*}; b=${spec##*:}
+    [ -f "$ONNX/$m.bin" ] || continue
+    if [ "$(left)" -lt 150 ]; then row "ppengine   $m batch $b: skipped (time budget)"; continue; fi
+    say "ppengine bench $m batch $b"
+    if timeout 60 "$BUILD/ppengine" bench "$ONNX/$m.bin" --devices cuda:0 --batch "$b" --duration 2 \
+         --json "$LOGS/bench_${m}_b$b.json" > "$LOGS/bench_${m}_b$b.log" 2>&1; then
+      thr=$(sed -n 's/^throughput: \([0-9.]*\) items.*/\1/p' "$LOGS/bench_${m}_b$b.log")
+      lat=$(sed -n 's/^latency ms: .*median \([0-9.]*\) .*p99 \([0-9.]*\) .*/median \1 p99 \2/p' "$LOGS/bench_${m}_b$b.log")
+      row "$(printf 'ppengine   %-9s fp32  batch %4s: %10s items/s  %s ms' "$m" "$b" "$thr" "$lat")"
+    else
+      row "ppengine   $m batch $b: FAILED ($(tail -1 "$LOGS/bench_${m}_b$b.log" | cut -c1-150))"
+    fi
+  done
+  TB=$(( $(left) - 20 ))
+  if [ "$TB" -gt 30 ]; then
+    say "PyTorch reference (budget ${TB}s)"
+    timeout $(( TB + 60 )) python3 "$ROOT/profiling/torch_bench.py" --budget "$TB" --json "$LOGS/torch.jsonl" \
+      > "$LOGS/torch.log" 2>&1
+    head -1 "$LOGS/torch.log" | sed 's/^/           /' >> "$SUMMARY"
+    grep -E "items/s|skipped|failed" "$LOGS/torch.log" | sed 's/^  /torch      /' >> "$SUMMARY"
+  else
+    row "torch      skipped (time budget)"
+  fi
+elif [ "$HAVE_GPU" = 1 ]; then
+  row "bench      skipped: no PyTorch here to export the models and measure the reference"
+else
+  row "bench      skipped: no GPU"
+fi
+
+say "done in $(elapsed)s; logs in $LOGS"
+echo "==================== summary ===================="
+cat "$SUMMARY"
