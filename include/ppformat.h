@@ -15,7 +15,11 @@
  * So a flipped bit anywhere, padding included, is caught.
  *
  * Cross references inside sections are u32 indices or byte offsets, never
- * pointers; a reader validates each one before use (loader/).
+ * pointers; a reader validates each one before use (loader/). Beyond the layout
+ * the writer keeps, and the reader enforces, a few canonical rules that keep
+ * validation linear on hostile files (INDICES and ATTRS filled in node order with
+ * nothing shared or unused, reserved fields zero, every INPUT a graph input, every
+ * ACTIVATION produced exactly once): docs/format.md lists them all.
  *
  * Versioning: a reader refuses a file whose major version is newer than its own,
  * naming both; minor versions only add things an older reader may ignore (new
