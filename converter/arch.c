@@ -151,14 +151,25 @@ pp_code pp_arch_parse(const char *arch, char *family, size_t n, pp_arch_opts *o,
 
 /* ---- builder helpers --------------------------------------------------------- */
 
+/* Lists in the final message are cut at LIST_CHARS each (then "+N more"), so
+ * missing, mis-shaped and unexpected keys all show in one 512-byte message. */
+#define LIST_CHARS 150
+
+static void list_add(char *buf, size_t n, int *shown, int *count, const char *sep, const char *item) {
+    if (strlen(buf) + strlen(item) + 2 < LIST_CHARS && strlen(buf) + strlen(item) + 2 < n) {
+        append(buf, n, "%s%s", *shown ? sep : "", item);
+        (*shown)++;
+    }
+    (*count)++;
+}
+
 void pp_ab_problem(pp_ab *b, const char *fmt, ...) {
     char msg[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    append(b->bad, sizeof b->bad, "%s%s", b->n_bad ? "; " : "", msg);
-    b->n_bad++;
+    list_add(b->bad, sizeof b->bad, &b->shown_bad, &b->n_bad, "; ", msg);
 }
 
 int pp_ab_has(const pp_ab *b, const char *key) { return pp_ckpt_find(b->c, key) != NULL; }
@@ -167,8 +178,7 @@ const pp_ckpt_tensor *pp_ab_get(pp_ab *b, const char *key, int rank, const int64
     char nb[160], s1[96], s2[96];
     const pp_ckpt_tensor *t = pp_ckpt_find(b->c, key);
     if (!t) {
-        append(b->missing, sizeof b->missing, "%s%s", b->n_missing ? ", " : "", printable(nb, sizeof nb, key));
-        b->n_missing++;
+        list_add(b->missing, sizeof b->missing, &b->shown_missing, &b->n_missing, ", ", printable(nb, sizeof nb, key));
         return NULL;
     }
     b->used[t - b->c->tensors] = 1;
@@ -518,19 +528,24 @@ pp_code pp_ab_finish(pp_ab *b, int input, int output, const char *what) {
     if (b->rc) return b->rc;
     /* Unused keys (BatchNorm's step counters never feed a graph). */
     char unused[1024] = "";
-    int n_unused = 0;
+    int n_unused = 0, shown_unused = 0;
     for (int i = 0; i < b->c->n; i++) {
         if (b->used[i] || ends_with(b->c->tensors[i].name, "num_batches_tracked")) continue;
         char nb[160];
-        append(unused, sizeof unused, "%s%s", n_unused ? ", " : "", printable(nb, sizeof nb, b->c->tensors[i].name));
-        n_unused++;
+        list_add(unused, sizeof unused, &shown_unused, &n_unused, ", ", printable(nb, sizeof nb, b->c->tensors[i].name));
     }
     if (b->n_missing || b->n_bad || n_unused) {
-        char msg[PP_ERROR_MSG_MAX];
-        snprintf(msg, sizeof msg, "the checkpoint does not match %s:", what);
-        if (b->n_missing) append(msg, sizeof msg, " missing %d key%s: %s;", b->n_missing, b->n_missing > 1 ? "s" : "", b->missing);
-        if (b->n_bad) append(msg, sizeof msg, " %d mismatch%s: %s;", b->n_bad, b->n_bad > 1 ? "es" : "", b->bad);
-        if (n_unused) append(msg, sizeof msg, " %d unexpected key%s: %s;", n_unused, n_unused > 1 ? "s" : "", unused);
+        char msg[PP_ERROR_MSG_MAX], what_s[96];
+        snprintf(msg, sizeof msg, "the checkpoint does not match %s:", printable(what_s, sizeof what_s, what));
+        if (b->n_missing)
+            append(msg, sizeof msg, " missing %d key%s: %s%s;", b->n_missing, b->n_missing > 1 ? "s" : "", b->missing,
+                   b->n_missing > b->shown_missing ? ", ..." : "");
+        if (b->n_bad)
+            append(msg, sizeof msg, " %d mismatch%s: %s%s;", b->n_bad, b->n_bad > 1 ? "es" : "", b->bad,
+                   b->n_bad > b->shown_bad ? "; ..." : "");
+        if (n_unused)
+            append(msg, sizeof msg, " %d unexpected key%s: %s%s;", n_unused, n_unused > 1 ? "s" : "", unused,
+                   n_unused > shown_unused ? ", ..." : "");
         size_t len = strlen(msg);
         if (len && msg[len - 1] == ';') msg[len - 1] = 0;
         return pp_error_set(b->err, PP_ERR_SHAPE, "%s", msg);
@@ -538,7 +553,6 @@ pp_code pp_ab_finish(pp_ab *b, int input, int output, const char *what) {
     if (input < 0 || output < 0) return pp_error_set(b->err, PP_ERR_INTERNAL, "%s: the graph has no output", what);
     pp_code rc = pp_graph_set_io(b->g, 1, &input, 1, &output, b->err);
     if (!rc) rc = pp_graph_add_meta(b->g, "producer", "ppconvert (checkpoint)", b->err);
-    if (!rc) rc = pp_graph_add_meta(b->g, "architecture", what, b->err);
     if (!rc) rc = pp_graph_infer(b->g, b->err);
     return rc;
 }
@@ -555,7 +569,32 @@ int pp_ab_input(pp_ab *b, const char *name, int rank, const int64_t *dims) {
 
 /* ---- MLP ------------------------------------------------------------------------- */
 
-/* Linear layers: the "P.weight" keys of rank 2, in file order. */
+/* Names compared with digit runs as numbers: "layers.2" < "layers.10". */
+static int natural_cmp(const char *a, const char *b) {
+    while (*a && *b) {
+        if (*a >= '0' && *a <= '9' && *b >= '0' && *b <= '9') {
+            while (*a == '0') a++;
+            while (*b == '0') b++;
+            size_t la = 0, lb = 0;
+            while (a[la] >= '0' && a[la] <= '9') la++;
+            while (b[lb] >= '0' && b[lb] <= '9') lb++;
+            if (la != lb) return la < lb ? -1 : 1;
+            int c = strncmp(a, b, la);
+            if (c) return c;
+            a += la;
+            b += lb;
+        } else {
+            if (*a != *b) return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+            a++;
+            b++;
+        }
+    }
+    return *a ? 1 : *b ? -1 : 0;
+}
+
+/* Linear layers: the "P.weight" keys of rank 2, in file order for torch
+ * archives (the module order); in natural name order for safetensors, whose
+ * writer sorts names as strings. */
 static int mlp_layers(const pp_ckpt *c, int *idx, int max) {
     int n = 0;
     for (int i = 0; i < c->n; i++) {
@@ -565,6 +604,13 @@ static int mlp_layers(const pp_ckpt *c, int *idx, int max) {
             idx[n++] = i;
         }
     }
+    if (!strncmp(c->format, "safetensors", 11))
+        for (int i = 1; i < n; i++) /* insertion sort: n <= 256 */
+            for (int j = i; j > 0 && natural_cmp(c->tensors[idx[j - 1]].name, c->tensors[idx[j]].name) > 0; j--) {
+                int t = idx[j];
+                idx[j] = idx[j - 1];
+                idx[j - 1] = t;
+            }
     return n;
 }
 
@@ -614,7 +660,8 @@ typedef struct resnet_info {
     int n_layers;
     int blocks[8];
     int nested[8];      /* 1: "layerX.Y.", 0: "layerX." is the block itself */
-    int bottleneck;
+    int bottleneck;     /* of layer1's first block */
+    int mixed;          /* 1: some blocks are basic, some bottleneck */
     int groups;         /* of layer1's first 3x3 conv */
     int64_t width;      /* layer1 block 0 conv1 output channels */
 } resnet_info;
@@ -648,6 +695,14 @@ static int resnet_scan(const pp_ckpt *c, resnet_info *r) {
     block_prefix(r, 0, 0, pre, sizeof pre);
     snprintf(key, sizeof key, "%s.conv3.weight", pre);
     r->bottleneck = pp_ckpt_find(c, key) != NULL;
+    /* Mixed stacks (custom nets) are built block by block; note them. */
+    for (int l = 0; l < r->n_layers; l++)
+        for (int k = 0; k < r->blocks[l]; k++) {
+            char p2[64];
+            block_prefix(r, l, k, p2, sizeof p2);
+            snprintf(key, sizeof key, "%s.conv3.weight", p2);
+            if ((pp_ckpt_find(c, key) != NULL) != r->bottleneck) r->mixed = 1;
+        }
     snprintf(key, sizeof key, "%s.conv1.weight", pre);
     const pp_ckpt_tensor *c1 = pp_ckpt_find(c, key);
     snprintf(key, sizeof key, "%s.conv2.weight", pre);
@@ -669,10 +724,11 @@ static void resnet_name(const resnet_info *r, char *out, size_t n) {
             if (!memcmp(tab[i].b, r->blocks, sizeof tab[i].b) && tab[i].bottleneck == r->bottleneck) base = tab[i].name;
     char blocks[64] = "";
     for (int l = 0; l < r->n_layers; l++) append(blocks, sizeof blocks, "%s%d", l ? "," : "", r->blocks[l]);
-    const char *kind = r->bottleneck ? "bottleneck" : "basic";
+    const char *kind = r->mixed ? "basic+bottleneck" : r->bottleneck ? "bottleneck" : "basic";
+    if (r->mixed) base = NULL;
     if (base && r->bottleneck && r->groups > 1)
         snprintf(out, n, "resnext%s_%dx%" PRId64 "d (bottleneck %s; groups %d; width %" PRId64 ")", base + 6, r->groups,
-                 r->width / r->groups / 2, blocks, r->groups, r->width);
+                 r->width / r->groups, blocks, r->groups, r->width);
     else if (base && r->bottleneck && r->width == 128)
         snprintf(out, n, "wide_%s_2 (bottleneck %s; width %" PRId64 ")", base, blocks, r->width);
     else if (base)
@@ -690,6 +746,9 @@ static int build_resnet(pp_ab *b, int *input, char *desc, size_t dn) {
         return -1;
     }
     resnet_name(&r, desc, dn);
+    size_t fl = strlen(b->family);
+    if (fl && strcmp(b->family, "resnet") && (strncmp(desc, b->family, fl) || desc[fl] != ' '))
+        pp_ab_problem(b, "the keys hold %s, not %s", desc, b->family);
     const pp_ckpt_tensor *c1 = pp_ckpt_find(b->c, "conv1.weight");
     int64_t cin = b->o->in_c ? b->o->in_c : (c1 && c1->rank == 4 ? c1->dims[1] : 3);
     int64_t h = b->o->in_h ? b->o->in_h : 224, w = b->o->in_w ? b->o->in_w : 224;
@@ -721,7 +780,9 @@ static int build_resnet(pp_ab *b, int *input, char *desc, size_t dn) {
                 identity = pp_ab_conv_layer(b, x, &d, &c_out);
             }
             int y;
-            if (r.bottleneck) {
+            char c3w[128];
+            snprintf(c3w, sizeof c3w, "%s.weight", k3);
+            if (pp_ab_has(b, c3w)) {
                 pp_ab_conv a1 = {.w = k1, .bn = bn1, .cin = ch, .stride = 1, .pad = 0, .groups = 1, .act = PP_ACT_RELU, .residual = -1};
                 y = pp_ab_conv_layer(b, x, &a1, &mid);
                 pp_ab_conv a2 = {.w = k2, .bn = bn2, .cin = mid, .stride = stride, .pad = -1, .groups = 0, .act = PP_ACT_RELU,
@@ -758,6 +819,11 @@ typedef struct seq_layer {
     int kind;  /* 1 conv, 2 bn, 3 linear */
 } seq_layer;
 
+static int cmp_seq(const void *a, const void *b) {
+    return ((const seq_layer *)a)->index - ((const seq_layer *)b)->index;
+}
+
+/* The layers "PREFIX<N>.weight", sorted by N (safetensors stores names sorted as strings). */
 static int seq_scan(const pp_ckpt *c, const char *prefix, seq_layer *out, int max) {
     int n = 0;
     size_t pl = strlen(prefix);
@@ -772,6 +838,7 @@ static int seq_scan(const pp_ckpt *c, const char *prefix, seq_layer *out, int ma
         out[n].kind = t->rank == 4 ? 1 : t->rank == 2 ? 3 : 2;
         n++;
     }
+    qsort(out, (size_t)n, sizeof *out, cmp_seq);
     return n;
 }
 
@@ -810,6 +877,9 @@ static int build_vgg(pp_ab *b, int *input, char *desc, size_t dn) {
     }
     for (int i = 0; i < nf; i++) n_conv += f[i].kind == 1, bn |= f[i].kind == 2;
     vgg_name(n_conv, bn, desc, dn);
+    size_t fl = strlen(b->family);
+    if (fl && strcmp(b->family, "vgg") && (strncmp(desc, b->family, fl) || desc[fl] != ' '))
+        pp_ab_problem(b, "the keys hold %s, not %s", desc, b->family);
     const pp_ckpt_tensor *w0 = pp_ckpt_find(b->c, "features.0.weight");
     int64_t ch = b->o->in_c ? b->o->in_c : (w0 && w0->rank == 4 ? w0->dims[1] : 3);
     int64_t h = b->o->in_h ? b->o->in_h : 224, w = b->o->in_w ? b->o->in_w : 224;
@@ -944,6 +1014,7 @@ pp_code pp_arch_build(const pp_ckpt *c, const char *arch, const char *arch_file,
     memset(&b, 0, sizeof b);
     b.c = c;
     b.o = &o;
+    b.family = detect ? "" : family;
     b.err = err;
     b.g = pp_graph_new();
     b.used = pp_calloc((size_t)c->n + 1, 1);
@@ -953,6 +1024,7 @@ pp_code pp_arch_build(const pp_ckpt *c, const char *arch, const char *arch_file,
         return pp_error_set(err, PP_ERR_NOMEM, "out of memory");
     }
     int input = -1, output = -1;
+    snprintf(desc, sizeof desc, "%s", detect ? "the detected architecture" : family);
     switch (fam) {
     case F_MLP: output = build_mlp(&b, &input, desc, sizeof desc); break;
     case F_RESNET: output = build_resnet(&b, &input, desc, sizeof desc); break;
@@ -963,7 +1035,8 @@ pp_code pp_arch_build(const pp_ckpt *c, const char *arch, const char *arch_file,
         break;
     default: break;
     }
-    if (!rc) rc = pp_ab_finish(&b, input, output, desc);
+    if (!rc) rc = pp_ab_finish(&b, input, output, detect || fam == F_FILE ? desc : family);
+    if (!rc) rc = pp_graph_add_meta(b.g, "architecture", desc, err);
     pp_free(b.used);
     if (rc) {
         pp_graph_free(b.g);

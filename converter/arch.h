@@ -55,10 +55,12 @@ typedef struct pp_ab {
     pp_graph *g;
     const pp_ckpt *c;
     const pp_arch_opts *o;
+    const char *family;       /* as given ("resnet50"), "" when detected */
     pp_error *err;
     pp_code rc;               /* first hard error (out of memory, bad graph) */
     unsigned char *used;      /* per checkpoint tensor */
-    int n_missing, n_bad;
+    int n_missing, n_bad;     /* counted */
+    int shown_missing, shown_bad; /* listed in the message */
     char missing[1024], bad[1024];
     int counter;              /* for fresh activation names */
 } pp_ab;

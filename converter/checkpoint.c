@@ -189,7 +189,7 @@ pp_code pp_convert_checkpoint(const char *path, const char *arch, const char *ar
     pp_code rc = pp_ckpt_open(path, &c, err);
     if (rc) return rc;
     rc = pp_arch_build(c, arch, arch_file, out, detected, n, err);
-    if (rc) pp_error_prefix(err, "%s: ", path);
+    if (rc && err) pp_error_prefix(err, "%s", path);
     pp_ckpt_free(c);
     return rc;
 }

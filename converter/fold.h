@@ -27,7 +27,7 @@ extern "C" {
 /* ---- plain constant folding over an IR graph --------------------------------- */
 
 /* Largest node output (bytes) folding will materialise; bigger stays a node. */
-#define PP_FOLD_MAX_BYTES ((uint64_t)64 << 20)
+#define PP_FOLD_MAX_BYTES ((uint64_t)256 << 20)
 
 /* When every input of node `node` is a weight (absent optional inputs aside),
  * evaluates it with pp_eval_node and turns its outputs into weights the graph

@@ -523,9 +523,9 @@ static pp_code parse_model(ox_ctx *x) {
             if (!rc && r2 < 0) rc = x->err ? x->err->code : PP_ERR_FORMAT;
             if (rc) break;
             if (!*domain || strcmp(domain, "ai.onnx") == 0) {
-                if (version < 7 || version > 21)
+                if (version < 1 || version > 21)
                     rc = pp_error_set(x->err, PP_ERR_UNSUPPORTED,
-                                      "ONNX opset %" PRId64 " is not supported (the default domain at opsets 7 to 21)",
+                                      "ONNX opset %" PRId64 " is not supported (the default domain at opsets 1 to 21)",
                                       version);
                 else
                     x->opset = version;
@@ -548,7 +548,7 @@ static pp_code parse_model(ox_ctx *x) {
     if (!have_graph) return pp_error_set(x->err, PP_ERR_FORMAT, "ModelProto: no graph (field 7)");
     if (x->opset < 0)
         return pp_error_set(x->err, PP_ERR_UNSUPPORTED,
-                            "ModelProto: no opset_import for the default ONNX domain (opsets 7 to 21 are supported)");
+                            "ModelProto: no opset_import for the default ONNX domain (opsets 1 to 21 are supported)");
     pp_pb_cursor gc;
     if ((rc = pp_pb_sub(&cur, &graph_field, "GraphProto", &gc, x->err))) return rc;
     return parse_graph(x, gc);
@@ -1012,9 +1012,7 @@ pp_code ox_finish_pending(ox_ctx *x) {
             pp_code rc = pp_fold_node(x->g, i, &folded, x->err);
             if (rc) return rc;
         }
-        if (folded) {
-            x->folded++;
-        } else {
+        if (!folded) {
             pp_code rc = infer_node(x, i);
             if (rc) return rc;
         }
@@ -1243,8 +1241,16 @@ static pp_code import_graph(ox_ctx *x) {
             if (*n->out[j] && ox_lookup(x, n->out[j]))
                 return pp_error_set(x->err, PP_ERR_FORMAT, "node '%s' (%s): output '%s' is assigned twice",
                                     safe(b, sizeof b, c.name), n->op_type, safe(b2, sizeof b2, n->out[j]));
+        int first = x->g->n_nodes;
         if ((rc = ox_import_node(&c))) return rc;
         if ((rc = ox_finish_pending(x))) return rc;
+        /* "Folded": evaluated at conversion, leaving no node to run (constants
+         * and aliases are not counted). */
+        int left = 0;
+        for (int k = first; k < x->g->n_nodes; k++) left += !x->g->nodes[k].dead;
+        if (!left && strcmp(n->op_type, "Constant") && strcmp(n->op_type, "Identity") &&
+            strcmp(n->op_type, "Dropout"))
+            x->folded++;
     }
     int *outs = ox_alloc(x, sizeof(int) * ((size_t)x->n_outputs + 1));
     if (!outs) return PP_ERR_NOMEM;

@@ -5,8 +5,11 @@
  *   - maps the file and walks its protobuf (converter/protobuf.h); every length,
  *     count and index is checked, so a malformed file gives an error, never a
  *     crash; errors name the message, field and byte offset, or the node;
- *   - checks the opsets: the default domain at versions 7..21; a node in any
- *     other domain is unsupported;
+ *   - checks the opsets: the default domain at versions 1..21 (the legacy forms
+ *     before opset 7 that torch and ONNX's tests use are translated: binary
+ *     ops' `broadcast`/`axis`, Softmax's 2-D coercion, Reshape's and Cast's
+ *     attributes; the rest are refused by name); a node in any other domain
+ *     is unsupported;
  *   - lists every op type it cannot import before doing anything else, so one
  *     error names them all ("unsupported ONNX ops: Foo ×3 (first 'n1'), ...");
  *   - turns initializers and Constant nodes into weights (zero copy from the

@@ -475,6 +475,52 @@ static pp_code op_clip(ox_nctx *c, pp_op op) {
 
 static pp_code op_binary(ox_nctx *c, pp_op op) {
     int in[2] = {need_in(c, 0, "A"), need_in(c, 1, "B")};
+    if (c->rc) return c->rc;
+    if (opset(c) < 7 && attr_i(c, "broadcast", 0) && attr(c, "axis")) {
+        /* Before opset 7, B's axes line up with A's from `axis` on; NumPy
+         * broadcasting lines them up from the right: pad B with trailing 1s. */
+        const pp_tensor *ta = shape_of(c, in[0]), *tb = shape_of(c, in[1]);
+        if (!ta || !tb) return c->rc;
+        int64_t axis = attr_i(c, "axis", 0);
+        if (axis < 0) axis += ta->rank;
+        int64_t trailing = ta->rank - axis - tb->rank;
+        if (axis < 0 || trailing < 0)
+            return fail(c, PP_ERR_SHAPE, "legacy broadcast of rank %d at axis %" PRId64 " into rank %d", tb->rank,
+                        attr_i(c, "axis", 0), ta->rank);
+        if (trailing > 0) {
+            int64_t axes[PP_MAX_RANK];
+            for (int64_t k = 0; k < trailing; k++) axes[k] = tb->rank + k;
+            int u = tmp_t(c, "bcast");
+            int nu = emit(c, PP_OP_UNSQUEEZE, 1, &in[1], 1, &u);
+            setis(c, nu, "axes", axes, (size_t)trailing);
+            in[1] = u;
+        }
+    }
+    if (op == PP_OP_PRELU && opset(c) < 7) {
+        /* PRelu-6 applies a vector slope per channel (axis 1). */
+        const pp_tensor *ta = shape_of(c, in[0]), *tb = shape_of(c, in[1]);
+        if (!ta || !tb) return c->rc;
+        if (tb->rank == 1 && ta->rank > 2 && tb->dims[0] != 1 && tb->dims[0] == ta->dims[1]) {
+            int64_t axes[PP_MAX_RANK];
+            for (int k = 0; k < ta->rank - 2; k++) axes[k] = 1 + k;
+            int u = tmp_t(c, "slope");
+            int nu = emit(c, PP_OP_UNSQUEEZE, 1, &in[1], 1, &u);
+            setis(c, nu, "axes", axes, (size_t)(ta->rank - 2));
+            in[1] = u;
+        }
+    }
+    if (op == PP_OP_POW) {
+        /* ONNX lets the exponent have its own type; the engine's Pow wants
+         * one: convert the exponent to the base's. */
+        const pp_tensor *ta = shape_of(c, in[0]), *tb = shape_of(c, in[1]);
+        if (!ta || !tb) return c->rc;
+        if (ta->dtype != tb->dtype) {
+            int e = tmp_t(c, "exponent");
+            int nc = emit(c, PP_OP_CAST, 1, &in[1], 1, &e);
+            seti(c, nc, "to", ta->dtype);
+            in[1] = e;
+        }
+    }
     int y = out_t(c, 0);
     int nd = emit(c, op, 2, in, 1, &y);
     if (op == PP_OP_MOD) seti(c, nd, "fmod", attr_i(c, "fmod", 0));
@@ -526,11 +572,21 @@ static pp_code op_cast(ox_nctx *c, pp_op op) {
         if (!t) return c->rc ? c->rc : fail(c, PP_ERR_FORMAT, "input 1 (target_type) is required");
         to = t->dtype;
     } else {
-        const ox_attr *a = attr_of(c, "to", OX_ATTR_INT, "INT");
-        if (!a) return c->rc ? c->rc : fail(c, PP_ERR_FORMAT, "attribute 'to' is required");
-        to = pp_onnx_dtype(a->i);
+        int64_t code = -1;
+        if (opset(c) < 6) {
+            /* Cast-1 names the type in a string ("FLOAT"). */
+            const char *name = attr_s(c, "to", "");
+            for (int64_t k = 0; k < 27 && code < 0; k++)
+                if (!strcmp(pp_onnx_dtype_name(k), name)) code = k;
+            if (code < 0) return c->rc ? c->rc : fail(c, PP_ERR_FORMAT, "attribute 'to' is '%s', not a type", name);
+        } else {
+            const ox_attr *a = attr_of(c, "to", OX_ATTR_INT, "INT");
+            if (!a) return c->rc ? c->rc : fail(c, PP_ERR_FORMAT, "attribute 'to' is required");
+            code = a->i;
+        }
+        to = pp_onnx_dtype(code);
         if (to == PP_DTYPE_INVALID)
-            return fail(c, PP_ERR_UNSUPPORTED, "cast to %s is not supported", pp_onnx_dtype_name(a->i));
+            return fail(c, PP_ERR_UNSUPPORTED, "cast to %s is not supported", pp_onnx_dtype_name(code));
     }
     int y = out_t(c, 0);
     int nd = emit(c, PP_OP_CAST, 1, &x, 1, &y);
@@ -662,12 +718,46 @@ static pp_code op_softmax(ox_nctx *c, pp_op op) {
 }
 
 static pp_code op_layernorm(ox_nctx *c, pp_op op) {
-    only_outputs(c, 1);
+    only_outputs(c, 3);
     int in[3] = {need_in(c, 0, "X"), need_in(c, 1, "Scale"), data_in(c, 2)};
+    int64_t axis = attr_i(c, "axis", -1);
+    double eps = attr_f(c, "epsilon", 1e-5);
     int y = out_t(c, 0);
     int nd = emit(c, PP_OP_LAYERNORM, has_in(c, 2) ? 3 : 2, in, 1, &y);
-    seti(c, nd, "axis", attr_i(c, "axis", -1));
-    setf(c, nd, "epsilon", attr_f(c, "epsilon", 1e-5));
+    seti(c, nd, "axis", axis);
+    setf(c, nd, "epsilon", eps);
+    int want_mean = c->n->n_out > 1 && *c->n->out[1] && ox_is_consumed(c->x, c->n->out[1]);
+    int want_inv = c->n->n_out > 2 && *c->n->out[2] && ox_is_consumed(c->x, c->n->out[2]);
+    if (c->rc || (!want_mean && !want_inv)) return c->rc;
+    /* The statistics outputs (training graphs, tests): computed beside the
+     * fused op, Mean = mean(X), InvStdDev = 1 / sqrt(mean((X - Mean)^2) + eps),
+     * over axes [axis, rank). */
+    const pp_tensor *t = shape_of(c, in[0]);
+    if (!t) return c->rc;
+    if (t->dtype != PP_DTYPE_F32) return fail(c, PP_ERR_UNSUPPORTED, "statistics outputs of %s", pp_dtype_name(t->dtype));
+    if (axis < 0) axis += t->rank;
+    if (axis < 0 || axis >= t->rank) return fail(c, PP_ERR_SHAPE, "axis %" PRId64 " for rank %d", axis, t->rank);
+    int64_t axes[PP_MAX_RANK];
+    size_t na = 0;
+    for (int64_t a = axis; a < t->rank; a++) axes[na++] = a;
+    int mean = want_mean ? out_t(c, 1) : tmp_t(c, "mean");
+    int nm = emit(c, PP_OP_REDUCE_MEAN, 1, &in[0], 1, &mean);
+    setis(c, nm, "axes", axes, na);
+    seti(c, nm, "keepdims", 1);
+    if (!want_inv) return c->rc;
+    int d = tmp_t(c, "centered"), d2 = tmp_t(c, "squared"), var = tmp_t(c, "var"), ve = tmp_t(c, "var_eps"),
+        sd = tmp_t(c, "std");
+    emit(c, PP_OP_SUB, 2, (int[]){in[0], mean}, 1, &d);
+    emit(c, PP_OP_MUL, 2, (int[]){d, d}, 1, &d2);
+    int nv = emit(c, PP_OP_REDUCE_MEAN, 1, &d2, 1, &var);
+    setis(c, nv, "axes", axes, na);
+    seti(c, nv, "keepdims", 1);
+    float e32 = (float)eps;
+    int ew = tmp_weight(c, "epsilon", PP_DTYPE_F32, 0, NULL, &e32, sizeof e32);
+    emit(c, PP_OP_ADD, 2, (int[]){var, ew}, 1, &ve);
+    emit(c, PP_OP_SQRT, 1, &ve, 1, &sd);
+    int inv = out_t(c, 2);
+    emit(c, PP_OP_RECIPROCAL, 1, &sd, 1, &inv);
     return c->rc;
 }
 
@@ -691,6 +781,67 @@ static pp_code op_reduce(ox_nctx *c, pp_op op) {
     return c->rc;
 }
 
+/* ReduceL1, ReduceL2, ReduceSumSquare, ReduceLogSum, ReduceLogSumExp: the
+ * engine's reductions with element-wise ops around them. LogSumExp subtracts
+ * the maximum first, so large inputs do not overflow. */
+static pp_code op_reduce_composite(ox_nctx *c, pp_op op) {
+    const char *t = c->n->op_type;
+    int x = need_in(c, 0, "data");
+    const int64_t *axes = NULL;
+    size_t na = 0;
+    if (opset(c) >= 18) {
+        int64_t *v;
+        if (param_ints(c, 1, "axes", &v, &na) < 0) return c->rc;
+        axes = v;
+    } else {
+        axes = attr_ints(c, "axes", &na);
+    }
+    int64_t keepdims = attr_i(c, "keepdims", 1), noop = attr_i(c, "noop_with_empty_axes", 0);
+#define REDUCE(rop, src, dst, keep)                                  \
+    do {                                                             \
+        int nd_ = emit(c, rop, 1, &(src), 1, &(dst));                \
+        if (axes && na) setis(c, nd_, "axes", axes, na);             \
+        seti(c, nd_, "keepdims", keep);                              \
+        seti(c, nd_, "noop_with_empty_axes", noop);                  \
+    } while (0)
+    if (!strcmp(t, "ReduceL1")) {
+        int a = tmp_t(c, "abs"), y = out_t(c, 0);
+        emit(c, PP_OP_ABS, 1, &x, 1, &a);
+        REDUCE(PP_OP_REDUCE_SUM, a, y, keepdims);
+    } else if (!strcmp(t, "ReduceL2") || !strcmp(t, "ReduceSumSquare")) {
+        int sq = tmp_t(c, "square");
+        emit(c, PP_OP_MUL, 2, (int[]){x, x}, 1, &sq);
+        if (!strcmp(t, "ReduceL2")) {
+            int r = tmp_t(c, "sum"), y = out_t(c, 0);
+            REDUCE(PP_OP_REDUCE_SUM, sq, r, keepdims);
+            emit(c, PP_OP_SQRT, 1, &r, 1, &y);
+        } else {
+            int y = out_t(c, 0);
+            REDUCE(PP_OP_REDUCE_SUM, sq, y, keepdims);
+        }
+    } else if (!strcmp(t, "ReduceLogSum")) {
+        int r = tmp_t(c, "sum"), y = out_t(c, 0);
+        REDUCE(PP_OP_REDUCE_SUM, x, r, keepdims);
+        emit(c, PP_OP_LOG, 1, &r, 1, &y);
+    } else { /* ReduceLogSumExp: log(sum(exp(x - max))) + max */
+        int m = tmp_t(c, "max"), d = tmp_t(c, "shifted"), e = tmp_t(c, "exp"), r = tmp_t(c, "sum"),
+            l = tmp_t(c, "log"), y = out_t(c, 0);
+        REDUCE(PP_OP_REDUCE_MAX, x, m, 1);
+        emit(c, PP_OP_SUB, 2, (int[]){x, m}, 1, &d);
+        emit(c, PP_OP_EXP, 1, &d, 1, &e);
+        REDUCE(PP_OP_REDUCE_SUM, e, r, keepdims);
+        emit(c, PP_OP_LOG, 1, &r, 1, &l);
+        int mk = m;
+        if (!keepdims) {
+            mk = tmp_t(c, "max");
+            REDUCE(PP_OP_REDUCE_MAX, x, mk, 0);
+        }
+        emit(c, PP_OP_ADD, 2, (int[]){l, mk}, 1, &y);
+    }
+#undef REDUCE
+    return c->rc;
+}
+
 static pp_code op_argmax(ox_nctx *c, pp_op op) {
     int x = need_in(c, 0, "data");
     int y = out_t(c, 0);
@@ -708,7 +859,23 @@ static pp_code op_argmax(ox_nctx *c, pp_op op) {
  * through an IDENTITY node). */
 static pp_code op_identity(ox_nctx *c, pp_op op) {
     if (strcmp(c->n->op_type, "Dropout") == 0) {
-        only_outputs(c, 1);
+        if (c->n->n_out > 1 && *c->n->out[1] && ox_is_consumed(c->x, c->n->out[1])) {
+            /* The mask keeps everything at inference: all true, known when the
+             * shape is. */
+            const pp_tensor *t = has_in(c, 0) && c->in[0]->kind == OX_TENSOR ? shape_of(c, c->in[0]->tensor) : NULL;
+            if (!t) return c->rc ? c->rc : fail(c, PP_ERR_UNSUPPORTED, "the mask of a shape value");
+            size_t numel = 1;
+            for (int d = 0; d < t->rank; d++) {
+                if (t->dims[d] < 0) return fail(c, PP_ERR_UNSUPPORTED, "output 1 (mask) of a batch-dependent shape");
+                numel *= (size_t)t->dims[d];
+            }
+            unsigned char *ones = ox_alloc(c->x, numel ? numel : 1);
+            if (!ones) return keep(c, PP_ERR_NOMEM);
+            memset(ones, 1, numel);
+            int id = pp_graph_add_weight(c->x->g, c->n->out[1], PP_DTYPE_BOOL, t->rank, t->dims, ones, numel,
+                                         c->x->err);
+            if (id < 0 || keep(c, ox_bind_tensor(c->x, c->n->out[1], id))) return keep(c, c->x->err->code);
+        }
         if (opset(c) >= 12 && has_in(c, 2)) {
             double tm = 0;
             if (param_scalar(c, 2, "training_mode", &tm) < 0) return c->rc;
@@ -802,9 +969,16 @@ static pp_code op_reshape(ox_nctx *c, pp_op op) {
     }
     int64_t *shape;
     size_t n;
-    int r = param_ints(c, 1, "shape", &shape, &n);
+    int r;
+    if (opset(c) < 5) {
+        /* Reshape-1 takes the shape as an attribute. */
+        shape = (int64_t *)attr_ints(c, "shape", &n);
+        r = shape ? 1 : 0;
+    } else {
+        r = param_ints(c, 1, "shape", &shape, &n);
+    }
     if (r < 0) return c->rc;
-    if (r == 0) return fail(c, PP_ERR_FORMAT, "input 1 (shape) is required but absent");
+    if (r == 0) return c->rc ? c->rc : fail(c, PP_ERR_FORMAT, "input 1 (shape) is required but absent");
     int y = out_t(c, 0);
     int nd = emit(c, PP_OP_RESHAPE, 1, &x, 1, &y);
     setis(c, nd, "shape", shape, n);
@@ -837,10 +1011,10 @@ static pp_code op_concat(ox_nctx *c, pp_op op) {
         if (has_in(c, i)) in[n++] = data_in(c, i);
     if (!n) return fail(c, PP_ERR_FORMAT, "no inputs");
     const ox_attr *a = attr_of(c, "axis", OX_ATTR_INT, "INT");
-    if (!a) return c->rc ? c->rc : fail(c, PP_ERR_FORMAT, "attribute axis is required");
+    if (!a && (c->rc || opset(c) >= 4)) return c->rc ? c->rc : fail(c, PP_ERR_FORMAT, "attribute axis is required");
     int y = out_t(c, 0);
     int nd = emit(c, PP_OP_CONCAT, n, in, 1, &y);
-    seti(c, nd, "axis", a->i);
+    seti(c, nd, "axis", a ? a->i : 1); /* Concat-1 defaults to axis 1 */
     return c->rc;
 }
 
@@ -968,35 +1142,129 @@ static pp_code op_squeeze(ox_nctx *c, pp_op op) {
     return c->rc;
 }
 
+/* A tensor produced so far with an axis of extent exactly k × batch: an input
+ * first, else a live activation; -1 when there is none. */
+static int batch_source(ox_nctx *c, int64_t k, int *axis) {
+    const pp_graph *g = c->x->g;
+    for (int pass = 0; pass < 2; pass++)
+        for (int t = 0; t < g->n_tensors; t++) {
+            const pp_tensor *x = &g->tensors[t];
+            if (x->kind != (pass ? PP_TENSOR_ACTIVATION : PP_TENSOR_INPUT) || x->rank <= 0) continue;
+            if (pass && (x->producer < 0 || g->nodes[x->producer].dead)) continue;
+            for (int a = 0; a < x->rank; a++)
+                if (x->dims[a] == -k) {
+                    *axis = a;
+                    return t;
+                }
+        }
+    return -1;
+}
+
+/* Broadcasts x (extent 1 on every batch-dependent element of the shape value s,
+ * aligned to the right) up to s. The engine's ops take shapes as constants, so
+ * the batch extent is borrowed from a tensor that has it: a condition of shape
+ * (1, .., k×N, .., 1) is sliced out of that tensor, and Where(cond, x, x) is x
+ * broadcast to it; no arithmetic touches x's values. Binds ONNX output 0 to the
+ * result. */
+static pp_code broadcast_to_batch(ox_nctx *c, int x, const pp_symval *s) {
+    int r = s->n, last = -1;
+    for (int d = 0; d < r; d++)
+        if (s->k[d]) last = d;
+    for (int d = 0; d < r && !c->rc; d++) {
+        if (!s->k[d]) continue;
+        char b[128];
+        if (s->c[d] != 0 || s->k[d] < 0)
+            return fail(c, PP_ERR_UNSUPPORTED, "the target shape %s has an extent that is not a multiple of the batch",
+                        pp_sym_str(s, b, sizeof b));
+        int a;
+        int src = batch_source(c, s->k[d], &a);
+        if (src < 0)
+            return fail(c, PP_ERR_UNSUPPORTED, "the target shape %s needs an extent of %" PRId64
+                        "N, which no tensor computed so far has", pp_sym_str(s, b, sizeof b), s->k[d]);
+        const pp_tensor *st = &c->x->g->tensors[src];
+        int cur = src;
+        if (st->rank > 1) {
+            int64_t starts[PP_MAX_RANK], ends[PP_MAX_RANK], axes[PP_MAX_RANK], steps[PP_MAX_RANK];
+            size_t n = 0;
+            for (int i = 0; i < st->rank; i++) {
+                if (i == a) continue;
+                starts[n] = 0;
+                ends[n] = 1;
+                axes[n] = i;
+                steps[n] = 1;
+                n++;
+            }
+            int sl = tmp_t(c, "batch_slice");
+            int ns = emit(c, PP_OP_SLICE, 1, &cur, 1, &sl);
+            setis(c, ns, "starts", starts, n);
+            setis(c, ns, "ends", ends, n);
+            setis(c, ns, "axes", axes, n);
+            setis(c, ns, "steps", steps, n);
+            cur = sl;
+        }
+        int64_t shape[PP_SYM_MAX];
+        for (int i = 0; i < r; i++) shape[i] = i == d ? -1 : 1;
+        int rs = tmp_t(c, "batch_shape");
+        int nr = emit(c, PP_OP_RESHAPE, 1, &cur, 1, &rs);
+        setis(c, nr, "shape", shape, (size_t)r);
+        int cond = tmp_t(c, "batch_cond");
+        int nc = emit(c, PP_OP_CAST, 1, &rs, 1, &cond);
+        seti(c, nc, "to", PP_DTYPE_BOOL);
+        int y = d == last ? out_t(c, 0) : tmp_t(c, "batch_bcast");
+        emit(c, PP_OP_WHERE, 3, (int[]){cond, x, x}, 1, &y);
+        x = y;
+    }
+    return c->rc;
+}
+
 static pp_code op_expand(ox_nctx *c, pp_op op) {
     int x = need_in(c, 0, "input");
     if (has_in(c, 1) && c->in[1]->kind == OX_SYM) {
-        /* A batch-dependent target: fine where the input already has that
-         * extent on the aligned axis (the target says 1 there: keep it). */
+        /* A batch-dependent target. Where the input already has that extent on
+         * the aligned axis the target says 1 (keep it); elsewhere the input is
+         * expanded with 1 there and then broadcast to the batch. */
         const pp_symval s = c->in[1]->sym;
         const pp_tensor *t = shape_of(c, x);
         if (!t) return c->rc;
         int64_t shape[PP_SYM_MAX];
+        pp_symval rest = s; /* the batch elements still to broadcast */
+        int need = 0;
         int off = s.n - t->rank;
         for (int d = 0; d < s.n; d++) {
+            rest.k[d] = 0;
+            rest.c[d] = 1;
             if (s.k[d] == 0) {
                 shape[d] = s.c[d];
                 continue;
             }
             int a = d - off;
-            if (a >= 0 && s.c[d] == 0 && t->dims[a] == -s.k[d]) {
-                shape[d] = 1;
-                continue;
+            shape[d] = 1;
+            if (a >= 0 && s.c[d] == 0 && t->dims[a] == -s.k[d]) continue;
+            if (a >= 0 && t->dims[a] != 1) {
+                char b[128], b2[128];
+                return fail(c, PP_ERR_SHAPE, "cannot expand %s to %s", pp_tensor_shape_str(t, b2, sizeof b2),
+                            pp_sym_str(&s, b, sizeof b));
             }
-            char b[128], b2[128];
-            return fail(c, PP_ERR_UNSUPPORTED,
-                        "expanding %s to the batch-dependent shape %s: the batch extent must come from the input",
-                        pp_tensor_shape_str(t, b2, sizeof b2), pp_sym_str(&s, b, sizeof b));
+            rest.k[d] = s.k[d];
+            rest.c[d] = s.c[d];
+            need = 1;
         }
-        int y = out_t(c, 0);
+        int y = need ? tmp_t(c, "expand") : out_t(c, 0);
         int nd = emit(c, PP_OP_EXPAND, 1, &x, 1, &y);
         setis(c, nd, "shape", shape, (size_t)s.n);
-        return c->rc;
+        if (need) broadcast_to_batch(c, y, &rest);
+        if (c->rc) return c->rc;
+        /* Broadcasting keeps the input's larger extents: check the batch ones. */
+        const ox_value *ov = ox_lookup(c->x, c->n->out[0]);
+        const pp_tensor *o = ov ? shape_of(c, ov->tensor) : NULL;
+        if (!o) return c->rc;
+        for (int d = 0; d < s.n; d++)
+            if (s.k[d] && (o->rank != s.n || o->dims[d] != -s.k[d])) {
+                char b[128], b2[128];
+                return fail(c, PP_ERR_UNSUPPORTED, "the output would be %s but the model computes the shape %s",
+                            pp_tensor_shape_str(o, b2, sizeof b2), pp_sym_str(&s, b, sizeof b));
+            }
+        return PP_OK;
     }
     int64_t *shape;
     size_t n;
@@ -1009,6 +1277,7 @@ static pp_code op_expand(ox_nctx *c, pp_op op) {
 }
 
 static pp_code op_tile(ox_nctx *c, pp_op op) {
+    if (opset(c) < 6) return fail(c, PP_ERR_UNSUPPORTED, "Tile before opset 6 (tiles and axis inputs)");
     int x = need_in(c, 0, "input");
     int64_t *rep;
     size_t n;
@@ -1053,6 +1322,7 @@ static pp_code op_pad(ox_nctx *c, pp_op op) {
 static pp_code op_resize(ox_nctx *c, pp_op op) {
     int x = need_in(c, 0, "X");
     int upsample = strcmp(c->n->op_type, "Upsample") == 0;
+    if (upsample && opset(c) < 7) return fail(c, PP_ERR_UNSUPPORTED, "Upsample before opset 7 (experimental form)");
     const char *mode = attr_s(c, "mode", "nearest");
     const char *coord = "half_pixel", *nearest = "round_prefer_floor";
     double *scales = NULL;
@@ -1117,8 +1387,22 @@ static pp_code op_trilu(ox_nctx *c, pp_op op) {
 static pp_code op_constant_of_shape(ox_nctx *c, pp_op op) {
     int64_t *shape;
     size_t n;
-    int r = param_ints(c, 0, "input", &shape, &n);
-    if (r <= 0) return c->rc ? c->rc : fail(c, PP_ERR_FORMAT, "input 0 (shape) is required");
+    pp_symval batch_shape;
+    int batched = 0;
+    if (has_in(c, 0) && c->in[0]->kind == OX_SYM) {
+        /* A batch-dependent shape: the constant with 1 on the batch axes, then
+         * broadcast to the batch. */
+        batch_shape = c->in[0]->sym;
+        if (batch_shape.rank != 1) return fail(c, PP_ERR_SHAPE, "input 0 (shape) is a scalar");
+        shape = ox_alloc(c->x, sizeof(int64_t) * (size_t)(batch_shape.n + 1));
+        if (!shape) return keep(c, PP_ERR_NOMEM);
+        n = (size_t)batch_shape.n;
+        for (int d = 0; d < batch_shape.n; d++) shape[d] = batch_shape.k[d] ? 1 : batch_shape.c[d];
+        batched = 1;
+    } else {
+        int r = param_ints(c, 0, "input", &shape, &n);
+        if (r <= 0) return c->rc ? c->rc : fail(c, PP_ERR_FORMAT, "input 0 (shape) is required");
+    }
     pp_dtype dt = PP_DTYPE_F32;
     double value = 0.0;
     const ox_attr *a = attr_of(c, "value", OX_ATTR_TENSOR, "TENSOR");
@@ -1144,11 +1428,12 @@ static pp_code op_constant_of_shape(ox_nctx *c, pp_op op) {
         if (rc) return rc;
         value = v[0];
     }
-    int y = out_t(c, 0);
+    int y = batched ? tmp_t(c, "constant") : out_t(c, 0);
     int nd = emit(c, PP_OP_CONSTANT_OF_SHAPE, 0, NULL, 1, &y);
     setis(c, nd, "shape", shape, n);
     setf(c, nd, "value", value);
     seti(c, nd, "dtype", dt);
+    if (batched) broadcast_to_batch(c, y, &batch_shape);
     return c->rc;
 }
 
@@ -1515,6 +1800,11 @@ static const struct {
     {"ReduceMax", op_reduce, PP_OP_REDUCE_MAX},
     {"ReduceMin", op_reduce, PP_OP_REDUCE_MIN},
     {"ReduceProd", op_reduce, PP_OP_REDUCE_PROD},
+    {"ReduceL1", op_reduce_composite, PP_OP_REDUCE_SUM},
+    {"ReduceL2", op_reduce_composite, PP_OP_REDUCE_SUM},
+    {"ReduceSumSquare", op_reduce_composite, PP_OP_REDUCE_SUM},
+    {"ReduceLogSum", op_reduce_composite, PP_OP_REDUCE_SUM},
+    {"ReduceLogSumExp", op_reduce_composite, PP_OP_REDUCE_SUM},
     {"ArgMax", op_argmax, PP_OP_ARGMAX},
     {"ArgMin", op_argmax, PP_OP_ARGMIN},
     {"Identity", op_identity, PP_OP_IDENTITY},

@@ -243,7 +243,7 @@ void pp_pickle_free(pp_pickle *P) {
 
 const pp_pk_value *pp_pk_dict_get(const pp_pk_value *d, const char *key) {
     if (!d || d->type != PP_PK_DICT) return NULL;
-    for (size_t i = d->n; i-- > 0;) {
+    for (size_t i = d->n / 2; i-- > 0;) {
         const pp_pk_value *k = d->items[2 * i];
         if (k->type == PP_PK_STR && !strcmp(k->s, key)) return d->items[2 * i + 1];
     }
@@ -626,7 +626,7 @@ static pp_code run(pp_pickle *P, const pp_pk_value **root) {
         case 0x8F: rc = push(P, new_value(P, PP_PK_SET)); break;
         case 0x74:   /* TUPLE */
         case 0x91: { /* FROZENSET */
-            size_t first;
+            size_t first = 0;
             if ((rc = pop_mark(P, &first))) break;
             pp_pk_value *t = new_value(P, P->op == 0x74 ? PP_PK_TUPLE : PP_PK_SET);
             if (!t) return P->err->code;
@@ -655,10 +655,10 @@ static pp_code run(pp_pickle *P, const pp_pk_value **root) {
         case 0x75:   /* SETITEMS */
         case 0x65:   /* APPENDS */
         case 0x90: { /* ADDITEMS */
-            size_t first;
+            size_t first = 0;
             if ((rc = pop_mark(P, &first))) break;
-            pp_pk_value *c = top(P);
-            if (!c) return P->err->code;
+            if (first <= base(P)) return fail(P, PP_ERR_FORMAT, "stack underflow (no container below the MARK)");
+            pp_pk_value *c = P->stack[first - 1];
             pp_pk_type want = P->op == 0x75 ? PP_PK_DICT : P->op == 0x65 ? PP_PK_LIST : PP_PK_SET;
             if (c->type != want) return fail(P, PP_ERR_UNSUPPORTED, "%s on a %s", op_name(P->op), pp_pk_type_name(c->type));
             if (P->op == 0x75 && (P->sp - first) % 2) return fail(P, PP_ERR_FORMAT, "SETITEMS with an odd item count");

@@ -44,7 +44,7 @@ typedef enum pp_pk_type {
     PP_PK_BYTES,
     PP_PK_TUPLE,
     PP_PK_LIST,
-    PP_PK_DICT,    /* ordered; items are key, value, key, value, ... */
+    PP_PK_DICT,    /* ordered; items are key, value, key, value, ... (n is twice the pairs) */
     PP_PK_SET,
     PP_PK_GLOBAL,  /* an allow-listed name, not yet called */
     PP_PK_STORAGE, /* a persistent id ('storage', type, key, location, numel) */
@@ -72,7 +72,7 @@ struct pp_pk_value {
     double f;                 /* FLOAT */
     char *s;                  /* STR, BYTES (NUL added), GLOBAL "module.name"; owned by the pickle */
     size_t len;               /* STR, BYTES: bytes */
-    pp_pk_value **items;      /* TUPLE, LIST, SET: n items; DICT: 2n (key, value) */
+    pp_pk_value **items;      /* TUPLE, LIST, SET: n items; DICT: n = 2 × pairs (key, value, key, value, ...) */
     size_t n, cap;
     /* STORAGE */
     pp_pk_stype stype;

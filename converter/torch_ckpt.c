@@ -156,7 +156,7 @@ static pp_code add_tensor(pp_ckpt *c, const pp_zip *z, const char *name, const p
 /* The dict that holds the tensors: the root, or root[state_dict|model|model_state_dict] (two levels at most). */
 static const pp_pk_value *find_state_dict(const pp_pk_value *v, char *nested, size_t nn, int depth) {
     if (!v || v->type != PP_PK_DICT) return NULL;
-    for (size_t i = 0; i < v->n; i++)
+    for (size_t i = 0; i < v->n / 2; i++)
         if (v->items[2 * i + 1]->type == PP_PK_TENSOR) return v;
     static const char *keys[] = {"state_dict", "model_state_dict", "model", "module", "net"};
     if (depth >= 2) return NULL;
@@ -244,7 +244,7 @@ pp_code pp_torch_load(pp_ckpt *c, const uint8_t *data, size_t size, const char *
         goto out;
     }
     snprintf(c->format, sizeof c->format, "torch zip%s", big ? " (big-endian)" : "");
-    for (size_t i = 0; i < sd->n && !rc; i++) {
+    for (size_t i = 0; i < sd->n / 2 && !rc; i++) {
         const pp_pk_value *k = sd->items[2 * i], *v = sd->items[2 * i + 1];
         if (v->type != PP_PK_TENSOR) continue; /* _extra_state, counters, ... */
         if (k->type != PP_PK_STR) {

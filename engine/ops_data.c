@@ -78,7 +78,9 @@ static int64_t prod(const int64_t *dims, int from, int to) {
 static pp_code need_attr(const pp_describe_ctx *ctx, const char *name, pp_attr_type type, pp_error *err) {
     const pp_attr *a = pp_node_attr(ctx->node, name);
     if (!a) return pp_error_set(err, PP_ERR_SHAPE, "missing attribute '%s'", name);
-    if (a->type != type) return pp_error_set(err, PP_ERR_SHAPE, "attribute '%s' has type %d, expected %d", name, (int)a->type, (int)type);
+    if (a->type != type)
+        return pp_error_set(err, PP_ERR_SHAPE, "attribute '%s' has type %d, expected %d", name, (int)a->type,
+                            (int)type);
     return PP_OK;
 }
 
@@ -119,7 +121,12 @@ pp_code pp_describe_unary(const pp_describe_ctx *ctx, const pp_shape *in, int n_
     int ok;
     const char *want;
     switch (op) {
-    case PP_OP_NEG: case PP_OP_ABS: case PP_OP_SIGN: ok = dt == PP_DTYPE_F32 || is_int_dtype(dt); want = "f32, i64 or i32"; break;
+    case PP_OP_NEG:
+    case PP_OP_ABS:
+    case PP_OP_SIGN:
+        ok = dt == PP_DTYPE_F32 || is_int_dtype(dt);
+        want = "f32, i64 or i32";
+        break;
     case PP_OP_NOT: ok = dt == PP_DTYPE_BOOL; want = "bool"; break;
     default: ok = dt == PP_DTYPE_F32; want = "f32"; break;
     }
@@ -208,7 +215,8 @@ pp_code pp_describe_binary(const pp_describe_ctx *ctx, const pp_shape *in, int n
         ok = a == PP_DTYPE_F32 || is_int_dtype(a);
         want = "f32, i64 or i32";
     }
-    if (!ok) return pp_error_set(err, PP_ERR_UNSUPPORTED, "inputs have dtype %s; this op takes %s", pp_dtype_name(a), want);
+    if (!ok)
+        return pp_error_set(err, PP_ERR_UNSUPPORTED, "inputs have dtype %s; this op takes %s", pp_dtype_name(a), want);
     pp_eltwise_params *e = &p->eltwise;
     TRY(broadcast_inputs(in, 2, &out[0], e, err));
     if (op == PP_OP_PRELU) {
@@ -233,7 +241,8 @@ pp_code pp_describe_where(const pp_describe_ctx *ctx, const pp_shape *in, int n_
     for (int i = 0; i < 3; i++)
         TRY(need_input(in, i, err));
     if (in[0].dtype != PP_DTYPE_BOOL)
-        return pp_error_set(err, PP_ERR_SHAPE, "condition (input 0) has dtype %s, expected bool", pp_dtype_name(in[0].dtype));
+        return pp_error_set(err, PP_ERR_SHAPE, "condition (input 0) has dtype %s, expected bool",
+                            pp_dtype_name(in[0].dtype));
     if (in[1].dtype != in[2].dtype)
         return pp_error_set(err, PP_ERR_SHAPE, "input 1 is %s and input 2 is %s; both must have the same dtype",
                             pp_dtype_name(in[1].dtype), pp_dtype_name(in[2].dtype));
@@ -276,8 +285,8 @@ static pp_code reshape_target(const pp_describe_ctx *ctx, const pp_shape *x, int
     case PP_OP_FLATTEN: {
         int64_t axis = pp_node_int(n, "axis", 1);
         if (axis < -r || axis > r)
-            return pp_error_set(err, PP_ERR_SHAPE, "axis %lld is out of range for input 0 %s of rank %d", (long long)axis,
-                                SHAPE_STR(x), r);
+            return pp_error_set(err, PP_ERR_SHAPE, "axis %lld is out of range for input 0 %s of rank %d",
+                                (long long)axis, SHAPE_STR(x), r);
         if (axis < 0) axis += r;
         *rank = 2;
         dims[0] = prod(x->dims, 0, (int)axis);
@@ -297,8 +306,8 @@ static pp_code reshape_target(const pp_describe_ctx *ctx, const pp_shape *x, int
             int64_t d = shape[i];
             if (d == 0 && !allowzero) {
                 if ((int)i >= r)
-                    return pp_error_set(err, PP_ERR_SHAPE, "shape[%u] = 0 copies axis %u, but input 0 %s has rank %d", i,
-                                        i, SHAPE_STR(x), r);
+                    return pp_error_set(err, PP_ERR_SHAPE, "shape[%u] = 0 copies axis %u, but input 0 %s has rank %d",
+                                        i, i, SHAPE_STR(x), r);
                 d = x->dims[i];
             }
             if (d == -1) {
@@ -343,8 +352,8 @@ static pp_code reshape_target(const pp_describe_ctx *ctx, const pp_shape *x, int
                 if (a < 0) return PP_ERR_SHAPE;
                 if (drop[a]) return pp_error_set(err, PP_ERR_SHAPE, "axis %d is listed twice in axes", a);
                 if (x->dims[a] != 1)
-                    return pp_error_set(err, PP_ERR_SHAPE, "cannot squeeze axis %d of input 0 %s: extent %lld, not 1", a,
-                                        SHAPE_STR(x), (long long)x->dims[a]);
+                    return pp_error_set(err, PP_ERR_SHAPE, "cannot squeeze axis %d of input 0 %s: extent %lld, not 1",
+                                        a, SHAPE_STR(x), (long long)x->dims[a]);
                 drop[a] = 1;
             }
         }
@@ -398,7 +407,8 @@ pp_code pp_describe_transpose(const pp_describe_ctx *ctx, const pp_shape *in, in
     const int64_t *perm = pp_node_ints(ctx->node, "perm", &cnt);
     pp_transpose_params *t = &p->transpose;
     if (perm && (int)cnt != r)
-        return pp_error_set(err, PP_ERR_SHAPE, "perm has %u entries but input 0 %s has rank %d", cnt, SHAPE_STR(&in[0]), r);
+        return pp_error_set(err, PP_ERR_SHAPE, "perm has %u entries but input 0 %s has rank %d", cnt, SHAPE_STR(&in[0]),
+                            r);
     int seen[PP_MAX_RANK] = {0};
     int64_t dims[PP_MAX_RANK];
     for (int k = 0; k < r; k++) {
@@ -486,7 +496,8 @@ pp_code pp_describe_split(const pp_describe_ctx *ctx, const pp_shape *in, int n_
     } else {
         int64_t num = pp_node_int(n, "num_outputs", n_out);
         if (num != n_out)
-            return pp_error_set(err, PP_ERR_SHAPE, "num_outputs = %lld but the node has %d outputs", (long long)num, n_out);
+            return pp_error_set(err, PP_ERR_SHAPE, "num_outputs = %lld but the node has %d outputs", (long long)num,
+                                n_out);
         /* opset 18: chunks of ceil(len / n), the last one smaller */
         const int64_t chunk = (len + n_out - 1) / n_out;
         for (int i = 0; i < n_out; i++) {
@@ -592,8 +603,10 @@ pp_code pp_describe_gather(const pp_describe_ctx *ctx, const pp_shape *in, int n
             int64_t v = g->idx_dtype == PP_DTYPE_I64 ? ((const int64_t *)ctx->const_data[1])[i]
                                                      : ((const int32_t *)ctx->const_data[1])[i];
             if (v < -g->axis_len || v >= g->axis_len)
-                return pp_error_set(err, PP_ERR_SHAPE, "index %lld (element %lld of indices) is out of range for axis %d "
-                                    "of data %s", (long long)v, (long long)i, axis, SHAPE_STR(&in[0]));
+                return pp_error_set(err, PP_ERR_SHAPE,
+                                    "index %lld (element %lld of indices) is out of range for axis %d "
+                                    "of data %s",
+                                    (long long)v, (long long)i, axis, SHAPE_STR(&in[0]));
         }
     }
     int64_t dims[PP_MAX_RANK];
@@ -652,10 +665,12 @@ pp_code pp_describe_expand(const pp_describe_ctx *ctx, const pp_shape *in, int n
     if (n->op == PP_OP_EXPAND) {
         const int64_t *shape = pp_node_ints(n, "shape", &cnt);
         if (!shape) TRY(need_attr(ctx, "shape", PP_ATTR_INTS, err)); /* present but empty: no entries */
-        if (cnt > PP_MAX_RANK) return pp_error_set(err, PP_ERR_SHAPE, "shape has %u entries (at most %d)", cnt, PP_MAX_RANK);
+        if (cnt > PP_MAX_RANK)
+            return pp_error_set(err, PP_ERR_SHAPE, "shape has %u entries (at most %d)", cnt, PP_MAX_RANK);
         pp_shape target = {in[0].dtype, (int)cnt, {0}};
         for (uint32_t i = 0; i < cnt; i++) {
-            if (shape[i] < 0) return pp_error_set(err, PP_ERR_SHAPE, "shape[%u] = %lld is negative", i, (long long)shape[i]);
+            if (shape[i] < 0)
+                return pp_error_set(err, PP_ERR_SHAPE, "shape[%u] = %lld is negative", i, (long long)shape[i]);
             target.dims[i] = shape[i];
         }
         char what[320];
@@ -703,8 +718,9 @@ pp_code pp_describe_pad(const pp_describe_ctx *ctx, const pp_shape *in, int n_in
     if (!pads) TRY(need_attr(ctx, "pads", PP_ATTR_INTS, err)); /* present but empty: no entries */
     const int k = axes ? (int)na : r;
     if ((int)np != 2 * k)
-        return pp_error_set(err, PP_ERR_SHAPE, "pads has %u entries; expected %d (begin and end for %d axes of input 0 %s)",
-                            np, 2 * k, k, SHAPE_STR(&in[0]));
+        return pp_error_set(err, PP_ERR_SHAPE,
+                            "pads has %u entries; expected %d (begin and end for %d axes of input 0 %s)", np, 2 * k, k,
+                            SHAPE_STR(&in[0]));
     pp_pad_params *pp = &p->pad;
     const char *mode = pp_node_string(n, "mode", "constant");
     if (strcmp(mode, "constant") == 0) pp->mode = 0;
@@ -730,8 +746,8 @@ pp_code pp_describe_pad(const pp_describe_ctx *ctx, const pp_shape *in, int n_in
         const int64_t dim = in[0].dims[d];
         if (pb[d] < -dim || pe[d] < -dim || pb[d] > ((int64_t)1 << 40) || pe[d] > ((int64_t)1 << 40) ||
             dim + pb[d] + pe[d] < 0)
-            return pp_error_set(err, PP_ERR_SHAPE, "axis %d: pads %lld and %lld do not fit extent %lld of input 0 %s", d,
-                                (long long)pb[d], (long long)pe[d], (long long)dim, SHAPE_STR(&in[0]));
+            return pp_error_set(err, PP_ERR_SHAPE, "axis %d: pads %lld and %lld do not fit extent %lld of input 0 %s",
+                                d, (long long)pb[d], (long long)pe[d], (long long)dim, SHAPE_STR(&in[0]));
         out[0].dims[d] = dim + pb[d] + pe[d];
         if (pp->mode != 0 && dim == 0 && out[0].dims[d] > 0)
             return pp_error_set(err, PP_ERR_SHAPE, "axis %d has extent 0: nothing to %s", d, mode);
@@ -753,8 +769,10 @@ pp_code pp_describe_resize(const pp_describe_ctx *ctx, const pp_shape *in, int n
     TRY(need_input(in, 0, err));
     const int r = in[0].rank;
     if (in[0].dtype != PP_DTYPE_F32)
-        return pp_error_set(err, PP_ERR_UNSUPPORTED, "input 0 has dtype %s; resize takes f32", pp_dtype_name(in[0].dtype));
-    if (r < 2) return pp_error_set(err, PP_ERR_SHAPE, "input 0 %s has rank %d; resize needs rank >= 2", SHAPE_STR(&in[0]), r);
+        return pp_error_set(err, PP_ERR_UNSUPPORTED, "input 0 has dtype %s; resize takes f32",
+                            pp_dtype_name(in[0].dtype));
+    if (r < 2)
+        return pp_error_set(err, PP_ERR_SHAPE, "input 0 %s has rank %d; resize needs rank >= 2", SHAPE_STR(&in[0]), r);
     pp_resize_params *rp = &p->resize;
     const char *mode = pp_node_string(n, "mode", "nearest");
     if (strcmp(mode, "nearest") == 0) rp->mode = 0;
@@ -782,7 +800,8 @@ pp_code pp_describe_resize(const pp_describe_ctx *ctx, const pp_shape *in, int n
     /* an empty list stands for an absent one (ONNX passes an empty scales tensor with sizes) */
     if (sc && sc->type == PP_ATTR_FLOATS && sc->count == 0) sc = NULL;
     if (sz && sz->type == PP_ATTR_INTS && sz->count == 0) sz = NULL;
-    if (sc && sc->type != PP_ATTR_FLOATS) return pp_error_set(err, PP_ERR_SHAPE, "attribute 'scales' is not a float list");
+    if (sc && sc->type != PP_ATTR_FLOATS)
+        return pp_error_set(err, PP_ERR_SHAPE, "attribute 'scales' is not a float list");
     if (sz && sz->type != PP_ATTR_INTS) return pp_error_set(err, PP_ERR_SHAPE, "attribute 'sizes' is not an int list");
     if (!sc == !sz) return pp_error_set(err, PP_ERR_SHAPE, "exactly one of 'scales' and 'sizes' must be given");
     uint32_t na;
@@ -848,7 +867,8 @@ pp_code pp_describe_trilu(const pp_describe_ctx *ctx, const pp_shape *in, int n_
                           pp_op_params *p, pp_cost *cost, pp_error *err) {
     TRY(need_input(in, 0, err));
     const int r = in[0].rank;
-    if (r < 2) return pp_error_set(err, PP_ERR_SHAPE, "input 0 %s has rank %d; trilu needs rank >= 2", SHAPE_STR(&in[0]), r);
+    if (r < 2)
+        return pp_error_set(err, PP_ERR_SHAPE, "input 0 %s has rank %d; trilu needs rank >= 2", SHAPE_STR(&in[0]), r);
     pp_trilu_params *t = &p->trilu;
     t->elem = pp_dtype_size(in[0].dtype);
     t->batch = prod(in[0].dims, 0, r - 2);
@@ -897,7 +917,8 @@ pp_code pp_describe_fill(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
         uint32_t cnt;
         const int64_t *shape = pp_node_ints(n, "shape", &cnt);
         if (!shape) TRY(need_attr(ctx, "shape", PP_ATTR_INTS, err)); /* present but empty: no entries */
-        if (cnt > PP_MAX_RANK) return pp_error_set(err, PP_ERR_SHAPE, "shape has %u entries (at most %d)", cnt, PP_MAX_RANK);
+        if (cnt > PP_MAX_RANK)
+            return pp_error_set(err, PP_ERR_SHAPE, "shape has %u entries (at most %d)", cnt, PP_MAX_RANK);
         TRY(fill_dtype(ctx, &f->dtype, 0, err));
         f->count = checked_numel(shape, (int)cnt);
         if (f->count < 0)
@@ -922,7 +943,8 @@ pp_code pp_describe_fill(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
                                 limit, delta);
         double cnt = ceil((limit - start) / delta);
         if (cnt > (double)((int64_t)1 << 40))
-            return pp_error_set(err, PP_ERR_SHAPE, "start %g, limit %g, delta %g give %.0f elements", start, limit, delta, cnt);
+            return pp_error_set(err, PP_ERR_SHAPE, "start %g, limit %g, delta %g give %.0f elements", start, limit,
+                                delta, cnt);
         f->count = cnt > 0 ? (int64_t)cnt : 0;
         f->start = start;
         f->delta = delta;
@@ -939,7 +961,8 @@ pp_code pp_describe_d2s(const pp_describe_ctx *ctx, const pp_shape *in, int n_in
                         pp_op_params *p, pp_cost *cost, pp_error *err) {
     const pp_node *n = ctx->node;
     TRY(need_input(in, 0, err));
-    if (in[0].rank != 4) return pp_error_set(err, PP_ERR_SHAPE, "input 0 %s is not 4-D (N, C, H, W)", SHAPE_STR(&in[0]));
+    if (in[0].rank != 4)
+        return pp_error_set(err, PP_ERR_SHAPE, "input 0 %s is not 4-D (N, C, H, W)", SHAPE_STR(&in[0]));
     TRY(need_attr(ctx, "blocksize", PP_ATTR_INT, err));
     pp_d2s_params *d = &p->d2s;
     const int64_t b = pp_node_int(n, "blocksize", 0);

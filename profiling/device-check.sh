@@ -58,8 +58,15 @@ say "GPU: $(head -1 "$LOGS/gpu.txt")"
 
 # ---- 2. build -----------------------------------------------------------------------
 say "configuring into $BUILD"
+# Pin the header and the library to the same cuDNN (the top CMakeLists would look
+# in the toolkit's folders first).
+CUDNN_PIN=()
+if [ -e "$CUDNN_ROOT/include/cudnn.h" ] && [ -n "$CUDNN_LIBDIR" ]; then
+  lib=$(ls "$CUDNN_LIBDIR"/libcudnn.so.9 "$CUDNN_LIBDIR"/libcudnn.so 2>/dev/null | head -1)
+  [ -n "$lib" ] && CUDNN_PIN=(-DPP_CUDNN_INCLUDE="$CUDNN_ROOT/include" -DPP_CUDNN_LIB="$lib")
+fi
 if ! cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-     -DCUDNN_ROOT="$CUDNN_ROOT" > "$LOGS/configure.log" 2>&1; then
+     -DCUDNN_ROOT="$CUDNN_ROOT" ${CUDNN_PIN[@]+"${CUDNN_PIN[@]}"} > "$LOGS/configure.log" 2>&1; then
   tail -30 "$LOGS/configure.log"
   say "FAILED: configure (log: $LOGS/configure.log)"
   exit 1
@@ -68,9 +75,20 @@ grep "ppengine: CUDA backend" "$LOGS/configure.log" | sed 's/^-- /  /'
 JOBS=$(nproc 2>/dev/null || echo 8)
 say "building with $JOBS jobs"
 if ! cmake --build "$BUILD" -j"$JOBS" > "$LOGS/build.log" 2>&1; then
-  grep -E "error|Error" "$LOGS/build.log" | head -30
-  say "FAILED: build (log: $LOGS/build.log)"
-  exit 1
+  grep -E "error|Error" "$LOGS/build.log" | head -20
+  # Go on with what does build: the CUDA backend and its tests matter most here.
+  say "the full build failed (log: $LOGS/build.log); building the GPU targets one by one"
+  row "build      FAILED for some targets ($LOGS/build.log)"
+  for t in ppcuda ppengine_static gpu_ops gpu_models ppconvert ppengine_cli; do
+    cmake --build "$BUILD" -j"$JOBS" --target "$t" >> "$LOGS/build_targets.log" 2>&1 || row "build      target $t FAILED"
+  done
+  if [ ! -x "$BUILD/tests/gpu_ops" ]; then
+    say "FAILED: gpu_ops does not build (log: $LOGS/build_targets.log)"
+    cat "$SUMMARY"
+    exit 1
+  fi
+else
+  row "build      ok ($(grep -c 'warning' "$LOGS/build.log") warnings)"
 fi
 say "built"
 
@@ -108,18 +126,21 @@ if [ "$HAVE_GPU" = 1 ] && python3 -c "import torch" 2>/dev/null; then
   else
     row "ppengine   ONNX export failed ($LOGS/export.log)"
   fi
-  for spec in resnet50:1 resnet50:32 resnet50:256 bert:1 bert:64; do
-    m=${spec%%:*}; b=${spec##*:}
+  # spec = model:batch:precision (fp32 exact, or tf32 through PP_CUDA_PRECISION)
+  for spec in resnet50:1:fp32 resnet50:32:fp32 resnet50:256:fp32 bert:1:fp32 bert:64:fp32 \
+              resnet50:32:tf32 bert:64:tf32; do
+    m=${spec%%:*}; rest=${spec#*:}; b=${rest%%:*}; prec=${rest#*:}
     [ -f "$ONNX/$m.bin" ] || continue
-    if [ "$(left)" -lt 150 ]; then row "ppengine   $m batch $b: skipped (time budget)"; continue; fi
-    say "ppengine bench $m batch $b"
-    if timeout 60 "$BUILD/ppengine" bench "$ONNX/$m.bin" --devices cuda:0 --batch "$b" --duration 2 \
-         --json "$LOGS/bench_${m}_b$b.json" > "$LOGS/bench_${m}_b$b.log" 2>&1; then
-      thr=$(sed -n 's/^throughput: \([0-9.]*\) items.*/\1/p' "$LOGS/bench_${m}_b$b.log")
-      lat=$(sed -n 's/^latency ms: .*median \([0-9.]*\) .*p99 \([0-9.]*\) .*/median \1 p99 \2/p' "$LOGS/bench_${m}_b$b.log")
-      row "$(printf 'ppengine   %-9s fp32  batch %4s: %10s items/s  %s ms' "$m" "$b" "$thr" "$lat")"
+    if [ "$(left)" -lt 150 ]; then row "ppengine   $m $prec batch $b: skipped (time budget)"; continue; fi
+    say "ppengine bench $m $prec batch $b"
+    tag=${m}_${prec}_b$b
+    if PP_CUDA_PRECISION=$prec timeout 60 "$BUILD/ppengine" bench "$ONNX/$m.bin" --devices cuda:0 --batch "$b" \
+         --duration 2 --json "$LOGS/bench_$tag.json" > "$LOGS/bench_$tag.log" 2>&1; then
+      thr=$(sed -n 's/^throughput: \([0-9.]*\) items.*/\1/p' "$LOGS/bench_$tag.log")
+      lat=$(sed -n 's/^latency ms: .*median \([0-9.]*\) .*p99 \([0-9.]*\) .*/median \1 p99 \2/p' "$LOGS/bench_$tag.log")
+      row "$(printf 'ppengine   %-9s eager    %-5s batch %4s: %10s items/s  %s ms' "$m" "$prec" "$b" "$thr" "$lat")"
     else
-      row "ppengine   $m batch $b: FAILED ($(tail -1 "$LOGS/bench_${m}_b$b.log" | cut -c1-150))"
+      row "ppengine   $m $prec batch $b: FAILED ($(tail -1 "$LOGS/bench_$tag.log" | cut -c1-150))"
     fi
   done
   TB=$(( $(left) - 20 ))

@@ -92,7 +92,8 @@ static size_t numel(const pp_shape *s) {
 static void expect_dims(const pp_shape *s, int rank, const int64_t *dims) {
     cr_assert_eq(s->rank, rank, "rank %d, expected %d", s->rank, rank);
     for (int i = 0; i < rank; i++)
-        cr_assert_eq(s->dims[i], dims[i], "axis %d is %lld, expected %lld", i, (long long)s->dims[i], (long long)dims[i]);
+        cr_assert_eq(s->dims[i], dims[i], "axis %d is %lld, expected %lld", i, (long long)s->dims[i],
+                     (long long)dims[i]);
 }
 #define EXPECT_DIMS(s, ...) expect_dims(s, NDIMS(__VA_ARGS__), (int64_t[]){__VA_ARGS__})
 
@@ -163,8 +164,8 @@ static result run_any(tnode *t, const pp_shape *in, const void *const *inputs) {
     r.rc = kernel_for(t->node.op)(&p, inputs, r.data, NULL);
     for (int i = 0; i < r.n; i++)
         for (size_t k = 0; k < GUARD; k++)
-            cr_assert_eq(((unsigned char *)r.data[i])[r.bytes[i] + k], GUARD_BYTE, "output %d: guard byte %zu overwritten",
-                         i, k);
+            cr_assert_eq(((unsigned char *)r.data[i])[r.bytes[i] + k], GUARD_BYTE,
+                         "output %d: guard byte %zu overwritten", i, k);
     return r;
 }
 
@@ -810,7 +811,8 @@ Test(pad, onnx_examples_each_mode) {
     expect_f32("pad constant", y, (float[]){0, 0, 1.0f, 1.2f, 0, 0, 2.3f, 3.4f, 0, 0, 4.5f, 5.7f}, 12, 0);
     free(y);
     y = pad_run("reflect", 0, x, F32(3, 2), 4, pads, &out);
-    expect_f32("pad reflect", y, (float[]){1.0f, 1.2f, 1.0f, 1.2f, 2.3f, 3.4f, 2.3f, 3.4f, 4.5f, 5.7f, 4.5f, 5.7f}, 12, 0);
+    expect_f32("pad reflect", y, (float[]){1.0f, 1.2f, 1.0f, 1.2f, 2.3f, 3.4f, 2.3f, 3.4f, 4.5f, 5.7f, 4.5f, 5.7f}, 12,
+               0);
     free(y);
     y = pad_run("edge", 0, x, F32(3, 2), 4, pads, &out);
     expect_f32("pad edge", y, (float[]){1.0f, 1.0f, 1.0f, 1.2f, 2.3f, 2.3f, 2.3f, 3.4f, 4.5f, 4.5f, 4.5f, 5.7f}, 12, 0);
@@ -1003,8 +1005,8 @@ static int64_t ref_nearest(int nm, float x) {
     }
 }
 
-static void ref_resize(const float *x, int64_t outer, int64_t ih, int64_t iw, int64_t oh, int64_t ow, float sh, float sw,
-                       int linear, int ctm, int nm, float *y) {
+static void ref_resize(const float *x, int64_t outer, int64_t ih, int64_t iw, int64_t oh, int64_t ow, float sh,
+                       float sw, int linear, int ctm, int nm, float *y) {
     for (int64_t c = 0; c < outer; c++)
         for (int64_t r = 0; r < oh; r++)
             for (int64_t q = 0; q < ow; q++) {
@@ -1072,6 +1074,24 @@ Test(resize, every_mode_against_the_naive_reference) {
                     free(ref);
                     free(y);
                 }
+    free(x);
+}
+
+Test(resize, wide_rows_beyond_the_tap_cache) {
+    const int64_t h = 2, w = 3000, oh = 3, ow = 5001;
+    float *x = malloc((size_t)(h * w) * sizeof(float));
+    pp_ref_fill(x, (size_t)(h * w), 9, -1.f, 1.f);
+    for (int linear = 0; linear < 2; linear++) {
+        float *y;
+        pp_shape out;
+        y = resize_run(linear ? "linear" : "nearest", NULL, NULL, NULL, (int64_t[]){1, 1, oh, ow}, x, h, w, &out);
+        EXPECT_DIMS(&out, 1, 1, oh, ow);
+        float *ref = malloc((size_t)(oh * ow) * sizeof(float));
+        ref_resize(x, 1, h, w, oh, ow, (float)oh / (float)h, (float)ow / (float)w, linear, 0, 0, ref);
+        expect_f32(linear ? "wide linear" : "wide nearest", y, ref, (size_t)(oh * ow), 1e-5f);
+        free(ref);
+        free(y);
+    }
     free(x);
 }
 
@@ -1295,8 +1315,8 @@ Test(d2s, onnx_examples_dcr_crd_and_inverse) {
     float *y = run(&t, &in, inputs, &out);
     EXPECT_DIMS(&out, 1, 2, 4, 6);
     expect_f32("DCR", y,
-               (float[]){0,  12, 1,  13, 2,  14, 24, 36, 25, 37, 26, 38, 3,  15, 4,  16, 5,  17, 27, 39, 28, 40, 29, 41,
-                         6,  18, 7,  19, 8,  20, 30, 42, 31, 43, 32, 44, 9,  21, 10, 22, 11, 23, 33, 45, 34, 46, 35, 47},
+               (float[]){0, 12, 1, 13, 2, 14, 24, 36, 25, 37, 26, 38, 3, 15, 4,  16, 5,  17, 27, 39, 28, 40, 29, 41,
+                         6, 18, 7, 19, 8, 20, 30, 42, 31, 43, 32, 44, 9, 21, 10, 22, 11, 23, 33, 45, 34, 46, 35, 47},
                48, 0);
     /* SPACE_TO_DEPTH undoes DCR */
     tnode s;
@@ -1314,9 +1334,9 @@ Test(d2s, onnx_examples_dcr_crd_and_inverse) {
     tn_int(&t, "blocksize", 2);
     tn_str(&t, "mode", "CRD");
     y = run(&t, &in, inputs, &out);
-    expect_f32("CRD", y,
-               (float[]){0,  6,  1,  7,  2,  8,  12, 18, 13, 19, 14, 20, 3,  9,  4,  10, 5,  11, 15, 21, 16, 22, 17, 23,
-                         24, 30, 25, 31, 26, 32, 36, 42, 37, 43, 38, 44, 27, 33, 28, 34, 29, 35, 39, 45, 40, 46, 41, 47},
+    expect_f32("CRD", y, (float[]){0,  6,  1,  7,  2,  8,  12, 18, 13, 19, 14, 20, 3,  9,  4,  10,
+                                   5,  11, 15, 21, 16, 22, 17, 23, 24, 30, 25, 31, 26, 32, 36, 42,
+                                   37, 43, 38, 44, 27, 33, 28, 34, 29, 35, 39, 45, 40, 46, 41, 47},
                48, 0);
     free(y);
     free(x);

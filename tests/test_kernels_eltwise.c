@@ -74,7 +74,8 @@ static size_t numel(const pp_shape *s) {
 static void expect_dims(const pp_shape *s, int rank, const int64_t *dims) {
     cr_assert_eq(s->rank, rank, "rank %d, expected %d", s->rank, rank);
     for (int i = 0; i < rank; i++)
-        cr_assert_eq(s->dims[i], dims[i], "axis %d is %lld, expected %lld", i, (long long)s->dims[i], (long long)dims[i]);
+        cr_assert_eq(s->dims[i], dims[i], "axis %d is %lld, expected %lld", i, (long long)s->dims[i],
+                     (long long)dims[i]);
 }
 #define EXPECT_DIMS(s, ...) expect_dims(s, NDIMS(__VA_ARGS__), (int64_t[]){__VA_ARGS__})
 
@@ -824,6 +825,10 @@ Test(cast, half_types_and_f64_round_trip) {
     free(h);
     uint16_t *bf = cast(x, PP_DTYPE_F32, PP_DTYPE_BF16, 8);
     for (int k = 0; k < 8; k++) cr_assert_eq(bf[k], pp_f32_to_bf16(x[k]), "[%d]", k);
+    float *fb = cast(bf, PP_DTYPE_BF16, PP_DTYPE_F32, 8);
+    for (int k = 0; k < 8; k++)
+        cr_assert(f32_bits(fb[k]) == (uint32_t)bf[k] << 16, "bf16→f32 [%d]", k);
+    free(fb);
     uint16_t *h2 = cast(bf, PP_DTYPE_BF16, PP_DTYPE_F16, 8);
     cr_assert_eq(h2[0], 0x3C00);
     cr_assert_eq(h2[1], 0xC100);

@@ -346,7 +346,7 @@ static void add_init(pb *graph, const char *name, int elem, int rank, const int6
 
 typedef struct attr_spec {
     const char *name;
-    int type; /* 1 float, 2 int, 3 string, 7 ints */
+    int type; /* 1 float, 2 int, 3 string, 4 tensor (one float f), 7 ints */
     double f;
     int64_t i;
     const char *s;
@@ -371,6 +371,14 @@ static void add_node(pb *graph, const char *op, const char *name, const char *do
         case 7:
             for (int k = 0; k < attrs[i].n; k++) pb_int(&a, 8, attrs[i].ints[k]);
             break;
+        case 4: { /* a one-element FLOAT tensor holding f */
+            pb t = {0};
+            float v = (float)attrs[i].f;
+            int64_t one = 1;
+            tensor_proto(&t, NULL, 1, 1, &one, &v, 4);
+            pb_msg(&a, 5, &t);
+            break;
+        }
         }
         pb_int(&a, 20, attrs[i].type);
         pb_msg(&nd, 5, &a);
@@ -430,7 +438,7 @@ Test(handmade, unsupported_ops_listed_at_once) {
 Test(handmade, opsets_refused_by_number) {
     int64_t d[] = {1, 4};
     for (int k = 0; k < 2; k++) {
-        int64_t opset = k ? 22 : 6;
+        int64_t opset = k ? 22 : 0;
         pb g = {0};
         add_vinfo(&g, 11, "x", 1, 2, d, NULL);
         add_node(&g, "Relu", "r", NULL, S("x"), 1, S("y"), 1, NULL, 0);
@@ -860,3 +868,62 @@ Test(convert, failure_leaves_nothing) {
     cr_assert_neq(access(out, F_OK), 0);
     rmdir(tmpdir);
 }
+
+/* torch's `cls.expand(x.shape[0], -1, -1)` and `torch.full((x.shape[0], 1, 8), v)`:
+ * a constant broadcast to the batch, which only the input knows. */
+static void batch_broadcast_model(int use_constant_of_shape) {
+    pb g = {0};
+    int64_t dx[] = {-1, 5, 8}, dy[] = {-1, 6, 8}, dc[] = {1, 1, 8}, one_d[] = {1}, two_d[] = {2};
+    add_vinfo(&g, 11, "x", 1, 3, dx, "batch");
+    float cls[8];
+    for (int i = 0; i < 8; i++) cls[i] = 0.5f + (float)i;
+    int64_t zero = 0, ax = 0, tail[2] = {1, 8};
+    add_init(&g, "cls", 1, 3, dc, cls, sizeof cls);
+    add_init(&g, "i0", 7, 0, NULL, &zero, 8);
+    add_init(&g, "ax", 7, 1, one_d, &ax, 8);
+    add_init(&g, "tail", 7, 1, two_d, tail, 16);
+    add_node(&g, "Shape", "shape", NULL, S("x"), 1, S("s"), 1, NULL, 0);
+    add_node(&g, "Gather", "gather", NULL, S("s", "i0"), 2, S("n"), 1, NULL, 0);
+    add_node(&g, "Unsqueeze", "unsq", NULL, S("n", "ax"), 2, S("nv"), 1, NULL, 0);
+    add_node(&g, "Concat", "concat", NULL, S("nv", "tail"), 2, S("shp"), 1,
+             (attr_spec[]){{.name = "axis", .type = 2, .i = 0}}, 1);
+    if (use_constant_of_shape)
+        add_node(&g, "ConstantOfShape", "full", NULL, S("shp"), 1, S("e"), 1,
+                 (attr_spec[]){{.name = "value", .type = 4, .f = 2.5}}, 1);
+    else
+        add_node(&g, "Expand", "expand", NULL, S("cls", "shp"), 2, S("e"), 1, NULL, 0);
+    add_node(&g, "Concat", "cat", NULL, S("e", "x"), 2, S("y"), 1, (attr_spec[]){{.name = "axis", .type = 2, .i = 1}},
+             1);
+    add_vinfo(&g, 12, "y", 1, 3, dy, "batch");
+    pb m = finish_model(&g, 13, NULL);
+    pp_onnx *h;
+    pp_graph *gr;
+    pp_error err = {0};
+    cr_assert_eq(import_pb(&m, NULL, NULL, &h, &gr, &err), PP_OK, "%s", err.msg);
+    cr_assert_eq(pp_graph_infer(gr, &err), PP_OK, "%s", err.msg);
+    char buf[64];
+    cr_assert_str_eq(pp_tensor_shape_str(&gr->tensors[gr->outputs[0]], buf, sizeof buf), "(N, 6, 8)");
+    cr_assert_eq(count_op(gr, PP_OP_SHAPE), 0);
+    for (int batch = 1; batch <= 3; batch += 2) {
+        float x[3 * 40];
+        for (int i = 0; i < batch * 40; i++) x[i] = (float)i * 0.25f - 3.0f;
+        const void *ins[1] = {x};
+        void *outs[1];
+        pp_shape os[1];
+        cr_assert_eq(pp_interp_run(gr, batch, ins, outs, os, &err), PP_OK, "%s", err.msg);
+        cr_assert_eq(os[0].dims[0], batch);
+        const float *y = outs[0];
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < 8; i++)
+                cr_assert_float_eq(y[b * 48 + i], use_constant_of_shape ? 2.5f : cls[i], 0, "b %d i %d", b, i);
+            for (int i = 0; i < 40; i++) cr_assert_float_eq(y[b * 48 + 8 + i], x[b * 40 + i], 0);
+        }
+        pp_free(outs[0]);
+    }
+    pp_graph_free(gr);
+    pp_onnx_free(h);
+    free(m.b);
+}
+
+Test(handmade, expand_constant_to_the_batch) { batch_broadcast_model(0); }
+Test(handmade, constant_of_shape_with_the_batch) { batch_broadcast_model(1); }

@@ -74,7 +74,7 @@ static uint32_t ptr_align(const void *p) {
     uintptr_t v = (uintptr_t)p;
     if (v < 65536) return 16;
     uint32_t a = pow2_align((uint64_t)v);
-    return a < 4 ? 4 : a;
+    return a < 4 ? 16 : a; /* no f32 buffer is less than 4-aligned: a placeholder (offset + 1) */
 }
 
 static pp_code set_layout_batch(cublasLtMatrixLayout_t L, int32_t count, int64_t stride, pp_backend *b,
@@ -221,7 +221,10 @@ pp_code pp_lt_prepare(pp_backend *b, pp_launch *l, pp_lt_plan **out, size_t *ws_
     uint32_t epi32 = (uint32_t)epi;
     LT(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi32, sizeof epi32), "set EPILOGUE");
     if (p->c_mode == LT_C_BIAS) {
-        const void *bias = l->in[2];
+        /* the heuristic judges the bias pointer's alignment: give it a placeholder
+         * never (NULL, the default, instead); launch sets the real one */
+        uintptr_t bv = (uintptr_t)l->in[2];
+        const void *bias = bv >= 65536 && (bv & 15) == 0 ? l->in[2] : NULL;
         LT(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias),
            "set BIAS_POINTER");
     }

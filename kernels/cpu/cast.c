@@ -17,12 +17,7 @@
 #include <string.h>
 
 #include "cpu_kernels.h"
-
-#ifdef _OPENMP
-#define PP_OMP(...) _Pragma(#__VA_ARGS__)
-#else
-#define PP_OMP(...)
-#endif
+#include "omp.h"
 
 enum { CAST_CHUNK = 1024 };
 
@@ -55,7 +50,10 @@ static void load_f64(pp_dtype t, const void *src, int64_t n, double *buf) {
     case PP_DTYPE_F32: { const float *s = src; for (int64_t i = 0; i < n; i++) buf[i] = s[i]; } break;
     case PP_DTYPE_F64: memcpy(buf, src, (size_t)n * sizeof(double)); break;
     case PP_DTYPE_F16: { const uint16_t *s = src; for (int64_t i = 0; i < n; i++) buf[i] = pp_f16_to_f32(s[i]); } break;
-    case PP_DTYPE_BF16: { const uint16_t *s = src; for (int64_t i = 0; i < n; i++) buf[i] = pp_bf16_to_f32(s[i]); } break;
+    case PP_DTYPE_BF16: {
+        const uint16_t *s = src;
+        for (int64_t i = 0; i < n; i++) buf[i] = pp_bf16_to_f32(s[i]);
+    } break;
     default: break;
     }
 }
@@ -75,8 +73,14 @@ static void store_f64(pp_dtype t, const double *buf, int64_t n, void *dst) {
     switch (t) {
     case PP_DTYPE_F32: { float *d = dst; for (int64_t i = 0; i < n; i++) d[i] = (float)buf[i]; } break;
     case PP_DTYPE_F64: memcpy(dst, buf, (size_t)n * sizeof(double)); break;
-    case PP_DTYPE_F16: { uint16_t *d = dst; for (int64_t i = 0; i < n; i++) d[i] = pp_f32_to_f16((float)buf[i]); } break;
-    case PP_DTYPE_BF16: { uint16_t *d = dst; for (int64_t i = 0; i < n; i++) d[i] = pp_f32_to_bf16((float)buf[i]); } break;
+    case PP_DTYPE_F16: {
+        uint16_t *d = dst;
+        for (int64_t i = 0; i < n; i++) d[i] = pp_f32_to_f16((float)buf[i]);
+    } break;
+    case PP_DTYPE_BF16: {
+        uint16_t *d = dst;
+        for (int64_t i = 0; i < n; i++) d[i] = pp_f32_to_bf16((float)buf[i]);
+    } break;
     case PP_DTYPE_I64: {
         int64_t *d = dst;
         for (int64_t i = 0; i < n; i++)
@@ -103,13 +107,25 @@ static void store_i64(pp_dtype t, const int64_t *buf, int64_t n, void *dst) {
     switch (t) {
     case PP_DTYPE_F32: { float *d = dst; for (int64_t i = 0; i < n; i++) d[i] = (float)buf[i]; } break;
     case PP_DTYPE_F64: { double *d = dst; for (int64_t i = 0; i < n; i++) d[i] = (double)buf[i]; } break;
-    case PP_DTYPE_F16: { uint16_t *d = dst; for (int64_t i = 0; i < n; i++) d[i] = pp_f32_to_f16((float)buf[i]); } break;
-    case PP_DTYPE_BF16: { uint16_t *d = dst; for (int64_t i = 0; i < n; i++) d[i] = pp_f32_to_bf16((float)buf[i]); } break;
+    case PP_DTYPE_F16: {
+        uint16_t *d = dst;
+        for (int64_t i = 0; i < n; i++) d[i] = pp_f32_to_f16((float)buf[i]);
+    } break;
+    case PP_DTYPE_BF16: {
+        uint16_t *d = dst;
+        for (int64_t i = 0; i < n; i++) d[i] = pp_f32_to_bf16((float)buf[i]);
+    } break;
     case PP_DTYPE_I64: memcpy(dst, buf, (size_t)n * sizeof(int64_t)); break;
     /* Wrap through the unsigned type: conversion to a narrower unsigned type is
      * defined modulo 2^N, and GCC/Clang define the signed reinterpretation. */
-    case PP_DTYPE_I32: { int32_t *d = dst; for (int64_t i = 0; i < n; i++) d[i] = (int32_t)(uint32_t)(uint64_t)buf[i]; } break;
-    case PP_DTYPE_I8: { int8_t *d = dst; for (int64_t i = 0; i < n; i++) d[i] = (int8_t)(uint8_t)(uint64_t)buf[i]; } break;
+    case PP_DTYPE_I32: {
+        int32_t *d = dst;
+        for (int64_t i = 0; i < n; i++) d[i] = (int32_t)(uint32_t)(uint64_t)buf[i];
+    } break;
+    case PP_DTYPE_I8: {
+        int8_t *d = dst;
+        for (int64_t i = 0; i < n; i++) d[i] = (int8_t)(uint8_t)(uint64_t)buf[i];
+    } break;
     case PP_DTYPE_U8: { uint8_t *d = dst; for (int64_t i = 0; i < n; i++) d[i] = (uint8_t)(uint64_t)buf[i]; } break;
     case PP_DTYPE_BOOL: { uint8_t *d = dst; for (int64_t i = 0; i < n; i++) d[i] = buf[i] != 0; } break;
     default: break;
@@ -131,6 +147,23 @@ int pp_cpu_cast(const pp_op_params *p, const void *const *in, void *const *out, 
         } else if (dst != src) {
             memcpy(dst, src, (size_t)n * si);
         }
+        return 0;
+    }
+    /* the common float conversions skip the carrier buffer */
+    if (e->dtype == PP_DTYPE_F32 && (e->out_dtype == PP_DTYPE_F16 || e->out_dtype == PP_DTYPE_BF16)) {
+        const float *s = in[0];
+        uint16_t *d = out[0];
+        const int bf = e->out_dtype == PP_DTYPE_BF16;
+        PP_OMP(omp parallel for schedule(static) if (n > 32768))
+        for (int64_t i = 0; i < n; i++) d[i] = bf ? pp_f32_to_bf16(s[i]) : pp_f32_to_f16(s[i]);
+        return 0;
+    }
+    if ((e->dtype == PP_DTYPE_F16 || e->dtype == PP_DTYPE_BF16) && e->out_dtype == PP_DTYPE_F32) {
+        const uint16_t *s = in[0];
+        float *d = out[0];
+        const int bf = e->dtype == PP_DTYPE_BF16;
+        PP_OMP(omp parallel for schedule(static) if (n > 32768))
+        for (int64_t i = 0; i < n; i++) d[i] = bf ? pp_bf16_to_f32(s[i]) : pp_f16_to_f32(s[i]);
         return 0;
     }
     const int from_float = is_float(e->dtype);

@@ -4,12 +4,7 @@
 #include <string.h>
 
 #include "cpu_kernels.h"
-
-#ifdef _OPENMP
-#define PP_OMP(...) _Pragma(#__VA_ARGS__)
-#else
-#define PP_OMP(...)
-#endif
+#include "omp.h"
 
 /* Bytes of piece i per outer index (run), where it starts in a row of the
  * whole (off), and the whole's row bytes (returned; 0 for bad params). */

@@ -4,12 +4,7 @@
 #include <stdint.h>
 
 #include "cpu_kernels.h"
-
-#ifdef _OPENMP
-#define PP_OMP(...) _Pragma(#__VA_ARGS__)
-#else
-#define PP_OMP(...)
-#endif
+#include "omp.h"
 
 #define SCAN(T, ACC, ADD)                                                                                          \
     do {                                                                                                           \

@@ -8,12 +8,7 @@
 #include <string.h>
 
 #include "cpu_kernels.h"
-
-#ifdef _OPENMP
-#define PP_OMP(...) _Pragma(#__VA_ARGS__)
-#else
-#define PP_OMP(...)
-#endif
+#include "omp.h"
 
 /* x offset of output column q of a row: base + (q / b)·step_w + (q % b)·step_j
  * for DEPTH_TO_SPACE (q = w·b + j), base + q·step_w for SPACE_TO_DEPTH. */

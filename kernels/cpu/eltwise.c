@@ -24,12 +24,7 @@
 
 #include "../act.h"
 #include "cpu_kernels.h"
-
-#ifdef _OPENMP
-#define PP_OMP(...) _Pragma(#__VA_ARGS__)
-#else
-#define PP_OMP(...)
-#endif
+#include "omp.h"
 
 enum { PAR_MIN = 32768, BLK = 4096 };
 

@@ -6,12 +6,7 @@
 #include <string.h>
 
 #include "cpu_kernels.h"
-
-#ifdef _OPENMP
-#define PP_OMP(...) _Pragma(#__VA_ARGS__)
-#else
-#define PP_OMP(...)
-#endif
+#include "omp.h"
 
 static int64_t to_int(double v, double lo, double hi) {
     if (v != v) return 0;

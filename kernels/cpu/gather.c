@@ -4,12 +4,7 @@
 #include <string.h>
 
 #include "cpu_kernels.h"
-
-#ifdef _OPENMP
-#define PP_OMP(...) _Pragma(#__VA_ARGS__)
-#else
-#define PP_OMP(...)
-#endif
+#include "omp.h"
 
 static inline int64_t load_index(const void *idx, pp_dtype t, int64_t i) {
     return t == PP_DTYPE_I64 ? ((const int64_t *)idx)[i] : ((const int32_t *)idx)[i];

@@ -14,14 +14,10 @@
 #include <math.h>
 
 #include "cpu_kernels.h"
-
-#ifdef _OPENMP
-#define PP_OMP(...) _Pragma(#__VA_ARGS__)
-#else
-#define PP_OMP(...)
-#endif
+#include "omp.h"
 
 enum { COORD_HALF_PIXEL = 0, COORD_ASYMMETRIC = 1, COORD_ALIGN_CORNERS = 2, COORD_PYTORCH_HALF_PIXEL = 3 };
+enum { TAP_CACHE = 2048 };
 enum { NEAREST_ROUND_PREFER_FLOOR = 0, NEAREST_ROUND_PREFER_CEIL = 1, NEAREST_FLOOR = 2, NEAREST_CEIL = 3 };
 
 static float src_coord(int coord, int64_t o, float scale, int64_t in_len, int64_t out_len) {
@@ -81,6 +77,12 @@ int pp_cpu_resize(const pp_op_params *p, const void *const *in, void *const *out
     const float *x = in[0];
     float *y = out[0];
     const int64_t rows = r->outer * r->oh, iw = r->iw, ow = r->ow;
+    /* column taps are the same for every row: computed once when they fit on
+     * the stack (the kernel interface has no workspace for them), else per use */
+    tap cols[TAP_CACHE];
+    const int cached = ow <= TAP_CACHE;
+    if (cached)
+        for (int64_t ox = 0; ox < ow; ox++) cols[ox] = make_tap(r, r->scale_w, iw, ow, ox);
     PP_OMP(omp parallel for schedule(static) if (rows * ow > 32768))
     for (int64_t row = 0; row < rows; row++) {
         const int64_t c = row / r->oh, oy = row % r->oh;
@@ -88,11 +90,11 @@ int pp_cpu_resize(const pp_op_params *p, const void *const *in, void *const *out
         const float *x0 = x + (c * r->ih + ty.i0) * iw, *x1 = x + (c * r->ih + ty.i1) * iw;
         const float wy = ty.w1;
         float *yr = y + row * ow;
-        if (r->mode == 0) {
-            for (int64_t ox = 0; ox < ow; ox++) yr[ox] = x0[make_tap(r, r->scale_w, iw, ow, ox).i0];
-        } else {
-            for (int64_t ox = 0; ox < ow; ox++) {
-                const tap t = make_tap(r, r->scale_w, iw, ow, ox);
+        for (int64_t ox = 0; ox < ow; ox++) {
+            const tap t = cached ? cols[ox] : make_tap(r, r->scale_w, iw, ow, ox);
+            if (r->mode == 0) {
+                yr[ox] = x0[t.i0];
+            } else {
                 float top = x0[t.i0] + t.w1 * (x0[t.i1] - x0[t.i0]);
                 float bot = x1[t.i0] + t.w1 * (x1[t.i1] - x1[t.i0]);
                 yr[ox] = top + wy * (bot - top);

@@ -4,12 +4,7 @@
 #include <string.h>
 
 #include "cpu_kernels.h"
-
-#ifdef _OPENMP
-#define PP_OMP(...) _Pragma(#__VA_ARGS__)
-#else
-#define PP_OMP(...)
-#endif
+#include "omp.h"
 
 int pp_cpu_trilu(const pp_op_params *p, const void *const *in, void *const *out, void *ws) {
     const pp_trilu_params *t = &p->trilu;

@@ -107,6 +107,7 @@ struct pp_nd {
 
 /* Offset of output element i in input k. */
 __device__ __forceinline__ int64_t pp_nd_offset(const pp_nd &s, int k, int64_t i) {
+    if (s.rank == 1) return i * s.st[k][0]; /* i < dims[0]: no division (the common, merged case) */
     int64_t off = 0;
     for (int d = s.rank - 1; d >= 0; d--) {
         int64_t ext = s.dims[d];

@@ -341,22 +341,29 @@ extern "C" cudaError_t pp_cuda_act_inplace(float *y, int64_t count, pp_act act, 
     return cudaGetLastError();
 }
 
-/* (N,K,HW): one thread per element; the plane index gives the channel. */
+/* (N,K,HW): blocks along y walk the (n, k) planes, along x the plane's cells, so
+ * the channel (and its bias) comes once per plane, not from a division per element. */
 __global__ void k_bias_act_nchw(float *y, const float *__restrict__ bias, const float *__restrict__ res, int64_t k,
-                                int64_t hw, int64_t n, pp_act act) {
-    PP_FOR(i, n) {
-        float v = y[i];
-        if (bias) v += bias[(i / hw) % k];
-        if (res) v += res[i];
-        y[i] = pp_act_apply(act, v);
+                                int64_t hw, int64_t planes, pp_act act) {
+    for (int64_t pl = blockIdx.y; pl < planes; pl += gridDim.y) {
+        const float b = bias ? bias[pl % k] : 0.f;
+        float *yp = y + pl * hw;
+        const float *rp = res ? res + pl * hw : NULL;
+        for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < hw; i += (int64_t)blockDim.x * gridDim.x) {
+            float v = yp[i] + b;
+            if (rp) v += rp[i];
+            yp[i] = pp_act_apply(act, v);
+        }
     }
 }
 
 extern "C" cudaError_t pp_cuda_bias_act_nchw(float *y, const float *bias, const float *residual, int64_t n,
                                              int64_t k, int64_t hw, pp_act act, cudaStream_t s) {
-    int64_t total = n * k * hw;
-    if (total <= 0 || (!bias && !residual && act.kind == PP_ACT_NONE)) return cudaSuccess;
-    k_bias_act_nchw<<<pp_blocks(total), PP_THREADS, 0, s>>>(y, bias, residual, k, hw, total, act);
+    int64_t planes = n * k;
+    if (planes <= 0 || hw <= 0 || (!bias && !residual && act.kind == PP_ACT_NONE)) return cudaSuccess;
+    int64_t bx = (hw + PP_THREADS - 1) / PP_THREADS;
+    dim3 grid((unsigned)(bx > 1024 ? 1024 : bx), (unsigned)(planes > 65535 ? 65535 : planes));
+    k_bias_act_nchw<<<grid, PP_THREADS, 0, s>>>(y, bias, residual, k, hw, planes, act);
     return cudaGetLastError();
 }
 

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# The embedding examples end to end on the bundled digits model (examples/):
+#  - classify: every sample image (PPM P5/P6, PNG gray/gray+alpha/RGB/RGBA, one
+#    that needs resizing) predicts its label; broken images fail cleanly
+#  - ppserve + ppload: 200 requests over 8 connections all succeed, responses
+#    bit-identical; protocol abuse is answered or dropped, never crashes it;
+#    SIGTERM stops it cleanly
+#  - ppbatch: interrupted with SIGINT after a chunk or two, no OUTPUT.npy exists;
+#    the rerun resumes and the result equals `ppengine run` byte for byte
+# Every step runs under `timeout`; the server on a port it picks itself.
+set -euo pipefail
+: "${PPENGINE:?}" "${PPCONVERT:?}" "${PP_SOURCE_DIR:?}" "${PP_BINARY_DIR:?}"
+ex=${PP_EXAMPLES_DIR:-$PP_BINARY_DIR/examples}
+for b in "$PPCONVERT" "$PPENGINE" "$ex/classify" "$ex/ppserve" "$ex/ppload" "$ex/ppbatch"; do
+  [ -x "$b" ] || { echo "SKIPPED: $b is not built"; exit 77; }
+done
+command -v timeout > /dev/null || { echo "SKIPPED: no timeout(1)"; exit 77; }
+
+tmp=$(mktemp -d)
+server_pid=
+batch_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill -KILL "$server_pid" 2> /dev/null || true
+  [ -n "$batch_pid" ] && kill -KILL "$batch_pid" 2> /dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+digits=$PP_SOURCE_DIR/examples/digits
+samples=$PP_SOURCE_DIR/examples/classify/samples
+timeout 60 "$PPCONVERT" "$digits/digits.onnx" -o "$tmp/digits.bin" > /dev/null
+graph=$tmp/digits.bin
+
+# ---- classify ---------------------------------------------------------------------
+n=0
+for img in "$samples"/digit_*.ppm "$samples"/digit_*.png; do
+  name=$(basename "$img")
+  label=${name#digit_}
+  label=${label%%[-.]*}
+  out=$(timeout 60 "$ex/classify" "$graph" "$img" --size 8,8 --gray --scale 240 \
+    --labels "$samples/digits_labels.txt") || fail "classify $name exited non-zero"
+  # the line after "top-5:" is "  PROB  INDEX  LABEL"
+  top1=$(awk 'f { print $2; exit } /^top-/ { f = 1 }' <<< "$out")
+  [ "$top1" = "$label" ] || { echo "$out"; fail "classify $name: top-1 is '$top1', label $label"; }
+  n=$((n + 1))
+done
+[ "$n" -ge 20 ] || fail "only $n sample images found in $samples"
+echo "ok: classify predicts the label of all $n sample images"
+
+# Broken or unsupported images: a message and exit 1, never a crash.
+printf 'P6\n8 8\n255\n' > "$tmp/short.ppm"
+printf 'P5 99999 99999 255\n' > "$tmp/huge.ppm"
+printf 'not an image' > "$tmp/text.png"
+head -c 60 "$samples/digit_3.png" > "$tmp/trunc.png"
+{ head -c 40 "$samples/digit_3.png"; printf 'X'; tail -c +42 "$samples/digit_3.png"; } > "$tmp/crc.png"
+for bad in short.ppm huge.ppm text.png trunc.png crc.png; do
+  set +e
+  msg=$(timeout 60 "$ex/classify" "$graph" "$tmp/$bad" 2>&1)
+  rc=$?
+  set -e
+  [ "$rc" -eq 1 ] || fail "classify on $bad: exit $rc (want 1): $msg"
+  grep -q "$bad" <<< "$msg" || fail "classify on $bad: the message does not name the file: $msg"
+done
+echo "ok: classify rejects 5 broken images with a message"
+
+# ---- ppserve + ppload ------------------------------------------------------------
+"$ex/ppserve" "$graph" --port 0 --threads 4 --devices cpu --max-seconds 300 > "$tmp/serve.out" 2> "$tmp/serve.err" &
+server_pid=$!
+port=
+for _ in $(seq 300); do # up to 30 s for the engine to build
+  port=$(sed -n 's/^ppserve: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/serve.out")
+  [ -n "$port" ] && break
+  kill -0 "$server_pid" 2> /dev/null || { cat "$tmp/serve.err"; fail "ppserve exited at start-up"; }
+  sleep 0.1
+done
+[ -n "$port" ] || fail "ppserve never reported its port"
+out=$(timeout 120 "$ex/ppload" "127.0.0.1:$port" --requests 200 --concurrency 8 --verify --timeout 100) ||
+  { echo "$out"; fail "ppload reported failures"; }
+echo "$out"
+grep -q ": 200 ok, 0 failed, 0 not sent" <<< "$out" || fail "ppload did not report 200 successes"
+out=$(timeout 120 "$ex/ppload" "localhost:$port" --requests 50 --concurrency 3 --batch 16 --verify --timeout 100) ||
+  { echo "$out"; fail "ppload --batch 16 reported failures"; }
+grep -q ": 50 ok, 0 failed" <<< "$out" || fail "ppload --batch 16 did not report 50 successes"
+echo "ok: ppserve answered 200 requests over 8 connections and 50 of batch 16, all identical"
+
+# Clients that break the protocol; the server must survive and keep serving.
+set +e
+timeout 60 "$ex/ppload" "127.0.0.1:$port" --requests 3 --batch 100000 > /dev/null 2>&1
+rc_big=$?
+timeout 60 "$ex/ppload" "10.1.2.3:$port" --requests 1 > /dev/null 2>&1
+rc_remote=$?
+set -e
+[ "$rc_big" -eq 1 ] || fail "ppload --batch above the server's max: exit $rc_big, want 1"
+[ "$rc_remote" -eq 2 ] || fail "ppload to a non-loopback address: exit $rc_remote, want 2"
+if exec 3<> "/dev/tcp/127.0.0.1/$port"; then
+  printf 'GET / HTTP/1.0\r\n\r\n' >&3 # bad magic: an error response, then the server closes
+  reply=$(timeout 10 head -c 8 <&3 | od -An -tu4 | tr -s ' ')
+  exec 3>&-
+  [ "$reply" = " 100 33" ] || fail "bad magic: reply '$reply', want status 100 and a 33-byte message"
+fi
+if exec 3<> "/dev/tcp/127.0.0.1/$port"; then
+  printf 'PPS1\x01\x00\x00\x00\x00\x00' >&3 # a batch of 1 whose input stops short, then hang up
+  exec 3>&-
+fi
+if exec 3<> "/dev/tcp/127.0.0.1/$port"; then
+  printf 'PPS1\xff\xff\xff\xff' >&3 # batch 2^32-1
+  reply=$(timeout 10 head -c 4 <&3 | od -An -tu4 | tr -d ' ')
+  exec 3>&-
+  [ "$reply" = "101" ] || fail "oversized batch: status '$reply', want 101"
+fi
+out=$(timeout 60 "$ex/ppload" "127.0.0.1:$port" --requests 20 --concurrency 2 --timeout 50) ||
+  { echo "$out"; fail "ppserve stopped serving after bad clients"; }
+kill -TERM "$server_pid"
+set +e
+timeout 60 tail --pid="$server_pid" -f /dev/null
+wait "$server_pid"
+rc=$?
+set -e
+server_pid=
+[ "$rc" -eq 0 ] || { cat "$tmp/serve.err"; fail "ppserve exit status $rc after SIGTERM"; }
+grep -q "ppserve: stopped" "$tmp/serve.err" || fail "ppserve did not report a clean stop"
+echo "ok: ppserve survives bad clients and stops cleanly on SIGTERM"
+
+# ---- ppbatch -----------------------------------------------------------------------
+# Chunks of 7 items, 50 ms apart: 78 chunks take about 4 s, and SIGINT lands
+# after the first chunk or two. The reference is `ppengine run` at micro-batch 7,
+# so both run the engine at the same batch sizes and agree bit for bit (GEMM
+# blocking, and so the rounding, depends on the batch size).
+timeout 120 "$PPENGINE" run "$graph" --input "$digits/test_x.npy" --output "$tmp/ref" --microbatch 7 --devices cpu --quiet
+outp=$tmp/pred.npy
+"$ex/ppbatch" "$graph" "$digits/test_x.npy" "$outp" --chunk 7 --devices cpu --throttle-ms 50 2> "$tmp/batch1.err" &
+batch_pid=$!
+for _ in $(seq 600); do # up to 60 s
+  grep -qs '^done [1-9]' "$outp.progress" && break
+  kill -0 "$batch_pid" 2> /dev/null || break
+  sleep 0.05
+done
+kill -INT "$batch_pid" 2> /dev/null || true
+set +e
+wait "$batch_pid"
+rc=$?
+set -e
+batch_pid=
+[ "$rc" -eq 130 ] || { cat "$tmp/batch1.err"; fail "interrupted ppbatch: exit $rc, want 130"; }
+[ ! -e "$outp" ] || fail "an interrupted ppbatch left $outp"
+[ -f "$outp.partial" ] && [ -f "$outp.progress" ] || fail "no .partial/.progress after the interruption"
+done_items=$(sed -n 's/^done //p' "$outp.progress")
+[ "$done_items" -ge 7 ] && [ "$done_items" -lt 540 ] || fail "progress says $done_items items after one interruption"
+grep -q "interrupted after $done_items of 540" "$tmp/batch1.err" || fail "ppbatch did not report the interruption"
+echo "ok: SIGINT stopped ppbatch after $done_items of 540 items, no $outp"
+
+timeout 120 "$ex/ppbatch" "$graph" "$digits/test_x.npy" "$outp" --chunk 7 --devices cpu 2> "$tmp/batch2.err" ||
+  { cat "$tmp/batch2.err"; fail "ppbatch rerun failed"; }
+grep -q "resuming at item $done_items of 540" "$tmp/batch2.err" || { cat "$tmp/batch2.err"; fail "the rerun did not resume"; }
+[ ! -e "$outp.partial" ] && [ ! -e "$outp.progress" ] || fail "ppbatch left its .partial or .progress behind"
+cmp "$outp" "$tmp/ref/logits.npy" || fail "resumed ppbatch output differs from ppengine run"
+echo "ok: the resumed ppbatch output equals ppengine run byte for byte"
+
+# A progress file for other data is not trusted: the run starts over.
+timeout 120 "$ex/ppbatch" "$graph" "$digits/test_x.npy" "$tmp/p2.npy" --chunk 540 --devices cpu --quiet
+printf 'ppbatch progress 1\ndone 500\ngraph 1 2\n' > "$tmp/p3.npy.progress"
+cp "$tmp/p2.npy" "$tmp/p3.npy.partial"
+timeout 120 "$ex/ppbatch" "$graph" "$digits/test_x.npy" "$tmp/p3.npy" --chunk 540 --devices cpu 2> "$tmp/batch3.err"
+grep -q "starting over" "$tmp/batch3.err" || { cat "$tmp/batch3.err"; fail "a foreign progress file was trusted"; }
+cmp "$tmp/p2.npy" "$tmp/p3.npy" || fail "the restarted run differs"
+set +e
+timeout 60 "$ex/ppbatch" "$graph" "$digits/test_y.npy" "$tmp/bad.npy" --quiet 2> /dev/null
+rc=$?
+set -e
+[ "$rc" -eq 1 ] && [ ! -e "$tmp/bad.npy" ] || fail "ppbatch on a mismatched input: exit $rc"
+echo "ok: ppbatch distrusts foreign progress and refuses mismatched input"

@@ -1,0 +1,225 @@
+/* fuzz_common.h: what the libFuzzer targets (tests/fuzz/fuzz_*.c) share.
+ *
+ * Each target feeds one parser untrusted bytes and then holds the library to
+ * its contract (docs/fuzzing.md):
+ *   - a failure returns a known pp_code with a non-empty message;
+ *   - whatever a parser accepts, the next stage accepts too: a graph the
+ *     converter infers is written, read back and rebuilt without complaint;
+ *   - a graph the loader accepts and the engine builds runs (bounded in size
+ *     and work so one input stays well inside -timeout=1).
+ * A broken contract calls fz_fail, which prints and aborts: libFuzzer keeps the
+ * input as a crash. Sanitizers catch the rest (bounds, leaks, UB).
+ */
+#ifndef PP_FUZZ_COMMON_H
+#define PP_FUZZ_COMMON_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/exec.h"
+#include "engine/graph.h"
+#include "loader/error.h"
+#include "loader/model.h"
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2), noreturn))
+#endif
+static inline void fz_fail(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "fuzz contract broken: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    abort();
+}
+
+/* A failed call must say what failed: a known code and a message. */
+static inline void fz_check_error(pp_code rc, const pp_error *err, const char *call) {
+    if (rc == PP_OK) return;
+    if (rc < PP_ERR_INVALID_ARG || rc > PP_ERR_INTERNAL) fz_fail("%s returned unknown code %d", call, (int)rc);
+    if (rc == PP_ERR_INTERNAL) fz_fail("%s reported an internal error (a broken invariant): %s", call, err->msg);
+    if (err->msg[0] == '\0') fz_fail("%s failed with code %d (%s) and an empty message", call, (int)rc,
+                                     pp_code_name(rc));
+}
+
+/* Bytes `data` copied at `misalign` bytes past a 64-byte boundary: libFuzzer's
+ * buffer has no particular alignment, and the loader takes a different path for
+ * aligned and misaligned memory. Free with free(*raw). */
+static inline uint8_t *fz_copy_at(const uint8_t *data, size_t size, unsigned misalign, void **raw) {
+    uint8_t *p = malloc(size + 128);
+    if (!p) abort();
+    *raw = p;
+    uint8_t *q = p + (64 - (uintptr_t)p % 64) % 64 + misalign % 64;
+    if (size) memcpy(q, data, size);
+    return q;
+}
+
+/* ---- graph → graph.bin bytes (pp_graph_write, but into memory) ------------------- */
+
+/* Writes g with pp_model_write_memory through a borrowed pp_model view, the way
+ * engine/graph.c's pp_graph_write does for a file. *out is pp_free'd by the caller. */
+static inline pp_code fz_graph_write_memory(const pp_graph *g, void **out, size_t *out_size, pp_error *err) {
+    size_t n_idx = 0, n_attr = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        n_idx += (size_t)g->nodes[i].n_in + (size_t)g->nodes[i].n_out;
+        n_attr += (size_t)g->nodes[i].n_attr;
+    }
+    pp_model m;
+    memset(&m, 0, sizeof m);
+    pp_model_tensor *ts = calloc((size_t)g->n_tensors + 1, sizeof *ts);
+    pp_model_node *ns = calloc((size_t)g->n_nodes + 1, sizeof *ns);
+    uint32_t *idx = calloc(n_idx + (size_t)g->n_inputs + (size_t)g->n_outputs + 1, sizeof *idx);
+    pp_model_attr *as = calloc(n_attr + 1, sizeof *as);
+    pp_model_meta *ms = calloc((size_t)g->n_meta + 1, sizeof *ms);
+    if (!ts || !ns || !idx || !as || !ms) abort();
+    for (int i = 0; i < g->n_tensors; i++) {
+        const pp_tensor *t = &g->tensors[i];
+        ts[i].name = t->name;
+        ts[i].dtype = t->dtype;
+        ts[i].kind = t->kind;
+        ts[i].rank = t->rank < 0 ? 0 : t->rank;
+        memcpy(ts[i].dims, t->dims, sizeof t->dims);
+        ts[i].data = t->data;
+        ts[i].nbytes = t->nbytes;
+    }
+    size_t ip = 0, ap = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const pp_node *n = &g->nodes[i];
+        ns[i].op = n->op;
+        ns[i].name = n->name;
+        ns[i].n_inputs = (uint32_t)n->n_in;
+        ns[i].inputs = &idx[ip];
+        for (int j = 0; j < n->n_in; j++) idx[ip++] = n->in[j] < 0 ? PP_FMT_NONE : (uint32_t)n->in[j];
+        ns[i].n_outputs = (uint32_t)n->n_out;
+        ns[i].outputs = &idx[ip];
+        for (int j = 0; j < n->n_out; j++) idx[ip++] = (uint32_t)n->out[j];
+        ns[i].n_attrs = (uint32_t)n->n_attr;
+        ns[i].attrs = &as[ap];
+        for (int j = 0; j < n->n_attr; j++) {
+            const pp_attr *a = &n->attrs[j];
+            pp_model_attr *o = &as[ap++];
+            o->name = a->name;
+            o->type = a->type;
+            o->i = a->i;
+            o->f = a->f;
+            o->s = a->s;
+            o->count = a->count;
+            o->ints = a->ints;
+            o->floats = a->floats;
+        }
+    }
+    m.inputs = &idx[ip];
+    for (int i = 0; i < g->n_inputs; i++) idx[ip++] = (uint32_t)g->inputs[i];
+    m.outputs = &idx[ip];
+    for (int i = 0; i < g->n_outputs; i++) idx[ip++] = (uint32_t)g->outputs[i];
+    for (int i = 0; i < g->n_meta; i++) {
+        ms[i].key = g->meta_keys[i];
+        ms[i].value = g->meta_values[i];
+    }
+    m.n_tensors = (uint32_t)g->n_tensors;
+    m.n_nodes = (uint32_t)g->n_nodes;
+    m.n_inputs = (uint32_t)g->n_inputs;
+    m.n_outputs = (uint32_t)g->n_outputs;
+    m.n_meta = (uint32_t)g->n_meta;
+    m.tensors = ts;
+    m.nodes = ns;
+    m.meta = ms;
+    pp_code rc = pp_model_write_memory(&m, out, out_size, err);
+    free(ts);
+    free(ns);
+    free(idx);
+    free(as);
+    free(ms);
+    return rc;
+}
+
+/* ---- running a graph, bounded ---------------------------------------------------- */
+
+/* Elements of t at batch `batch`, saturating at UINT64_MAX. */
+static inline uint64_t fz_numel_at(const pp_tensor *t, int64_t batch) {
+    if (t->rank < 0) return UINT64_MAX;
+    uint64_t n = 1;
+    for (int d = 0; d < t->rank; d++) {
+        int64_t v = t->dims[d];
+        uint64_t e = v >= 0 ? (uint64_t)v : (v == INT64_MIN ? UINT64_MAX : (uint64_t)(-v) * (uint64_t)batch);
+        if (e && n > UINT64_MAX / e) return UINT64_MAX;
+        n *= e;
+    }
+    return n;
+}
+
+/* Runs g on one CPU device at batch `batch` with inputs filled from `seed`
+ * bytes: floats in [-4, 4), integers in [-8, 8) (so Gather indices are also
+ * negative and out of range), bools 0/1. Graphs whose activations or work are
+ * too large for a 1-second timeout are skipped: the engine is allowed to be
+ * slow on a huge graph, not to crash on a small one. Returns 1 when it ran. */
+static inline int fz_exec_graph(const pp_graph *g, int64_t batch, const uint8_t *seed, size_t seed_size) {
+    /* Cost bound: total activation elements × the largest operand, a loose
+     * upper bound on the multiply-adds of any one node (conv, matmul,
+     * attention), must stay under ~3e7. */
+    uint64_t act = 0, widest = 1;
+    for (int i = 0; i < g->n_tensors; i++) {
+        uint64_t n = fz_numel_at(&g->tensors[i], batch);
+        if (n > (1u << 20)) return 0;
+        if (g->tensors[i].kind != PP_TENSOR_WEIGHT) act += n;
+        if (n > widest) widest = n;
+    }
+    if (act > (1u << 20) || act * widest > 30000000ull || g->n_nodes > 256) return 0;
+
+    pp_exec_options o;
+    memset(&o, 0, sizeof o);
+    o.devices = "cpu";
+    o.max_batch = (int)batch;
+    pp_exec *e = NULL;
+    pp_error err;
+    memset(&err, 0, sizeof err);
+    pp_code rc = pp_exec_create(g, &o, &e, &err);
+    fz_check_error(rc, &err, "pp_exec_create");
+    if (rc) return 0; /* refusing a graph is allowed (a device limit, an unsupported case) */
+
+    void **ins = calloc((size_t)g->n_inputs + 1, sizeof *ins);
+    void **outs = calloc((size_t)g->n_outputs + 1, sizeof *outs);
+    if (!ins || !outs) abort();
+    size_t k = 0;
+    for (int i = 0; i < g->n_inputs; i++) {
+        const pp_tensor *t = &g->tensors[g->inputs[i]];
+        uint64_t bytes = pp_exec_input_bytes(e, i, batch), n = fz_numel_at(t, batch);
+        ins[i] = malloc(bytes ? bytes : 1);
+        if (!ins[i]) abort();
+        for (uint64_t j = 0; j < n; j++) {
+            unsigned v = seed_size ? seed[k++ % seed_size] : (unsigned)j;
+            switch (t->dtype) {
+            case PP_DTYPE_F32: ((float *)ins[i])[j] = (float)((int)(v % 64) - 32) / 8.0f; break;
+            case PP_DTYPE_F64: ((double *)ins[i])[j] = (double)((int)(v % 64) - 32) / 8.0; break;
+            case PP_DTYPE_I64: ((int64_t *)ins[i])[j] = (int64_t)(v % 16) - 8; break;
+            case PP_DTYPE_I32: ((int32_t *)ins[i])[j] = (int32_t)(v % 16) - 8; break;
+            case PP_DTYPE_BOOL: ((uint8_t *)ins[i])[j] = (uint8_t)(v & 1); break;
+            case PP_DTYPE_U8: ((uint8_t *)ins[i])[j] = (uint8_t)v; break;
+            case PP_DTYPE_I8: ((int8_t *)ins[i])[j] = (int8_t)((int)(v % 16) - 8); break;
+            default: /* f16 / bf16: small positive halves (exponent bits kept low) */
+                ((uint16_t *)ins[i])[j] = (uint16_t)(0x3800 + (v % 64) * 16);
+                break;
+            }
+        }
+    }
+    for (int i = 0; i < g->n_outputs; i++) {
+        uint64_t bytes = pp_exec_output_bytes(e, i, batch);
+        outs[i] = malloc(bytes ? bytes : 1);
+        if (!outs[i]) abort();
+    }
+    memset(&err, 0, sizeof err);
+    rc = pp_exec_run(e, batch, (const void *const *)ins, outs, &err);
+    fz_check_error(rc, &err, "pp_exec_run");
+    for (int i = 0; i < g->n_inputs; i++) free(ins[i]);
+    for (int i = 0; i < g->n_outputs; i++) free(outs[i]);
+    free(ins);
+    free(outs);
+    pp_exec_free(e);
+    return rc == PP_OK;
+}
+
+#endif
