@@ -3,6 +3,7 @@
 #include "arch.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -121,6 +122,7 @@ pp_code pp_arch_parse(const char *arch, char *family, size_t n, pp_arch_opts *o,
             double e = strtod(val, &e1);
             if (*e1 || !(e > 0) || e > 1) return pp_error_set(err, PP_ERR_INVALID_ARG, "arch option eps='%s'", val);
             o->eps = e;
+            o->eps_set = 1;
         } else if (klen == 4 && !strncmp(p, "fold", 4)) {
             o->fold_bn = strcmp(val, "0") != 0;
         } else if (klen == 3 && !strncmp(p, "act", 3)) {
@@ -323,7 +325,7 @@ static int bn_params(pp_ab *b, const char *prefix, int64_t c, double **scale, do
     int good = v[0] && v[1] && v[2] && v[3] && *scale && *shift;
     if (good)
         for (int64_t i = 0; i < c; i++) {
-            double s = (double)v[0][i] / sqrt((double)v[3][i] + b->o->eps);
+            double s = (double)v[0][i] / sqrt((double)v[3][i] + b->eps);
             (*scale)[i] = s;
             (*shift)[i] = (double)v[1][i] - (double)v[2][i] * s;
         }
@@ -338,7 +340,50 @@ static int bn_params(pp_ab *b, const char *prefix, int64_t c, double **scale, do
     return 1;
 }
 
+/* A fused activation kind as its own node (fold=0 builds). */
+static int act_node(pp_ab *b, int x, int act, double alpha, double beta, const char *name) {
+    static const struct { int act; pp_op op; } tab[] = {
+        {PP_ACT_RELU, PP_OP_RELU}, {PP_ACT_CLIP, PP_OP_CLIP}, {PP_ACT_SIGMOID, PP_OP_SIGMOID}, {PP_ACT_TANH, PP_OP_TANH},
+        {PP_ACT_GELU, PP_OP_GELU}, {PP_ACT_SILU, PP_OP_SILU}, {PP_ACT_HARDSWISH, PP_OP_HARDSWISH},
+        {PP_ACT_HARDSIGMOID, PP_OP_HARDSIGMOID},
+    };
+    if (x < 0 || !act) return x;
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (tab[i].act == act) {
+            int nd = -1;
+            int y = node(b, tab[i].op, name, 1, &x, &nd);
+            if (y >= 0 && act == PP_ACT_CLIP) {
+                keep(b, pp_node_set_float(b->g, nd, "min", alpha, b->err));
+                keep(b, pp_node_set_float(b->g, nd, "max", beta, b->err));
+            } else if (y >= 0 && act == PP_ACT_HARDSIGMOID) {
+                keep(b, pp_node_set_float(b->g, nd, "alpha", alpha, b->err));
+                keep(b, pp_node_set_float(b->g, nd, "beta", beta, b->err));
+            }
+            return b->rc ? -1 : y;
+        }
+    if (!b->rc) b->rc = pp_error_set(b->err, PP_ERR_INTERNAL, "%s: activation %d has no op", name, act);
+    return -1;
+}
+
 int pp_ab_conv_layer(pp_ab *b, int x, const pp_ab_conv *cv, int64_t *cout) {
+    if (cv->bn && cv->bn[0] && !b->o->fold_bn) {
+        /* Unfolded: conv, BATCHNORM, [ADD residual], [activation] as separate nodes. */
+        pp_ab_conv plain = *cv;
+        char nm[320];
+        plain.bn = NULL;
+        plain.act = 0;
+        plain.residual = -1;
+        int y = pp_ab_conv_layer(b, x, &plain, cout);
+        y = pp_ab_batchnorm(b, y, cv->bn, cout ? *cout : -1);
+        if (cv->residual >= 0) {
+            snprintf(nm, sizeof nm, "%s.add", cv->bn);
+            y = pp_ab_binary(b, PP_OP_ADD, y, cv->residual, nm);
+        } else if (cv->residual < -1) {
+            y = -1;
+        }
+        snprintf(nm, sizeof nm, "%s.act", cv->bn);
+        return act_node(b, y, cv->act, cv->act_alpha, cv->act_beta, nm);
+    }
     char wk[300], bk[300], pre[300];
     snprintf(pre, sizeof pre, "%s", cv->w);
     if (ends_with(pre, ".weight")) pre[strlen(pre) - 7] = 0;
@@ -404,7 +449,7 @@ int pp_ab_conv_layer(pp_ab *b, int x, const pp_ab_conv *cv, int64_t *cout) {
             keep(b, pp_node_set_int(b->g, nd, "group", groups, b->err));
             if (cv->act) {
                 keep(b, pp_node_set_int(b->g, nd, "activation", cv->act, b->err));
-                if (cv->act == PP_ACT_CLIP) {
+                if (cv->act == PP_ACT_CLIP || cv->act == PP_ACT_HARDSIGMOID) {
                     keep(b, pp_node_set_float(b->g, nd, "act_alpha", cv->act_alpha, b->err));
                     keep(b, pp_node_set_float(b->g, nd, "act_beta", cv->act_beta, b->err));
                 }
@@ -514,6 +559,50 @@ int pp_ab_pool(pp_ab *b, pp_op op, int x, int k, int stride, int pad, const char
         keep(b, pp_node_set_ints(b->g, nd, "pads", (int64_t[]){pad, pad, pad, pad}, 4, b->err));
     }
     return b->rc ? -1 : y;
+}
+
+int pp_ab_concat(pp_ab *b, int x, int y, const char *name) {
+    if (x < 0 || y < 0) return -1;
+    int nd = -1;
+    int z = node(b, PP_OP_CONCAT, name, 2, (int[]){x, y}, &nd);
+    if (z >= 0) keep(b, pp_node_set_int(b->g, nd, "axis", 1, b->err));
+    return b->rc ? -1 : z;
+}
+
+static int cmp_seq(const void *a, const void *b);
+typedef struct seq_layer {
+    int index;
+    int kind;  /* 1 conv, 2 bn, 3 linear */
+} seq_layer;
+static int seq_scan(const pp_ckpt *c, const char *prefix, seq_layer *out, int max);
+
+int pp_ab_classifier(pp_ab *b, int x, const char *prefix, int64_t cin, int act) {
+    seq_layer cl[16];
+    int nc = seq_scan(b->c, prefix, cl, 16);
+    if (nc < 1) {
+        char k[128];
+        snprintf(k, sizeof k, "%s0.weight", prefix);
+        pp_ab_get(b, k, 2, NULL);
+        return -1;
+    }
+    for (int i = 0; i < nc; i++) {
+        char pre[128];
+        snprintf(pre, sizeof pre, "%s%d", prefix, cl[i].index);
+        x = pp_ab_linear(b, x, pre, cin, i + 1 < nc ? act : 0, &cin);
+    }
+    return x;
+}
+
+void pp_ab_input_size(const pp_ab *b, int64_t def_c, int64_t *c, int64_t *h, int64_t *w) {
+    *c = b->o->in_c ? b->o->in_c : def_c;
+    *h = b->o->in_h ? b->o->in_h : 224;
+    *w = b->o->in_w ? b->o->in_w : 224;
+}
+
+void pp_ab_check_name(pp_ab *b, const char *desc, const char *generic) {
+    size_t fl = strlen(b->family);
+    if (fl && strcmp(b->family, generic) && (strncmp(desc, b->family, fl) || desc[fl] != ' '))
+        pp_ab_problem(b, "the keys hold %s, not %s", desc, b->family);
 }
 
 int pp_ab_flatten(pp_ab *b, int x, const char *name) {
@@ -814,11 +903,6 @@ static int build_resnet(pp_ab *b, int *input, char *desc, size_t dn) {
 
 /* ---- VGG-style: features.N (conv [bn] relu [maxpool]) + classifier.N (linear relu) ---- */
 
-typedef struct seq_layer {
-    int index;
-    int kind;  /* 1 conv, 2 bn, 3 linear */
-} seq_layer;
-
 static int cmp_seq(const void *a, const void *b) {
     return ((const seq_layer *)a)->index - ((const seq_layer *)b)->index;
 }
@@ -894,8 +978,6 @@ static int build_vgg(pp_ab *b, int *input, char *desc, size_t dn) {
         char wk[64], bnk[64], nm[64];
         snprintf(wk, sizeof wk, "features.%d", f[i].index);
         snprintf(bnk, sizeof bnk, "features.%d", f[i].index + 1);
-        const pp_ckpt_tensor *wt = pp_ckpt_find(b->c, "features.0.weight");
-        (void)wt;
         pp_ab_conv cv = {.w = wk, .bn = has_bn ? bnk : NULL, .cin = ch, .stride = 1, .pad = -1, .groups = 1,
                          .act = PP_ACT_RELU, .residual = -1};
         int64_t k = 3;
@@ -924,6 +1006,11 @@ static int build_vgg(pp_ab *b, int *input, char *desc, size_t dn) {
     char ck[64];
     snprintf(ck, sizeof ck, "classifier.%d.weight", cl[0].index);
     const pp_ckpt_tensor *l0 = pp_ckpt_find(b->c, ck);
+    if (ch > INT32_MAX || h < 1 || w < 1) { /* h, w <= 65536: ch·h·w stays far below 2^63 */
+        pp_ab_problem(b, "the feature map (%" PRId64 ", %" PRId64 ", %" PRId64 ") is empty or too large: give the input size "
+                      "(input=H)", ch, h, w);
+        return -1;
+    }
     if (l0 && l0->rank == 2 && ch > 0 && x >= 0 && l0->dims[1] != ch * h * w) {
         int64_t s = (int64_t)llround(sqrt((double)l0->dims[1] / (double)ch));
         if (s < 1 || ch * s * s != l0->dims[1] || h % s || w % s || h / s != w / s) {
@@ -957,6 +1044,9 @@ pp_code pp_arch_detect(const pp_ckpt *c, char *out, size_t n) {
         vgg_name(nconv, bn, out, n);
         return PP_OK;
     }
+    if (pp_arch_is_mobilenet_v2(c, out, n) || pp_arch_is_mobilenet_v3(c, out, n) || pp_arch_is_efficientnet(c, out, n) ||
+        pp_arch_is_densenet(c, out, n))
+        return PP_OK;
     if (is_mlp(c, &nl)) {
         snprintf(out, n, "mlp (%d linear layers)", nl);
         return PP_OK;
@@ -978,7 +1068,8 @@ pp_code pp_arch_build(const pp_ckpt *c, const char *arch, const char *arch_file,
     if (arch_file && !detect)
         return pp_error_set(err, PP_ERR_INVALID_ARG, "give either an architecture ('%s') or an architecture file, not both",
                             family);
-    enum { F_NONE, F_MLP, F_RESNET, F_VGG, F_FILE } fam = F_NONE;
+    enum { F_NONE, F_MLP, F_RESNET, F_VGG, F_MNV2, F_MNV3, F_EFF, F_DENSE, F_FILE } fam = F_NONE;
+    char tmp[256];
     if (arch_file) {
         fam = F_FILE;
     } else if (detect) {
@@ -986,6 +1077,10 @@ pp_code pp_arch_build(const pp_ckpt *c, const char *arch, const char *arch_file,
         int nl, nconv, bn;
         if (resnet_scan(c, &r)) fam = F_RESNET;
         else if (is_vgg(c, &nconv, &bn)) fam = F_VGG;
+        else if (pp_arch_is_mobilenet_v2(c, tmp, sizeof tmp)) fam = F_MNV2;
+        else if (pp_arch_is_mobilenet_v3(c, tmp, sizeof tmp)) fam = F_MNV3;
+        else if (pp_arch_is_efficientnet(c, tmp, sizeof tmp)) fam = F_EFF;
+        else if (pp_arch_is_densenet(c, tmp, sizeof tmp)) fam = F_DENSE;
         else if (is_mlp(c, &nl)) fam = F_MLP;
         else {
             char keys[256] = "";
@@ -994,7 +1089,7 @@ pp_code pp_arch_build(const pp_ckpt *c, const char *arch, const char *arch_file,
                 append(keys, sizeof keys, "%s%s", i ? ", " : "", printable(nb, sizeof nb, c->tensors[i].name));
             }
             return pp_error_set(err, PP_ERR_UNSUPPORTED,
-                                "cannot tell the architecture from the keys (%s%s): give one (mlp, resnet, vgg) or an "
+                                "cannot tell the architecture from the keys (%s%s): give one (mlp, resnet, vgg, mobilenet_v2, ...) or an "
                                 "architecture file",
                                 keys, c->n > 4 ? ", ..." : "");
         }
@@ -1004,10 +1099,19 @@ pp_code pp_arch_build(const pp_ckpt *c, const char *arch, const char *arch_file,
         fam = F_RESNET;
     } else if (!strncmp(family, "vgg", 3)) {
         fam = F_VGG;
+    } else if (!strcmp(family, "mobilenet_v2")) {
+        fam = F_MNV2;
+    } else if (!strncmp(family, "mobilenet_v3", 12)) {
+        fam = F_MNV3;
+    } else if (!strncmp(family, "efficientnet", 12)) {
+        fam = F_EFF;
+    } else if (!strncmp(family, "densenet", 8)) {
+        fam = F_DENSE;
     } else {
         return pp_error_set(err, PP_ERR_UNSUPPORTED,
-                            "unknown architecture '%s' (known: mlp, resnet18/34/50/101/152, resnext*, wide_resnet*, vgg11..19[_bn]; "
-                            "or an architecture file)",
+                            "unknown architecture '%s' (known: mlp, resnet18/34/50/101/152, resnext*, wide_resnet*, vgg11..19[_bn], "
+                            "mobilenet_v2, mobilenet_v3_large/small, efficientnet_b0..b7, densenet121/161/169/201; or an "
+                            "architecture file)",
                             family);
     }
     pp_ab b;
@@ -1015,6 +1119,7 @@ pp_code pp_arch_build(const pp_ckpt *c, const char *arch, const char *arch_file,
     b.c = c;
     b.o = &o;
     b.family = detect ? "" : family;
+    b.eps = o.eps;
     b.err = err;
     b.g = pp_graph_new();
     b.used = pp_calloc((size_t)c->n + 1, 1);
@@ -1029,6 +1134,10 @@ pp_code pp_arch_build(const pp_ckpt *c, const char *arch, const char *arch_file,
     case F_MLP: output = build_mlp(&b, &input, desc, sizeof desc); break;
     case F_RESNET: output = build_resnet(&b, &input, desc, sizeof desc); break;
     case F_VGG: output = build_vgg(&b, &input, desc, sizeof desc); break;
+    case F_MNV2: output = pp_arch_build_mobilenet_v2(&b, &input, desc, sizeof desc); break;
+    case F_MNV3: output = pp_arch_build_mobilenet_v3(&b, &input, desc, sizeof desc); break;
+    case F_EFF: output = pp_arch_build_efficientnet(&b, &input, desc, sizeof desc); break;
+    case F_DENSE: output = pp_arch_build_densenet(&b, &input, desc, sizeof desc); break;
     case F_FILE:
         snprintf(desc, sizeof desc, "architecture file %s", arch_file);
         rc = pp_arch_file_build(&b, arch_file, &input, &output);

@@ -1,8 +1,10 @@
 /* arch.h: architectures, i.e. how a checkpoint's weights become a graph
  * (docs/checkpoints.md).
  *
- * A checkpoint holds weights, not the graph. A family builder (mlp, resnet,
- * vgg) or an architecture description file says which op each key feeds. Every
+ * A checkpoint holds weights, not the graph. A family builder (arch.c: mlp,
+ * resnet/resnext/wide_resnet, vgg; arch_mobile.c: mobilenet_v2, mobilenet_v3,
+ * efficientnet_b0-b7, densenet) or an architecture description file
+ * (arch_file.c) says which op each key feeds. Every
  * key is asked for with the shape the builder expects (-1 where any extent
  * goes); missing, mis-shaped and unused keys are collected and reported in one
  * message. BatchNorm that follows a convolution is folded into its weights and
@@ -30,7 +32,9 @@ extern "C" {
 typedef struct pp_arch_opts {
     int64_t in_h, in_w;       /* input spatial size; 0 = the family's default (224) */
     int64_t in_c;             /* input channels; 0 = from the first weight */
-    double eps;               /* BatchNorm epsilon, default 1e-5 */
+    double eps;               /* BatchNorm epsilon (eps_set: given), else the family's (1e-5; 1e-3 for
+                                 MobileNetV3 and EfficientNet-B5..B7, as torchvision) */
+    int eps_set;
     int n_acts;               /* mlp: activation after each hidden layer (the last repeats) */
     int acts[PP_ARCH_MAX_LIST]; /* pp_op: PP_OP_RELU, PP_OP_GELU, ... */
     int n_strides;            /* resnet: stride of each layer's first block */
@@ -63,6 +67,7 @@ typedef struct pp_ab {
     int shown_missing, shown_bad; /* listed in the message */
     char missing[1024], bad[1024];
     int counter;              /* for fresh activation names */
+    double eps;               /* BatchNorm epsilon in force */
 } pp_ab;
 
 /* A key with the expected rank and extents (-1: any); NULL (and the key
@@ -99,10 +104,28 @@ int pp_ab_unary(pp_ab *b, pp_op op, int x, const char *name);
 int pp_ab_binary(pp_ab *b, pp_op op, int x, int y, const char *name);
 int pp_ab_pool(pp_ab *b, pp_op op, int x, int k, int stride, int pad, const char *name);
 int pp_ab_flatten(pp_ab *b, int x, const char *name);
+int pp_ab_concat(pp_ab *b, int x, int y, const char *name); /* along channels */
+/* The linear layers "PREFIX<N>.weight" in index order, `act` between them. */
+int pp_ab_classifier(pp_ab *b, int x, const char *prefix, int64_t cin, int act);
 /* The graph input: f32 (N, dims...), batch symbolic. */
 int pp_ab_input(pp_ab *b, const char *name, int rank, const int64_t *dims);
 /* Wraps up: sets the graph's input and output, reports every problem, infers. */
 pp_code pp_ab_finish(pp_ab *b, int input, int output, const char *what);
+
+/* Family builders in arch_mobile.c: detection (1 and a description when the
+ * keys fit) and building (the output id; *input set). */
+int pp_arch_is_mobilenet_v2(const pp_ckpt *c, char *desc, size_t n);
+int pp_arch_is_mobilenet_v3(const pp_ckpt *c, char *desc, size_t n);
+int pp_arch_is_efficientnet(const pp_ckpt *c, char *desc, size_t n);
+int pp_arch_is_densenet(const pp_ckpt *c, char *desc, size_t n);
+int pp_arch_build_mobilenet_v2(pp_ab *b, int *input, char *desc, size_t n);
+int pp_arch_build_mobilenet_v3(pp_ab *b, int *input, char *desc, size_t n);
+int pp_arch_build_efficientnet(pp_ab *b, int *input, char *desc, size_t n);
+int pp_arch_build_densenet(pp_ab *b, int *input, char *desc, size_t n);
+/* The size of the input (opts or 224) and its channels (opts or `def`). */
+void pp_ab_input_size(const pp_ab *b, int64_t def_c, int64_t *c, int64_t *h, int64_t *w);
+/* Checks a given name ("efficientnet_b3") against the detected description. */
+void pp_ab_check_name(pp_ab *b, const char *desc, const char *generic);
 
 /* The architecture description file (arch_file.c): builds its layers into
  * b->g and returns the graph's input and output activation ids. */

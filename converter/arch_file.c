@@ -171,9 +171,11 @@ static pp_code do_line(afile *f, const char *op, int *input, int *output) {
         long stride, pad, groups;
         const char *w = arg(f, "w");
         if (!w) return bad(f, "%s", "conv needs w=KEY");
-        if ((rc = int_arg(f, "stride", 1, 1, 64, &stride)) || (rc = int_arg(f, "pad", -1, -1, 64, &pad)) ||
-            (rc = int_arg(f, "groups", 0, 0, 1 << 20, &groups)))
+        const char *gs = arg(f, "groups");
+        if ((rc = int_arg(f, "stride", 1, 1, 64, &stride)) || (rc = int_arg(f, "pad", -1, -1, 64, &pad)))
             return rc;
+        if (gs && !strcmp(gs, "auto")) groups = 0; /* from the weight's shape and the input channels */
+        else if ((rc = int_arg(f, "groups", 1, 1, 1 << 20, &groups))) return rc;
         pp_ab_conv cv = {.w = w, .bn = arg(f, "bn"), .cin = ch, .stride = (int)stride, .pad = (int)pad, .groups = (int)groups,
                          .residual = -1};
         if (!act_of(arg(f, "act"), &cv.act, &cv.act_alpha, &cv.act_beta)) return bad(f, "unknown act '%s'", arg(f, "act"));

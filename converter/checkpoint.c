@@ -33,6 +33,7 @@ void pp_ckpt_free(pp_ckpt *c) {
         pp_free(c->tensors[i].owned);
     }
     pp_free(c->tensors);
+    pp_free(c->sorted);
     for (int i = 0; i < c->n_maps; i++)
         if (c->maps[i].addr) munmap(c->maps[i].addr, c->maps[i].size);
     pp_free(c->maps);
@@ -40,6 +41,16 @@ void pp_ckpt_free(pp_ckpt *c) {
 }
 
 const pp_ckpt_tensor *pp_ckpt_find(const pp_ckpt *c, const char *name) {
+    if (c->sorted && c->n_sorted == c->n) {
+        int lo = 0, hi = c->n - 1;
+        while (lo <= hi) {
+            int mid = lo + (hi - lo) / 2, r = strcmp(c->tensors[c->sorted[mid]].name, name);
+            if (!r) return &c->tensors[c->sorted[mid]];
+            if (r < 0) lo = mid + 1;
+            else hi = mid - 1;
+        }
+        return NULL;
+    }
     for (int i = 0; i < c->n; i++)
         if (!strcmp(c->tensors[i].name, name)) return &c->tensors[i];
     return NULL;
@@ -114,6 +125,27 @@ static int cmp_idx_name(const void *a, const void *b, void *arg) {
     return strcmp(c->tensors[*(const int *)a].name, c->tensors[*(const int *)b].name);
 }
 
+pp_code pp_ckpt_index(pp_ckpt *c, const char *what, pp_error *err) {
+    pp_free(c->sorted);
+    c->sorted = NULL;
+    c->n_sorted = 0;
+    int *idx = pp_malloc(((size_t)c->n + 1) * sizeof *idx);
+    if (!idx) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory for the index of %d tensors", what, c->n);
+    for (int i = 0; i < c->n; i++) idx[i] = i;
+    qsort_r(idx, (size_t)c->n, sizeof *idx, cmp_idx_name, c);
+    for (int i = 1; i < c->n; i++)
+        if (!strcmp(c->tensors[idx[i]].name, c->tensors[idx[i - 1]].name)) {
+            char nb[160];
+            pp_code rc = pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' appears twice", what,
+                                      printable(nb, sizeof nb, c->tensors[idx[i]].name));
+            pp_free(idx);
+            return rc;
+        }
+    c->sorted = idx;
+    c->n_sorted = c->n;
+    return PP_OK;
+}
+
 static int ends_with(const char *s, const char *suf) {
     size_t a = strlen(s), b = strlen(suf);
     return a >= b && !strcmp(s + a - b, suf);
@@ -157,23 +189,8 @@ pp_code pp_ckpt_open(const char *path, pp_ckpt **out, pp_error *err) {
         for (int i = 0; i < c->n; i++) memmove(c->tensors[i].name, c->tensors[i].name + 7, strlen(c->tensors[i].name + 7) + 1);
         c->stripped_module = 1;
     }
-    /* Unique names (sorted copy of the indices). */
-    int *idx = pp_malloc((size_t)c->n * sizeof *idx);
-    if (!idx) {
-        pp_ckpt_free(c);
-        return pp_error_set(err, PP_ERR_NOMEM, "out of memory");
-    }
-    for (int i = 0; i < c->n; i++) idx[i] = i;
-    qsort_r(idx, (size_t)c->n, sizeof *idx, cmp_idx_name, c);
-    for (int i = 1; i < c->n; i++)
-        if (!strcmp(c->tensors[idx[i]].name, c->tensors[idx[i - 1]].name)) {
-            char nb[160];
-            rc = pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' appears twice", path,
-                              printable(nb, sizeof nb, c->tensors[idx[i]].name));
-            break;
-        }
-    pp_free(idx);
-    if (rc) {
+    /* Unique names, and the index pp_ckpt_find searches. */
+    if ((rc = pp_ckpt_index(c, path, err))) {
         pp_ckpt_free(c);
         return rc;
     }

@@ -48,6 +48,8 @@ typedef struct pp_ckpt {
     int n, cap;
     pp_ckpt_map *maps;       /* owned mappings the tensors borrow from */
     int n_maps;
+    int *sorted;             /* owned: tensor indices sorted by name (pp_ckpt_index), or NULL */
+    int n_sorted;            /* == n while the index is current */
     char format[32];         /* "torch zip", "safetensors", "safetensors (3 shards)" */
     char nested[32];         /* "state_dict" when the tensors sat under that key, else "" */
     int stripped_module;     /* 1 when "module." prefixes were removed */
@@ -64,10 +66,15 @@ typedef struct pp_ckpt {
  * fit their storage, duplicate names. */
 pp_code pp_ckpt_open(const char *path, pp_ckpt **out, pp_error *err);
 void pp_ckpt_free(pp_ckpt *c);
+/* The tensor named `name`, or NULL: a binary search when the index is
+ * current, else a scan. */
 const pp_ckpt_tensor *pp_ckpt_find(const pp_ckpt *c, const char *name);
+/* (Re)builds the name index; refuses duplicate names, naming one. */
+pp_code pp_ckpt_index(pp_ckpt *c, const char *what, pp_error *err);
 
 /* Appends a tensor (used by the readers). name is copied; owned (may be NULL)
- * passes to the set. Duplicate names are refused. */
+ * passes to the set (freed on failure too). Duplicates are found by
+ * pp_ckpt_index, which pp_ckpt_open runs. */
 pp_code pp_ckpt_add(pp_ckpt *c, const char *name, pp_dtype dtype, const char *src_dtype, int rank,
                     const int64_t *dims, const void *data, uint64_t nbytes, void *owned, pp_error *err);
 /* Maps path read-only into c (the mapping lives until pp_ckpt_free). */

@@ -310,15 +310,15 @@ static pp_code overflow(const char *what, pp_error *err) {
 static pp_code bcast2(const pp_symval *a, const pp_symval *b, pp_symval *out, int *sa, int *sb, const char *what,
                       pp_error *err) {
     int n = a->n > b->n ? a->n : b->n;
-    if (a->n != b->n && a->n != 1 && b->n != 1)
-        return pp_error_set(err, PP_ERR_SHAPE, "%s: shape values of %d and %d elements do not broadcast", what,
-                            a->n, b->n);
     memset(out, 0, sizeof *out);
     out->rank = a->rank > b->rank ? a->rank : b->rank;
     out->n = out->rank ? n : 1;
     out->dtype = a->dtype;
     *sa = a->n == 1 ? 0 : 1;
     *sb = b->n == 1 ? 0 : 1;
+    if (a->n != b->n && a->n != 1 && b->n != 1)
+        return pp_error_set(err, PP_ERR_SHAPE, "%s: shape values of %d and %d elements do not broadcast", what,
+                            a->n, b->n);
     return PP_OK;
 }
 

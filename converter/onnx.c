@@ -458,8 +458,9 @@ static pp_code parse_graph(ox_ctx *x, pp_pb_cursor cur) {
         pp_pb_cursor sub;
         switch (f.number) {
         case 1:
-            if (!(rc = pp_pb_sub(&cur, &f, "NodeProto", &sub, x->err))) rc = parse_node(x, sub, &x->nodes[x->n_nodes]);
-            if (!rc) x->n_nodes++;
+            /* Counted even when it fails half-way, so its attributes' tensors
+             * are released with the rest. */
+            if (!(rc = pp_pb_sub(&cur, &f, "NodeProto", &sub, x->err))) rc = parse_node(x, sub, &x->nodes[x->n_nodes++]);
             break;
         case 5:
             if (!(rc = pp_pb_sub(&cur, &f, "TensorProto", &sub, x->err))) rc = parse_tensor(x, sub, &x->inits[x->n_inits]);
@@ -833,8 +834,8 @@ int ox_tensor_to_weight(ox_ctx *x, const ox_tensor *t, const char *name) {
     size_t count = 0;
     const char *field = "";
     if (ext) {
-        const uint8_t *map;
-        size_t size;
+        const uint8_t *map = NULL;
+        size_t size = 0;
         if (ext_map(x, t, &map, &size)) return -1;
         uint64_t off = t->ext_offset < 0 ? 0 : (uint64_t)t->ext_offset;
         uint64_t len = t->ext_length < 0 ? (off <= size ? size - off : 0) : (uint64_t)t->ext_length;

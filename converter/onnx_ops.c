@@ -196,9 +196,9 @@ static void note_needs_const(ox_nctx *c, int t) {
     const pp_onnx_options *o = c->x->opt;
     if (!o || !o->needs_const || !o->needs_const_size) return;
     const pp_graph *g = c->x->g;
-    int stack[64], sp = 0;
+    int stack[64], sp = 0, steps = 0;
     stack[sp++] = t;
-    while (sp > 0) {
+    while (sp > 0 && steps++ < 10000) { /* no visited set: bound the walk instead */
         int u = stack[--sp];
         const pp_tensor *x = &g->tensors[u];
         if (x->kind == PP_TENSOR_INPUT) {

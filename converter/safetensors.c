@@ -1,23 +1,16 @@
-/* safetensors.c: the safetensors reader (safetensors.h). */
+/* safetensors.c: the safetensors reader (safetensors.h). The JSON header is
+ * parsed by cJSON when the build found it (PP_HAVE_CJSON); without it
+ * safetensors files are refused with a message saying so. */
 #include "safetensors.h"
 
+#ifdef PP_HAVE_CJSON
 #include <cjson/cJSON.h>
+#endif
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *printable(char *buf, size_t n, const char *s) {
-    size_t k = 0;
-    for (; s && *s && k + 4 < n; s++) buf[k++] = ((unsigned char)*s < 0x20 || *s == 0x7F) ? '?' : *s;
-    if (s && *s) {
-        memcpy(buf + k, "...", 3);
-        k += 3;
-    }
-    buf[k] = 0;
-    return buf;
-}
 
 static uint64_t rd64(const uint8_t *p) {
     uint64_t v = 0;
@@ -34,6 +27,21 @@ int pp_safetensors_sniff(const uint8_t *d, size_t n) {
         if (d[i] != ' ' && d[i] != '\t' && d[i] != '\n' && d[i] != '\r') return 0;
     }
     return 0;
+}
+
+#ifdef PP_HAVE_CJSON
+
+int pp_safetensors_available(void) { return 1; }
+
+static const char *printable(char *buf, size_t n, const char *s) {
+    size_t k = 0;
+    for (; s && *s && k + 4 < n; s++) buf[k++] = ((unsigned char)*s < 0x20 || *s == 0x7F) ? '?' : *s;
+    if (s && *s) {
+        memcpy(buf + k, "...", 3);
+        k += 3;
+    }
+    buf[k] = 0;
+    return buf;
 }
 
 static const struct {
@@ -306,7 +314,8 @@ pp_code pp_safetensors_load_index(pp_ckpt *c, const char *path, pp_error *err) {
         rc = pp_safetensors_load(c, sd, sn, shard, err);
     }
     if (rc) goto out;
-    /* Every weight_map entry is in the shard it names (tensors a shard holds beyond the map are kept). */
+    if ((rc = pp_ckpt_index(c, path, err))) goto out; /* duplicates across shards; fast lookups */
+    /* Every weight_map entry is found (tensors a shard holds beyond the map are kept). */
     cJSON_ArrayForEach(it, wm) {
         if (!pp_ckpt_find(c, it->string)) {
             rc = pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' is not in shard '%s'", path,
@@ -320,3 +329,19 @@ out:
     cJSON_Delete(root);
     return rc;
 }
+
+#else /* no cJSON */
+
+int pp_safetensors_available(void) { return 0; }
+
+pp_code pp_safetensors_load(pp_ckpt *c, const uint8_t *data, size_t size, const char *w, pp_error *err) {
+    (void)c, (void)data, (void)size;
+    return pp_error_set(err, PP_ERR_UNSUPPORTED,
+                        "%s: this build reads no safetensors files (built without cJSON: install libcjson-dev and rebuild)", w);
+}
+
+pp_code pp_safetensors_load_index(pp_ckpt *c, const char *path, pp_error *err) {
+    return pp_safetensors_load(c, NULL, 0, path, err);
+}
+
+#endif

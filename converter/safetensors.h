@@ -24,6 +24,10 @@ extern "C" {
 
 #define PP_SAFETENSORS_MAX_HEADER 100000000u
 
+/* 1 when this build reads safetensors (it found cJSON); 0 and every load is
+ * refused with a message otherwise. */
+int pp_safetensors_available(void);
+
 /* 1 when the bytes start like a safetensors file (a plausible length, then '{'). */
 int pp_safetensors_sniff(const uint8_t *data, size_t size);
 

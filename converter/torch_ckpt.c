@@ -48,7 +48,7 @@ static pp_dtype to_pp(pp_pk_stype t, const char **name) {
 
 /* One tensor value into c: bounds against its storage, then a view or a copy. */
 static pp_code add_tensor(pp_ckpt *c, const pp_zip *z, const char *name, const pp_pk_value *t, int big_endian,
-                          pp_error *err) {
+                          uint64_t *budget, pp_error *err) {
     char nb[160];
     const char *w = z->what;
     const pp_pk_value *s = t->storage;
@@ -106,7 +106,17 @@ static pp_code add_tensor(pp_ckpt *c, const pp_zip *z, const char *name, const p
                             ") does not fit its storage '%s' of %" PRIu64 " bytes",
                             w, nb, t->offset, last, s->key, sbytes);
     size_t out_es = dt == PP_DTYPE_I32 && es == 2 ? 4 : es;
-    uint64_t nbytes = numel * out_es; /* numel*es <= sbytes, so out_es (<= 2 es) cannot overflow */
+    /* numel can exceed the storage (stride-0 views), so check before multiplying */
+    if (numel > UINT64_MAX / out_es) return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' is too large", w, nb);
+    uint64_t nbytes = numel * out_es;
+    /* Views may repeat storage bytes (stride 0, overlapping views): the tensors
+     * may not add up to more than PP_TORCH_AMPLIFICATION × the file. */
+    if (nbytes > *budget)
+        return pp_error_set(err, PP_ERR_UNSUPPORTED,
+                            "%s: tensor '%s' (%" PRIu64 " bytes) takes the tensors past %d times the file's size "
+                            "(views repeating storage bytes)",
+                            w, nb, nbytes, PP_TORCH_AMPLIFICATION);
+    *budget -= nbytes;
     /* Contiguous, in C order? (dims of extent 1 may carry any stride) */
     int contiguous = 1;
     uint64_t want = 1;
@@ -244,6 +254,7 @@ pp_code pp_torch_load(pp_ckpt *c, const uint8_t *data, size_t size, const char *
         goto out;
     }
     snprintf(c->format, sizeof c->format, "torch zip%s", big ? " (big-endian)" : "");
+    uint64_t budget = (uint64_t)size * PP_TORCH_AMPLIFICATION + ((uint64_t)64 << 20);
     for (size_t i = 0; i < sd->n / 2 && !rc; i++) {
         const pp_pk_value *k = sd->items[2 * i], *v = sd->items[2 * i + 1];
         if (v->type != PP_PK_TENSOR) continue; /* _extra_state, counters, ... */
@@ -260,7 +271,7 @@ pp_code pp_torch_load(pp_ckpt *c, const uint8_t *data, size_t size, const char *
             rc = pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: more than %d tensors", what, PP_CKPT_MAX_TENSORS);
             break;
         }
-        rc = add_tensor(c, &z, k->s, v, big, err);
+        rc = add_tensor(c, &z, k->s, v, big, &budget, err);
     }
 out:
     pp_pickle_free(pk);

@@ -25,6 +25,11 @@
 extern "C" {
 #endif
 
+/* The tensors' bytes may add up to at most this many times the file's size
+ * (plus 64 MiB): views with stride 0 or overlapping views repeat storage
+ * bytes, and would otherwise let a small file ask for any amount of memory. */
+#define PP_TORCH_AMPLIFICATION 4
+
 /* 1 when the bytes look like a torch file of any kind (zip, legacy pickle or tar). */
 int pp_torch_sniff(const uint8_t *data, size_t size);
 

@@ -34,6 +34,14 @@ typedef struct stage_rt {
     int n_sizes;
 } stage_rt;
 
+typedef struct replica_job {
+    pp_exec *e;
+    int r;
+    pp_code rc;
+    pp_error err;
+    uint64_t seen; /* the last run generation this driver took part in */
+} replica_job;
+
 struct pp_exec {
     const pp_graph *g;
     pp_plan *plan;
@@ -53,6 +61,15 @@ struct pp_exec {
     int n_mb;
     atomic_int cancel;         /* set by pp_exec_cancel from any thread */
     int profile;
+    /* Replicas 1..R-1 are driven by threads made once at build (replica 0 by
+     * the caller), so a run creates no thread and allocates nothing. */
+    replica_job *jobs;         /* [R] */
+    pthread_t *drivers;        /* [R], entry 0 unused */
+    int n_drivers;             /* started */
+    pthread_mutex_t run_mu;
+    pthread_cond_t run_cv, done_cv;
+    uint64_t run_gen;
+    int pending, quit;
 };
 
 static stage_rt *RT(pp_exec *e, int r, int p) { return &e->rt[r * e->P + p]; }
@@ -114,6 +131,7 @@ static pp_code parse_devices(const char *spec, char ***names, int *n, int *fell_
 }
 
 static pp_code prepare_size(pp_exec *e, int r, int p, int size, sized_launches **out, pp_error *err);
+static void *driver_main(void *arg);
 
 static void release_stage(pp_exec *e, int r, int p) {
     stage_rt *rt = RT(e, r, p);
@@ -147,8 +165,23 @@ static void release_stage(pp_exec *e, int r, int p) {
     pp_free(rt->weight);
 }
 
+static void stop_drivers(pp_exec *e) {
+    pthread_mutex_lock(&e->run_mu);
+    e->quit = 1;
+    pthread_cond_broadcast(&e->run_cv);
+    pthread_mutex_unlock(&e->run_mu);
+    for (int r = 1; r <= e->n_drivers; r++) pthread_join(e->drivers[r], NULL);
+    e->n_drivers = 0;
+}
+
 void pp_exec_free(pp_exec *e) {
     if (!e) return;
+    stop_drivers(e);
+    pp_free(e->jobs);
+    pp_free(e->drivers);
+    pthread_mutex_destroy(&e->run_mu);
+    pthread_cond_destroy(&e->run_cv);
+    pthread_cond_destroy(&e->done_cv);
     if (e->rt)
         for (int r = 0; r < e->R; r++)
             for (int p = 0; p < e->P; p++) release_stage(e, r, p);
@@ -340,6 +373,9 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
     pp_exec *e = pp_calloc(1, sizeof *e);
     if (!e) return pp_error_set(err, PP_ERR_NOMEM, "engine: out of memory");
     pthread_mutex_init(&e->mu, NULL);
+    pthread_mutex_init(&e->run_mu, NULL);
+    pthread_cond_init(&e->run_cv, NULL);
+    pthread_cond_init(&e->done_cv, NULL);
     e->g = g;
     e->P = o.stages;
     e->K = o.inflight;
@@ -420,6 +456,20 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
             goto fail;
         }
         strcpy(e->trace_path, o.trace);
+    }
+    e->jobs = pp_calloc((size_t)e->R, sizeof(replica_job));
+    e->drivers = pp_calloc((size_t)e->R, sizeof(pthread_t));
+    if (!e->jobs || !e->drivers) {
+        rc = pp_error_set(err, PP_ERR_NOMEM, "engine: out of memory for %d replica drivers", e->R);
+        goto fail;
+    }
+    for (int r = 0; r < e->R; r++) e->jobs[r] = (replica_job){e, r, PP_OK, {PP_OK, ""}, 0};
+    for (int r = 1; r < e->R; r++) {
+        if (pthread_create(&e->drivers[r], NULL, driver_main, &e->jobs[r]) != 0) {
+            rc = pp_error_set(err, PP_ERR_DEVICE, "engine: cannot start the thread driving replica %d", r);
+            goto fail;
+        }
+        e->n_drivers = r;
     }
     for (int i = 0; i < nd; i++) pp_free(names[i]);
     pp_free(names);
@@ -536,13 +586,6 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
     return rc;
 }
 
-typedef struct replica_job {
-    pp_exec *e;
-    int r;
-    pp_code rc;
-    pp_error err;
-} replica_job;
-
 static void *replica_main(void *arg) {
     replica_job *j = arg;
     pp_exec *e = j->e;
@@ -582,6 +625,25 @@ static void *replica_main(void *arg) {
     return NULL;
 }
 
+static void *driver_main(void *arg) {
+    replica_job *j = arg;
+    pp_exec *e = j->e;
+    for (;;) {
+        pthread_mutex_lock(&e->run_mu);
+        while (j->seen == e->run_gen && !e->quit) pthread_cond_wait(&e->run_cv, &e->run_mu);
+        if (e->quit) {
+            pthread_mutex_unlock(&e->run_mu);
+            return NULL;
+        }
+        j->seen = e->run_gen;
+        pthread_mutex_unlock(&e->run_mu);
+        replica_main(j);
+        pthread_mutex_lock(&e->run_mu);
+        if (--e->pending == 0) pthread_cond_signal(&e->done_cv);
+        pthread_mutex_unlock(&e->run_mu);
+    }
+}
+
 pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, pp_error *err) {
     if (batch < 1) return pp_error_set(err, PP_ERR_INVALID_ARG, "batch %lld: need at least 1", (long long)batch);
     for (int i = 0; i < e->g->n_inputs; i++)
@@ -599,30 +661,37 @@ pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *
     e->batch = batch;
     e->n_mb = (int)((batch + e->M - 1) / e->M);
     atomic_store(&e->next_mb, 0);
-    replica_job jobs[64];
-    pthread_t th[64];
-    int R = e->R < 64 ? e->R : 64;
-    for (int r = 0; r < R; r++) jobs[r] = (replica_job){e, r, PP_OK, {PP_OK, ""}};
-    if (R == 1) {
-        replica_main(&jobs[0]);
-    } else {
-        int started = 0;
-        for (int r = 0; r < R; r++) {
-            if (pthread_create(&th[r], NULL, replica_main, &jobs[r]) != 0) break;
-            started++;
-        }
-        for (int r = 0; r < started; r++) pthread_join(th[r], NULL);
-        if (started < R) {
-            /* Replicas that could not start leave their micro-batches to the
-             * others; if none started, run inline. */
-            if (started == 0) replica_main(&jobs[0]);
-        }
+    /* Any replica may draw the short last micro-batch: prepare its size for all
+     * of them here, before the drivers start, so they only ever look up. */
+    int sizes[2] = {batch >= e->M ? e->M : 0, (int)(batch % e->M)};
+    for (int i = 0; i < 2; i++)
+        for (int r = 0; sizes[i] && r < e->R; r++)
+            for (int p = 0; p < e->P; p++) {
+                sized_launches *sl;
+                pp_code prc = prepare_size(e, r, p, sizes[i], &sl, err);
+                if (prc) {
+                    pthread_mutex_unlock(&e->mu);
+                    return prc;
+                }
+            }
+    for (int r = 0; r < e->R; r++) {
+        e->jobs[r].rc = PP_OK;
+        e->jobs[r].err.code = PP_OK;
     }
+    pthread_mutex_lock(&e->run_mu);
+    e->run_gen++;
+    e->pending = e->R - 1;
+    pthread_cond_broadcast(&e->run_cv);
+    pthread_mutex_unlock(&e->run_mu);
+    replica_main(&e->jobs[0]);
+    pthread_mutex_lock(&e->run_mu);
+    while (e->pending > 0) pthread_cond_wait(&e->done_cv, &e->run_mu);
+    pthread_mutex_unlock(&e->run_mu);
     pp_code rc = PP_OK;
-    for (int r = 0; r < R; r++)
-        if (jobs[r].rc) {
-            rc = jobs[r].rc;
-            if (err) *err = jobs[r].err;
+    for (int r = 0; r < e->R; r++)
+        if (e->jobs[r].rc) {
+            rc = e->jobs[r].rc;
+            if (err) *err = e->jobs[r].err;
             break;
         }
     /* Events keep counting across runs; slots are free again after the drain. */

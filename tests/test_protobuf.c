@@ -12,8 +12,8 @@
 
 /* An exact-size heap copy: one byte past it is a red zone. */
 static uint8_t *dup_bytes(const void *p, size_t n) {
-    uint8_t *d = malloc(n ? n : 1);
-    cr_assert(d);
+    uint8_t *d = calloc(n ? n : 1, 1);
+    if (!d) abort();
     if (n) memcpy(d, p, n);
     return d;
 }
@@ -22,7 +22,9 @@ static int varint(const uint8_t *bytes, size_t n, uint64_t *v, size_t *used) {
     uint8_t *b = dup_bytes(bytes, n);
     const uint8_t *p = b;
     int rc = pp_pb_read_varint(&p, b + n, v);
-    if (used) *used = (size_t)(p - b);
+    pp_pb_cursor whole;
+    pp_pb_init(&whole, b, n, "varint");
+    if (used) *used = pp_pb_offset(&whole, p);
     free(b);
     return rc;
 }

@@ -1,4 +1,7 @@
 /* npyhdr.c: see npyhdr.h. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* POSIX and GNU calls under -std=c11 */
+#endif
 #include "npyhdr.h"
 
 #include <stdarg.h>
@@ -22,6 +25,11 @@ size_t pp_elem_size(pp_elem_type type) {
     for (size_t i = 0; i < sizeof descrs / sizeof *descrs; i++)
         if (descrs[i].type == type) return descrs[i].size;
     return 0;
+}
+
+const char *pp_elem_name(pp_elem_type type) {
+    static const char *names[] = {"?", "f32", "f16", "bf16", "i64", "i32", "bool", "u8", "i8", "f64"};
+    return (int)type >= 1 && (int)type <= 9 ? names[type] : "?";
 }
 
 static int bad(char *err, size_t errlen, const char *fmt, ...) {

@@ -29,5 +29,7 @@ int pp_npyhdr_parse(const uint8_t *buf, size_t size, pp_npyhdr *h, char *err, si
 size_t pp_npyhdr_format(pp_elem_type type, int rank, const int64_t *dims, char *out, size_t cap);
 /* Bytes of one element, 0 for an unknown type. */
 size_t pp_elem_size(pp_elem_type type);
+/* "f32", "i64", ...: for messages. */
+const char *pp_elem_name(pp_elem_type type);
 
 #endif

@@ -16,6 +16,9 @@
  * SIGINT or SIGTERM stop after the chunk in hand (exit status 130); a second one
  * kills at once, which is just as safe.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* POSIX and GNU calls under -std=c11 */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -280,8 +283,8 @@ int main(int argc, char **argv) {
         goto done;
     }
     if (ih.type != ii.type || ih.rank != ii.rank || ih.rank < 1) {
-        fprintf(stderr, "ppbatch: %s is rank %d of element type %d but input '%s' wants rank %d of type %d\n", input,
-                ih.rank, (int)ih.type, ii.name, ii.rank, (int)ii.type);
+        fprintf(stderr, "ppbatch: %s is %s of rank %d but input '%s' is %s of rank %d\n", input,
+                pp_elem_name(ih.type), ih.rank, ii.name, pp_elem_name(ii.type), ii.rank);
         goto done;
     }
     for (int d = 1; d < ih.rank; d++)
@@ -309,6 +312,11 @@ int main(int argc, char **argv) {
     const uint8_t *in_data = (const uint8_t *)map + ih.data_offset;
 
     /* ---- the output's full shape and header ---- */
+    if (oi.rank < 1 || oi.dims[0] != -1 || ii.dims[0] != -1) {
+        fprintf(stderr, "ppbatch: input '%s' and output '%s' must both have the batch (and only it) on axis 0\n",
+                ii.name, oi.name);
+        goto done;
+    }
     int64_t odims[PP_MAX_DIMS];
     odims[0] = total;
     for (int d = 1; d < oi.rank; d++) {
@@ -317,10 +325,6 @@ int main(int argc, char **argv) {
             goto done;
         }
         odims[d] = oi.dims[d];
-    }
-    if (oi.rank < 1) {
-        fprintf(stderr, "ppbatch: output '%s' has no batch axis\n", oi.name);
-        goto done;
     }
     char header[512];
     size_t hlen = pp_npyhdr_format(oi.type, oi.rank, odims, header, sizeof header);

@@ -4,6 +4,9 @@
  * decode a PPM or PNG (image.c), preprocess to the net's (1, C, H, W) float
  * input, run, and print the k most probable classes.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* POSIX and GNU calls under -std=c11 */
+#endif
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>

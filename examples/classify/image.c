@@ -1,4 +1,7 @@
 /* image.c: PPM/PGM and PNG readers for untrusted files (see image.h). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* POSIX and GNU calls under -std=c11 */
+#endif
 #include "image.h"
 
 #include <errno.h>

@@ -1,4 +1,7 @@
 /* netio.c: see netio.h. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* POSIX and GNU calls under -std=c11 */
+#endif
 #include "netio.h"
 
 #include <arpa/inet.h>

@@ -7,6 +7,9 @@
  * p99 and max latency and the throughput; exits 1 if any request failed or was
  * not sent before --timeout. Talks to loopback addresses only.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* POSIX and GNU calls under -std=c11 */
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <ppengine.h>
@@ -62,6 +66,8 @@ typedef struct load {
 static int connect_to(const struct sockaddr_in *addr) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
+    struct timeval tv = {10, 0}; /* bounds connect() too, should the server's backlog be full */
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (connect(fd, (const struct sockaddr *)addr, sizeof *addr)) {
         close(fd);
         return -1;

@@ -13,6 +13,9 @@
  * finish and are answered, then every socket is closed and the engine freed.
  * The wire protocol is in protocol.h.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* POSIX and GNU calls under -std=c11 */
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

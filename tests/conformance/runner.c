@@ -1,7 +1,7 @@
 /* conformance_runner: the converter and the CPU kernels against ONNX's own
  * backend test data (Debian libonnx-testdata).
  *
- *   conformance_runner DATA_DIR EXPECTED_FILE [--write FILE] [--only SUBSTR] [-v]
+ *   conformance_runner DATA_DIR EXPECTED_FILE [--write FILE] [--only SUBSTR] [--engine] [-v]
  *
  * DATA_DIR holds node/, pytorch-converted/, pytorch-operator/ and simple/, each
  * with one folder per case: model.onnx and test_data_set_N/{input,output}_K.pb.
@@ -9,7 +9,8 @@
  * a graph input that feeds a parameter (a Reshape shape, ...) being bound to the
  * data set's values through the same path as `ppconvert --const`; the graph is
  * run by the reference interpreter (converter/interp.h, the engine's CPU
- * kernels) and every output compared with ONNX's: floats within
+ * kernels; with --engine, the executor of engine/exec.h on the CPU instead) and
+ * every output compared with ONNX's: floats within
  * 1e-4 + 1e-3·|ref| (NaN matches NaN), integers and bools exactly.
  *
  * A case is pass, fail (wrong numbers, or a run error), unsupported (the
@@ -35,6 +36,11 @@
 #include "converter/convert.h"
 #include "converter/interp.h"
 #include "converter/onnx.h"
+#include "engine/exec.h"
+
+/* --engine: also run every case through the executor (engine/exec.h, on
+ * cpu) and hold its outputs to the same references. */
+static int use_engine;
 
 static const char *FOLDERS[] = {"node", "pytorch-converted", "pytorch-operator", "simple"};
 #define N_FOLDERS 4
@@ -286,6 +292,26 @@ static int run_dataset(const char *model, dataset *d, char *msg, size_t msz) {
         goto done;
     }
     n_out = g->n_outputs;
+    if (use_engine) {
+        /* The same graph through the planner and the executor: replace the
+         * interpreter's outputs with the engine's (same shapes). */
+        pp_exec *e = NULL;
+        pp_exec_options eo = {"cpu", 1, 0, (int)(batch > 0 ? batch : 1), 2, 0, NULL, NULL};
+        rc = pp_exec_create(g, &eo, &e, &err);
+        if (!rc) {
+            for (int i = 0; i < n_out && !rc; i++)
+                if (pp_exec_output_bytes(e, i, batch) != pp_dtype_size(os[i].dtype) * (uint64_t)pp_shape_numel(&os[i]))
+                    rc = pp_error_set(&err, PP_ERR_SHAPE, "engine output %d has %llu bytes, the interpreter's %llu", i,
+                                      (unsigned long long)pp_exec_output_bytes(e, i, batch),
+                                      (unsigned long long)(pp_dtype_size(os[i].dtype) * (uint64_t)pp_shape_numel(&os[i])));
+            if (!rc) rc = pp_exec_run(e, batch, inputs, outputs, &err);
+            pp_exec_free(e);
+        }
+        if (rc) {
+            snprintf(msg, msz, "engine: %s", err.msg);
+            st = ST_FAIL;
+        }
+    }
     for (int i = 0; i < n_out && st == ST_PASS; i++) {
         const pp_onnx_tensor *r = &d->out[i];
         int same = os[i].rank == r->rank;
@@ -468,15 +494,16 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[i], "--write") && i + 1 < argc) write_path = argv[++i];
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "-v")) verbose = 1;
+        else if (!strcmp(argv[i], "--engine")) use_engine = 1;
         else if (!data) data = argv[i];
         else if (!expected) expected = argv[i];
         else {
-            fprintf(stderr, "usage: conformance_runner DATA_DIR EXPECTED_FILE [--write FILE] [--only SUBSTR] [-v]\n");
+            fprintf(stderr, "usage: conformance_runner DATA_DIR EXPECTED_FILE [--write FILE] [--only SUBSTR] [--engine] [-v]\n");
             return 2;
         }
     }
     if (!data || !expected) {
-        fprintf(stderr, "usage: conformance_runner DATA_DIR EXPECTED_FILE [--write FILE] [--only SUBSTR] [-v]\n");
+        fprintf(stderr, "usage: conformance_runner DATA_DIR EXPECTED_FILE [--write FILE] [--only SUBSTR] [--engine] [-v]\n");
         return 2;
     }
     if (!is_dir(data)) {

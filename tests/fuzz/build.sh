@@ -7,6 +7,10 @@
 #
 #   bash tests/fuzz/build.sh [OUTDIR]        CC=clang-15 to pick another clang
 #
+# PP_FUZZ_CFLAGS adds flags, e.g. -fno-sanitize=signed-integer-overflow to fuzz
+# past a known, reported bug of that class (use a separate OUTDIR: objects are
+# not rebuilt when only the flags change).
+#
 # Targets whose module is still being written (PP_FUZZ_OPTIONAL below) are
 # skipped with a warning when they do not link; every other failure is an error.
 set -euo pipefail
@@ -22,7 +26,7 @@ mkdir -p "$out/obj"
 # fuzz build needs. -fno-sanitize-recover makes every UBSan report a crash.
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 cflags="-std=c11 -D_GNU_SOURCE -g -O1 $san -Wall -Wextra -Wpedantic -Wshadow -Wno-unused-parameter \
- -Wno-unknown-pragmas -Werror=implicit-function-declaration -I$root -I$root/include"
+ -Wno-unknown-pragmas -Werror=implicit-function-declaration -I$root -I$root/include ${PP_FUZZ_CFLAGS:-}"
 libs="-lm -lpthread"
 # safetensors.c parses its header with cJSON.
 if [ -e /usr/include/cjson/cJSON.h ]; then libs="$libs -lcjson"; fi

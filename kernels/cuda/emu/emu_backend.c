@@ -1,0 +1,115 @@
+/* emu_backend.c: a "cuda" backend on host memory for kernels/cuda/emu/run.sh. The
+ * custom CUDA kernels run emulated; GEMM and MATMUL go through engine/cuda/gemm_lt.c
+ * itself, against the host cuBLASLt of mock_cublaslt.c; CONV is the direct kernel
+ * without its epilogue followed by the bias/residual/activation kernel (the
+ * shape of the cuDNN path). Streams are synchronous. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "engine/backend.h"
+#include "kernels/cpu/cpu_kernels.h"
+#include "engine/cuda/cuda_internal.h"
+
+static void e_destroy(pp_backend *b) {
+    free(b->ctx);
+    free(b);
+}
+static pp_code e_alloc(pp_backend *b, size_t n, void **p, pp_error *err) { *p = aligned_alloc(256, (n + 255) / 256 * 256 + 256); return PP_OK; }
+static void e_free(pp_backend *b, void *p) { free(p); }
+static size_t e_mem(pp_backend *b) { return 0; }
+static pp_code e_sc(pp_backend *b, pp_stream **s, pp_error *err) {
+    *s = calloc(1, sizeof **s);
+    (*s)->err_host = (*s)->err_dev = calloc(1, sizeof(int));
+    return PP_OK;
+}
+static void e_sd(pp_backend *b, pp_stream *s) {
+    if (s) free(s->err_host);
+    free(s);
+}
+static pp_code e_ss(pp_backend *b, pp_stream *s, pp_error *err) {
+    if (*s->err_host) {
+        *s->err_host = 0;
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "emu: invalid input data (index out of range)");
+    }
+    return PP_OK;
+}
+static pp_code e_ec(pp_backend *b, pp_event **e, pp_error *err) { *e = calloc(1, sizeof **e); return PP_OK; }
+static void e_ed(pp_backend *b, pp_event *e) { free(e); }
+static pp_code e_er(pp_backend *b, pp_event *e, pp_stream *s, pp_error *err) { return PP_OK; }
+static pp_code e_sw(pp_backend *b, pp_stream *s, pp_event *e, pp_error *err) { return PP_OK; }
+static pp_code e_es(pp_backend *b, pp_event *e, pp_error *err) { return PP_OK; }
+static pp_code e_cp(pp_backend *b, pp_stream *s, void *d, const void *src, size_t n, pp_error *err) { memmove(d, src, n); return PP_OK; }
+
+static pp_code e_hf(pp_backend *b, pp_stream *s, pp_host_fn fn, void *arg, pp_error *err) { fn(arg); return PP_OK; }
+
+static pp_code e_cpeer(pp_backend *b, pp_stream *s, void *d, pp_backend *from, const void *src, size_t n, pp_error *err) { memmove(d, src, n); return PP_OK; }
+static pp_code e_epeer(pp_backend *b, pp_backend *to, pp_error *err) { return PP_OK; }
+
+static int e_supports(pp_backend *b, const pp_node *node, const pp_shape *in) {
+    pp_shape out[PP_MAX_IO];
+    pp_op_params p;
+    pp_error derr;
+    if (pp_op_describe(node, in, out, &p, NULL, NULL, &derr) != PP_OK) return 0;
+    if (node->op == PP_OP_GEMM || node->op == PP_OP_MATMUL || node->op == PP_OP_CONV) return in[0].dtype == PP_DTYPE_F32;
+    return pp_cuda_kernel_supports(node->op, &p);
+}
+static pp_code e_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
+    l->state = NULL;
+    l->ws_bytes = pp_cuda_workspace_size(l->node->op, &l->params);
+    if (l->node->op == PP_OP_GEMM || l->node->op == PP_OP_MATMUL) {
+        pp_lt_plan *p = NULL;
+        pp_code rc = pp_lt_prepare(b, l, &p, &l->ws_bytes, err);
+        l->state = p;
+        return rc;
+    }
+    return PP_OK;
+}
+static void e_release(pp_backend *b, pp_launch *l) {
+    if (l->state && (l->node->op == PP_OP_GEMM || l->node->op == PP_OP_MATMUL)) pp_lt_release(l->state);
+    l->state = NULL;
+}
+static pp_code e_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_error *err) {
+    pp_cuda_exec x = {0, s->err_dev};
+    cudaError_t e = cudaSuccess;
+    const pp_node *n = l->node;
+    if (n->op == PP_OP_CONV) {
+        pp_op_params q = l->params;
+        q.conv.act.kind = PP_ACT_NONE;
+        const void *in[4] = {l->in[0], l->in[1], NULL, NULL};
+        e = pp_cuda_conv_direct(&q, in, l->out, l->ws, &x);
+        const pp_conv_params *c = &l->params.conv;
+        if (!e)
+            e = pp_cuda_bias_act_nchw(l->out[0], n->n_in > 2 ? l->in[2] : NULL, n->n_in > 3 ? l->in[3] : NULL, c->n,
+                                      c->k, c->oh * c->ow, c->act, 0);
+    } else if (n->op == PP_OP_GEMM || n->op == PP_OP_MATMUL) {
+        return pp_lt_launch(b, s, l, l->state, err);
+    } else {
+        e = pp_cuda_kernel_for(n->op)(&l->params, l->in, l->out, l->ws, &x);
+    }
+    if (e) return pp_error_set(err, PP_ERR_DEVICE, "emu: %s: error %d", n->name, (int)e);
+    return PP_OK;
+}
+
+static const pp_backend_ops emu_ops = {
+    .kind = "cuda", .host_memory = 1, .destroy = e_destroy, .alloc = e_alloc, .free = e_free, .host_alloc = e_alloc,
+    .host_free = e_free, .mem_available = e_mem, .stream_create = e_sc, .stream_destroy = e_sd, .stream_sync = e_ss,
+    .event_create = e_ec, .event_destroy = e_ed, .event_record = e_er, .stream_wait = e_sw, .event_sync = e_es, .host_fn = e_hf,
+    .upload = e_cp, .download = e_cp, .copy = e_cp, .copy_peer = e_cpeer, .enable_peer = e_epeer, .supports = e_supports, .prepare = e_prepare, .release = e_release,
+    .launch = e_launch,
+};
+
+pp_code pp_backend_create(const char *spec, pp_backend **out, pp_error *err) {
+    if (strcmp(spec, "cpu") == 0) return pp_backend_cpu_create(0, out, err);
+    pp_backend *b = calloc(1, sizeof *b);
+    pp_cuda_ctx *c = calloc(1, sizeof *c);
+    c->lt = (cublasLtHandle_t)(uintptr_t)1; /* mock_cublaslt.c ignores it */
+    c->precision = PP_CUDA_PREC_FP32;
+    b->ctx = c;
+    b->ops = &emu_ops;
+    snprintf(b->name, sizeof b->name, "emu:0");
+    *out = b;
+    return PP_OK;
+}
+void pp_backend_destroy(pp_backend *b) { if (b) b->ops->destroy(b); }
+pp_code pp_backend_cuda_create(int index, pp_backend **out, pp_error *err) { return pp_error_set(err, PP_ERR_DEVICE, "emu"); }
+int pp_cuda_device_count(void) { return getenv("PP_EMU_DEVICES") ? 1 : 0; }

@@ -1,0 +1,155 @@
+/* mock_cublaslt.c: the cuBLASLt calls engine/cuda/gemm_lt.c makes, computed on the
+ * host from the descriptors' attributes exactly as cuBLASLt defines them
+ * (column-major, ops, strided batch, beta·C, bias and RELU/GELU epilogues), so
+ * the row-major trick, the batch strides and the C/bias modes are checked without
+ * a GPU. Also checks each pointer against the alignment the heuristic was told. */
+#include <cublasLt.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct mdesc {
+    int32_t ta, tb;
+    uint32_t epi;
+    const float *bias;
+} mdesc;
+typedef struct mlayout {
+    uint64_t rows, cols;
+    int64_t ld;
+    int32_t batch;
+    int64_t stride;
+} mlayout;
+typedef struct mpref {
+    uint32_t align[4];
+    uint64_t ws;
+} mpref;
+
+const char *cublasLtGetStatusName(cublasStatus_t s) { return s ? "MOCK_ERROR" : "CUBLAS_STATUS_SUCCESS"; }
+const char *cublasLtGetStatusString(cublasStatus_t s) { return s ? "mock error" : "success"; }
+
+cublasStatus_t cublasLtMatmulDescCreate(cublasLtMatmulDesc_t *d, cublasComputeType_t ct, cudaDataType_t st) {
+    if (ct != CUBLAS_COMPUTE_32F && ct != CUBLAS_COMPUTE_32F_FAST_TF32) return CUBLAS_STATUS_INVALID_VALUE;
+    if (st != CUDA_R_32F) return CUBLAS_STATUS_INVALID_VALUE;
+    *d = (cublasLtMatmulDesc_t)calloc(1, sizeof(mdesc));
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasLtMatmulDescDestroy(cublasLtMatmulDesc_t d) { free(d); return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasLtMatmulDescSetAttribute(cublasLtMatmulDesc_t d, cublasLtMatmulDescAttributes_t a, const void *buf,
+                                              size_t n) {
+    mdesc *m = (mdesc *)d;
+    switch (a) {
+    case CUBLASLT_MATMUL_DESC_TRANSA: if (n != 4) return CUBLAS_STATUS_INVALID_VALUE; memcpy(&m->ta, buf, 4); break;
+    case CUBLASLT_MATMUL_DESC_TRANSB: if (n != 4) return CUBLAS_STATUS_INVALID_VALUE; memcpy(&m->tb, buf, 4); break;
+    case CUBLASLT_MATMUL_DESC_EPILOGUE: if (n != 4) return CUBLAS_STATUS_INVALID_VALUE; memcpy(&m->epi, buf, 4); break;
+    case CUBLASLT_MATMUL_DESC_BIAS_POINTER: if (n != sizeof(void *)) return CUBLAS_STATUS_INVALID_VALUE; memcpy(&m->bias, buf, n); break;
+    default: return CUBLAS_STATUS_INVALID_VALUE;
+    }
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasLtMatrixLayoutCreate(cublasLtMatrixLayout_t *l, cudaDataType t, uint64_t rows, uint64_t cols,
+                                          int64_t ld) {
+    if (t != CUDA_R_32F || ld < (int64_t)(rows ? rows : 1)) return CUBLAS_STATUS_INVALID_VALUE;
+    mlayout *m = calloc(1, sizeof *m);
+    m->rows = rows, m->cols = cols, m->ld = ld, m->batch = 1;
+    *l = (cublasLtMatrixLayout_t)m;
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasLtMatrixLayoutDestroy(const cublasLtMatrixLayout_t l) { free(l); return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasLtMatrixLayoutSetAttribute(cublasLtMatrixLayout_t l, cublasLtMatrixLayoutAttribute_t a,
+                                                const void *buf, size_t n) {
+    mlayout *m = (mlayout *)l;
+    if (a == CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT && n == 4) memcpy(&m->batch, buf, 4);
+    else if (a == CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET && n == 8) memcpy(&m->stride, buf, 8);
+    else return CUBLAS_STATUS_INVALID_VALUE;
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasLtMatmulPreferenceCreate(cublasLtMatmulPreference_t *p) {
+    mpref *m = calloc(1, sizeof *m);
+    for (int i = 0; i < 4; i++) m->align[i] = 256;
+    *p = (cublasLtMatmulPreference_t)m;
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasLtMatmulPreferenceDestroy(cublasLtMatmulPreference_t p) { free(p); return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasLtMatmulPreferenceSetAttribute(cublasLtMatmulPreference_t p, cublasLtMatmulPreferenceAttributes_t a,
+                                                    const void *buf, size_t n) {
+    mpref *m = (mpref *)p;
+    switch (a) {
+    case CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES: if (n != 8) return CUBLAS_STATUS_INVALID_VALUE; memcpy(&m->ws, buf, 8); break;
+    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES: case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES:
+    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES: case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES:
+        if (n != 4) return CUBLAS_STATUS_INVALID_VALUE;
+        memcpy(&m->align[a - CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES], buf, 4);
+        break;
+    default: return CUBLAS_STATUS_INVALID_VALUE;
+    }
+    return CUBLAS_STATUS_SUCCESS;
+}
+/* the algorithm carries the alignment it was chosen for */
+cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t h, cublasLtMatmulDesc_t d, cublasLtMatrixLayout_t a,
+                                              cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t c,
+                                              cublasLtMatrixLayout_t dd, cublasLtMatmulPreference_t p, int req,
+                                              cublasLtMatmulHeuristicResult_t res[], int *ret) {
+    mpref *m = (mpref *)p;
+    memset(res, 0, sizeof res[0]);
+    uint32_t al = m->align[0];
+    for (int i = 1; i < 4; i++) if (m->align[i] < al) al = m->align[i];
+    if (al < 4) { *ret = 0; return CUBLAS_STATUS_NOT_SUPPORTED; }
+    memcpy(res[0].algo.data, &al, 4);
+    res[0].state = CUBLAS_STATUS_SUCCESS;
+    res[0].workspaceSize = 0;
+    *ret = req > 0 ? 1 : 0;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+static float el(const mlayout *l, const float *p, int trans, int64_t b, uint64_t r, uint64_t c) {
+    /* element (r, c) of op(X) for batch b */
+    const float *x = p + b * l->stride;
+    return trans ? x[r * l->ld + c] : x[c * l->ld + r];
+}
+
+cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t desc, const void *alpha, const void *A,
+                              cublasLtMatrixLayout_t Adesc, const void *B, cublasLtMatrixLayout_t Bdesc,
+                              const void *beta, const void *C, cublasLtMatrixLayout_t Cdesc, void *D,
+                              cublasLtMatrixLayout_t Ddesc, const cublasLtMatmulAlgo_t *algo, void *ws, size_t wsz,
+                              cudaStream_t s) {
+    const mdesc *m = (const mdesc *)desc;
+    const mlayout *la = (const mlayout *)Adesc, *lb = (const mlayout *)Bdesc, *lc = (const mlayout *)Cdesc,
+                  *ld = (const mlayout *)Ddesc;
+    uint32_t al;
+    memcpy(&al, algo->data, 4);
+    const void *ptrs[4] = {A, B, C, D};
+    for (int i = 0; i < 4; i++)
+        if ((uintptr_t)ptrs[i] % al) {
+            fprintf(stderr, "MOCK cuBLASLt: pointer %d (%p) not %u-aligned as the heuristic was told\n", i, ptrs[i], al);
+            return CUBLAS_STATUS_NOT_SUPPORTED;
+        }
+    uint64_t M = m->ta ? la->cols : la->rows, K = m->ta ? la->rows : la->cols;
+    uint64_t KB = m->tb ? lb->cols : lb->rows, N = m->tb ? lb->rows : lb->cols;
+    if (K != KB || ld->rows != M || ld->cols != N || lc->rows != M || lc->cols != N) {
+        fprintf(stderr, "MOCK cuBLASLt: shapes do not agree: op(A) %llux%llu op(B) %llux%llu D %llux%llu\n",
+                (unsigned long long)M, (unsigned long long)K, (unsigned long long)KB, (unsigned long long)N,
+                (unsigned long long)ld->rows, (unsigned long long)ld->cols);
+        return CUBLAS_STATUS_INVALID_VALUE;
+    }
+    if (la->batch != ld->batch || lb->batch != ld->batch || lc->batch != ld->batch) return CUBLAS_STATUS_INVALID_VALUE;
+    float a = *(const float *)alpha, bt = *(const float *)beta;
+    int bias = m->epi == CUBLASLT_EPILOGUE_BIAS || m->epi == CUBLASLT_EPILOGUE_RELU_BIAS || m->epi == CUBLASLT_EPILOGUE_GELU_BIAS;
+    if (bias && !m->bias) return CUBLAS_STATUS_INVALID_VALUE;
+    for (int64_t b = 0; b < ld->batch; b++)
+        for (uint64_t c = 0; c < N; c++)
+            for (uint64_t r = 0; r < M; r++) {
+                double acc = 0;
+                for (uint64_t k = 0; k < K; k++)
+                    acc += (double)el(la, A, m->ta, b, r, k) * (double)el(lb, B, m->tb, b, k, c);
+                float v = a * (float)acc;
+                if (bt != 0.f) v += bt * ((const float *)C)[b * lc->stride + c * lc->ld + r];
+                if (bias) v += m->bias[r];
+                if (m->epi == CUBLASLT_EPILOGUE_RELU || m->epi == CUBLASLT_EPILOGUE_RELU_BIAS) v = v > 0 ? v : 0;
+                if (m->epi == CUBLASLT_EPILOGUE_GELU || m->epi == CUBLASLT_EPILOGUE_GELU_BIAS)
+                    v = 0.5f * v * (1.f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+                ((float *)D)[b * ld->stride + c * ld->ld + r] = v;
+            }
+    return CUBLAS_STATUS_SUCCESS;
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# run.sh: the CUDA backend's custom kernels checked on a machine without a GPU.
+#
+#   bash kernels/cuda/emu/run.sh BUILD_DIR [ops|models|all] [FILTER]
+#
+# Each kernels/cuda/*.cu is rewritten (transform.py: k<<<g, b, smem, s>>>(args)
+# becomes an emulated launch; __shared__ becomes static storage) and compiled as
+# host C++ against emu.h, which runs every CUDA thread of a block as a std::thread
+# with real barriers for __syncthreads and per-warp barriers for __shfl_xor_sync,
+# blocks one after another, grids capped at 3×2 (every kernel is grid-stride, so
+# the loops are exercised too). emu_backend.c is a "cuda" backend on host memory
+# that launches those kernels the way engine/cuda does (conv: the direct kernel
+# then the bias/residual/activation follow-up; gemm: the CPU sgemm between the
+# broadcast and activation follow-ups). tests/gpu_ops.c and tests/gpu_models.c
+# then run unchanged against it (gpu_ops --device emu; gpu_models with one
+# emulated device), linked with BUILD_DIR/libppengine.a for everything else.
+# engine/cuda/gemm_lt.c runs for real against mock_cublaslt.c (a host cuBLASLt
+# that computes from the descriptors and checks the declared alignments).
+#
+# Not covered: the real cuBLASLt and cuDNN, the runtime calls in
+# engine/cuda/backend_cuda.c, CUDA graphs — those need the GPU (device-check.sh).
+# Slow (a thread per CUDA thread): minutes, not seconds.
+set -eu
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
+BUILD=$(cd "${1:?usage: run.sh BUILD_DIR [ops|models|all] [FILTER]}" && pwd)
+WHAT=${2:-all}
+FILTER=${3:-}
+CUDA_INC=${CUDA_INC:-/usr/local/cuda/include}
+W=$(mktemp -d "${TMPDIR:-/tmp}/pp-emu.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+[ -f "$BUILD/libppengine.a" ] || { echo "run.sh: no $BUILD/libppengine.a (build ppengine_static first)"; exit 1; }
+CXXF=(-std=c++20 -O1 -w -I"$HERE" -I"$ROOT/kernels/cuda" -I"$ROOT" -I"$ROOT/include" -I"$CUDA_INC")
+CF=(-std=c11 -D_GNU_SOURCE -O1 -w -I"$ROOT" -I"$ROOT/include" -I"$CUDA_INC" -DPP_SOURCE_DIR="\"$ROOT\"")
+objs=()
+for f in "$ROOT"/kernels/cuda/*.cu; do
+  b=$(basename "$f" .cu)
+  python3 "$HERE/transform.py" "$f" > "$W/$b.emu.cpp"
+  g++ "${CXXF[@]}" -c "$W/$b.emu.cpp" -o "$W/$b.o" &
+  objs+=("$W/$b.o")
+done
+g++ "${CXXF[@]}" -c "$HERE/emu.cpp" -o "$W/emu.o" &
+g++ "${CXXF[@]}" -c "$HERE/cuda_stubs.cpp" -o "$W/cuda_stubs.o" &
+gcc "${CF[@]}" -c "$HERE/emu_backend.c" -o "$W/emu_backend.o" &
+gcc "${CF[@]}" -c "$HERE/mock_cublaslt.c" -o "$W/mock_cublaslt.o" &
+gcc "${CF[@]}" -c "$ROOT/engine/cuda/gemm_lt.c" -o "$W/gemm_lt.o" &
+gcc "${CF[@]}" -c "$ROOT/tests/gpu_ops.c" -o "$W/gpu_ops.o" &
+gcc "${CF[@]}" -c "$ROOT/tests/gpu_models.c" -o "$W/gpu_models.o" &
+wait
+LIBS=("$BUILD/libppengine.a" -lm -lpthread)
+# the archive's CPU kernels may want OpenMP and OpenBLAS
+LIBS+=(-fopenmp)
+[ -n "$(ls /usr/lib/*/libopenblas.so 2>/dev/null)" ] && LIBS+=(-lopenblas)
+rc=0
+if [ "$WHAT" = ops ] || [ "$WHAT" = all ]; then
+  g++ -o "$W/emu_ops" "$W/gpu_ops.o" "$W/emu_backend.o" "${objs[@]}" "$W/emu.o" "$W/cuda_stubs.o" "$W/gemm_lt.o" "$W/mock_cublaslt.o" "${LIBS[@]}"
+  "$W/emu_ops" --device emu ${FILTER:+"$FILTER"} || rc=1
+fi
+if [ "$WHAT" = models ] || [ "$WHAT" = all ]; then
+  g++ -o "$W/emu_models" "$W/gpu_models.o" "$W/emu_backend.o" "${objs[@]}" "$W/emu.o" "$W/cuda_stubs.o" "$W/gemm_lt.o" "$W/mock_cublaslt.o" "${LIBS[@]}"
+  PP_EMU_DEVICES=1 PPCONVERT="$BUILD/ppconvert" "$W/emu_models" ${FILTER:+"$FILTER"} || rc=1
+fi
+exit $rc
