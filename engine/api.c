@@ -28,6 +28,12 @@ static pp_status *status_from(const pp_error *err) {
     return s;
 }
 
+static pp_status *status_nomem(void) {
+    pp_error e;
+    pp_error_nomem(&e, "out of memory");
+    return status_from(&e);
+}
+
 static pp_status *status_new(pp_code code, const char *msg) {
     pp_error e;
     pp_error_set(&e, code, "%s", msg);
@@ -54,7 +60,7 @@ static pp_status *net_from_model(pp_model *m, pp_net **out, pp_error *err) {
     pp_net *n = pp_calloc(1, sizeof *n);
     if (!n) {
         pp_model_free(m);
-        return status_new(PP_ERR_NOMEM, "out of memory");
+        return status_nomem();
     }
     if (pp_graph_from_model(&m, &n->g, err)) {
         pp_model_free(m);
@@ -137,7 +143,7 @@ struct pp_options {
 pp_status *pp_options_create(pp_options **out) {
     if (!out) return status_new(PP_ERR_INVALID_ARG, "pp_options_create: out must not be NULL");
     *out = pp_calloc(1, sizeof **out);
-    if (!*out) return status_new(PP_ERR_NOMEM, "out of memory");
+    if (!*out) return status_nomem();
     strcpy((*out)->devices, "auto");
     (*out)->stages = 1;
     (*out)->max_batch = 1;
@@ -221,7 +227,7 @@ pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine 
     pp_exec_options o = {opt->devices,   opt->stages, opt->microbatch, opt->max_batch, opt->inflight, opt->p2p,
                          opt->split[0] ? opt->split : NULL, opt->trace[0] ? opt->trace : NULL};
     pp_engine *e = pp_calloc(1, sizeof *e);
-    if (!e) return status_new(PP_ERR_NOMEM, "out of memory");
+    if (!e) return status_nomem();
     if (pp_exec_create(net->g, &o, &e->x, &err)) {
         pp_free(e);
         return status_from(&err);
@@ -253,11 +259,11 @@ pp_status *pp_engine_warmup(pp_engine *eng, int64_t batch) {
     const pp_graph *g = eng->net->g;
     void **in = calloc((size_t)g->n_inputs + 1, sizeof(void *)), **out = calloc((size_t)g->n_outputs + 1, sizeof(void *));
     pp_status *st = NULL;
-    if (!in || !out) st = status_new(PP_ERR_NOMEM, "out of memory");
+    if (!in || !out) st = status_nomem();
     for (int i = 0; !st && i < g->n_inputs; i++)
-        if (!(in[i] = calloc(1, pp_net_input_bytes(eng->net, i, batch) + 1))) st = status_new(PP_ERR_NOMEM, "out of memory");
+        if (!(in[i] = calloc(1, pp_net_input_bytes(eng->net, i, batch) + 1))) st = status_nomem();
     for (int i = 0; !st && i < g->n_outputs; i++)
-        if (!(out[i] = calloc(1, pp_net_output_bytes(eng->net, i, batch) + 1))) st = status_new(PP_ERR_NOMEM, "out of memory");
+        if (!(out[i] = calloc(1, pp_net_output_bytes(eng->net, i, batch) + 1))) st = status_nomem();
     if (!st) st = pp_engine_run(eng, batch, (const void *const *)in, out);
     for (int i = 0; in && i < g->n_inputs; i++) free(in[i]);
     for (int i = 0; out && i < g->n_outputs; i++) free(out[i]);

@@ -171,7 +171,7 @@ static size_t cpu_mem_available(pp_backend *b) { return 0; }
 
 static pp_code cpu_stream_create(pp_backend *b, pp_stream **out, pp_error *err) {
     pp_stream *s = pp_calloc(1, sizeof *s);
-    if (!s) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory for a stream", b->name);
+    if (!s) return pp_error_nomem(err, "%s: out of memory for a stream", b->name);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv_push, NULL);
     pthread_cond_init(&s->cv_pop, NULL);
@@ -216,7 +216,7 @@ static pp_code cpu_stream_sync(pp_backend *b, pp_stream *s, pp_error *err) {
 
 static pp_code cpu_event_create(pp_backend *b, pp_event **out, pp_error *err) {
     pp_event *e = pp_calloc(1, sizeof *e);
-    if (!e) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory for an event", b->name);
+    if (!e) return pp_error_nomem(err, "%s: out of memory for an event", b->name);
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv, NULL);
     *out = e;
@@ -342,7 +342,7 @@ pp_code pp_backend_cpu_create(int index, pp_backend **out, pp_error *err) {
     if (!b || !c) {
         pp_free(b);
         pp_free(c);
-        return pp_error_set(err, PP_ERR_NOMEM, "cpu:%d: out of memory", index);
+        return pp_error_nomem(err, "cpu:%d: out of memory", index);
     }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     c->threads = cores > 0 ? (int)cores : 1;

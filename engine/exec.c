@@ -109,7 +109,7 @@ static pp_code parse_devices(const char *spec, char ***names, int *n, int *fell_
     int count = 1;
     for (char *c = buf; *c; c++) count += *c == ',';
     char **v = pp_calloc((size_t)count, sizeof(char *));
-    if (!v) return pp_error_set(err, PP_ERR_NOMEM, "out of memory parsing the device list");
+    if (!v) return pp_error_nomem(err, "out of memory parsing the device list");
     int k = 0;
     char *save = NULL;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -117,7 +117,7 @@ static pp_code parse_devices(const char *spec, char ***names, int *n, int *fell_
         if (!v[k]) {
             for (int i = 0; i < k; i++) pp_free(v[i]);
             pp_free(v);
-            return pp_error_set(err, PP_ERR_NOMEM, "out of memory parsing the device list");
+            return pp_error_nomem(err, "out of memory parsing the device list");
         }
         strcpy(v[k++], tok);
     }
@@ -227,7 +227,7 @@ static pp_code build_stage_rt(pp_exec *e, int r, int p, pp_error *err) {
     rt->staging = pp_calloc((size_t)K, sizeof(void *));
     if (!rt->slot || !rt->weight || !rt->ev_computed || !rt->ev_arrived || !rt->ev_staged || !rt->ev_out ||
         !rt->staging)
-        return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory for stage %d", b->name, p);
+        return pp_error_nomem(err, "%s: out of memory for stage %d", b->name, p);
     if ((rc = b->ops->stream_create(b, &rt->compute, err)) || (rc = b->ops->stream_create(b, &rt->copy, err)))
         return rc;
     for (int k = 0; k < K; k++) {
@@ -303,7 +303,7 @@ static pp_code prepare_size(pp_exec *e, int r, int p, int size, sized_launches *
     const pp_graph *g = e->g;
     int nn = st->last - st->first;
     pp_launch *l = pp_calloc((size_t)(nn * e->K) + 1, sizeof(pp_launch));
-    if (!l) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory preparing stage %d", rt->b->name, p);
+    if (!l) return pp_error_nomem(err, "%s: out of memory preparing stage %d", rt->b->name, p);
     pp_code rc = PP_OK;
     for (int k = 0; k < e->K && !rc; k++) {
         for (int i = 0; i < nn && !rc; i++) {
@@ -371,7 +371,7 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
     pp_code rc = check_batch_axis(g, err);
     if (rc) return rc;
     pp_exec *e = pp_calloc(1, sizeof *e);
-    if (!e) return pp_error_set(err, PP_ERR_NOMEM, "engine: out of memory");
+    if (!e) return pp_error_nomem(err, "engine: out of memory");
     pthread_mutex_init(&e->mu, NULL);
     pthread_mutex_init(&e->run_mu, NULL);
     pthread_cond_init(&e->run_cv, NULL);
@@ -391,7 +391,7 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
     e->rt = pp_calloc((size_t)nd, sizeof(stage_rt));
     e->owned = pp_calloc((size_t)nd, sizeof(pp_backend *));
     if (!e->rt || !e->owned) {
-        rc = pp_error_set(err, PP_ERR_NOMEM, "engine: out of memory");
+        rc = pp_error_nomem(err, "engine: out of memory");
         goto fail;
     }
     for (int i = 0; i < nd; i++) {
@@ -417,7 +417,7 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
     {
         size_t *limit = pp_calloc((size_t)e->P, sizeof(size_t));
         if (!limit) {
-            rc = pp_error_set(err, PP_ERR_NOMEM, "engine: out of memory");
+            rc = pp_error_nomem(err, "engine: out of memory");
             goto fail;
         }
         for (int p = 0; p < e->P; p++) limit[p] = e->rt[p].b->ops->mem_available(e->rt[p].b);
@@ -452,7 +452,7 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
     if (o.trace) {
         e->trace_path = pp_malloc(strlen(o.trace) + 1);
         if (!e->trace_path || pp_trace_new(&e->trace, err)) {
-            rc = e->trace_path ? PP_ERR_NOMEM : pp_error_set(err, PP_ERR_NOMEM, "engine: out of memory");
+            rc = e->trace_path ? PP_ERR_NOMEM : pp_error_nomem(err, "engine: out of memory");
             goto fail;
         }
         strcpy(e->trace_path, o.trace);
@@ -460,7 +460,7 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
     e->jobs = pp_calloc((size_t)e->R, sizeof(replica_job));
     e->drivers = pp_calloc((size_t)e->R, sizeof(pthread_t));
     if (!e->jobs || !e->drivers) {
-        rc = pp_error_set(err, PP_ERR_NOMEM, "engine: out of memory for %d replica drivers", e->R);
+        rc = pp_error_nomem(err, "engine: out of memory for %d replica drivers", e->R);
         goto fail;
     }
     for (int r = 0; r < e->R; r++) e->jobs[r] = (replica_job){e, r, PP_OK, {PP_OK, ""}, 0};

@@ -82,7 +82,7 @@ int pp_graph_add_tensor(pp_graph *g, const char *name, pp_dtype dtype, pp_tensor
     memset(t, 0, sizeof *t);
     t->name = dup_str(name);
     if (!t->name) {
-        pp_error_set(err, PP_ERR_NOMEM, "graph: out of memory copying tensor name '%s'", name);
+        pp_error_nomem(err, "graph: out of memory copying tensor name '%s'", name);
         return -1;
     }
     t->dtype = dtype;
@@ -123,7 +123,7 @@ int pp_graph_add_node(pp_graph *g, pp_op op, const char *name, int n_in, const i
     n->out = pp_malloc(sizeof(int) * (size_t)(n_out ? n_out : 1));
     if (!n->name || !n->in || !n->out) {
         node_clear(n);
-        pp_error_set(err, PP_ERR_NOMEM, "node '%s': out of memory", name);
+        pp_error_nomem(err, "node '%s': out of memory", name);
         return -1;
     }
     n->n_in = n_in;
@@ -146,7 +146,7 @@ pp_code pp_graph_set_io(pp_graph *g, int n_in, const int *in, int n_out, const i
     if (!a || !b) {
         pp_free(a);
         pp_free(b);
-        return pp_error_set(err, PP_ERR_NOMEM, "graph: out of memory setting inputs and outputs");
+        return pp_error_nomem(err, "graph: out of memory setting inputs and outputs");
     }
     pp_free(g->inputs);
     pp_free(g->outputs);
@@ -161,24 +161,24 @@ pp_code pp_graph_add_meta(pp_graph *g, const char *key, const char *value, pp_er
     for (int i = 0; i < g->n_meta; i++) {
         if (strcmp(g->meta_keys[i], key) == 0) {
             char *v = dup_str(value);
-            if (!v) return pp_error_set(err, PP_ERR_NOMEM, "graph: out of memory for metadata '%s'", key);
+            if (!v) return pp_error_nomem(err, "graph: out of memory for metadata '%s'", key);
             pp_free(g->meta_values[i]);
             g->meta_values[i] = v;
             return PP_OK;
         }
     }
     char **k = pp_realloc(g->meta_keys, sizeof(char *) * (size_t)(g->n_meta + 1));
-    if (!k) return pp_error_set(err, PP_ERR_NOMEM, "graph: out of memory for metadata '%s'", key);
+    if (!k) return pp_error_nomem(err, "graph: out of memory for metadata '%s'", key);
     g->meta_keys = k;
     char **v = pp_realloc(g->meta_values, sizeof(char *) * (size_t)(g->n_meta + 1));
-    if (!v) return pp_error_set(err, PP_ERR_NOMEM, "graph: out of memory for metadata '%s'", key);
+    if (!v) return pp_error_nomem(err, "graph: out of memory for metadata '%s'", key);
     g->meta_values = v;
     k[g->n_meta] = dup_str(key);
     v[g->n_meta] = dup_str(value);
     if (!k[g->n_meta] || !v[g->n_meta]) {
         pp_free(k[g->n_meta]);
         pp_free(v[g->n_meta]);
-        return pp_error_set(err, PP_ERR_NOMEM, "graph: out of memory for metadata '%s'", key);
+        return pp_error_nomem(err, "graph: out of memory for metadata '%s'", key);
     }
     g->n_meta++;
     return PP_OK;
@@ -199,7 +199,7 @@ static pp_attr *attr_slot(pp_graph *g, int node, const char *name, pp_error *err
     }
     pp_attr *a = pp_realloc(n->attrs, sizeof(pp_attr) * (size_t)(n->n_attr + 1));
     if (!a) {
-        pp_error_set(err, PP_ERR_NOMEM, "node '%s': out of memory for attribute '%s'", n->name, name);
+        pp_error_nomem(err, "node '%s': out of memory for attribute '%s'", n->name, name);
         return NULL;
     }
     n->attrs = a;
@@ -207,7 +207,7 @@ static pp_attr *attr_slot(pp_graph *g, int node, const char *name, pp_error *err
     memset(s, 0, sizeof *s);
     s->name = dup_str(name);
     if (!s->name) {
-        pp_error_set(err, PP_ERR_NOMEM, "node '%s': out of memory for attribute '%s'", n->name, name);
+        pp_error_nomem(err, "node '%s': out of memory for attribute '%s'", n->name, name);
         return NULL;
     }
     n->n_attr++;
@@ -238,7 +238,7 @@ pp_code pp_node_set_string(pp_graph *g, int node, const char *name, const char *
     a->type = PP_ATTR_STRING;
     a->count = 1;
     a->s = dup_str(v);
-    if (!a->s) return pp_error_set(err, PP_ERR_NOMEM, "out of memory for attribute '%s'", name);
+    if (!a->s) return pp_error_nomem(err, "out of memory for attribute '%s'", name);
     return PP_OK;
 }
 
@@ -248,7 +248,7 @@ pp_code pp_node_set_ints(pp_graph *g, int node, const char *name, const int64_t 
     a->type = PP_ATTR_INTS;
     a->count = n;
     a->ints = pp_malloc(sizeof(int64_t) * (n ? n : 1));
-    if (!a->ints) return pp_error_set(err, PP_ERR_NOMEM, "out of memory for attribute '%s'", name);
+    if (!a->ints) return pp_error_nomem(err, "out of memory for attribute '%s'", name);
     if (n) memcpy(a->ints, v, sizeof(int64_t) * n);
     return PP_OK;
 }
@@ -259,7 +259,7 @@ pp_code pp_node_set_floats(pp_graph *g, int node, const char *name, const double
     a->type = PP_ATTR_FLOATS;
     a->count = n;
     a->floats = pp_malloc(sizeof(double) * (n ? n : 1));
-    if (!a->floats) return pp_error_set(err, PP_ERR_NOMEM, "out of memory for attribute '%s'", name);
+    if (!a->floats) return pp_error_nomem(err, "out of memory for attribute '%s'", name);
     if (n) memcpy(a->floats, v, sizeof(double) * n);
     return PP_OK;
 }
@@ -353,7 +353,7 @@ pp_code pp_graph_compact(pp_graph *g, pp_error *err) {
     if (!remap || !used) {
         pp_free(remap);
         pp_free(used);
-        return pp_error_set(err, PP_ERR_NOMEM, "graph: out of memory compacting %d tensors", g->n_tensors);
+        return pp_error_nomem(err, "graph: out of memory compacting %d tensors", g->n_tensors);
     }
     int w = 0;
     for (int i = 0; i < g->n_nodes; i++) {
@@ -417,7 +417,7 @@ pp_code pp_graph_toposort(pp_graph *g, pp_error *err) {
         pp_free(order);
         pp_free(done);
         pp_free(sorted);
-        return pp_error_set(err, PP_ERR_NOMEM, "graph: out of memory sorting %d nodes", nn);
+        return pp_error_nomem(err, "graph: out of memory sorting %d nodes", nn);
     }
     for (int i = 0; i < g->n_tensors; i++) g->tensors[i].producer = -1;
     for (int i = 0; i < nn; i++)
@@ -530,7 +530,7 @@ pp_code pp_graph_from_model(pp_model **model, pp_graph **out, pp_error *err) {
     const pp_model *m = *model;
     *out = NULL;
     pp_graph *g = pp_graph_new();
-    if (!g) return pp_error_set(err, PP_ERR_NOMEM, "graph: out of memory");
+    if (!g) return pp_error_nomem(err, "graph: out of memory");
     pp_code rc = PP_OK;
     for (uint32_t i = 0; i < m->n_tensors && !rc; i++) {
         const pp_model_tensor *t = &m->tensors[i];
@@ -621,7 +621,7 @@ pp_code pp_graph_write(const pp_graph *g, const char *path, pp_error *err) {
     pp_model_meta *ms = pp_calloc((size_t)g->n_meta + 1, sizeof *ms);
     pp_code rc = PP_OK;
     if (!ts || !ns || !idx || !as || !ms) {
-        rc = pp_error_set(err, PP_ERR_NOMEM, "writing '%s': out of memory", path);
+        rc = pp_error_nomem(err, "writing '%s': out of memory", path);
         goto done;
     }
     for (int i = 0; i < g->n_tensors; i++) {

@@ -135,7 +135,7 @@ static pp_code build_stage(const pp_graph *g, pp_plan *pl, int s, const int *sta
         pp_free(l);
         pp_free(made);
         pp_free(last_use);
-        return pp_error_set(err, PP_ERR_NOMEM, "plan: out of memory for stage %d", s);
+        return pp_error_nomem(err, "plan: out of memory for stage %d", s);
     }
     for (int t = 0; t < nt; t++) {
         st->offset[t] = -1;
@@ -183,7 +183,7 @@ static pp_code build_stage(const pp_graph *g, pp_plan *pl, int s, const int *sta
         pp_free(l);
         pp_free(made);
         pp_free(last_use);
-        return pp_error_set(err, PP_ERR_NOMEM, "plan: out of memory laying out stage %d", s);
+        return pp_error_nomem(err, "plan: out of memory laying out stage %d", s);
     }
     for (int i = 0; i < nl; i++) st->offset[l[i].id] = (int64_t)l[i].offset;
     st->slot_bytes = total;
@@ -246,12 +246,12 @@ pp_code pp_plan_build(const pp_graph *g, const pp_plan_options *opt, pp_plan **o
         pp_free(starts);
         pp_free(stage_of);
         pp_free(cost);
-        return pp_error_set(err, PP_ERR_NOMEM, "plan: out of memory");
+        return pp_error_nomem(err, "plan: out of memory");
     }
     pl->n_stages = P;
     pl->microbatch = M;
     pl->stages = pp_calloc((size_t)P, sizeof(pp_plan_stage));
-    pp_code rc = pl->stages ? PP_OK : pp_error_set(err, PP_ERR_NOMEM, "plan: out of memory");
+    pp_code rc = pl->stages ? PP_OK : pp_error_nomem(err, "plan: out of memory");
     for (int i = 0; !rc && i < g->n_nodes; i++)
         cost[i] = opt->node_ms ? opt->node_ms[i] : pp_plan_node_estimate(g, i, M, NULL, NULL);
     if (!rc && opt->split && *opt->split) {

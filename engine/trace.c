@@ -141,7 +141,7 @@ pp_code pp_trace_summary(const pp_trace *t, int *spans, int *max_concurrent, pp_
     unsigned n = atomic_load(&t->next);
     if (n > CAP) n = CAP;
     edge *e = pp_malloc(sizeof(edge) * 2 * (n ? n : 1));
-    if (!e) return pp_error_set(err, PP_ERR_NOMEM, "trace: out of memory summarising %u spans", n);
+    if (!e) return pp_error_nomem(err, "trace: out of memory summarising %u spans", n);
     int k = 0;
     for (unsigned i = 0; i < n; i++) {
         if (t->m[i].t1 <= 0) continue;

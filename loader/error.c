@@ -61,7 +61,33 @@ static int fault_fire(void) {
     return 0;
 }
 
-void *pp_malloc(size_t n) { return fault_fire() ? NULL : malloc(n ? n : 1); }
-void *pp_calloc(size_t count, size_t size) { return fault_fire() ? NULL : calloc(count ? count : 1, size ? size : 1); }
-void *pp_realloc(void *p, size_t n) { return fault_fire() ? NULL : realloc(p, n ? n : 1); }
+static _Thread_local size_t failed_bytes;
+
+size_t pp_alloc_failed_bytes(void) { return failed_bytes; }
+
+static void *note(void *p, size_t n) {
+    if (!p) failed_bytes = n;
+    return p;
+}
+
+void *pp_malloc(size_t n) { return note(fault_fire() ? NULL : malloc(n ? n : 1), n); }
+void *pp_calloc(size_t count, size_t size) {
+    size_t n = count && size > (size_t)-1 / count ? (size_t)-1 : count * size;
+    return note(fault_fire() ? NULL : calloc(count ? count : 1, size ? size : 1), n);
+}
+void *pp_realloc(void *p, size_t n) { return note(fault_fire() ? NULL : realloc(p, n ? n : 1), n); }
+
+pp_code pp_error_nomem(pp_error *err, const char *fmt, ...) {
+    if (err) {
+        char what[PP_ERROR_MSG_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(what, sizeof what, fmt, ap);
+        va_end(ap);
+        int wl = (int)strnlen(what, sizeof what - 48);
+        snprintf(err->msg, sizeof err->msg, "%.*s (%zu bytes)", wl, what, failed_bytes);
+        err->code = PP_ERR_NOMEM;
+    }
+    return PP_ERR_NOMEM;
+}
 void pp_free(void *p) { free(p); }

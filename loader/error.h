@@ -50,6 +50,17 @@ pp_code pp_error_prefix(pp_error *err, const char *fmt, ...)
 
 const char *pp_code_name(pp_code code);
 
+/* PP_ERR_NOMEM with the message followed by the size of the allocation that
+ * failed last on this thread (pp_malloc and friends record it, as errno is
+ * recorded): "graph: out of memory (1048576 bytes)". */
+pp_code pp_error_nomem(pp_error *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Bytes of the last failed pp_malloc/pp_calloc/pp_realloc on this thread. */
+size_t pp_alloc_failed_bytes(void);
+
 /* Fault injection for tests (issue: hardening): when armed, the n-th call to
  * pp_malloc / pp_calloc / pp_realloc from now on fails (returns NULL). 0 disarms. */
 void pp_fault_arm_alloc(long nth);
