@@ -225,7 +225,7 @@ pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine 
         opt = &defaults;
     }
     pp_exec_options o = {opt->devices,   opt->stages, opt->microbatch, opt->max_batch, opt->inflight, opt->p2p,
-                         opt->split[0] ? opt->split : NULL, opt->trace[0] ? opt->trace : NULL};
+                         opt->split[0] ? opt->split : NULL, opt->trace[0] ? opt->trace : NULL, 0, 0};
     pp_engine *e = pp_calloc(1, sizeof *e);
     if (!e) return status_nomem();
     if (pp_exec_create(net->g, &o, &e->x, &err)) {

@@ -61,6 +61,7 @@ struct pp_exec {
     int n_mb;
     atomic_int cancel;         /* set by pp_exec_cancel from any thread */
     int profile;
+    size_t mem_limit;
     /* Replicas 1..R-1 are driven by threads made once at build (replica 0 by
      * the caller), so a run creates no thread and allocates nothing. */
     replica_job *jobs;         /* [R] */
@@ -70,6 +71,7 @@ struct pp_exec {
     pthread_cond_t run_cv, done_cv;
     uint64_t run_gen;
     int pending, quit;
+    char notice[PP_ERROR_MSG_MAX + 64]; /* what the build had to change, or "" */
 };
 
 static stage_rt *RT(pp_exec *e, int r, int p) { return &e->rt[r * e->P + p]; }
@@ -195,6 +197,42 @@ void pp_exec_free(pp_exec *e) {
     pp_free(e);
 }
 
+/* --measure: times every node on one device at the micro-batch size (a few
+ * profiled runs on zeros), so placement balances measured, not estimated, cost. */
+static pp_code measure_nodes(const pp_graph *g, const char *device, int M, double **out, pp_error *err) {
+    pp_exec_options o = {device, 1, M, M, 2, 0, NULL, NULL, 0, 0};
+    pp_exec *e = NULL;
+    pp_code rc = pp_exec_create(g, &o, &e, err);
+    if (rc) return pp_error_prefix(err, "--measure on %s", device), rc;
+    void **in = pp_calloc((size_t)g->n_inputs + 1, sizeof(void *)), **outs = pp_calloc((size_t)g->n_outputs + 1, sizeof(void *));
+    double *ms = pp_calloc((size_t)g->n_nodes, sizeof(double));
+    if (!in || !outs || !ms) rc = pp_error_nomem(err, "--measure: out of memory");
+    for (int i = 0; !rc && i < g->n_inputs; i++)
+        if (!(in[i] = pp_calloc(1, (size_t)pp_exec_input_bytes(e, i, M) + 1))) rc = pp_error_nomem(err, "--measure: out of memory");
+    for (int i = 0; !rc && i < g->n_outputs; i++)
+        if (!(outs[i] = pp_calloc(1, (size_t)pp_exec_output_bytes(e, i, M) + 1))) rc = pp_error_nomem(err, "--measure: out of memory");
+    if (!rc) rc = pp_exec_run(e, M, (const void *const *)in, outs, err); /* warm-up */
+    if (!rc) pp_exec_set_profile(e, 1);
+    for (int r = 0; !rc && r < 3; r++) rc = pp_exec_run(e, M, (const void *const *)in, outs, err);
+    for (int i = 0; !rc && i < g->n_nodes; i++) {
+        double t, f, b;
+        long n;
+        pp_exec_node_profile(e, i, &t, &n, &f, &b);
+        ms[i] = n ? t / (double)n : 0;
+    }
+    for (int i = 0; in && i < g->n_inputs; i++) pp_free(in[i]);
+    for (int i = 0; outs && i < g->n_outputs; i++) pp_free(outs[i]);
+    pp_free(in);
+    pp_free(outs);
+    pp_exec_free(e);
+    if (rc) {
+        pp_free(ms);
+        return rc;
+    }
+    *out = ms;
+    return PP_OK;
+}
+
 static pp_code check_batch_axis(const pp_graph *g, pp_error *err) {
     for (int io = 0; io < 2; io++) {
         int n = io ? g->n_outputs : g->n_inputs;
@@ -258,6 +296,11 @@ static pp_code build_stage_rt(pp_exec *e, int r, int p, pp_error *err) {
     size_t slot_bytes = (st->slot_bytes + 255) & ~(size_t)255;
     size_t ws = (rt->ws_bytes + 255) & ~(size_t)255;
     size_t total = wbytes + ws + slot_bytes * (size_t)K;
+    if (e->mem_limit && total > e->mem_limit)
+        return pp_error_set(err, PP_ERR_NOMEM,
+                            "stage %d needs %zu bytes (weights %zu + workspace %zu + %d slots of %zu), the memory limit "
+                            "is %zu",
+                            p, total, wbytes, ws, K, slot_bytes, e->mem_limit);
     if ((rc = b->ops->alloc(b, total ? total : 256, &rt->arena, err)))
         return pp_error_prefix(err, "stage %d (weights %zu + workspace %zu + %d slots of %zu bytes)", p, wbytes, ws,
                                K, slot_bytes);
@@ -380,6 +423,7 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
     e->P = o.stages;
     e->K = o.inflight;
     e->M = o.microbatch;
+    e->mem_limit = o.mem_limit;
     char **names = NULL;
     int nd = 0;
     if ((rc = parse_devices(o.devices, &names, &nd, &e->fell_back, err))) goto fail;
@@ -420,10 +464,31 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
             rc = pp_error_nomem(err, "engine: out of memory");
             goto fail;
         }
-        for (int p = 0; p < e->P; p++) limit[p] = e->rt[p].b->ops->mem_available(e->rt[p].b);
-        pp_plan_options po = {e->P, e->M, o.split, NULL, limit, e->K};
-        rc = pp_plan_build(g, &po, &e->plan, err);
+        for (int p = 0; p < e->P; p++) {
+            size_t avail = e->rt[p].b->ops->mem_available(e->rt[p].b);
+            if (o.mem_limit && (!avail || o.mem_limit < avail)) avail = o.mem_limit;
+            limit[p] = avail;
+        }
+        double *node_ms = NULL;
+        if (o.measure && e->P > 1 && g->n_nodes > 0) {
+            rc = measure_nodes(g, names[0], e->M, &node_ms, err);
+            if (rc) {
+                pp_free(limit);
+                goto fail;
+            }
+        }
+        /* A plan that does not fit tries again with fewer micro-batches in
+         * flight per stage, down to one, and says so. */
+        for (;;) {
+            pp_plan_options po = {e->P, e->M, o.split, node_ms, limit, e->K};
+            rc = pp_plan_build(g, &po, &e->plan, err);
+            if (rc != PP_ERR_NOMEM || e->K == 1 || !strstr(err->msg, "does not fit")) break;
+            snprintf(e->notice, sizeof e->notice, "%s; retried with %d micro-batch%s in flight per stage", err->msg,
+                     e->K - 1, e->K - 1 == 1 ? "" : "es");
+            e->K--;
+        }
         pp_free(limit);
+        pp_free(node_ms);
         if (rc) goto fail;
     }
     for (int r = 0; r < e->R && !rc; r++)
@@ -700,6 +765,8 @@ pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *
 }
 
 void pp_exec_cancel(pp_exec *e) { atomic_store(&e->cancel, 1); }
+
+const char *pp_exec_notice(const pp_exec *e) { return e->notice[0] ? e->notice : NULL; }
 
 void pp_exec_set_profile(pp_exec *e, int on) {
     pthread_mutex_lock(&e->mu);

@@ -34,6 +34,8 @@ typedef struct pp_exec_options {
     int p2p;               /* try peer access between devices */
     const char *split;     /* manual stage split, see pp_plan_options */
     const char *trace;     /* write a Chrome trace of every run here (JSON); NULL = none */
+    int measure;           /* time each node on the first device before placing (P > 1) */
+    size_t mem_limit;      /* bytes per device the engine may use; 0 = what the device has */
 } pp_exec_options;
 
 /* g is borrowed and must outlive the engine. On a device-less machine
@@ -52,6 +54,8 @@ int pp_exec_replicas(const pp_exec *e);
 int pp_exec_fell_back(const pp_exec *e);
 /* The device name of replica r, stage s ("cpu:1"). */
 const char *pp_exec_device(const pp_exec *e, int r, int s);
+/* What the build had to change to fit (fewer micro-batches in flight), or NULL. */
+const char *pp_exec_notice(const pp_exec *e);
 /* Makes the run in progress (from any thread) stop taking micro-batches and
  * return PP_ERR_CANCELLED once those in flight have drained; the engine stays usable. */
 void pp_exec_cancel(pp_exec *e);

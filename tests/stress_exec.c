@@ -27,7 +27,7 @@ static int run(const pp_graph *g, const char *devices, int stages, int micro, in
                float *h3) {
     pp_error err;
     pp_exec *e = NULL;
-    pp_exec_options o = {devices, stages, micro, batch, 2, 0, NULL, NULL};
+    pp_exec_options o = {devices, stages, micro, batch, 2, 0, NULL, NULL, 0, 0};
     if (pp_exec_create(g, &o, &e, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return -1;
@@ -98,7 +98,7 @@ int main(int argc, char **argv) {
         check(run(g, "cpu", 1, 0, batch, x, p, h) == 0, "serial reference run");
         pp_error err;
         pp_exec *e = NULL;
-        pp_exec_options o = {"cpu:0,cpu:1,cpu:2,cpu:3", 2, 2, batch, 2, 0, NULL, NULL};
+        pp_exec_options o = {"cpu:0,cpu:1,cpu:2,cpu:3", 2, 2, batch, 2, 0, NULL, NULL, 0, 0};
         if (pp_exec_create(g, &o, &e, &err) == PP_OK) {
             job jobs[4];
             pthread_t th[4];

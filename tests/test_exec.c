@@ -20,7 +20,7 @@ static void run(pp_graph *g, const char *devices, int stages, int micro, int bat
                 float *h3) {
     pp_error err;
     pp_exec *e = NULL;
-    pp_exec_options o = {devices, stages, micro, batch, 2, 0, NULL, NULL};
+    pp_exec_options o = {devices, stages, micro, batch, 2, 0, NULL, NULL, 0, 0};
     cr_assert_eq(pp_exec_create(g, &o, &e, &err), PP_OK, "%s: %s", devices, err.msg);
     const void *in[] = {x};
     void *out[] = {probs, h3};
@@ -85,15 +85,15 @@ Test(exec, bad_device_lists_are_refused) {
     pp_graph *g = test_mlp_graph();
     pp_error err;
     pp_exec *e = NULL;
-    pp_exec_options o = {"cpu:0,cpu:1,cpu:2", 2, 1, 4, 2, 0, NULL, NULL};
+    pp_exec_options o = {"cpu:0,cpu:1,cpu:2", 2, 1, 4, 2, 0, NULL, NULL, 0, 0};
     cr_assert_eq(pp_exec_create(g, &o, &e, &err), PP_ERR_INVALID_ARG);
     cr_assert(strstr(err.msg, "3 devices cannot be split into replicas of 2 stages"), "%s", err.msg);
-    pp_exec_options o2 = {"gpu:0", 1, 1, 4, 2, 0, NULL, NULL};
+    pp_exec_options o2 = {"gpu:0", 1, 1, 4, 2, 0, NULL, NULL, 0, 0};
     cr_assert_eq(pp_exec_create(g, &o2, &e, &err), PP_ERR_INVALID_ARG);
     cr_assert(strstr(err.msg, "device 'gpu:0'"), "%s", err.msg);
-    pp_exec_options o3 = {"cpu", 1, 1, 4, 2, 0, "nosuchnode", NULL};
+    pp_exec_options o3 = {"cpu", 1, 1, 4, 2, 0, "nosuchnode", NULL, 0, 0};
     cr_assert_eq(pp_exec_create(g, &o3, &e, &err), PP_ERR_INVALID_ARG);
-    pp_exec_options o4 = {"cpu:0,cpu:1", 2, 2, 4, 2, 0, "fc3", NULL};
+    pp_exec_options o4 = {"cpu:0,cpu:1", 2, 2, 4, 2, 0, "fc3", NULL, 0, 0};
     cr_assert_eq(pp_exec_create(g, &o4, &e, &err), PP_OK, "%s", err.msg);
     cr_assert_eq(pp_exec_plan(e)->stages[1].first, 3);
     pp_exec_free(e);
@@ -104,7 +104,7 @@ Test(exec, cuda_without_a_device_is_a_clear_error) {
     pp_graph *g = test_mlp_graph();
     pp_error err;
     pp_exec *e = NULL;
-    pp_exec_options o = {"cuda:0", 1, 1, 4, 2, 0, NULL, NULL};
+    pp_exec_options o = {"cuda:0", 1, 1, 4, 2, 0, NULL, NULL, 0, 0};
     pp_code rc = pp_exec_create(g, &o, &e, &err);
     if (pp_cuda_device_count() > 0) {
         cr_assert_eq(rc, PP_OK);

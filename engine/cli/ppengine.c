@@ -57,6 +57,9 @@ static const char *RUN_HELP =
     "  --inflight K           in-flight buffers per stage boundary (default 2)\n"
     "  --split NODE,NODE      start stages 2..P at these nodes (source names)\n"
     "  --p2p                  use peer-to-peer copies between GPUs where possible\n"
+    "  --measure              time every node before placing stages (instead of estimating)\n"
+    "  --mem-limit SIZE       bytes each device may use (512M, 2G); a plan that does not fit\n"
+    "                         retries with fewer micro-batches in flight\n"
     "  --trace FILE.json      write a Chrome/Perfetto trace of the run\n"
     "  --quiet                print only errors\n";
 
@@ -69,6 +72,7 @@ static const char *INFO_HELP =
 
 static const char *PLAN_HELP =
     "usage: ppengine plan GRAPH --devices LIST --stages P [--batch N] [--microbatch M] [--split NODE,...]\n"
+    "                          [--measure] [--mem-limit SIZE] [--inflight K]\n"
     "\n"
     "Prints per stage its device, first and last node, parameters, activation\n"
     "memory, estimated time and boundary transfer, and the estimated pipeline\n"
@@ -81,7 +85,8 @@ typedef struct opts {
     const char *json;
     long batch, seed, stages, microbatch, inflight, iterations, warmup_ms;
     double duration_s;
-    int batch_set, p2p, quiet, profile, cuda_graph, no_transfers;
+    int batch_set, p2p, quiet, profile, cuda_graph, no_transfers, measure;
+    size_t mem_limit;
 } opts;
 
 static int parse_long(const char *s, long lo, long hi, long *out) {
@@ -168,6 +173,20 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
             o->cuda_graph = 1;
         } else if (!strcmp(a, "--no-transfers")) {
             o->no_transfers = 1;
+        } else if (!strcmp(a, "--measure")) {
+            o->measure = 1;
+        } else if (!strcmp(a, "--mem-limit")) {
+            NEED_VALUE();
+            char *end;
+            errno = 0;
+            double x = strtod(v, &end);
+            double unit = 1;
+            if (*end == 'K' || *end == 'k') unit = 1024.0, end++;
+            else if (*end == 'M' || *end == 'm') unit = 1024.0 * 1024, end++;
+            else if (*end == 'G' || *end == 'g') unit = 1024.0 * 1024 * 1024, end++;
+            if (errno || end == v || *end || !(x > 0) || x * unit > 1e18)
+                return 1 + usage_error("--mem-limit '%s' is not a size like 512M or 2G", v);
+            o->mem_limit = (size_t)(x * unit);
         } else if (!strcmp(a, "--p2p")) {
             o->p2p = 1;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
@@ -377,13 +396,14 @@ static int cmd_run(int argc, char **argv) {
         }
     }
     pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch, (int)o.inflight, o.p2p,
-                            o.split, o.trace};
+                          o.split,     o.trace,       o.measure,         o.mem_limit};
     double t0 = now_ms();
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
         goto done;
     }
     if (pp_exec_fell_back(e) && !o.quiet) fprintf(stderr, "ppengine: no CUDA device found; running on the CPU\n");
+    if (pp_exec_notice(e)) fprintf(stderr, "ppengine: %s\n", pp_exec_notice(e));
     double t1 = now_ms();
     if (pp_exec_run(e, batch, (const void *const *)in, out, &err)) {
         fail(&err);
@@ -524,12 +544,14 @@ static int cmd_plan(int argc, char **argv) {
     pp_graph *g = NULL;
     if (load_graph(o.graph, &g, NULL, &err)) return fail(&err);
     int M = o.microbatch ? (int)o.microbatch : (int)o.batch;
-    pp_exec_options eo = {o.devices, (int)o.stages, M, (int)o.batch, (int)o.inflight, o.p2p, o.split, NULL};
+    pp_exec_options eo = {o.devices, (int)o.stages, M, (int)o.batch, (int)o.inflight, o.p2p, o.split, NULL,
+                          o.measure, o.mem_limit};
     pp_exec *e = NULL;
     if (pp_exec_create(g, &eo, &e, &err)) {
         pp_graph_free(g);
         return fail(&err);
     }
+    if (pp_exec_notice(e)) fprintf(stderr, "ppengine: %s\n", pp_exec_notice(e));
     const pp_plan *pl = pp_exec_plan(e);
     int R = pp_exec_replicas(e), P = pl->n_stages;
     int64_t share = (o.batch + R - 1) / R;
@@ -564,7 +586,8 @@ static const char *BENCH_HELP =
     "  --iterations N     timed runs (default: as many as fit in --duration)\n"
     "  --warmup MS        untimed runs first, for this long (default 200)\n"
     "  --duration S       timed seconds when --iterations is not given (default 3)\n"
-    "  --devices LIST, --stages P, --microbatch M, --inflight K, --p2p   as for run\n"
+    "  --devices LIST, --stages P, --microbatch M, --inflight K, --p2p,\n"
+    "  --measure, --mem-limit SIZE   as for run\n"
     "  --cuda-graph       replay captured CUDA graphs (CUDA devices)\n"
     "  --no-transfers     keep inputs and outputs on the device (CUDA devices)\n"
     "  --profile          print a per-node table: time, share, FLOP/s, bytes/s\n"
@@ -606,7 +629,8 @@ static int cmd_bench(int argc, char **argv) {
     for (int i = 0; out && i < g->n_outputs; i++)
         if (!(out[i] = malloc((size_t)pp_tensor_bytes_at(&g->tensors[g->outputs[i]], batch) + 1))) goto oom;
     if (!in || !out) goto oom;
-    pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch, (int)o.inflight, o.p2p, o.split, NULL};
+    pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch, (int)o.inflight,
+                          o.p2p,     o.split,         NULL,                o.measure,  o.mem_limit};
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
         goto done;

@@ -33,7 +33,6 @@ enum {
     PPS_BAD_MAGIC = 100,  /* not a request; the connection is closed */
     PPS_BAD_BATCH = 101,  /* batch above the server's --max-batch; the connection is closed */
     PPS_BUSY = 102,       /* too many connections; the connection is closed */
-    PPS_SHUTDOWN = 103,   /* the server is stopping */
     PPS_SERVER = 104,     /* the server failed otherwise (out of memory) */
 };
 

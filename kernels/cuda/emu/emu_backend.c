@@ -1,8 +1,8 @@
 /* emu_backend.c: a "cuda" backend on host memory for kernels/cuda/emu/run.sh. The
  * custom CUDA kernels run emulated; GEMM and MATMUL go through engine/cuda/gemm_lt.c
- * itself, against the host cuBLASLt of mock_cublaslt.c; CONV is the direct kernel
- * without its epilogue followed by the bias/residual/activation kernel (the
- * shape of the cuDNN path). Streams are synchronous. */
+ * itself, against the host cuBLASLt of mock_cublaslt.c; CONV through
+ * engine/cuda/conv_cudnn.c against the host cuDNN of mock_cudnn.c (or the direct
+ * kernel where it falls back). Streams are synchronous. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,10 +62,17 @@ static pp_code e_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
         l->state = p;
         return rc;
     }
+    if (l->node->op == PP_OP_CONV) {
+        pp_conv_plan *p = NULL;
+        pp_code rc = pp_conv_prepare(b, l, &p, &l->ws_bytes, err);
+        l->state = p;
+        return rc;
+    }
     return PP_OK;
 }
 static void e_release(pp_backend *b, pp_launch *l) {
     if (l->state && (l->node->op == PP_OP_GEMM || l->node->op == PP_OP_MATMUL)) pp_lt_release(l->state);
+    if (l->state && l->node->op == PP_OP_CONV) pp_conv_release(l->state);
     l->state = NULL;
 }
 static pp_code e_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_error *err) {
@@ -73,14 +80,7 @@ static pp_code e_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_erro
     cudaError_t e = cudaSuccess;
     const pp_node *n = l->node;
     if (n->op == PP_OP_CONV) {
-        pp_op_params q = l->params;
-        q.conv.act.kind = PP_ACT_NONE;
-        const void *in[4] = {l->in[0], l->in[1], NULL, NULL};
-        e = pp_cuda_conv_direct(&q, in, l->out, l->ws, &x);
-        const pp_conv_params *c = &l->params.conv;
-        if (!e)
-            e = pp_cuda_bias_act_nchw(l->out[0], n->n_in > 2 ? l->in[2] : NULL, n->n_in > 3 ? l->in[3] : NULL, c->n,
-                                      c->k, c->oh * c->ow, c->act, 0);
+        return pp_conv_launch(b, s, l, l->state, err);
     } else if (n->op == PP_OP_GEMM || n->op == PP_OP_MATMUL) {
         return pp_lt_launch(b, s, l, l->state, err);
     } else {

@@ -9,13 +9,12 @@
 # with real barriers for __syncthreads and per-warp barriers for __shfl_xor_sync,
 # blocks one after another, grids capped at 3×2 (every kernel is grid-stride, so
 # the loops are exercised too). emu_backend.c is a "cuda" backend on host memory
-# that launches those kernels the way engine/cuda does (conv: the direct kernel
-# then the bias/residual/activation follow-up; gemm: the CPU sgemm between the
-# broadcast and activation follow-ups). tests/gpu_ops.c and tests/gpu_models.c
+# that launches those kernels the way engine/cuda does. tests/gpu_ops.c and tests/gpu_models.c
 # then run unchanged against it (gpu_ops --device emu; gpu_models with one
 # emulated device), linked with BUILD_DIR/libppengine.a for everything else.
 # engine/cuda/gemm_lt.c runs for real against mock_cublaslt.c (a host cuBLASLt
-# that computes from the descriptors and checks the declared alignments).
+# that computes from the descriptors and checks the declared alignments), and
+# engine/cuda/conv_cudnn.c against mock_cudnn.c (legacy convolution on the host).
 #
 # Not covered: the real cuBLASLt and cuDNN, the runtime calls in
 # engine/cuda/backend_cuda.c, CUDA graphs — those need the GPU (device-check.sh).
@@ -44,6 +43,8 @@ g++ "${CXXF[@]}" -c "$HERE/cuda_stubs.cpp" -o "$W/cuda_stubs.o" &
 gcc "${CF[@]}" -c "$HERE/emu_backend.c" -o "$W/emu_backend.o" &
 gcc "${CF[@]}" -c "$HERE/mock_cublaslt.c" -o "$W/mock_cublaslt.o" &
 gcc "${CF[@]}" -c "$ROOT/engine/cuda/gemm_lt.c" -o "$W/gemm_lt.o" &
+gcc "${CF[@]}" -c "$HERE/mock_cudnn.c" -o "$W/mock_cudnn.o" &
+gcc "${CF[@]}" -c "$ROOT/engine/cuda/conv_cudnn.c" -o "$W/conv_cudnn.o" &
 gcc "${CF[@]}" -c "$ROOT/tests/gpu_ops.c" -o "$W/gpu_ops.o" &
 gcc "${CF[@]}" -c "$ROOT/tests/gpu_models.c" -o "$W/gpu_models.o" &
 wait
@@ -53,11 +54,11 @@ LIBS+=(-fopenmp)
 [ -n "$(ls /usr/lib/*/libopenblas.so 2>/dev/null)" ] && LIBS+=(-lopenblas)
 rc=0
 if [ "$WHAT" = ops ] || [ "$WHAT" = all ]; then
-  g++ -o "$W/emu_ops" "$W/gpu_ops.o" "$W/emu_backend.o" "${objs[@]}" "$W/emu.o" "$W/cuda_stubs.o" "$W/gemm_lt.o" "$W/mock_cublaslt.o" "${LIBS[@]}"
+  g++ -o "$W/emu_ops" "$W/gpu_ops.o" "$W/emu_backend.o" "${objs[@]}" "$W/emu.o" "$W/cuda_stubs.o" "$W/gemm_lt.o" "$W/mock_cublaslt.o" "$W/conv_cudnn.o" "$W/mock_cudnn.o" "${LIBS[@]}"
   "$W/emu_ops" --device emu ${FILTER:+"$FILTER"} || rc=1
 fi
 if [ "$WHAT" = models ] || [ "$WHAT" = all ]; then
-  g++ -o "$W/emu_models" "$W/gpu_models.o" "$W/emu_backend.o" "${objs[@]}" "$W/emu.o" "$W/cuda_stubs.o" "$W/gemm_lt.o" "$W/mock_cublaslt.o" "${LIBS[@]}"
+  g++ -o "$W/emu_models" "$W/gpu_models.o" "$W/emu_backend.o" "${objs[@]}" "$W/emu.o" "$W/cuda_stubs.o" "$W/gemm_lt.o" "$W/mock_cublaslt.o" "$W/conv_cudnn.o" "$W/mock_cudnn.o" "${LIBS[@]}"
   PP_EMU_DEVICES=1 PPCONVERT="$BUILD/ppconvert" "$W/emu_models" ${FILTER:+"$FILTER"} || rc=1
 fi
 exit $rc
