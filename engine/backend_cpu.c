@@ -108,6 +108,9 @@ static void *worker(void *arg) {
     /* OpenMP teams are per calling thread: size this stream's to its share of
      * the cores, or logical devices oversubscribe the machine and spin. */
     omp_set_num_threads(s->threads);
+    /* Let libgomp shrink a team when the machine is already busy: spinning
+     * team members that cannot get a core turn microseconds into milliseconds. */
+    omp_set_dynamic(1);
 #endif
     for (;;) {
         pthread_mutex_lock(&s->mu);

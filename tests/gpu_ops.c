@@ -552,6 +552,13 @@ static void nn_cases(void) {
     CASE(.name = "conv asym pads (1,3,7,7)", .op = PP_OP_CONV, .n_in = 2, .n_out = 1,
          .in = {F32(4, I64(1), I64(3), I64(7), I64(7)), F32(4, I64(4), I64(3), I64(3), I64(3))}, .n_attr = 2,
          .attr = {A_INTS("pads", 4, I64(0), I64(0), I64(2), I64(1)), A_INTS("strides", 2, I64(2), I64(2))}, .atol = 1e-4f, .rtol = 1e-4f);
+    /* asymmetric pads that keep cuDNN's (symmetric) output size go to cuDNN */
+    CASE(.name = "conv pads t1 l1 b0 r0 s2 (1,2,8,8)", .op = PP_OP_CONV, .n_in = 2, .n_out = 1,
+         .in = {F32(4, I64(1), I64(2), I64(8), I64(8)), F32(4, I64(3), I64(2), I64(3), I64(3))}, .n_attr = 2,
+         .attr = {A_INTS("pads", 4, I64(1), I64(1), I64(0), I64(0)), A_INTS("strides", 2, I64(2), I64(2))}, .atol = 1e-4f, .rtol = 1e-4f);
+    CASE(.name = "conv 2x2 pads b1 r1 s2 (2,3,8,8)", .op = PP_OP_CONV, .n_in = 2, .n_out = 1,
+         .in = {F32(4, I64(2), I64(3), I64(8), I64(8)), F32(4, I64(4), I64(3), I64(2), I64(2))}, .n_attr = 2,
+         .attr = {A_INTS("pads", 4, I64(0), I64(0), I64(1), I64(1)), A_INTS("strides", 2, I64(2), I64(2))}, .atol = 1e-4f, .rtol = 1e-4f);
     CASE(.name = "conv 1x1 image (1,1,1,1)", .op = PP_OP_CONV, .n_in = 2, .n_out = 1,
          .in = {F32(4, I64(1), I64(1), I64(1), I64(1)), F32(4, I64(1), I64(1), I64(1), I64(1))});
     CASE(.name = "conv +b +residual +relu", .op = PP_OP_CONV, .n_in = 4, .n_out = 1,
