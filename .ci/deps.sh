@@ -2,7 +2,7 @@
 # Installs what the build, the tests and the demo need, from Debian's packages.
 # Root installs with apt-get; anyone else gets the command to run.
 set -euo pipefail
-pkgs=(cmake make gcc g++ pkg-config libcriterion-dev libopenblas-dev libonnx-testdata libcjson-dev zlib1g-dev)
+pkgs=(cmake make gcc g++ pkg-config libcriterion-dev libopenblas-dev libonnx-testdata libcjson-dev zlib1g-dev python3-numpy python3-torch python3-torchvision)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

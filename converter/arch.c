@@ -384,7 +384,7 @@ int pp_ab_conv_layer(pp_ab *b, int x, const pp_ab_conv *cv, int64_t *cout) {
         snprintf(nm, sizeof nm, "%s.act", cv->bn);
         return act_node(b, y, cv->act, cv->act_alpha, cv->act_beta, nm);
     }
-    char wk[300], bk[300], pre[300];
+    char wk[320], bk[320], pre[300], fb[640];
     snprintf(pre, sizeof pre, "%s", cv->w);
     if (ends_with(pre, ".weight")) pre[strlen(pre) - 7] = 0;
     snprintf(wk, sizeof wk, "%s.weight", pre);
@@ -436,7 +436,10 @@ int pp_ab_conv_layer(pp_ab *b, int x, const pp_ab_conv *cv, int64_t *cout) {
             bf[k] = (float)bb;
         }
         int wid = weight(b, wk, 4, w->dims, wf);
-        int bid = weight(b, bias ? bk : (have_bn ? (snprintf(bk, sizeof bk, "%s+%s.bias", pre, cv->bn), bk) : bk), 1, &K, bf);
+        /* A folded bias is named after both sources ("layer1.0.conv1+layer1.0.bn1.bias"). */
+        if (!bias && have_bn) snprintf(fb, sizeof fb, "%s+%s.bias", pre, cv->bn);
+        else snprintf(fb, sizeof fb, "%s", bk);
+        int bid = weight(b, fb, 1, &K, bf);
         int in[4] = {x, wid, bid, cv->residual};
         int nd = -1;
         y = node(b, PP_OP_CONV, pre, cv->residual >= 0 ? 4 : 3, in, &nd);
@@ -1126,7 +1129,7 @@ pp_code pp_arch_build(const pp_ckpt *c, const char *arch, const char *arch_file,
     if (!b.g || !b.used) {
         pp_graph_free(b.g);
         pp_free(b.used);
-        return pp_error_set(err, PP_ERR_NOMEM, "out of memory");
+        return pp_error_nomem(err, "out of memory");
     }
     int input = -1, output = -1;
     snprintf(desc, sizeof desc, "%s", detect ? "the detected architecture" : family);

@@ -50,7 +50,7 @@ static int conv_norm_act(pp_ab *b, int x, const char *p, int64_t cin, int stride
 
 /* SqueezeExcitation "P.fc1", "P.fc2": x * scale_act(fc2(act(fc1(avgpool(x))))). */
 static int squeeze_excite(pp_ab *b, int x, const char *p, int64_t ch, const mb_acts *a) {
-    char k1[160], k2[160], nm[160];
+    char k1[192], k2[192], nm[192];
     snprintf(nm, sizeof nm, "%s.avgpool", p);
     int s = pp_ab_pool(b, PP_OP_GLOBAL_AVGPOOL, x, 0, 0, 0, nm);
     snprintf(k1, sizeof k1, "%s.fc1", p);

@@ -67,7 +67,7 @@ pp_code pp_ckpt_add(pp_ckpt *c, const char *name, pp_dtype dtype, const char *sr
         pp_ckpt_tensor *t = pp_realloc(c->tensors, (size_t)nc * sizeof *t);
         if (!t) {
             pp_free(owned);
-            return pp_error_set(err, PP_ERR_NOMEM, "out of memory for %d tensors", nc);
+            return pp_error_nomem(err, "out of memory for %d tensors", nc);
         }
         c->tensors = t;
         c->cap = nc;
@@ -77,7 +77,7 @@ pp_code pp_ckpt_add(pp_ckpt *c, const char *name, pp_dtype dtype, const char *sr
     size_t len = strlen(name);
     if (!(t->name = pp_malloc(len + 1))) {
         pp_free(owned);
-        return pp_error_set(err, PP_ERR_NOMEM, "out of memory");
+        return pp_error_nomem(err, "out of memory");
     }
     memcpy(t->name, name, len + 1);
     t->dtype = dtype;
@@ -106,7 +106,7 @@ pp_code pp_ckpt_map_file(pp_ckpt *c, const char *path, const uint8_t **data, siz
     pp_ckpt_map *m = pp_realloc(c->maps, (size_t)(c->n_maps + 1) * sizeof *m);
     if (!m) {
         close(fd);
-        return pp_error_set(err, PP_ERR_NOMEM, "out of memory");
+        return pp_error_nomem(err, "out of memory");
     }
     c->maps = m;
     void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -130,7 +130,7 @@ pp_code pp_ckpt_index(pp_ckpt *c, const char *what, pp_error *err) {
     c->sorted = NULL;
     c->n_sorted = 0;
     int *idx = pp_malloc(((size_t)c->n + 1) * sizeof *idx);
-    if (!idx) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory for the index of %d tensors", what, c->n);
+    if (!idx) return pp_error_nomem(err, "%s: out of memory for the index of %d tensors", what, c->n);
     for (int i = 0; i < c->n; i++) idx[i] = i;
     qsort_r(idx, (size_t)c->n, sizeof *idx, cmp_idx_name, c);
     for (int i = 1; i < c->n; i++)
@@ -154,7 +154,7 @@ static int ends_with(const char *s, const char *suf) {
 pp_code pp_ckpt_open(const char *path, pp_ckpt **out, pp_error *err) {
     *out = NULL;
     pp_ckpt *c = pp_calloc(1, sizeof *c);
-    if (!c) return pp_error_set(err, PP_ERR_NOMEM, "out of memory");
+    if (!c) return pp_error_nomem(err, "out of memory");
     pp_code rc;
     if (ends_with(path, ".index.json")) {
         rc = pp_safetensors_load_index(c, path, err);

@@ -50,7 +50,7 @@ typedef struct pp_ckpt {
     int n_maps;
     int *sorted;             /* owned: tensor indices sorted by name (pp_ckpt_index), or NULL */
     int n_sorted;            /* == n while the index is current */
-    char format[32];         /* "torch zip", "safetensors", "safetensors (3 shards)" */
+    char format[48];         /* "torch zip", "safetensors", "safetensors (3 shards)" */
     char nested[32];         /* "state_dict" when the tensors sat under that key, else "" */
     int stripped_module;     /* 1 when "module." prefixes were removed */
 } pp_ckpt;

@@ -139,6 +139,8 @@ static pp_code fail(pp_pickle *P, pp_code code, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (code == PP_ERR_NOMEM && !strstr(msg, "bytes"))
+        return pp_error_nomem(P->err, "%s: byte %zu (%s 0x%02X): %s", P->what, P->op_off, op_name(P->op), P->op, msg);
     return pp_error_set(P->err, code, "%s: byte %zu (%s 0x%02X): %s", P->what, P->op_off, op_name(P->op), P->op, msg);
 }
 
@@ -760,7 +762,7 @@ pp_code pp_pickle_load(const void *data, size_t size, const char *what, pp_pickl
     *out = NULL;
     *root = NULL;
     pp_pickle *P = pp_calloc(1, sizeof *P);
-    if (!P) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory", what ? what : "pickle");
+    if (!P) return pp_error_nomem(err, "%s: out of memory", what ? what : "pickle");
     P->b = data;
     P->size = data ? size : 0;
     P->err = err;

@@ -173,7 +173,7 @@ pp_code pp_safetensors_load(pp_ckpt *c, const uint8_t *data, size_t size, const 
     }
     es = pp_calloc((size_t)count + 1, sizeof *es);
     if (!es) {
-        rc = pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory for %d entries", w, count);
+        rc = pp_error_nomem(err, "%s: out of memory for %d entries", w, count);
         goto out;
     }
     int ne = 0, has_meta = 0;
@@ -235,7 +235,7 @@ pp_code pp_safetensors_load(pp_ckpt *c, const uint8_t *data, size_t size, const 
         if (DTYPES[e->dt].dt == PP_DTYPE_I32 && sz == 2) { /* I16 widened */
             uint8_t *copy = pp_malloc(nb * 2 + 1);
             if (!copy) {
-                rc = pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory", w);
+                rc = pp_error_nomem(err, "%s: out of memory", w);
                 break;
             }
             for (uint64_t k = 0; k < nb / 2; k++) {
@@ -248,7 +248,7 @@ pp_code pp_safetensors_load(pp_ckpt *c, const uint8_t *data, size_t size, const 
         } else if ((uintptr_t)p % sz) { /* unaligned: copy */
             uint8_t *copy = pp_malloc(nb + 1);
             if (!copy) {
-                rc = pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory", w);
+                rc = pp_error_nomem(err, "%s: out of memory", w);
                 break;
             }
             memcpy(copy, p, nb);
@@ -282,7 +282,7 @@ pp_code pp_safetensors_load_index(pp_ckpt *c, const char *path, pp_error *err) {
     int count = cJSON_GetArraySize(wm);
     files = pp_calloc((size_t)count + 1, sizeof *files);
     if (!files) {
-        rc = pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory", path);
+        rc = pp_error_nomem(err, "%s: out of memory", path);
         goto out;
     }
     const cJSON *it;

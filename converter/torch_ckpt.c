@@ -128,9 +128,9 @@ static pp_code add_tensor(pp_ckpt *c, const pp_zip *z, const char *name, const p
     if (empty) return pp_ckpt_add(c, name, dt, src, t->rank, t->size, "", 0, NULL, err);
     if (contiguous && !big_endian && out_es == es && ((uintptr_t)base % es) == 0)
         return pp_ckpt_add(c, name, dt, src, t->rank, t->size, base, nbytes, NULL, err);
-    if (nbytes > SIZE_MAX) return pp_error_set(err, PP_ERR_NOMEM, "%s: tensor '%s' is too large", w, nb);
+    if (nbytes > SIZE_MAX) return pp_error_nomem(err, "%s: tensor '%s' is too large", w, nb);
     uint8_t *copy = pp_malloc(nbytes ? (size_t)nbytes : 1);
-    if (!copy) return pp_error_set(err, PP_ERR_NOMEM, "%s: tensor '%s': out of memory for %" PRIu64 " bytes", w, nb, nbytes);
+    if (!copy) return pp_error_nomem(err, "%s: tensor '%s': out of memory for %" PRIu64 " bytes", w, nb, nbytes);
     /* Odometer over the view, element by element. */
     int64_t idx[PP_MAX_RANK] = {0};
     uint64_t src_el = 0;

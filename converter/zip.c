@@ -92,7 +92,7 @@ pp_code pp_zip_open(const void *data, size_t size, const char *what, pp_zip *z, 
                             w, n, cd_size);
     if (n == 0) return pp_error_set(err, PP_ERR_FORMAT, "%s: the archive is empty", w);
     z->entries = pp_calloc((size_t)n, sizeof *z->entries);
-    if (!z->entries) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory for %" PRIu64 " zip entries", w, n);
+    if (!z->entries) return pp_error_nomem(err, "%s: out of memory for %" PRIu64 " zip entries", w, n);
 
     uint64_t pos = cd_off, end = cd_off + cd_size;
     char nb[96];
@@ -156,7 +156,7 @@ pp_code pp_zip_open(const void *data, size_t size, const char *what, pp_zip *z, 
         e->name = pp_malloc((size_t)nlen + 1);
         if (!e->name) {
             pp_zip_close(z);
-            return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory", w);
+            return pp_error_nomem(err, "%s: out of memory", w);
         }
         memcpy(e->name, name, nlen);
         e->name[nlen] = 0;
@@ -177,7 +177,7 @@ pp_code pp_zip_open(const void *data, size_t size, const char *what, pp_zip *z, 
     z->prefix = pp_malloc(plen + 1);
     if (!z->prefix) {
         pp_zip_close(z);
-        return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory", w);
+        return pp_error_nomem(err, "%s: out of memory", w);
     }
     memcpy(z->prefix, first, plen);
     z->prefix[plen] = 0;
