@@ -131,7 +131,7 @@ if [ "$HAVE_GPU" = 1 ] && python3 -c "import torch" 2>/dev/null; then
               resnet50:32:tf32 bert:64:tf32; do
     m=${spec%%:*}; rest=${spec#*:}; b=${rest%%:*}; prec=${rest#*:}
     [ -f "$ONNX/$m.bin" ] || continue
-    if [ "$(left)" -lt 150 ]; then row "ppengine   $m $prec batch $b: skipped (time budget)"; continue; fi
+    if [ "$(left)" -lt 120 ]; then row "ppengine   $m $prec batch $b: skipped (time budget)"; continue; fi
     say "ppengine bench $m $prec batch $b"
     tag=${m}_${prec}_b$b
     if PP_CUDA_PRECISION=$prec timeout 60 "$BUILD/ppengine" bench "$ONNX/$m.bin" --devices cuda:0 --batch "$b" \
@@ -146,7 +146,7 @@ if [ "$HAVE_GPU" = 1 ] && python3 -c "import torch" 2>/dev/null; then
   TB=$(( $(left) - 20 ))
   if [ "$TB" -gt 30 ]; then
     say "PyTorch reference (budget ${TB}s)"
-    timeout $(( TB + 60 )) python3 "$ROOT/profiling/torch_bench.py" --budget "$TB" --json "$LOGS/torch.jsonl" \
+    timeout $(( TB + 10 )) python3 "$ROOT/profiling/torch_bench.py" --budget "$TB" --json "$LOGS/torch.jsonl" \
       > "$LOGS/torch.log" 2>&1
     head -1 "$LOGS/torch.log" | sed 's/^/           /' >> "$SUMMARY"
     grep -E "items/s|skipped|failed" "$LOGS/torch.log" | sed 's/^  /torch      /' >> "$SUMMARY"
