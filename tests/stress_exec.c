@@ -1,9 +1,10 @@
-/* stress_exec: the executor's ordering under ThreadSanitizer.
+/* stress_exec [TRIALS] [SOAK_RUNS]: the executor's ordering under ThreadSanitizer.
  *
  * A standalone program (Criterion's forking runner cannot run under TSan): a
  * randomized sweep of placements (stages × replicas × micro-batch × batch) whose
  * outputs must equal the single-device run bit for bit, then several threads
- * running one engine at once, each checking its outputs against a serial run.
+ * running one engine at once (16 × 1000 runs by default), each checking its
+ * outputs against a serial run.
  * Prints "N passed, N failed" and exits non-zero on any failure. */
 #include <pthread.h>
 #include <stdio.h>
@@ -66,6 +67,7 @@ static void *worker(void *arg) {
 
 int main(int argc, char **argv) {
     int trials = argc > 1 ? atoi(argv[1]) : 25;
+    int soak_runs = argc > 2 ? atoi(argv[2]) : 1000;
     pp_graph *g = test_mlp_graph();
     unsigned s = 4242;
     for (int t = 0; t < trials; t++) {
@@ -89,6 +91,39 @@ int main(int argc, char **argv) {
         free(h1);
         free(p2);
         free(h2);
+    }
+    /* Soak: 16 threads × soak_runs runs on one engine, every output equal to a
+     * serial run (the long version is `stress_exec 25 100000`). */
+    {
+        int batch = 4;
+        float *x = test_random_floats((size_t)batch * MLP_IN, 1234);
+        float *p = malloc(sizeof(float) * batch * MLP_OUT), *h = malloc(sizeof(float) * batch * MLP_HID);
+        check(run(g, "cpu", 1, 0, batch, x, p, h) == 0, "soak: serial reference run");
+        pp_error err;
+        pp_exec *e = NULL;
+        pp_exec_options o = {"cpu", 1, 0, batch, 2, 0, NULL, NULL, 0, 0};
+        if (pp_exec_create(g, &o, &e, &err) == PP_OK) {
+            job jobs[16];
+            pthread_t th[16];
+            for (int i = 0; i < 16; i++) {
+                jobs[i] = (job){e, x, p, h, batch, soak_runs, 0};
+                pthread_create(&th[i], NULL, worker, &jobs[i]);
+            }
+            int bad = 0;
+            for (int i = 0; i < 16; i++) {
+                pthread_join(th[i], NULL);
+                bad += jobs[i].bad;
+            }
+            char what[128];
+            snprintf(what, sizeof what, "soak: 16 threads x %d runs equal the serial run", soak_runs);
+            check(bad == 0, what);
+            pp_exec_free(e);
+        } else {
+            check(0, err.msg);
+        }
+        free(x);
+        free(p);
+        free(h);
     }
     /* Concurrency: 4 threads share one pipelined, replicated engine. */
     {
