@@ -879,7 +879,11 @@ static pp_code op_identity(ox_nctx *c, pp_op op) {
         if (opset(c) >= 12 && has_in(c, 2)) {
             double tm = 0;
             if (param_scalar(c, 2, "training_mode", &tm) < 0) return c->rc;
-            if (tm != 0) return fail(c, PP_ERR_UNSUPPORTED, "training_mode=true");
+            double ratio = 0.5;
+            if (tm != 0 && has_in(c, 1) && param_scalar(c, 1, "ratio", &ratio) < 0) return c->rc;
+            /* Training mode with ratio 0 drops nothing (torchvision's Swin
+             * exports that): the identity still. */
+            if (tm != 0 && ratio != 0) return fail(c, PP_ERR_UNSUPPORTED, "training_mode=true");
         }
     }
     if (!has_in(c, 0)) return fail(c, PP_ERR_FORMAT, "input 0 is required but absent");
@@ -1509,6 +1513,57 @@ static pp_code op_constant(ox_nctx *c, pp_op op) {
     return keep(c, ox_bind_tensor(c->x, out, id));
 }
 
+/* ScatterND has no IR op; models use it to build constants (Swin's shifted-
+ * window attention mask: `mask[h0:h1, w0:w1] = n`). With constant inputs it is
+ * evaluated here; on run-time data it is refused. */
+static pp_code op_scatter_nd(ox_nctx *c, pp_op op) {
+    if (strcmp(attr_s(c, "reduction", "none"), "none") != 0)
+        return c->rc ? c->rc : fail(c, PP_ERR_UNSUPPORTED, "reduction '%s'", attr_s(c, "reduction", ""));
+    for (int i = 0; i < 3; i++)
+        if (!is_const(c, i)) {
+            if (tensor_of(c, i)) note_needs_const(c, c->in[i]->tensor);
+            return fail(c, PP_ERR_UNSUPPORTED, "input %d ('%s') is computed at run time; ScatterND is only folded "
+                        "on constants", i, in_name(c, i));
+        }
+    const pp_tensor *d = tensor_of(c, 0), *ix = tensor_of(c, 1), *u = tensor_of(c, 2);
+    if (ix->dtype != PP_DTYPE_I64 || ix->rank < 1 || u->dtype != d->dtype)
+        return fail(c, PP_ERR_SHAPE, "indices must be int64 of rank >= 1 and updates of the data's dtype");
+    int64_t k = ix->dims[ix->rank - 1];
+    if (k < 1 || k > d->rank) return fail(c, PP_ERR_SHAPE, "index tuples of %" PRId64 " for rank %d", k, d->rank);
+    /* updates = indices.shape[:-1] + data.shape[k:] */
+    int ur = ix->rank - 1 + d->rank - (int)k;
+    int ok = u->rank == ur;
+    for (int i = 0; ok && i < ix->rank - 1; i++) ok = u->dims[i] == ix->dims[i];
+    for (int i = (int)k; ok && i < d->rank; i++) ok = u->dims[ix->rank - 1 + i - (int)k] == d->dims[i];
+    if (!ok) return fail(c, PP_ERR_SHAPE, "updates do not have the shape indices.shape[:-1] + data.shape[k:]");
+    size_t es = pp_dtype_size(d->dtype), slice = es, n_tuples = 1;
+    for (int i = (int)k; i < d->rank; i++) slice *= (size_t)d->dims[i];
+    for (int i = 0; i < ix->rank - 1; i++) n_tuples *= (size_t)ix->dims[i];
+    unsigned char *out = ox_alloc(c->x, (size_t)d->nbytes + 1);
+    if (!out) return keep(c, PP_ERR_NOMEM);
+    memcpy(out, d->data, (size_t)d->nbytes);
+    for (size_t t = 0; t < n_tuples; t++) {
+        size_t off = 0;
+        for (int64_t j = 0; j < k; j++) {
+            int64_t v;
+            memcpy(&v, (const unsigned char *)ix->data + 8 * (t * (size_t)k + (size_t)j), 8);
+            int64_t ext = d->dims[j];
+            if (v < 0) v += ext;
+            if (v < 0 || v >= ext)
+                return fail(c, PP_ERR_SHAPE, "index %" PRId64 " out of range for axis %" PRId64 " (%" PRId64 ")", v,
+                            j, ext);
+            off = off * (size_t)ext + (size_t)v;
+        }
+        for (int i = (int)k; i < d->rank; i++) off *= (size_t)d->dims[i];
+        memcpy(out + off * es, (const unsigned char *)u->data + t * slice, slice);
+    }
+    const char *name = c->n->n_out ? c->n->out[0] : "";
+    if (!*name) return c->rc;
+    int id = pp_graph_add_weight(c->x->g, name, d->dtype, d->rank, d->dims, out, d->nbytes, c->x->err);
+    if (id < 0) return keep(c, c->x->err->code ? c->x->err->code : PP_ERR_NOMEM);
+    return keep(c, ox_bind_tensor(c->x, name, id));
+}
+
 /* ---- symbolic shape values ------------------------------------------------------------- */
 
 static pp_code bind_out_sym(ox_nctx *c, const pp_symval *v) {
@@ -1833,6 +1888,7 @@ static const struct {
     {"SpaceToDepth", op_d2s, PP_OP_SPACE_TO_DEPTH},
     {"CumSum", op_cumsum, PP_OP_CUMSUM},
     {"Constant", op_constant, PP_OP_INVALID},
+    {"ScatterND", op_scatter_nd, PP_OP_INVALID},
 };
 
 int ox_op_known(const char *op_type) {

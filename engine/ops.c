@@ -1,6 +1,7 @@
 /* ops.c: the op table and the helpers describe functions share. */
 #include "ops.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -82,6 +83,18 @@ pp_code pp_op_describe(const pp_node *node, const pp_shape *in, pp_shape *out, p
     if (node->n_out < def->min_out || node->n_out > def->max_out)
         return pp_error_set(err, PP_ERR_SHAPE, "node '%s' (%s): %d outputs, expected %d to %d", node->name, opname,
                             node->n_out, def->min_out, def->max_out);
+    /* Bounded extents going in keep every describe function's arithmetic in
+     * range; bounded extents coming out keep the planner's. */
+    for (int i = 0; i < node->n_in; i++) {
+        if (in[i].dtype == PP_DTYPE_INVALID) continue;
+        char what[64];
+        snprintf(what, sizeof what, "input %d", i);
+        pp_code rc = pp_shape_check_size(&in[i], what, err);
+        if (rc) {
+            if (err) pp_error_prefix(err, "node '%s' (%s)", node->name, opname);
+            return rc;
+        }
+    }
     pp_describe_ctx ctx = {node, node->name, const_data};
     memset(p, 0, sizeof *p);
     pp_cost c = {0, 0};
@@ -90,14 +103,37 @@ pp_code pp_op_describe(const pp_node *node, const pp_shape *in, pp_shape *out, p
         if (err) pp_error_prefix(err, "node '%s' (%s)", node->name, opname);
         return rc;
     }
+    for (int i = 0; i < node->n_out; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "output %d", i);
+        rc = pp_shape_check_size(&out[i], what, err);
+        if (rc) {
+            if (err) pp_error_prefix(err, "node '%s' (%s)", node->name, opname);
+            return rc;
+        }
+    }
     if (cost) *cost = c;
     return PP_OK;
 }
 
 int64_t pp_shape_numel(const pp_shape *s) {
+    /* Saturates instead of overflowing: shapes come from files, and a hostile
+     * one must end in a "too large" error, not in undefined behaviour. */
     int64_t n = 1;
-    for (int i = 0; i < s->rank; i++) n *= s->dims[i];
+    for (int i = 0; i < s->rank; i++) {
+        if (s->dims[i] < 0) return INT64_MAX;
+        if (__builtin_mul_overflow(n, s->dims[i], &n)) return INT64_MAX;
+    }
     return n;
+}
+
+pp_code pp_shape_check_size(const pp_shape *s, const char *what, pp_error *err) {
+    size_t elem = pp_dtype_size(s->dtype) ? pp_dtype_size(s->dtype) : 1;
+    int64_t n = pp_shape_numel(s);
+    if (n > PP_MAX_TENSOR_BYTES / (int64_t)elem)
+        return pp_error_set(err, PP_ERR_SHAPE, "%s has %lld elements or more, beyond the %lld-byte limit on one tensor",
+                            what, (long long)n, (long long)PP_MAX_TENSOR_BYTES);
+    return PP_OK;
 }
 
 pp_code pp_shape_broadcast(const pp_shape *a, const pp_shape *b, pp_shape *out, const char *what, pp_error *err) {

@@ -57,8 +57,14 @@ const pp_op_def *pp_op_def_get(pp_op op);
 pp_code pp_op_describe(const pp_node *node, const pp_shape *in, pp_shape *out, pp_op_params *p, pp_cost *cost,
                        const void *const *const_data, pp_error *err);
 
+/* One tensor may not exceed this many bytes (2^48, 256 TiB): far beyond any
+ * device, and small enough that extents multiplied together cannot overflow. */
+#define PP_MAX_TENSOR_BYTES ((int64_t)1 << 48)
+
 /* Helpers for describe functions. */
-int64_t pp_shape_numel(const pp_shape *s);
+int64_t pp_shape_numel(const pp_shape *s); /* saturates at INT64_MAX */
+/* PP_ERR_SHAPE naming `what` when s holds more than PP_MAX_TENSOR_BYTES. */
+pp_code pp_shape_check_size(const pp_shape *s, const char *what, pp_error *err);
 /* NumPy broadcast of a and b into out; -1 (and an error naming the axis) when they do not broadcast. */
 pp_code pp_shape_broadcast(const pp_shape *a, const pp_shape *b, pp_shape *out, const char *what, pp_error *err);
 /* Element strides of `in` viewed against the broadcast shape `out` (0 on broadcast axes). */

@@ -1,7 +1,7 @@
 /* conformance_runner: the converter and the CPU kernels against ONNX's own
  * backend test data (Debian libonnx-testdata).
  *
- *   conformance_runner DATA_DIR EXPECTED_FILE [--write FILE] [--only SUBSTR] [--engine] [-v]
+ *   conformance_runner DATA_DIR EXPECTED_FILE [--write FILE] [--only SUBSTR] [--engine] [--no-fork] [-v]
  *
  * DATA_DIR holds node/, pytorch-converted/, pytorch-operator/ and simple/, each
  * with one folder per case: model.onnx and test_data_set_N/{input,output}_K.pb.
@@ -41,6 +41,8 @@
 /* --engine: also run every case through the executor (engine/exec.h, on
  * cpu) and hold its outputs to the same references. */
 static int use_engine;
+/* --no-fork: run every case in this process (for leak checkers and debuggers). */
+static int no_fork;
 
 static const char *FOLDERS[] = {"node", "pytorch-converted", "pytorch-operator", "simple"};
 #define N_FOLDERS 4
@@ -296,7 +298,12 @@ static int run_dataset(const char *model, dataset *d, char *msg, size_t msz) {
         /* The same graph through the planner and the executor: replace the
          * interpreter's outputs with the engine's (same shapes). */
         pp_exec *e = NULL;
-        pp_exec_options eo = {"cpu", 1, 0, (int)(batch > 0 ? batch : 1), 2, 0, NULL, NULL};
+        pp_exec_options eo;
+        memset(&eo, 0, sizeof eo);
+        eo.devices = "cpu";
+        eo.stages = 1;
+        eo.max_batch = (int)(batch > 0 ? batch : 1);
+        eo.inflight = 2;
         rc = pp_exec_create(g, &eo, &e, &err);
         if (!rc) {
             for (int i = 0; i < n_out && !rc; i++)
@@ -404,6 +411,7 @@ static int run_case(const char *dir, char *msg, size_t msz) {
 
 /* The case in a child process: a crash or a hang is that case's status. */
 static int run_case_isolated(const char *dir, char *msg, size_t msz) {
+    if (no_fork) return run_case(dir, msg, msz);
     int fd[2];
     if (pipe(fd) != 0) return run_case(dir, msg, msz);
     fflush(stdout);
@@ -495,15 +503,16 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "-v")) verbose = 1;
         else if (!strcmp(argv[i], "--engine")) use_engine = 1;
+        else if (!strcmp(argv[i], "--no-fork")) no_fork = 1;
         else if (!data) data = argv[i];
         else if (!expected) expected = argv[i];
         else {
-            fprintf(stderr, "usage: conformance_runner DATA_DIR EXPECTED_FILE [--write FILE] [--only SUBSTR] [--engine] [-v]\n");
+            fprintf(stderr, "usage: conformance_runner DATA_DIR EXPECTED_FILE [--write FILE] [--only SUBSTR] [--engine] [--no-fork] [-v]\n");
             return 2;
         }
     }
     if (!data || !expected) {
-        fprintf(stderr, "usage: conformance_runner DATA_DIR EXPECTED_FILE [--write FILE] [--only SUBSTR] [--engine] [-v]\n");
+        fprintf(stderr, "usage: conformance_runner DATA_DIR EXPECTED_FILE [--write FILE] [--only SUBSTR] [--engine] [--no-fork] [-v]\n");
         return 2;
     }
     if (!is_dir(data)) {

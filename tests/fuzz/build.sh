@@ -65,8 +65,14 @@ if [ ${#todo[@]} -gt 0 ]; then
         $CC $cflags -fsanitize=fuzzer-no-link -MMD -MF "${o%.o}.d" -c "$s" -o "$o"'
 fi
 lib="$out/libpp_fuzz.a"
-rm -f "$lib"
-ar rcs "$lib" "${objs[@]}"
+# Re-archived when a source was compiled or one was added or removed.
+printf '%s\n' "${objs[@]}" > "$out/objects.new"
+if [ ${#todo[@]} -gt 0 ] || [ ! -e "$lib" ] || ! cmp -s "$out/objects.new" "$out/objects.txt"; then
+    rm -f "$lib"
+    ar rcs "$lib" "${objs[@]}"
+    mv "$out/objects.new" "$out/objects.txt"
+fi
+rm -f "$out/objects.new"
 
 built=()
 for t in "$root"/tests/fuzz/fuzz_*.c; do

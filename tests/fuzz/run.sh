@@ -38,6 +38,7 @@ run_one() {
     local t=$1 w="$build/work/$1"
     rm -rf "$w"
     mkdir -p "$w/corpus"
+    touch "$w/stamp"
     cp -r "$root/tests/fuzz/corpus/$t/." "$w/corpus/" 2> /dev/null
     cp -r "$root/tests/fuzz/regressions/$t/." "$w/corpus/" 2> /dev/null
     local args=(-max_total_time="$secs" -timeout=1 -rss_limit_mb=2048 -print_final_stats=1
@@ -75,8 +76,11 @@ for t in "${targets[@]}"; do
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$w/log" | tail -1)
     [ -n "$runs" ] || runs=$(grep -oE '^#[0-9]+' "$w/log" | tail -1 | tr -d '#')
     cov=$(grep -oE 'cov: [0-9]+' "$w/log" | tail -1)
-    if [ "$rc" != 0 ] || grep -qE '^(==[0-9]+==ERROR|SUMMARY: |.*fuzz contract broken)' "$w/log"; then
-        echo "FAIL $t: exit $rc after ${runs:-?} executions; log $w/log"
+    # In fork mode crashes do not end the run: count the target's new artifacts.
+    found=$(find "$crashes" -name "$t-*" -newer "$w/stamp" 2> /dev/null | wc -l)
+    if [ "$rc" != 0 ] || [ "$found" -gt 0 ] ||
+        grep -qE '^(==[0-9]+==ERROR|SUMMARY: |.*fuzz contract broken)' "$w/log"; then
+        echo "FAIL $t: exit $rc, $found reproducer(s), after ${runs:-?} executions; log $w/log"
         grep -E 'ERROR|SUMMARY|contract broken|Test unit written' "$w/log" | head -5 | sed 's/^/    /'
         fail=1
     else
