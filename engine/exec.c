@@ -428,7 +428,8 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
     int nd = 0;
     if ((rc = parse_devices(o.devices, &names, &nd, &e->fell_back, err))) goto fail;
     if (nd % e->P != 0) {
-        rc = pp_error_set(err, PP_ERR_INVALID_ARG, "%d devices cannot be split into replicas of %d stages", nd, e->P);
+        rc = pp_error_set(err, PP_ERR_INVALID_ARG, "%d device%s cannot be split into replicas of %d stages", nd,
+                          nd == 1 ? "" : "s", e->P);
         goto fail;
     }
     e->R = nd / e->P;
@@ -480,7 +481,9 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
         /* A plan that does not fit tries again with fewer micro-batches in
          * flight per stage, down to one, and says so. */
         for (;;) {
-            pp_plan_options po = {e->P, e->M, o.split, node_ms, limit, e->K};
+            const char *devnames[PP_MAX_IO];
+            for (int p = 0; p < e->P && p < PP_MAX_IO; p++) devnames[p] = e->rt[p].b->name;
+            pp_plan_options po = {e->P, e->M, o.split, node_ms, limit, e->K, e->P <= PP_MAX_IO ? devnames : NULL};
             rc = pp_plan_build(g, &po, &e->plan, err);
             if (rc != PP_ERR_NOMEM || e->K == 1 || !strstr(err->msg, "does not fit")) break;
             snprintf(e->notice, sizeof e->notice, "%s; retried with %d micro-batch%s in flight per stage", err->msg,

@@ -266,7 +266,8 @@ pp_code pp_plan_build(const pp_graph *g, const pp_plan_options *opt, pp_plan **o
             if (node < 0)
                 rc = pp_error_set(err, PP_ERR_INVALID_ARG, "--split: no node named '%.*s'", (int)len, p);
             else if (s >= P)
-                rc = pp_error_set(err, PP_ERR_INVALID_ARG, "--split names more than %d nodes for %d stages", P - 1, P);
+                rc = pp_error_set(err, PP_ERR_INVALID_ARG, "--split names more nodes than the %d that %d stages need",
+                                  P - 1, P);
             else if (node <= starts[s - 1])
                 rc = pp_error_set(err, PP_ERR_INVALID_ARG,
                                   "--split: node '%.*s' does not come after the start of stage %d", (int)len, p, s);
@@ -275,7 +276,8 @@ pp_code pp_plan_build(const pp_graph *g, const pp_plan_options *opt, pp_plan **o
             p = c ? c + 1 : p + len;
         }
         if (!rc && s != P)
-            rc = pp_error_set(err, PP_ERR_INVALID_ARG, "--split names %d nodes; %d stages need %d", s - 1, P, P - 1);
+            rc = pp_error_set(err, PP_ERR_INVALID_ARG, "--split names %d node%s; %d stages need %d", s - 1,
+                              s - 1 == 1 ? "" : "s", P, P - 1);
     } else if (!rc) {
         partition(cost, g->n_nodes, P, starts);
     }
@@ -293,9 +295,10 @@ pp_code pp_plan_build(const pp_graph *g, const pp_plan_options *opt, pp_plan **o
         size_t need = st->weight_bytes + st->slot_bytes * (size_t)(opt->inflight > 0 ? opt->inflight : 2);
         if (limit && need > limit)
             rc = pp_error_set(err, PP_ERR_NOMEM,
-                              "stage %d does not fit its device: needs %zu bytes (weights %zu + %d slots of %zu), "
+                              "stage %d does not fit %s: needs %zu bytes (weights %zu + %d slots of %zu), "
                               "%zu available",
-                              s, need, st->weight_bytes, opt->inflight, st->slot_bytes, limit);
+                              s, opt->device_names ? opt->device_names[s] : "its device", need, st->weight_bytes,
+                              opt->inflight, st->slot_bytes, limit);
     }
     pp_free(starts);
     pp_free(stage_of);

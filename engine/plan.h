@@ -46,6 +46,7 @@ typedef struct pp_plan_options {
     const double *node_ms;   /* measured per-node times (--measure), or NULL to estimate */
     const size_t *mem_limit; /* per stage device bytes for weights + in-flight slots, 0 = unknown; may be NULL */
     int inflight;            /* slots per stage (memory check) */
+    const char *const *device_names; /* per stage, for messages; may be NULL */
 } pp_plan_options;
 
 pp_code pp_plan_build(const pp_graph *g, const pp_plan_options *opt, pp_plan **out, pp_error *err);

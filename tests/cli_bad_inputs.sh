@@ -114,7 +114,7 @@ check microbatch_zero 2 "--microbatch '0' is not a positive integer" "$E" run ml
 check inflight_one 2 "--inflight '1' is not in 2..64" "$E" run mlp.bin --inflight 1
 check mem_limit_unit 2 "--mem-limit '5Q' is not a size like 512M or 2G" "$E" run mlp.bin --mem-limit 5Q
 check mem_limit_zero 2 "--mem-limit '0' is not a size like 512M or 2G" "$E" run mlp.bin --mem-limit 0
-check mem_limit_too_small 1 "stage 0 does not fit its device: needs" "$E" run mlp.bin --devices cpu --mem-limit 1K
+check mem_limit_too_small 1 "stage 0 does not fit cpu:0: needs" "$E" run mlp.bin --devices cpu --mem-limit 1K
 check bench_iterations 2 "--iterations '0' is not a positive integer" "$E" bench mlp.bin --iterations 0
 check bench_duration 2 "--duration '-1' is not a number of seconds" "$E" bench mlp.bin --duration -1
 
@@ -122,7 +122,7 @@ check bench_duration 2 "--duration '-1' is not a number of seconds" "$E" bench m
 check devices_unknown 1 "device 'bogus' is not one of cpu, cpu:N, cuda:N, auto" "$E" run mlp.bin --devices bogus
 check devices_negative 1 "device 'cpu:-1' is not one of" "$E" run mlp.bin --devices cpu:-1
 check devices_empty 1 "device list '' names no device" "$E" run mlp.bin --devices ""
-check stages_exceed_devices 1 "1 devices cannot be split into replicas of 50 stages" "$E" run mlp.bin --devices cpu:0 --stages 50
+check stages_exceed_devices 1 "1 device cannot be split into replicas of 50 stages" "$E" run mlp.bin --devices cpu:0 --stages 50
 if "$E" plan mlp.bin --devices cuda:0 --stages 1 > /dev/null 2>&1; then
   echo "a CUDA device is present: cuda_without_gpu not checked"
   skipped=$((skipped + 1))
@@ -130,7 +130,7 @@ else
   check cuda_without_gpu 1 "cuda:0" "$E" run mlp.bin --devices cuda:0
 fi
 check split_unknown_node 1 "--split: no node named 'nosuch'" "$E" plan digits.bin --devices cpu:0,cpu:1 --stages 2 --split nosuch
-check split_too_many 1 "--split names more than 1 nodes for 2 stages" \
+check split_too_many 1 "--split names more nodes than the 1 that 2 stages need" \
   "$E" plan digits.bin --devices cpu:0,cpu:1 --stages 2 --split "$N1,$N2"
 check split_out_of_order 1 "--split: node '$N1' does not come after the start of stage 2" \
   "$E" plan digits.bin --devices cpu:0,cpu:1,cpu:2 --stages 3 --split "$N2,$N1"

@@ -181,3 +181,33 @@ Test(e2e, damaged_files_never_crash_the_tool, .timeout = 600) {
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     sh(cmd);
 }
+
+/* With several inputs, giving some and forgetting one is refused by name rather
+ * than filled with random data. */
+Test(e2e, a_forgotten_input_is_named) {
+    make_dir();
+    char graph[512], xin[512], cmd[4096], log[512];
+    snprintf(graph, sizeof graph, "%s/two.bin", dir);
+    snprintf(xin, sizeof xin, "%s/x.npy", dir);
+    snprintf(log, sizeof log, "%s/log", dir);
+    pp_error err;
+    pp_graph *g = pp_graph_new();
+    int64_t d[] = {PP_DIM_BATCH, 3};
+    int x = pp_graph_add_tensor(g, "x", PP_DTYPE_F32, PP_TENSOR_INPUT, 2, d, &err);
+    int z = pp_graph_add_tensor(g, "z", PP_DTYPE_F32, PP_TENSOR_INPUT, 2, d, &err);
+    int y = pp_graph_add_tensor(g, "y", PP_DTYPE_F32, PP_TENSOR_ACTIVATION, 2, d, &err);
+    pp_graph_add_node(g, PP_OP_ADD, "add", 2, (int[]){x, z}, 1, &y, &err);
+    pp_graph_set_io(g, 2, (int[]){x, z}, 1, &y, &err);
+    cr_assert_eq(pp_graph_infer(g, &err), PP_OK, "%s", err.msg);
+    cr_assert_eq(pp_graph_write(g, graph, &err), PP_OK, "%s", err.msg);
+    pp_graph_free(g);
+    float v[6] = {0};
+    int64_t dims[] = {2, 3};
+    cr_assert_eq(pp_npy_write(xin, PP_DTYPE_F32, 2, dims, v, &err), PP_OK);
+    snprintf(cmd, sizeof cmd, "%s run %s --input x=%s --devices cpu > /dev/null 2> %s", tool(), graph, xin, log);
+    cr_assert_eq(sh(cmd), 1);
+    snprintf(cmd, sizeof cmd, "grep -q \"input 'z' is not given\" %s && test $(wc -l < %s) -eq 1", log, log);
+    cr_assert_eq(sh(cmd), 0, "the message does not name input z");
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    sh(cmd);
+}

@@ -118,10 +118,10 @@ Test(fixtures, import_shapes_ops_and_values, .timeout = 300) {
         pp_onnx *h;
         pp_graph *g;
         pp_error err = {0};
-        pp_convert_stats st;
-        cr_assert_eq(pp_convert_onnx_graph(path_of(rel), NULL, &h, &g, &st, &err), PP_OK, "%s: %s", fx->name,
-                     err.msg);
-        cr_assert_eq(st.opset, 13);
+        /* The importer alone: graph passes added to the pipeline later do not
+         * change what is checked here. */
+        cr_assert_eq(pp_onnx_import(path_of(rel), NULL, &h, &g, &err), PP_OK, "%s: %s", fx->name, err.msg);
+        cr_assert_eq(pp_onnx_get_info(h)->opset, 13);
         cr_assert_eq(g->n_inputs, 1, "%s", fx->name);
         cr_assert_eq(g->n_outputs, 1, "%s", fx->name);
         const pp_tensor *in = &g->tensors[g->inputs[0]], *out = &g->tensors[g->outputs[0]];
@@ -133,9 +133,7 @@ Test(fixtures, import_shapes_ops_and_values, .timeout = 300) {
         cr_assert_eq(in->dtype, strcmp(fx->name, "gpt") ? PP_DTYPE_F32 : PP_DTYPE_I64);
         for (int j = 0; j < 6 && fx->ops[j].op; j++)
             cr_assert_eq(count_op(g, fx->ops[j].op), fx->ops[j].count, "%s: %s", fx->name, pp_op_name(fx->ops[j].op));
-        /* Graph passes may fuse nodes later; without them the count is exact. */
-        cr_assert_leq(live(g), fx->nodes, "%s", fx->name);
-        cr_assert_gt(live(g), fx->nodes / 2, "%s", fx->name);
+        cr_assert_eq(live(g), fx->nodes, "%s", fx->name);
         check_values(g, fx->name, "");
         check_values(g, fx->name, "_b3");
         pp_graph_free(g);

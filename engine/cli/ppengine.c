@@ -47,7 +47,8 @@ static const char *MAIN_HELP =
 static const char *RUN_HELP =
     "usage: ppengine run GRAPH [options]\n"
     "\n"
-    "  --input NAME=FILE.npy  an input (repeatable; one input may omit NAME=)\n"
+    "  --input NAME=FILE.npy  an input (repeatable; one input may omit NAME=); without any\n"
+    "                         --input, every input is random\n"
     "  --output DIR           write DIR/<output name>.npy for every output\n"
     "  --batch N              batch size for random inputs (default 1)\n"
     "  --seed S               seed for random inputs (default 1)\n"
@@ -375,6 +376,14 @@ static int cmd_run(int argc, char **argv) {
         fprintf(stderr, "ppengine: --batch %ld disagrees with the inputs' batch %lld\n", o.batch, (long long)batch);
         goto done;
     }
+    /* Random data stands in for every input, or for none: a forgotten input
+     * among given ones is a mistake, not a request for noise. */
+    for (int i = 0; o.n_inputs > 0 && i < g->n_inputs; i++)
+        if (!given[i]) {
+            fprintf(stderr, "ppengine: input '%s' is not given (the graph has %d inputs; pass each as NAME=FILE.npy)\n",
+                    g->tensors[g->inputs[i]].name, g->n_inputs);
+            goto done;
+        }
     uint64_t seed = (uint64_t)o.seed * 2654435761u + 1;
     for (int i = 0; i < g->n_inputs; i++) {
         if (given[i]) continue;
@@ -402,7 +411,9 @@ static int cmd_run(int argc, char **argv) {
         fail(&err);
         goto done;
     }
-    if (pp_exec_fell_back(e) && !o.quiet) fprintf(stderr, "ppengine: no CUDA device found; running on the CPU\n");
+    /* A notice, not an error: on stdout, so a failure later still leaves
+     * exactly one line on stderr. */
+    if (pp_exec_fell_back(e) && !o.quiet) printf("ppengine: no CUDA device found; running on the CPU\n");
     if (pp_exec_notice(e)) fprintf(stderr, "ppengine: %s\n", pp_exec_notice(e));
     double t1 = now_ms();
     if (pp_exec_run(e, batch, (const void *const *)in, out, &err)) {
@@ -517,7 +528,7 @@ static int cmd_info(int argc, char **argv) {
     }
     printf("FLOPs per item: %.4g (at batch %lld)\n", flops / (double)batch, (long long)batch);
     pp_plan *pl = NULL;
-    pp_plan_options po = {1, (int)batch, NULL, NULL, NULL, 1};
+    pp_plan_options po = {1, (int)batch, NULL, NULL, NULL, 1, NULL};
     if (g->n_nodes > 0 && pp_plan_build(g, &po, &pl, &err) == PP_OK) {
         human_bytes((double)pl->stages[0].sum_bytes / (double)batch, b1, sizeof b1);
         human_bytes((double)pl->stages[0].slot_bytes, b2, sizeof b2);
