@@ -2,6 +2,7 @@
 #   make test SANITIZE=1        AddressSanitizer + UndefinedBehaviorSanitizer (CPU-only build)
 #   make test SANITIZE=thread   ThreadSanitizer (CPU-only build)
 #   make install PREFIX=/opt/ppengine
+#   make fuzz FUZZ_SECONDS=600      every parser under libFuzzer
 SHELL := /bin/bash
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
@@ -20,7 +21,7 @@ else
   BUILD ?= build
 endif
 
-.PHONY: all deps configure build test demo install clean fixtures
+.PHONY: all deps configure build test demo install clean fixtures fuzz
 
 all: build
 
@@ -41,6 +42,11 @@ demo: build
 
 install: build
 	cmake --install $(BUILD)
+
+# Every parser under libFuzzer for FUZZ_SECONDS each (default 60); crashes land in
+# tests/fuzz/crashes/ and fail the target. docs/fuzzing.md.
+fuzz:
+	bash tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
 
 # Regenerates the committed PyTorch fixtures (needs python3-torch; not part of test).
 fixtures:

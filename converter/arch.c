@@ -334,7 +334,7 @@ static int bn_params(pp_ab *b, const char *prefix, int64_t c, double **scale, do
         pp_free(*scale);
         pp_free(*shift);
         *scale = *shift = NULL;
-        if (!b->rc) b->rc = pp_error_set(b->err, PP_ERR_NOMEM, "out of memory");
+        if (!b->rc) b->rc = pp_error_nomem(b->err, "out of memory");
         return 0;
     }
     return 1;
@@ -459,7 +459,7 @@ int pp_ab_conv_layer(pp_ab *b, int x, const pp_ab_conv *cv, int64_t *cout) {
             }
         }
     } else if (!b->rc) {
-        b->rc = pp_error_set(b->err, PP_ERR_NOMEM, "out of memory");
+        b->rc = pp_error_nomem(b->err, "out of memory");
     }
     pp_free(wf);
     pp_free(bf);
@@ -495,7 +495,7 @@ int pp_ab_linear(pp_ab *b, int x, const char *prefix, int64_t cin, int act, int6
             y = pp_ab_unary(b, (pp_op)act, y, nm);
         }
     } else if (!b->rc) {
-        b->rc = pp_error_set(b->err, PP_ERR_NOMEM, "out of memory");
+        b->rc = pp_error_nomem(b->err, "out of memory");
     }
     pp_free(wf);
     pp_free(bf);
@@ -530,7 +530,7 @@ int pp_ab_batchnorm(pp_ab *b, int x, const char *prefix, int64_t c) {
         y = node(b, PP_OP_BATCHNORM, prefix, 5, in, &nd);
         if (y >= 0) keep(b, pp_node_set_float(b->g, nd, "epsilon", 0.0, b->err));
     } else if (!b->rc) {
-        b->rc = pp_error_set(b->err, PP_ERR_NOMEM, "out of memory");
+        b->rc = pp_error_nomem(b->err, "out of memory");
     }
     pp_free(sc);
     pp_free(sh);

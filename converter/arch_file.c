@@ -250,7 +250,7 @@ pp_code pp_arch_file_build(pp_ab *b, const char *path, int *input, int *output) 
     afile *f = pp_calloc(1, sizeof *f);
     if (!f) {
         fclose(fp);
-        return pp_error_set(b->err, PP_ERR_NOMEM, "out of memory");
+        return pp_error_nomem(b->err, "out of memory");
     }
     f->b = b;
     f->path = path;

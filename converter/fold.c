@@ -121,7 +121,7 @@ pp_code pp_eliminate_dead(pp_graph *g, int *n_removed, pp_error *err) {
     if (!needed || !live) {
         pp_free(needed);
         pp_free(live);
-        return pp_error_set(err, PP_ERR_NOMEM, "dead-node elimination: out of memory for %d nodes", g->n_nodes);
+        return pp_error_nomem(err, "dead-node elimination: out of memory for %d nodes", g->n_nodes);
     }
     for (int i = 0; i < g->n_outputs; i++)
         if (g->outputs[i] >= 0) needed[g->outputs[i]] = 1;
@@ -269,7 +269,7 @@ pp_code pp_sym_to_data(const pp_symval *v, void **data, uint64_t *nbytes, pp_err
     size_t es = pp_dtype_size(v->dtype);
     if (!es) return pp_error_set(err, PP_ERR_INTERNAL, "shape value of invalid dtype");
     unsigned char *p = pp_malloc(es * (size_t)(v->n ? v->n : 1));
-    if (!p) return pp_error_set(err, PP_ERR_NOMEM, "out of memory for a %d-element constant", v->n);
+    if (!p) return pp_error_nomem(err, "out of memory for a %d-element constant", v->n);
     for (int i = 0; i < v->n; i++) {
         int64_t x = v->c[i];
         switch (v->dtype) {

@@ -20,7 +20,7 @@ pp_code pp_interp_run(const pp_graph *g, int64_t batch, const void *const *input
     pp_code rc = PP_OK;
     for (int i = 0; i < g->n_outputs; i++) outputs[i] = NULL;
     if (!shape || !data || !owned) {
-        rc = pp_error_set(err, PP_ERR_NOMEM, "interpreter: out of memory for %d tensors", nt);
+        rc = pp_error_nomem(err, "interpreter: out of memory for %d tensors", nt);
         goto done;
     }
     for (int t = 0; t < nt; t++) {
@@ -34,7 +34,7 @@ pp_code pp_interp_run(const pp_graph *g, int64_t batch, const void *const *input
             /* Kernels read typed arrays: give them aligned bytes. */
             owned[t] = pp_malloc((size_t)x->nbytes ? (size_t)x->nbytes : 1);
             if (!owned[t]) {
-                rc = pp_error_set(err, PP_ERR_NOMEM, "interpreter: out of memory copying '%s'", x->name);
+                rc = pp_error_nomem(err, "interpreter: out of memory copying '%s'", x->name);
                 goto done;
             }
             memcpy(owned[t], x->data, (size_t)x->nbytes);
@@ -99,7 +99,7 @@ pp_code pp_interp_run(const pp_graph *g, int64_t batch, const void *const *input
         size_t b = shape_bytes(&shape[t]);
         outputs[i] = pp_malloc(b ? b : 1);
         if (!outputs[i]) {
-            rc = pp_error_set(err, PP_ERR_NOMEM, "interpreter: out of memory for output '%s'", g->tensors[t].name);
+            rc = pp_error_nomem(err, "interpreter: out of memory for output '%s'", g->tensors[t].name);
             goto done;
         }
         if (b) memcpy(outputs[i], data[t], b);

@@ -567,7 +567,7 @@ static pp_code rehash(ox_ctx *x, size_t want) {
     size_t n = 64;
     while (n < want * 2) n *= 2;
     int *slots = pp_malloc(sizeof(int) * n);
-    if (!slots) return pp_error_set(x->err, PP_ERR_NOMEM, "out of memory for the name table");
+    if (!slots) return pp_error_nomem(x->err, "out of memory for the name table");
     for (size_t i = 0; i < n; i++) slots[i] = -1;
     for (int v = 0; v < x->n_vals; v++) {
         size_t i = hash_str(x->vals[v].name) & (n - 1);
@@ -598,7 +598,7 @@ static ox_value *bind(ox_ctx *x, const char *name) {
         int nc = x->cap_vals ? x->cap_vals * 2 : 256;
         ox_value *nv = pp_realloc(x->vals, sizeof(ox_value) * (size_t)nc);
         if (!nv) {
-            pp_error_set(x->err, PP_ERR_NOMEM, "out of memory for %d names", nc);
+            pp_error_nomem(x->err, "out of memory for %d names", nc);
             return NULL;
         }
         x->vals = nv;
@@ -675,7 +675,7 @@ static pp_code build_consumed(ox_ctx *x) {
     for (int i = 0; i < x->n_nodes; i++) total += (size_t)x->nodes[i].n_in;
     size_t n = 64;
     while (n < total * 2 + 2) {
-        if (n > ((size_t)-1) / 4) return pp_error_set(x->err, PP_ERR_NOMEM, "too many names");
+        if (n > ((size_t)-1) / 4) return pp_error_nomem(x->err, "too many names");
         n *= 2;
     }
     x->consumed = ox_alloc(x, sizeof(char *) * n);
@@ -771,14 +771,14 @@ static pp_code ext_map(ox_ctx *x, const ox_tensor *t, const uint8_t **data, size
     if (h->n_ext + 1 > h->cap_ext) {
         int nc = h->cap_ext ? h->cap_ext * 2 : 4;
         ox_ext_map *ne = pp_realloc(h->ext, sizeof(ox_ext_map) * (size_t)nc);
-        if (!ne) return pp_error_set(x->err, PP_ERR_NOMEM, "out of memory");
+        if (!ne) return pp_error_nomem(x->err, "out of memory");
         h->ext = ne;
         h->cap_ext = nc;
     }
     ox_ext_map *m = &h->ext[h->n_ext];
     memset(m, 0, sizeof *m);
     m->location = pp_malloc(strlen(loc) + 1);
-    if (!m->location) return pp_error_set(x->err, PP_ERR_NOMEM, "out of memory");
+    if (!m->location) return pp_error_nomem(x->err, "out of memory");
     strcpy(m->location, loc);
     rc = map_file(path, &m->map, &m->size, x->err);
     if (rc) {
@@ -927,7 +927,7 @@ int ox_tensor_to_weight(ox_ctx *x, const ox_tensor *t, const char *name) {
     if (!src && !own) { /* an empty tensor */
         own = pp_malloc(1);
         if (!own) {
-            pp_error_set(x->err, PP_ERR_NOMEM, "out of memory");
+            pp_error_nomem(x->err, "out of memory");
             return -1;
         }
     }
@@ -1191,7 +1191,7 @@ static pp_code import_graph(ox_ctx *x) {
     if ((rc = build_consumed(x))) return rc;
     if ((rc = rehash(x, 256))) return rc;
     x->g = pp_graph_new();
-    if (!x->g) return pp_error_set(x->err, PP_ERR_NOMEM, "out of memory for the graph");
+    if (!x->g) return pp_error_nomem(x->err, "out of memory for the graph");
     /* Initializers first: a graph input of the same name is a default, so the
      * constant wins (unless --const rebinds the input). */
     for (int i = 0; i < x->n_inits; i++) {
@@ -1317,7 +1317,7 @@ static pp_code import_common(pp_onnx *h, const void *data, size_t size, const ch
     if (!rc) {
         h->producer_name = dup_plain(x.producer_name);
         h->producer_version = dup_plain(x.producer_version);
-        if (!h->producer_name || !h->producer_version) rc = pp_error_set(x.err, PP_ERR_NOMEM, "out of memory");
+        if (!h->producer_name || !h->producer_version) rc = pp_error_nomem(x.err, "out of memory");
     }
     if (!rc) {
         h->info.ir_version = x.ir_version;
@@ -1345,7 +1345,7 @@ pp_code pp_onnx_import_memory(const void *data, size_t size, const char *dir, co
     *graph = NULL;
     if (!data || !size) return pp_error_set(err, PP_ERR_FORMAT, "empty ONNX model");
     pp_onnx *h = pp_calloc(1, sizeof *h);
-    if (!h) return pp_error_set(err, PP_ERR_NOMEM, "out of memory");
+    if (!h) return pp_error_nomem(err, "out of memory");
     return import_common(h, data, size, dir, opt, handle, graph, err);
 }
 
@@ -1365,7 +1365,7 @@ pp_code pp_onnx_tensor_read(const void *buf, size_t size, pp_onnx_tensor *out, p
     memset(&h, 0, sizeof h);
     x.h = &h;
     x.g = pp_graph_new();
-    if (!x.g) return pp_error_set(x.err, PP_ERR_NOMEM, "out of memory");
+    if (!x.g) return pp_error_nomem(x.err, "out of memory");
     pp_pb_cursor cur;
     pp_pb_init(&cur, buf, size, "TensorProto");
     ox_tensor t;
@@ -1378,7 +1378,7 @@ pp_code pp_onnx_tensor_read(const void *buf, size_t size, pp_onnx_tensor *out, p
             pp_tensor *w = &x.g->tensors[id];
             out->name = dup_plain(t.name);
             if (!out->name) {
-                rc = pp_error_set(x.err, PP_ERR_NOMEM, "out of memory");
+                rc = pp_error_nomem(x.err, "out of memory");
             } else {
                 out->dtype = w->dtype;
                 out->rank = w->rank;
@@ -1407,7 +1407,7 @@ pp_code pp_onnx_import(const char *path, const pp_onnx_options *opt, pp_onnx **h
     *handle = NULL;
     *graph = NULL;
     pp_onnx *h = pp_calloc(1, sizeof *h);
-    if (!h) return pp_error_set(err, PP_ERR_NOMEM, "out of memory");
+    if (!h) return pp_error_nomem(err, "out of memory");
     pp_code rc = map_file(path, &h->map, &h->map_size, err);
     if (rc) {
         pp_free(h);
@@ -1417,7 +1417,7 @@ pp_code pp_onnx_import(const char *path, const pp_onnx_options *opt, pp_onnx **h
     char *dir = pp_malloc(strlen(path) + 2);
     if (!dir) {
         pp_onnx_free(h);
-        return pp_error_set(err, PP_ERR_NOMEM, "out of memory");
+        return pp_error_nomem(err, "out of memory");
     }
     strcpy(dir, path);
     char *slash = strrchr(dir, '/');

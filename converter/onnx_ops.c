@@ -88,7 +88,7 @@ static const char *attr_s(ox_nctx *c, const char *name, const char *def) {
         keep(c, PP_ERR_NOMEM);
         return def;
     }
-    memcpy(s, a->s, a->s_len);
+    if (a->s_len) memcpy(s, a->s, a->s_len);
     return s;
 }
 

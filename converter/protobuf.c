@@ -161,7 +161,7 @@ static pp_code grow(void **v, size_t *cap, size_t n, size_t more, size_t elem, c
     }
     size_t bytes;
     if (pp_mul_size(ncap, elem, &bytes))
-        return pp_error_set(err, PP_ERR_NOMEM, "%s field %u at byte %zu: %zu values overflow memory", c->type,
+        return pp_error_nomem(err, "%s field %u at byte %zu: %zu values overflow memory", c->type,
                             f->number, f->offset, ncap);
     void *nv = pp_realloc(*v, bytes);
     if (!nv)

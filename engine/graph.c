@@ -1,6 +1,7 @@
 /* graph.c: building, editing and checking the layer graph. */
 #include "graph.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,7 +275,9 @@ int64_t pp_node_int(const pp_node *n, const char *name, int64_t def) {
     const pp_attr *a = pp_node_attr(n, name);
     if (!a) return def;
     if (a->type == PP_ATTR_INT) return a->i;
-    if (a->type == PP_ATTR_FLOAT) return (int64_t)a->f;
+    /* A float where an int is wanted: converted only when it fits (files are
+     * untrusted, and an out-of-range cast is undefined). */
+    if (a->type == PP_ATTR_FLOAT && a->f > -9.2e18 && a->f < 9.2e18) return (int64_t)a->f;
     return def;
 }
 
@@ -304,7 +307,13 @@ const int64_t *pp_node_ints(const pp_node *n, const char *name, uint32_t *count)
 /* ---- shapes -------------------------------------------------------------- */
 
 void pp_tensor_dims_at(const pp_tensor *t, int64_t batch, int64_t *dims) {
-    for (int i = 0; i < t->rank; i++) dims[i] = t->dims[i] < 0 ? -t->dims[i] * batch : t->dims[i];
+    /* Saturating: a file may hold absurd batch multiples, which the size
+     * check in pp_op_describe then refuses. */
+    for (int i = 0; i < t->rank; i++) {
+        int64_t d = t->dims[i];
+        if (d >= 0) dims[i] = d;
+        else if (d == INT64_MIN || __builtin_mul_overflow(-d, batch, &dims[i])) dims[i] = INT64_MAX;
+    }
 }
 
 uint64_t pp_tensor_bytes_at(const pp_tensor *t, int64_t batch) {

@@ -129,6 +129,10 @@ int64_t pp_shape_numel(const pp_shape *s) {
 
 pp_code pp_shape_check_size(const pp_shape *s, const char *what, pp_error *err) {
     size_t elem = pp_dtype_size(s->dtype) ? pp_dtype_size(s->dtype) : 1;
+    for (int d = 0; d < s->rank; d++)
+        if (s->dims[d] < 0 || s->dims[d] > PP_MAX_TENSOR_BYTES)
+            return pp_error_set(err, PP_ERR_SHAPE, "%s axis %d has extent %lld, beyond the %lld limit", what, d,
+                                (long long)s->dims[d], (long long)PP_MAX_TENSOR_BYTES);
     int64_t n = pp_shape_numel(s);
     if (n > PP_MAX_TENSOR_BYTES / (int64_t)elem)
         return pp_error_set(err, PP_ERR_SHAPE, "%s has %lld elements or more, beyond the %lld-byte limit on one tensor",

@@ -829,6 +829,8 @@ pp_code pp_describe_resize(const pp_describe_ctx *ctx, const pp_shape *in, int n
             if (!(s > 0.0) || s > 1e6)
                 return pp_error_set(err, PP_ERR_SHAPE, "scale %g for axis %d is not positive and finite", s, a);
             scale[a] = s;
+            if ((double)dim * s >= (double)PP_MAX_TENSOR_BYTES)
+                return pp_error_set(err, PP_ERR_SHAPE, "axis %d: %lld × scale %g is too large", a, (long long)dim, s);
             dims[a] = (int64_t)floor((double)dim * s);
         } else {
             if (sz->ints[i] < 0)

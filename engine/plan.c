@@ -248,9 +248,9 @@ pp_code pp_plan_build(const pp_graph *g, const pp_plan_options *opt, pp_plan **o
         pp_free(cost);
         return pp_error_nomem(err, "plan: out of memory");
     }
-    pl->n_stages = P;
     pl->microbatch = M;
     pl->stages = pp_calloc((size_t)P, sizeof(pp_plan_stage));
+    pl->n_stages = pl->stages ? P : 0; /* pp_plan_free walks n_stages entries */
     pp_code rc = pl->stages ? PP_OK : pp_error_nomem(err, "plan: out of memory");
     for (int i = 0; !rc && i < g->n_nodes; i++)
         cost[i] = opt->node_ms ? opt->node_ms[i] : pp_plan_node_estimate(g, i, M, NULL, NULL);

@@ -299,7 +299,7 @@ pp_code pp_npy_read(const char *path, pp_npy *out, pp_error *err) {
     }
     if ((uint64_t)st.st_size > SIZE_MAX) {
         close(fd);
-        return pp_error_set(err, PP_ERR_NOMEM, "%s: too large for the address space", path);
+        return pp_error_nomem(err, "%s: too large for the address space", path);
     }
     size_t size = (size_t)st.st_size;
     if (size == 0) { /* mmap refuses empty files */

@@ -632,12 +632,12 @@ static pp_code build_model(const unsigned char *base, uint64_t size, unsigned fl
         carve(&total, r.n_tensors, sizeof(pp_model_tensor), &o_t) ||
         carve(&total, r.n_nodes, sizeof(pp_model_node), &o_n) ||
         carve(&total, r.n_attrs, sizeof(pp_model_attr), &o_a) || carve(&total, r.n_meta, sizeof(pp_model_meta), &o_m))
-        return pp_error_set(err, PP_ERR_NOMEM, "%u tensors, %u nodes and %u attributes exceed the address space",
+        return pp_error_nomem(err, "%u tensors, %u nodes and %u attributes exceed the address space",
                             r.n_tensors, r.n_nodes, r.n_attrs);
     size_t stotal = 0, o_prod, o_w, o_listed;
     if (carve(&stotal, r.n_tensors, sizeof(uint32_t), &o_prod) || carve(&stotal, r.n_tensors, sizeof(wrange), &o_w) ||
         carve(&stotal, r.n_tensors, 1, &o_listed))
-        return pp_error_set(err, PP_ERR_NOMEM, "%u tensors exceed the address space", r.n_tensors);
+        return pp_error_nomem(err, "%u tensors exceed the address space", r.n_tensors);
     unsigned char *block = pp_calloc(1, total);
     if (!block) return pp_error_set(err, PP_ERR_NOMEM, "cannot allocate %zu bytes for the model description", total);
     unsigned char *sblock = pp_malloc(stotal);

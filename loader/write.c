@@ -222,7 +222,7 @@ typedef struct strpool {
 static pp_code pool_grow_table(strpool *sp, pp_error *err) {
     size_t n = sp->nslot ? sp->nslot * 2 : 256, bytes;
     if (pp_mul_size(n, sizeof(uint32_t), &bytes))
-        return pp_error_set(err, PP_ERR_NOMEM, "writing a model: string table too large");
+        return pp_error_nomem(err, "writing a model: string table too large");
     uint32_t *slot = pp_calloc(n, sizeof(uint32_t));
     if (!slot) return pp_error_set(err, PP_ERR_NOMEM, "writing a model: cannot allocate %zu bytes for strings", bytes);
     for (size_t i = 0; i < sp->nslot; i++) {
@@ -328,7 +328,7 @@ static pp_code build(const pp_model *m, plan *p, pp_error *err) {
     p->weight_off = pp_calloc(m->n_tensors ? m->n_tensors : 1, sizeof(uint64_t));
     sp.buf = pp_malloc(sp.cap = 4096);
     if (!soff || !p->weight_off || !sp.buf) {
-        rc = pp_error_set(err, PP_ERR_NOMEM, "writing a model: cannot allocate its tables (%llu strings, %u tensors)",
+        rc = pp_error_nomem(err, "writing a model: cannot allocate its tables (%llu strings, %u tensors)",
                           (unsigned long long)nsoff, m->n_tensors);
         goto out;
     }

@@ -10,6 +10,12 @@
 #   PP_FUZZ_SMOKE_SECONDS=N   fuzz N seconds per target instead of 5
 set -uo pipefail
 : "${PP_SOURCE_DIR:?}" "${PP_BINARY_DIR:?}"
+# The fuzz targets carry their own sanitizers: run them from the plain build
+# only, not again from each sanitizer build of the suite.
+if [ -n "${PP_SANITIZE:-}" ]; then
+    echo "SKIPPED: the fuzz smoke run belongs to the plain build"
+    exit 77
+fi
 CC=${CC_FUZZ:-clang-14}
 if ! command -v "$CC" > /dev/null; then
     echo "SKIPPED: $CC not found (the fuzz targets need clang's libFuzzer)"
