@@ -2,7 +2,10 @@
  *
  *   ppconvert MODEL.onnx -o graph.bin [--dtype f32] [--const NAME=FILE.npy]...
  *             [--dim NAME=N]... [-v] [--help]
+ *   ppconvert model.pth|model.safetensors -o graph.bin [--arch SPEC | --arch-file FILE]
+ *   ppconvert --inspect FILE      (.pt/.pth, .safetensors, .onnx or graph.bin)
  *
+ * The format is read from the file's first bytes, not its name.
  * Exit status 0 on success; 1 with a one-line message on stderr on any failure,
  * and then nothing is written.
  */
@@ -12,23 +15,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../converter/checkpoint.h"
 #include "../../converter/convert.h"
+#include "../../loader/model.h"
 #include "../../engine/graph.h"
 #include "../../loader/npy.h"
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: ppconvert MODEL.onnx -o GRAPH.bin [options]\n"
+            "       ppconvert CHECKPOINT.pth|.safetensors -o GRAPH.bin [--arch SPEC | --arch-file FILE]\n"
+            "       ppconvert --inspect FILE\n"
             "\n"
-            "Converts an ONNX model into a graph.bin for ppengine. The first axis of each\n"
-            "graph input whose extent is symbolic (a dim_param) is the batch: the graph\n"
-            "runs at any batch size.\n"
+            "Converts an ONNX model, or a PyTorch state_dict (torch.save) or safetensors\n"
+            "checkpoint plus an architecture, into a graph.bin for ppengine. The first axis\n"
+            "of each graph input whose extent is symbolic (a dim_param) is the batch: the\n"
+            "graph runs at any batch size. No Python runs and no pickle code executes.\n"
             "\n"
             "options:\n"
             "  -o, --output PATH      the graph.bin to write (through a temporary and a rename)\n"
             "  --dtype f32|f16|bf16   weight precision (only f32 for now)\n"
             "  --const NAME=FILE.npy  bind graph input NAME to constant data (repeatable)\n"
             "  --dim NAME=N           bind the symbolic extent NAME to N (repeatable)\n"
+            "  --arch SPEC            checkpoints: resnet50, mobilenet_v2, mlp, ... or auto (the default:\n"
+            "                         detected from the keys), with options: resnet:input=32 (docs/checkpoints.md)\n"
+            "  --arch-file FILE       checkpoints: an architecture description file\n"
+            "  --inspect FILE         list every tensor (name, dtype, shape, bytes) and exit\n"
             "  -v, --verbose          list the converted graph's inputs, outputs and ops\n"
             "  --version              print the version\n"
             "  -h, --help             this text\n");
@@ -80,8 +92,101 @@ static const char *human(uint64_t b, char *buf, size_t n) {
     return buf;
 }
 
+
+/* What a file is, from its first bytes (names lie; a sharded safetensors index
+ * is the one format known by name). */
+typedef enum { FMT_ONNX, FMT_CHECKPOINT, FMT_GRAPHBIN } file_format;
+
+static file_format sniff(const char *path) {
+    size_t n = strlen(path);
+    if (n >= 11 && !strcmp(path + n - 11, ".index.json")) return FMT_CHECKPOINT;
+    unsigned char b[9] = {0};
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(b, 1, sizeof b, f) : 0;
+    if (f) fclose(f);
+    if (got >= 4 && b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4) return FMT_CHECKPOINT; /* torch.save zip */
+    if (got >= 8 && !memcmp(b, "PPGRAPH", 8)) return FMT_GRAPHBIN;
+    if (got >= 2 && b[0] == 0x80 && b[1] <= 5) return FMT_CHECKPOINT; /* a bare pickle: legacy torch.save */
+    if (got == 9 && b[6] == 0 && b[7] == 0 && (b[8] == '{' || b[8] == ' ')) return FMT_CHECKPOINT; /* safetensors */
+    return FMT_ONNX;
+}
+
+static void list_graph_tensors(const pp_graph *g) {
+    char buf[160];
+    for (int i = 0; i < g->n_tensors; i++) {
+        const pp_tensor *t = &g->tensors[i];
+        if (t->kind == PP_TENSOR_ACTIVATION) continue;
+        printf("  %-40s %-5s %-24s %12llu bytes%s\n", t->name, pp_dtype_name(t->dtype),
+               pp_tensor_shape_str(t, buf, sizeof buf),
+               (unsigned long long)(t->kind == PP_TENSOR_WEIGHT ? t->nbytes : pp_tensor_bytes_at(t, 1)),
+               t->kind == PP_TENSOR_INPUT ? " (input, per batch item)" : "");
+    }
+}
+
+static int inspect_file(const char *path) {
+    pp_error err = {0};
+    switch (sniff(path)) {
+    case FMT_CHECKPOINT:
+        if (pp_inspect_file(path, stdout, &err)) return die("%s%s", err.msg, "");
+        return 0;
+    case FMT_GRAPHBIN: {
+        pp_model *m = NULL;
+        pp_graph *g = NULL;
+        if (pp_model_load(path, 0, &m, &err) || pp_graph_from_model(&m, &g, &err)) {
+            pp_model_free(m);
+            return die("%s%s", err.msg, "");
+        }
+        printf("%s: graph.bin %u.%u, %d tensors, %d nodes\n", path, g->model->version_major,
+               g->model->version_minor, g->n_tensors, g->n_nodes);
+        list_graph_tensors(g);
+        pp_graph_free(g);
+        return 0;
+    }
+    case FMT_ONNX: {
+        pp_onnx_options oo;
+        memset(&oo, 0, sizeof oo);
+        oo.no_fold = 1;
+        pp_onnx *h = NULL;
+        pp_graph *g = NULL;
+        if (pp_convert_onnx_graph(path, &oo, &h, &g, NULL, &err)) return die("%s%s", err.msg, "");
+        printf("%s: ONNX, %d nodes\n", path, g->n_nodes);
+        list_graph_tensors(g);
+        pp_graph_free(g);
+        pp_onnx_free(h);
+        return 0;
+    }
+    }
+    return 1;
+}
+
+/* A checkpoint: the architecture builds the graph; passes and the writer as for ONNX. */
+static int convert_checkpoint(const char *input, const char *output, const char *arch, const char *arch_file,
+                              int verbose) {
+    pp_error err = {0};
+    pp_graph *g = NULL;
+    char detected[256] = "";
+    if (pp_convert_checkpoint(input, arch, arch_file, &g, detected, sizeof detected, &err))
+        return die("%s%s", err.msg, "");
+    if (verbose) inspect(g, NULL);
+    if (pp_graph_add_meta(g, "producer", "torch.save / safetensors checkpoint", &err) ||
+        pp_graph_add_meta(g, "source", input, &err) || pp_graph_add_meta(g, "architecture", detected, &err) ||
+        pp_graph_add_meta(g, "tool", "ppconvert " PP_CONVERT_VERSION, &err) || pp_graph_write(g, output, &err)) {
+        pp_graph_free(g);
+        return die("%s%s", err.msg, "");
+    }
+    char b1[32];
+    uint64_t wbytes = 0;
+    for (int i = 0; i < g->n_tensors; i++)
+        if (g->tensors[i].kind == PP_TENSOR_WEIGHT) wbytes += g->tensors[i].nbytes;
+    printf("%s -> %s: architecture %s%s, %d nodes, %" PRIu64 " parameters (%s)\n", input, output, detected,
+           arch && *arch && strncmp(arch, "auto", 4) ? "" : " (detected from the keys)", g->n_nodes,
+           pp_graph_param_count(g), human(wbytes, b1, sizeof b1));
+    pp_graph_free(g);
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    const char *input = NULL, *output = NULL, *dtype = "f32";
+    const char *input = NULL, *output = NULL, *dtype = "f32", *arch = NULL, *arch_file = NULL, *inspect_path = NULL;
     int verbose = 0, rc = 0;
     int n_consts = 0, n_dims = 0;
     pp_onnx_const *consts = calloc((size_t)argc + 1, sizeof *consts);
@@ -97,6 +202,14 @@ int main(int argc, char **argv) {
         } else if (!strcmp(a, "--version")) {
             printf("ppconvert %s\n", PP_CONVERT_VERSION);
             goto out;
+        } else if (!strcmp(a, "--arch") || !strcmp(a, "--arch-file") || !strcmp(a, "--inspect")) {
+            if (i + 1 >= argc) {
+                rc = die("%s needs a value%s", a, "");
+                break;
+            }
+            if (!strcmp(a, "--arch")) arch = argv[++i];
+            else if (!strcmp(a, "--arch-file")) arch_file = argv[++i];
+            else inspect_path = argv[++i];
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             verbose = 1;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--dtype") || !strcmp(a, "--const") ||
@@ -158,6 +271,10 @@ int main(int argc, char **argv) {
             rc = die("more than one model given ('%s' and '%s')", input, a);
         }
     }
+    if (!rc && inspect_path) {
+        rc = inspect_file(inspect_path);
+        goto out;
+    }
     if (!rc && !input) rc = die("no model given (see --help)%s%s", "", "");
     if (!rc && !output) rc = die("no output given: -o GRAPH.bin (see --help)%s%s", "", "");
     pp_dtype dt = PP_DTYPE_INVALID;
@@ -165,6 +282,15 @@ int main(int argc, char **argv) {
         dt = pp_dtype_from_name(dtype);
         if (dt != PP_DTYPE_F32 && dt != PP_DTYPE_F16 && dt != PP_DTYPE_BF16)
             rc = die("--dtype '%s': expected f32, f16 or bf16%s", dtype, "");
+    }
+    file_format fmt = !rc ? sniff(input) : FMT_ONNX;
+    if (!rc && fmt == FMT_GRAPHBIN) rc = die("%s is already a graph.bin%s", input, "");
+    if (!rc && fmt != FMT_CHECKPOINT && (arch || arch_file))
+        rc = die("--arch and --arch-file are for checkpoints; %s is an ONNX model%s", input, "");
+    if (!rc && fmt == FMT_CHECKPOINT) {
+        if (dt != PP_DTYPE_F32) rc = die("--dtype %s: checkpoints convert to f32 for now%s", dtype, "");
+        else rc = convert_checkpoint(input, output, arch, arch_file, verbose);
+        goto out;
     }
     if (!rc) {
         pp_convert_options o;

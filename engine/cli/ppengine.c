@@ -41,6 +41,7 @@ static const char *MAIN_HELP =
     "  info GRAPH   inputs, outputs, ops, parameters, FLOPs and activation memory\n"
     "  plan GRAPH   show how the graph is split into pipeline stages over devices\n"
     "  bench GRAPH  measure throughput and latency (trtexec-style)\n"
+    "  compare A.npy B.npy [--tol T]  relative L2 error and max difference; exit 1 above T\n"
     "\n"
     "'ppengine COMMAND --help' describes each command.\n";
 
@@ -758,6 +759,68 @@ done:
     return rc;
 }
 
+/* compare: two .npy files of one shape, as float64; B is the reference. */
+static int cmd_compare(int argc, char **argv) {
+    double tol = 1e-4;
+    const char *fa = NULL, *fb = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: ppengine compare OUT.npy REF.npy [--tol T]\n\n"
+                   "Prints ||out - ref|| / ||ref|| and the largest absolute difference; exits 1 when the\n"
+                   "relative error exceeds T (default 1e-4) or the files differ in shape or dtype.\n");
+            return 0;
+        } else if (!strcmp(argv[i], "--tol") && i + 1 < argc) {
+            char *end;
+            tol = strtod(argv[++i], &end);
+            if (*end || !(tol >= 0)) return usage_error("--tol '%s' is not a number >= 0", argv[i]);
+        } else if (argv[i][0] == '-') {
+            return usage_error("unknown option '%s'", argv[i]);
+        } else if (!fa) {
+            fa = argv[i];
+        } else if (!fb) {
+            fb = argv[i];
+        } else {
+            return usage_error("unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!fa || !fb) return usage_error("compare needs two .npy files%s", "");
+    pp_npy a, b;
+    pp_error err = {0};
+    if (pp_npy_read(fa, &a, &err)) return fail(&err);
+    if (pp_npy_read(fb, &b, &err)) {
+        pp_npy_free(&a);
+        return fail(&err);
+    }
+    int rc = 1;
+    int same = a.dtype == b.dtype && a.rank == b.rank && a.nbytes == b.nbytes;
+    for (int d = 0; same && d < a.rank; d++) same = a.dims[d] == b.dims[d];
+    if (!same) {
+        fprintf(stderr, "ppengine: %s and %s differ in dtype or shape\n", fa, fb);
+    } else {
+        size_t n = a.nbytes / (pp_dtype_size(a.dtype) ? pp_dtype_size(a.dtype) : 1);
+        double num = 0, den = 0, maxd = 0;
+        for (size_t i = 0; i < n; i++) {
+            double x, y;
+            switch (a.dtype) {
+            case PP_DTYPE_F32: x = ((float *)a.data)[i], y = ((float *)b.data)[i]; break;
+            case PP_DTYPE_I64: x = (double)((int64_t *)a.data)[i], y = (double)((int64_t *)b.data)[i]; break;
+            case PP_DTYPE_I32: x = ((int32_t *)a.data)[i], y = ((int32_t *)b.data)[i]; break;
+            default: x = ((unsigned char *)a.data)[i], y = ((unsigned char *)b.data)[i]; break;
+            }
+            num += (x - y) * (x - y);
+            den += y * y;
+            if (fabs(x - y) > maxd || x != x) maxd = x != x ? INFINITY : fabs(x - y);
+        }
+        double rel = sqrt(num) / (den > 0 ? sqrt(den) : 1);
+        printf("%s vs %s: %zu values, relative L2 error %.3g, max |difference| %.3g\n", fa, fb, n, rel, maxd);
+        if (rel <= tol && maxd < INFINITY) rc = 0;
+        else fprintf(stderr, "ppengine: relative error %.3g exceeds %.3g\n", rel, tol);
+    }
+    pp_npy_free(&a);
+    pp_npy_free(&b);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(MAIN_HELP, argc < 2 ? stderr : stdout);
@@ -767,6 +830,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "info")) return cmd_info(argc - 2, argv + 2);
     if (!strcmp(argv[1], "plan")) return cmd_plan(argc - 2, argv + 2);
     if (!strcmp(argv[1], "bench")) return cmd_bench(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "compare")) return cmd_compare(argc - 2, argv + 2);
     fprintf(stderr, "ppengine: unknown command '%s' (try --help)\n", argv[1]);
     return 2;
 }
