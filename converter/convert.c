@@ -37,13 +37,16 @@ pp_code pp_convert_onnx_graph(const char *path, const pp_onnx_options *opt, pp_o
     st.opset = info->opset;
     st.nodes_imported = live_nodes(g);
     st.folded = info->folded;
-    /* The importer folds as it goes; this catches what later edits expose.
-     * Graph passes (converter/pass_*.c) slot in here. */
+    /* The importer folds as it goes; this catches what later edits expose. */
     int more = 0;
     if (!(opt && opt->no_fold)) rc = pp_fold_constants(g, &more, err);
     st.folded += more;
     if (!rc) rc = pp_eliminate_dead(g, &st.removed, err);
     if (!rc) rc = pp_graph_toposort(g, err);
+    if (!rc) rc = pp_graph_infer(g, err);
+    /* Graph passes (converter/pass_*.c) match on the inferred shapes; what they
+     * add is inferred again. */
+    if (!rc) rc = pp_run_passes(g, st.passes, &st.n_passes, err);
     if (!rc) rc = pp_graph_infer(g, err);
     if (rc) {
         pp_error_prefix(err, "%s", path);

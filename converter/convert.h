@@ -1,6 +1,7 @@
 /* convert.h: the converter's face. A foreign model file to a graph.bin:
  *
  *   import (onnx.h) → constant folding (fold.h) → dead-node elimination →
+ *   graph passes (passes.h) →
  *   shape inference (pp_graph_infer) → metadata → pp_graph_write
  *
  * The write goes through a temporary file and a rename: on any failure nothing
@@ -14,6 +15,7 @@
 #include "../engine/graph.h"
 #include "../loader/error.h"
 #include "onnx.h"
+#include "passes.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,6 +49,8 @@ typedef struct pp_convert_stats {
     uint64_t bytes_written;        /* size of graph.bin; 0 when not written */
     int64_t opset;
     double seconds;
+    pp_pass_stat passes[PP_PASS_MAX]; /* graph passes in the order run (passes.h) */
+    int n_passes;
 } pp_convert_stats;
 
 /* Imports, folds, prunes and infers, giving the graph the writer would write.

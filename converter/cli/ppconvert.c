@@ -313,6 +313,14 @@ int main(int argc, char **argv) {
                    "%" PRIu64 " parameters (%s), %s written in %.2f s\n",
                    input, output, st.opset, st.onnx_nodes, st.nodes_final, st.folded, st.removed, st.params,
                    human(st.weight_bytes, b1, sizeof b1), human(st.bytes_written, b2, sizeof b2), st.seconds);
+            /* the graph passes that changed something: nodes before -> after */
+            int shown = 0;
+            for (int i = 0; i < st.n_passes; i++) {
+                if (!st.passes[i].rewrites) continue;
+                printf("%s %s %d -> %d (%d)", shown++ ? "," : "  passes:", st.passes[i].name,
+                       st.passes[i].nodes_before, st.passes[i].nodes_after, st.passes[i].rewrites);
+            }
+            if (shown) printf("\n");
         }
     }
 out:
