@@ -58,7 +58,7 @@ C=$PPCONVERT
 M=$PP_SOURCE_DIR/tests/fixtures/models
 "$C" "$M/mlp.onnx" -o mlp.bin > /dev/null || { echo "FAIL: cannot convert mlp.onnx"; exit 1; }
 "$C" "$PP_SOURCE_DIR/examples/digits/digits.onnx" -o digits.bin > /dev/null || { echo "FAIL: cannot convert digits.onnx"; exit 1; }
-N1=/features/features.5/Relu
+N1=/features/features.3/Conv
 N2=/classifier/classifier.3/Gemm
 
 # ---- graph.bin ------------------------------------------------------------------------
@@ -152,11 +152,11 @@ check conv_dim_zero 1 "--dim seq=0: '0' is not a positive extent" "$C" "$M/mlp.o
 check conv_const_no_equals 1 "--const expects NAME=VALUE, got 'nothing'" "$C" "$M/mlp.onnx" -o out.bin --const nothing
 check conv_output_folder_missing 1 "/nonexistent/dir/g.bin: cannot create a temporary file beside it" \
   "$C" "$M/mlp.onnx" -o /nonexistent/dir/g.bin
-check conv_torch_zip 1 "a zip archive (torch.save?); only ONNX models are converted for now" "$C" "$M/mlp.pt" -o out.bin
+check conv_torch_legacy 1 "the legacy torch.save format (before PyTorch 1.6" "$C" "$PP_SOURCE_DIR/tests/fixtures/ckpt/legacy.pt" -o out.bin
 check conv_directory 1 "not a regular file" "$C" "$M" -o out.bin
 # Only the file name is asserted: the message is the protobuf reader's, not "a
 # safetensors file" (ppconvert recognises torch zips by magic, not safetensors).
-check conv_safetensors 1 "mlp.safetensors: " "$C" "$PP_SOURCE_DIR/tests/fixtures/ckpt/mlp.safetensors" -o out.bin
+check conv_safetensors_wrong_arch 1 "the checkpoint does not match vgg16: missing 2 keys" "$C" "$PP_SOURCE_DIR/tests/fixtures/ckpt/mlp.safetensors" -o out.bin --arch vgg16
 
 # ---- ppconvert: bad ONNX models --------------------------------------------------------
 PY=

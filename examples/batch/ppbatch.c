@@ -195,6 +195,15 @@ static void show_progress(int64_t done, int64_t total, int64_t resumed_at, doubl
             bar, done, total, rate, e / 3600, e / 60 % 60, e % 60, tty && !final ? "" : "\n");
 }
 
+/* Options that take a value: an unknown option is named as unknown, not as
+ * one missing its value. */
+static int takes_value(const char *k) {
+    static const char *const known[] = {"--chunk", "--devices", "--output-index", "--stages", "--throttle-ms"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!strcmp(k, known[i])) return 1;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *pos[3] = {0}, *devices = NULL, *stages = NULL;
     int npos = 0, restart = 0, quiet = 0;
@@ -211,6 +220,8 @@ int main(int argc, char **argv) {
         } else if (k[0] != '-') {
             if (npos == 3) return usage("unexpected argument '%s'", k);
             pos[npos++] = k;
+        } else if (!takes_value(k)) {
+            return usage("unknown option '%s'", k);
         } else if (!v) {
             return usage("%s needs a value", k);
         } else if (i++, !strcmp(k, "--chunk")) {

@@ -78,6 +78,15 @@ static int parse_doubles(const char *s, double *out, int max) {
     }
 }
 
+/* Options that take a value: an unknown option is named as unknown, not as
+ * one missing its value. */
+static int takes_value(const char *k) {
+    static const char *const known[] = {"--devices", "--labels", "--mean", "--scale", "--size", "--std", "--top"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!strcmp(k, known[i])) return 1;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, args *a) {
     memset(a, 0, sizeof *a);
     a->top = 5;
@@ -93,6 +102,7 @@ static int parse_args(int argc, char **argv, args *a) {
                 a->gray = 1;
                 continue;
             }
+            if (!takes_value(k)) return usage("unknown option '%s'", k);
             if (!v) return usage("%s needs a value", k);
             i++;
             double d[3];

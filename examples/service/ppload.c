@@ -221,6 +221,15 @@ out:
     return rc;
 }
 
+/* Options that take a value: an unknown option is named as unknown, not as
+ * one missing its value. */
+static int takes_value(const char *k) {
+    static const char *const known[] = {"--batch", "--concurrency", "--requests", "--timeout"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!strcmp(k, known[i])) return 1;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *target = NULL;
     long n_requests = 0, conc = 1, batch = 1, timeout = 60;
@@ -240,7 +249,8 @@ int main(int argc, char **argv) {
             target = k;
             continue;
         }
-        if (!v) return usage("%s needs a value", k);
+        if (!takes_value(k)) return usage("unknown option '%s'", k);
+            if (!v) return usage("%s needs a value", k);
         i++;
         if (!strcmp(k, "--requests")) {
             if (parse_long(v, 1, 10000000, &n_requests)) return usage("--requests '%s' is not in 1..10000000", v);

@@ -250,6 +250,15 @@ static int set_nonblock(int fd) {
     return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* Options that take a value: an unknown option is named as unknown, not as
+ * one missing its value. */
+static int takes_value(const char *k) {
+    static const char *const known[] = {"--devices", "--max-batch", "--max-connections", "--max-seconds", "--port", "--stages", "--threads", "--timeout"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!strcmp(k, known[i])) return 1;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *graph = NULL, *devices = NULL, *stages = NULL;
     long port = -1, threads = 4, max_batch = 64, max_conn = 64, timeout = 30, max_seconds = 0;
@@ -264,7 +273,8 @@ int main(int argc, char **argv) {
             graph = k;
             continue;
         }
-        if (!v) return usage("%s needs a value", k);
+        if (!takes_value(k)) return usage("unknown option '%s'", k);
+            if (!v) return usage("%s needs a value", k);
         i++;
         long dummy;
         if (!strcmp(k, "--port")) {
