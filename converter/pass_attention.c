@@ -43,6 +43,7 @@ static int causal_cond(const pp_graph *g, int cond, int keep_when, int64_t tq, i
 
 /* mask broadcasts to the scores' (B,H,TQ,TK) without enlarging it. */
 static int mask_fits(const pp_graph *g, int mask, int scores) {
+    if (mask < 0) return 0;
     const pp_tensor *m = &g->tensors[mask], *s = &g->tensors[scores];
     if (m->rank < 0 || m->rank > 4 || (m->dtype != PP_DTYPE_F32)) return 0;
     for (int d = 0; d < m->rank; d++) {
@@ -71,7 +72,8 @@ static int match(const pp_graph *g, int si, att *a) {
     a->scale = 1.0;
     a->kill[a->nk++] = si;
     int fin = pp_pass_single_use(g, sm->out[0]);
-    if (fin < 0 || g->nodes[fin].op != PP_OP_MATMUL || g->nodes[fin].n_in != 2 || g->nodes[fin].in[0] != sm->out[0])
+    if (!pp_pass_node_op(g, fin, PP_OP_MATMUL) || g->nodes[fin].n_in != 2 ||
+        g->nodes[fin].in[0] != sm->out[0])
         return 0;
     a->fin = fin;
     a->v = g->nodes[fin].in[1];

@@ -58,16 +58,16 @@ int pp_pass_single_use(const pp_graph *g, int t) {
     return n == 1 ? who : -1;
 }
 
-pp_node *pp_pass_node_op(pp_graph *g, int node, pp_op op) {
+pp_node *pp_pass_node_op(const pp_graph *g, int node, pp_op op) {
     if (node < 0 || node >= g->n_nodes) return NULL;
     pp_node *n = &g->nodes[node];
-    if (n->dead || n->op != op || n->n_out != 1) return NULL;
+    if (n->dead || n->op != op || n->n_out != 1 || n->out[0] < 0) return NULL;
     return n;
 }
 
 int pp_pass_producer_op(const pp_graph *g, int t, pp_op op) {
     int p = pp_pass_producer(g, t);
-    if (p < 0 || g->nodes[p].op != op || g->nodes[p].n_out != 1) return -1;
+    if (p < 0 || g->nodes[p].op != op || g->nodes[p].n_out != 1 || g->nodes[p].n_in < 1) return -1;
     if (pp_pass_single_use(g, t) < 0) return -1;
     return p;
 }

@@ -112,7 +112,7 @@ pp_code pp_pass_act(pp_graph *g, int *rewrites, pp_error *err) {
         int u = pp_pass_single_use(g, c->out[0]);
         if (u < 0) continue;
         const pp_node *an = &g->nodes[u];
-        if (an->n_in != 1 || an->n_out != 1) continue;
+        if (an->n_in != 1 || an->n_out != 1 || an->out[0] < 0) continue;
         double alpha, beta;
         pp_act_kind k = act_of(an, &alpha, &beta);
         if (k == PP_ACT_NONE) continue;

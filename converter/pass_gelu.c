@@ -26,7 +26,7 @@ static void keep(match *mt, int node) {
 /* The single reader of t when it is a MUL; *other = its other input. */
 static int next_mul(const pp_graph *g, int t, int *other) {
     int u = pp_pass_single_use(g, t);
-    if (u < 0 || g->nodes[u].op != PP_OP_MUL || g->nodes[u].n_out != 1) return -1;
+    if (!pp_pass_node_op(g, u, PP_OP_MUL)) return -1;
     *other = pp_pass_other(&g->nodes[u], t);
     return *other < -1 ? -1 : u;
 }
@@ -58,7 +58,7 @@ static int match_tail(const pp_graph *g, int u, int x, match *mt) {
 /* From f(x)'s output e (erf or tanh): Add(e, 1) → u → tail. */
 static int match_after(const pp_graph *g, int e, int x, match *mt) {
     int a = pp_pass_single_use(g, e);
-    if (a < 0 || g->nodes[a].op != PP_OP_ADD || g->nodes[a].n_out != 1) return -1;
+    if (!pp_pass_node_op(g, a, PP_OP_ADD)) return -1;
     int one = pp_pass_other(&g->nodes[a], e);
     if (one < 0 || !pp_pass_const_near(g, one, 1.0, TOL)) return -1;
     keep(mt, a);

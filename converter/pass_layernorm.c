@@ -14,7 +14,7 @@
 
 /* A REDUCE_MEAN over the last axis of its input, keeping dims. */
 static int mean_last(const pp_graph *g, const pp_node *n) {
-    if (n->op != PP_OP_REDUCE_MEAN || n->n_in != 1 || n->n_out != 1) return 0;
+    if (n->op != PP_OP_REDUCE_MEAN || n->n_in != 1 || n->n_out != 1 || n->in[0] < 0 || n->out[0] < 0) return 0;
     int r = g->tensors[n->in[0]].rank;
     uint32_t na = 0;
     const int64_t *ax = pp_node_ints(n, "axes", &na);
@@ -25,7 +25,7 @@ static int mean_last(const pp_graph *g, const pp_node *n) {
 /* The single reader of t when it is op; *other = its other input (binary ops). */
 static int next_op(const pp_graph *g, int t, pp_op op, int *other) {
     int u = pp_pass_single_use(g, t);
-    if (u < 0 || g->nodes[u].op != op || g->nodes[u].n_out != 1) return -1;
+    if (!pp_pass_node_op(g, u, op)) return -1;
     if (other) {
         *other = pp_pass_other(&g->nodes[u], t);
         if (*other < 0) return -1;
@@ -48,7 +48,9 @@ static int match(pp_graph *g, int i, int *kill, int *nk, int *x_out, int *scale,
     int64_t c = xt->dims[xt->rank - 1];
     if (c <= 0 || xt->dtype != PP_DTYPE_F32) return -1;
     int s = pp_pass_single_use(g, m1->out[0]);
-    if (s < 0 || g->nodes[s].op != PP_OP_SUB || g->nodes[s].in[0] != x || g->nodes[s].in[1] != m1->out[0]) return -1;
+    if (!pp_pass_node_op(g, s, PP_OP_SUB) || g->nodes[s].n_in != 2 || g->nodes[s].in[0] != x ||
+        g->nodes[s].in[1] != m1->out[0])
+        return -1;
     int d = g->nodes[s].out[0];
     int sq = -1, dv = -1, reads = 0;
     for (int k = 0; k < g->n_nodes; k++) {
@@ -58,6 +60,7 @@ static int match(pp_graph *g, int i, int *kill, int *nk, int *x_out, int *scale,
         for (int j = 0; j < n->n_in; j++) r += n->in[j] == d;
         if (!r) continue;
         reads += r;
+        if (n->n_out != 1 || n->out[0] < 0) return -1;
         if (n->op == PP_OP_DIV && n->n_in == 2 && n->in[0] == d && r == 1 && dv < 0)
             dv = k;
         else if (n->op == PP_OP_POW && n->n_in == 2 && n->in[0] == d && r == 1 &&

@@ -15,6 +15,7 @@ pp_code pp_pass_matmul_add(pp_graph *g, int *rewrites, pp_error *err) {
         pp_node *m = pp_pass_node_op(g, i, PP_OP_MATMUL);
         if (!m || m->n_in != 2) continue;
         int a = m->in[0], b = m->in[1];
+        if (a < 0 || b < 0) continue;
         const pp_tensor *at = &g->tensors[a], *bt = &g->tensors[b];
         if (at->rank != 2 || at->dtype != PP_DTYPE_F32 || !pp_pass_const_f32(g, b, NULL) || bt->rank != 2) continue;
         int64_t n = bt->dims[1];

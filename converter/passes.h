@@ -59,7 +59,7 @@ int pp_pass_uses(const pp_graph *g, int t);
  * graph output; else -1. */
 int pp_pass_single_use(const pp_graph *g, int t);
 /* The live node `node` when it is `op` with one output, else NULL. */
-pp_node *pp_pass_node_op(pp_graph *g, int node, pp_op op);
+pp_node *pp_pass_node_op(const pp_graph *g, int node, pp_op op);
 /* The producer of t when it is `op` and t is used only once (by the pattern). */
 int pp_pass_producer_op(const pp_graph *g, int t, pp_op op);
 /* For a two-input node: the input that is not t, or -2 when neither is t. */
