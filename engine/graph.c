@@ -614,8 +614,9 @@ pp_code pp_graph_from_model(pp_model **model, pp_graph **out, pp_error *err) {
     return PP_OK;
 }
 
-pp_code pp_graph_write(const pp_graph *g, const char *path, pp_error *err) {
-    /* Live views over the graph's own arrays: the writer copies what it needs. */
+/* A pp_model that views the graph's own arrays (the writer copies what it
+ * needs), for writing to a file or to memory: `path` set, or `out`. */
+static pp_code graph_write(const pp_graph *g, const char *path, void **out, size_t *out_size, pp_error *err) {
     size_t n_idx = 0, n_attr = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         n_idx += (size_t)g->nodes[i].n_in + (size_t)g->nodes[i].n_out;
@@ -630,7 +631,7 @@ pp_code pp_graph_write(const pp_graph *g, const char *path, pp_error *err) {
     pp_model_meta *ms = pp_calloc((size_t)g->n_meta + 1, sizeof *ms);
     pp_code rc = PP_OK;
     if (!ts || !ns || !idx || !as || !ms) {
-        rc = pp_error_nomem(err, "writing '%s': out of memory", path);
+        rc = pp_error_nomem(err, "writing '%s': out of memory", path ? path : "graph.bin");
         goto done;
     }
     for (int i = 0; i < g->n_tensors; i++) {
@@ -685,7 +686,7 @@ pp_code pp_graph_write(const pp_graph *g, const char *path, pp_error *err) {
     m.tensors = ts;
     m.nodes = ns;
     m.meta = ms;
-    rc = pp_model_write(&m, path, err);
+    rc = path ? pp_model_write(&m, path, err) : pp_model_write_memory(&m, out, out_size, err);
 done:
     pp_free(ts);
     pp_free(ns);
@@ -693,4 +694,12 @@ done:
     pp_free(as);
     pp_free(ms);
     return rc;
+}
+
+pp_code pp_graph_write(const pp_graph *g, const char *path, pp_error *err) {
+    return graph_write(g, path, NULL, NULL, err);
+}
+
+pp_code pp_graph_write_memory(const pp_graph *g, void **out, size_t *out_size, pp_error *err) {
+    return graph_write(g, NULL, out, out_size, err);
 }

@@ -78,6 +78,8 @@ pp_code pp_graph_from_model(pp_model **model, pp_graph **out, pp_error *err);
 
 /* Writes the graph to path (through pp_model_write: temp file, then rename). */
 pp_code pp_graph_write(const pp_graph *g, const char *path, pp_error *err);
+/* The same into a buffer the caller frees with pp_free. */
+pp_code pp_graph_write_memory(const pp_graph *g, void **out, size_t *out_size, pp_error *err);
 
 /* Adding things. Names are copied. Return the new index, or -1 when out of
  * memory (err says how many bytes). */

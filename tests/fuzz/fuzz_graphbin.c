@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     void *out = NULL;
     size_t out_size = 0;
     memset(&err, 0, sizeof err);
-    rc = fz_graph_write_memory(g, &out, &out_size, &err);
+    rc = pp_graph_write_memory(g, &out, &out_size, &err);
     if (rc) fz_fail("a loaded graph does not write back: %s", err.msg);
     pp_model *m2 = NULL;
     rc = pp_model_load_memory(out, out_size, 0, &m2, &err);

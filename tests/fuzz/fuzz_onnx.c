@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* A converted graph must write, load and build. */
     void *bin = NULL;
     size_t bin_size = 0;
-    rc = fz_graph_write_memory(g, &bin, &bin_size, &err);
+    rc = pp_graph_write_memory(g, &bin, &bin_size, &err);
     if (rc) fz_fail("the converter's graph does not write: %s", err.msg);
     pp_graph_free(g);
     pp_onnx_free(h); /* after the graph, whose weights may borrow from it */
