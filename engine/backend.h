@@ -97,6 +97,12 @@ typedef struct pp_backend_ops {
     /* Enqueues the kernel; allocates nothing, never synchronizes. */
     pp_code (*launch)(pp_backend *b, pp_stream *s, const pp_launch *l, pp_error *err);
 
+    /* Profiler ranges around what the host enqueues (NVTX on CUDA, so Nsight
+     * Systems shows runs, stages, micro-batches and copies by name); NULL where
+     * there is no such profiler. Nested per host thread. */
+    void (*range_push)(pp_backend *b, const char *name);
+    void (*range_pop)(pp_backend *b);
+
     /* Capture of a stream's launches into a replayable graph (CUDA graphs);
      * NULL on backends where replay buys nothing (the CPU). */
     pp_code (*capture_begin)(pp_backend *b, pp_stream *s, pp_error *err);

@@ -555,6 +555,18 @@ fail:
 static size_t row_bytes(const pp_tensor *t) { return (size_t)pp_tensor_bytes_at(t, 1); }
 static int has_batch(const pp_tensor *t) { return t->rank > 0 && t->dims[0] < 0; }
 
+/* NVTX-style ranges where the backend has them: "stage 1 mb 3 (cuda:1)". */
+static void range_push(pp_backend *b, const char *fmt, int a, int c) {
+    if (!b->ops->range_push) return;
+    char name[96];
+    snprintf(name, sizeof name, fmt, a, c, b->name);
+    b->ops->range_push(b, name);
+}
+
+static void range_pop(pp_backend *b) {
+    if (b->ops->range_pop) b->ops->range_pop(b);
+}
+
 /* Enqueues micro-batch `mb` (rows [off, off+size)) on replica r, slot k. */
 static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int size, pp_error *err) {
     const pp_graph *g = e->g;
@@ -585,7 +597,9 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
         if (!rc && p + 1 < e->P) rc = b->ops->stream_wait(b, rt->compute, RT(e, r, p + 1)->ev_arrived[k], err);
         if (!rc && p + 1 == e->P) rc = b->ops->stream_wait(b, rt->compute, rt->ev_out[k], err);
         if (!rc && e->trace) rc = pp_trace_begin(e->trace, b, rt->compute, r, p, "compute", mb, err);
+        range_push(b, "stage %d mb %d (%s)", p, mb);
         for (int i = 0; i < nn && !rc; i++) rc = b->ops->launch(b, rt->compute, &sl->l[k * nn + i], err);
+        range_pop(b);
         if (!rc && e->trace) rc = pp_trace_end(e->trace, b, rt->compute, err);
         if (!rc) rc = b->ops->event_record(b, rt->ev_computed[k], rt->compute, err);
         if (rc) break;
@@ -593,6 +607,7 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
             stage_rt *nx = RT(e, r, p + 1);
             const pp_plan_stage *ns = &e->plan->stages[p + 1];
             pp_backend *nb = nx->b;
+            range_push(nb, "copy to stage %d mb %d (%s)", p + 1, mb);
             /* The next stage's slot k is free once its previous micro-batch there
              * has been computed. */
             if (rt->peer) {
@@ -631,6 +646,7 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
                 }
             }
             if (!rc) rc = nb->ops->event_record(nb, nx->ev_arrived[k], nx->copy, err);
+            range_pop(nb);
         } else {
             rc = b->ops->stream_wait(b, rt->copy, rt->ev_computed[k], err);
             for (int i = 0; i < g->n_outputs && !rc; i++) {
@@ -751,7 +767,10 @@ pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *
     e->pending = e->R - 1;
     pthread_cond_broadcast(&e->run_cv);
     pthread_mutex_unlock(&e->run_mu);
+    pp_backend *b0 = e->rt[0].b;
+    range_push(b0, "run: %d micro-batches over %d replicas", e->n_mb, e->R);
     replica_main(&e->jobs[0]);
+    range_pop(b0);
     pthread_mutex_lock(&e->run_mu);
     while (e->pending > 0) pthread_cond_wait(&e->done_cv, &e->run_mu);
     pthread_mutex_unlock(&e->run_mu);

@@ -460,6 +460,16 @@ static void cuda_graph_destroy(pp_backend *b, void *graph) {
     if (graph && cudaSetDevice(CTX(b)->dev) == cudaSuccess) (void)cudaGraphExecDestroy((cudaGraphExec_t)graph);
 }
 
+static void cuda_range_push(pp_backend *b, const char *name) {
+    (void)b;
+    if (atomic_load_explicit(&g_nvtx, memory_order_relaxed)) nvtxRangePushA(name);
+}
+
+static void cuda_range_pop(pp_backend *b) {
+    (void)b;
+    if (atomic_load_explicit(&g_nvtx, memory_order_relaxed)) nvtxRangePop();
+}
+
 static const pp_backend_ops cuda_ops = {
     .kind = "cuda",
     .host_memory = 0,
@@ -487,6 +497,8 @@ static const pp_backend_ops cuda_ops = {
     .prepare = cuda_prepare,
     .release = cuda_release,
     .launch = cuda_launch,
+    .range_push = cuda_range_push,
+    .range_pop = cuda_range_pop,
     .capture_begin = cuda_capture_begin,
     .capture_end = cuda_capture_end,
     .replay = cuda_replay,
