@@ -160,15 +160,14 @@ static void cpu_set_threads(pp_backend *b, int n) { ((cpu_ctx *)b->ctx)->threads
 
 static pp_code cpu_alloc(pp_backend *b, size_t bytes, void **ptr, pp_error *err) {
     /* 64-byte alignment: what the file guarantees for weights, and a cache line. */
-    void *p = NULL;
     size_t n = (bytes + 63) & ~(size_t)63;
-    if (n < bytes || posix_memalign(&p, 64, n ? n : 64) != 0 || !p)
-        return pp_error_set(err, PP_ERR_NOMEM, "%s: cannot allocate %zu bytes", b->name, bytes);
+    void *p = n >= bytes ? pp_aligned_alloc(64, n) : NULL;
+    if (!p) return pp_error_set(err, PP_ERR_NOMEM, "%s: cannot allocate %zu bytes", b->name, bytes);
     *ptr = p;
     return PP_OK;
 }
 
-static void cpu_free(pp_backend *b, void *ptr) { free(ptr); }
+static void cpu_free(pp_backend *b, void *ptr) { pp_free(ptr); }
 
 static size_t cpu_mem_available(pp_backend *b) { return 0; }
 

@@ -76,6 +76,11 @@ void *pp_calloc(size_t count, size_t size) {
     return note(fault_fire() ? NULL : calloc(count ? count : 1, size ? size : 1), n);
 }
 void *pp_realloc(void *p, size_t n) { return note(fault_fire() ? NULL : realloc(p, n ? n : 1), n); }
+void *pp_aligned_alloc(size_t align, size_t n) {
+    void *p = NULL;
+    if (fault_fire() || posix_memalign(&p, align, n ? n : align) != 0) p = NULL;
+    return note(p, n);
+}
 
 pp_code pp_error_nomem(pp_error *err, const char *fmt, ...) {
     if (err) {

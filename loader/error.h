@@ -67,6 +67,10 @@ void pp_fault_arm_alloc(long nth);
 void *pp_malloc(size_t n);
 void *pp_calloc(size_t count, size_t size);
 void *pp_realloc(void *p, size_t n);
+/* Aligned (align: a power of two, >= sizeof(void *)); freed with pp_free. The
+ * CPU backend's device memory comes from here, so "the n-th device allocation
+ * fails" is injectable too. */
+void *pp_aligned_alloc(size_t align, size_t n);
 void pp_free(void *p);
 
 /* Checked size arithmetic: returns 0 and sets *out on success, -1 on overflow. */
