@@ -115,7 +115,7 @@ pp_code pp_convert(const pp_convert_options *opt, pp_convert_stats *stats, pp_er
     if (!rc) rc = pp_graph_add_meta(g, "tool", "ppconvert " PP_CONVERT_VERSION, err);
     if (!rc && opt->inspect) opt->inspect(g, opt->inspect_arg);
     if (!rc && opt->output) {
-        rc = pp_graph_write(g, opt->output, err);
+        rc = pp_graph_write_progress(g, opt->output, opt->progress, opt->progress_arg, err);
         if (!rc) {
             struct stat sb;
             if (stat(opt->output, &sb) == 0) st.bytes_written = (uint64_t)sb.st_size;

@@ -35,6 +35,9 @@ typedef struct pp_convert_options {
      * listing); may be NULL. */
     void (*inspect)(const pp_graph *g, void *arg);
     void *inspect_arg;
+    /* Called as graph.bin's bytes are written (a progress bar); may be NULL. */
+    pp_progress_fn progress;
+    void *progress_arg;
 } pp_convert_options;
 
 typedef struct pp_convert_stats {

@@ -616,7 +616,8 @@ pp_code pp_graph_from_model(pp_model **model, pp_graph **out, pp_error *err) {
 
 /* A pp_model that views the graph's own arrays (the writer copies what it
  * needs), for writing to a file or to memory: `path` set, or `out`. */
-static pp_code graph_write(const pp_graph *g, const char *path, void **out, size_t *out_size, pp_error *err) {
+static pp_code graph_write(const pp_graph *g, const char *path, void **out, size_t *out_size, pp_progress_fn progress,
+                           void *arg, pp_error *err) {
     size_t n_idx = 0, n_attr = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         n_idx += (size_t)g->nodes[i].n_in + (size_t)g->nodes[i].n_out;
@@ -686,7 +687,7 @@ static pp_code graph_write(const pp_graph *g, const char *path, void **out, size
     m.tensors = ts;
     m.nodes = ns;
     m.meta = ms;
-    rc = path ? pp_model_write(&m, path, err) : pp_model_write_memory(&m, out, out_size, err);
+    rc = path ? pp_model_write_progress(&m, path, progress, arg, err) : pp_model_write_memory(&m, out, out_size, err);
 done:
     pp_free(ts);
     pp_free(ns);
@@ -697,9 +698,14 @@ done:
 }
 
 pp_code pp_graph_write(const pp_graph *g, const char *path, pp_error *err) {
-    return graph_write(g, path, NULL, NULL, err);
+    return graph_write(g, path, NULL, NULL, NULL, NULL, err);
+}
+
+pp_code pp_graph_write_progress(const pp_graph *g, const char *path, pp_progress_fn progress, void *arg,
+                                pp_error *err) {
+    return graph_write(g, path, NULL, NULL, progress, arg, err);
 }
 
 pp_code pp_graph_write_memory(const pp_graph *g, void **out, size_t *out_size, pp_error *err) {
-    return graph_write(g, NULL, out, out_size, err);
+    return graph_write(g, NULL, out, out_size, NULL, NULL, err);
 }

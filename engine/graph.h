@@ -78,6 +78,9 @@ pp_code pp_graph_from_model(pp_model **model, pp_graph **out, pp_error *err);
 
 /* Writes the graph to path (through pp_model_write: temp file, then rename). */
 pp_code pp_graph_write(const pp_graph *g, const char *path, pp_error *err);
+/* The same, reporting bytes written (ppconvert's progress bar). */
+pp_code pp_graph_write_progress(const pp_graph *g, const char *path, pp_progress_fn progress, void *arg,
+                                pp_error *err);
 /* The same into a buffer the caller frees with pp_free. */
 pp_code pp_graph_write_memory(const pp_graph *g, void **out, size_t *out_size, pp_error *err);
 

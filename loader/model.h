@@ -91,6 +91,12 @@ void pp_model_free(pp_model *m);
  * the loader would (indices, dtype × shape against bytes, topological order). */
 pp_code pp_model_write(const pp_model *m, const char *path, pp_error *err);
 
+/* Called as bytes reach the file: done of total. */
+typedef void (*pp_progress_fn)(uint64_t done, uint64_t total, void *arg);
+/* pp_model_write reporting progress (progress may be NULL). */
+pp_code pp_model_write_progress(const pp_model *m, const char *path, pp_progress_fn progress, void *arg,
+                                pp_error *err);
+
 /* The same into a malloc'ed buffer (*out_data, freed by the caller with pp_free). */
 pp_code pp_model_write_memory(const pp_model *m, void **out_data, size_t *out_size, pp_error *err);
 

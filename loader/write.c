@@ -542,8 +542,19 @@ static pp_code mem_sink(void *ctx, const void *data, size_t n, pp_error *err) {
     return PP_OK;
 }
 
+typedef struct filesink {
+    pp_afile *af;
+    pp_progress_fn progress;
+    void *arg;
+    uint64_t done, total;
+} filesink;
+
 static pp_code file_sink(void *ctx, const void *data, size_t n, pp_error *err) {
-    return pp_afile_write(ctx, data, n, err);
+    filesink *fs = ctx;
+    pp_code rc = pp_afile_write(fs->af, data, n, err);
+    fs->done += n;
+    if (!rc && fs->progress && n) fs->progress(fs->done, fs->total, fs->arg);
+    return rc;
 }
 
 pp_code pp_model_write_memory(const pp_model *m, void **out_data, size_t *out_size, pp_error *err) {
@@ -573,6 +584,11 @@ pp_code pp_model_write_memory(const pp_model *m, void **out_data, size_t *out_si
 }
 
 pp_code pp_model_write(const pp_model *m, const char *path, pp_error *err) {
+    return pp_model_write_progress(m, path, NULL, NULL, err);
+}
+
+pp_code pp_model_write_progress(const pp_model *m, const char *path, pp_progress_fn progress, void *arg,
+                                pp_error *err) {
     plan p;
     pp_code rc = check_model(m, err);
     if (!rc) rc = build(m, &p, err);
@@ -583,7 +599,8 @@ pp_code pp_model_write(const pp_model *m, const char *path, pp_error *err) {
     pp_afile af;
     rc = pp_afile_open(&af, path, err);
     if (!rc) {
-        rc = emit(m, &p, file_sink, &af, err);
+        filesink fs = {&af, progress, arg, 0, p.file_size};
+        rc = emit(m, &p, file_sink, &fs, err);
         if (rc)
             pp_afile_abort(&af);
         else

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../converter/checkpoint.h"
 #include "../../converter/convert.h"
@@ -83,6 +84,25 @@ static void inspect(const pp_graph *g, void *arg) {
         printf("  %4d %-16s %-40s -> %s\n", i, pp_op_name(n->op) ? pp_op_name(n->op) : "?", n->name,
                o ? pp_tensor_shape_str(o, buf, sizeof buf) : "");
     }
+}
+
+/* A progress bar on stderr for big outputs, only when stderr is a terminal
+ * (logs and tests get the one summary line). */
+typedef struct bar {
+    int on, last;
+} bar;
+
+static void progress(uint64_t done, uint64_t total, void *arg) {
+    bar *b = arg;
+    if (!b->on || total < (64u << 20)) return;
+    int pct = (int)(done * 100 / (total ? total : 1));
+    if (pct == b->last) return;
+    b->last = pct;
+    int filled = pct * 40 / 100;
+    fprintf(stderr, "\rwriting [%.*s%*s] %3d%% %6.0f / %.0f MB", filled, "########################################",
+            40 - filled, "", pct, (double)done / 1e6, (double)total / 1e6);
+    if (done >= total) fputc('\n', stderr);
+    fflush(stderr);
 }
 
 static const char *human(uint64_t b, char *buf, size_t n) {
@@ -164,13 +184,15 @@ static int convert_checkpoint(const char *input, const char *output, const char 
                               int verbose) {
     pp_error err = {0};
     pp_graph *g = NULL;
+    bar pb = {isatty(2), -1};
     char detected[256] = "";
     if (pp_convert_checkpoint(input, arch, arch_file, &g, detected, sizeof detected, &err))
         return die("%s%s", err.msg, "");
     if (verbose) inspect(g, NULL);
     if (pp_graph_add_meta(g, "producer", "torch.save / safetensors checkpoint", &err) ||
         pp_graph_add_meta(g, "source", input, &err) || pp_graph_add_meta(g, "architecture", detected, &err) ||
-        pp_graph_add_meta(g, "tool", "ppconvert " PP_CONVERT_VERSION, &err) || pp_graph_write(g, output, &err)) {
+        pp_graph_add_meta(g, "tool", "ppconvert " PP_CONVERT_VERSION, &err) ||
+        pp_graph_write_progress(g, output, progress, &pb, &err)) {
         pp_graph_free(g);
         return die("%s%s", err.msg, "");
     }
@@ -303,6 +325,9 @@ int main(int argc, char **argv) {
         o.dims = dims;
         o.n_dims = n_dims;
         if (verbose) o.inspect = inspect;
+        bar pb = {isatty(2), -1};
+        o.progress = progress;
+        o.progress_arg = &pb;
         pp_convert_stats st;
         pp_error err = {0};
         if (pp_convert(&o, &st, &err)) {
