@@ -143,6 +143,22 @@ if [ "$HAVE_GPU" = 1 ] && python3 -c "import torch" 2>/dev/null; then
       row "ppengine   $m $prec batch $b: FAILED ($(tail -1 "$LOGS/bench_$tag.log" | cut -c1-150))"
     fi
   done
+  # Pipelines and replicas on the one GPU (issue: multi-device execution): two
+  # stages sharing cuda:0, and two replicas of the whole model on it.
+  if [ -f "$ONNX/resnet50.bin" ] && [ "$(left)" -gt 120 ]; then
+    for cfg in "cuda:0,cuda:0:2:32" "cuda:0,cuda:0:1:128"; do
+      devs=${cfg%:*:*}; rest=${cfg#"$devs":}; P=${rest%%:*}; M=${rest#*:}
+      tag=pipe_${P}_$M
+      say "ppengine bench resnet50 --devices $devs --stages $P --microbatch $M"
+      if timeout 60 "$BUILD/ppengine" bench "$ONNX/resnet50.bin" --devices "$devs" --stages "$P" --microbatch "$M" \
+           --batch 256 --duration 2 --json "$LOGS/bench_$tag.json" > "$LOGS/bench_$tag.log" 2>&1; then
+        thr=$(sed -n 's/^throughput: \([0-9.]*\) items.*/\1/p' "$LOGS/bench_$tag.log")
+        row "$(printf 'ppengine   resnet50  %s stages %s micro %s batch 256: %10s items/s' "$devs" "$P" "$M" "$thr")"
+      else
+        row "ppengine   resnet50 $devs stages $P: FAILED ($(tail -1 "$LOGS/bench_$tag.log" | cut -c1-150))"
+      fi
+    done
+  fi
   TB=$(( $(left) - 20 ))
   if [ "$TB" -gt 30 ]; then
     say "PyTorch reference (budget ${TB}s)"
