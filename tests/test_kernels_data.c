@@ -988,7 +988,8 @@ static float ref_coord(int ctm, int64_t o, float scale, int64_t in, int64_t out)
     switch (ctm) {
     case 0: return ((float)o + 0.5f) / scale - 0.5f;
     case 1: return (float)o / scale;
-    case 2: return out == 1 ? 0.f : (float)o * (float)(in - 1) / (float)(out - 1);
+    case 2: /* ONNX's reference divides by the unrounded output length in·scale - 1 */
+        return out == 1 ? 0.f : (float)o * (float)(in - 1) / ((float)in * scale - 1.f);
     default: return out > 1 ? ((float)o + 0.5f) / scale - 0.5f : 0.f;
     }
 }

@@ -1,47 +1,18 @@
 /* resize.c: RESIZE of f32 x (outer, ih, iw) → y (outer, oh, ow) over the two
  * innermost axes, nearest or (bi)linear, following the ONNX Resize spec.
  *
- * Each output coordinate maps to an input coordinate by the coordinate
- * transformation mode (scale = output / input as ONNX defines it):
- *   half_pixel          x_in = (x_out + 0.5) / scale - 0.5
- *   pytorch_half_pixel  the same, but 0 when the output extent is 1
- *   align_corners       x_out · (in - 1) / (out - 1), 0 when out is 1
- *   asymmetric          x_out / scale
- * nearest rounds x_in by nearest_mode and clamps to [0, in - 1]; linear clamps
- * x_in to [0, in - 1] and blends floor(x_in) and the next index (clamped), which
- * is the spec's edge-padded interpolation. Coordinates are computed in float,
- * as ONNX Runtime does. */
+ * Each output coordinate maps to an input coordinate as kernels/resize_coord.h
+ * says; nearest rounds and clamps, linear clamps x_in to [0, in - 1] and blends
+ * floor(x_in) and the next index (clamped), which is the spec's edge-padded
+ * interpolation. */
 #include <math.h>
 
 #include "cpu_kernels.h"
 #include "omp.h"
+#include "../resize_coord.h"
 
-enum { COORD_HALF_PIXEL = 0, COORD_ASYMMETRIC = 1, COORD_ALIGN_CORNERS = 2, COORD_PYTORCH_HALF_PIXEL = 3 };
 enum { TAP_CACHE = 2048 };
-enum { NEAREST_ROUND_PREFER_FLOOR = 0, NEAREST_ROUND_PREFER_CEIL = 1, NEAREST_FLOOR = 2, NEAREST_CEIL = 3 };
 
-static float src_coord(int coord, int64_t o, float scale, int64_t in_len, int64_t out_len) {
-    switch (coord) {
-    case COORD_HALF_PIXEL: return ((float)o + 0.5f) / scale - 0.5f;
-    case COORD_PYTORCH_HALF_PIXEL: return out_len > 1 ? ((float)o + 0.5f) / scale - 0.5f : 0.f;
-    case COORD_ALIGN_CORNERS: return out_len == 1 ? 0.f : (float)o * (float)(in_len - 1) / (float)(out_len - 1);
-    case COORD_ASYMMETRIC: return (float)o / scale;
-    }
-    return 0.f;
-}
-
-static int64_t nearest_index(int mode, float x, int64_t len) {
-    float f;
-    switch (mode) {
-    case NEAREST_ROUND_PREFER_FLOOR: f = x == floorf(x) + 0.5f ? floorf(x) : roundf(x); break;
-    case NEAREST_ROUND_PREFER_CEIL: f = x == floorf(x) + 0.5f ? ceilf(x) : roundf(x); break;
-    case NEAREST_FLOOR: f = floorf(x); break;
-    default: f = ceilf(x); break;
-    }
-    if (!(f >= 0.f)) return 0; /* also NaN */
-    if (f >= (float)(len - 1)) return len - 1;
-    return (int64_t)f;
-}
 
 /* One output coordinate along one axis: the two source indices and the weight
  * of the second (nearest: both the same, weight 0). */
@@ -52,9 +23,9 @@ typedef struct tap {
 
 static inline tap make_tap(const pp_resize_params *r, float scale, int64_t in_len, int64_t out_len, int64_t o) {
     tap t;
-    float x = src_coord(r->coord, o, scale, in_len, out_len);
+    float x = pp_resize_src_coord(r->coord, o, scale, in_len, out_len);
     if (r->mode == 0) {
-        t.i0 = t.i1 = nearest_index(r->nearest, x, in_len);
+        t.i0 = t.i1 = pp_resize_nearest_index(r->nearest, x, in_len);
         t.w1 = 0.f;
         return t;
     }

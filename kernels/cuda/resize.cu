@@ -3,28 +3,7 @@
  * (so nearest picks the same cells); one thread per output cell. */
 #include "common.cuh"
 
-__device__ __forceinline__ float src_coord(int coord, int64_t o, float scale, int64_t in_len, int64_t out_len) {
-    switch (coord) {
-    case 0: return ((float)o + 0.5f) / scale - 0.5f;
-    case 3: return out_len > 1 ? ((float)o + 0.5f) / scale - 0.5f : 0.f;
-    case 2: return out_len == 1 ? 0.f : (float)o * (float)(in_len - 1) / (float)(out_len - 1);
-    case 1: return (float)o / scale;
-    }
-    return 0.f;
-}
-
-__device__ __forceinline__ int64_t nearest_index(int mode, float x, int64_t len) {
-    float f;
-    switch (mode) {
-    case 0: f = x == floorf(x) + 0.5f ? floorf(x) : roundf(x); break;
-    case 1: f = x == floorf(x) + 0.5f ? ceilf(x) : roundf(x); break;
-    case 2: f = floorf(x); break;
-    default: f = ceilf(x); break;
-    }
-    if (!(f >= 0.f)) return 0;
-    if (f >= (float)(len - 1)) return len - 1;
-    return (int64_t)f;
-}
+#include "../resize_coord.h"
 
 struct tap {
     int64_t i0, i1;
@@ -34,9 +13,9 @@ struct tap {
 __device__ __forceinline__ tap make_tap(const pp_resize_params &r, float scale, int64_t in_len, int64_t out_len,
                                         int64_t o) {
     tap t;
-    float x = src_coord(r.coord, o, scale, in_len, out_len);
+    float x = pp_resize_src_coord(r.coord, o, scale, in_len, out_len);
     if (r.mode == 0) {
-        t.i0 = t.i1 = nearest_index(r.nearest, x, in_len);
+        t.i0 = t.i1 = pp_resize_nearest_index(r.nearest, x, in_len);
         t.w1 = 0.f;
         return t;
     }
