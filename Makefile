@@ -29,8 +29,11 @@ endif
 
 all: build
 
+# `make demo` installs only what the demo needs; everything else the tests too.
+DEPS_SET := $(if $(filter demo,$(MAKECMDGOALS)),demo,test)
+
 deps:
-	@bash .ci/deps.sh
+	@bash .ci/deps.sh $(DEPS_SET)
 
 configure: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)

@@ -2,7 +2,11 @@
 # Installs what the build, the tests and the demo need, from Debian's packages.
 # Root installs with apt-get; anyone else gets the command to run.
 set -euo pipefail
-pkgs=(cmake make gcc g++ pkg-config libcriterion-dev libopenblas-dev libonnx-testdata libcjson-dev zlib1g-dev python3-numpy python3-torch python3-torchvision)
+# `deps.sh demo`: what building and running the demo needs; otherwise also the
+# test suite's (Criterion, ONNX conformance data, and torch + torchvision, with
+# which the checkpoint tests build real torchvision models to compare against).
+pkgs=(cmake make gcc g++ pkg-config libopenblas-dev libcjson-dev zlib1g-dev)
+[ "${1:-test}" = demo ] || pkgs+=(libcriterion-dev libonnx-testdata python3-numpy python3-onnx python3-torch python3-torchvision)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
