@@ -70,10 +70,8 @@ pp_code pp_convert_onnx_graph(const char *path, const pp_onnx_options *opt, pp_o
 pp_code pp_convert(const pp_convert_options *opt, pp_convert_stats *stats, pp_error *err) {
     double t0 = now_s();
     if (!opt || !opt->input) return pp_error_set(err, PP_ERR_INVALID_ARG, "no input model given");
-    if (opt->dtype == PP_DTYPE_F16 || opt->dtype == PP_DTYPE_BF16)
-        return pp_error_set(err, PP_ERR_UNSUPPORTED, "--dtype %s: not yet (the converter writes f32 weights)",
-                            pp_dtype_name(opt->dtype));
-    if (opt->dtype != PP_DTYPE_INVALID && opt->dtype != PP_DTYPE_F32)
+    if (opt->dtype != PP_DTYPE_INVALID && opt->dtype != PP_DTYPE_F32 && opt->dtype != PP_DTYPE_F16 &&
+        opt->dtype != PP_DTYPE_BF16)
         return pp_error_set(err, PP_ERR_INVALID_ARG, "--dtype %s: expected f32, f16 or bf16",
                             pp_dtype_name(opt->dtype));
     const char *dot = strrchr(opt->input, '.');
@@ -114,6 +112,8 @@ pp_code pp_convert(const pp_convert_options *opt, pp_convert_stats *stats, pp_er
     if (!rc) rc = pp_graph_add_meta(g, "onnx_ir_version", ir, err);
     if (!rc) rc = pp_graph_add_meta(g, "tool", "ppconvert " PP_CONVERT_VERSION, err);
     if (!rc && opt->inspect) opt->inspect(g, opt->inspect_arg);
+    /* Last, after every pass has read the weights in f32. */
+    if (!rc) rc = pp_graph_store_weights(g, opt->dtype, err);
     if (!rc && opt->output) {
         rc = pp_graph_write_progress(g, opt->output, opt->progress, opt->progress_arg, err);
         if (!rc) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/cpu/cpu_kernels.h"
 #include "ops.h"
 
 static char *dup_str(const char *s) {
@@ -341,6 +342,51 @@ const char *pp_tensor_shape_str(const pp_tensor *t, char *buf, size_t size) {
     return buf;
 }
 
+/* Replaces weight t's bytes with a converted copy the graph owns. */
+static pp_code convert_weight(pp_graph *g, int t, pp_dtype to, pp_error *err) {
+    pp_tensor *w = &g->tensors[t];
+    size_t from_size = pp_dtype_size(w->dtype), n = from_size ? (size_t)w->nbytes / from_size : 0;
+    size_t bytes;
+    if (pp_mul_size(n, pp_dtype_size(to), &bytes)) return pp_error_set(err, PP_ERR_SHAPE, "weight '%s' is too large", w->name);
+    void *out = pp_malloc(bytes ? bytes : 1);
+    if (!out) return pp_error_nomem(err, "weight '%s': out of memory converting it to %s", w->name, pp_dtype_name(to));
+    for (size_t i = 0; i < n; i++) {
+        float f = 0;
+        uint16_t h;
+        switch (w->dtype) {
+        case PP_DTYPE_F32: memcpy(&f, (const char *)w->data + 4 * i, 4); break;
+        case PP_DTYPE_F16: memcpy(&h, (const char *)w->data + 2 * i, 2), f = pp_f16_to_f32(h); break;
+        case PP_DTYPE_BF16: memcpy(&h, (const char *)w->data + 2 * i, 2), f = pp_bf16_to_f32(h); break;
+        default: break;
+        }
+        switch (to) {
+        case PP_DTYPE_F32: memcpy((char *)out + 4 * i, &f, 4); break;
+        case PP_DTYPE_F16: h = pp_f32_to_f16(f), memcpy((char *)out + 2 * i, &h, 2); break;
+        case PP_DTYPE_BF16: h = pp_f32_to_bf16(f), memcpy((char *)out + 2 * i, &h, 2); break;
+        default: break;
+        }
+    }
+    pp_free(w->owned);
+    w->owned = out;
+    w->data = out;
+    w->nbytes = bytes;
+    w->dtype = to;
+    return PP_OK;
+}
+
+pp_code pp_graph_store_weights(pp_graph *g, pp_dtype dt, pp_error *err) {
+    if (dt == PP_DTYPE_F32 || dt == PP_DTYPE_INVALID) return PP_OK;
+    if (dt != PP_DTYPE_F16 && dt != PP_DTYPE_BF16)
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "weights can be stored as f32, f16 or bf16, not %s",
+                            pp_dtype_name(dt));
+    for (int i = 0; i < g->n_tensors; i++)
+        if (g->tensors[i].kind == PP_TENSOR_WEIGHT && g->tensors[i].dtype == PP_DTYPE_F32) {
+            pp_code rc = convert_weight(g, i, dt, err);
+            if (rc) return rc;
+        }
+    return pp_graph_add_meta(g, "weights_dtype", pp_dtype_name(dt), err);
+}
+
 uint64_t pp_graph_param_count(const pp_graph *g) {
     uint64_t n = 0;
     for (int i = 0; i < g->n_tensors; i++) {
@@ -585,6 +631,14 @@ pp_code pp_graph_from_model(pp_model **model, pp_graph **out, pp_error *err) {
         if (!rc) rc = pp_graph_set_io(g, (int)m->n_inputs, in, (int)m->n_outputs, outs, err);
     }
     for (uint32_t i = 0; i < m->n_meta && !rc; i++) rc = pp_graph_add_meta(g, m->meta[i].key, m->meta[i].value, err);
+    /* Weights stored narrow (ppconvert --dtype) are widened once, here. */
+    const char *stored = pp_model_meta_get(m, "weights_dtype");
+    pp_dtype narrow = stored ? pp_dtype_from_name(stored) : PP_DTYPE_INVALID;
+    for (int i = 0; !rc && (narrow == PP_DTYPE_F16 || narrow == PP_DTYPE_BF16) && i < g->n_tensors; i++)
+        if (g->tensors[i].kind == PP_TENSOR_WEIGHT && g->tensors[i].dtype == narrow) {
+            rc = convert_weight(g, i, PP_DTYPE_F32, err);
+            /* the file's record says narrow; the check below compares activations only */
+        }
     if (!rc) rc = pp_graph_infer(g, err);
     /* The file states every activation's shape too; a mismatch means the writer
      * and this engine disagree about an op, which must not pass silently. */

@@ -128,6 +128,12 @@ uint64_t pp_tensor_bytes_at(const pp_tensor *t, int64_t batch);
 /* "(N, 3, 224, 224)"-style text into buf. */
 const char *pp_tensor_shape_str(const pp_tensor *t, char *buf, size_t size);
 
+/* Stored precision (ppconvert --dtype f16|bf16): narrows every f32 weight to
+ * dt and records it in the metadata key "weights_dtype", so graph.bin is half
+ * the size. Loading such a graph widens those weights back to f32 once, at
+ * load (pp_graph_from_model), never per run. dt f32 does nothing. */
+pp_code pp_graph_store_weights(pp_graph *g, pp_dtype dt, pp_error *err);
+
 /* Number of parameters (weight elements). */
 uint64_t pp_graph_param_count(const pp_graph *g);
 

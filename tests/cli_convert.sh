@@ -96,7 +96,6 @@ expect_fail "missing model" "cannot open" "$T/nonexistent.onnx"
 expect_fail "not a model" "$M/manifest.txt" "$M/manifest.txt"
 head -c 3000 "$M/mlp.onnx" >"$T/cut.onnx"
 expect_fail "truncated model" "cut.onnx" "$T/cut.onnx"
-expect_fail "f16 not yet" "not yet" "$M/mlp.onnx" --dtype f16
 expect_fail "bad dtype" "--dtype" "$M/mlp.onnx" --dtype f8
 expect_fail "unknown option" "unknown option" "$M/mlp.onnx" --frobnicate
 expect_fail "const for no input" "no graph input" "$M/mlp.onnx" --const "nosuch=$M/mlp.input.npy"

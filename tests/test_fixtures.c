@@ -7,9 +7,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "converter/convert.h"
 #include "engine/exec.h"
+#include "loader/model.h"
 #include "loader/npy.h"
 
 #ifndef PP_SOURCE_DIR
@@ -69,3 +71,63 @@ Test(fixtures, densenet) { check_model("densenet"); }
 Test(fixtures, shufflenet) { check_model("shufflenet"); }
 Test(fixtures, vit) { check_model("vit"); }
 Test(fixtures, gpt) { check_model("gpt"); }
+
+/* --dtype f16 / bf16: graph.bin about half the size, weights widened at load,
+ * outputs within the narrow types' rounding of PyTorch's (and not identical to
+ * the f32 conversion: the narrowing really happened). */
+static void check_narrow(const char *name, pp_dtype dt, double tol) {
+    char src[512], out[128], in[512], ref[512];
+    snprintf(src, sizeof src, "%s/tests/fixtures/models/%s.onnx", PP_SOURCE_DIR, name);
+    snprintf(out, sizeof out, "/tmp/pp_fixture_%s_%s_%d.bin", name, pp_dtype_name(dt), (int)getpid());
+    snprintf(in, sizeof in, "%s/tests/fixtures/models/%s.input_b3.npy", PP_SOURCE_DIR, name);
+    snprintf(ref, sizeof ref, "%s/tests/fixtures/models/%s.output_b3.npy", PP_SOURCE_DIR, name);
+    pp_error err;
+    pp_convert_options co;
+    memset(&co, 0, sizeof co);
+    co.input = src;
+    co.output = out;
+    co.dtype = dt;
+    pp_convert_stats st;
+    cr_assert_eq(pp_convert(&co, &st, &err), PP_OK, "%s: %s", name, err.msg);
+    cr_assert(st.bytes_written < st.weight_bytes * 3 / 4 + 65536, "%s: %llu bytes written for %llu bytes of f32 weights",
+              name, (unsigned long long)st.bytes_written, (unsigned long long)st.weight_bytes);
+    pp_model *m = NULL;
+    pp_graph *g = NULL;
+    cr_assert_eq(pp_model_load(out, 0, &m, &err), PP_OK, "%s", err.msg);
+    cr_assert_str_eq(pp_model_meta_get(m, "weights_dtype"), pp_dtype_name(dt));
+    cr_assert_eq(pp_graph_from_model(&m, &g, &err), PP_OK, "%s", err.msg);
+    pp_npy x, y;
+    cr_assert_eq(pp_npy_read(in, &x, &err), PP_OK, "%s", err.msg);
+    cr_assert_eq(pp_npy_read(ref, &y, &err), PP_OK, "%s", err.msg);
+    pp_exec *e = NULL;
+    pp_exec_options o = {"cpu", 1, 0, (int)x.dims[0], 2, 0, NULL, NULL, 0, 0};
+    cr_assert_eq(pp_exec_create(g, &o, &e, &err), PP_OK, "%s", err.msg);
+    float *res = malloc(y.nbytes);
+    const void *ins[] = {x.data};
+    void *outs[] = {res};
+    cr_assert_eq(pp_exec_run(e, x.dims[0], ins, outs, &err), PP_OK, "%s", err.msg);
+    double num = 0, den = 0;
+    for (size_t i = 0; i < y.nbytes / 4; i++) {
+        double d = (double)res[i] - ((float *)y.data)[i];
+        num += d * d;
+        den += (double)((float *)y.data)[i] * ((float *)y.data)[i];
+    }
+    double rel = sqrt(num / den);
+    cr_assert(rel <= tol && rel > 1e-7, "%s as %s: relative error %.3g (tolerance %.3g)", name, pp_dtype_name(dt), rel,
+              tol);
+    free(res);
+    pp_exec_free(e);
+    pp_graph_free(g);
+    pp_npy_free(&x);
+    pp_npy_free(&y);
+    unlink(out);
+}
+
+Test(fixtures, stored_f16) {
+    check_narrow("resnet", PP_DTYPE_F16, 5e-3);
+    check_narrow("vit", PP_DTYPE_F16, 5e-3);
+}
+Test(fixtures, stored_bf16) {
+    check_narrow("mobilenet", PP_DTYPE_BF16, 5e-2);
+    check_narrow("vit", PP_DTYPE_BF16, 5e-2);
+}

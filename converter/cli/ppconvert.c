@@ -35,7 +35,8 @@ static void usage(FILE *f) {
             "\n"
             "options:\n"
             "  -o, --output PATH      the graph.bin to write (through a temporary and a rename)\n"
-            "  --dtype f32|f16|bf16   weight precision (only f32 for now)\n"
+            "  --dtype f32|f16|bf16   how weights are stored: f16/bf16 halve graph.bin; they are\n"
+            "                         widened to f32 once at load\n"
             "  --const NAME=FILE.npy  bind graph input NAME to constant data (repeatable)\n"
             "  --dim NAME=N           bind the symbolic extent NAME to N (repeatable)\n"
             "  --arch SPEC            checkpoints: resnet50, mobilenet_v2, mlp, ... or auto (the default:\n"
@@ -181,7 +182,7 @@ static int inspect_file(const char *path) {
 
 /* A checkpoint: the architecture builds the graph; passes and the writer as for ONNX. */
 static int convert_checkpoint(const char *input, const char *output, const char *arch, const char *arch_file,
-                              int verbose) {
+                              pp_dtype dt, int verbose) {
     pp_error err = {0};
     pp_graph *g = NULL;
     bar pb = {isatty(2), -1};
@@ -191,6 +192,7 @@ static int convert_checkpoint(const char *input, const char *output, const char 
     if (verbose) inspect(g, NULL);
     if (pp_graph_add_meta(g, "producer", "torch.save / safetensors checkpoint", &err) ||
         pp_graph_add_meta(g, "source", input, &err) || pp_graph_add_meta(g, "architecture", detected, &err) ||
+        pp_graph_store_weights(g, dt, &err) ||
         pp_graph_add_meta(g, "tool", "ppconvert " PP_CONVERT_VERSION, &err) ||
         pp_graph_write_progress(g, output, progress, &pb, &err)) {
         pp_graph_free(g);
@@ -310,8 +312,7 @@ int main(int argc, char **argv) {
     if (!rc && fmt != FMT_CHECKPOINT && (arch || arch_file))
         rc = die("--arch and --arch-file are for checkpoints; %s is an ONNX model%s", input, "");
     if (!rc && fmt == FMT_CHECKPOINT) {
-        if (dt != PP_DTYPE_F32) rc = die("--dtype %s: checkpoints convert to f32 for now%s", dtype, "");
-        else rc = convert_checkpoint(input, output, arch, arch_file, verbose);
+        rc = convert_checkpoint(input, output, arch, arch_file, dt, verbose);
         goto out;
     }
     if (!rc) {
