@@ -913,9 +913,10 @@ int ox_tensor_to_weight(ox_ctx *x, const ox_tensor *t, const char *name) {
             }
         }
     }
-    if (src && (numel == 0 || (x->opt && x->opt->copy_weights) || ((uintptr_t)src % (es ? es : 1)) != 0)) {
-        /* Misaligned bytes are copied: kernels and passes read weights as
-         * typed arrays. */
+    if (src && (numel == 0 || (x->opt && x->opt->copy_weights))) {
+        /* Weights stay in the mapping even at odd addresses (a 500 MB model is
+         * not copied): whoever reads them as typed arrays (folding, passes, the
+         * interpreter, the executor) makes an aligned copy of just those. */
         own = pp_malloc(bytes ? bytes : 1);
         if (!own) {
             pp_error_set(x->err, PP_ERR_NOMEM, "tensor '%s': out of memory for %zu bytes", nm, bytes);

@@ -79,6 +79,20 @@ int pp_pass_other(const pp_node *n, int t) {
     return -2;
 }
 
+int pp_pass_is_const_f32(const pp_graph *g, int t, int64_t *numel) {
+    if (t < 0 || t >= g->n_tensors) return 0;
+    const pp_tensor *w = &g->tensors[t];
+    if (w->kind != PP_TENSOR_WEIGHT || w->dtype != PP_DTYPE_F32 || w->rank < 0 || !w->data) return 0;
+    int64_t n = 1;
+    for (int d = 0; d < w->rank; d++) {
+        if (w->dims[d] < 0) return 0;
+        n *= w->dims[d];
+    }
+    if ((uint64_t)n * 4 != w->nbytes) return 0;
+    if (numel) *numel = n;
+    return 1;
+}
+
 const float *pp_pass_const_f32(const pp_graph *g, int t, int64_t *numel) {
     if (t < 0 || t >= g->n_tensors) return NULL;
     const pp_tensor *w = &g->tensors[t];
@@ -89,6 +103,17 @@ const float *pp_pass_const_f32(const pp_graph *g, int t, int64_t *numel) {
         n *= w->dims[d];
     }
     if ((uint64_t)n * 4 != w->nbytes) return NULL;
+    if ((uintptr_t)w->data % 4) {
+        /* Borrowed from a protobuf at an odd address: passes index floats, so give
+         * the weight aligned storage once (same values; the graph owns the copy). */
+        void *copy = pp_malloc((size_t)w->nbytes);
+        if (!copy) return NULL;
+        memcpy(copy, w->data, (size_t)w->nbytes);
+        pp_tensor *mw = (pp_tensor *)w;
+        pp_free(mw->owned);
+        mw->owned = copy;
+        mw->data = copy;
+    }
     if (numel) *numel = n;
     return w->data;
 }

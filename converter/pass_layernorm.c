@@ -35,7 +35,7 @@ static int next_op(const pp_graph *g, int t, pp_op op, int *other) {
 
 static int is_vec(const pp_graph *g, int t, int64_t c) {
     int64_t n = 0;
-    if (t < 0 || !pp_pass_const_f32(g, t, &n) || n != c) return 0;
+    if (t < 0 || !pp_pass_is_const_f32(g, t, &n) || n != c) return 0;
     const pp_tensor *w = &g->tensors[t];
     return w->rank == 1 && w->dims[0] == c; /* LAYERNORM takes (C) only */
 }

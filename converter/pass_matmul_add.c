@@ -17,14 +17,14 @@ pp_code pp_pass_matmul_add(pp_graph *g, int *rewrites, pp_error *err) {
         int a = m->in[0], b = m->in[1];
         if (a < 0 || b < 0) continue;
         const pp_tensor *at = &g->tensors[a], *bt = &g->tensors[b];
-        if (at->rank != 2 || at->dtype != PP_DTYPE_F32 || !pp_pass_const_f32(g, b, NULL) || bt->rank != 2) continue;
+        if (at->rank != 2 || at->dtype != PP_DTYPE_F32 || !pp_pass_is_const_f32(g, b, NULL) || bt->rank != 2) continue;
         int64_t n = bt->dims[1];
         int ai = pp_pass_single_use(g, m->out[0]);
         pp_node *add = pp_pass_node_op(g, ai, PP_OP_ADD);
         if (!add) continue;
         int c = pp_pass_other(add, m->out[0]);
         int64_t cn = 0;
-        if (c < 0 || !pp_pass_const_f32(g, c, &cn) || cn != n) continue;
+        if (c < 0 || !pp_pass_is_const_f32(g, c, &cn) || cn != n) continue;
         const pp_tensor *ct = &g->tensors[c];
         if (ct->rank < 1 || ct->rank > 2 || ct->dims[ct->rank - 1] != n) continue;
         int in[3] = {a, b, c};

@@ -64,7 +64,10 @@ pp_node *pp_pass_node_op(const pp_graph *g, int node, pp_op op);
 int pp_pass_producer_op(const pp_graph *g, int t, pp_op op);
 /* For a two-input node: the input that is not t, or -2 when neither is t. */
 int pp_pass_other(const pp_node *n, int t);
-/* f32 weight data and element count, or NULL. */
+/* 1 (and the element count) when t is an f32 weight; reads no data. */
+int pp_pass_is_const_f32(const pp_graph *g, int t, int64_t *numel);
+/* f32 weight data and element count, or NULL; a weight at an odd address gets
+ * aligned storage first, so only patterns that really read data pay for it. */
 const float *pp_pass_const_f32(const pp_graph *g, int t, int64_t *numel);
 /* 1 and *v when t is an f32 or f64 weight holding one element. */
 int pp_pass_const_scalar(const pp_graph *g, int t, double *v);

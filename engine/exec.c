@@ -282,7 +282,12 @@ static pp_code build_stage_rt(pp_exec *e, int r, int p, pp_error *err) {
         for (int j = 0; j < g->nodes[i].n_in; j++) {
             int t = g->nodes[i].in[j];
             if (t < 0 || g->tensors[t].kind != PP_TENSOR_WEIGHT) continue;
-            if (b->ops->host_memory) rt->weight[t] = g->tensors[t].data;
+            /* In place where the device reads host memory and the bytes are
+             * aligned for their type (a converter may hand over weights borrowed
+             * from a protobuf at any address); copied into the arena otherwise. */
+            size_t es = pp_dtype_size(g->tensors[t].dtype);
+            if (b->ops->host_memory && (uintptr_t)g->tensors[t].data % (es ? es : 1) == 0)
+                rt->weight[t] = g->tensors[t].data;
             else if (!rt->weight[t]) {
                 rt->weight[t] = (const void *)(uintptr_t)(wbytes + 1); /* offset + 1 until the arena exists */
                 wbytes += (g->tensors[t].nbytes + 255) & ~(size_t)255;
@@ -306,7 +311,8 @@ static pp_code build_stage_rt(pp_exec *e, int r, int p, pp_error *err) {
                                K, slot_bytes);
     char *base = rt->arena;
     for (int t = 0; t < g->n_tensors; t++) {
-        if (b->ops->host_memory || !rt->weight[t]) continue;
+        /* arena offsets were stored as offset + 1; in-place weights are real pointers */
+        if (!rt->weight[t] || (uintptr_t)rt->weight[t] > wbytes) continue;
         size_t off = (size_t)(uintptr_t)rt->weight[t] - 1;
         rt->weight[t] = base + off;
         if ((rc = b->ops->upload(b, rt->copy, base + off, g->tensors[t].data, g->tensors[t].nbytes, err))) return rc;

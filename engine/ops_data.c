@@ -600,8 +600,16 @@ pp_code pp_describe_gather(const pp_describe_ctx *ctx, const pp_shape *in, int n
     /* constant indices are checked now, so a bad one is named before any run */
     if (ctx->const_data && ctx->const_data[1]) {
         for (int64_t i = 0; i < g->n_idx; i++) {
-            int64_t v = g->idx_dtype == PP_DTYPE_I64 ? ((const int64_t *)ctx->const_data[1])[i]
-                                                     : ((const int32_t *)ctx->const_data[1])[i];
+            /* memcpy: a weight borrowed from a protobuf may sit at any address */
+            const unsigned char *raw = ctx->const_data[1];
+            int64_t v;
+            if (g->idx_dtype == PP_DTYPE_I64) {
+                memcpy(&v, raw + 8 * i, 8);
+            } else {
+                int32_t v32;
+                memcpy(&v32, raw + 4 * i, 4);
+                v = v32;
+            }
             if (v < -g->axis_len || v >= g->axis_len)
                 return pp_error_set(err, PP_ERR_SHAPE,
                                     "index %lld (element %lld of indices) is out of range for axis %d "
