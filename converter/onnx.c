@@ -1161,7 +1161,7 @@ static pp_code import_inputs(ox_ctx *x, int **ins, int *n_ins) {
                                     "symbolic (bind it with --dim %s=N)",
                                     nm, d, safe(pb, sizeof pb, p), safe(pb, sizeof pb, p));
             }
-            if (d == 0 && val <= 0) {
+            if (d == 0 && val < 0) { /* no extent given: the batch; a literal 0 is an empty axis */
                 dims[d] = PP_DIM_BATCH;
                 continue;
             }

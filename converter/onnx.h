@@ -22,7 +22,7 @@
  *     arithmetic torch exports (Shape → Gather → Unsqueeze → Concat → Reshape),
  *     so the graph runs at any batch size (converter/fold.h, docs/converter.md).
  *
- * The batch: a graph input whose first dimension is a dim_param (or 0, or has no
+ * The batch: a graph input whose first dimension is a dim_param (or has no
  * value) gets PP_DIM_BATCH there; the same dim_param anywhere else is the batch
  * too. Any other dim_param must be bound with pp_onnx_options.dims.
  */
