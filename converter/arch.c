@@ -266,6 +266,21 @@ static int weight(pp_ab *b, const char *name, int rank, const int64_t *dims, con
     if (b->rc) return -1;
     uint64_t n = 1;
     for (int d = 0; d < rank; d++) n *= (uint64_t)dims[d];
+    /* A checkpoint tensor used as it is stays where it is (the graph keeps the
+     * checkpoint alive), so a 500 MB state_dict is not copied; folded or
+     * widened weights are new arrays and are copied. */
+    for (int i = 0; i < b->c->n; i++)
+        if (b->c->tensors[i].data == data && b->c->tensors[i].dtype == PP_DTYPE_F32 &&
+            b->c->tensors[i].nbytes == n * 4) {
+            int id = pp_graph_add_tensor(b->g, name, PP_DTYPE_F32, PP_TENSOR_WEIGHT, rank, dims, b->err);
+            if (id < 0) {
+                b->rc = b->err->code ? b->err->code : PP_ERR_NOMEM;
+                return -1;
+            }
+            b->g->tensors[id].data = data;
+            b->g->tensors[id].nbytes = n * 4;
+            return id;
+        }
     int id = pp_graph_add_weight(b->g, name, PP_DTYPE_F32, rank, dims, data, n * 4, b->err);
     if (id < 0) b->rc = b->err->code ? b->err->code : PP_ERR_NOMEM;
     return id;
@@ -478,7 +493,12 @@ int pp_ab_linear(pp_ab *b, int x, const char *prefix, int64_t cin, int act, int6
     if (cout) *cout = K;
     const pp_ckpt_tensor *bias = pp_ab_has(b, bk) ? pp_ab_get(b, bk, 1, (int64_t[]){K}) : NULL;
     if (!w || x < 0 || b->rc || (pp_ab_has(b, bk) && !bias)) return -1;
-    float *wf = pp_ab_f32(b, w), *bf = bias ? pp_ab_f32(b, bias) : pp_calloc((size_t)K ? (size_t)K : 1, 4);
+    /* A Linear's f32 weight and bias are used as stored: weight() then borrows
+     * them from the checkpoint instead of copying (a big MLP is not copied). */
+    float *wcopy = NULL, *bcopy = NULL;
+    const float *wf = w->dtype == PP_DTYPE_F32 ? (const float *)w->data : (wcopy = pp_ab_f32(b, w));
+    const float *bf = bias && bias->dtype == PP_DTYPE_F32 ? (const float *)bias->data
+                      : (bcopy = bias ? pp_ab_f32(b, bias) : pp_calloc((size_t)K ? (size_t)K : 1, 4));
     int y = -1;
     if (wf && bf) {
         int in[3] = {x, weight(b, wk, 2, w->dims, wf), weight(b, bk, 1, &K, bf)};
@@ -497,8 +517,8 @@ int pp_ab_linear(pp_ab *b, int x, const char *prefix, int64_t cin, int act, int6
     } else if (!b->rc) {
         b->rc = pp_error_nomem(b->err, "out of memory");
     }
-    pp_free(wf);
-    pp_free(bf);
+    pp_free(wcopy);
+    pp_free(bcopy);
     return b->rc ? -1 : y;
 }
 

@@ -206,9 +206,15 @@ pp_code pp_convert_checkpoint(const char *path, const char *arch, const char *ar
     pp_code rc = pp_ckpt_open(path, &c, err);
     if (rc) return rc;
     rc = pp_arch_build(c, arch, arch_file, out, detected, n, err);
-    if (rc && err) pp_error_prefix(err, "%s", path);
-    pp_ckpt_free(c);
-    return rc;
+    if (rc) {
+        if (err) pp_error_prefix(err, "%s", path);
+        pp_ckpt_free(c);
+        return rc;
+    }
+    /* The graph borrows the checkpoint's unmodified tensors: it keeps it. */
+    (*out)->keep = c;
+    (*out)->keep_free = (void (*)(void *))pp_ckpt_free;
+    return PP_OK;
 }
 
 static const char *dtype_name(pp_dtype d) {

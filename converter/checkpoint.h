@@ -86,8 +86,9 @@ pp_code pp_ckpt_map_file(pp_ckpt *c, const char *path, const uint8_t **data, siz
  *         detect the family and depth from the keys.
  *   arch_file: an architecture description file (docs/checkpoints.md); when
  *         given it is used instead of a family and arch may only carry options.
- * On success *out is a new graph with inferred shapes (weights copied: it
- * owns them) and `detected` (when not NULL) holds what was built, e.g.
+ * On success *out is a new graph with inferred shapes that keeps the
+ * checkpoint alive (tensors used as stored are borrowed from it, not copied;
+ * folded ones are the graph's own) and `detected` (when not NULL) holds what was built, e.g.
  * "resnet50 (bottleneck 3,4,6,3; groups 1; width 64)". */
 pp_code pp_convert_checkpoint(const char *path, const char *arch, const char *arch_file, pp_graph **out,
                               char *detected, size_t n, pp_error *err);

@@ -69,6 +69,7 @@ void pp_graph_free(pp_graph *g) {
     pp_free(g->inputs);
     pp_free(g->outputs);
     pp_model_free(g->model);
+    if (g->keep && g->keep_free) g->keep_free(g->keep);
     pp_free(g);
 }
 

@@ -66,6 +66,10 @@ typedef struct pp_graph {
     char **meta_keys, **meta_values;
     int n_meta;
     pp_model *model;     /* owned: the loaded model whose mapping weights borrow; may be NULL */
+    /* Anything else weights borrow from (a checkpoint's mapping), freed with
+     * the graph by keep_free; may be NULL. */
+    void *keep;
+    void (*keep_free)(void *);
 } pp_graph;
 
 pp_graph *pp_graph_new(void);
