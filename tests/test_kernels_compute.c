@@ -17,6 +17,7 @@
 #include "kernels/act.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "support/ref.h"
+#include "support/tnode.h"
 
 #define ATOL 2e-5f
 #define RTOL 1e-5f
@@ -25,76 +26,13 @@
 
 /* ---- building nodes and shapes ------------------------------------------- */
 
-typedef struct tnode {
-    pp_node node;
-    pp_attr attrs[16];
-    int64_t ints[16][8];
-} tnode;
-
-static void tn_init(tnode *t, pp_op op, int n_in) {
-    memset(t, 0, sizeof *t);
-    t->node.op = op;
-    t->node.name = (char *)"test_node";
-    t->node.n_in = n_in;
-    t->node.n_out = 1;
-    t->node.attrs = t->attrs;
-}
-
-static pp_attr *tn_add(tnode *t, const char *name, pp_attr_type type) {
-    cr_assert(t->node.n_attr < 16);
-    pp_attr *a = &t->attrs[t->node.n_attr++];
-    a->name = (char *)name;
-    a->type = type;
-    a->count = 1;
-    return a;
-}
-
-static void tn_int(tnode *t, const char *name, int64_t v) { tn_add(t, name, PP_ATTR_INT)->i = v; }
-static void tn_float(tnode *t, const char *name, double v) { tn_add(t, name, PP_ATTR_FLOAT)->f = v; }
-static void tn_str(tnode *t, const char *name, const char *s) { tn_add(t, name, PP_ATTR_STRING)->s = (char *)s; }
-static void tn_ints(tnode *t, const char *name, int n, const int64_t *v) {
-    int slot = t->node.n_attr;
-    pp_attr *a = tn_add(t, name, PP_ATTR_INTS);
-    cr_assert(n <= 8);
-    memcpy(t->ints[slot], v, sizeof(int64_t) * (size_t)n);
-    a->count = (uint32_t)n;
-    a->ints = t->ints[slot];
-}
-#define TN_INTS(t, name, ...)                                                                                       \
-    tn_ints(t, name, (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__})
-
 static void tn_act(tnode *t, pp_act_kind kind, double alpha, double beta) {
     tn_int(t, "activation", kind);
     tn_float(t, "act_alpha", alpha);
     tn_float(t, "act_beta", beta);
 }
 
-static pp_shape make_shape(pp_dtype dt, int rank, const int64_t *dims) {
-    pp_shape s;
-    memset(&s, 0, sizeof s);
-    s.dtype = dt;
-    s.rank = rank;
-    for (int i = 0; i < rank; i++) s.dims[i] = dims[i];
-    return s;
-}
-#define SHAPE(dt, ...) make_shape(dt, (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__})
-#define F32(...) SHAPE(PP_DTYPE_F32, __VA_ARGS__)
 static const pp_shape ABSENT = {PP_DTYPE_INVALID, 0, {0}};
-
-static size_t numel(const pp_shape *s) {
-    size_t n = 1;
-    for (int i = 0; i < s->rank; i++) n *= (size_t)s->dims[i];
-    return n;
-}
-
-static void expect_dims(const pp_shape *s, int rank, const int64_t *dims) {
-    cr_assert_eq(s->rank, rank, "rank %d, expected %d", s->rank, rank);
-    for (int i = 0; i < rank; i++)
-        cr_assert_eq(s->dims[i], dims[i], "axis %d is %lld, expected %lld", i, (long long)s->dims[i],
-                     (long long)dims[i]);
-}
-#define EXPECT_DIMS(s, ...)                                                                                         \
-    expect_dims(s, (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__})
 
 static pp_code describe(tnode *t, const pp_shape *in, pp_shape *out, pp_op_params *p, pp_cost *cost, pp_error *err) {
     memset(err, 0, sizeof *err);

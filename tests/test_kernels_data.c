@@ -16,86 +16,13 @@
 #include "engine/ops.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "support/ref.h"
+#include "support/tnode.h"
 
 #define GUARD 64
 #define GUARD_BYTE 0xA5
 #define MAX_OUT 8
 
 /* ---- building nodes and shapes ------------------------------------------- */
-
-typedef struct tnode {
-    pp_node node;
-    pp_attr attrs[16];
-    int64_t ints[16][8];
-    double floats[16][8];
-} tnode;
-
-static void tn_init(tnode *t, pp_op op, int n_in, int n_out) {
-    memset(t, 0, sizeof *t);
-    t->node.op = op;
-    t->node.name = (char *)"test_node";
-    t->node.n_in = n_in;
-    t->node.n_out = n_out;
-    t->node.attrs = t->attrs;
-}
-
-static pp_attr *tn_add(tnode *t, const char *name, pp_attr_type type) {
-    cr_assert(t->node.n_attr < 16);
-    pp_attr *a = &t->attrs[t->node.n_attr++];
-    a->name = (char *)name;
-    a->type = type;
-    a->count = 1;
-    return a;
-}
-
-static void tn_int(tnode *t, const char *name, int64_t v) { tn_add(t, name, PP_ATTR_INT)->i = v; }
-static void tn_float(tnode *t, const char *name, double v) { tn_add(t, name, PP_ATTR_FLOAT)->f = v; }
-static void tn_str(tnode *t, const char *name, const char *s) { tn_add(t, name, PP_ATTR_STRING)->s = (char *)s; }
-static void tn_ints(tnode *t, const char *name, int n, const int64_t *v) {
-    int slot = t->node.n_attr;
-    pp_attr *a = tn_add(t, name, PP_ATTR_INTS);
-    cr_assert(n <= 8);
-    if (n) memcpy(t->ints[slot], v, sizeof(int64_t) * (size_t)n);
-    a->count = (uint32_t)n;
-    a->ints = t->ints[slot];
-}
-static void tn_floats(tnode *t, const char *name, int n, const double *v) {
-    int slot = t->node.n_attr;
-    pp_attr *a = tn_add(t, name, PP_ATTR_FLOATS);
-    cr_assert(n <= 8);
-    if (n) memcpy(t->floats[slot], v, sizeof(double) * (size_t)n);
-    a->count = (uint32_t)n;
-    a->floats = t->floats[slot];
-}
-#define NDIMS(...) ((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
-#define TN_INTS(t, name, ...) tn_ints(t, name, NDIMS(__VA_ARGS__), (int64_t[]){__VA_ARGS__})
-#define TN_FLOATS(t, name, ...)                                                                                     \
-    tn_floats(t, name, (int)(sizeof((double[]){__VA_ARGS__}) / sizeof(double)), (double[]){__VA_ARGS__})
-
-static pp_shape make_shape(pp_dtype dt, int rank, const int64_t *dims) {
-    pp_shape s;
-    memset(&s, 0, sizeof s);
-    s.dtype = dt;
-    s.rank = rank;
-    for (int i = 0; i < rank; i++) s.dims[i] = dims[i];
-    return s;
-}
-#define SHAPE(dt, ...) make_shape(dt, NDIMS(__VA_ARGS__), (int64_t[]){__VA_ARGS__})
-#define F32(...) SHAPE(PP_DTYPE_F32, __VA_ARGS__)
-
-static size_t numel(const pp_shape *s) {
-    size_t n = 1;
-    for (int i = 0; i < s->rank; i++) n *= (size_t)s->dims[i];
-    return n;
-}
-
-static void expect_dims(const pp_shape *s, int rank, const int64_t *dims) {
-    cr_assert_eq(s->rank, rank, "rank %d, expected %d", s->rank, rank);
-    for (int i = 0; i < rank; i++)
-        cr_assert_eq(s->dims[i], dims[i], "axis %d is %lld, expected %lld", i, (long long)s->dims[i],
-                     (long long)dims[i]);
-}
-#define EXPECT_DIMS(s, ...) expect_dims(s, NDIMS(__VA_ARGS__), (int64_t[]){__VA_ARGS__})
 
 static pp_code describe(tnode *t, const pp_shape *in, pp_shape *out, pp_op_params *p, pp_error *err) {
     pp_cost cost;
@@ -200,33 +127,33 @@ Test(reshape, zero_copies_and_minus_one_infers) {
     pp_shape in = F32(2, 3, 4), out;
     pp_op_params p;
     pp_error err;
-    tn_init(&t, PP_OP_RESHAPE, 1, 1);
+    tn_init_io(&t, PP_OP_RESHAPE, 1, 1);
     TN_INTS(&t, "shape", 0, -1);
     cr_assert_eq(describe(&t, &in, &out, &p, &err), PP_OK, "%s", err.msg);
     EXPECT_DIMS(&out, 2, 12);
     cr_assert_eq(p.copy.bytes, 96);
-    tn_init(&t, PP_OP_RESHAPE, 1, 1);
+    tn_init_io(&t, PP_OP_RESHAPE, 1, 1);
     TN_INTS(&t, "shape", -1);
     cr_assert_eq(describe(&t, &in, &out, &p, &err), PP_OK, "%s", err.msg);
     EXPECT_DIMS(&out, 24);
-    tn_init(&t, PP_OP_RESHAPE, 1, 1);
+    tn_init_io(&t, PP_OP_RESHAPE, 1, 1);
     TN_INTS(&t, "shape", 4, 0, 2);
     cr_assert_eq(describe(&t, &in, &out, &p, &err), PP_OK, "%s", err.msg);
     EXPECT_DIMS(&out, 4, 3, 2);
-    tn_init(&t, PP_OP_RESHAPE, 1, 1);
+    tn_init_io(&t, PP_OP_RESHAPE, 1, 1);
     TN_INTS(&t, "shape", 0, 3, -1, 2);
     cr_assert_eq(describe(&t, &in, &out, &p, &err), PP_OK, "%s", err.msg);
     EXPECT_DIMS(&out, 2, 3, 2, 2);
     /* allowzero: 0 is a real extent */
     pp_shape empty = F32(0, 4);
-    tn_init(&t, PP_OP_RESHAPE, 1, 1);
+    tn_init_io(&t, PP_OP_RESHAPE, 1, 1);
     TN_INTS(&t, "shape", 4, 0);
     tn_int(&t, "allowzero", 1);
     cr_assert_eq(describe(&t, &empty, &out, &p, &err), PP_OK, "%s", err.msg);
     EXPECT_DIMS(&out, 4, 0);
     /* the kernel copies the bytes unchanged */
     float *x = iota_f32(24, 0.f);
-    tn_init(&t, PP_OP_RESHAPE, 1, 1);
+    tn_init_io(&t, PP_OP_RESHAPE, 1, 1);
     TN_INTS(&t, "shape", 6, -1);
     const void *inputs[1] = {x};
     float *y = run(&t, &in, inputs, &out);
@@ -239,22 +166,22 @@ Test(reshape, zero_copies_and_minus_one_infers) {
 Test(reshape, errors_name_counts_and_axes) {
     tnode t;
     pp_shape in = F32(2, 3, 4);
-    tn_init(&t, PP_OP_RESHAPE, 1, 1);
+    tn_init_io(&t, PP_OP_RESHAPE, 1, 1);
     TN_INTS(&t, "shape", 5, 5);
     expect_error(&t, &in, PP_ERR_SHAPE, "24", "25");
-    tn_init(&t, PP_OP_RESHAPE, 1, 1);
+    tn_init_io(&t, PP_OP_RESHAPE, 1, 1);
     TN_INTS(&t, "shape", -1, -1);
     expect_error(&t, &in, PP_ERR_SHAPE, "axis 0", "axis 1");
-    tn_init(&t, PP_OP_RESHAPE, 1, 1);
+    tn_init_io(&t, PP_OP_RESHAPE, 1, 1);
     TN_INTS(&t, "shape", 5, -1);
     expect_error(&t, &in, PP_ERR_SHAPE, "24", "5");
-    tn_init(&t, PP_OP_RESHAPE, 1, 1);
+    tn_init_io(&t, PP_OP_RESHAPE, 1, 1);
     TN_INTS(&t, "shape", 1, 1, 1, 0);
     expect_error(&t, &in, PP_ERR_SHAPE, "axis 3", "rank 3");
-    tn_init(&t, PP_OP_RESHAPE, 1, 1);
+    tn_init_io(&t, PP_OP_RESHAPE, 1, 1);
     expect_error(&t, &in, PP_ERR_SHAPE, "shape", NULL);
     /* an empty shape is a scalar: only a one-element input fits */
-    tn_init(&t, PP_OP_RESHAPE, 1, 1);
+    tn_init_io(&t, PP_OP_RESHAPE, 1, 1);
     tn_ints(&t, "shape", 0, NULL);
     expect_error(&t, &in, PP_ERR_SHAPE, "24", "has 1");
     pp_shape one = F32(1, 1), out;
@@ -272,48 +199,48 @@ Test(reshape, flatten_squeeze_unsqueeze_identity) {
     const int64_t axes[] = {2, 0, -1, 4};
     const int64_t want[][2] = {{6, 20}, {1, 120}, {24, 5}, {120, 1}};
     for (int i = 0; i < 4; i++) {
-        tn_init(&t, PP_OP_FLATTEN, 1, 1);
+        tn_init_io(&t, PP_OP_FLATTEN, 1, 1);
         tn_int(&t, "axis", axes[i]);
         cr_assert_eq(describe(&t, &in, &out, &p, &err), PP_OK, "%s", err.msg);
         expect_dims(&out, 2, want[i]);
     }
-    tn_init(&t, PP_OP_FLATTEN, 1, 1); /* default axis 1 */
+    tn_init_io(&t, PP_OP_FLATTEN, 1, 1); /* default axis 1 */
     cr_assert_eq(describe(&t, &in, &out, &p, &err), PP_OK, "%s", err.msg);
     EXPECT_DIMS(&out, 2, 60);
 
     pp_shape sq = F32(1, 3, 1, 2);
-    tn_init(&t, PP_OP_SQUEEZE, 1, 1);
+    tn_init_io(&t, PP_OP_SQUEEZE, 1, 1);
     cr_assert_eq(describe(&t, &sq, &out, &p, &err), PP_OK, "%s", err.msg);
     EXPECT_DIMS(&out, 3, 2);
-    tn_init(&t, PP_OP_SQUEEZE, 1, 1);
+    tn_init_io(&t, PP_OP_SQUEEZE, 1, 1);
     TN_INTS(&t, "axes", 0);
     cr_assert_eq(describe(&t, &sq, &out, &p, &err), PP_OK, "%s", err.msg);
     EXPECT_DIMS(&out, 3, 1, 2);
-    tn_init(&t, PP_OP_SQUEEZE, 1, 1);
+    tn_init_io(&t, PP_OP_SQUEEZE, 1, 1);
     TN_INTS(&t, "axes", -2);
     cr_assert_eq(describe(&t, &sq, &out, &p, &err), PP_OK, "%s", err.msg);
     EXPECT_DIMS(&out, 1, 3, 2);
-    tn_init(&t, PP_OP_SQUEEZE, 1, 1);
+    tn_init_io(&t, PP_OP_SQUEEZE, 1, 1);
     TN_INTS(&t, "axes", 1);
     expect_error(&t, &sq, PP_ERR_SHAPE, "axis 1", "extent 3");
-    tn_init(&t, PP_OP_SQUEEZE, 1, 1);
+    tn_init_io(&t, PP_OP_SQUEEZE, 1, 1);
     TN_INTS(&t, "axes", 4);
     expect_error(&t, &sq, PP_ERR_SHAPE, "4", "rank 4");
 
     pp_shape us = F32(3, 2);
-    tn_init(&t, PP_OP_UNSQUEEZE, 1, 1);
+    tn_init_io(&t, PP_OP_UNSQUEEZE, 1, 1);
     TN_INTS(&t, "axes", 0, 3);
     cr_assert_eq(describe(&t, &us, &out, &p, &err), PP_OK, "%s", err.msg);
     EXPECT_DIMS(&out, 1, 3, 2, 1);
-    tn_init(&t, PP_OP_UNSQUEEZE, 1, 1);
+    tn_init_io(&t, PP_OP_UNSQUEEZE, 1, 1);
     TN_INTS(&t, "axes", -1);
     cr_assert_eq(describe(&t, &us, &out, &p, &err), PP_OK, "%s", err.msg);
     EXPECT_DIMS(&out, 3, 2, 1);
-    tn_init(&t, PP_OP_UNSQUEEZE, 1, 1);
+    tn_init_io(&t, PP_OP_UNSQUEEZE, 1, 1);
     TN_INTS(&t, "axes", 1, 1);
     expect_error(&t, &us, PP_ERR_SHAPE, "axis 1", "twice");
 
-    tn_init(&t, PP_OP_IDENTITY, 1, 1);
+    tn_init_io(&t, PP_OP_IDENTITY, 1, 1);
     pp_shape id = SHAPE(PP_DTYPE_I64, 3);
     cr_assert_eq(describe(&t, &id, &out, &p, &err), PP_OK, "%s", err.msg);
     EXPECT_DIMS(&out, 3);
@@ -351,7 +278,7 @@ static void check_transpose(pp_dtype dt, int r, const int64_t *dims, const int *
     unsigned char *x = malloc(n * elem + 1), *ref = malloc(n * elem + 1);
     for (size_t i = 0; i < n * elem; i++) x[i] = (unsigned char)(i * 7 + i / 251);
     tnode t;
-    tn_init(&t, PP_OP_TRANSPOSE, 1, 1);
+    tn_init_io(&t, PP_OP_TRANSPOSE, 1, 1);
     int64_t p64[PP_MAX_RANK];
     for (int k = 0; k < r; k++) p64[k] = perm[k];
     tn_ints(&t, "perm", r, p64);
@@ -401,14 +328,14 @@ Test(transpose, odd_element_size_and_default_perm) {
     cr_assert_eq(memcmp(y, ref, 72), 0);
 
     tnode t;
-    tn_init(&t, PP_OP_TRANSPOSE, 1, 1);
+    tn_init_io(&t, PP_OP_TRANSPOSE, 1, 1);
     pp_shape in = F32(2, 3, 4), out;
     pp_error err;
     cr_assert_eq(describe(&t, &in, &out, &p, &err), PP_OK, "%s", err.msg);
     EXPECT_DIMS(&out, 4, 3, 2);
     TN_INTS(&t, "perm", 0, 0, 1);
     expect_error(&t, &in, PP_ERR_SHAPE, "perm", "permutation");
-    tn_init(&t, PP_OP_TRANSPOSE, 1, 1);
+    tn_init_io(&t, PP_OP_TRANSPOSE, 1, 1);
     TN_INTS(&t, "perm", 1, 0);
     expect_error(&t, &in, PP_ERR_SHAPE, "2 entries", "rank 3");
 }
@@ -427,7 +354,7 @@ Test(concat_split, every_axis_with_uneven_sizes_round_trips) {
             x[i] = iota_f32(numel(&in[i]), 100.f * (float)i);
         }
         tnode t;
-        tn_init(&t, PP_OP_CONCAT, 3, 1);
+        tn_init_io(&t, PP_OP_CONCAT, 3, 1);
         tn_int(&t, "axis", axis - 3); /* negative: counts from the end */
         const void *inputs[3] = {x[0], x[1], x[2]};
         pp_shape out;
@@ -456,7 +383,7 @@ Test(concat_split, every_axis_with_uneven_sizes_round_trips) {
         expect_f32(what, y, ref, n, 0);
 
         /* split it back with explicit sizes */
-        tn_init(&t, PP_OP_SPLIT, 1, 3);
+        tn_init_io(&t, PP_OP_SPLIT, 1, 3);
         tn_int(&t, "axis", axis);
         tn_ints(&t, "split", 3, lens);
         const void *sin[1] = {y};
@@ -479,12 +406,12 @@ Test(concat_split, equal_and_uneven_splits_and_errors) {
     pp_shape in = F32(5, 4), out[MAX_OUT];
     pp_op_params p;
     pp_error err;
-    tn_init(&t, PP_OP_SPLIT, 1, 3); /* no split, no num_outputs: over the outputs, last smaller */
+    tn_init_io(&t, PP_OP_SPLIT, 1, 3); /* no split, no num_outputs: over the outputs, last smaller */
     cr_assert_eq(describe(&t, &in, out, &p, &err), PP_OK, "%s", err.msg);
     EXPECT_DIMS(&out[0], 2, 4);
     EXPECT_DIMS(&out[1], 2, 4);
     EXPECT_DIMS(&out[2], 1, 4);
-    tn_init(&t, PP_OP_SPLIT, 1, 2);
+    tn_init_io(&t, PP_OP_SPLIT, 1, 2);
     tn_int(&t, "axis", 1);
     tn_int(&t, "num_outputs", 2);
     cr_assert_eq(describe(&t, &in, out, &p, &err), PP_OK, "%s", err.msg);
@@ -494,7 +421,7 @@ Test(concat_split, equal_and_uneven_splits_and_errors) {
     cr_assert_eq(p.concat.inner, 1);
     /* run the uneven one */
     float *x = iota_f32(20, 0.f);
-    tn_init(&t, PP_OP_SPLIT, 1, 3);
+    tn_init_io(&t, PP_OP_SPLIT, 1, 3);
     const void *inputs[1] = {x};
     result r = run_any(&t, &in, inputs);
     cr_assert_eq(r.rc, 0);
@@ -504,18 +431,18 @@ Test(concat_split, equal_and_uneven_splits_and_errors) {
     result_free(&r);
     free(x);
 
-    tn_init(&t, PP_OP_SPLIT, 1, 2);
+    tn_init_io(&t, PP_OP_SPLIT, 1, 2);
     TN_INTS(&t, "split", 2, 2);
     expect_error(&t, &in, PP_ERR_SHAPE, "sums to 4", "extent 5");
-    tn_init(&t, PP_OP_SPLIT, 1, 2);
+    tn_init_io(&t, PP_OP_SPLIT, 1, 2);
     TN_INTS(&t, "split", 1, 1, 3);
     expect_error(&t, &in, PP_ERR_SHAPE, "3 entries", "2 outputs");
-    tn_init(&t, PP_OP_SPLIT, 1, 2);
+    tn_init_io(&t, PP_OP_SPLIT, 1, 2);
     tn_int(&t, "num_outputs", 3);
     expect_error(&t, &in, PP_ERR_SHAPE, "num_outputs", NULL);
 
     pp_shape cin[2] = {F32(2, 3), F32(2, 4)};
-    tn_init(&t, PP_OP_CONCAT, 2, 1);
+    tn_init_io(&t, PP_OP_CONCAT, 2, 1);
     tn_int(&t, "axis", 0);
     expect_error(&t, cin, PP_ERR_SHAPE, "axis 1", "4 vs 3");
     cin[1] = SHAPE(PP_DTYPE_I64, 2, 3);
@@ -529,7 +456,7 @@ static void check_slice_1d(int64_t n, int64_t start, int64_t end, int64_t step, 
     int64_t *x = malloc((size_t)n * sizeof(int64_t));
     for (int64_t i = 0; i < n; i++) x[i] = i;
     tnode t;
-    tn_init(&t, PP_OP_SLICE, 1, 1);
+    tn_init_io(&t, PP_OP_SLICE, 1, 1);
     tn_ints(&t, "starts", 1, &start);
     tn_ints(&t, "ends", 1, &end);
     tn_ints(&t, "steps", 1, &step);
@@ -561,7 +488,7 @@ Test(slice, multi_axis_with_axes_and_steps) {
     /* x (3, 4) = 0..11; axis -1: 3 → 0 step -2 (3, 1); axis 0: 2 → -4 step -1 (2, 1, 0) */
     float *x = iota_f32(12, 0.f);
     tnode t;
-    tn_init(&t, PP_OP_SLICE, 1, 1);
+    tn_init_io(&t, PP_OP_SLICE, 1, 1);
     TN_INTS(&t, "starts", 3, 2);
     TN_INTS(&t, "ends", 0, -4);
     TN_INTS(&t, "axes", -1, 0);
@@ -576,7 +503,7 @@ Test(slice, multi_axis_with_axes_and_steps) {
 
     /* (4, 5, 6), axis 1 [1:4], axis 2 [::2]: rows copied with and without a step */
     x = iota_f32(120, 0.f);
-    tn_init(&t, PP_OP_SLICE, 1, 1);
+    tn_init_io(&t, PP_OP_SLICE, 1, 1);
     TN_INTS(&t, "starts", 1, 0);
     TN_INTS(&t, "ends", 4, 6);
     TN_INTS(&t, "axes", 1, 2);
@@ -593,16 +520,16 @@ Test(slice, multi_axis_with_axes_and_steps) {
     free(y);
     free(x);
 
-    tn_init(&t, PP_OP_SLICE, 1, 1);
+    tn_init_io(&t, PP_OP_SLICE, 1, 1);
     TN_INTS(&t, "starts", 0);
     TN_INTS(&t, "ends", 1);
     TN_INTS(&t, "steps", 0);
     expect_error(&t, &in, PP_ERR_SHAPE, "step", "axis 0");
-    tn_init(&t, PP_OP_SLICE, 1, 1);
+    tn_init_io(&t, PP_OP_SLICE, 1, 1);
     TN_INTS(&t, "starts", 0, 0);
     TN_INTS(&t, "ends", 1);
     expect_error(&t, &in, PP_ERR_SHAPE, "starts", NULL);
-    tn_init(&t, PP_OP_SLICE, 1, 1);
+    tn_init_io(&t, PP_OP_SLICE, 1, 1);
     TN_INTS(&t, "starts", 0);
     TN_INTS(&t, "ends", 1);
     TN_INTS(&t, "axes", 3);
@@ -615,7 +542,7 @@ Test(gather, negative_indices_axes_and_index_types) {
     float *x = iota_f32(12, 0.f); /* (3, 4) */
     const int64_t idx[] = {2, -1, 0};
     tnode t;
-    tn_init(&t, PP_OP_GATHER, 2, 1);
+    tn_init_io(&t, PP_OP_GATHER, 2, 1);
     pp_shape in[2] = {F32(3, 4), SHAPE(PP_DTYPE_I64, 3)}, out;
     const void *inputs[2] = {x, idx};
     float *y = run(&t, in, inputs, &out);
@@ -624,7 +551,7 @@ Test(gather, negative_indices_axes_and_index_types) {
     free(y);
 
     const int32_t idx32[] = {0, -1, 3, 1}; /* (2, 2) */
-    tn_init(&t, PP_OP_GATHER, 2, 1);
+    tn_init_io(&t, PP_OP_GATHER, 2, 1);
     tn_int(&t, "axis", 1);
     in[1] = SHAPE(PP_DTYPE_I32, 2, 2);
     inputs[1] = idx32;
@@ -634,7 +561,7 @@ Test(gather, negative_indices_axes_and_index_types) {
     free(y);
 
     const int64_t one = 1; /* a scalar index drops the axis */
-    tn_init(&t, PP_OP_GATHER, 2, 1);
+    tn_init_io(&t, PP_OP_GATHER, 2, 1);
     in[1] = SHAPE(PP_DTYPE_I64, 1);
     in[1].rank = 0;
     inputs[1] = &one;
@@ -650,7 +577,7 @@ Test(gather, out_of_range_returns_nonzero_and_writes_nothing) {
     const int64_t bad[][2] = {{0, 3}, {-4, 0}, {INT64_MIN, 0}, {0, INT64_MAX}};
     for (int k = 0; k < 4; k++) {
         tnode t;
-        tn_init(&t, PP_OP_GATHER, 2, 1);
+        tn_init_io(&t, PP_OP_GATHER, 2, 1);
         pp_shape in[2] = {F32(3, 4), SHAPE(PP_DTYPE_I64, 2)};
         const void *inputs[2] = {x, bad[k]};
         result r = run_any(&t, in, inputs);
@@ -663,7 +590,7 @@ Test(gather, out_of_range_returns_nonzero_and_writes_nothing) {
     const int64_t idx[] = {1, 5};
     const void *consts[2] = {NULL, idx};
     tnode t;
-    tn_init(&t, PP_OP_GATHER, 2, 1);
+    tn_init_io(&t, PP_OP_GATHER, 2, 1);
     pp_shape in[2] = {F32(3, 4), SHAPE(PP_DTYPE_I64, 2)}, out;
     pp_op_params p;
     pp_error err;
@@ -679,7 +606,7 @@ Test(gather, gather_elements_onnx_examples_and_range_checks) {
     const float d1[] = {1, 2, 3, 4};
     const int64_t i1[] = {0, 0, 1, 0};
     tnode t;
-    tn_init(&t, PP_OP_GATHER_ELEMENTS, 2, 1);
+    tn_init_io(&t, PP_OP_GATHER_ELEMENTS, 2, 1);
     tn_int(&t, "axis", 1);
     pp_shape in[2] = {F32(2, 2), SHAPE(PP_DTYPE_I64, 2, 2)}, out;
     const void *inputs[2] = {d1, i1};
@@ -690,7 +617,7 @@ Test(gather, gather_elements_onnx_examples_and_range_checks) {
 
     const float d2[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
     const int32_t i2[] = {1, 2, 0, 2, 0, -3}; /* -3 ≡ 0 */
-    tn_init(&t, PP_OP_GATHER_ELEMENTS, 2, 1);
+    tn_init_io(&t, PP_OP_GATHER_ELEMENTS, 2, 1);
     in[0] = F32(3, 3);
     in[1] = SHAPE(PP_DTYPE_I32, 2, 3);
     inputs[0] = d2;
@@ -716,7 +643,7 @@ Test(gather, gather_elements_onnx_examples_and_range_checks) {
 Test(expand, bidirectional_broadcast) {
     const float x[] = {1, 2, 3}; /* (3, 1) */
     tnode t;
-    tn_init(&t, PP_OP_EXPAND, 1, 1);
+    tn_init_io(&t, PP_OP_EXPAND, 1, 1);
     TN_INTS(&t, "shape", 2, 1, 6);
     pp_shape in = F32(3, 1), out;
     const void *inputs[1] = {x};
@@ -729,7 +656,7 @@ Test(expand, bidirectional_broadcast) {
     expect_f32("expand", y, ref, 36, 0);
     free(y);
 
-    tn_init(&t, PP_OP_EXPAND, 1, 1); /* the shape may be smaller: output keeps x's extents */
+    tn_init_io(&t, PP_OP_EXPAND, 1, 1); /* the shape may be smaller: output keeps x's extents */
     TN_INTS(&t, "shape", 1);
     y = run(&t, &in, inputs, &out);
     EXPECT_DIMS(&out, 3, 1);
@@ -737,7 +664,7 @@ Test(expand, bidirectional_broadcast) {
     free(y);
 
     const int64_t xi[] = {5, 6}; /* (2) → (3, 2) */
-    tn_init(&t, PP_OP_EXPAND, 1, 1);
+    tn_init_io(&t, PP_OP_EXPAND, 1, 1);
     TN_INTS(&t, "shape", 3, 1);
     in = SHAPE(PP_DTYPE_I64, 2);
     inputs[0] = xi;
@@ -746,7 +673,7 @@ Test(expand, bidirectional_broadcast) {
     cr_assert_eq(pp_ref_compare_i64("expand i64", yi, (int64_t[]){5, 6, 5, 6, 5, 6}, 6), 0);
     free(yi);
 
-    tn_init(&t, PP_OP_EXPAND, 1, 1); /* an empty shape broadcasts to x itself */
+    tn_init_io(&t, PP_OP_EXPAND, 1, 1); /* an empty shape broadcasts to x itself */
     tn_ints(&t, "shape", 0, NULL);
     in = SHAPE(PP_DTYPE_I64, 2);
     yi = run(&t, &in, inputs, &out);
@@ -754,7 +681,7 @@ Test(expand, bidirectional_broadcast) {
     cr_assert_eq(pp_ref_compare_i64("expand to ()", yi, xi, 2), 0);
     free(yi);
 
-    tn_init(&t, PP_OP_EXPAND, 1, 1);
+    tn_init_io(&t, PP_OP_EXPAND, 1, 1);
     TN_INTS(&t, "shape", 4, 3);
     in = F32(2, 3);
     expect_error(&t, &in, PP_ERR_SHAPE, "axis 0", "2 and 4");
@@ -763,7 +690,7 @@ Test(expand, bidirectional_broadcast) {
 Test(expand, tile_repeats) {
     const float x[] = {1, 2, 3, 4, 5, 6}; /* (2, 3) */
     tnode t;
-    tn_init(&t, PP_OP_TILE, 1, 1);
+    tn_init_io(&t, PP_OP_TILE, 1, 1);
     TN_INTS(&t, "repeats", 2, 2);
     pp_shape in = F32(2, 3), out;
     const void *inputs[1] = {x};
@@ -772,19 +699,19 @@ Test(expand, tile_repeats) {
     expect_f32("tile", y,
                (float[]){1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6, 1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6}, 24, 0);
     free(y);
-    tn_init(&t, PP_OP_TILE, 1, 1);
+    tn_init_io(&t, PP_OP_TILE, 1, 1);
     TN_INTS(&t, "repeats", 1, 0);
     y = run(&t, &in, inputs, &out);
     EXPECT_DIMS(&out, 2, 0);
     free(y);
-    tn_init(&t, PP_OP_TILE, 1, 1);
+    tn_init_io(&t, PP_OP_TILE, 1, 1);
     TN_INTS(&t, "repeats", 3, 1);
     in = F32(1, 3);
     y = run(&t, &in, inputs, &out);
     EXPECT_DIMS(&out, 3, 3);
     expect_f32("tile rows", y, (float[]){1, 2, 3, 1, 2, 3, 1, 2, 3}, 9, 0);
     free(y);
-    tn_init(&t, PP_OP_TILE, 1, 1);
+    tn_init_io(&t, PP_OP_TILE, 1, 1);
     TN_INTS(&t, "repeats", 2);
     expect_error(&t, &in, PP_ERR_SHAPE, "1 entries", "rank 2");
 }
@@ -794,7 +721,7 @@ Test(expand, tile_repeats) {
 static float *pad_run(const char *mode, double value, const float *x, pp_shape in, int np, const int64_t *pads,
                       pp_shape *out) {
     tnode t;
-    tn_init(&t, PP_OP_PAD, 1, 1);
+    tn_init_io(&t, PP_OP_PAD, 1, 1);
     tn_ints(&t, "pads", np, pads);
     if (mode) tn_str(&t, "mode", mode);
     if (value != 0) tn_float(&t, "value", value);
@@ -868,7 +795,7 @@ Test(pad, negative_pads_crop_and_integer_values) {
 
     const int64_t xi[] = {1, 2};
     tnode t;
-    tn_init(&t, PP_OP_PAD, 1, 1);
+    tn_init_io(&t, PP_OP_PAD, 1, 1);
     TN_INTS(&t, "pads", 1, 1);
     tn_float(&t, "value", 7);
     pp_shape in = SHAPE(PP_DTYPE_I64, 2);
@@ -877,14 +804,14 @@ Test(pad, negative_pads_crop_and_integer_values) {
     cr_assert_eq(pp_ref_compare_i64("pad i64", yi, (int64_t[]){7, 1, 2, 7}, 4), 0);
     free(yi);
 
-    tn_init(&t, PP_OP_PAD, 1, 1);
+    tn_init_io(&t, PP_OP_PAD, 1, 1);
     TN_INTS(&t, "pads", 1, 1);
     tn_str(&t, "mode", "wrap");
     expect_error(&t, &in, PP_ERR_UNSUPPORTED, "wrap", NULL);
-    tn_init(&t, PP_OP_PAD, 1, 1);
+    tn_init_io(&t, PP_OP_PAD, 1, 1);
     TN_INTS(&t, "pads", 1, 1, 1);
     expect_error(&t, &in, PP_ERR_SHAPE, "3 entries", NULL);
-    tn_init(&t, PP_OP_PAD, 1, 1);
+    tn_init_io(&t, PP_OP_PAD, 1, 1);
     TN_INTS(&t, "pads", -2, -1);
     expect_error(&t, &in, PP_ERR_SHAPE, "axis 0", "extent 2");
 }
@@ -895,7 +822,7 @@ Test(pad, negative_pads_crop_and_integer_values) {
 static float *resize_run(const char *mode, const char *ctm, const char *nearest, const double *scales,
                          const int64_t *sizes, const float *x, int64_t h, int64_t w, pp_shape *out) {
     tnode t;
-    tn_init(&t, PP_OP_RESIZE, 1, 1);
+    tn_init_io(&t, PP_OP_RESIZE, 1, 1);
     if (mode) tn_str(&t, "mode", mode);
     if (ctm) tn_str(&t, "coordinate_transformation_mode", ctm);
     if (nearest) tn_str(&t, "nearest_mode", nearest);
@@ -1043,7 +970,7 @@ Test(resize, every_mode_against_the_naive_reference) {
             for (int ni = 0; ni < (linear ? 1 : 4); ni++)
                 for (int s = 0; s < 8; s++) {
                     tnode t;
-                    tn_init(&t, PP_OP_RESIZE, 1, 1);
+                    tn_init_io(&t, PP_OP_RESIZE, 1, 1);
                     tn_str(&t, "mode", linear ? "linear" : "nearest");
                     tn_str(&t, "coordinate_transformation_mode", ctms[ci]);
                     tn_str(&t, "nearest_mode", nms[ni]);
@@ -1099,33 +1026,33 @@ Test(resize, wide_rows_beyond_the_tap_cache) {
 Test(resize, describe_refuses_batch_and_channel_scaling_and_unknown_modes) {
     tnode t;
     pp_shape in = F32(2, 3, 4, 4);
-    tn_init(&t, PP_OP_RESIZE, 1, 1);
+    tn_init_io(&t, PP_OP_RESIZE, 1, 1);
     TN_FLOATS(&t, "scales", 2, 1, 2, 2);
     expect_error(&t, &in, PP_ERR_UNSUPPORTED, "axis 0", "(2, 3, 4, 4)");
-    tn_init(&t, PP_OP_RESIZE, 1, 1);
+    tn_init_io(&t, PP_OP_RESIZE, 1, 1);
     TN_FLOATS(&t, "scales", 1, 2, 2, 2);
     expect_error(&t, &in, PP_ERR_UNSUPPORTED, "axis 1", NULL);
-    tn_init(&t, PP_OP_RESIZE, 1, 1);
+    tn_init_io(&t, PP_OP_RESIZE, 1, 1);
     TN_INTS(&t, "sizes", 2, 6, 8, 8);
     expect_error(&t, &in, PP_ERR_UNSUPPORTED, "axis 1", NULL);
-    tn_init(&t, PP_OP_RESIZE, 1, 1);
+    tn_init_io(&t, PP_OP_RESIZE, 1, 1);
     TN_FLOATS(&t, "scales", 1, 1, 2, 2);
     tn_str(&t, "mode", "cubic");
     expect_error(&t, &in, PP_ERR_UNSUPPORTED, "cubic", NULL);
-    tn_init(&t, PP_OP_RESIZE, 1, 1);
+    tn_init_io(&t, PP_OP_RESIZE, 1, 1);
     TN_FLOATS(&t, "scales", 1, 1, 2, 2);
     tn_str(&t, "coordinate_transformation_mode", "tf_crop_and_resize");
     expect_error(&t, &in, PP_ERR_UNSUPPORTED, "tf_crop_and_resize", NULL);
-    tn_init(&t, PP_OP_RESIZE, 1, 1);
+    tn_init_io(&t, PP_OP_RESIZE, 1, 1);
     expect_error(&t, &in, PP_ERR_SHAPE, "scales", "sizes");
-    tn_init(&t, PP_OP_RESIZE, 1, 1);
+    tn_init_io(&t, PP_OP_RESIZE, 1, 1);
     TN_FLOATS(&t, "scales", 1, 1, 2);
     expect_error(&t, &in, PP_ERR_SHAPE, "3 entries", NULL);
     /* empty scales with sizes: the sizes count; axes select what they cover */
     pp_op_params p;
     pp_error err;
     pp_shape out;
-    tn_init(&t, PP_OP_RESIZE, 1, 1);
+    tn_init_io(&t, PP_OP_RESIZE, 1, 1);
     tn_floats(&t, "scales", 0, NULL);
     TN_INTS(&t, "sizes", 8, 6);
     TN_INTS(&t, "axes", 2, 3);
@@ -1145,7 +1072,7 @@ static void check_trilu(int upper, int64_t k, const float *want) {
     float *x = iota_f32(24, 1.f); /* (2, 3, 4): two identical-pattern batches */
     for (int i = 12; i < 24; i++) x[i] = x[i - 12];
     tnode t;
-    tn_init(&t, PP_OP_TRILU, 1, 1);
+    tn_init_io(&t, PP_OP_TRILU, 1, 1);
     tn_int(&t, "upper", upper);
     if (k) tn_int(&t, "k", k);
     pp_shape in = F32(2, 3, 4), out;
@@ -1172,7 +1099,7 @@ Test(trilu, upper_and_lower_with_offsets) {
     check_trilu(0, INT64_MAX, (float[]){1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
     check_trilu(1, INT64_MIN, (float[]){1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
     tnode t;
-    tn_init(&t, PP_OP_TRILU, 1, 1);
+    tn_init_io(&t, PP_OP_TRILU, 1, 1);
     pp_shape in = F32(4);
     expect_error(&t, &in, PP_ERR_SHAPE, "rank 1", NULL);
 }
@@ -1181,7 +1108,7 @@ Test(trilu, upper_and_lower_with_offsets) {
 
 static int64_t *shape_run(int64_t start, int64_t end, int has_start, int has_end, pp_shape *out) {
     tnode t;
-    tn_init(&t, PP_OP_SHAPE, 1, 1);
+    tn_init_io(&t, PP_OP_SHAPE, 1, 1);
     if (has_start) tn_int(&t, "start", start);
     if (has_end) tn_int(&t, "end", end);
     pp_shape in = F32(2, 3, 4, 5);
@@ -1215,14 +1142,14 @@ Test(fill, constant_of_shape_in_several_dtypes) {
     tnode t;
     pp_shape out;
     const void *none[1] = {NULL};
-    tn_init(&t, PP_OP_CONSTANT_OF_SHAPE, 0, 1);
+    tn_init_io(&t, PP_OP_CONSTANT_OF_SHAPE, 0, 1);
     TN_INTS(&t, "shape", 2, 3);
     tn_float(&t, "value", 1.5);
     float *y = run(&t, NULL, none, &out);
     EXPECT_DIMS(&out, 2, 3);
     expect_f32("constant f32", y, (float[]){1.5f, 1.5f, 1.5f, 1.5f, 1.5f, 1.5f}, 6, 0);
     free(y);
-    tn_init(&t, PP_OP_CONSTANT_OF_SHAPE, 0, 1);
+    tn_init_io(&t, PP_OP_CONSTANT_OF_SHAPE, 0, 1);
     TN_INTS(&t, "shape", 3);
     tn_float(&t, "value", 7);
     tn_int(&t, "dtype", PP_DTYPE_I64);
@@ -1230,32 +1157,32 @@ Test(fill, constant_of_shape_in_several_dtypes) {
     cr_assert_eq(out.dtype, PP_DTYPE_I64);
     cr_assert_eq(pp_ref_compare_i64("constant i64", yi, (int64_t[]){7, 7, 7}, 3), 0);
     free(yi);
-    tn_init(&t, PP_OP_CONSTANT_OF_SHAPE, 0, 1);
+    tn_init_io(&t, PP_OP_CONSTANT_OF_SHAPE, 0, 1);
     TN_INTS(&t, "shape", 2);
     tn_float(&t, "value", 1);
     tn_int(&t, "dtype", PP_DTYPE_F16);
     uint16_t *yh = run(&t, NULL, none, &out);
     cr_assert(yh[0] == 0x3C00 && yh[1] == 0x3C00);
     free(yh);
-    tn_init(&t, PP_OP_CONSTANT_OF_SHAPE, 0, 1);
+    tn_init_io(&t, PP_OP_CONSTANT_OF_SHAPE, 0, 1);
     TN_INTS(&t, "shape", 2);
     tn_float(&t, "value", 1);
     tn_int(&t, "dtype", PP_DTYPE_BOOL);
     uint8_t *yb = run(&t, NULL, none, &out);
     cr_assert(yb[0] == 1 && yb[1] == 1);
     free(yb);
-    tn_init(&t, PP_OP_CONSTANT_OF_SHAPE, 0, 1); /* default: f32 zeros; an empty shape is a scalar */
+    tn_init_io(&t, PP_OP_CONSTANT_OF_SHAPE, 0, 1); /* default: f32 zeros; an empty shape is a scalar */
     tn_ints(&t, "shape", 0, NULL);
     y = run(&t, NULL, none, &out);
     cr_assert_eq(out.rank, 0);
     cr_assert_eq(y[0], 0.f);
     free(y);
-    tn_init(&t, PP_OP_CONSTANT_OF_SHAPE, 0, 1);
+    tn_init_io(&t, PP_OP_CONSTANT_OF_SHAPE, 0, 1);
     TN_INTS(&t, "shape", 0, 3);
     y = run(&t, NULL, none, &out);
     EXPECT_DIMS(&out, 0, 3);
     free(y);
-    tn_init(&t, PP_OP_CONSTANT_OF_SHAPE, 0, 1);
+    tn_init_io(&t, PP_OP_CONSTANT_OF_SHAPE, 0, 1);
     TN_INTS(&t, "shape", 2, -1);
     expect_error(&t, NULL, PP_ERR_SHAPE, "negative", NULL);
 }
@@ -1264,7 +1191,7 @@ Test(fill, range_float_and_integer) {
     tnode t;
     pp_shape out;
     const void *none[1] = {NULL};
-    tn_init(&t, PP_OP_RANGE, 0, 1);
+    tn_init_io(&t, PP_OP_RANGE, 0, 1);
     tn_float(&t, "start", 1);
     tn_float(&t, "limit", 2);
     tn_float(&t, "delta", 0.3);
@@ -1272,7 +1199,7 @@ Test(fill, range_float_and_integer) {
     EXPECT_DIMS(&out, 4);
     expect_f32("range f32", y, (float[]){1.f, 1.3f, 1.6f, 1.9f}, 4, 1e-6f);
     free(y);
-    tn_init(&t, PP_OP_RANGE, 0, 1);
+    tn_init_io(&t, PP_OP_RANGE, 0, 1);
     tn_int(&t, "start", 10);
     tn_int(&t, "limit", 4);
     tn_int(&t, "delta", -3);
@@ -1281,24 +1208,24 @@ Test(fill, range_float_and_integer) {
     EXPECT_DIMS(&out, 2);
     cr_assert_eq(pp_ref_compare_i64("range i64", yi, (int64_t[]){10, 7}, 2), 0);
     free(yi);
-    tn_init(&t, PP_OP_RANGE, 0, 1);
+    tn_init_io(&t, PP_OP_RANGE, 0, 1);
     tn_float(&t, "limit", 5);
     tn_int(&t, "dtype", PP_DTYPE_I32);
     int32_t *y32 = run(&t, NULL, none, &out);
     EXPECT_DIMS(&out, 5);
     for (int i = 0; i < 5; i++) cr_assert_eq(y32[i], i);
     free(y32);
-    tn_init(&t, PP_OP_RANGE, 0, 1);
+    tn_init_io(&t, PP_OP_RANGE, 0, 1);
     tn_float(&t, "start", 3);
     tn_float(&t, "limit", 1);
     y = run(&t, NULL, none, &out);
     EXPECT_DIMS(&out, 0);
     free(y);
-    tn_init(&t, PP_OP_RANGE, 0, 1);
+    tn_init_io(&t, PP_OP_RANGE, 0, 1);
     tn_float(&t, "limit", 1);
     tn_float(&t, "delta", 0);
     expect_error(&t, NULL, PP_ERR_SHAPE, "delta 0", NULL);
-    tn_init(&t, PP_OP_RANGE, 0, 1);
+    tn_init_io(&t, PP_OP_RANGE, 0, 1);
     tn_float(&t, "limit", 1);
     tn_int(&t, "dtype", PP_DTYPE_BOOL);
     expect_error(&t, NULL, PP_ERR_UNSUPPORTED, "bool", NULL);
@@ -1309,7 +1236,7 @@ Test(fill, range_float_and_integer) {
 Test(d2s, onnx_examples_dcr_crd_and_inverse) {
     float *x = iota_f32(48, 0.f); /* (1, 8, 2, 3) */
     tnode t;
-    tn_init(&t, PP_OP_DEPTH_TO_SPACE, 1, 1);
+    tn_init_io(&t, PP_OP_DEPTH_TO_SPACE, 1, 1);
     tn_int(&t, "blocksize", 2);
     pp_shape in = F32(1, 8, 2, 3), out;
     const void *inputs[1] = {x};
@@ -1321,7 +1248,7 @@ Test(d2s, onnx_examples_dcr_crd_and_inverse) {
                48, 0);
     /* SPACE_TO_DEPTH undoes DCR */
     tnode s;
-    tn_init(&s, PP_OP_SPACE_TO_DEPTH, 1, 1);
+    tn_init_io(&s, PP_OP_SPACE_TO_DEPTH, 1, 1);
     tn_int(&s, "blocksize", 2);
     pp_shape sin = out, sout;
     const void *sinputs[1] = {y};
@@ -1331,7 +1258,7 @@ Test(d2s, onnx_examples_dcr_crd_and_inverse) {
     free(back);
     free(y);
 
-    tn_init(&t, PP_OP_DEPTH_TO_SPACE, 1, 1);
+    tn_init_io(&t, PP_OP_DEPTH_TO_SPACE, 1, 1);
     tn_int(&t, "blocksize", 2);
     tn_str(&t, "mode", "CRD");
     y = run(&t, &in, inputs, &out);
@@ -1345,7 +1272,7 @@ Test(d2s, onnx_examples_dcr_crd_and_inverse) {
     /* i64, blocksize 3 round trip through a batch of 2 */
     int64_t xi[2 * 9 * 2 * 2];
     for (int i = 0; i < 72; i++) xi[i] = i * 3 - 50;
-    tn_init(&t, PP_OP_DEPTH_TO_SPACE, 1, 1);
+    tn_init_io(&t, PP_OP_DEPTH_TO_SPACE, 1, 1);
     tn_int(&t, "blocksize", 3);
     in = SHAPE(PP_DTYPE_I64, 2, 9, 2, 2);
     inputs[0] = xi;
@@ -1353,18 +1280,18 @@ Test(d2s, onnx_examples_dcr_crd_and_inverse) {
     EXPECT_DIMS(&out, 2, 1, 6, 6);
     sin = out;
     sinputs[0] = yi;
-    tn_init(&s, PP_OP_SPACE_TO_DEPTH, 1, 1);
+    tn_init_io(&s, PP_OP_SPACE_TO_DEPTH, 1, 1);
     tn_int(&s, "blocksize", 3);
     int64_t *bi = run(&s, &sin, sinputs, &sout);
     cr_assert_eq(pp_ref_compare_i64("S2D(D2S) i64", bi, xi, 72), 0);
     free(bi);
     free(yi);
 
-    tn_init(&t, PP_OP_DEPTH_TO_SPACE, 1, 1);
+    tn_init_io(&t, PP_OP_DEPTH_TO_SPACE, 1, 1);
     tn_int(&t, "blocksize", 2);
     in = F32(1, 6, 2, 2);
     expect_error(&t, &in, PP_ERR_SHAPE, "axis 1", "6");
-    tn_init(&s, PP_OP_SPACE_TO_DEPTH, 1, 1);
+    tn_init_io(&s, PP_OP_SPACE_TO_DEPTH, 1, 1);
     tn_int(&s, "blocksize", 2);
     in = F32(1, 2, 4, 3);
     expect_error(&s, &in, PP_ERR_SHAPE, "axis 3", "3");
@@ -1374,7 +1301,7 @@ Test(d2s, onnx_examples_dcr_crd_and_inverse) {
 
 static float *cumsum_run(const float *x, pp_shape in, int64_t axis, int exclusive, int reverse) {
     tnode t;
-    tn_init(&t, PP_OP_CUMSUM, 1, 1);
+    tn_init_io(&t, PP_OP_CUMSUM, 1, 1);
     tn_int(&t, "axis", axis);
     tn_int(&t, "exclusive", exclusive);
     tn_int(&t, "reverse", reverse);
@@ -1406,7 +1333,7 @@ Test(cumsum, onnx_examples) {
 
     const int64_t xi[] = {1, 2, 3, INT64_MAX};
     tnode t;
-    tn_init(&t, PP_OP_CUMSUM, 1, 1);
+    tn_init_io(&t, PP_OP_CUMSUM, 1, 1);
     pp_shape in = SHAPE(PP_DTYPE_I64, 4);
     const void *inputs[1] = {xi};
     int64_t *yi = run(&t, &in, inputs, NULL);
