@@ -278,6 +278,9 @@ static pp_code build_stage_rt(pp_exec *e, int r, int p, pp_error *err) {
     /* Weights this stage reads: in place on host-memory devices, else uploaded
      * once into the front of the arena. */
     size_t wbytes = 0;
+    size_t *woff = pp_malloc(sizeof(size_t) * (size_t)(g->n_tensors ? g->n_tensors : 1)); /* arena offset, or SIZE_MAX */
+    if (!woff) return pp_error_nomem(err, "%s: out of memory for stage %d", b->name, p);
+    for (int t = 0; t < g->n_tensors; t++) woff[t] = SIZE_MAX;
     for (int i = st->first; i < st->last; i++)
         for (int j = 0; j < g->nodes[i].n_in; j++) {
             int t = g->nodes[i].in[j];
@@ -288,8 +291,8 @@ static pp_code build_stage_rt(pp_exec *e, int r, int p, pp_error *err) {
             size_t es = pp_dtype_size(g->tensors[t].dtype);
             if (b->ops->host_memory && (uintptr_t)g->tensors[t].data % (es ? es : 1) == 0)
                 rt->weight[t] = g->tensors[t].data;
-            else if (!rt->weight[t]) {
-                rt->weight[t] = (const void *)(uintptr_t)(wbytes + 1); /* offset + 1 until the arena exists */
+            else if (woff[t] == SIZE_MAX) {
+                woff[t] = wbytes;
                 wbytes += (g->tensors[t].nbytes + 255) & ~(size_t)255;
             }
         }
@@ -297,26 +300,33 @@ static pp_code build_stage_rt(pp_exec *e, int r, int p, pp_error *err) {
      * only reads params. */
     sized_launches *sl;
     rt->ws_bytes = 0;
-    if ((rc = prepare_size(e, r, p, e->M, &sl, err))) return rc;
+    if ((rc = prepare_size(e, r, p, e->M, &sl, err))) {
+        pp_free(woff);
+        return rc;
+    }
     size_t slot_bytes = (st->slot_bytes + 255) & ~(size_t)255;
     size_t ws = (rt->ws_bytes + 255) & ~(size_t)255;
     size_t total = wbytes + ws + slot_bytes * (size_t)K;
-    if (e->mem_limit && total > e->mem_limit)
+    if (e->mem_limit && total > e->mem_limit) {
+        pp_free(woff);
         return pp_error_set(err, PP_ERR_NOMEM,
                             "stage %d needs %zu bytes (weights %zu + workspace %zu + %d slots of %zu), the memory limit "
                             "is %zu",
                             p, total, wbytes, ws, K, slot_bytes, e->mem_limit);
-    if ((rc = b->ops->alloc(b, total ? total : 256, &rt->arena, err)))
+    }
+    if ((rc = b->ops->alloc(b, total ? total : 256, &rt->arena, err))) {
+        pp_free(woff);
         return pp_error_prefix(err, "stage %d (weights %zu + workspace %zu + %d slots of %zu bytes)", p, wbytes, ws,
                                K, slot_bytes);
-    char *base = rt->arena;
-    for (int t = 0; t < g->n_tensors; t++) {
-        /* arena offsets were stored as offset + 1; in-place weights are real pointers */
-        if (!rt->weight[t] || (uintptr_t)rt->weight[t] > wbytes) continue;
-        size_t off = (size_t)(uintptr_t)rt->weight[t] - 1;
-        rt->weight[t] = base + off;
-        if ((rc = b->ops->upload(b, rt->copy, base + off, g->tensors[t].data, g->tensors[t].nbytes, err))) return rc;
     }
+    char *base = rt->arena;
+    for (int t = 0; t < g->n_tensors && !rc; t++) {
+        if (woff[t] == SIZE_MAX) continue;
+        rt->weight[t] = base + woff[t];
+        rc = b->ops->upload(b, rt->copy, base + woff[t], g->tensors[t].data, g->tensors[t].nbytes, err);
+    }
+    pp_free(woff);
+    if (rc) return rc;
     rt->ws = ws ? base + wbytes : NULL;
     for (int k = 0; k < K; k++) rt->slot[k] = base + wbytes + ws + slot_bytes * (size_t)k;
     if ((rc = b->ops->stream_sync(b, rt->copy, err))) return rc;
