@@ -137,7 +137,7 @@ size_t pp_net_output_bytes(const pp_net *net, int index, int64_t batch) {
 
 struct pp_options {
     char devices[512], split[1024], trace[1024];
-    int stages, microbatch, max_batch, inflight, p2p;
+    int stages, microbatch, max_batch, inflight, p2p, graphs;
 };
 
 pp_status *pp_options_create(pp_options **out) {
@@ -173,7 +173,8 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
                 {"microbatch", &opt->microbatch, 1, 1L << 30},
                 {"max_batch", &opt->max_batch, 1, 1L << 30},
                 {"inflight", &opt->inflight, 2, 64},
-                {"p2p", &opt->p2p, 0, 1}};
+                {"p2p", &opt->p2p, 0, 1},
+                {"graphs", &opt->graphs, 0, 1}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (!strcmp(key, ints[i].key)) {
             if (parse_int(value, ints[i].lo, ints[i].hi, ints[i].v) == 0) return NULL;
@@ -199,7 +200,7 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
             return NULL;
         }
     pp_error_set(&e, PP_ERR_INVALID_ARG,
-                 "unknown option '%s' (devices, stages, microbatch, max_batch, inflight, p2p, split, trace)", key);
+                 "unknown option '%s' (devices, stages, microbatch, max_batch, inflight, p2p, graphs, split, trace)", key);
     return status_from(&e);
 }
 
@@ -224,8 +225,15 @@ pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine 
         defaults.inflight = 2;
         opt = &defaults;
     }
-    pp_exec_options o = {opt->devices,   opt->stages, opt->microbatch, opt->max_batch, opt->inflight, opt->p2p,
-                         opt->split[0] ? opt->split : NULL, opt->trace[0] ? opt->trace : NULL, 0, 0};
+    pp_exec_options o = {.devices = opt->devices,
+                         .stages = opt->stages,
+                         .microbatch = opt->microbatch,
+                         .max_batch = opt->max_batch,
+                         .inflight = opt->inflight,
+                         .p2p = opt->p2p,
+                         .split = opt->split[0] ? opt->split : NULL,
+                         .trace = opt->trace[0] ? opt->trace : NULL,
+                         .graphs = opt->graphs};
     pp_engine *e = pp_calloc(1, sizeof *e);
     if (!e) return status_nomem();
     if (pp_exec_create(net->g, &o, &e->x, &err)) {
@@ -250,6 +258,22 @@ pp_status *pp_engine_run(pp_engine *eng, int64_t batch, const void *const *input
     if (!eng || !inputs || !outputs)
         return status_new(PP_ERR_INVALID_ARG, "pp_engine_run: engine, inputs and outputs must not be NULL");
     if (pp_exec_run(eng->x, batch, inputs, outputs, &err)) return status_from(&err);
+    return NULL;
+}
+
+pp_status *pp_engine_run_device(pp_engine *eng, int64_t batch, const void *const *inputs, void *const *outputs,
+                                void *stream) {
+    pp_error err;
+    if (!eng || !inputs || !outputs)
+        return status_new(PP_ERR_INVALID_ARG, "pp_engine_run_device: engine, inputs and outputs must not be NULL");
+    if (pp_exec_run_device(eng->x, batch, inputs, outputs, stream, &err)) return status_from(&err);
+    return NULL;
+}
+
+pp_status *pp_engine_synchronize(pp_engine *eng) {
+    pp_error err;
+    if (!eng) return status_new(PP_ERR_INVALID_ARG, "pp_engine_synchronize: engine must not be NULL");
+    if (pp_exec_synchronize(eng->x, &err)) return status_from(&err);
     return NULL;
 }
 

@@ -75,6 +75,13 @@ typedef struct pp_backend_ops {
     /* s waits for e, which may belong to another backend of the same kind */
     pp_code (*stream_wait)(pp_backend *b, pp_stream *s, pp_event *e, pp_error *err);
     pp_code (*event_sync)(pp_backend *b, pp_event *e, pp_error *err);
+    /* The caller's own stream `native` (pp_engine_run_device): a cudaStream_t on
+     * CUDA (NULL: the legacy default stream); on the CPU only NULL, meaning the
+     * calling thread. native_record makes e complete when native reaches this
+     * point; native_wait holds native back until e completes (on the CPU: the
+     * calling thread waits). */
+    pp_code (*native_record)(pp_backend *b, pp_event *e, void *native, pp_error *err);
+    pp_code (*native_wait)(pp_backend *b, void *native, pp_event *e, pp_error *err);
     pp_code (*host_fn)(pp_backend *b, pp_stream *s, pp_host_fn fn, void *arg, pp_error *err);
 
     /* copies, async on s */
@@ -103,8 +110,9 @@ typedef struct pp_backend_ops {
     void (*range_push)(pp_backend *b, const char *name);
     void (*range_pop)(pp_backend *b);
 
-    /* Capture of a stream's launches into a replayable graph (CUDA graphs);
-     * NULL on backends where replay buys nothing (the CPU). */
+    /* Capture of a stream's kernel launches into a replayable graph: CUDA graphs
+     * on CUDA, a task list replayed as one task on the CPU. Between begin and
+     * end, launches on s are recorded, not run. NULL where a backend cannot. */
     pp_code (*capture_begin)(pp_backend *b, pp_stream *s, pp_error *err);
     pp_code (*capture_end)(pp_backend *b, pp_stream *s, void **graph, pp_error *err);
     pp_code (*replay)(pp_backend *b, pp_stream *s, void *graph, pp_error *err);

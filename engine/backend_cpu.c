@@ -23,7 +23,7 @@
 
 #define RING 1024
 
-typedef enum { T_LAUNCH, T_COPY, T_RECORD, T_WAIT, T_HOSTFN, T_STOP } task_kind;
+typedef enum { T_LAUNCH, T_GRAPH, T_COPY, T_RECORD, T_WAIT, T_HOSTFN, T_STOP } task_kind;
 
 struct pp_event {
     pthread_mutex_t mu;
@@ -54,7 +54,19 @@ struct pp_stream {
     int busy;
     int failed;          /* sticky, like a CUDA stream error */
     pp_error err;
+    /* Capture (capture_begin..capture_end): launches are recorded here instead
+     * of queued. Only the thread that enqueues on the stream touches these. */
+    int capturing;
+    const pp_launch **cap;
+    int cap_n, cap_max;
 };
+
+/* A captured graph: the launches, replayed as one task, so a stage's micro-batch
+ * costs one queue hand-off instead of one per node. */
+typedef struct cpu_graph {
+    int n;
+    const pp_launch *l[];
+} cpu_graph;
 
 static void event_complete(pp_event *e, uint64_t gen) {
     pthread_mutex_lock(&e->mu);
@@ -69,27 +81,32 @@ static void event_wait_gen(pp_event *e, uint64_t gen) {
     pthread_mutex_unlock(&e->mu);
 }
 
+static void run_launch(pp_stream *s, const pp_launch *l) {
+    if (s->failed) return; /* like CUDA: after a fault, kernels do not run */
+    pp_cpu_kernel_fn fn = pp_cpu_kernel_for(l->node->op);
+    struct timespec t0, t1;
+    if (l->profile) clock_gettime(CLOCK_MONOTONIC, &t0);
+    int bad = fn(&l->params, l->in, l->out, l->ws);
+    if (l->profile) {
+        /* The stream thread is the only writer; readers synchronize first. */
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        pp_launch *w = (pp_launch *)l;
+        w->prof_ms += (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+        w->prof_n++;
+    }
+    if (bad != 0) {
+        s->failed = 1;
+        pp_error_set(&s->err, PP_ERR_INVALID_ARG, "node '%s' (%s): invalid input data (an index out of range)",
+                     l->node->name, pp_op_name(l->node->op));
+    }
+}
+
 static void run_task(pp_stream *s, const task *t) {
     switch (t->kind) {
-    case T_LAUNCH: {
-        if (s->failed) return; /* like CUDA: after a fault, kernels do not run */
-        const pp_launch *l = t->launch;
-        pp_cpu_kernel_fn fn = pp_cpu_kernel_for(l->node->op);
-        struct timespec t0, t1;
-        if (l->profile) clock_gettime(CLOCK_MONOTONIC, &t0);
-        int bad = fn(&l->params, l->in, l->out, l->ws);
-        if (l->profile) {
-            /* The stream thread is the only writer; readers synchronize first. */
-            clock_gettime(CLOCK_MONOTONIC, &t1);
-            pp_launch *w = (pp_launch *)l;
-            w->prof_ms += (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-            w->prof_n++;
-        }
-        if (bad != 0) {
-            s->failed = 1;
-            pp_error_set(&s->err, PP_ERR_INVALID_ARG, "node '%s' (%s): invalid input data (an index out of range)",
-                         l->node->name, pp_op_name(l->node->op));
-        }
+    case T_LAUNCH: run_launch(s, t->launch); break;
+    case T_GRAPH: {
+        const cpu_graph *g = t->arg;
+        for (int i = 0; i < g->n; i++) run_launch(s, g->l[i]);
         break;
     }
     case T_COPY:
@@ -200,6 +217,7 @@ static void cpu_stream_destroy(pp_backend *b, pp_stream *s) {
     pthread_cond_destroy(&s->cv_push);
     pthread_cond_destroy(&s->cv_pop);
     pthread_cond_destroy(&s->cv_idle);
+    pp_free(s->cap);
     pp_free(s);
 }
 
@@ -232,7 +250,16 @@ static void cpu_event_destroy(pp_backend *b, pp_event *e) {
     pp_free(e);
 }
 
+/* Only kernel launches are captured (all the executor captures); anything else
+ * on a capturing stream is a bug in the caller, refused rather than reordered. */
+static pp_code refuse_capturing(pp_backend *b, const pp_stream *s, const char *what, pp_error *err) {
+    if (!s->capturing) return PP_OK;
+    return pp_error_set(err, PP_ERR_INTERNAL, "%s: %s on a stream being captured (only launches are captured)",
+                        b->name, what);
+}
+
 static pp_code cpu_event_record(pp_backend *b, pp_event *e, pp_stream *s, pp_error *err) {
+    if (refuse_capturing(b, s, "event record", err)) return PP_ERR_INTERNAL;
     pthread_mutex_lock(&e->mu);
     uint64_t gen = ++e->recorded;
     pthread_mutex_unlock(&e->mu);
@@ -244,6 +271,7 @@ static pp_code cpu_event_record(pp_backend *b, pp_event *e, pp_stream *s, pp_err
 static pp_code cpu_stream_wait(pp_backend *b, pp_stream *s, pp_event *e, pp_error *err) {
     /* Waits for the generation recorded last before this call, as
      * cudaStreamWaitEvent does; an event never recorded is already complete. */
+    if (refuse_capturing(b, s, "event wait", err)) return PP_ERR_INTERNAL;
     pthread_mutex_lock(&e->mu);
     uint64_t gen = e->recorded;
     pthread_mutex_unlock(&e->mu);
@@ -261,13 +289,35 @@ static pp_code cpu_event_sync(pp_backend *b, pp_event *e, pp_error *err) {
     return PP_OK;
 }
 
+static pp_code no_native(pp_backend *b, void *native, pp_error *err) {
+    if (!native) return PP_OK;
+    return pp_error_set(err, PP_ERR_INVALID_ARG, "%s has no streams: pass a NULL stream (the calling thread)", b->name);
+}
+
+static pp_code cpu_native_record(pp_backend *b, pp_event *e, void *native, pp_error *err) {
+    /* The calling thread is at this point now: record and complete at once. */
+    if (no_native(b, native, err)) return PP_ERR_INVALID_ARG;
+    pthread_mutex_lock(&e->mu);
+    e->completed = ++e->recorded;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+    return PP_OK;
+}
+
+static pp_code cpu_native_wait(pp_backend *b, void *native, pp_event *e, pp_error *err) {
+    if (no_native(b, native, err)) return PP_ERR_INVALID_ARG;
+    return cpu_event_sync(b, e, err);
+}
+
 static pp_code cpu_host_fn(pp_backend *b, pp_stream *s, pp_host_fn fn, void *arg, pp_error *err) {
+    if (refuse_capturing(b, s, "host function", err)) return PP_ERR_INTERNAL;
     task t = {.kind = T_HOSTFN, .fn = fn, .arg = arg};
     push(s, &t);
     return PP_OK;
 }
 
 static pp_code cpu_copy(pp_backend *b, pp_stream *s, void *dst, const void *src, size_t n, pp_error *err) {
+    if (refuse_capturing(b, s, "copy", err)) return PP_ERR_INTERNAL;
     task t = {.kind = T_COPY, .dst = dst, .src = src, .n = n};
     push(s, &t);
     return PP_OK;
@@ -303,10 +353,52 @@ static pp_code cpu_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
 static void cpu_release(pp_backend *b, pp_launch *l) {}
 
 static pp_code cpu_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_error *err) {
+    if (s->capturing) {
+        if (s->cap_n == s->cap_max) {
+            int m = s->cap_max ? 2 * s->cap_max : 16;
+            const pp_launch **c = pp_realloc(s->cap, sizeof *c * (size_t)m);
+            if (!c) return pp_error_nomem(err, "%s: out of memory capturing %d launches", b->name, m);
+            s->cap = c;
+            s->cap_max = m;
+        }
+        s->cap[s->cap_n++] = l;
+        return PP_OK;
+    }
     task t = {.kind = T_LAUNCH, .launch = l};
     push(s, &t);
     return PP_OK;
 }
+
+/* ---- capture and replay ------------------------------------------------------ */
+
+static pp_code cpu_capture_begin(pp_backend *b, pp_stream *s, pp_error *err) {
+    if (s->capturing) return pp_error_set(err, PP_ERR_INTERNAL, "%s: the stream is already capturing", b->name);
+    s->capturing = 1;
+    s->cap_n = 0;
+    return PP_OK;
+}
+
+static pp_code cpu_capture_end(pp_backend *b, pp_stream *s, void **graph, pp_error *err) {
+    *graph = NULL;
+    if (!s->capturing) return pp_error_set(err, PP_ERR_INTERNAL, "%s: the stream is not capturing", b->name);
+    s->capturing = 0;
+    cpu_graph *g = pp_malloc(sizeof *g + sizeof g->l[0] * (size_t)s->cap_n);
+    if (!g) return pp_error_nomem(err, "%s: out of memory for a graph of %d launches", b->name, s->cap_n);
+    g->n = s->cap_n;
+    if (s->cap_n) memcpy(g->l, s->cap, sizeof g->l[0] * (size_t)s->cap_n);
+    s->cap_n = 0;
+    *graph = g;
+    return PP_OK;
+}
+
+static pp_code cpu_replay(pp_backend *b, pp_stream *s, void *graph, pp_error *err) {
+    if (refuse_capturing(b, s, "graph replay", err)) return PP_ERR_INTERNAL;
+    task t = {.kind = T_GRAPH, .arg = graph};
+    push(s, &t);
+    return PP_OK;
+}
+
+static void cpu_graph_destroy(pp_backend *b, void *graph) { pp_free(graph); }
 
 static const pp_backend_ops cpu_ops = {
     .kind = "cpu",
@@ -326,6 +418,8 @@ static const pp_backend_ops cpu_ops = {
     .event_record = cpu_event_record,
     .stream_wait = cpu_stream_wait,
     .event_sync = cpu_event_sync,
+    .native_record = cpu_native_record,
+    .native_wait = cpu_native_wait,
     .host_fn = cpu_host_fn,
     .upload = cpu_copy,
     .download = cpu_copy,
@@ -336,6 +430,10 @@ static const pp_backend_ops cpu_ops = {
     .prepare = cpu_prepare,
     .release = cpu_release,
     .launch = cpu_launch,
+    .capture_begin = cpu_capture_begin,
+    .capture_end = cpu_capture_end,
+    .replay = cpu_replay,
+    .graph_destroy = cpu_graph_destroy,
 };
 
 pp_code pp_backend_cpu_create(int index, pp_backend **out, pp_error *err) {

@@ -16,7 +16,8 @@
 
 typedef struct sized_launches {
     int size;
-    pp_launch *l; /* [K][n_nodes] */
+    pp_launch *l;  /* [K][n_nodes] */
+    void **graph;  /* [K]: the stage's launches for slot k captured once (options.graphs), or NULL */
 } sized_launches;
 
 typedef struct stage_rt {
@@ -56,11 +57,15 @@ struct pp_exec {
     /* per run */
     const void *const *inputs;
     void *const *outputs;
+    int dev_io;                /* inputs/outputs are device buffers (pp_exec_run_device) */
+    pp_event *ev_caller;       /* stage 0: where the caller's stream was when a device run began */
+    pp_event *ev_done;         /* last stage: where a device run's outputs are written */
     int64_t batch;
     atomic_int next_mb;
     int n_mb;
     atomic_int cancel;         /* set by pp_exec_cancel from any thread */
     int profile;
+    int graphs;                /* replay captured launches (options.graphs and the backend can) */
     size_t mem_limit;
     /* Replicas 1..R-1 are driven by threads made once at build (replica 0 by
      * the caller), so a run creates no thread and allocates nothing. */
@@ -135,19 +140,28 @@ static pp_code parse_devices(const char *spec, char ***names, int *n, int *fell_
 static pp_code prepare_size(pp_exec *e, int r, int p, int size, sized_launches **out, pp_error *err);
 static void *driver_main(void *arg);
 
+/* Frees one size's launch records and graphs; the stage's streams must have
+ * passed them. */
+static void free_sized(pp_exec *e, stage_rt *rt, int p, sized_launches *sl) {
+    pp_backend *b = rt->b;
+    int nn = e->plan->stages[p].last - e->plan->stages[p].first;
+    for (int k = 0; sl->graph && k < e->K; k++)
+        if (sl->graph[k]) b->ops->graph_destroy(b, sl->graph[k]);
+    pp_free(sl->graph);
+    sl->graph = NULL;
+    for (int i = 0; sl->l && i < nn * e->K; i++) b->ops->release(b, &sl->l[i]);
+    pp_free(sl->l);
+    sl->l = NULL;
+}
+
 static void release_stage(pp_exec *e, int r, int p) {
     stage_rt *rt = RT(e, r, p);
     pp_backend *b = rt->b;
     if (!b) return;
-    for (int s = 0; s < rt->n_sizes; s++) {
-        /* launches exist only once the plan does */
-        int nn = e->plan->stages[p].last - e->plan->stages[p].first;
-        for (int k = 0; k < e->K; k++)
-            for (int i = 0; i < nn; i++) b->ops->release(b, &rt->sizes[s].l[k * nn + i]);
-        pp_free(rt->sizes[s].l);
-    }
     if (rt->compute) b->ops->stream_sync(b, rt->compute, NULL);
     if (rt->copy) b->ops->stream_sync(b, rt->copy, NULL);
+    /* launches exist only once the plan does */
+    for (int s = 0; s < rt->n_sizes; s++) free_sized(e, rt, p, &rt->sizes[s]);
     for (int k = 0; k < e->K; k++) {
         if (rt->ev_computed) b->ops->event_destroy(b, rt->ev_computed[k]);
         if (rt->ev_arrived) b->ops->event_destroy(b, rt->ev_arrived[k]);
@@ -187,6 +201,8 @@ void pp_exec_free(pp_exec *e) {
     if (e->rt)
         for (int r = 0; r < e->R; r++)
             for (int p = 0; p < e->P; p++) release_stage(e, r, p);
+    if (e->ev_caller) e->rt[0].b->ops->event_destroy(e->rt[0].b, e->ev_caller);
+    if (e->ev_done) e->rt[e->P - 1].b->ops->event_destroy(e->rt[e->P - 1].b, e->ev_done);
     for (int i = 0; i < e->n_owned; i++) pp_backend_destroy(e->owned[i]);
     pp_free(e->owned);
     pp_free(e->rt);
@@ -200,7 +216,7 @@ void pp_exec_free(pp_exec *e) {
 /* --measure: times every node on one device at the micro-batch size (a few
  * profiled runs on zeros), so placement balances measured, not estimated, cost. */
 static pp_code measure_nodes(const pp_graph *g, const char *device, int M, double **out, pp_error *err) {
-    pp_exec_options o = {device, 1, M, M, 2, 0, NULL, NULL, 0, 0};
+    pp_exec_options o = {device, 1, M, M, 2, 0, NULL, NULL, 0, 0, 0};
     pp_exec *e = NULL;
     pp_code rc = pp_exec_create(g, &o, &e, err);
     if (rc) return pp_error_prefix(err, "--measure on %s", device), rc;
@@ -331,11 +347,8 @@ static pp_code build_stage_rt(pp_exec *e, int r, int p, pp_error *err) {
     for (int k = 0; k < K; k++) rt->slot[k] = base + wbytes + ws + slot_bytes * (size_t)k;
     if ((rc = b->ops->stream_sync(b, rt->copy, err))) return rc;
     /* Now that pointers exist, resolve them in the launches made above. */
-    int nn = st->last - st->first;
-    for (int i = 0; i < nn * K; i++) b->ops->release(b, &sl->l[i]);
+    free_sized(e, rt, p, sl);
     rt->n_sizes = 0;
-    pp_free(sl->l);
-    sl->l = NULL;
     return prepare_size(e, r, p, e->M, &sl, err);
 }
 
@@ -350,11 +363,12 @@ static pp_code prepare_size(pp_exec *e, int r, int p, int size, sized_launches *
             return PP_OK;
         }
     if (rt->n_sizes == MAX_SIZES) {
-        /* Evict the oldest size other than M (entry 0). */
-        sized_launches *old = &rt->sizes[1];
-        int nn = e->plan->stages[p].last - e->plan->stages[p].first;
-        for (int i = 0; i < nn * e->K; i++) rt->b->ops->release(rt->b, &old->l[i]);
-        pp_free(old->l);
+        /* Evict the oldest size other than M (entry 0), once the streams have
+         * passed its launches (a device run returns before they have). */
+        pp_code src = rt->b->ops->stream_sync(rt->b, rt->compute, err);
+        if (!src) src = rt->b->ops->stream_sync(rt->b, rt->copy, err);
+        if (src) return src;
+        free_sized(e, rt, p, &rt->sizes[1]);
         memmove(&rt->sizes[1], &rt->sizes[2], sizeof(sized_launches) * (MAX_SIZES - 2));
         rt->n_sizes--;
     }
@@ -409,12 +423,28 @@ static pp_code prepare_size(pp_exec *e, int r, int p, int size, sized_launches *
             L->ws = rt->ws;
         }
     }
+    sized_launches sl = {size, l, NULL};
+    /* Graphs: once the pointers are final, each slot's launches are captured and
+     * from then on replayed as one unit. */
+    if (!rc && rt->arena && e->graphs) {
+        pp_backend *b = rt->b;
+        sl.graph = pp_calloc((size_t)e->K, sizeof(void *));
+        if (!sl.graph) rc = pp_error_nomem(err, "%s: out of memory for stage %d's graphs", b->name, p);
+        for (int k = 0; k < e->K && !rc; k++) {
+            rc = b->ops->capture_begin(b, rt->compute, err);
+            if (rc) break;
+            for (int i = 0; i < nn && !rc; i++) rc = b->ops->launch(b, rt->compute, &l[k * nn + i], err);
+            pp_error tmp;
+            pp_code erc = b->ops->capture_end(b, rt->compute, &sl.graph[k], rc ? &tmp : err);
+            if (!rc) rc = erc;
+            if (rc) pp_error_prefix(err, "capturing stage %d at micro-batch %d", p, size);
+        }
+    }
     if (rc) {
-        for (int i = 0; i < nn * e->K; i++) rt->b->ops->release(rt->b, &l[i]);
-        pp_free(l);
+        free_sized(e, rt, p, &sl);
         return rc;
     }
-    rt->sizes[rt->n_sizes] = (sized_launches){size, l};
+    rt->sizes[rt->n_sizes] = sl;
     *out = &rt->sizes[rt->n_sizes++];
     return PP_OK;
 }
@@ -469,6 +499,12 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
         for (int i = 0; i < nd; i++)
             if (e->owned[i]->ops->set_threads) e->owned[i]->ops->set_threads(e->owned[i], share);
     }
+    e->graphs = o.graphs;
+    if (e->graphs && !e->owned[0]->ops->capture_begin) {
+        snprintf(e->notice, sizeof e->notice, "%s cannot capture launches; running without graphs",
+                 e->owned[0]->name);
+        e->graphs = 0;
+    }
     for (int i = 1; i < nd; i++)
         if (strcmp(e->owned[i]->ops->kind, e->owned[0]->ops->kind) != 0) {
             rc = pp_error_set(err, PP_ERR_INVALID_ARG, "devices %s and %s are of different kinds; use one kind",
@@ -516,6 +552,9 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
             if (rc) pp_error_prefix(err, "%s", RT(e, r, p)->b->name);
         }
     if (rc) goto fail;
+    if ((rc = e->rt[0].b->ops->event_create(e->rt[0].b, &e->ev_caller, err)) ||
+        (rc = e->rt[e->P - 1].b->ops->event_create(e->rt[e->P - 1].b, &e->ev_done, err)))
+        goto fail;
     /* Boundary copies go device to device where the devices share memory or
      * peer access was asked for and granted; otherwise through pinned staging. */
     for (int r = 0; r < e->R; r++)
@@ -583,6 +622,19 @@ static void range_pop(pp_backend *b) {
     if (b->ops->range_pop) b->ops->range_pop(b);
 }
 
+/* Makes s wait until stage p's slot k is free: its previous micro-batch there
+ * has been computed and copied out (the planner may put a stage's inputs where
+ * its outputs were, so an incoming copy must not overtake the outgoing one).
+ * Host runs also wait on the host before reusing a slot; device runs rely on
+ * this alone. */
+static pp_code wait_slot_free(pp_exec *e, int r, int p, int k, pp_stream *s, pp_error *err) {
+    stage_rt *rt = RT(e, r, p);
+    pp_backend *b = rt->b;
+    pp_code rc = b->ops->stream_wait(b, s, rt->ev_computed[k], err);
+    if (!rc) rc = b->ops->stream_wait(b, s, p + 1 < e->P ? RT(e, r, p + 1)->ev_arrived[k] : rt->ev_out[k], err);
+    return rc;
+}
+
 /* Enqueues micro-batch `mb` (rows [off, off+size)) on replica r, slot k. */
 static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int size, pp_error *err) {
     const pp_graph *g = e->g;
@@ -595,15 +647,16 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
         if ((rc = prepare_size(e, r, p, size, &sl, err))) return rc;
         int nn = st->last - st->first;
         if (p == 0) {
-            /* Inputs: the slot's previous micro-batch must have finished with them. */
-            rc = b->ops->stream_wait(b, rt->copy, rt->ev_computed[k], err);
+            /* Inputs: the slot's previous micro-batch must have finished with it. */
+            rc = wait_slot_free(e, r, 0, k, rt->copy, err);
             for (int i = 0; i < g->n_inputs && !rc; i++) {
                 const pp_tensor *t = &g->tensors[g->inputs[i]];
                 if (st->offset[g->inputs[i]] < 0) continue;
                 size_t rb = row_bytes(t);
                 const char *src = (const char *)e->inputs[i] + (has_batch(t) ? (size_t)off * rb : 0);
                 size_t n = has_batch(t) ? rb * (size_t)size : rb;
-                rc = b->ops->upload(b, rt->copy, rt->slot[k] + st->offset[g->inputs[i]], src, n, err);
+                void *dst = rt->slot[k] + st->offset[g->inputs[i]];
+                rc = e->dev_io ? b->ops->copy(b, rt->copy, dst, src, n, err) : b->ops->upload(b, rt->copy, dst, src, n, err);
             }
             if (!rc) rc = b->ops->event_record(b, rt->ev_arrived[k], rt->copy, err);
         }
@@ -614,7 +667,10 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
         if (!rc && p + 1 == e->P) rc = b->ops->stream_wait(b, rt->compute, rt->ev_out[k], err);
         if (!rc && e->trace) rc = pp_trace_begin(e->trace, b, rt->compute, r, p, "compute", mb, err);
         range_push(b, "stage %d mb %d (%s)", p, mb);
-        for (int i = 0; i < nn && !rc; i++) rc = b->ops->launch(b, rt->compute, &sl->l[k * nn + i], err);
+        /* Profiling times launches one by one, so it bypasses the graphs. */
+        if (sl->graph && !e->profile) rc = b->ops->replay(b, rt->compute, sl->graph[k], err);
+        for (int i = 0; i < nn && !rc && (!sl->graph || e->profile); i++)
+            rc = b->ops->launch(b, rt->compute, &sl->l[k * nn + i], err);
         range_pop(b);
         if (!rc && e->trace) rc = pp_trace_end(e->trace, b, rt->compute, err);
         if (!rc) rc = b->ops->event_record(b, rt->ev_computed[k], rt->compute, err);
@@ -624,11 +680,11 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
             const pp_plan_stage *ns = &e->plan->stages[p + 1];
             pp_backend *nb = nx->b;
             range_push(nb, "copy to stage %d mb %d (%s)", p + 1, mb);
-            /* The next stage's slot k is free once its previous micro-batch there
-             * has been computed. */
+            /* The next stage's slot k takes this micro-batch once its previous
+             * one there has been computed and passed on. */
             if (rt->peer) {
                 rc = nb->ops->stream_wait(nb, nx->copy, rt->ev_computed[k], err);
-                if (!rc) rc = nb->ops->stream_wait(nb, nx->copy, nx->ev_computed[k], err);
+                if (!rc) rc = wait_slot_free(e, r, p + 1, k, nx->copy, err);
                 if (!rc && e->trace) rc = pp_trace_begin(e->trace, nb, nx->copy, r, p + 1, "copy in", mb, err);
                 for (int i = 0; i < st->n_out && !rc; i++) {
                     int t = st->out_ids[i];
@@ -651,7 +707,7 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
                 }
                 if (!rc) rc = b->ops->event_record(b, rt->ev_staged[k], rt->copy, err);
                 if (!rc) rc = nb->ops->stream_wait(nb, nx->copy, rt->ev_staged[k], err);
-                if (!rc) rc = nb->ops->stream_wait(nb, nx->copy, nx->ev_computed[k], err);
+                if (!rc) rc = wait_slot_free(e, r, p + 1, k, nx->copy, err);
                 pos = 0;
                 for (int i = 0; i < st->n_out && !rc; i++) {
                     int t = st->out_ids[i];
@@ -674,17 +730,21 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
                 size_t n = has_batch(tt) ? rb * (size_t)size : rb;
                 const void *src = tt->kind == PP_TENSOR_WEIGHT ? tt->data : rt->slot[k] + st->offset[t];
                 if (tt->kind == PP_TENSOR_WEIGHT && !b->ops->host_memory) src = rt->weight[t];
-                if (!src) {
+                if (!src && !e->dev_io) {
                     memcpy(dst, tt->data, n);
                     continue;
                 }
-                rc = b->ops->download(b, rt->copy, dst, src, n, err);
+                if (!src) rc = b->ops->upload(b, rt->copy, dst, tt->data, n, err);
+                else if (e->dev_io) rc = b->ops->copy(b, rt->copy, dst, src, n, err);
+                else rc = b->ops->download(b, rt->copy, dst, src, n, err);
             }
             if (!rc) rc = b->ops->event_record(b, rt->ev_out[k], rt->copy, err);
         }
     }
     return rc;
 }
+
+static void drain_replica(pp_exec *e, int r, pp_code *rc, pp_error *err);
 
 static void *replica_main(void *arg) {
     replica_job *j = arg;
@@ -708,20 +768,7 @@ static void *replica_main(void *arg) {
         used++;
     }
     /* Drain every stream of this replica; the first error wins. */
-    for (int p = 0; p < e->P; p++) {
-        stage_rt *rt = RT(e, r, p);
-        pp_error tmp;
-        pp_code a = rt->b->ops->stream_sync(rt->b, rt->compute, &tmp);
-        if (a && !j->rc) {
-            j->rc = a;
-            j->err = tmp;
-        }
-        a = rt->b->ops->stream_sync(rt->b, rt->copy, &tmp);
-        if (a && !j->rc) {
-            j->rc = a;
-            j->err = tmp;
-        }
-    }
+    drain_replica(e, r, &j->rc, &j->err);
     return NULL;
 }
 
@@ -744,7 +791,9 @@ static void *driver_main(void *arg) {
     }
 }
 
-pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, pp_error *err) {
+/* What every run does first: checks the buffers, takes the engine, and prepares
+ * the micro-batch sizes this batch needs. Returns with e->mu held on success. */
+static pp_code begin_run(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, pp_error *err) {
     if (batch < 1) return pp_error_set(err, PP_ERR_INVALID_ARG, "batch %lld: need at least 1", (long long)batch);
     for (int i = 0; i < e->g->n_inputs; i++)
         if (!inputs[i])
@@ -774,6 +823,28 @@ pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *
                     return prc;
                 }
             }
+    return PP_OK;
+}
+
+/* Waits for every stream of replica r; the first error goes to *rc / *err. */
+static void drain_replica(pp_exec *e, int r, pp_code *rc, pp_error *err) {
+    for (int p = 0; p < e->P; p++) {
+        stage_rt *rt = RT(e, r, p);
+        pp_stream *ss[2] = {rt->compute, rt->copy};
+        for (int i = 0; i < 2; i++) {
+            pp_error tmp;
+            pp_code a = rt->b->ops->stream_sync(rt->b, ss[i], &tmp);
+            if (a && !*rc) {
+                *rc = a;
+                if (err) *err = tmp;
+            }
+        }
+    }
+}
+
+pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, pp_error *err) {
+    pp_code rc = begin_run(e, batch, inputs, outputs, err);
+    if (rc) return rc;
     for (int r = 0; r < e->R; r++) {
         e->jobs[r].rc = PP_OK;
         e->jobs[r].err.code = PP_OK;
@@ -790,7 +861,6 @@ pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *
     pthread_mutex_lock(&e->run_mu);
     while (e->pending > 0) pthread_cond_wait(&e->done_cv, &e->run_mu);
     pthread_mutex_unlock(&e->run_mu);
-    pp_code rc = PP_OK;
     for (int r = 0; r < e->R; r++)
         if (e->jobs[r].rc) {
             rc = e->jobs[r].rc;
@@ -798,6 +868,78 @@ pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *
             break;
         }
     /* Events keep counting across runs; slots are free again after the drain. */
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+pp_code pp_exec_run_device(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, void *stream,
+                           pp_error *err) {
+    if (e->R != 1)
+        return pp_error_set(err, PP_ERR_INVALID_ARG,
+                            "device buffers live on one device, but this engine has %d replicas (%s, %s, ...); build "
+                            "it with one replica",
+                            e->R, RT(e, 0, 0)->b->name, RT(e, 1, 0)->b->name);
+    pp_code rc = begin_run(e, batch, inputs, outputs, err);
+    if (rc) return rc;
+    stage_rt *first = RT(e, 0, 0), *last = RT(e, 0, e->P - 1);
+    e->dev_io = 1;
+    range_push(first->b, "device run: %d micro-batches over %d stages (%s)", e->n_mb, e->P);
+    /* The inputs are ready where the caller's stream is now; the caller's stream
+     * goes on once the last output is written. Slots are reused in stream order
+     * (each stage waits on the events of the micro-batch before it in that slot),
+     * so nothing here waits on the host. */
+    rc = first->b->ops->native_record(first->b, e->ev_caller, stream, err);
+    if (!rc) rc = first->b->ops->stream_wait(first->b, first->copy, e->ev_caller, err);
+    for (int mb = 0; mb < e->n_mb && !rc; mb++) {
+        if (atomic_load(&e->cancel)) {
+            rc = pp_error_set(err, PP_ERR_CANCELLED, "run cancelled");
+            break;
+        }
+        int64_t off = (int64_t)mb * e->M;
+        int size = (int)(e->batch - off < e->M ? e->batch - off : e->M);
+        rc = enqueue_mb(e, 0, mb % e->K, mb, off, size, err);
+    }
+    /* Even after an error the caller's stream must not run ahead of what was
+     * enqueued: it still waits for the end. */
+    pp_error tmp;
+    pp_code a = last->b->ops->event_record(last->b, e->ev_done, last->copy, rc ? &tmp : err);
+    if (!a) a = last->b->ops->native_wait(last->b, stream, e->ev_done, rc ? &tmp : err);
+    if (!rc) rc = a;
+    range_pop(first->b);
+    /* Where the device is the host the caller's "stream" is its thread: the run
+     * is over on return, and errors raised by kernels are reported now. */
+    if (last->b->ops->host_memory) drain_replica(e, 0, &rc, err);
+    e->dev_io = 0;
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+pp_code pp_exec_synchronize(pp_exec *e, pp_error *err) {
+    pp_code rc = PP_OK;
+    pthread_mutex_lock(&e->mu);
+    for (int r = 0; r < e->R; r++) drain_replica(e, r, &rc, err);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+static stage_rt *io_stage(pp_exec *e, int side) { return RT(e, 0, side ? e->P - 1 : 0); }
+
+pp_code pp_exec_io_alloc(pp_exec *e, int side, size_t bytes, void **ptr, pp_error *err) {
+    pp_backend *b = io_stage(e, side)->b;
+    return b->ops->alloc(b, bytes ? bytes : 1, ptr, err);
+}
+
+void pp_exec_io_free(pp_exec *e, int side, void *ptr) {
+    pp_backend *b = io_stage(e, side)->b;
+    if (ptr) b->ops->free(b, ptr);
+}
+
+pp_code pp_exec_io_copy(pp_exec *e, int side, int to_device, void *dst, const void *src, size_t n, pp_error *err) {
+    stage_rt *rt = io_stage(e, side);
+    pthread_mutex_lock(&e->mu);
+    pp_code rc = to_device ? rt->b->ops->upload(rt->b, rt->copy, dst, src, n, err)
+                           : rt->b->ops->download(rt->b, rt->copy, dst, src, n, err);
+    if (!rc) rc = rt->b->ops->stream_sync(rt->b, rt->copy, err);
     pthread_mutex_unlock(&e->mu);
     return rc;
 }

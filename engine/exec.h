@@ -36,6 +36,9 @@ typedef struct pp_exec_options {
     const char *trace;     /* write a Chrome trace of every run here (JSON); NULL = none */
     int measure;           /* time each node on the first device before placing (P > 1) */
     size_t mem_limit;      /* bytes per device the engine may use; 0 = what the device has */
+    int graphs;            /* capture each stage's launches per micro-batch size and slot once
+                              (CUDA graphs; a task list on the CPU) and replay them: one launch
+                              per stage and micro-batch in steady state */
 } pp_exec_options;
 
 /* g is borrowed and must outlive the engine. On a device-less machine
@@ -46,6 +49,23 @@ void pp_exec_free(pp_exec *e);
 /* inputs[i]: host data of graph input i at this batch, C order, batch on axis 0.
  * outputs[i]: host buffers of pp_exec_output_bytes(e, i, batch). */
 pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, pp_error *err);
+
+/* The same on device buffers, enqueued on the caller's stream and returning
+ * without waiting (pp_engine_run_device): inputs[i] on the first stage's device,
+ * outputs[i] on the last stage's; `stream` is a cudaStream_t on CUDA (NULL: the
+ * default stream), NULL on the CPU, where buffers are host memory and the call
+ * returns when the outputs are written. Needs one replica. */
+pp_code pp_exec_run_device(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, void *stream,
+                           pp_error *err);
+/* Waits for everything enqueued; reports what kernels raised meanwhile (bad
+ * indices in a device run's inputs). */
+pp_code pp_exec_synchronize(pp_exec *e, pp_error *err);
+/* Buffers for device runs: side 0 on the first stage's device (inputs), side 1
+ * on the last stage's (outputs); io_copy copies to (to_device) or from one and
+ * waits. For benchmarks and tests; applications bring their own. */
+pp_code pp_exec_io_alloc(pp_exec *e, int side, size_t bytes, void **ptr, pp_error *err);
+void pp_exec_io_free(pp_exec *e, int side, void *ptr);
+pp_code pp_exec_io_copy(pp_exec *e, int side, int to_device, void *dst, const void *src, size_t n, pp_error *err);
 
 uint64_t pp_exec_input_bytes(const pp_exec *e, int i, int64_t batch);
 uint64_t pp_exec_output_bytes(const pp_exec *e, int i, int64_t batch);

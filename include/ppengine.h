@@ -112,6 +112,10 @@ void pp_options_free(pp_options *opt);
  *   max_batch   the batch size to plan for, default "1" (larger runs are split)
  *   inflight    buffers per stage boundary, default "2"
  *   p2p         "1" to use peer-to-peer copies between GPUs where possible
+ *   graphs      "1": capture each stage's kernel launches once per micro-batch size and
+ *               replay them (CUDA graphs: one launch per stage and micro-batch instead
+ *               of one per node; on the CPU one queued task instead of one per node).
+ *               Capturing happens at the first run at a size (pp_engine_warmup).
  *   split       "NODE,NODE": start stages 2..P at these nodes
  *   trace       a file to write a Chrome/Perfetto trace of every run to (pp_engine_free writes it) */
 pp_status *pp_options_set(pp_options *opt, const char *key, const char *value);
@@ -130,6 +134,22 @@ void pp_engine_free(pp_engine *eng);
  * pp_net_output_bytes(net, i, batch) bytes. Both stay the caller's. The first run
  * at a new batch size prepares it; later runs at that size allocate nothing. */
 pp_status *pp_engine_run(pp_engine *eng, int64_t batch, const void *const *inputs, void *const *outputs);
+/* Runs a batch on device buffers the caller owns, in the order of the caller's
+ * stream, without waiting: inputs[i] lies on the device of the engine's first
+ * stage, outputs[i] on the device of its last (one device when there is one
+ * stage), sized as for pp_engine_run. `stream` is a cudaStream_t (NULL: the
+ * legacy default stream); the engine starts once the work already on `stream` is
+ * done, and work enqueued on `stream` after this call sees the outputs. The
+ * buffers must stay valid until then; the call allocates nothing in steady state.
+ * On CPU devices "device buffers" are host memory, `stream` must be NULL, and
+ * the call returns when the outputs are written. Needs an engine with one
+ * replica (devices / stages == 1). Errors that kernels detect in the data (an
+ * index out of range) surface in the next pp_engine_synchronize or pp_engine_run. */
+pp_status *pp_engine_run_device(pp_engine *eng, int64_t batch, const void *const *inputs, void *const *outputs,
+                                void *stream);
+/* Waits until everything the engine has enqueued is done and reports errors
+ * kernels raised meanwhile. */
+pp_status *pp_engine_synchronize(pp_engine *eng);
 /* Runs once at `batch` on zeros, so the first real run is as fast as the rest. */
 pp_status *pp_engine_warmup(pp_engine *eng, int64_t batch);
 /* Stops the run in progress, which returns PP_STATUS_CANCELLED; any thread. */

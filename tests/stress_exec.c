@@ -4,7 +4,8 @@
  * randomized sweep of placements (stages × replicas × micro-batch × batch) whose
  * outputs must equal the single-device run bit for bit, then several threads
  * running one engine at once (16 × 1000 runs by default), each checking its
- * outputs against a serial run.
+ * outputs against a serial run, and threads mixing host runs with device runs
+ * on an engine that replays captured launches.
  * Prints "N passed, N failed" and exits non-zero on any failure. */
 #include <pthread.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ static int run(const pp_graph *g, const char *devices, int stages, int micro, in
                float *h3) {
     pp_error err;
     pp_exec *e = NULL;
-    pp_exec_options o = {devices, stages, micro, batch, 2, 0, NULL, NULL, 0, 0};
+    pp_exec_options o = {devices, stages, micro, batch, 2, 0, NULL, NULL, 0, 0, 0};
     if (pp_exec_create(g, &o, &e, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return -1;
@@ -46,6 +47,7 @@ typedef struct job {
     const float *x;
     const float *want_p, *want_h;
     int batch, runs, bad;
+    int device_runs; /* every other run through pp_exec_run_device */
 } job;
 
 static void *worker(void *arg) {
@@ -56,7 +58,9 @@ static void *worker(void *arg) {
         pp_error err;
         const void *in[] = {j->x};
         void *out[] = {p, h};
-        if (pp_exec_run(j->e, j->batch, in, out, &err) || memcmp(p, j->want_p, np * sizeof(float)) ||
+        pp_code rc = j->device_runs && r % 2 ? pp_exec_run_device(j->e, j->batch, in, out, NULL, &err)
+                                             : pp_exec_run(j->e, j->batch, in, out, &err);
+        if (rc || memcmp(p, j->want_p, np * sizeof(float)) ||
             memcmp(h, j->want_h, nh * sizeof(float)))
             j->bad++;
     }
@@ -101,12 +105,12 @@ int main(int argc, char **argv) {
         check(run(g, "cpu", 1, 0, batch, x, p, h) == 0, "soak: serial reference run");
         pp_error err;
         pp_exec *e = NULL;
-        pp_exec_options o = {"cpu", 1, 0, batch, 2, 0, NULL, NULL, 0, 0};
+        pp_exec_options o = {"cpu", 1, 0, batch, 2, 0, NULL, NULL, 0, 0, 0};
         if (pp_exec_create(g, &o, &e, &err) == PP_OK) {
             job jobs[16];
             pthread_t th[16];
             for (int i = 0; i < 16; i++) {
-                jobs[i] = (job){e, x, p, h, batch, soak_runs, 0};
+                jobs[i] = (job){e, x, p, h, batch, soak_runs, 0, 0};
                 pthread_create(&th[i], NULL, worker, &jobs[i]);
             }
             int bad = 0;
@@ -133,12 +137,12 @@ int main(int argc, char **argv) {
         check(run(g, "cpu", 1, 0, batch, x, p, h) == 0, "serial reference run");
         pp_error err;
         pp_exec *e = NULL;
-        pp_exec_options o = {"cpu:0,cpu:1,cpu:2,cpu:3", 2, 2, batch, 2, 0, NULL, NULL, 0, 0};
+        pp_exec_options o = {"cpu:0,cpu:1,cpu:2,cpu:3", 2, 2, batch, 2, 0, NULL, NULL, 0, 0, 0};
         if (pp_exec_create(g, &o, &e, &err) == PP_OK) {
             job jobs[4];
             pthread_t th[4];
             for (int i = 0; i < 4; i++) {
-                jobs[i] = (job){e, x, p, h, batch, 20, 0};
+                jobs[i] = (job){e, x, p, h, batch, 20, 0, 0};
                 pthread_create(&th[i], NULL, worker, &jobs[i]);
             }
             int bad = 0;
@@ -147,6 +151,38 @@ int main(int argc, char **argv) {
                 bad += jobs[i].bad;
             }
             check(bad == 0, "4 threads x 20 runs on one engine equal the serial run");
+            pp_exec_free(e);
+        } else {
+            check(0, err.msg);
+        }
+        free(x);
+        free(p);
+        free(h);
+    }
+    /* Graphs and device runs: 4 threads mix host and device runs on one
+     * three-stage engine that replays captured launches; device runs reuse
+     * slots in stream order only. */
+    {
+        int batch = 7;
+        float *x = test_random_floats((size_t)batch * MLP_IN, 99);
+        float *p = malloc(sizeof(float) * batch * MLP_OUT), *h = malloc(sizeof(float) * batch * MLP_HID);
+        check(run(g, "cpu", 1, 0, batch, x, p, h) == 0, "serial reference run");
+        pp_error err;
+        pp_exec *e = NULL;
+        pp_exec_options o = {"cpu:0,cpu:1,cpu:2", 3, 1, batch, 2, 0, NULL, NULL, 0, 0, 1};
+        if (pp_exec_create(g, &o, &e, &err) == PP_OK) {
+            job jobs[4];
+            pthread_t th[4];
+            for (int i = 0; i < 4; i++) {
+                jobs[i] = (job){e, x, p, h, batch, 40, 0, 1};
+                pthread_create(&th[i], NULL, worker, &jobs[i]);
+            }
+            int bad = 0;
+            for (int i = 0; i < 4; i++) {
+                pthread_join(th[i], NULL);
+                bad += jobs[i].bad;
+            }
+            check(bad == 0, "4 threads x 40 host and device runs with graphs equal the serial run");
             pp_exec_free(e);
         } else {
             check(0, err.msg);

@@ -60,7 +60,8 @@ static void write_mlp(void) {
     pp_graph_free(g);
 }
 
-static pp_engine *make_engine(pp_net **net, const char *devices, const char *stages, const char *micro) {
+static pp_engine *make_engine_graphs(pp_net **net, const char *devices, const char *stages, const char *micro,
+                                     const char *graphs) {
     pp_options *o;
     pp_engine *e;
     cr_assert_null(pp_net_load(path, net));
@@ -69,10 +70,15 @@ static pp_engine *make_engine(pp_net **net, const char *devices, const char *sta
     cr_assert_null(pp_options_set(o, "stages", stages));
     cr_assert_null(pp_options_set(o, "microbatch", micro));
     cr_assert_null(pp_options_set(o, "max_batch", "8"));
+    cr_assert_null(pp_options_set(o, "graphs", graphs));
     pp_status *st = pp_engine_create(*net, o, &e);
     cr_assert_null(st, "%s", pp_status_message(st));
     pp_options_free(o);
     return e;
+}
+
+static pp_engine *make_engine(pp_net **net, const char *devices, const char *stages, const char *micro) {
+    return make_engine_graphs(net, devices, stages, micro, "0");
 }
 
 Test(api, bad_arguments_get_statuses) {
@@ -151,6 +157,53 @@ Test(api, load_from_memory_and_run) {
     unlink(path);
 }
 
+/* Device runs (host memory on CPU devices) give what host runs give, with and
+ * without graphs, across stages; bad arguments get statuses. */
+Test(api, device_runs_match_host_runs) {
+    write_mlp();
+    const char *configs[][4] = {{"cpu", "1", "8", "0"}, {"cpu", "1", "3", "1"}, {"cpu:0,cpu:1", "2", "2", "1"}};
+    float *x = test_random_floats(8 * MLP_IN, 21), rp[8 * MLP_OUT], rh[8 * MLP_HID];
+    test_mlp_reference(8, x, rp, rh);
+    for (int c = 0; c < 3; c++) {
+        pp_net *net;
+        pp_engine *e = make_engine_graphs(&net, configs[c][0], configs[c][1], configs[c][2], configs[c][3]);
+        float p[8 * MLP_OUT], h[8 * MLP_HID], p2[8 * MLP_OUT], h2[8 * MLP_HID];
+        const void *in[] = {x};
+        void *out[] = {p, h}, *out2[] = {p2, h2};
+        for (int batch = 8; batch >= 5; batch -= 3) {
+            pp_status *st = pp_engine_run_device(e, batch, in, out, NULL);
+            cr_assert_null(st, "%s: %s", configs[c][0], pp_status_message(st));
+            cr_assert_null(pp_engine_synchronize(e));
+            cr_assert_null(pp_engine_run(e, batch, in, out2));
+            cr_assert(memcmp(p, p2, sizeof(float) * MLP_OUT * (size_t)batch) == 0, "%s batch %d", configs[c][0], batch);
+            cr_assert(memcmp(h, h2, sizeof(float) * MLP_HID * (size_t)batch) == 0, "%s batch %d", configs[c][0], batch);
+            for (int i = 0; i < batch * MLP_OUT; i++) cr_assert_float_eq(p[i], rp[i], 1e-5);
+        }
+        int fake_stream;
+        pp_status *st = pp_engine_run_device(e, 8, in, out, &fake_stream);
+        cr_assert_eq(pp_status_get_code(st), PP_STATUS_INVALID_ARGUMENT);
+        cr_assert(strstr(pp_status_message(st), "NULL stream"), "%s", pp_status_message(st));
+        pp_status_free(st);
+        pp_engine_free(e);
+        pp_net_free(net);
+    }
+    pp_status *st = pp_engine_run_device(NULL, 1, NULL, NULL, NULL);
+    cr_assert_eq(pp_status_get_code(st), PP_STATUS_INVALID_ARGUMENT);
+    pp_status_free(st);
+    st = pp_engine_synchronize(NULL);
+    cr_assert_eq(pp_status_get_code(st), PP_STATUS_INVALID_ARGUMENT);
+    pp_status_free(st);
+    pp_options *o;
+    cr_assert_null(pp_options_create(&o));
+    st = pp_options_set(o, "graphs", "yes");
+    cr_assert_eq(pp_status_get_code(st), PP_STATUS_INVALID_ARGUMENT);
+    cr_assert(strstr(pp_status_message(st), "option graphs"), "%s", pp_status_message(st));
+    pp_status_free(st);
+    pp_options_free(o);
+    free(x);
+    unlink(path);
+}
+
 typedef struct job {
     pp_engine *e;
     const float *x, *want;
@@ -197,10 +250,13 @@ Test(api, many_threads_one_engine) {
 Test(api, steady_state_runs_allocate_nothing) {
 #ifdef COUNT_ALLOCS
     write_mlp();
-    const char *configs[][3] = {{"cpu", "1", "8"}, {"cpu:0,cpu:1", "2", "2"}, {"cpu:0,cpu:1,cpu:2,cpu:3", "2", "3"}};
-    for (int c = 0; c < 3; c++) {
+    const char *configs[][4] = {{"cpu", "1", "8", "0"},
+                                {"cpu:0,cpu:1", "2", "2", "0"},
+                                {"cpu:0,cpu:1,cpu:2,cpu:3", "2", "3", "0"},
+                                {"cpu:0,cpu:1", "2", "3", "1"}};
+    for (int c = 0; c < 4; c++) {
         pp_net *net;
-        pp_engine *e = make_engine(&net, configs[c][0], configs[c][1], configs[c][2]);
+        pp_engine *e = make_engine_graphs(&net, configs[c][0], configs[c][1], configs[c][2], configs[c][3]);
         float *x = test_random_floats(8 * MLP_IN, 3), p[8 * MLP_OUT], h[8 * MLP_HID];
         const void *in[] = {x};
         void *out[] = {p, h};
@@ -210,6 +266,13 @@ Test(api, steady_state_runs_allocate_nothing) {
         for (int r = 0; r < 20; r++) cr_assert_null(pp_engine_run(e, 8, in, out));
         long during = atomic_load(&n_allocs) - before;
         cr_assert_eq(during, 0, "%s: %ld allocations in 20 steady-state runs", configs[c][0], during);
+        if (c != 2) { /* device runs need one replica */
+            before = atomic_load(&n_allocs);
+            for (int r = 0; r < 20; r++) cr_assert_null(pp_engine_run_device(e, 8, in, out, NULL));
+            cr_assert_null(pp_engine_synchronize(e));
+            during = atomic_load(&n_allocs) - before;
+            cr_assert_eq(during, 0, "%s: %ld allocations in 20 device runs", configs[c][0], during);
+        }
         /* The counter does see the engine: a first run at a new size prepares it. */
         before = atomic_load(&n_allocs);
         cr_assert_null(pp_engine_run(e, 7, in, out));

@@ -63,6 +63,7 @@ static const char *RUN_HELP =
     "  --mem-limit SIZE       bytes each device may use (512M, 2G); a plan that does not fit\n"
     "                         retries with fewer micro-batches in flight\n"
     "  --trace FILE.json      write a Chrome/Perfetto trace of the run\n"
+    "  --cuda-graph           capture each stage's launches once and replay them (CUDA graphs)\n"
     "  --quiet                print only errors\n";
 
 static const char *INFO_HELP =
@@ -171,7 +172,7 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
             o->json = v;
         } else if (!strcmp(a, "--profile")) {
             o->profile = 1;
-        } else if (!strcmp(a, "--cuda-graph")) {
+        } else if (!strcmp(a, "--cuda-graph") || !strcmp(a, "--graphs")) {
             o->cuda_graph = 1;
         } else if (!strcmp(a, "--no-transfers")) {
             o->no_transfers = 1;
@@ -406,7 +407,7 @@ static int cmd_run(int argc, char **argv) {
         }
     }
     pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch, (int)o.inflight, o.p2p,
-                          o.split,     o.trace,       o.measure,         o.mem_limit};
+                          o.split,     o.trace,       o.measure,         o.mem_limit,     o.cuda_graph};
     double t0 = now_ms();
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
@@ -557,7 +558,7 @@ static int cmd_plan(int argc, char **argv) {
     if (load_graph(o.graph, &g, NULL, &err)) return fail(&err);
     int M = o.microbatch ? (int)o.microbatch : (int)o.batch;
     pp_exec_options eo = {o.devices, (int)o.stages, M, (int)o.batch, (int)o.inflight, o.p2p, o.split, NULL,
-                          o.measure, o.mem_limit};
+                          o.measure, o.mem_limit, o.cuda_graph};
     pp_exec *e = NULL;
     if (pp_exec_create(g, &eo, &e, &err)) {
         pp_graph_free(g);
@@ -600,8 +601,10 @@ static const char *BENCH_HELP =
     "  --duration S       timed seconds when --iterations is not given (default 3)\n"
     "  --devices LIST, --stages P, --microbatch M, --inflight K, --p2p,\n"
     "  --measure, --mem-limit SIZE   as for run\n"
-    "  --cuda-graph       replay captured CUDA graphs (CUDA devices)\n"
-    "  --no-transfers     keep inputs and outputs on the device (CUDA devices)\n"
+    "  --cuda-graph       capture each stage's launches once and replay them (CUDA graphs;\n"
+    "                     one queued task per stage on the CPU)\n"
+    "  --no-transfers     inputs uploaded once; runs go device buffer to device buffer\n"
+    "                     (pp_engine_run_device), so no host copies are timed\n"
     "  --profile          print a per-node table: time, share, FLOP/s, bytes/s\n"
     "  --json FILE        write the figures as JSON\n"
     "\n"
@@ -620,6 +623,15 @@ static double pct(const double *sorted, long n, double p) {
     return sorted[i] + (r - (double)i) * (sorted[i + 1] - sorted[i]);
 }
 
+/* One timed run: from host buffers, or device to device when din is set
+ * (waiting for the end, as a caller reading the outputs would). */
+static pp_code bench_run(pp_exec *e, int64_t batch, const void *const *in, void *const *out, const void *const *din,
+                         void *const *dout, pp_error *err) {
+    if (!din) return pp_exec_run(e, batch, in, out, err);
+    pp_code rc = pp_exec_run_device(e, batch, din, dout, NULL, err);
+    return rc ? rc : pp_exec_synchronize(e, err);
+}
+
 static int cmd_bench(int argc, char **argv) {
     opts o;
     int r = parse_opts(argc, argv, &o, BENCH_HELP);
@@ -632,6 +644,7 @@ static int cmd_bench(int argc, char **argv) {
     void **in = calloc((size_t)g->n_inputs + 1, sizeof(void *)), **out = calloc((size_t)g->n_outputs + 1, sizeof(void *));
     double *lat = NULL;
     pp_exec *e = NULL;
+    void **din = NULL, **dout = NULL; /* device buffers (--no-transfers) */
     uint64_t seed = 12345;
     for (int i = 0; in && i < g->n_inputs; i++) {
         size_t bytes = (size_t)pp_tensor_bytes_at(&g->tensors[g->inputs[i]], batch);
@@ -642,19 +655,38 @@ static int cmd_bench(int argc, char **argv) {
         if (!(out[i] = malloc((size_t)pp_tensor_bytes_at(&g->tensors[g->outputs[i]], batch) + 1))) goto oom;
     if (!in || !out) goto oom;
     pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch, (int)o.inflight,
-                          o.p2p,     o.split,         NULL,                o.measure,  o.mem_limit};
+                          o.p2p,     o.split,         NULL,                o.measure,  o.mem_limit,
+                          o.cuda_graph};
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
         goto done;
     }
     const char *dev = pp_exec_device(e, 0, 0);
-    int on_cpu = strncmp(dev, "cpu", 3) == 0;
-    if (on_cpu && (o.cuda_graph || o.no_transfers))
-        fprintf(stderr, "ppengine: note: --cuda-graph and --no-transfers only change CUDA runs; %s ignores them\n", dev);
+    if (pp_exec_notice(e)) fprintf(stderr, "ppengine: note: %s\n", pp_exec_notice(e));
+    /* --no-transfers: the inputs are put on the device once and every run goes
+     * device buffer to device buffer, so the figures are the engine alone. */
+    if (o.no_transfers) {
+        din = calloc((size_t)g->n_inputs + 1, sizeof(void *));
+        dout = calloc((size_t)g->n_outputs + 1, sizeof(void *));
+        if (!din || !dout) goto oom;
+        for (int i = 0; i < g->n_inputs; i++) {
+            size_t bytes = (size_t)pp_tensor_bytes_at(&g->tensors[g->inputs[i]], batch);
+            if (pp_exec_io_alloc(e, 0, bytes, &din[i], &err) || pp_exec_io_copy(e, 0, 1, din[i], in[i], bytes, &err)) {
+                fail(&err);
+                goto done;
+            }
+        }
+        for (int i = 0; i < g->n_outputs; i++)
+            if (pp_exec_io_alloc(e, 1, (size_t)pp_tensor_bytes_at(&g->tensors[g->outputs[i]], batch), &dout[i],
+                                 &err)) {
+                fail(&err);
+                goto done;
+            }
+    }
     double t_end = now_ms() + (double)o.warmup_ms;
     long warm = 0;
     do {
-        if (pp_exec_run(e, batch, (const void *const *)in, out, &err)) {
+        if (bench_run(e, batch, (const void *const *)in, out, (const void *const *)din, dout, &err)) {
             fail(&err);
             goto done;
         }
@@ -674,7 +706,7 @@ static int cmd_bench(int argc, char **argv) {
             cap *= 2;
         }
         double t0 = now_ms();
-        if (pp_exec_run(e, batch, (const void *const *)in, out, &err)) {
+        if (bench_run(e, batch, (const void *const *)in, out, (const void *const *)din, dout, &err)) {
             fail(&err);
             goto done;
         }
@@ -691,6 +723,8 @@ static int cmd_bench(int argc, char **argv) {
     printf("%s on %s: batch %lld, %d stage%s x %d replica%s, micro-batch %d\n", o.graph, dev, (long long)batch,
            pl->n_stages, pl->n_stages == 1 ? "" : "s", pp_exec_replicas(e), pp_exec_replicas(e) == 1 ? "" : "s",
            pl->microbatch);
+    printf("mode: %s, %s\n", o.cuda_graph ? "graphs (captured launches replayed)" : "launch by launch",
+           o.no_transfers ? "device buffers (no host transfers)" : "host buffers (uploads and downloads timed)");
     printf("runs: %ld timed (%ld warm-up) in %.1f ms\n", n, warm, wall);
     printf("throughput: %.2f items/s (%.2f runs/s)\n", thr, (double)n / (wall / 1e3));
     printf("latency ms: min %.3f  mean %.3f  median %.3f  p90 %.3f  p95 %.3f  p99 %.3f  max %.3f\n", lat[0], mean,
@@ -731,11 +765,13 @@ static int cmd_bench(int argc, char **argv) {
         char buf[4096];
         int len = snprintf(buf, sizeof buf,
                            "{\n  \"graph\": \"%s\",\n  \"device\": \"%s\",\n  \"batch\": %lld,\n  \"stages\": %d,\n"
-                           "  \"replicas\": %d,\n  \"microbatch\": %d,\n  \"runs\": %ld,\n"
+                           "  \"replicas\": %d,\n  \"microbatch\": %d,\n  \"graphs\": %s,\n  \"transfers\": %s,\n"
+                           "  \"runs\": %ld,\n"
                            "  \"throughput_items_per_s\": %.6g,\n  \"latency_ms\": {\"min\": %.6g, \"mean\": %.6g, "
                            "\"median\": %.6g, \"p90\": %.6g, \"p95\": %.6g, \"p99\": %.6g, \"max\": %.6g, "
                            "\"stddev\": %.6g},\n  \"compute_ms\": %.6g\n}\n",
-                           o.graph, dev, (long long)batch, pl->n_stages, pp_exec_replicas(e), pl->microbatch, n, thr,
+                           o.graph, dev, (long long)batch, pl->n_stages, pp_exec_replicas(e), pl->microbatch,
+                           o.cuda_graph ? "true" : "false", o.no_transfers ? "false" : "true", n, thr,
                            lat[0], mean, pct(lat, n, 50), pct(lat, n, 90), pct(lat, n, 95), pct(lat, n, 99),
                            lat[n - 1], sd, compute_ms);
         if (len < 0 || (size_t)len >= sizeof buf || pp_afile_write_all(o.json, buf, (size_t)len, &err)) {
@@ -749,6 +785,10 @@ static int cmd_bench(int argc, char **argv) {
 oom:
     fprintf(stderr, "ppengine: out of memory\n");
 done:
+    for (int i = 0; e && din && i < g->n_inputs; i++) pp_exec_io_free(e, 0, din[i]);
+    for (int i = 0; e && dout && i < g->n_outputs; i++) pp_exec_io_free(e, 1, dout[i]);
+    free(din);
+    free(dout);
     pp_exec_free(e);
     for (int i = 0; in && i < g->n_inputs; i++) free(in[i]);
     for (int i = 0; out && i < g->n_outputs; i++) free(out[i]);

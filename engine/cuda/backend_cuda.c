@@ -231,6 +231,20 @@ static pp_code cuda_event_sync(pp_backend *b, pp_event *ev, pp_error *err) {
     return PP_OK;
 }
 
+static pp_code cuda_native_record(pp_backend *b, pp_event *ev, void *native, pp_error *err) {
+    pp_code rc = use_device(b, err);
+    if (rc) return rc;
+    CHECK(cudaEventRecord(ev->e, (cudaStream_t)native), "cudaEventRecord on the caller's stream");
+    return PP_OK;
+}
+
+static pp_code cuda_native_wait(pp_backend *b, void *native, pp_event *ev, pp_error *err) {
+    pp_code rc = use_device(b, err);
+    if (rc) return rc;
+    CHECK(cudaStreamWaitEvent((cudaStream_t)native, ev->e, 0), "cudaStreamWaitEvent on the caller's stream");
+    return PP_OK;
+}
+
 static pp_code cuda_host_fn(pp_backend *b, pp_stream *s, pp_host_fn fn, void *arg, pp_error *err) {
     pp_code rc = use_device(b, err);
     if (rc) return rc;
@@ -487,6 +501,8 @@ static const pp_backend_ops cuda_ops = {
     .event_record = cuda_event_record,
     .stream_wait = cuda_stream_wait,
     .event_sync = cuda_event_sync,
+    .native_record = cuda_native_record,
+    .native_wait = cuda_native_wait,
     .host_fn = cuda_host_fn,
     .upload = cuda_upload,
     .download = cuda_download,

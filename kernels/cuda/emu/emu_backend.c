@@ -38,6 +38,8 @@ static void e_ed(pp_backend *b, pp_event *e) { free(e); }
 static pp_code e_er(pp_backend *b, pp_event *e, pp_stream *s, pp_error *err) { return PP_OK; }
 static pp_code e_sw(pp_backend *b, pp_stream *s, pp_event *e, pp_error *err) { return PP_OK; }
 static pp_code e_es(pp_backend *b, pp_event *e, pp_error *err) { return PP_OK; }
+static pp_code e_nr(pp_backend *b, pp_event *e, void *native, pp_error *err) { return PP_OK; }
+static pp_code e_nw(pp_backend *b, void *native, pp_event *e, pp_error *err) { return PP_OK; }
 static pp_code e_cp(pp_backend *b, pp_stream *s, void *d, const void *src, size_t n, pp_error *err) { memmove(d, src, n); return PP_OK; }
 
 static pp_code e_hf(pp_backend *b, pp_stream *s, pp_host_fn fn, void *arg, pp_error *err) { fn(arg); return PP_OK; }
@@ -93,7 +95,7 @@ static pp_code e_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_erro
 static const pp_backend_ops emu_ops = {
     .kind = "cuda", .host_memory = 1, .destroy = e_destroy, .alloc = e_alloc, .free = e_free, .host_alloc = e_alloc,
     .host_free = e_free, .mem_available = e_mem, .stream_create = e_sc, .stream_destroy = e_sd, .stream_sync = e_ss,
-    .event_create = e_ec, .event_destroy = e_ed, .event_record = e_er, .stream_wait = e_sw, .event_sync = e_es, .host_fn = e_hf,
+    .event_create = e_ec, .event_destroy = e_ed, .event_record = e_er, .stream_wait = e_sw, .event_sync = e_es, .native_record = e_nr, .native_wait = e_nw, .host_fn = e_hf,
     .upload = e_cp, .download = e_cp, .copy = e_cp, .copy_peer = e_cpeer, .enable_peer = e_epeer, .supports = e_supports, .prepare = e_prepare, .release = e_release,
     .launch = e_launch,
 };
