@@ -1,7 +1,11 @@
 /* gpu_models.c: every fixture model (tests/fixtures/models, the .onnx files) converted with
  * ppconvert, run at batch 3 on the CPU and on cuda:0 (one stage, and a two-stage
  * pipeline on the same GPU with micro-batch 1), compared with each other and with
- * the PyTorch output stored beside the model. A standalone program: exits 77
+ * the PyTorch output stored beside the model. Then again with captured launches
+ * replayed (graphs) on device buffers through pp_engine_run_device, one stage and
+ * two: the input is copied in asynchronously on the test's own CUDA stream just
+ * before the call and the output copied out on it just after, so the engine must
+ * order itself after and before that stream. A standalone program: exits 77
  * (skipped) without a CUDA device. --device SPEC replaces cuda:0 (e.g. cpu:1, to
  * check the program itself on a machine without a GPU); a further argument runs
  * only the models whose name contains it.
@@ -17,6 +21,10 @@
 #include "include/ppengine.h"
 #include "loader/npy.h"
 
+#ifdef PP_HAVE_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
 #ifndef PP_SOURCE_DIR
 #define PP_SOURCE_DIR "."
 #endif
@@ -31,33 +39,110 @@ static int sh(const char *cmd) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* Runs net at `batch` on devices/stages/microbatch; *out (malloc'ed) gets output 0. */
+/* Device buffers for pp_engine_run_device: CUDA memory on CUDA devices, host
+ * memory on CPU devices (--device cpu:1), where the stream is NULL. */
+typedef struct io_mem {
+    int cuda;
+    void *stream;
+} io_mem;
+
+static void *io_alloc(const io_mem *m, size_t n) {
+#ifdef PP_HAVE_CUDA
+    void *p = NULL;
+    if (m->cuda) return cudaMalloc(&p, n ? n : 1) == cudaSuccess ? p : NULL;
+#endif
+    (void)m;
+    return malloc(n ? n : 1);
+}
+
+static void io_free(const io_mem *m, void *p) {
+#ifdef PP_HAVE_CUDA
+    if (m->cuda) {
+        if (p) (void)cudaFree(p);
+        return;
+    }
+#endif
+    (void)m;
+    free(p);
+}
+
+/* Copies on the caller's stream, not waiting (CUDA); plain memcpy on the host. */
+static int io_copy(const io_mem *m, void *dst, const void *src, size_t n, int to_device) {
+#ifdef PP_HAVE_CUDA
+    if (m->cuda)
+        return cudaMemcpyAsync(dst, src, n, to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost,
+                               (cudaStream_t)m->stream) != cudaSuccess;
+#endif
+    (void)m;
+    (void)to_device;
+    memcpy(dst, src, n);
+    return 0;
+}
+
+static int io_sync(const io_mem *m) {
+#ifdef PP_HAVE_CUDA
+    if (m->cuda) return cudaStreamSynchronize((cudaStream_t)m->stream) != cudaSuccess;
+#endif
+    (void)m;
+    return 0;
+}
+
+/* Runs net at `batch` on devices/stages/microbatch; *out (malloc'ed) gets output 0.
+ * graphs: replay captured launches; io: through pp_engine_run_device on buffers
+ * from io_alloc (NULL: host buffers and pp_engine_run). */
 static int run_net(const pp_net *net, const char *devices, const char *stages, const char *microbatch, int64_t batch,
-                   const void *input, float **out, size_t *out_bytes, char *msg, size_t msz) {
+                   const void *input, int graphs, const io_mem *io, float **out, size_t *out_bytes, char *msg,
+                   size_t msz) {
     pp_options *opt = NULL;
     pp_engine *eng = NULL;
     char mb[32];
     snprintf(mb, sizeof mb, "%lld", (long long)batch);
-    size_t ob = pp_net_output_bytes(net, 0, batch);
+    size_t ob = pp_net_output_bytes(net, 0, batch), ib = pp_net_input_bytes(net, 0, batch);
     float *y = malloc(ob ? ob : 1);
+    void *dx = NULL, *dy = NULL;
     pp_status *st = pp_options_create(&opt);
     if (!st) st = pp_options_set(opt, "devices", devices);
     if (!st) st = pp_options_set(opt, "max_batch", mb);
     if (!st && stages) st = pp_options_set(opt, "stages", stages);
     if (!st && microbatch) st = pp_options_set(opt, "microbatch", microbatch);
+    if (!st && graphs) st = pp_options_set(opt, "graphs", "1");
     if (!st) st = pp_engine_create(net, opt, &eng);
-    const void *ins[1] = {input};
-    void *outs[1] = {y};
-    if (!st) st = pp_engine_run(eng, batch, ins, outs);
-    /* a second run: prepared launches and captured graphs are reused */
-    if (!st) st = pp_engine_run(eng, batch, ins, outs);
     int rc = 0;
+    if (!st && io) {
+        if (!(dx = io_alloc(io, ib)) || !(dy = io_alloc(io, ob))) {
+            snprintf(msg, msz, "%s: cannot allocate device buffers", devices);
+            rc = 1;
+        }
+        /* twice: the second run replays what the first prepared and captured */
+        for (int r = 0; r < 2 && !rc && !st; r++) {
+            const void *ins[1] = {dx};
+            void *outs[1] = {dy};
+            memset(y, 0, ob);
+            if (io_copy(io, dx, input, ib, 1)) rc = 1;
+            if (!rc) st = pp_engine_run_device(eng, batch, ins, outs, io->stream);
+            if (!rc && !st && (io_copy(io, y, dy, ob, 0) || io_sync(io))) rc = 1;
+            if (rc) snprintf(msg, msz, "%s: a copy on the caller's stream failed", devices);
+        }
+        if (!rc && !st) st = pp_engine_synchronize(eng);
+    } else if (!st) {
+        const void *ins[1] = {input};
+        void *outs[1] = {y};
+        st = pp_engine_run(eng, batch, ins, outs);
+        /* a second run: prepared launches and captured graphs are reused */
+        if (!st) st = pp_engine_run(eng, batch, ins, outs);
+    }
     if (st) {
         snprintf(msg, msz, "%s: %s", devices, pp_status_message(st));
         pp_status_free(st);
+        rc = 1;
+    }
+    if (rc) {
         free(y);
         y = NULL;
-        rc = 1;
+    }
+    if (io) {
+        io_free(io, dx);
+        io_free(io, dy);
     }
     pp_engine_free(eng);
     pp_options_free(opt);
@@ -110,6 +195,20 @@ int main(int argc, char **argv) {
     /* a pipeline over two logical devices on the same GPU */
     char two[80];
     snprintf(two, sizeof two, "%s,%s", device, device);
+    io_mem io = {!self_test, NULL};
+#ifdef PP_HAVE_CUDA
+    cudaStream_t caller = NULL;
+    if (io.cuda && cudaStreamCreateWithFlags(&caller, cudaStreamNonBlocking) != cudaSuccess) {
+        printf("FAIL: cannot create the caller's stream\n");
+        return 1;
+    }
+    io.stream = caller;
+#else
+    if (io.cuda) {
+        printf("SKIPPED: device runs need the CUDA runtime in this build\n");
+        return 77;
+    }
+#endif
     for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
         const char *name = models[m];
         if (filter && !strstr(name, filter)) continue;
@@ -144,19 +243,21 @@ int main(int argc, char **argv) {
             continue;
         }
         int64_t batch = x.dims[0];
-        float *ycpu = NULL, *ygpu = NULL, *ypipe = NULL;
+        float *ycpu = NULL, *ygpu = NULL, *ypipe = NULL, *ygraph = NULL, *ygpipe = NULL;
         size_t ob = 0;
         int ok = 1;
-        if (run_net(net, "cpu", NULL, NULL, batch, x.data, &ycpu, &ob, msg, sizeof msg) ||
-            run_net(net, device, NULL, NULL, batch, x.data, &ygpu, &ob, msg, sizeof msg) ||
-            run_net(net, two, "2", "1", batch, x.data, &ypipe, &ob, msg, sizeof msg)) {
+        if (run_net(net, "cpu", NULL, NULL, batch, x.data, 0, NULL, &ycpu, &ob, msg, sizeof msg) ||
+            run_net(net, device, NULL, NULL, batch, x.data, 0, NULL, &ygpu, &ob, msg, sizeof msg) ||
+            run_net(net, two, "2", "1", batch, x.data, 0, NULL, &ypipe, &ob, msg, sizeof msg) ||
+            run_net(net, device, NULL, NULL, batch, x.data, 1, &io, &ygraph, &ob, msg, sizeof msg) ||
+            run_net(net, two, "2", "1", batch, x.data, 1, &io, &ygpipe, &ob, msg, sizeof msg)) {
             ok = 0;
         } else if (yr.nbytes != ob) {
             ok = 0;
             snprintf(msg, sizeof msg, "reference output has %zu bytes, the engine %zu", yr.nbytes, ob);
         } else {
             size_t n = ob / sizeof(float);
-            char m1[256], m2[256], m3[256];
+            char m1[256], m2[256], m3[256], m4[256];
             /* fp32 on both; the GPU sums in other orders (cuDNN, cuBLASLt) */
             if (!close_enough(ycpu, ygpu, n, 1e-3f, 1e-3f, m1, sizeof m1)) {
                 ok = 0;
@@ -167,8 +268,13 @@ int main(int argc, char **argv) {
             } else if (!close_enough(ygpu, ypipe, n, 1e-5f, 1e-5f, m3, sizeof m3)) {
                 ok = 0;
                 snprintf(msg, sizeof msg, "%s 2 stages vs 1: %s", two, m3);
+            } else if (!close_enough(ygpu, ygraph, n, 1e-5f, 1e-5f, m4, sizeof m4) ||
+                       !close_enough(ygpu, ygpipe, n, 1e-5f, 1e-5f, m4, sizeof m4)) {
+                ok = 0;
+                snprintf(msg, sizeof msg, "graphs on device buffers vs plain: %s", m4);
             } else {
-                snprintf(msg, sizeof msg, "vs cpu %s; vs PyTorch %s; 2-stage pipeline %s", m1, m2, m3);
+                snprintf(msg, sizeof msg, "vs cpu %s; vs PyTorch %s; 2-stage pipeline %s; graphs+device buffers ok", m1,
+                         m2, m3);
             }
         }
         printf("%-4s %-14s batch %lld: %s\n", ok ? "ok" : "FAIL", name, (long long)batch, msg);
@@ -178,10 +284,15 @@ int main(int argc, char **argv) {
         free(ycpu);
         free(ygpu);
         free(ypipe);
+        free(ygraph);
+        free(ygpipe);
         pp_npy_free(&x);
         pp_npy_free(&yr);
         pp_net_free(net);
     }
+#ifdef PP_HAVE_CUDA
+    if (caller) (void)cudaStreamDestroy(caller);
+#endif
     snprintf(two, sizeof two, "rm -rf '%s'", dir);
     if (!n_fail) (void)sh(two);
     printf("%d passed, %d failed, %d skipped\n", n_pass, n_fail, n_skip);

@@ -128,6 +128,8 @@ static size_t cuda_mem_available(pp_backend *b) {
 /* ---- streams and events ------------------------------------------------------------ */
 
 static void stream_free(pp_stream *s) {
+    for (int i = 0; i < 2; i++)
+        if (s->prof[i]) (void)cudaEventDestroy(s->prof[i]);
     if (s->dnn) cudnnDestroy(s->dnn);
     if (s->err_host) (void)cudaFreeHost(s->err_host);
     if (s->s) (void)cudaStreamDestroy(s->s);
@@ -154,6 +156,11 @@ static pp_code cuda_stream_create(pp_backend *b, pp_stream **out, pp_error *err)
         return pp_cuda_fail(err, PP_ERR_DEVICE, b, e, "cudaHostAlloc(error flag, mapped)");
     }
     *s->err_host = 0;
+    for (int i = 0; i < 2 && e == cudaSuccess; i++) e = cudaEventCreate(&s->prof[i]);
+    if (e != cudaSuccess) {
+        stream_free(s);
+        return pp_cuda_fail(err, PP_ERR_DEVICE, b, e, "cudaEventCreate(profiling)");
+    }
     cudnnStatus_t ds = cudnnCreate(&s->dnn);
     if (ds != CUDNN_STATUS_SUCCESS) {
         s->dnn = NULL;
@@ -413,6 +420,15 @@ static pp_code cuda_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_e
     if (rc) return rc;
     int nvtx = atomic_load_explicit(&g_nvtx, memory_order_relaxed);
     if (nvtx) nvtxRangePushA(st->label);
+    /* Profiling (bench --profile) times each kernel between two events and
+     * waits for it: per-node figures at the cost of overlap. Never inside a
+     * capture, where waiting is not allowed. */
+    int prof = 0;
+    if (l->profile) {
+        cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+        prof = cudaStreamIsCapturing(s->s, &cs) == cudaSuccess && cs == cudaStreamCaptureStatusNone &&
+               cudaEventRecord(s->prof[0], s->s) == cudaSuccess;
+    }
     switch (st->kind) {
     case PP_CUDA_STATE_GEMM: rc = pp_lt_launch(b, s, l, st->lt, err); break;
     case PP_CUDA_STATE_CONV: rc = pp_conv_launch(b, s, l, st->conv, err); break;
@@ -427,6 +443,17 @@ static pp_code cuda_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_e
         }
         break;
     }
+    }
+    if (prof && !rc) {
+        float ms = 0;
+        cudaError_t e = cudaEventRecord(s->prof[1], s->s);
+        if (e == cudaSuccess) e = cudaEventSynchronize(s->prof[1]);
+        if (e == cudaSuccess) e = cudaEventElapsedTime(&ms, s->prof[0], s->prof[1]);
+        if (e != cudaSuccess) rc = pp_cuda_fail(err, PP_ERR_DEVICE, b, e, "timing a kernel (profiling)");
+        /* This stream's driver thread is the only writer; readers drain first. */
+        pp_launch *w = (pp_launch *)l;
+        w->prof_ms += ms;
+        w->prof_n++;
     }
     if (nvtx) nvtxRangePop();
     return rc;

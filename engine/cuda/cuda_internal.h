@@ -47,6 +47,7 @@ struct pp_stream {
     int *err_host;      /* mapped pinned int: kernels raise it on invalid data */
     int *err_dev;       /* its device address */
     int dev;
+    cudaEvent_t prof[2]; /* timing events around a launch while profiling (bench --profile) */
 };
 
 struct pp_event {
