@@ -138,6 +138,7 @@ size_t pp_net_output_bytes(const pp_net *net, int index, int64_t batch) {
 struct pp_options {
     char devices[512], split[1024], trace[1024];
     int stages, microbatch, max_batch, inflight, p2p, graphs;
+    pp_precision precision;
 };
 
 pp_status *pp_options_create(pp_options **out) {
@@ -182,6 +183,11 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
                          ints[i].lo, ints[i].hi);
             return status_from(&e);
         }
+    if (!strcmp(key, "precision")) {
+        if (pp_precision_parse(value, &opt->precision) == 0) return NULL;
+        pp_error_set(&e, PP_ERR_INVALID_ARG, "option precision: '%s' is not one of fp32, tf32, fp16, bf16", value);
+        return status_from(&e);
+    }
     struct {
         const char *key;
         char *buf;
@@ -200,7 +206,8 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
             return NULL;
         }
     pp_error_set(&e, PP_ERR_INVALID_ARG,
-                 "unknown option '%s' (devices, stages, microbatch, max_batch, inflight, p2p, graphs, split, trace)", key);
+                 "unknown option '%s' (devices, stages, microbatch, max_batch, inflight, p2p, graphs, precision, split, "
+                 "trace)", key);
     return status_from(&e);
 }
 
@@ -233,7 +240,8 @@ pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine 
                          .p2p = opt->p2p,
                          .split = opt->split[0] ? opt->split : NULL,
                          .trace = opt->trace[0] ? opt->trace : NULL,
-                         .graphs = opt->graphs};
+                         .graphs = opt->graphs,
+                         .precision = opt->precision};
     pp_engine *e = pp_calloc(1, sizeof *e);
     if (!e) return status_nomem();
     if (pp_exec_create(net->g, &o, &e->x, &err)) {

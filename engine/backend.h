@@ -22,6 +22,21 @@
 extern "C" {
 #endif
 
+/* Arithmetic for f32 tensors, chosen per engine (options.precision). Whatever
+ * the mode, tensors between nodes stay f32 and sums accumulate in f32. */
+typedef enum pp_precision {
+    PP_PREC_FP32 = 0, /* IEEE f32 throughout (the default; what the tests compare) */
+    PP_PREC_TF32 = 1, /* GEMM, MATMUL and CONV may round their inputs to TF32 (tensor cores) */
+    PP_PREC_FP16 = 2, /* GEMM, MATMUL and CONV read fp16: weights converted once at engine
+                         build, activations as each launch reads them (PyTorch autocast's split) */
+    PP_PREC_BF16 = 3, /* the same in bfloat16 */
+} pp_precision;
+
+/* "fp32", "tf32", "fp16", "bf16" */
+const char *pp_precision_name(pp_precision p);
+/* 0 and *out set when s names a precision, else -1. */
+int pp_precision_parse(const char *s, pp_precision *out);
+
 typedef struct pp_backend pp_backend;
 typedef struct pp_stream pp_stream;
 typedef struct pp_event pp_event;
@@ -37,6 +52,7 @@ typedef struct pp_launch {
     void *ws;            /* workspace in the device arena, ws_bytes long */
     size_t ws_bytes;
     void *state;         /* what prepare made (cuDNN plan, cuBLASLt algo), or NULL */
+    unsigned weights;    /* bit j (j < 32): in[j] is a weight, the same bytes for the engine's life */
     double cost_flops, cost_bytes;
     /* Profiling (ppengine bench --profile): when set, the backend adds each
      * launch's kernel time to prof_ms and counts it in prof_n. */
@@ -64,6 +80,10 @@ typedef struct pp_backend_ops {
      * share the cores); NULL where kernels do not run on the host. Called before
      * streams are created. */
     void (*set_threads)(pp_backend *b, int n);
+
+    /* The engine's precision, set once after creation, before any prepare;
+     * PP_ERR_UNSUPPORTED naming the device where it cannot compute that way. */
+    pp_code (*set_precision)(pp_backend *b, pp_precision p, pp_error *err);
 
     /* streams and events */
     pp_code (*stream_create)(pp_backend *b, pp_stream **s, pp_error *err);

@@ -175,6 +175,14 @@ static void cpu_destroy(pp_backend *b) {
 
 static void cpu_set_threads(pp_backend *b, int n) { ((cpu_ctx *)b->ctx)->threads = n > 0 ? n : 1; }
 
+static pp_code cpu_set_precision(pp_backend *b, pp_precision p, pp_error *err) {
+    /* TF32 allows rounding, it does not demand it: the CPU's f32 satisfies it.
+     * fp16/bf16 would need narrow GEMM and convolution kernels the CPU lacks. */
+    if (p == PP_PREC_FP32 || p == PP_PREC_TF32) return PP_OK;
+    return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s computes in fp32 only: precision %s needs CUDA devices", b->name,
+                        pp_precision_name(p));
+}
+
 static pp_code cpu_alloc(pp_backend *b, size_t bytes, void **ptr, pp_error *err) {
     /* 64-byte alignment: what the file guarantees for weights, and a cache line. */
     size_t n = (bytes + 63) & ~(size_t)63;
@@ -410,6 +418,7 @@ static const pp_backend_ops cpu_ops = {
     .host_free = cpu_free,
     .mem_available = cpu_mem_available,
     .set_threads = cpu_set_threads,
+    .set_precision = cpu_set_precision,
     .stream_create = cpu_stream_create,
     .stream_destroy = cpu_stream_destroy,
     .stream_sync = cpu_stream_sync,

@@ -216,7 +216,7 @@ void pp_exec_free(pp_exec *e) {
 /* --measure: times every node on one device at the micro-batch size (a few
  * profiled runs on zeros), so placement balances measured, not estimated, cost. */
 static pp_code measure_nodes(const pp_graph *g, const char *device, int M, double **out, pp_error *err) {
-    pp_exec_options o = {device, 1, M, M, 2, 0, NULL, NULL, 0, 0, 0};
+    pp_exec_options o = {device, 1, M, M, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
     pp_exec *e = NULL;
     pp_code rc = pp_exec_create(g, &o, &e, err);
     if (rc) return pp_error_prefix(err, "--measure on %s", device), rc;
@@ -397,7 +397,10 @@ static pp_code prepare_size(pp_exec *e, int r, int p, int size, sized_launches *
                 in[j].rank = tt->rank;
                 pp_tensor_dims_at(tt, size, in[j].dims);
                 cdata[j] = tt->kind == PP_TENSOR_WEIGHT ? tt->data : NULL;
-                if (tt->kind == PP_TENSOR_WEIGHT) L->in[j] = rt->weight[t];
+                if (tt->kind == PP_TENSOR_WEIGHT) {
+                    L->in[j] = rt->weight[t];
+                    if (j < 32) L->weights |= 1u << j;
+                }
                 else L->in[j] = rt->slot[k] ? rt->slot[k] + st->offset[t] : NULL;
             }
             for (int j = 0; j < n->n_out; j++)
@@ -491,6 +494,12 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
         if ((rc = pp_backend_create(names[i], &e->owned[i], err))) goto fail;
         e->n_owned++;
         e->rt[i].b = e->owned[i];
+        pp_backend *b = e->owned[i];
+        if (b->ops->set_precision) rc = b->ops->set_precision(b, o.precision, err);
+        else if (o.precision != PP_PREC_FP32)
+            rc = pp_error_set(err, PP_ERR_UNSUPPORTED, "%s cannot compute in %s", b->name,
+                              pp_precision_name(o.precision));
+        if (rc) goto fail;
     }
     {
         /* Devices whose kernels run on the host share its cores. */

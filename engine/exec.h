@@ -16,6 +16,7 @@
 
 #include <stdint.h>
 
+#include "backend.h"
 #include "graph.h"
 #include "plan.h"
 
@@ -39,6 +40,7 @@ typedef struct pp_exec_options {
     int graphs;            /* capture each stage's launches per micro-batch size and slot once
                               (CUDA graphs; a task list on the CPU) and replay them: one launch
                               per stage and micro-batch in steady state */
+    pp_precision precision; /* fp32 (default), tf32, fp16, bf16: see backend.h */
 } pp_exec_options;
 
 /* g is borrowed and must outlive the engine. On a device-less machine

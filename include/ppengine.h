@@ -116,6 +116,10 @@ void pp_options_free(pp_options *opt);
  *               replay them (CUDA graphs: one launch per stage and micro-batch instead
  *               of one per node; on the CPU one queued task instead of one per node).
  *               Capturing happens at the first run at a size (pp_engine_warmup).
+ *   precision   "fp32" (default: IEEE f32 throughout), "tf32" (GEMM/MATMUL/CONV may
+ *               round inputs to TF32 on tensor cores), "fp16" or "bf16" (GEMM/MATMUL/CONV
+ *               read 16-bit inputs, weights converted once at engine build; tensors between
+ *               nodes and all sums stay f32). fp16/bf16 need CUDA devices.
  *   split       "NODE,NODE": start stages 2..P at these nodes
  *   trace       a file to write a Chrome/Perfetto trace of every run to (pp_engine_free writes it) */
 pp_status *pp_options_set(pp_options *opt, const char *key, const char *value);

@@ -9,8 +9,9 @@
 # 3. runs the GPU tests (ctest -R gpu_: every CUDA op against the CPU, every fixture
 #    model on cpu and cuda:0); without a GPU they report "skipped";
 # 4. with a GPU: ppengine bench on ResNet-50 (batch 1/32/256) and a BERT-base-like
-#    encoder (seq 128, batch 1/64), exported by profiling/torch_bench.py, then the
-#    PyTorch figures (fp16 channels_last eager, torch.compile where it works);
+#    encoder (seq 128, batch 1/64), exported by profiling/torch_bench.py, in fp32,
+#    tf32 and fp16, launch by launch and with CUDA graphs (and device buffers), then
+#    the PyTorch figures (fp16 channels_last eager, torch.compile where it works);
 # 5. prints a short table last.
 # Everything is budgeted to finish within 8 minutes (PP_CHECK_BUDGET seconds).
 # No network is needed and nothing is installed.
@@ -126,21 +127,26 @@ if [ "$HAVE_GPU" = 1 ] && python3 -c "import torch" 2>/dev/null; then
   else
     row "ppengine   ONNX export failed ($LOGS/export.log)"
   fi
-  # spec = model:batch:precision (fp32 exact, or tf32 through PP_CUDA_PRECISION)
-  for spec in resnet50:1:fp32 resnet50:32:fp32 resnet50:256:fp32 bert:1:fp32 bert:64:fp32 \
-              resnet50:32:tf32 bert:64:tf32; do
-    m=${spec%%:*}; rest=${spec#*:}; b=${rest%%:*}; prec=${rest#*:}
+  # spec = model:batch:precision[:g][:n]  (g: --cuda-graph, n: --no-transfers)
+  for spec in resnet50:1:fp32:g resnet50:1:fp16:g:n resnet50:32:fp32 resnet50:256:fp32 resnet50:256:fp16 \
+              resnet50:32:tf32 bert:1:fp32:g bert:1:fp16:g:n bert:64:fp32 bert:64:fp16; do
+    IFS=: read -r m b prec f1 f2 <<< "$spec"
     [ -f "$ONNX/$m.bin" ] || continue
-    if [ "$(left)" -lt 120 ]; then row "ppengine   $m $prec batch $b: skipped (time budget)"; continue; fi
-    say "ppengine bench $m $prec batch $b"
-    tag=${m}_${prec}_b$b
-    if PP_CUDA_PRECISION=$prec timeout 60 "$BUILD/ppengine" bench "$ONNX/$m.bin" --devices cuda:0 --batch "$b" \
-         --duration 2 --json "$LOGS/bench_$tag.json" > "$LOGS/bench_$tag.log" 2>&1; then
+    flags=(); mode=eager
+    for f in $f1 $f2; do
+      [ "$f" = g ] && flags+=(--cuda-graph) && mode=graph
+      [ "$f" = n ] && flags+=(--no-transfers) && mode=$mode+dev
+    done
+    if [ "$(left)" -lt 120 ]; then row "ppengine   $m $prec batch $b $mode: skipped (time budget)"; continue; fi
+    say "ppengine bench $m $prec batch $b $mode"
+    tag=${m}_${prec}_b${b}_${mode//+/_}
+    if timeout 60 "$BUILD/ppengine" bench "$ONNX/$m.bin" --devices cuda:0 --batch "$b" --precision "$prec" \
+         ${flags[@]+"${flags[@]}"} --duration 2 --json "$LOGS/bench_$tag.json" > "$LOGS/bench_$tag.log" 2>&1; then
       thr=$(sed -n 's/^throughput: \([0-9.]*\) items.*/\1/p' "$LOGS/bench_$tag.log")
       lat=$(sed -n 's/^latency ms: .*median \([0-9.]*\) .*p99 \([0-9.]*\) .*/median \1 p99 \2/p' "$LOGS/bench_$tag.log")
-      row "$(printf 'ppengine   %-9s eager    %-5s batch %4s: %10s items/s  %s ms' "$m" "$prec" "$b" "$thr" "$lat")"
+      row "$(printf 'ppengine   %-9s %-9s %-5s batch %4s: %10s items/s  %s ms' "$m" "$mode" "$prec" "$b" "$thr" "$lat")"
     else
-      row "ppengine   $m $prec batch $b: FAILED ($(tail -1 "$LOGS/bench_$tag.log" | cut -c1-150))"
+      row "ppengine   $m $prec batch $b $mode: FAILED ($(tail -1 "$LOGS/bench_$tag.log" | cut -c1-150))"
     fi
   done
   # Pipelines and replicas on the one GPU (issue: multi-device execution): two

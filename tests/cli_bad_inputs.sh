@@ -117,12 +117,17 @@ check mem_limit_zero 2 "--mem-limit '0' is not a size like 512M or 2G" "$E" run 
 check mem_limit_too_small 1 "stage 0 does not fit cpu:0: needs" "$E" run mlp.bin --devices cpu --mem-limit 1K
 check bench_iterations 2 "--iterations '0' is not a positive integer" "$E" bench mlp.bin --iterations 0
 check bench_duration 2 "--duration '-1' is not a number of seconds" "$E" bench mlp.bin --duration -1
+check precision_unknown 2 "--precision 'fp8' is not one of fp32, tf32, fp16, bf16" "$E" run mlp.bin --precision fp8
 
 # ---- devices and placement -------------------------------------------------------------
 check devices_unknown 1 "device 'bogus' is not one of cpu, cpu:N, cuda:N, auto" "$E" run mlp.bin --devices bogus
 check devices_negative 1 "device 'cpu:-1' is not one of" "$E" run mlp.bin --devices cpu:-1
 check devices_empty 1 "device list '' names no device" "$E" run mlp.bin --devices ""
 check stages_exceed_devices 1 "1 device cannot be split into replicas of 50 stages" "$E" run mlp.bin --devices cpu:0 --stages 50
+check precision_cpu_fp16 1 "cpu:0 computes in fp32 only: precision fp16 needs CUDA devices" \
+  "$E" run mlp.bin --devices cpu --precision fp16
+check no_transfers_replicas 1 "device buffers live on one device, but this engine has 2 replicas (cpu:0, cpu:1" \
+  "$E" bench mlp.bin --devices cpu:0,cpu:1 --iterations 1 --warmup 0 --no-transfers
 if "$E" plan mlp.bin --devices cuda:0 --stages 1 > /dev/null 2>&1; then
   echo "a CUDA device is present: cuda_without_gpu not checked"
   skipped=$((skipped + 1))

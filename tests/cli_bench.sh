@@ -47,7 +47,7 @@ EOF
 # 1. host buffers, launch by launch, with the per-node table
 if "$PPENGINE" bench digits.bin --devices cpu --batch 4 --iterations 30 --warmup 0 --profile --json plain.json \
      > plain.out 2> plain.err; then
-  grep -q "^mode: launch by launch, host buffers" plain.out || fail "plain: mode line: $(cat plain.out)"
+  grep -q "^mode: fp32, launch by launch, host buffers" plain.out || fail "plain: mode line: $(cat plain.out)"
   grep -Eq "^throughput: [0-9.]+ items/s" plain.out || fail "plain: no throughput line"
   grep -Eq "^latency ms: min [0-9.]+  mean [0-9.]+  median [0-9.]+  p90 [0-9.]+  p95 [0-9.]+  p99 [0-9.]+  max" \
     plain.out || fail "plain: no latency line"
@@ -60,7 +60,7 @@ if "$PPENGINE" bench digits.bin --devices cpu --batch 4 --iterations 30 --warmup
     plain.out)
   [ "$share" -ge 99 ] && [ "$share" -le 101 ] || fail "plain: profile shares add up to $share %"
   grep -q "^split per run: compute" plain.out || fail "plain: no compute/transfer split"
-  json plain.json 'graphs=false' 'transfers=true' 'batch=4' 'stages=1' 'runs=30' 'device="cpu:0"' ||
+  json plain.json 'precision="fp32"' 'graphs=false' 'transfers=true' 'batch=4' 'stages=1' 'runs=30' 'device="cpu:0"' ||
     fail "plain.json"
 else
   fail "plain bench: $(cat plain.err)"
@@ -69,7 +69,7 @@ fi
 # 2. graphs and device buffers through a two-stage pipeline
 if "$PPENGINE" bench digits.bin --devices cpu:0,cpu:1 --stages 2 --microbatch 2 --batch 8 --iterations 20 \
      --warmup 0 --cuda-graph --no-transfers --json fast.json > fast.out 2> fast.err; then
-  grep -q "^mode: graphs (captured launches replayed), device buffers (no host transfers)" fast.out ||
+  grep -q "^mode: fp32, graphs (captured launches replayed), device buffers (no host transfers)" fast.out ||
     fail "fast: mode line: $(grep mode fast.out)"
   json fast.json 'graphs=true' 'transfers=false' 'batch=8' 'stages=2' 'microbatch=2' || fail "fast.json"
 else

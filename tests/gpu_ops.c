@@ -12,7 +12,9 @@
  * "N passed, N failed, N skipped"; exit 1 on any failure.
  *
  * Also: a CUDA graph capture and replay, the gather error flag, stream/event
- * ordering across two streams, a peer copy when there are two GPUs.
+ * ordering across two streams, a peer copy when there are two GPUs, and GEMM,
+ * MATMUL and CONV in the fp16 and bf16 precision modes (tolerances from the
+ * inputs' rounding; not with --device cpu, which computes in f32 only).
  *
  * Without a GPU: `gpu_ops --device cpu` checks the table itself (CPU against
  * CPU), and kernels/cuda/emu/run.sh runs it against the CUDA kernels emulated
@@ -171,6 +173,9 @@ typedef struct tcase {
     pp_attr attr[MAX_ATTR];
     float atol, rtol; /* 0: the defaults */
     int expect_error; /* the data is invalid: both backends must refuse */
+    unsigned weights; /* bit j: input j is a weight (pp_launch.weights) */
+    float min_diff;   /* the results must differ from f32 at least this much somewhere
+                         (a 16-bit mode that silently computed in f32 fails) */
 } tcase;
 
 static input T(pp_dtype t, int rank, ...) {
@@ -211,6 +216,8 @@ static void report(const tcase *c, const char *status, const char *fmt, ...) {
 }
 
 /* Compares n elements of dtype; 0 when they agree. Writes the first mismatch into msg. */
+static double last_worst; /* the largest difference compare() saw last */
+
 static int compare(pp_dtype t, const void *ref, const void *got, int64_t n, float atol, float rtol, char *msg,
                    size_t msz) {
     int bad = 0;
@@ -255,6 +262,7 @@ static int compare(pp_dtype t, const void *ref, const void *got, int64_t n, floa
         }
     }
     if (!bad) snprintf(msg, msz, "max |diff| %.3g", worst);
+    last_worst = worst;
     return bad;
 }
 
@@ -358,6 +366,7 @@ static void run_case(const tcase *c, run_mode mode) {
     }
     L.node = &node;
     L.params = p;
+    L.weights = c->weights;
     if ((rc = gpu->ops->prepare(gpu, &L, &err))) goto gpu_fail;
     if (L.ws_bytes) {
         if ((rc = gpu->ops->alloc(gpu, L.ws_bytes, &d_ws, &err))) goto gpu_fail;
@@ -422,6 +431,10 @@ static void run_case(const tcase *c, run_mode mode) {
             failed = 1;
             snprintf(msg, sizeof msg, "output %d: %d of %lld elements differ; first: %s", i, bad,
                      (long long)pp_shape_numel(&out[i]), m);
+        } else if (last_worst < c->min_diff) {
+            failed = 1;
+            snprintf(msg, sizeof msg, "output %d: max |diff| %.3g, no 16-bit rounding to be seen (f32 computed?)", i,
+                     last_worst);
         } else if (i == 0) {
             snprintf(msg, sizeof msg, "%s", m);
         }
@@ -749,6 +762,63 @@ static void graph_cases(void) {
                        .atol = 2e-5f, .rtol = 2e-5f});
 }
 
+/* The 16-bit precision modes: GEMM, MATMUL and CONV read fp16 / bf16 (weights
+ * converted once at prepare, activations by each launch) and give f32, compared
+ * with the CPU's f32 within what rounding the inputs costs: inputs in [-2, 2]
+ * rounded with unit u give a sum of K products an error of about
+ * 1.3·sqrt(K)·u·0.8, so atol is ~10 of those (u = 2^-11 fp16, 2^-8 bf16). */
+static void precision_cases(void) {
+    static const pp_precision modes[] = {PP_PREC_FP16, PP_PREC_BF16};
+    for (int mi = 0; mi < 2; mi++) {
+        pp_precision prec = modes[mi];
+        pp_error err;
+        if (gpu->ops->set_precision(gpu, prec, &err) != PP_OK) {
+            tcase c = {.name = "precision"};
+            report(&c, "FAIL", "set_precision(%s): %s", pp_precision_name(prec), err.msg);
+            n_fail++;
+            continue;
+        }
+        float u = prec == PP_PREC_FP16 ? 6e-3f : 5e-2f; /* atol per sqrt(K) */
+        float md = u * 1e-2f;                           /* far above f32's own differences */
+        char nm[12][96];
+        int i = 0;
+#define PNAME(s) (snprintf(nm[i], sizeof nm[i], "%s %s", pp_precision_name(prec), s), nm[i++])
+        CASE(.name = PNAME("conv 3x3 p1 +b weights"), .op = PP_OP_CONV, .n_in = 3, .n_out = 1, .weights = 6,
+             .in = {F32(4, I64(2), I64(8), I64(9), I64(9)), F32(4, I64(12), I64(8), I64(3), I64(3)), F32(1, I64(12))},
+             .n_attr = 1, .attr = {A_INTS("pads", 4, I64(1), I64(1), I64(1), I64(1))}, .atol = u * sqrtf(72.f),
+             .rtol = 1e-6f, .min_diff = md);
+        CASE(.name = PNAME("conv grouped s2 +res +relu, weight from a node"), .op = PP_OP_CONV, .n_in = 4, .n_out = 1,
+             .in = {F32(4, I64(1), I64(6), I64(8), I64(8)), F32(4, I64(6), I64(3), I64(3), I64(3)), F32(1, I64(6)),
+                    F32(4, I64(1), I64(6), I64(4), I64(4))},
+             .n_attr = 4, .attr = {A_INT("group", 2), A_INTS("strides", 2, I64(2), I64(2)),
+                                   A_INTS("pads", 4, I64(1), I64(1), I64(1), I64(1)), A_INT("activation", PP_ACT_RELU)},
+             .atol = u * sqrtf(27.f), .rtol = 1e-6f, .min_diff = md);
+        CASE(.name = PNAME("gemm (7,96)x(40,96)^T +b +relu weights"), .op = PP_OP_GEMM, .n_in = 3, .n_out = 1,
+             .weights = 6, .in = {F32(2, I64(7), I64(96)), F32(2, I64(40), I64(96)), F32(1, I64(40))}, .n_attr = 2,
+             .attr = {A_INT("transB", 1), A_INT("activation", PP_ACT_RELU)}, .atol = u * sqrtf(96.f), .rtol = 1e-6f, .min_diff = md);
+        CASE(.name = PNAME("gemm A^T a=0.5 b=2 C(3,7), all activations"), .op = PP_OP_GEMM, .n_in = 3, .n_out = 1,
+             .in = {F32(2, I64(24), I64(3)), F32(2, I64(24), I64(7)), F32(2, I64(3), I64(7))}, .n_attr = 3,
+             .attr = {A_INT("transA", 1), A_FLOAT("alpha", 0.5), A_FLOAT("beta", 2.0)}, .atol = u * sqrtf(24.f),
+             .rtol = 1e-6f, .min_diff = md);
+        CASE(.name = PNAME("matmul (4,6,9,16)x(4,6,16,9) strided batch"), .op = PP_OP_MATMUL, .n_in = 2, .n_out = 1,
+             .in = {F32(4, I64(4), I64(6), I64(9), I64(16)), F32(4, I64(4), I64(6), I64(16), I64(9))},
+             .atol = u * 4.f, .rtol = 1e-6f, .min_diff = md);
+        CASE(.name = PNAME("matmul (7,10,32)x(32,24) folded, weight B"), .op = PP_OP_MATMUL, .n_in = 2, .n_out = 1,
+             .weights = 2, .in = {F32(3, I64(7), I64(10), I64(32)), F32(2, I64(32), I64(24))},
+             .atol = u * sqrtf(32.f), .rtol = 1e-6f, .min_diff = md);
+        CASE(.name = PNAME("matmul (2,1,3,4)x(1,5,4,6) loop"), .op = PP_OP_MATMUL, .n_in = 2, .n_out = 1,
+             .in = {F32(4, I64(2), I64(1), I64(3), I64(4)), F32(4, I64(1), I64(5), I64(4), I64(6))}, .atol = u * 2.f,
+             .rtol = 1e-6f, .min_diff = md);
+        if (gpu->ops->capture_begin)
+            run_graph(&(tcase){.name = PNAME("graph: gemm +b weights"), .op = PP_OP_GEMM, .n_in = 3, .n_out = 1,
+                               .weights = 6, .in = {F32(2, I64(7), I64(33)), F32(2, I64(17), I64(33)), F32(1, I64(17))},
+                               .n_attr = 1, .attr = {A_INT("transB", 1)}, .atol = u * sqrtf(33.f), .rtol = 1e-6f, .min_diff = md});
+#undef PNAME
+    }
+    pp_error err;
+    (void)gpu->ops->set_precision(gpu, PP_PREC_FP32, &err);
+}
+
 /* Two streams ordered by an event: stream B copies what stream A wrote. */
 static void ordering_case(void) {
     tcase c = {.name = "streams: record on A, wait on B"};
@@ -872,6 +942,7 @@ int main(int argc, char **argv) {
     nn_cases();
     data_cases();
     if (gpu->ops->capture_begin) graph_cases();
+    if (strcmp(gpu->ops->kind, "cuda") == 0) precision_cases(); /* the GPU, or the emulator */
     ordering_case();
     if (!self_test) peer_case(ndev);
     if (g_stream) gpu->ops->stream_destroy(gpu, g_stream);

@@ -29,7 +29,7 @@ static int run(const pp_graph *g, const char *devices, int stages, int micro, in
                float *h3) {
     pp_error err;
     pp_exec *e = NULL;
-    pp_exec_options o = {devices, stages, micro, batch, 2, 0, NULL, NULL, 0, 0, 0};
+    pp_exec_options o = {devices, stages, micro, batch, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
     if (pp_exec_create(g, &o, &e, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return -1;
@@ -105,7 +105,7 @@ int main(int argc, char **argv) {
         check(run(g, "cpu", 1, 0, batch, x, p, h) == 0, "soak: serial reference run");
         pp_error err;
         pp_exec *e = NULL;
-        pp_exec_options o = {"cpu", 1, 0, batch, 2, 0, NULL, NULL, 0, 0, 0};
+        pp_exec_options o = {"cpu", 1, 0, batch, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
         if (pp_exec_create(g, &o, &e, &err) == PP_OK) {
             job jobs[16];
             pthread_t th[16];
@@ -137,7 +137,7 @@ int main(int argc, char **argv) {
         check(run(g, "cpu", 1, 0, batch, x, p, h) == 0, "serial reference run");
         pp_error err;
         pp_exec *e = NULL;
-        pp_exec_options o = {"cpu:0,cpu:1,cpu:2,cpu:3", 2, 2, batch, 2, 0, NULL, NULL, 0, 0, 0};
+        pp_exec_options o = {"cpu:0,cpu:1,cpu:2,cpu:3", 2, 2, batch, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
         if (pp_exec_create(g, &o, &e, &err) == PP_OK) {
             job jobs[4];
             pthread_t th[4];
@@ -169,7 +169,7 @@ int main(int argc, char **argv) {
         check(run(g, "cpu", 1, 0, batch, x, p, h) == 0, "serial reference run");
         pp_error err;
         pp_exec *e = NULL;
-        pp_exec_options o = {"cpu:0,cpu:1,cpu:2", 3, 1, batch, 2, 0, NULL, NULL, 0, 0, 1};
+        pp_exec_options o = {"cpu:0,cpu:1,cpu:2", 3, 1, batch, 2, 0, NULL, NULL, 0, 0, 1, PP_PREC_FP32};
         if (pp_exec_create(g, &o, &e, &err) == PP_OK) {
             job jobs[4];
             pthread_t th[4];

@@ -204,6 +204,49 @@ Test(api, device_runs_match_host_runs) {
     unlink(path);
 }
 
+/* precision: parsed, refused by name where the device cannot, and tf32 on the
+ * CPU (allowed to round, computing f32) gives the fp32 bytes. */
+Test(api, precision_option) {
+    write_mlp();
+    pp_net *net;
+    cr_assert_null(pp_net_load(path, &net));
+    pp_options *o;
+    cr_assert_null(pp_options_create(&o));
+    pp_status *st = pp_options_set(o, "precision", "fp8");
+    cr_assert_eq(pp_status_get_code(st), PP_STATUS_INVALID_ARGUMENT);
+    cr_assert(strstr(pp_status_message(st), "'fp8' is not one of fp32, tf32, fp16, bf16"), "%s", pp_status_message(st));
+    pp_status_free(st);
+    cr_assert_null(pp_options_set(o, "devices", "cpu"));
+    const char *narrow[] = {"fp16", "bf16"};
+    for (int i = 0; i < 2; i++) {
+        pp_engine *e = NULL;
+        cr_assert_null(pp_options_set(o, "precision", narrow[i]));
+        st = pp_engine_create(net, o, &e);
+        cr_assert_eq(pp_status_get_code(st), PP_STATUS_UNSUPPORTED);
+        cr_assert(strstr(pp_status_message(st), "cpu:0 computes in fp32 only") && strstr(pp_status_message(st), narrow[i]),
+                  "%s", pp_status_message(st));
+        cr_assert_null(e);
+        pp_status_free(st);
+    }
+    float *x = test_random_floats(5 * MLP_IN, 8), p1[5 * MLP_OUT], h1[5 * MLP_HID], p2[5 * MLP_OUT], h2[5 * MLP_HID];
+    const void *in[] = {x};
+    void *o1[] = {p1, h1}, *o2[] = {p2, h2};
+    pp_engine *e32, *e_tf;
+    cr_assert_null(pp_options_set(o, "precision", "fp32"));
+    cr_assert_null(pp_engine_create(net, o, &e32));
+    cr_assert_null(pp_options_set(o, "precision", "tf32"));
+    cr_assert_null(pp_engine_create(net, o, &e_tf));
+    cr_assert_null(pp_engine_run(e32, 5, in, o1));
+    cr_assert_null(pp_engine_run(e_tf, 5, in, o2));
+    cr_assert(memcmp(p1, p2, sizeof p1) == 0 && memcmp(h1, h2, sizeof h1) == 0);
+    pp_engine_free(e32);
+    pp_engine_free(e_tf);
+    pp_options_free(o);
+    pp_net_free(net);
+    free(x);
+    unlink(path);
+}
+
 typedef struct job {
     pp_engine *e;
     const float *x, *want;

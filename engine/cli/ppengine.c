@@ -64,6 +64,8 @@ static const char *RUN_HELP =
     "                         retries with fewer micro-batches in flight\n"
     "  --trace FILE.json      write a Chrome/Perfetto trace of the run\n"
     "  --cuda-graph           capture each stage's launches once and replay them (CUDA graphs)\n"
+    "  --precision P          fp32 (default), tf32, or fp16 / bf16 (CUDA: GEMM, MATMUL and CONV\n"
+    "                         read 16-bit inputs, weights converted once; f32 between nodes)\n"
     "  --quiet                print only errors\n";
 
 static const char *INFO_HELP =
@@ -89,6 +91,7 @@ typedef struct opts {
     long batch, seed, stages, microbatch, inflight, iterations, warmup_ms;
     double duration_s;
     int batch_set, p2p, quiet, profile, cuda_graph, no_transfers, measure;
+    pp_precision precision;
     size_t mem_limit;
 } opts;
 
@@ -174,6 +177,10 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
             o->profile = 1;
         } else if (!strcmp(a, "--cuda-graph") || !strcmp(a, "--graphs")) {
             o->cuda_graph = 1;
+        } else if (!strcmp(a, "--precision")) {
+            NEED_VALUE();
+            if (pp_precision_parse(v, &o->precision))
+                return 1 + usage_error("--precision '%s' is not one of fp32, tf32, fp16, bf16", v);
         } else if (!strcmp(a, "--no-transfers")) {
             o->no_transfers = 1;
         } else if (!strcmp(a, "--measure")) {
@@ -407,7 +414,8 @@ static int cmd_run(int argc, char **argv) {
         }
     }
     pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch, (int)o.inflight, o.p2p,
-                          o.split,     o.trace,       o.measure,         o.mem_limit,     o.cuda_graph};
+                          o.split,     o.trace,       o.measure,         o.mem_limit,     o.cuda_graph,
+                          o.precision};
     double t0 = now_ms();
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
@@ -558,7 +566,7 @@ static int cmd_plan(int argc, char **argv) {
     if (load_graph(o.graph, &g, NULL, &err)) return fail(&err);
     int M = o.microbatch ? (int)o.microbatch : (int)o.batch;
     pp_exec_options eo = {o.devices, (int)o.stages, M, (int)o.batch, (int)o.inflight, o.p2p, o.split, NULL,
-                          o.measure, o.mem_limit, o.cuda_graph};
+                          o.measure, o.mem_limit, o.cuda_graph, o.precision};
     pp_exec *e = NULL;
     if (pp_exec_create(g, &eo, &e, &err)) {
         pp_graph_free(g);
@@ -601,6 +609,7 @@ static const char *BENCH_HELP =
     "  --duration S       timed seconds when --iterations is not given (default 3)\n"
     "  --devices LIST, --stages P, --microbatch M, --inflight K, --p2p,\n"
     "  --measure, --mem-limit SIZE   as for run\n"
+    "  --precision P      fp32 (default), tf32, fp16, bf16, as for run\n"
     "  --cuda-graph       capture each stage's launches once and replay them (CUDA graphs;\n"
     "                     one queued task per stage on the CPU)\n"
     "  --no-transfers     inputs uploaded once; runs go device buffer to device buffer\n"
@@ -656,7 +665,7 @@ static int cmd_bench(int argc, char **argv) {
     if (!in || !out) goto oom;
     pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch, (int)o.inflight,
                           o.p2p,     o.split,         NULL,                o.measure,  o.mem_limit,
-                          o.cuda_graph};
+                          o.cuda_graph, o.precision};
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
         goto done;
@@ -723,7 +732,7 @@ static int cmd_bench(int argc, char **argv) {
     printf("%s on %s: batch %lld, %d stage%s x %d replica%s, micro-batch %d\n", o.graph, dev, (long long)batch,
            pl->n_stages, pl->n_stages == 1 ? "" : "s", pp_exec_replicas(e), pp_exec_replicas(e) == 1 ? "" : "s",
            pl->microbatch);
-    printf("mode: %s, %s\n", o.cuda_graph ? "graphs (captured launches replayed)" : "launch by launch",
+    printf("mode: %s, %s, %s\n", pp_precision_name(o.precision), o.cuda_graph ? "graphs (captured launches replayed)" : "launch by launch",
            o.no_transfers ? "device buffers (no host transfers)" : "host buffers (uploads and downloads timed)");
     printf("runs: %ld timed (%ld warm-up) in %.1f ms\n", n, warm, wall);
     printf("throughput: %.2f items/s (%.2f runs/s)\n", thr, (double)n / (wall / 1e3));
@@ -765,13 +774,15 @@ static int cmd_bench(int argc, char **argv) {
         char buf[4096];
         int len = snprintf(buf, sizeof buf,
                            "{\n  \"graph\": \"%s\",\n  \"device\": \"%s\",\n  \"batch\": %lld,\n  \"stages\": %d,\n"
-                           "  \"replicas\": %d,\n  \"microbatch\": %d,\n  \"graphs\": %s,\n  \"transfers\": %s,\n"
+                           "  \"replicas\": %d,\n  \"microbatch\": %d,\n  \"precision\": \"%s\",\n  \"graphs\": %s,\n"
+                           "  \"transfers\": %s,\n"
                            "  \"runs\": %ld,\n"
                            "  \"throughput_items_per_s\": %.6g,\n  \"latency_ms\": {\"min\": %.6g, \"mean\": %.6g, "
                            "\"median\": %.6g, \"p90\": %.6g, \"p95\": %.6g, \"p99\": %.6g, \"max\": %.6g, "
                            "\"stddev\": %.6g},\n  \"compute_ms\": %.6g\n}\n",
                            o.graph, dev, (long long)batch, pl->n_stages, pp_exec_replicas(e), pl->microbatch,
-                           o.cuda_graph ? "true" : "false", o.no_transfers ? "false" : "true", n, thr,
+                           pp_precision_name(o.precision), o.cuda_graph ? "true" : "false",
+                           o.no_transfers ? "false" : "true", n, thr,
                            lat[0], mean, pct(lat, n, 50), pct(lat, n, 90), pct(lat, n, 95), pct(lat, n, 99),
                            lat[n - 1], sd, compute_ms);
         if (len < 0 || (size_t)len >= sizeof buf || pp_afile_write_all(o.json, buf, (size_t)len, &err)) {

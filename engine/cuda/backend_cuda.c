@@ -62,6 +62,7 @@ static void cuda_destroy(pp_backend *b) {
     pp_cuda_ctx *c = CTX(b);
     if (c) {
         if (cudaSetDevice(c->dev) == cudaSuccess) {
+            pp_cuda_half_weights_free(b);
             if (c->dnn) cudnnDestroy(c->dnn);
             if (c->lt) cublasLtDestroy(c->lt);
         }
@@ -69,6 +70,13 @@ static void cuda_destroy(pp_backend *b) {
         pp_free(c);
     }
     pp_free(b);
+}
+
+static pp_code cuda_set_precision(pp_backend *b, pp_precision p, pp_error *err) {
+    if (p < PP_PREC_FP32 || p > PP_PREC_BF16)
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "%s: unknown precision %d", b->name, (int)p);
+    CTX(b)->precision = p;
+    return PP_OK;
 }
 
 /* ---- memory ---------------------------------------------------------------------- */
@@ -368,8 +376,8 @@ static void cuda_release(pp_backend *b, pp_launch *l) {
     pp_cuda_state *st = l->state;
     if (!st) return;
     if (cudaSetDevice(CTX(b)->dev) == cudaSuccess) {
-        if (st->lt) pp_lt_release(st->lt);
-        if (st->conv) pp_conv_release(st->conv);
+        if (st->lt) pp_lt_release(b, st->lt);
+        if (st->conv) pp_conv_release(b, st->conv);
     }
     pp_free(st);
     l->state = NULL;
@@ -425,7 +433,7 @@ static pp_code cuda_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_e
      * capture, where waiting is not allowed. */
     int prof = 0;
     if (l->profile) {
-        cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+        enum cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
         prof = cudaStreamIsCapturing(s->s, &cs) == cudaSuccess && cs == cudaStreamCaptureStatusNone &&
                cudaEventRecord(s->prof[0], s->s) == cudaSuccess;
     }
@@ -520,6 +528,7 @@ static const pp_backend_ops cuda_ops = {
     .host_alloc = cuda_host_alloc,
     .host_free = cuda_host_free,
     .mem_available = cuda_mem_available,
+    .set_precision = cuda_set_precision,
     .stream_create = cuda_stream_create,
     .stream_destroy = cuda_stream_destroy,
     .stream_sync = cuda_stream_sync,
@@ -580,7 +589,7 @@ pp_code pp_backend_cuda_create(int index, pp_backend **out, pp_error *err) {
     c->dev = index;
     c->n_devices = n;
     c->peer_ok = peer;
-    c->precision = env_is("PP_CUDA_PRECISION", "tf32") ? PP_CUDA_PREC_TF32 : PP_CUDA_PREC_FP32;
+    c->precision = PP_PREC_FP32;
     if (env_is("PP_NVTX", "1")) pp_cuda_set_profiling(1);
     e = cudaSetDevice(index);
     if (e == cudaSuccess) e = cudaFree(NULL); /* create the context now, not inside the first timed call */

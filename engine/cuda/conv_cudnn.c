@@ -1,5 +1,8 @@
 /* conv_cudnn.c: CONV through cuDNN, NCHW f32, with bias, residual and activation
  * in one follow-up kernel (kernels/cuda/eltwise.cu: y = act(y + bias + res)).
+ * In the FP16/BF16 modes cuDNN convolves 16-bit x, w and y with f32 compute
+ * (tensor cores): the weight converted once (half_weights.c), x converted into
+ * the workspace by each launch, y converted back to f32 before the follow-up.
  *
  * This first step uses cuDNN's legacy convolution API (deprecated in cuDNN 9 but
  * exported and silent unless CUDNN_WARN_DEPRECATED; reference/cuda.md §1a): it
@@ -25,10 +28,17 @@ struct pp_conv_plan {
     cudnnConvolutionDescriptor_t cd;
     cudnnConvolutionFwdAlgo_t algo;
     size_t ws;
+    /* 16-bit modes: the type, the converted weight (or where in the workspace a
+     * launch converts a weight that is an activation), and where x and y go */
+    pp_dtype hd;
+    void *w16;
+    size_t x_off, y_off, w_off;
+    int64_t nx, ny, nw;
 };
 
-void pp_conv_release(pp_conv_plan *p) {
+void pp_conv_release(pp_backend *b, pp_conv_plan *p) {
     if (!p) return;
+    if (p->w16) pp_cuda_half_weight_put(b, p->w16);
     if (p->xd) cudnnDestroyTensorDescriptor(p->xd);
     if (p->yd) cudnnDestroyTensorDescriptor(p->yd);
     if (p->wd) cudnnDestroyFilterDescriptor(p->wd);
@@ -74,14 +84,17 @@ pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t 
         *out = p;
         return PP_OK;
     }
+    p->hd = pp_cuda_half_dtype(c);
+    cudnnDataType_t dt = p->hd == PP_DTYPE_F16    ? CUDNN_DATA_HALF
+                         : p->hd == PP_DTYPE_BF16 ? CUDNN_DATA_BFLOAT16
+                                                  : CUDNN_DATA_FLOAT;
     DNN(cudnnCreateTensorDescriptor(&p->xd), "cudnnCreateTensorDescriptor");
     DNN(cudnnCreateTensorDescriptor(&p->yd), "cudnnCreateTensorDescriptor");
     DNN(cudnnCreateFilterDescriptor(&p->wd), "cudnnCreateFilterDescriptor");
     DNN(cudnnCreateConvolutionDescriptor(&p->cd), "cudnnCreateConvolutionDescriptor");
-    DNN(cudnnSetTensor4dDescriptor(p->xd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)cp->n, (int)cp->c, (int)cp->h,
-                                   (int)cp->w),
+    DNN(cudnnSetTensor4dDescriptor(p->xd, CUDNN_TENSOR_NCHW, dt, (int)cp->n, (int)cp->c, (int)cp->h, (int)cp->w),
         "cudnnSetTensor4dDescriptor(x)");
-    DNN(cudnnSetFilter4dDescriptor(p->wd, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, (int)cp->k, (int)(cp->c / cp->group),
+    DNN(cudnnSetFilter4dDescriptor(p->wd, dt, CUDNN_TENSOR_NCHW, (int)cp->k, (int)(cp->c / cp->group),
                                    (int)cp->kh, (int)cp->kw),
         "cudnnSetFilter4dDescriptor");
     /* Symmetric padding only: pad_top/pad_left on both sides. That gives the same
@@ -92,14 +105,17 @@ pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t 
                                         CUDNN_DATA_FLOAT),
         "cudnnSetConvolution2dDescriptor");
     DNN(cudnnSetConvolutionGroupCount(p->cd, (int)cp->group), "cudnnSetConvolutionGroupCount");
-    cudnnMathType_t math = c->precision == PP_CUDA_PREC_TF32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+    /* the compute type stays f32 (CUDNN_DATA_FLOAT above) in every mode */
+    cudnnMathType_t math = c->precision == PP_PREC_FP32 ? CUDNN_FMA_MATH
+                           : c->precision == PP_PREC_TF32 ? CUDNN_DEFAULT_MATH
+                                                          : CUDNN_TENSOR_OP_MATH;
     DNN(cudnnSetConvolutionMathType(p->cd, math), "cudnnSetConvolutionMathType");
     int on, oc, ohh, oww;
     DNN(cudnnGetConvolution2dForwardOutputDim(p->cd, p->xd, p->wd, &on, &oc, &ohh, &oww),
         "cudnnGetConvolution2dForwardOutputDim");
     if (on != cp->n || oc != cp->k || ohh != cp->oh || oww != cp->ow) {
         /* asymmetric padding that changes the output: the direct kernel */
-        pp_conv_release(p);
+        pp_conv_release(b, p);
         p = pp_calloc(1, sizeof *p);
         if (!p) {
             *ws_bytes = 0;
@@ -109,8 +125,7 @@ pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t 
         *out = p;
         return PP_OK;
     }
-    DNN(cudnnSetTensor4dDescriptor(p->yd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)cp->n, (int)cp->k, (int)cp->oh,
-                                   (int)cp->ow),
+    DNN(cudnnSetTensor4dDescriptor(p->yd, CUDNN_TENSOR_NCHW, dt, (int)cp->n, (int)cp->k, (int)cp->oh, (int)cp->ow),
         "cudnnSetTensor4dDescriptor(y)");
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int found = 0;
@@ -123,12 +138,12 @@ pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t 
     for (int pass = 0; pass < 2 && pick < 0; pass++)
         for (int i = 0; i < found && pick < 0; i++) {
             if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > PP_CUDA_CONV_WS_MAX) continue;
-            if (pass == 0 && c->precision == PP_CUDA_PREC_FP32 && perf[i].mathType != CUDNN_FMA_MATH) continue;
+            if (pass == 0 && c->precision == PP_PREC_FP32 && perf[i].mathType != CUDNN_FMA_MATH) continue;
             if (pass == 1 && perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
             pick = i;
         }
     if (pick < 0) {
-        pp_conv_release(p);
+        pp_conv_release(b, p);
         p = pp_calloc(1, sizeof *p);
         if (!p) {
             *ws_bytes = 0;
@@ -145,7 +160,7 @@ pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t 
     DNN(cudnnGetConvolutionForwardWorkspaceSize(c->dnn, p->xd, p->wd, p->cd, p->yd, p->algo, &p->ws),
         "cudnnGetConvolutionForwardWorkspaceSize");
     if (p->ws > PP_CUDA_CONV_WS_MAX) {
-        pp_conv_release(p);
+        pp_conv_release(b, p);
         p = pp_calloc(1, sizeof *p);
         if (!p) {
             *ws_bytes = 0;
@@ -155,10 +170,29 @@ pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t 
         *out = p;
         return PP_OK;
     }
+    if (p->hd != PP_DTYPE_INVALID) {
+        /* after cuDNN's part of the workspace: x, y and (when it is no weight) w in 16 bits */
+        p->nx = cp->n * cp->c * cp->h * cp->w;
+        p->ny = cp->n * cp->k * cp->oh * cp->ow;
+        p->nw = cp->k * (cp->c / cp->group) * cp->kh * cp->kw;
+        size_t at = PP_CUDA_CONV_WS_MAX;
+        p->x_off = at;
+        at += ((size_t)p->nx * 2 + 255) & ~(size_t)255;
+        p->y_off = at;
+        at += ((size_t)p->ny * 2 + 255) & ~(size_t)255;
+        p->w_off = SIZE_MAX;
+        if (!(l->weights & 2u)) {
+            p->w_off = at;
+            at += ((size_t)p->nw * 2 + 255) & ~(size_t)255;
+        } else if (l->in[1] && (rc = pp_cuda_half_weight_get(b, l->in[1], p->nw, p->hd, &p->w16, err))) {
+            goto fail;
+        }
+        *ws_bytes = at;
+    }
     *out = p; /* cuDNN is told the size it needs (p->ws), the arena has the constant */
     return PP_OK;
 fail:
-    pp_conv_release(p);
+    pp_conv_release(b, p);
     *ws_bytes = 0;
     return rc;
 }
@@ -179,15 +213,35 @@ pp_code pp_conv_launch(pp_backend *b, pp_stream *s, const pp_launch *l, const pp
         return pp_error_set(err, PP_ERR_INTERNAL, "%s: node '%s': no workspace (%zu bytes needed)", b->name,
                             l->node->name, p->ws);
     const float one = 1.f, zero = 0.f;
+    const void *x = l->in[0], *w = l->in[1];
+    void *y = l->out[0];
+    if (p->hd != PP_DTYPE_INVALID) {
+        char *ws = l->ws;
+        e = pp_cuda_convert(ws + p->x_off, p->hd, x, PP_DTYPE_F32, p->nx, s->s);
+        x = ws + p->x_off;
+        y = ws + p->y_off;
+        if (e == cudaSuccess && p->w_off != SIZE_MAX) {
+            e = pp_cuda_convert(ws + p->w_off, p->hd, w, PP_DTYPE_F32, p->nw, s->s);
+            w = ws + p->w_off;
+        } else if (e == cudaSuccess) {
+            if (!p->w16)
+                return pp_error_set(err, PP_ERR_INTERNAL, "%s: node '%s': the weight was not converted at prepare",
+                                    b->name, l->node->name);
+            w = p->w16;
+        }
+        if (e != cudaSuccess) goto kernel_fail;
+    }
     /* s->dnn is bound to s->s since stream_create */
-    cudnnStatus_t ds = cudnnConvolutionForward(s->dnn, &one, p->xd, l->in[0], p->wd, l->in[1], p->cd, p->algo, l->ws,
-                                               p->ws, &zero, p->yd, l->out[0]);
+    cudnnStatus_t ds =
+        cudnnConvolutionForward(s->dnn, &one, p->xd, x, p->wd, w, p->cd, p->algo, l->ws, p->ws, &zero, p->yd, y);
     if (ds != CUDNN_STATUS_SUCCESS) {
         char detail[256];
         cudnnGetLastErrorString(detail, sizeof detail);
         return pp_error_set(err, PP_ERR_DEVICE, "%s: node '%s': cudnnConvolutionForward: %s (%s)", b->name,
                             l->node->name, cudnnGetErrorString(ds), detail);
     }
+    if (p->hd != PP_DTYPE_INVALID && (e = pp_cuda_convert(l->out[0], PP_DTYPE_F32, y, p->hd, p->ny, s->s)) != cudaSuccess)
+        goto kernel_fail;
     const float *bias = l->node->n_in > 2 ? l->in[2] : NULL, *res = l->node->n_in > 3 ? l->in[3] : NULL;
     e = pp_cuda_bias_act_nchw(l->out[0], bias, res, cp->n, cp->k, cp->oh * cp->ow, cp->act, s->s);
     if (e != cudaSuccess) goto kernel_fail;

@@ -15,14 +15,6 @@
 #include "../../kernels/cuda/cuda_kernels.h"
 #include "../backend.h"
 
-/* Arithmetic for f32 tensors. FP32 is exact IEEE f32 (the default, what the tests
- * compare with the CPU); TF32 lets cuBLASLt and cuDNN use TF32 tensor cores
- * (PP_CUDA_PRECISION=tf32). fp16/bf16 storage modes come later (docs/cuda.md). */
-typedef enum pp_cuda_precision {
-    PP_CUDA_PREC_FP32 = 0,
-    PP_CUDA_PREC_TF32 = 1,
-} pp_cuda_precision;
-
 /* The workspace every GEMM/MATMUL and every cuDNN CONV reports, whatever its
  * algorithm needs (algorithms needing more are skipped): constant, so a prepare at
  * another micro-batch size never outgrows the stage's arena, which holds one
@@ -37,7 +29,8 @@ typedef struct pp_cuda_ctx {
     unsigned char *peer_ok;      /* [n_devices]: enable_peer succeeded towards that device */
     cublasLtHandle_t lt;         /* shared: cublasLtMatmul takes the stream per call */
     cudnnHandle_t dnn;           /* for plan-time queries; each stream has its own for launches */
-    pp_cuda_precision precision;
+    pp_precision precision;      /* set_precision; FP32 until then */
+    struct pp_half_weight *halves; /* weights converted for FP16/BF16 (half_weights.c) */
     int nvtx;                    /* a range per launch (PP_NVTX=1 or pp_cuda_set_profiling) */
 } pp_cuda_ctx;
 
@@ -73,18 +66,30 @@ typedef struct pp_cuda_state {
     char label[160];    /* "<source name> (<op>)" for NVTX */
 } pp_cuda_state;
 
+/* FP16/BF16 precision: the 16-bit type GEMM/MATMUL/CONV read (PP_DTYPE_F16 or
+ * PP_DTYPE_BF16), PP_DTYPE_INVALID in the f32 modes. */
+pp_dtype pp_cuda_half_dtype(const pp_cuda_ctx *c);
+/* The weight at device address src (n f32 values) converted to `dt` once per
+ * backend: made on first use (at prepare, waiting for the conversion) and
+ * shared by every launch that reads that weight; each call holds a reference
+ * that pp_cuda_half_weight_put gives back. */
+pp_code pp_cuda_half_weight_get(pp_backend *b, const void *src, int64_t n, pp_dtype dt, void **half, pp_error *err);
+void pp_cuda_half_weight_put(pp_backend *b, void *half);
+/* Frees whatever is left (backend destroy). */
+void pp_cuda_half_weights_free(pp_backend *b);
+
 /* "cuda:0: what: cudaErrorX (text)" into err; returns code. */
 pp_code pp_cuda_fail(pp_error *err, pp_code code, const pp_backend *b, cudaError_t e, const char *what);
 
 /* cuBLASLt GEMM / MATMUL (gemm_lt.c). */
 pp_code pp_lt_prepare(pp_backend *b, pp_launch *l, pp_lt_plan **out, size_t *ws_bytes, pp_error *err);
 pp_code pp_lt_launch(pp_backend *b, pp_stream *s, const pp_launch *l, const pp_lt_plan *plan, pp_error *err);
-void pp_lt_release(pp_lt_plan *plan);
+void pp_lt_release(pp_backend *b, pp_lt_plan *plan);
 
 /* cuDNN CONV (conv_cudnn.c). */
 pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t *ws_bytes, pp_error *err);
 pp_code pp_conv_launch(pp_backend *b, pp_stream *s, const pp_launch *l, const pp_conv_plan *plan, pp_error *err);
-void pp_conv_release(pp_conv_plan *plan);
+void pp_conv_release(pp_backend *b, pp_conv_plan *plan);
 
 /* Turns the per-launch NVTX ranges on or off for every CUDA backend (also set by
  * PP_NVTX=1 at creation). Cheap either way: a flag test per launch. */

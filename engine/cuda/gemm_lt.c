@@ -1,4 +1,7 @@
-/* gemm_lt.c: GEMM and MATMUL through cuBLASLt, f32 (FP32 or TF32 compute).
+/* gemm_lt.c: GEMM and MATMUL through cuBLASLt: f32 in and out, FP32 or TF32
+ * compute; in the FP16/BF16 modes A and B are read in 16 bits (a weight from
+ * its converted copy, made once: half_weights.c; an activation converted into
+ * the workspace by each launch) while C, D and the accumulation stay f32.
  *
  * cuBLASLt is column-major and our tensors are row-major, so every product is
  * computed transposed (reference/cuda.md §2): Yᵀ (N×M, ld N) = op(B)ᵀ · op(A)ᵀ,
@@ -41,6 +44,14 @@ struct pp_lt_plan {
     int loop;                          /* MATMUL: one call per matrix */
     int64_t m, n;                      /* Y rows and columns (after any folding) */
     uint32_t align;                    /* pointer alignment the algorithm was chosen for */
+    /* 16-bit modes: hd is the type (PP_DTYPE_INVALID in f32 modes); per operand
+     * (0 = our A, 1 = our B) its element count, and either its converted
+     * weight (half[i]) or where in the workspace a launch converts it (conv_off[i],
+     * SIZE_MAX when it needs no conversion there). */
+    pp_dtype hd;
+    int64_t numel[2];
+    void *half[2];
+    size_t conv_off[2];
 };
 
 static pp_code lt_fail(pp_error *err, const pp_backend *b, const pp_launch *l, cublasStatus_t s, const char *what) {
@@ -88,8 +99,10 @@ fail:
     return rc;
 }
 
-void pp_lt_release(pp_lt_plan *p) {
+void pp_lt_release(pp_backend *b, pp_lt_plan *p) {
     if (!p) return;
+    for (int i = 0; i < 2; i++)
+        if (p->half[i]) pp_cuda_half_weight_put(b, p->half[i]);
     if (p->la) cublasLtMatrixLayoutDestroy(p->la);
     if (p->lb) cublasLtMatrixLayoutDestroy(p->lb);
     if (p->lc) cublasLtMatrixLayoutDestroy(p->lc);
@@ -128,6 +141,14 @@ static void batch_offsets(const pp_matmul_params *p, int64_t bi, int64_t *oa, in
     *ob = b;
 }
 
+/* Elements an operand spans: one matrix of `mat` plus the furthest batch offset. */
+static int64_t operand_numel(const pp_matmul_params *p, const int64_t *st, int64_t mat) {
+    int64_t far = 0;
+    for (int d = 0; d < p->batch_rank; d++)
+        if (p->batch_dims[d] > 1) far += (p->batch_dims[d] - 1) * st[d];
+    return mat + far;
+}
+
 pp_code pp_lt_prepare(pp_backend *b, pp_launch *l, pp_lt_plan **out, size_t *ws_bytes, pp_error *err) {
     pp_cuda_ctx *c = b->ctx;
     pp_code rc = PP_OK;
@@ -146,9 +167,13 @@ pp_code pp_lt_prepare(pp_backend *b, pp_launch *l, pp_lt_plan **out, size_t *ws_
     uint32_t align = 256;
     cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_DEFAULT;
     p->post_act.kind = PP_ACT_NONE;
+    p->hd = pp_cuda_half_dtype(c);
+    uint64_t es = p->hd == PP_DTYPE_INVALID ? 4 : 2; /* bytes per A/B element */
     if (l->node->op == PP_OP_GEMM) {
         const pp_gemm_params *g = &l->params.gemm;
         m = g->m, n = g->n, k = g->k;
+        p->numel[0] = m * k;
+        p->numel[1] = k * n;
         trans_a = g->trans_a, trans_b = g->trans_b;
         p->alpha = g->alpha;
         p->beta = g->beta;
@@ -178,6 +203,8 @@ pp_code pp_lt_prepare(pp_backend *b, pp_launch *l, pp_lt_plan **out, size_t *ws_
     } else {
         const pp_matmul_params *mm = &l->params.matmul;
         m = mm->m, n = mm->n, k = mm->k;
+        p->numel[0] = operand_numel(mm, mm->a_stride, m * k);
+        p->numel[1] = operand_numel(mm, mm->b_stride, k * n);
         p->alpha = 1.f;
         p->beta = 0.f;
         p->c_mode = LT_C_NONE;
@@ -191,7 +218,7 @@ pp_code pp_lt_prepare(pp_backend *b, pp_launch *l, pp_lt_plan **out, size_t *ws_
                 batch = (int32_t)mm->batch;
                 sa = lsa;
                 sb = lsb;
-                align = min_u32(align, min_u32(pow2_align((uint64_t)sa * 4), pow2_align((uint64_t)sb * 4)));
+                align = min_u32(align, min_u32(pow2_align((uint64_t)sa * es), pow2_align((uint64_t)sb * es)));
                 align = min_u32(align, pow2_align((uint64_t)(m * n) * 4));
             } else {
                 p->loop = 1;
@@ -201,17 +228,34 @@ pp_code pp_lt_prepare(pp_backend *b, pp_launch *l, pp_lt_plan **out, size_t *ws_
         }
         if (p->loop) {
             for (int d = 0; d < mm->batch_rank; d++)
-                align = min_u32(align, min_u32(pow2_align((uint64_t)mm->a_stride[d] * 4),
-                                               pow2_align((uint64_t)mm->b_stride[d] * 4)));
+                align = min_u32(align, min_u32(pow2_align((uint64_t)mm->a_stride[d] * es),
+                                               pow2_align((uint64_t)mm->b_stride[d] * es)));
             align = min_u32(align, pow2_align((uint64_t)(m * n) * 4));
         }
     }
     p->m = m;
     p->n = n;
-    align = min_u32(align, min_u32(ptr_align(l->in[0]), min_u32(ptr_align(l->in[1]), ptr_align(l->out[0]))));
+    /* 16 bits: weights from their converted copy, activations converted into
+     * the workspace after cuBLASLt's own part; both 256-aligned. */
+    size_t ws_extra = 0;
+    p->conv_off[0] = p->conv_off[1] = SIZE_MAX;
+    for (int i = 0; i < 2 && p->hd != PP_DTYPE_INVALID; i++) {
+        if (l->weights & (1u << i)) {
+            /* the executor's first, sizing prepare has no device pointers yet */
+            if (l->in[i] && (rc = pp_cuda_half_weight_get(b, l->in[i], p->numel[i], p->hd, &p->half[i], err)))
+                goto fail;
+        } else {
+            p->conv_off[i] = PP_CUDA_GEMM_WS_MAX + ws_extra;
+            ws_extra += ((size_t)p->numel[i] * 2 + 255) & ~(size_t)255;
+        }
+    }
+    if (p->hd == PP_DTYPE_INVALID)
+        align = min_u32(align, min_u32(ptr_align(l->in[0]), ptr_align(l->in[1])));
+    align = min_u32(align, ptr_align(l->out[0]));
     p->align = align;
 
-    cublasComputeType_t ct = c->precision == PP_CUDA_PREC_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+    cudaDataType_t ab = p->hd == PP_DTYPE_F16 ? CUDA_R_16F : p->hd == PP_DTYPE_BF16 ? CUDA_R_16BF : CUDA_R_32F;
+    cublasComputeType_t ct = c->precision == PP_PREC_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
     LT(cublasLtMatmulDescCreate(&p->desc, ct, CUDA_R_32F), "cublasLtMatmulDescCreate");
     /* cuBLAS A = our B: stored (K,N) row-major = col-major N×K (ld N), op N;
      * transposed, stored (N,K) = col-major K×N (ld K), op T. */
@@ -229,15 +273,15 @@ pp_code pp_lt_prepare(pp_backend *b, pp_launch *l, pp_lt_plan **out, size_t *ws_
            "set BIAS_POINTER");
     }
     if (trans_b)
-        LT(cublasLtMatrixLayoutCreate(&p->la, CUDA_R_32F, (uint64_t)k, (uint64_t)n, k), "layout A");
+        LT(cublasLtMatrixLayoutCreate(&p->la, ab, (uint64_t)k, (uint64_t)n, k), "layout A");
     else
-        LT(cublasLtMatrixLayoutCreate(&p->la, CUDA_R_32F, (uint64_t)n, (uint64_t)k, n), "layout A");
+        LT(cublasLtMatrixLayoutCreate(&p->la, ab, (uint64_t)n, (uint64_t)k, n), "layout A");
     /* cuBLAS B = our A: stored (M,K) = col-major K×M (ld K), op N; transposed,
      * stored (K,M) = col-major M×K (ld M), op T. */
     if (trans_a)
-        LT(cublasLtMatrixLayoutCreate(&p->lb, CUDA_R_32F, (uint64_t)m, (uint64_t)k, m), "layout B");
+        LT(cublasLtMatrixLayoutCreate(&p->lb, ab, (uint64_t)m, (uint64_t)k, m), "layout B");
     else
-        LT(cublasLtMatrixLayoutCreate(&p->lb, CUDA_R_32F, (uint64_t)k, (uint64_t)m, k), "layout B");
+        LT(cublasLtMatrixLayoutCreate(&p->lb, ab, (uint64_t)k, (uint64_t)m, k), "layout B");
     LT(cublasLtMatrixLayoutCreate(&p->lc, CUDA_R_32F, (uint64_t)n, (uint64_t)m, n), "layout C/D");
     if (batch > 1) {
         if ((rc = set_layout_batch(p->la, batch, sb, b, l, err)) != PP_OK) goto fail;
@@ -276,16 +320,16 @@ pp_code pp_lt_prepare(pp_backend *b, pp_launch *l, pp_lt_plan **out, size_t *ws_
     p->ws = PP_CUDA_GEMM_WS_MAX;
     cublasLtMatmulPreferenceDestroy(pref);
     *out = p;
-    *ws_bytes = p->ws;
+    *ws_bytes = p->ws + ws_extra;
     return PP_OK;
 fail:
     if (pref) cublasLtMatmulPreferenceDestroy(pref);
-    pp_lt_release(p);
+    pp_lt_release(b, p);
     return rc;
 }
 
-static pp_code lt_run(pp_backend *b, pp_stream *s, const pp_launch *l, const pp_lt_plan *p, const float *a,
-                      const float *bm, const float *cm, float *y, pp_error *err) {
+static pp_code lt_run(pp_backend *b, pp_stream *s, const pp_launch *l, const pp_lt_plan *p, const void *a,
+                      const void *bm, const float *cm, float *y, pp_error *err) {
     pp_cuda_ctx *c = b->ctx;
     /* cuBLAS A = our B, cuBLAS B = our A */
     cublasStatus_t st = cublasLtMatmul(c->lt, p->desc, &p->alpha, bm, p->la, a, p->lb, &p->beta, cm, p->lc, y, p->lc,
@@ -301,12 +345,27 @@ static pp_code kernel_fail(pp_backend *b, const pp_launch *l, cudaError_t e, con
 }
 
 pp_code pp_lt_launch(pp_backend *b, pp_stream *s, const pp_launch *l, const pp_lt_plan *p, pp_error *err) {
-    const float *a = l->in[0], *bm = l->in[1];
+    const void *ab[2] = {l->in[0], l->in[1]};
     float *y = l->out[0];
     if (p->m <= 0 || p->n <= 0) return PP_OK;
     if (p->ws && !l->ws)
         return pp_error_set(err, PP_ERR_INTERNAL, "%s: node '%s': no workspace (%zu bytes needed)", b->name,
                             l->node->name, p->ws);
+    for (int i = 0; i < 2 && p->hd != PP_DTYPE_INVALID; i++) {
+        if (p->half[i]) {
+            ab[i] = p->half[i];
+        } else if (p->conv_off[i] != SIZE_MAX) {
+            void *dst = (char *)l->ws + p->conv_off[i];
+            cudaError_t e = pp_cuda_convert(dst, p->hd, ab[i], PP_DTYPE_F32, p->numel[i], s->s);
+            if (e != cudaSuccess) return kernel_fail(b, l, e, "converting an input to 16 bits", err);
+            ab[i] = dst;
+        } else {
+            return pp_error_set(err, PP_ERR_INTERNAL, "%s: node '%s': weight %d was not converted at prepare",
+                                b->name, l->node->name, i);
+        }
+    }
+    const char *a = ab[0], *bm = ab[1];
+    size_t es = p->hd == PP_DTYPE_INVALID ? 4 : 2;
     if (ptr_align(a) < p->align || ptr_align(bm) < p->align || ptr_align(y) < p->align)
         return pp_error_set(err, PP_ERR_INTERNAL, "%s: node '%s': buffers less aligned than the %u bytes prepared for",
                             b->name, l->node->name, (unsigned)p->align);
@@ -338,7 +397,7 @@ pp_code pp_lt_launch(pp_backend *b, pp_stream *s, const pp_launch *l, const pp_l
         int64_t oa, ob;
         batch_offsets(mm, bi, &oa, &ob);
         float *yb = y + bi * mm->m * mm->n;
-        rc = lt_run(b, s, l, p, a + oa, bm + ob, yb, yb, err);
+        rc = lt_run(b, s, l, p, a + (size_t)oa * es, bm + (size_t)ob * es, yb, yb, err);
         if (rc != PP_OK) return rc;
     }
     return PP_OK;

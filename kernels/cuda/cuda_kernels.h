@@ -79,6 +79,9 @@ cudaError_t pp_cuda_bias_act_nchw(float *y, const float *bias, const float *resi
 /* gemm: y (M,N) = c broadcast through (c_stride_m, c_stride_n), before the product; */
 cudaError_t pp_cuda_broadcast_2d(float *y, const float *c, int64_t m, int64_t n, int64_t c_stride_m,
                                  int64_t c_stride_n, cudaStream_t s);
+/* Precision conversion for the 16-bit modes: n values from src (type st) to dst
+ * (type dt), each of f32, f16, bf16; round to nearest even. */
+cudaError_t pp_cuda_convert(void *dst, pp_dtype dt, const void *src, pp_dtype st, int64_t n, cudaStream_t s);
 /* y (count) = act(y). */
 cudaError_t pp_cuda_act_inplace(float *y, int64_t count, pp_act act, cudaStream_t s);
 /* The direct convolution: the fallback when cuDNN has no algorithm for a shape

@@ -11,6 +11,7 @@
 #include "engine/cuda/cuda_internal.h"
 
 static void e_destroy(pp_backend *b) {
+    if (b->ctx) pp_cuda_half_weights_free(b);
     free(b->ctx);
     free(b);
 }
@@ -38,6 +39,10 @@ static void e_ed(pp_backend *b, pp_event *e) { free(e); }
 static pp_code e_er(pp_backend *b, pp_event *e, pp_stream *s, pp_error *err) { return PP_OK; }
 static pp_code e_sw(pp_backend *b, pp_stream *s, pp_event *e, pp_error *err) { return PP_OK; }
 static pp_code e_es(pp_backend *b, pp_event *e, pp_error *err) { return PP_OK; }
+static pp_code e_prec(pp_backend *b, pp_precision p, pp_error *err) {
+    ((pp_cuda_ctx *)b->ctx)->precision = p;
+    return PP_OK;
+}
 static pp_code e_nr(pp_backend *b, pp_event *e, void *native, pp_error *err) { return PP_OK; }
 static pp_code e_nw(pp_backend *b, void *native, pp_event *e, pp_error *err) { return PP_OK; }
 static pp_code e_cp(pp_backend *b, pp_stream *s, void *d, const void *src, size_t n, pp_error *err) { memmove(d, src, n); return PP_OK; }
@@ -73,8 +78,8 @@ static pp_code e_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
     return PP_OK;
 }
 static void e_release(pp_backend *b, pp_launch *l) {
-    if (l->state && (l->node->op == PP_OP_GEMM || l->node->op == PP_OP_MATMUL)) pp_lt_release(l->state);
-    if (l->state && l->node->op == PP_OP_CONV) pp_conv_release(l->state);
+    if (l->state && (l->node->op == PP_OP_GEMM || l->node->op == PP_OP_MATMUL)) pp_lt_release(b, l->state);
+    if (l->state && l->node->op == PP_OP_CONV) pp_conv_release(b, l->state);
     l->state = NULL;
 }
 static pp_code e_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_error *err) {
@@ -94,7 +99,7 @@ static pp_code e_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_erro
 
 static const pp_backend_ops emu_ops = {
     .kind = "cuda", .host_memory = 1, .destroy = e_destroy, .alloc = e_alloc, .free = e_free, .host_alloc = e_alloc,
-    .host_free = e_free, .mem_available = e_mem, .stream_create = e_sc, .stream_destroy = e_sd, .stream_sync = e_ss,
+    .host_free = e_free, .mem_available = e_mem, .set_precision = e_prec, .stream_create = e_sc, .stream_destroy = e_sd, .stream_sync = e_ss,
     .event_create = e_ec, .event_destroy = e_ed, .event_record = e_er, .stream_wait = e_sw, .event_sync = e_es, .native_record = e_nr, .native_wait = e_nw, .host_fn = e_hf,
     .upload = e_cp, .download = e_cp, .copy = e_cp, .copy_peer = e_cpeer, .enable_peer = e_epeer, .supports = e_supports, .prepare = e_prepare, .release = e_release,
     .launch = e_launch,
@@ -105,7 +110,7 @@ pp_code pp_backend_create(const char *spec, pp_backend **out, pp_error *err) {
     pp_backend *b = calloc(1, sizeof *b);
     pp_cuda_ctx *c = calloc(1, sizeof *c);
     c->lt = (cublasLtHandle_t)(uintptr_t)1; /* mock_cublaslt.c ignores it */
-    c->precision = PP_CUDA_PREC_FP32;
+    c->precision = PP_PREC_FP32;
     b->ctx = c;
     b->ops = &emu_ops;
     snprintf(b->name, sizeof b->name, "emu:0");

@@ -2,7 +2,9 @@
  * host from the descriptors' attributes exactly as cuBLASLt defines them
  * (column-major, ops, strided batch, beta·C, bias and RELU/GELU epilogues), so
  * the row-major trick, the batch strides and the C/bias modes are checked without
- * a GPU. Also checks each pointer against the alignment the heuristic was told. */
+ * a GPU. Also checks each pointer against the alignment the heuristic was told.
+ * A and B may be f16 or bf16 (the 16-bit precision modes: compute and scale 32F,
+ * C and D 32F, as cuBLASLt requires for those inputs). */
 #include <cublasLt.h>
 #include <math.h>
 #include <stdint.h>
@@ -16,6 +18,7 @@ typedef struct mdesc {
     const float *bias;
 } mdesc;
 typedef struct mlayout {
+    cudaDataType type;
     uint64_t rows, cols;
     int64_t ld;
     int32_t batch;
@@ -31,6 +34,7 @@ const char *cublasLtGetStatusString(cublasStatus_t s) { return s ? "mock error" 
 
 cublasStatus_t cublasLtMatmulDescCreate(cublasLtMatmulDesc_t *d, cublasComputeType_t ct, cudaDataType_t st) {
     if (ct != CUBLAS_COMPUTE_32F && ct != CUBLAS_COMPUTE_32F_FAST_TF32) return CUBLAS_STATUS_INVALID_VALUE;
+    /* (the 16-bit inputs need COMPUTE_32F, checked at matmul time through the layouts) */
     if (st != CUDA_R_32F) return CUBLAS_STATUS_INVALID_VALUE;
     *d = (cublasLtMatmulDesc_t)calloc(1, sizeof(mdesc));
     return CUBLAS_STATUS_SUCCESS;
@@ -50,9 +54,10 @@ cublasStatus_t cublasLtMatmulDescSetAttribute(cublasLtMatmulDesc_t d, cublasLtMa
 }
 cublasStatus_t cublasLtMatrixLayoutCreate(cublasLtMatrixLayout_t *l, cudaDataType t, uint64_t rows, uint64_t cols,
                                           int64_t ld) {
-    if (t != CUDA_R_32F || ld < (int64_t)(rows ? rows : 1)) return CUBLAS_STATUS_INVALID_VALUE;
+    if ((t != CUDA_R_32F && t != CUDA_R_16F && t != CUDA_R_16BF) || ld < (int64_t)(rows ? rows : 1))
+        return CUBLAS_STATUS_INVALID_VALUE;
     mlayout *m = calloc(1, sizeof *m);
-    m->rows = rows, m->cols = cols, m->ld = ld, m->batch = 1;
+    m->type = t, m->rows = rows, m->cols = cols, m->ld = ld, m->batch = 1;
     *l = (cublasLtMatrixLayout_t)m;
     return CUBLAS_STATUS_SUCCESS;
 }
@@ -103,10 +108,34 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t h, cublasLtMatmul
     return CUBLAS_STATUS_SUCCESS;
 }
 
-static float el(const mlayout *l, const float *p, int trans, int64_t b, uint64_t r, uint64_t c) {
+/* IEEE half and bfloat16 bits to float, on the host. */
+static float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 31, m = h & 1023, bits;
+    if (e == 0) {
+        float v = ldexpf((float)m, -24);
+        return sign ? -v : v;
+    }
+    if (e == 31) bits = sign | 0x7F800000u | (m << 13);
+    else bits = sign | ((e + 112) << 23) | (m << 13);
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+static float bf16_to_float(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static float el(const mlayout *l, const void *p, int trans, int64_t b, uint64_t r, uint64_t c) {
     /* element (r, c) of op(X) for batch b */
-    const float *x = p + b * l->stride;
-    return trans ? x[r * l->ld + c] : x[c * l->ld + r];
+    int64_t i = b * l->stride + (int64_t)(trans ? r * l->ld + c : c * l->ld + r);
+    switch (l->type) {
+    case CUDA_R_16F: return half_to_float(((const uint16_t *)p)[i]);
+    case CUDA_R_16BF: return bf16_to_float(((const uint16_t *)p)[i]);
+    default: return ((const float *)p)[i];
+    }
 }
 
 cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t desc, const void *alpha, const void *A,
@@ -134,6 +163,10 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t desc, con
         return CUBLAS_STATUS_INVALID_VALUE;
     }
     if (la->batch != ld->batch || lb->batch != ld->batch || lc->batch != ld->batch) return CUBLAS_STATUS_INVALID_VALUE;
+    if (la->type != lb->type || lc->type != CUDA_R_32F || ld->type != CUDA_R_32F) {
+        fprintf(stderr, "MOCK cuBLASLt: A and B must share a type and C, D be 32F\n");
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    }
     float a = *(const float *)alpha, bt = *(const float *)beta;
     int bias = m->epi == CUBLASLT_EPILOGUE_BIAS || m->epi == CUBLASLT_EPILOGUE_RELU_BIAS || m->epi == CUBLASLT_EPILOGUE_GELU_BIAS;
     if (bias && !m->bias) return CUBLAS_STATUS_INVALID_VALUE;

@@ -2,14 +2,64 @@
  * on the host: descriptors keep what they are given, the output size follows
  * cuDNN's formula (symmetric padding), and the forward pass is a plain NCHW
  * cross-correlation with groups and dilation. Checks that descriptors agree with
- * the pointers' tensors (shapes, group) the way cuDNN would refuse them. */
+ * the pointers' tensors (shapes, group) the way cuDNN would refuse them. x, w and
+ * y are f32, or all three f16 or bf16 (the 16-bit precision modes; the compute
+ * type stays f32). */
 #include <cudnn.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct cudnnTensorStruct { int n, c, h, w; };
-struct cudnnFilterStruct { int k, c, r, s; };
+struct cudnnTensorStruct { int n, c, h, w; cudnnDataType_t t; };
+struct cudnnFilterStruct { int k, c, r, s; cudnnDataType_t t; };
+
+static int known(cudnnDataType_t t) { return t == CUDNN_DATA_FLOAT || t == CUDNN_DATA_HALF || t == CUDNN_DATA_BFLOAT16; }
+
+static float ld16(cudnnDataType_t t, const void *p, size_t i) {
+    if (t == CUDNN_DATA_FLOAT) return ((const float *)p)[i];
+    uint16_t h = ((const uint16_t *)p)[i];
+    uint32_t bits;
+    if (t == CUDNN_DATA_BFLOAT16) {
+        bits = (uint32_t)h << 16;
+    } else {
+        uint32_t sign = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 31, m = h & 1023;
+        if (e == 0) {
+            float v = ldexpf((float)m, -24);
+            return sign ? -v : v;
+        }
+        bits = e == 31 ? sign | 0x7F800000u | (m << 13) : sign | ((e + 112) << 23) | (m << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+/* float to f16 / bf16 bits, round to nearest even (finite values of our range) */
+static void st16(cudnnDataType_t t, void *p, size_t i, float v) {
+    if (t == CUDNN_DATA_FLOAT) {
+        ((float *)p)[i] = v;
+        return;
+    }
+    uint32_t b;
+    memcpy(&b, &v, 4);
+    uint16_t out;
+    if (t == CUDNN_DATA_BFLOAT16) {
+        out = (uint16_t)((b + 0x7FFFu + ((b >> 16) & 1)) >> 16);
+    } else {
+        uint32_t sign = (b >> 16) & 0x8000u;
+        float a = fabsf(v);
+        if (a >= 65520.f) out = (uint16_t)(sign | 0x7C00u);
+        else if (a < ldexpf(1.f, -14)) out = (uint16_t)(sign | (uint16_t)lrintf(a * ldexpf(1.f, 24)));
+        else {
+            uint32_t ab = b & 0x7FFFFFFFu;
+            uint32_t r = ab + 0xFFFu + ((ab >> 13) & 1);
+            out = (uint16_t)(sign | (((r >> 23) - 112) << 10) | ((r >> 13) & 1023));
+        }
+    }
+    ((uint16_t *)p)[i] = out;
+}
 struct cudnnConvolutionStruct { int ph, pw, sh, sw, dh, dw, group; cudnnMathType_t math; };
 
 const char *cudnnGetErrorString(cudnnStatus_t s) { return s ? "MOCK_CUDNN_ERROR" : "CUDNN_STATUS_SUCCESS"; }
@@ -26,14 +76,14 @@ cudnnStatus_t cudnnCreateConvolutionDescriptor(cudnnConvolutionDescriptor_t *d) 
 cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t d) { free(d); return 0; }
 cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t f, cudnnDataType_t t, int n,
                                          int c, int h, int w) {
-    if (f != CUDNN_TENSOR_NCHW || t != CUDNN_DATA_FLOAT || n <= 0 || c <= 0 || h <= 0 || w <= 0) return CUDNN_STATUS_BAD_PARAM;
-    d->n = n, d->c = c, d->h = h, d->w = w;
+    if (f != CUDNN_TENSOR_NCHW || !known(t) || n <= 0 || c <= 0 || h <= 0 || w <= 0) return CUDNN_STATUS_BAD_PARAM;
+    d->n = n, d->c = c, d->h = h, d->w = w, d->t = t;
     return 0;
 }
 cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, cudnnDataType_t t, cudnnTensorFormat_t f, int k,
                                          int c, int r, int s) {
-    if (f != CUDNN_TENSOR_NCHW || t != CUDNN_DATA_FLOAT || k <= 0 || c <= 0 || r <= 0 || s <= 0) return CUDNN_STATUS_BAD_PARAM;
-    d->k = k, d->c = c, d->r = r, d->s = s;
+    if (f != CUDNN_TENSOR_NCHW || !known(t) || k <= 0 || c <= 0 || r <= 0 || s <= 0) return CUDNN_STATUS_BAD_PARAM;
+    d->k = k, d->c = c, d->r = r, d->s = s, d->t = t;
     return 0;
 }
 cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t d, int ph, int pw, int sh, int sw, int dh,
@@ -89,8 +139,9 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha, const 
     if (yd->n != n || yd->c != k || yd->h != oh || yd->w != ow) return CUDNN_STATUS_BAD_PARAM;
     if (wsz < 1024 || !ws) return CUDNN_STATUS_BAD_PARAM;
     memset(ws, 0x5A, 1024); /* it is ours to scribble on */
-    const float *X = x, *W = w;
-    float *Y = y, a = *(const float *)alpha, b = *(const float *)beta;
+    if (xd->t != wd->t || xd->t != yd->t) return CUDNN_STATUS_NOT_SUPPORTED;
+    cudnnDataType_t t = xd->t;
+    float a = *(const float *)alpha, b = *(const float *)beta;
     int cg = xd->c / cd->group, kg = k / cd->group;
     for (int in = 0; in < n; in++)
         for (int ik = 0; ik < k; ik++)
@@ -103,11 +154,11 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha, const 
                             for (int q = 0; q < wd->s; q++) {
                                 int iy = oy * cd->sh - cd->ph + r * cd->dh, ix = ox * cd->sw - cd->pw + q * cd->dw;
                                 if (iy < 0 || iy >= xd->h || ix < 0 || ix >= xd->w) continue;
-                                s += (double)X[((in * xd->c + g * cg + c) * xd->h + iy) * xd->w + ix] *
-                                     W[((ik * cg + c) * wd->r + r) * wd->s + q];
+                                s += (double)ld16(t, x, (size_t)((in * xd->c + g * cg + c) * xd->h + iy) * xd->w + ix) *
+                                     ld16(t, w, (size_t)((ik * cg + c) * wd->r + r) * wd->s + q);
                             }
-                    float *o = &Y[((in * k + ik) * oh + oy) * ow + ox];
-                    *o = a * (float)s + (b != 0.f ? b * *o : 0.f);
+                    size_t o = (size_t)((in * k + ik) * oh + oy) * ow + ox;
+                    st16(t, y, o, a * (float)s + (b != 0.f ? b * ld16(t, y, o) : 0.f));
                 }
     return 0;
 }

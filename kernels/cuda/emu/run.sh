@@ -45,6 +45,7 @@ gcc "${CF[@]}" -c "$HERE/mock_cublaslt.c" -o "$W/mock_cublaslt.o" &
 gcc "${CF[@]}" -c "$ROOT/engine/cuda/gemm_lt.c" -o "$W/gemm_lt.o" &
 gcc "${CF[@]}" -c "$HERE/mock_cudnn.c" -o "$W/mock_cudnn.o" &
 gcc "${CF[@]}" -c "$ROOT/engine/cuda/conv_cudnn.c" -o "$W/conv_cudnn.o" &
+gcc "${CF[@]}" -c "$ROOT/engine/cuda/half_weights.c" -o "$W/half_weights.o" &
 gcc "${CF[@]}" -c "$ROOT/tests/gpu_ops.c" -o "$W/gpu_ops.o" &
 gcc "${CF[@]}" -c "$ROOT/tests/gpu_models.c" -o "$W/gpu_models.o" &
 wait
@@ -54,11 +55,11 @@ LIBS+=(-fopenmp)
 [ -n "$(ls /usr/lib/*/libopenblas.so 2>/dev/null)" ] && LIBS+=(-lopenblas)
 rc=0
 if [ "$WHAT" = ops ] || [ "$WHAT" = all ]; then
-  g++ -o "$W/emu_ops" "$W/gpu_ops.o" "$W/emu_backend.o" "${objs[@]}" "$W/emu.o" "$W/cuda_stubs.o" "$W/gemm_lt.o" "$W/mock_cublaslt.o" "$W/conv_cudnn.o" "$W/mock_cudnn.o" "${LIBS[@]}"
+  g++ -o "$W/emu_ops" "$W/gpu_ops.o" "$W/emu_backend.o" "${objs[@]}" "$W/emu.o" "$W/cuda_stubs.o" "$W/gemm_lt.o" "$W/mock_cublaslt.o" "$W/conv_cudnn.o" "$W/half_weights.o" "$W/mock_cudnn.o" "${LIBS[@]}"
   "$W/emu_ops" --device emu ${FILTER:+"$FILTER"} || rc=1
 fi
 if [ "$WHAT" = models ] || [ "$WHAT" = all ]; then
-  g++ -o "$W/emu_models" "$W/gpu_models.o" "$W/emu_backend.o" "${objs[@]}" "$W/emu.o" "$W/cuda_stubs.o" "$W/gemm_lt.o" "$W/mock_cublaslt.o" "$W/conv_cudnn.o" "$W/mock_cudnn.o" "${LIBS[@]}"
+  g++ -o "$W/emu_models" "$W/gpu_models.o" "$W/emu_backend.o" "${objs[@]}" "$W/emu.o" "$W/cuda_stubs.o" "$W/gemm_lt.o" "$W/mock_cublaslt.o" "$W/conv_cudnn.o" "$W/half_weights.o" "$W/mock_cudnn.o" "${LIBS[@]}"
   PP_EMU_DEVICES=1 PPCONVERT="$BUILD/ppconvert" "$W/emu_models" ${FILTER:+"$FILTER"} || rc=1
 fi
 exit $rc
