@@ -655,9 +655,11 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
         sized_launches *sl;
         if ((rc = prepare_size(e, r, p, size, &sl, err))) return rc;
         int nn = st->last - st->first;
+        unsigned span = 0;
         if (p == 0) {
             /* Inputs: the slot's previous micro-batch must have finished with it. */
             rc = wait_slot_free(e, r, 0, k, rt->copy, err);
+            if (!rc && e->trace) rc = pp_trace_begin(e->trace, b, rt->copy, r, 0, "upload", mb, &span, err);
             for (int i = 0; i < g->n_inputs && !rc; i++) {
                 const pp_tensor *t = &g->tensors[g->inputs[i]];
                 if (st->offset[g->inputs[i]] < 0) continue;
@@ -667,6 +669,7 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
                 void *dst = rt->slot[k] + st->offset[g->inputs[i]];
                 rc = e->dev_io ? b->ops->copy(b, rt->copy, dst, src, n, err) : b->ops->upload(b, rt->copy, dst, src, n, err);
             }
+            if (!rc && e->trace) rc = pp_trace_end(e->trace, b, rt->copy, span, err);
             if (!rc) rc = b->ops->event_record(b, rt->ev_arrived[k], rt->copy, err);
         }
         /* Compute: after the inputs arrived, and after the previous micro-batch in
@@ -674,14 +677,14 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
         if (!rc) rc = b->ops->stream_wait(b, rt->compute, rt->ev_arrived[k], err);
         if (!rc && p + 1 < e->P) rc = b->ops->stream_wait(b, rt->compute, RT(e, r, p + 1)->ev_arrived[k], err);
         if (!rc && p + 1 == e->P) rc = b->ops->stream_wait(b, rt->compute, rt->ev_out[k], err);
-        if (!rc && e->trace) rc = pp_trace_begin(e->trace, b, rt->compute, r, p, "compute", mb, err);
+        if (!rc && e->trace) rc = pp_trace_begin(e->trace, b, rt->compute, r, p, "compute", mb, &span, err);
         range_push(b, "stage %d mb %d (%s)", p, mb);
         /* Profiling times launches one by one, so it bypasses the graphs. */
         if (sl->graph && !e->profile) rc = b->ops->replay(b, rt->compute, sl->graph[k], err);
         for (int i = 0; i < nn && !rc && (!sl->graph || e->profile); i++)
             rc = b->ops->launch(b, rt->compute, &sl->l[k * nn + i], err);
         range_pop(b);
-        if (!rc && e->trace) rc = pp_trace_end(e->trace, b, rt->compute, err);
+        if (!rc && e->trace) rc = pp_trace_end(e->trace, b, rt->compute, span, err);
         if (!rc) rc = b->ops->event_record(b, rt->ev_computed[k], rt->compute, err);
         if (rc) break;
         if (p + 1 < e->P) {
@@ -694,14 +697,14 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
             if (rt->peer) {
                 rc = nb->ops->stream_wait(nb, nx->copy, rt->ev_computed[k], err);
                 if (!rc) rc = wait_slot_free(e, r, p + 1, k, nx->copy, err);
-                if (!rc && e->trace) rc = pp_trace_begin(e->trace, nb, nx->copy, r, p + 1, "copy in", mb, err);
+                if (!rc && e->trace) rc = pp_trace_begin(e->trace, nb, nx->copy, r, p + 1, "copy in", mb, &span, err);
                 for (int i = 0; i < st->n_out && !rc; i++) {
                     int t = st->out_ids[i];
                     size_t n = (size_t)pp_tensor_bytes_at(&g->tensors[t], size);
                     rc = nb->ops->copy_peer(nb, nx->copy, nx->slot[k] + ns->offset[t], b, rt->slot[k] + st->offset[t],
                                             n, err);
                 }
-                if (!rc && e->trace) rc = pp_trace_end(e->trace, nb, nx->copy, err);
+                if (!rc && e->trace) rc = pp_trace_end(e->trace, nb, nx->copy, span, err);
             } else {
                 /* Staged: down on this stage's copy stream, up on the next one's. */
                 rc = b->ops->stream_wait(b, rt->copy, rt->ev_computed[k], err);
@@ -717,6 +720,7 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
                 if (!rc) rc = b->ops->event_record(b, rt->ev_staged[k], rt->copy, err);
                 if (!rc) rc = nb->ops->stream_wait(nb, nx->copy, rt->ev_staged[k], err);
                 if (!rc) rc = wait_slot_free(e, r, p + 1, k, nx->copy, err);
+                if (!rc && e->trace) rc = pp_trace_begin(e->trace, nb, nx->copy, r, p + 1, "copy in", mb, &span, err);
                 pos = 0;
                 for (int i = 0; i < st->n_out && !rc; i++) {
                     int t = st->out_ids[i];
@@ -725,11 +729,13 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
                                          err);
                     pos += n;
                 }
+                if (!rc && e->trace) rc = pp_trace_end(e->trace, nb, nx->copy, span, err);
             }
             if (!rc) rc = nb->ops->event_record(nb, nx->ev_arrived[k], nx->copy, err);
             range_pop(nb);
         } else {
             rc = b->ops->stream_wait(b, rt->copy, rt->ev_computed[k], err);
+            if (!rc && e->trace) rc = pp_trace_begin(e->trace, b, rt->copy, r, p, "download", mb, &span, err);
             for (int i = 0; i < g->n_outputs && !rc; i++) {
                 int t = g->outputs[i];
                 const pp_tensor *tt = &g->tensors[t];
@@ -747,6 +753,7 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
                 else if (e->dev_io) rc = b->ops->copy(b, rt->copy, dst, src, n, err);
                 else rc = b->ops->download(b, rt->copy, dst, src, n, err);
             }
+            if (!rc && e->trace) rc = pp_trace_end(e->trace, b, rt->copy, span, err);
             if (!rc) rc = b->ops->event_record(b, rt->ev_out[k], rt->copy, err);
         }
     }
@@ -1001,6 +1008,14 @@ pp_code pp_exec_utilization(pp_exec *e, double *busy_ms, double *wall_ms, pp_err
     for (int r = 0; r < e->R; r++)
         for (int p = 0; p < e->P; p++) *busy_ms += pp_trace_busy_ms(e->trace, r, p);
     *wall_ms = pp_trace_wall_ms(e->trace);
+    pp_trace_reset(e->trace);
+    return PP_OK;
+}
+
+pp_code pp_exec_phases(pp_exec *e, double ms[4], pp_error *err) {
+    if (!e->trace) return pp_error_set(err, PP_ERR_INVALID_ARG, "phase times need an engine built with a trace");
+    static const char *const what[4] = {"upload", "compute", "copy in", "download"};
+    for (int i = 0; i < 4; i++) ms[i] = pp_trace_sum_ms(e->trace, what[i]);
     pp_trace_reset(e->trace);
     return PP_OK;
 }

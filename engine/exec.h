@@ -90,6 +90,10 @@ void pp_exec_node_profile(pp_exec *e, int node, double *ms, long *count, double 
  * the spans cover, since the last call (needs options.trace); busy / (P·R·wall)
  * is the measured pipeline efficiency. */
 pp_code pp_exec_utilization(pp_exec *e, double *busy_ms, double *wall_ms, pp_error *err);
+/* Stream time since the last call (needs options.trace), summed over streams:
+ * ms[0] uploads of inputs, ms[1] compute, ms[2] copies between stages, ms[3]
+ * downloads of outputs. */
+pp_code pp_exec_phases(pp_exec *e, double ms[4], pp_error *err);
 /* Writes the trace collected so far (when options.trace was set; temp file +
  * rename) and, when spans is non-NULL, says how many spans it holds and how many
  * ran at once at most. */

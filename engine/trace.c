@@ -21,7 +21,6 @@ typedef struct marker {
 struct pp_trace {
     marker m[CAP];
     atomic_uint next;
-    unsigned open;   /* the marker the last begin handed out (begin/end pairs come from one thread) */
     double origin;
 };
 
@@ -45,21 +44,18 @@ static void stamp_begin(void *arg) { ((marker *)arg)->t0 = now_us(); }
 static void stamp_end(void *arg) { ((marker *)arg)->t1 = now_us(); }
 
 pp_code pp_trace_begin(pp_trace *t, pp_backend *b, pp_stream *s, int replica, int stage, const char *what, int mb,
-                       pp_error *err) {
+                       unsigned *span, pp_error *err) {
     unsigned i = atomic_fetch_add(&t->next, 1);
-    if (i >= CAP) { /* full: later spans are dropped, the run goes on */
-        t->open = CAP;
-        return PP_OK;
-    }
+    *span = i;
+    if (i >= CAP) return PP_OK; /* full: later spans are dropped, the run goes on */
     marker *m = &t->m[i];
     *m = (marker){t, replica, stage, mb, what, 0, 0, b->name};
-    t->open = i;
     return b->ops->host_fn(b, s, stamp_begin, m, err);
 }
 
-pp_code pp_trace_end(pp_trace *t, pp_backend *b, pp_stream *s, pp_error *err) {
-    if (t->open >= CAP) return PP_OK;
-    return b->ops->host_fn(b, s, stamp_end, &t->m[t->open], err);
+pp_code pp_trace_end(pp_trace *t, pp_backend *b, pp_stream *s, unsigned span, pp_error *err) {
+    if (span >= CAP) return PP_OK;
+    return b->ops->host_fn(b, s, stamp_end, &t->m[span], err);
 }
 
 pp_code pp_trace_write(pp_trace *t, const char *path, pp_error *err) {
@@ -122,6 +118,16 @@ double pp_trace_wall_ms(const pp_trace *t) {
         if (m->t1 > hi) hi = m->t1;
     }
     return (hi - lo) / 1e3;
+}
+
+double pp_trace_sum_ms(const pp_trace *t, const char *what) {
+    unsigned n = atomic_load(&t->next);
+    double sum = 0;
+    for (unsigned i = 0; i < n && i < CAP; i++) {
+        const marker *m = &t->m[i];
+        if (m->t1 > 0 && m->t0 > 0 && !strcmp(m->what, what)) sum += m->t1 - m->t0;
+    }
+    return sum / 1e3;
 }
 
 void pp_trace_reset(pp_trace *t) { atomic_store(&t->next, 0); }

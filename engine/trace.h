@@ -15,15 +15,19 @@ typedef struct pp_trace pp_trace;
 
 pp_code pp_trace_new(pp_trace **out, pp_error *err);
 void pp_trace_free(pp_trace *t);
-/* Enqueue the start of a span on s; *id names it for pp_trace_end. */
+/* Enqueue the start of a span on s; *span names it for pp_trace_end (replica
+ * threads trace at once, so each keeps its own). `what` is "upload", "compute",
+ * "copy in" or "download". */
 pp_code pp_trace_begin(pp_trace *t, pp_backend *b, pp_stream *s, int replica, int stage, const char *what, int mb,
-                       pp_error *err);
-pp_code pp_trace_end(pp_trace *t, pp_backend *b, pp_stream *s, pp_error *err);
+                       unsigned *span, pp_error *err);
+pp_code pp_trace_end(pp_trace *t, pp_backend *b, pp_stream *s, unsigned span, pp_error *err);
 pp_code pp_trace_write(pp_trace *t, const char *path, pp_error *err);
 /* Milliseconds replica r's stage s spent in compute spans, and the span from the
  * first start to the last end of any span, since the last reset. */
 double pp_trace_busy_ms(const pp_trace *t, int replica, int stage);
 double pp_trace_wall_ms(const pp_trace *t);
+/* Milliseconds all finished spans named `what` took, summed over streams. */
+double pp_trace_sum_ms(const pp_trace *t, const char *what);
 void pp_trace_reset(pp_trace *t);
 /* How many spans were recorded, and the most that were running at one instant
  * (spans on one stream never overlap, so > 1 means streams overlapped). */

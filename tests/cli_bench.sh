@@ -59,7 +59,13 @@ if "$PPENGINE" bench digits.bin --devices cpu --batch 4 --iterations 30 --warmup
   share=$(awk '/^node +op +ms\/run/{t=1; next} t && /^split per run/{t=0} t && NF>=6 {s+=$(NF-2)} END{printf "%.0f", s}' \
     plain.out)
   [ "$share" -ge 99 ] && [ "$share" -le 101 ] || fail "plain: profile shares add up to $share %"
-  grep -q "^split per run: compute" plain.out || fail "plain: no compute/transfer split"
+  grep -Eq "^split per run \(stream time\): upload [0-9.]+ ms, compute [0-9.]+ ms, copies between stages [0-9.]+ ms, download [0-9.]+ ms; host [0-9.]+ ms" \
+    plain.out || fail "plain: no upload/compute/copy/download/host split: $(grep split plain.out)"
+  "$PY" -c "
+import json, sys
+s = json.load(open('plain.json'))['split_ms']
+assert s['compute'] > 0 and s['upload'] >= 0 and s['download'] >= 0 and s['stage_copies'] == 0, s
+" || fail "plain.json: split_ms"
   json plain.json 'precision="fp32"' 'graphs=false' 'transfers=true' 'batch=4' 'stages=1' 'runs=30' 'device="cpu:0"' ||
     fail "plain.json"
 else

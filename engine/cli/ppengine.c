@@ -663,8 +663,10 @@ static int cmd_bench(int argc, char **argv) {
     for (int i = 0; out && i < g->n_outputs; i++)
         if (!(out[i] = malloc((size_t)pp_tensor_bytes_at(&g->tensors[g->outputs[i]], batch) + 1))) goto oom;
     if (!in || !out) goto oom;
+    /* --profile also collects the timeline (never written) for the upload /
+     * compute / copy / download split. */
     pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch, (int)o.inflight,
-                          o.p2p,     o.split,         NULL,                o.measure,  o.mem_limit,
+                          o.p2p,     o.split,         o.profile ? "/dev/null" : NULL, o.measure, o.mem_limit,
                           o.cuda_graph, o.precision};
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
@@ -701,7 +703,11 @@ static int cmd_bench(int argc, char **argv) {
         }
         warm++;
     } while (now_ms() < t_end);
-    if (o.profile) pp_exec_set_profile(e, 1);
+    double phase[4] = {0, 0, 0, 0}, ph[4]; /* upload, compute, copies between stages, download */
+    if (o.profile) {
+        pp_exec_set_profile(e, 1);
+        (void)pp_exec_phases(e, ph, NULL); /* forget the warm-up's */
+    }
     long cap = o.iterations ? o.iterations : 1024, n = 0;
     lat = malloc(sizeof(double) * (size_t)cap);
     if (!lat) goto oom;
@@ -720,6 +726,9 @@ static int cmd_bench(int argc, char **argv) {
             goto done;
         }
         lat[n++] = now_ms() - t0;
+        /* read after every run: the timeline's ring would overflow over thousands */
+        if (o.profile && pp_exec_phases(e, ph, NULL) == PP_OK)
+            for (int i = 0; i < 4; i++) phase[i] += ph[i];
     }
     double wall = now_ms() - start, sum = 0;
     for (long i = 0; i < n; i++) sum += lat[i];
@@ -761,15 +770,26 @@ static int cmd_bench(int argc, char **argv) {
                    ms > 0 ? b / ms / 1e6 : 0.0);
         }
         free(node_ms);
-        printf("split per run: compute %.3f ms, transfers and host %.3f ms (of mean %.3f)\n", compute_ms,
-               mean - compute_ms > 0 ? mean - compute_ms : 0.0, mean);
+        for (int i = 0; i < 4; i++) phase[i] /= (double)n;
+        printf("split per run (stream time): upload %.3f ms, compute %.3f ms, copies between stages %.3f ms, "
+               "download %.3f ms",
+               phase[0], phase[1], phase[2], phase[3]);
+        double streams = phase[0] + phase[1] + phase[2] + phase[3];
+        if (pl->n_stages == 1 && pp_exec_replicas(e) == 1)
+            printf("; host %.3f ms (of mean %.3f)\n", mean - streams > 0 ? mean - streams : 0.0, mean);
+        else
+            printf(" (summed over %d streams that overlap; mean %.3f)\n", 2 * pl->n_stages * pp_exec_replicas(e),
+                   mean);
     }
     if (n < 10) printf("warning: only %ld timed runs; the percentiles mean little (raise --duration)\n", n);
     if (mean > 0 && sd / mean > 0.1)
         printf("warning: run-to-run variation is %.0f%% of the mean; the machine is busy or the runs are too short\n",
                100 * sd / mean);
-    if (o.profile && compute_ms > 0 && compute_ms < 0.5 * mean)
-        printf("warning: kernels are %.0f%% of each run; transfers and overhead dominate\n", 100 * compute_ms / mean);
+    if (o.profile && phase[1] > 0 && phase[0] + phase[2] + phase[3] > phase[1])
+        printf("warning: copies (%.3f ms per run) take longer than compute (%.3f ms); transfers dominate\n",
+               phase[0] + phase[2] + phase[3], phase[1]);
+    else if (o.profile && compute_ms > 0 && compute_ms < 0.5 * mean)
+        printf("warning: kernels are %.0f%% of each run; host overhead dominates\n", 100 * compute_ms / mean);
     if (o.json) {
         char buf[4096];
         int len = snprintf(buf, sizeof buf,
@@ -779,12 +799,14 @@ static int cmd_bench(int argc, char **argv) {
                            "  \"runs\": %ld,\n"
                            "  \"throughput_items_per_s\": %.6g,\n  \"latency_ms\": {\"min\": %.6g, \"mean\": %.6g, "
                            "\"median\": %.6g, \"p90\": %.6g, \"p95\": %.6g, \"p99\": %.6g, \"max\": %.6g, "
-                           "\"stddev\": %.6g},\n  \"compute_ms\": %.6g\n}\n",
+                           "\"stddev\": %.6g},\n  \"compute_ms\": %.6g,\n"
+                           "  \"split_ms\": {\"upload\": %.6g, \"compute\": %.6g, \"stage_copies\": %.6g, "
+                           "\"download\": %.6g}\n}\n",
                            o.graph, dev, (long long)batch, pl->n_stages, pp_exec_replicas(e), pl->microbatch,
                            pp_precision_name(o.precision), o.cuda_graph ? "true" : "false",
                            o.no_transfers ? "false" : "true", n, thr,
                            lat[0], mean, pct(lat, n, 50), pct(lat, n, 90), pct(lat, n, 95), pct(lat, n, 99),
-                           lat[n - 1], sd, compute_ms);
+                           lat[n - 1], sd, compute_ms, phase[0], phase[1], phase[2], phase[3]);
         if (len < 0 || (size_t)len >= sizeof buf || pp_afile_write_all(o.json, buf, (size_t)len, &err)) {
             if (len >= 0 && (size_t)len >= sizeof buf) pp_error_set(&err, PP_ERR_INTERNAL, "bench JSON too long");
             fail(&err);
