@@ -780,7 +780,7 @@ static void precision_cases(void) {
         }
         float u = prec == PP_PREC_FP16 ? 6e-3f : 5e-2f; /* atol per sqrt(K) */
         float md = u * 1e-2f;                           /* far above f32's own differences */
-        char nm[12][96];
+        char nm[16][96];
         int i = 0;
 #define PNAME(s) (snprintf(nm[i], sizeof nm[i], "%s %s", pp_precision_name(prec), s), nm[i++])
         CASE(.name = PNAME("conv 3x3 p1 +b weights"), .op = PP_OP_CONV, .n_in = 3, .n_out = 1, .weights = 6,
@@ -793,6 +793,12 @@ static void precision_cases(void) {
              .n_attr = 4, .attr = {A_INT("group", 2), A_INTS("strides", 2, I64(2), I64(2)),
                                    A_INTS("pads", 4, I64(1), I64(1), I64(1), I64(1)), A_INT("activation", PP_ACT_RELU)},
              .atol = u * sqrtf(27.f), .rtol = 1e-6f, .min_diff = md);
+        /* past one 32 x 32 transpose tile on every axis, none a multiple of 32 */
+        CASE(.name = PNAME("conv (2,40,11,13)x(33,40,3,3) +b +silu, NHWC tiles"), .op = PP_OP_CONV, .n_in = 3,
+             .n_out = 1, .weights = 6,
+             .in = {F32(4, I64(2), I64(40), I64(11), I64(13)), F32(4, I64(33), I64(40), I64(3), I64(3)), F32(1, I64(33))},
+             .n_attr = 2, .attr = {A_INTS("pads", 4, I64(1), I64(1), I64(1), I64(1)), A_INT("activation", PP_ACT_SILU)},
+             .atol = u * sqrtf(360.f), .rtol = 1e-6f, .min_diff = md);
         CASE(.name = PNAME("gemm (7,96)x(40,96)^T +b +relu weights"), .op = PP_OP_GEMM, .n_in = 3, .n_out = 1,
              .weights = 6, .in = {F32(2, I64(7), I64(96)), F32(2, I64(40), I64(96)), F32(1, I64(40))}, .n_attr = 2,
              .attr = {A_INT("transB", 1), A_INT("activation", PP_ACT_RELU)}, .atol = u * sqrtf(96.f), .rtol = 1e-6f, .min_diff = md);

@@ -1,8 +1,10 @@
 /* conv_cudnn.c: CONV through cuDNN, NCHW f32, with bias, residual and activation
  * in one follow-up kernel (kernels/cuda/eltwise.cu: y = act(y + bias + res)).
- * In the FP16/BF16 modes cuDNN convolves 16-bit x, w and y with f32 compute
- * (tensor cores): the weight converted once (half_weights.c), x converted into
- * the workspace by each launch, y converted back to f32 before the follow-up.
+ * In the FP16/BF16 modes cuDNN convolves 16-bit NHWC x, w (KRSC) and y with f32
+ * compute on tensor cores: the filter converted and transposed once
+ * (half_weights.c), x converted and transposed into the workspace by each launch
+ * (kernels/cuda/layout.cu), y transposed back to NCHW f32 in the same pass as
+ * the bias/residual/activation epilogue.
  *
  * This first step uses cuDNN's legacy convolution API (deprecated in cuDNN 9 but
  * exported and silent unless CUDNN_WARN_DEPRECATED; reference/cuda.md §1a): it
@@ -88,13 +90,15 @@ pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t 
     cudnnDataType_t dt = p->hd == PP_DTYPE_F16    ? CUDNN_DATA_HALF
                          : p->hd == PP_DTYPE_BF16 ? CUDNN_DATA_BFLOAT16
                                                   : CUDNN_DATA_FLOAT;
+    /* 16 bits: NHWC, the layout tensor cores take without cuDNN transposing */
+    cudnnTensorFormat_t fmt = p->hd == PP_DTYPE_INVALID ? CUDNN_TENSOR_NCHW : CUDNN_TENSOR_NHWC;
     DNN(cudnnCreateTensorDescriptor(&p->xd), "cudnnCreateTensorDescriptor");
     DNN(cudnnCreateTensorDescriptor(&p->yd), "cudnnCreateTensorDescriptor");
     DNN(cudnnCreateFilterDescriptor(&p->wd), "cudnnCreateFilterDescriptor");
     DNN(cudnnCreateConvolutionDescriptor(&p->cd), "cudnnCreateConvolutionDescriptor");
-    DNN(cudnnSetTensor4dDescriptor(p->xd, CUDNN_TENSOR_NCHW, dt, (int)cp->n, (int)cp->c, (int)cp->h, (int)cp->w),
+    DNN(cudnnSetTensor4dDescriptor(p->xd, fmt, dt, (int)cp->n, (int)cp->c, (int)cp->h, (int)cp->w),
         "cudnnSetTensor4dDescriptor(x)");
-    DNN(cudnnSetFilter4dDescriptor(p->wd, dt, CUDNN_TENSOR_NCHW, (int)cp->k, (int)(cp->c / cp->group),
+    DNN(cudnnSetFilter4dDescriptor(p->wd, dt, fmt, (int)cp->k, (int)(cp->c / cp->group),
                                    (int)cp->kh, (int)cp->kw),
         "cudnnSetFilter4dDescriptor");
     /* Symmetric padding only: pad_top/pad_left on both sides. That gives the same
@@ -125,7 +129,7 @@ pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t 
         *out = p;
         return PP_OK;
     }
-    DNN(cudnnSetTensor4dDescriptor(p->yd, CUDNN_TENSOR_NCHW, dt, (int)cp->n, (int)cp->k, (int)cp->oh, (int)cp->ow),
+    DNN(cudnnSetTensor4dDescriptor(p->yd, fmt, dt, (int)cp->n, (int)cp->k, (int)cp->oh, (int)cp->ow),
         "cudnnSetTensor4dDescriptor(y)");
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int found = 0;
@@ -184,7 +188,8 @@ pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t 
         if (!(l->weights & 2u)) {
             p->w_off = at;
             at += ((size_t)p->nw * 2 + 255) & ~(size_t)255;
-        } else if (l->in[1] && (rc = pp_cuda_half_weight_get(b, l->in[1], p->nw, p->hd, &p->w16, err))) {
+        } else if (l->in[1] && (rc = pp_cuda_half_weight_get(b, l->in[1], p->nw, p->hd, cp->c / cp->group,
+                                                            cp->kh * cp->kw, &p->w16, err))) {
             goto fail;
         }
         *ws_bytes = at;
@@ -217,11 +222,11 @@ pp_code pp_conv_launch(pp_backend *b, pp_stream *s, const pp_launch *l, const pp
     void *y = l->out[0];
     if (p->hd != PP_DTYPE_INVALID) {
         char *ws = l->ws;
-        e = pp_cuda_convert(ws + p->x_off, p->hd, x, PP_DTYPE_F32, p->nx, s->s);
+        e = pp_cuda_to_nhwc(ws + p->x_off, p->hd, x, cp->n, cp->c, cp->h * cp->w, s->s);
         x = ws + p->x_off;
         y = ws + p->y_off;
         if (e == cudaSuccess && p->w_off != SIZE_MAX) {
-            e = pp_cuda_convert(ws + p->w_off, p->hd, w, PP_DTYPE_F32, p->nw, s->s);
+            e = pp_cuda_to_nhwc(ws + p->w_off, p->hd, w, cp->k, cp->c / cp->group, cp->kh * cp->kw, s->s);
             w = ws + p->w_off;
         } else if (e == cudaSuccess) {
             if (!p->w16)
@@ -240,10 +245,11 @@ pp_code pp_conv_launch(pp_backend *b, pp_stream *s, const pp_launch *l, const pp
         return pp_error_set(err, PP_ERR_DEVICE, "%s: node '%s': cudnnConvolutionForward: %s (%s)", b->name,
                             l->node->name, cudnnGetErrorString(ds), detail);
     }
-    if (p->hd != PP_DTYPE_INVALID && (e = pp_cuda_convert(l->out[0], PP_DTYPE_F32, y, p->hd, p->ny, s->s)) != cudaSuccess)
-        goto kernel_fail;
     const float *bias = l->node->n_in > 2 ? l->in[2] : NULL, *res = l->node->n_in > 3 ? l->in[3] : NULL;
-    e = pp_cuda_bias_act_nchw(l->out[0], bias, res, cp->n, cp->k, cp->oh * cp->ow, cp->act, s->s);
+    if (p->hd != PP_DTYPE_INVALID)
+        e = pp_cuda_from_nhwc_bias_act(l->out[0], y, p->hd, bias, res, cp->n, cp->k, cp->oh * cp->ow, cp->act, s->s);
+    else
+        e = pp_cuda_bias_act_nchw(l->out[0], bias, res, cp->n, cp->k, cp->oh * cp->ow, cp->act, s->s);
     if (e != cudaSuccess) goto kernel_fail;
     return PP_OK;
 kernel_fail:

@@ -72,8 +72,11 @@ pp_dtype pp_cuda_half_dtype(const pp_cuda_ctx *c);
 /* The weight at device address src (n f32 values) converted to `dt` once per
  * backend: made on first use (at prepare, waiting for the conversion) and
  * shared by every launch that reads that weight; each call holds a reference
- * that pp_cuda_half_weight_put gives back. */
-pp_code pp_cuda_half_weight_get(pp_backend *b, const void *src, int64_t n, pp_dtype dt, void **half, pp_error *err);
+ * that pp_cuda_half_weight_put gives back. With c > 0 the weight is (n / (c·hw),
+ * c, hw) and is stored transposed to (n / (c·hw), hw, c): a convolution's KCRS
+ * filter as the KRSC that NHWC convolutions read. */
+pp_code pp_cuda_half_weight_get(pp_backend *b, const void *src, int64_t n, pp_dtype dt, int64_t c, int64_t hw,
+                                void **half, pp_error *err);
 void pp_cuda_half_weight_put(pp_backend *b, void *half);
 /* Frees whatever is left (backend destroy). */
 void pp_cuda_half_weights_free(pp_backend *b);

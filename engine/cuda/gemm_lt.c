@@ -242,7 +242,7 @@ pp_code pp_lt_prepare(pp_backend *b, pp_launch *l, pp_lt_plan **out, size_t *ws_
     for (int i = 0; i < 2 && p->hd != PP_DTYPE_INVALID; i++) {
         if (l->weights & (1u << i)) {
             /* the executor's first, sizing prepare has no device pointers yet */
-            if (l->in[i] && (rc = pp_cuda_half_weight_get(b, l->in[i], p->numel[i], p->hd, &p->half[i], err)))
+            if (l->in[i] && (rc = pp_cuda_half_weight_get(b, l->in[i], p->numel[i], p->hd, 0, 0, &p->half[i], err)))
                 goto fail;
         } else {
             p->conv_off[i] = PP_CUDA_GEMM_WS_MAX + ws_extra;

@@ -15,6 +15,7 @@
 typedef struct pp_half_weight {
     const void *src;
     pp_dtype dt;
+    int64_t c, hw; /* the transposed layout's, 0 when plain */
     void *half;
     int refs;
     struct pp_half_weight *next;
@@ -24,11 +25,13 @@ pp_dtype pp_cuda_half_dtype(const pp_cuda_ctx *c) {
     return c->precision == PP_PREC_FP16 ? PP_DTYPE_F16 : c->precision == PP_PREC_BF16 ? PP_DTYPE_BF16 : PP_DTYPE_INVALID;
 }
 
-pp_code pp_cuda_half_weight_get(pp_backend *b, const void *src, int64_t n, pp_dtype dt, void **half, pp_error *err) {
-    pp_cuda_ctx *c = b->ctx;
+pp_code pp_cuda_half_weight_get(pp_backend *b, const void *src, int64_t n, pp_dtype dt, int64_t c, int64_t hw,
+                                void **half, pp_error *err) {
+    pp_cuda_ctx *ctx = b->ctx;
     *half = NULL;
-    for (pp_half_weight *h = c->halves; h; h = h->next)
-        if (h->src == src && h->dt == dt) {
+    if (c <= 0 || hw <= 0) c = hw = 0;
+    for (pp_half_weight *h = ctx->halves; h; h = h->next)
+        if (h->src == src && h->dt == dt && h->c == c && h->hw == hw) {
             h->refs++;
             *half = h->half;
             return PP_OK;
@@ -45,7 +48,7 @@ pp_code pp_cuda_half_weight_get(pp_backend *b, const void *src, int64_t n, pp_dt
     }
     /* The default stream: the weight was uploaded and synchronized at build,
      * and nothing else writes it. */
-    e = pp_cuda_convert(h->half, dt, src, PP_DTYPE_F32, n, 0);
+    e = c ? pp_cuda_to_nhwc(h->half, dt, src, n / (c * hw), c, hw, 0) : pp_cuda_convert(h->half, dt, src, PP_DTYPE_F32, n, 0);
     if (e == cudaSuccess) e = cudaStreamSynchronize(0);
     if (e != cudaSuccess) {
         (void)cudaGetLastError();
@@ -56,9 +59,11 @@ pp_code pp_cuda_half_weight_get(pp_backend *b, const void *src, int64_t n, pp_dt
     }
     h->src = src;
     h->dt = dt;
+    h->c = c;
+    h->hw = hw;
     h->refs = 1;
-    h->next = c->halves;
-    c->halves = h;
+    h->next = ctx->halves;
+    ctx->halves = h;
     *half = h->half;
     return PP_OK;
 }

@@ -82,6 +82,15 @@ cudaError_t pp_cuda_broadcast_2d(float *y, const float *c, int64_t m, int64_t n,
 /* Precision conversion for the 16-bit modes: n values from src (type st) to dst
  * (type dt), each of f32, f16, bf16; round to nearest even. */
 cudaError_t pp_cuda_convert(void *dst, pp_dtype dt, const void *src, pp_dtype st, int64_t n, cudaStream_t s);
+/* Convolutions in the 16-bit modes run NHWC (layout.cu): src (N, C, HW) f32 to
+ * dst (N, HW, C) in dt (f16 or bf16); and back, with CONV's epilogue:
+ * y (N, K, HW) f32 = act(y16 (N, HW, K) + bias[k] + residual), bias / residual
+ * may be NULL. */
+cudaError_t pp_cuda_to_nhwc(void *dst, pp_dtype dt, const float *src, int64_t n, int64_t c, int64_t hw,
+                            cudaStream_t s);
+cudaError_t pp_cuda_from_nhwc_bias_act(float *y, const void *y16, pp_dtype dt, const float *bias,
+                                       const float *residual, int64_t n, int64_t k, int64_t hw, pp_act act,
+                                       cudaStream_t s);
 /* y (count) = act(y). */
 cudaError_t pp_cuda_act_inplace(float *y, int64_t count, pp_act act, cudaStream_t s);
 /* The direct convolution: the fallback when cuDNN has no algorithm for a shape

@@ -12,8 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct cudnnTensorStruct { int n, c, h, w; cudnnDataType_t t; };
-struct cudnnFilterStruct { int k, c, r, s; cudnnDataType_t t; };
+struct cudnnTensorStruct { int n, c, h, w; cudnnDataType_t t; cudnnTensorFormat_t f; };
+struct cudnnFilterStruct { int k, c, r, s; cudnnDataType_t t; cudnnTensorFormat_t f; };
+
+/* element offsets by format: NCHW / KCRS, or NHWC / KRSC */
+static size_t xat(const struct cudnnTensorStruct *d, int n, int c, int h, int w) {
+    return d->f == CUDNN_TENSOR_NHWC ? (((size_t)n * d->h + h) * d->w + w) * d->c + c
+                                     : (((size_t)n * d->c + c) * d->h + h) * d->w + w;
+}
+static size_t wat(const struct cudnnFilterStruct *d, int k, int c, int r, int s) {
+    return d->f == CUDNN_TENSOR_NHWC ? (((size_t)k * d->r + r) * d->s + s) * d->c + c
+                                     : (((size_t)k * d->c + c) * d->r + r) * d->s + s;
+}
 
 static int known(cudnnDataType_t t) { return t == CUDNN_DATA_FLOAT || t == CUDNN_DATA_HALF || t == CUDNN_DATA_BFLOAT16; }
 
@@ -76,14 +86,16 @@ cudnnStatus_t cudnnCreateConvolutionDescriptor(cudnnConvolutionDescriptor_t *d) 
 cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t d) { free(d); return 0; }
 cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t f, cudnnDataType_t t, int n,
                                          int c, int h, int w) {
-    if (f != CUDNN_TENSOR_NCHW || !known(t) || n <= 0 || c <= 0 || h <= 0 || w <= 0) return CUDNN_STATUS_BAD_PARAM;
-    d->n = n, d->c = c, d->h = h, d->w = w, d->t = t;
+    if ((f != CUDNN_TENSOR_NCHW && f != CUDNN_TENSOR_NHWC) || !known(t) || n <= 0 || c <= 0 || h <= 0 || w <= 0)
+        return CUDNN_STATUS_BAD_PARAM;
+    d->n = n, d->c = c, d->h = h, d->w = w, d->t = t, d->f = f;
     return 0;
 }
 cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, cudnnDataType_t t, cudnnTensorFormat_t f, int k,
                                          int c, int r, int s) {
-    if (f != CUDNN_TENSOR_NCHW || !known(t) || k <= 0 || c <= 0 || r <= 0 || s <= 0) return CUDNN_STATUS_BAD_PARAM;
-    d->k = k, d->c = c, d->r = r, d->s = s, d->t = t;
+    if ((f != CUDNN_TENSOR_NCHW && f != CUDNN_TENSOR_NHWC) || !known(t) || k <= 0 || c <= 0 || r <= 0 || s <= 0)
+        return CUDNN_STATUS_BAD_PARAM;
+    d->k = k, d->c = c, d->r = r, d->s = s, d->t = t, d->f = f;
     return 0;
 }
 cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t d, int ph, int pw, int sh, int sw, int dh,
@@ -139,7 +151,7 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha, const 
     if (yd->n != n || yd->c != k || yd->h != oh || yd->w != ow) return CUDNN_STATUS_BAD_PARAM;
     if (wsz < 1024 || !ws) return CUDNN_STATUS_BAD_PARAM;
     memset(ws, 0x5A, 1024); /* it is ours to scribble on */
-    if (xd->t != wd->t || xd->t != yd->t) return CUDNN_STATUS_NOT_SUPPORTED;
+    if (xd->t != wd->t || xd->t != yd->t || xd->f != wd->f || xd->f != yd->f) return CUDNN_STATUS_NOT_SUPPORTED;
     cudnnDataType_t t = xd->t;
     float a = *(const float *)alpha, b = *(const float *)beta;
     int cg = xd->c / cd->group, kg = k / cd->group;
@@ -154,10 +166,10 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha, const 
                             for (int q = 0; q < wd->s; q++) {
                                 int iy = oy * cd->sh - cd->ph + r * cd->dh, ix = ox * cd->sw - cd->pw + q * cd->dw;
                                 if (iy < 0 || iy >= xd->h || ix < 0 || ix >= xd->w) continue;
-                                s += (double)ld16(t, x, (size_t)((in * xd->c + g * cg + c) * xd->h + iy) * xd->w + ix) *
-                                     ld16(t, w, (size_t)((ik * cg + c) * wd->r + r) * wd->s + q);
+                                s += (double)ld16(t, x, xat(xd, in, g * cg + c, iy, ix)) *
+                                     ld16(t, w, wat(wd, ik, c, r, q));
                             }
-                    size_t o = (size_t)((in * k + ik) * oh + oy) * ow + ox;
+                    size_t o = xat(yd, in, ik, oy, ox);
                     st16(t, y, o, a * (float)s + (b != 0.f ? b * ld16(t, y, o) : 0.f));
                 }
     return 0;
