@@ -632,15 +632,18 @@ static void range_pop(pp_backend *b) {
 }
 
 /* Makes s wait until stage p's slot k is free: its previous micro-batch there
- * has been computed and copied out (the planner may put a stage's inputs where
- * its outputs were, so an incoming copy must not overtake the outgoing one).
- * Host runs also wait on the host before reusing a slot; device runs rely on
- * this alone. */
+ * has been computed and passed on, to the next stage or downloaded (the planner
+ * may put a stage's inputs where its outputs were, so an incoming copy must not
+ * overtake the outgoing one). Host runs also wait on the host before reusing a
+ * slot; device runs rely on this alone. */
+static pp_event *passed_on(pp_exec *e, int r, int p, int k) {
+    return p + 1 < e->P ? RT(e, r, p + 1)->ev_arrived[k] : RT(e, r, p)->ev_out[k];
+}
+
 static pp_code wait_slot_free(pp_exec *e, int r, int p, int k, pp_stream *s, pp_error *err) {
-    stage_rt *rt = RT(e, r, p);
-    pp_backend *b = rt->b;
-    pp_code rc = b->ops->stream_wait(b, s, rt->ev_computed[k], err);
-    if (!rc) rc = b->ops->stream_wait(b, s, p + 1 < e->P ? RT(e, r, p + 1)->ev_arrived[k] : rt->ev_out[k], err);
+    pp_backend *b = RT(e, r, p)->b;
+    pp_code rc = b->ops->stream_wait(b, s, RT(e, r, p)->ev_computed[k], err);
+    if (!rc) rc = b->ops->stream_wait(b, s, passed_on(e, r, p, k), err);
     return rc;
 }
 
@@ -667,7 +670,8 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
                 const char *src = (const char *)e->inputs[i] + (has_batch(t) ? (size_t)off * rb : 0);
                 size_t n = has_batch(t) ? rb * (size_t)size : rb;
                 void *dst = rt->slot[k] + st->offset[g->inputs[i]];
-                rc = e->dev_io ? b->ops->copy(b, rt->copy, dst, src, n, err) : b->ops->upload(b, rt->copy, dst, src, n, err);
+                rc = e->dev_io ? b->ops->copy(b, rt->copy, dst, src, n, err)
+                               : b->ops->upload(b, rt->copy, dst, src, n, err);
             }
             if (!rc && e->trace) rc = pp_trace_end(e->trace, b, rt->copy, span, err);
             if (!rc) rc = b->ops->event_record(b, rt->ev_arrived[k], rt->copy, err);
@@ -675,8 +679,7 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
         /* Compute: after the inputs arrived, and after the previous micro-batch in
          * this slot has been copied out (next stage) or downloaded (last stage). */
         if (!rc) rc = b->ops->stream_wait(b, rt->compute, rt->ev_arrived[k], err);
-        if (!rc && p + 1 < e->P) rc = b->ops->stream_wait(b, rt->compute, RT(e, r, p + 1)->ev_arrived[k], err);
-        if (!rc && p + 1 == e->P) rc = b->ops->stream_wait(b, rt->compute, rt->ev_out[k], err);
+        if (!rc) rc = b->ops->stream_wait(b, rt->compute, passed_on(e, r, p, k), err);
         if (!rc && e->trace) rc = pp_trace_begin(e->trace, b, rt->compute, r, p, "compute", mb, &span, err);
         range_push(b, "stage %d mb %d (%s)", p, mb);
         /* Profiling times launches one by one, so it bypasses the graphs. */

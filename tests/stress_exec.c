@@ -69,6 +69,39 @@ static void *worker(void *arg) {
     return NULL;
 }
 
+/* `threads` threads run one engine built with o (o->max_batch is the batch)
+ * `runs` times each, every other run on device buffers when device_runs, and
+ * every output must equal a serial single-device run. */
+static void threads_on_one_engine(const pp_graph *g, const pp_exec_options *o, unsigned seed, int threads, int runs,
+                                  int device_runs, const char *what) {
+    int batch = o->max_batch;
+    float *x = test_random_floats((size_t)batch * MLP_IN, seed);
+    float *p = malloc(sizeof(float) * (size_t)batch * MLP_OUT), *h = malloc(sizeof(float) * (size_t)batch * MLP_HID);
+    check(run(g, "cpu", 1, 0, batch, x, p, h) == 0, "serial reference run");
+    pp_error err;
+    pp_exec *e = NULL;
+    if (pp_exec_create(g, o, &e, &err) == PP_OK) {
+        job jobs[16];
+        pthread_t th[16];
+        for (int i = 0; i < threads && i < 16; i++) {
+            jobs[i] = (job){e, x, p, h, batch, runs, 0, device_runs};
+            pthread_create(&th[i], NULL, worker, &jobs[i]);
+        }
+        int bad = 0;
+        for (int i = 0; i < threads && i < 16; i++) {
+            pthread_join(th[i], NULL);
+            bad += jobs[i].bad;
+        }
+        check(bad == 0, what);
+        pp_exec_free(e);
+    } else {
+        check(0, err.msg);
+    }
+    free(x);
+    free(p);
+    free(h);
+}
+
 int main(int argc, char **argv) {
     int trials = argc > 1 ? atoi(argv[1]) : 25;
     int soak_runs = argc > 2 ? atoi(argv[2]) : 1000;
@@ -98,99 +131,19 @@ int main(int argc, char **argv) {
     }
     /* Soak: 16 threads × soak_runs runs on one engine, every output equal to a
      * serial run (the long version is `stress_exec 25 100000`). */
-    {
-        int batch = 4;
-        float *x = test_random_floats((size_t)batch * MLP_IN, 1234);
-        float *p = malloc(sizeof(float) * batch * MLP_OUT), *h = malloc(sizeof(float) * batch * MLP_HID);
-        check(run(g, "cpu", 1, 0, batch, x, p, h) == 0, "soak: serial reference run");
-        pp_error err;
-        pp_exec *e = NULL;
-        pp_exec_options o = {"cpu", 1, 0, batch, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
-        if (pp_exec_create(g, &o, &e, &err) == PP_OK) {
-            job jobs[16];
-            pthread_t th[16];
-            for (int i = 0; i < 16; i++) {
-                jobs[i] = (job){e, x, p, h, batch, soak_runs, 0, 0};
-                pthread_create(&th[i], NULL, worker, &jobs[i]);
-            }
-            int bad = 0;
-            for (int i = 0; i < 16; i++) {
-                pthread_join(th[i], NULL);
-                bad += jobs[i].bad;
-            }
-            char what[128];
-            snprintf(what, sizeof what, "soak: 16 threads x %d runs equal the serial run", soak_runs);
-            check(bad == 0, what);
-            pp_exec_free(e);
-        } else {
-            check(0, err.msg);
-        }
-        free(x);
-        free(p);
-        free(h);
-    }
+    pp_exec_options soak = {"cpu", 1, 0, 4, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
+    char what[128];
+    snprintf(what, sizeof what, "soak: 16 threads x %d runs equal the serial run", soak_runs);
+    threads_on_one_engine(g, &soak, 1234, 16, soak_runs, 0, what);
     /* Concurrency: 4 threads share one pipelined, replicated engine. */
-    {
-        int batch = 9;
-        float *x = test_random_floats((size_t)batch * MLP_IN, 77);
-        float *p = malloc(sizeof(float) * batch * MLP_OUT), *h = malloc(sizeof(float) * batch * MLP_HID);
-        check(run(g, "cpu", 1, 0, batch, x, p, h) == 0, "serial reference run");
-        pp_error err;
-        pp_exec *e = NULL;
-        pp_exec_options o = {"cpu:0,cpu:1,cpu:2,cpu:3", 2, 2, batch, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
-        if (pp_exec_create(g, &o, &e, &err) == PP_OK) {
-            job jobs[4];
-            pthread_t th[4];
-            for (int i = 0; i < 4; i++) {
-                jobs[i] = (job){e, x, p, h, batch, 20, 0, 0};
-                pthread_create(&th[i], NULL, worker, &jobs[i]);
-            }
-            int bad = 0;
-            for (int i = 0; i < 4; i++) {
-                pthread_join(th[i], NULL);
-                bad += jobs[i].bad;
-            }
-            check(bad == 0, "4 threads x 20 runs on one engine equal the serial run");
-            pp_exec_free(e);
-        } else {
-            check(0, err.msg);
-        }
-        free(x);
-        free(p);
-        free(h);
-    }
+    pp_exec_options piped = {"cpu:0,cpu:1,cpu:2,cpu:3", 2, 2, 9, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
+    threads_on_one_engine(g, &piped, 77, 4, 20, 0, "4 threads x 20 runs on one engine equal the serial run");
     /* Graphs and device runs: 4 threads mix host and device runs on one
      * three-stage engine that replays captured launches; device runs reuse
      * slots in stream order only. */
-    {
-        int batch = 7;
-        float *x = test_random_floats((size_t)batch * MLP_IN, 99);
-        float *p = malloc(sizeof(float) * batch * MLP_OUT), *h = malloc(sizeof(float) * batch * MLP_HID);
-        check(run(g, "cpu", 1, 0, batch, x, p, h) == 0, "serial reference run");
-        pp_error err;
-        pp_exec *e = NULL;
-        pp_exec_options o = {"cpu:0,cpu:1,cpu:2", 3, 1, batch, 2, 0, NULL, NULL, 0, 0, 1, PP_PREC_FP32};
-        if (pp_exec_create(g, &o, &e, &err) == PP_OK) {
-            job jobs[4];
-            pthread_t th[4];
-            for (int i = 0; i < 4; i++) {
-                jobs[i] = (job){e, x, p, h, batch, 40, 0, 1};
-                pthread_create(&th[i], NULL, worker, &jobs[i]);
-            }
-            int bad = 0;
-            for (int i = 0; i < 4; i++) {
-                pthread_join(th[i], NULL);
-                bad += jobs[i].bad;
-            }
-            check(bad == 0, "4 threads x 40 host and device runs with graphs equal the serial run");
-            pp_exec_free(e);
-        } else {
-            check(0, err.msg);
-        }
-        free(x);
-        free(p);
-        free(h);
-    }
+    pp_exec_options graphs = {"cpu:0,cpu:1,cpu:2", 3, 1, 7, 2, 0, NULL, NULL, 0, 0, 1, PP_PREC_FP32};
+    threads_on_one_engine(g, &graphs, 99, 4, 40, 1,
+                          "4 threads x 40 host and device runs with graphs equal the serial run");
     pp_graph_free(g);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

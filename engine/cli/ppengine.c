@@ -741,7 +741,8 @@ static int cmd_bench(int argc, char **argv) {
     printf("%s on %s: batch %lld, %d stage%s x %d replica%s, micro-batch %d\n", o.graph, dev, (long long)batch,
            pl->n_stages, pl->n_stages == 1 ? "" : "s", pp_exec_replicas(e), pp_exec_replicas(e) == 1 ? "" : "s",
            pl->microbatch);
-    printf("mode: %s, %s, %s\n", pp_precision_name(o.precision), o.cuda_graph ? "graphs (captured launches replayed)" : "launch by launch",
+    printf("mode: %s, %s, %s\n", pp_precision_name(o.precision),
+           o.cuda_graph ? "graphs (captured launches replayed)" : "launch by launch",
            o.no_transfers ? "device buffers (no host transfers)" : "host buffers (uploads and downloads timed)");
     printf("runs: %ld timed (%ld warm-up) in %.1f ms\n", n, warm, wall);
     printf("throughput: %.2f items/s (%.2f runs/s)\n", thr, (double)n / (wall / 1e3));

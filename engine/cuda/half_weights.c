@@ -22,7 +22,8 @@ typedef struct pp_half_weight {
 } pp_half_weight;
 
 pp_dtype pp_cuda_half_dtype(const pp_cuda_ctx *c) {
-    return c->precision == PP_PREC_FP16 ? PP_DTYPE_F16 : c->precision == PP_PREC_BF16 ? PP_DTYPE_BF16 : PP_DTYPE_INVALID;
+    if (c->precision == PP_PREC_FP16) return PP_DTYPE_F16;
+    return c->precision == PP_PREC_BF16 ? PP_DTYPE_BF16 : PP_DTYPE_INVALID;
 }
 
 pp_code pp_cuda_half_weight_get(pp_backend *b, const void *src, int64_t n, pp_dtype dt, int64_t c, int64_t hw,
@@ -48,7 +49,8 @@ pp_code pp_cuda_half_weight_get(pp_backend *b, const void *src, int64_t n, pp_dt
     }
     /* The default stream: the weight was uploaded and synchronized at build,
      * and nothing else writes it. */
-    e = c ? pp_cuda_to_nhwc(h->half, dt, src, n / (c * hw), c, hw, 0) : pp_cuda_convert(h->half, dt, src, PP_DTYPE_F32, n, 0);
+    e = c ? pp_cuda_to_nhwc(h->half, dt, src, n / (c * hw), c, hw, 0)
+          : pp_cuda_convert(h->half, dt, src, PP_DTYPE_F32, n, 0);
     if (e == cudaSuccess) e = cudaStreamSynchronize(0);
     if (e != cudaSuccess) {
         (void)cudaGetLastError();
