@@ -2,7 +2,10 @@
  * custom CUDA kernels run emulated; GEMM and MATMUL go through engine/cuda/gemm_lt.c
  * itself, against the host cuBLASLt of mock_cublaslt.c; CONV through
  * engine/cuda/conv_cudnn.c against the host cuDNN of mock_cudnn.c (or the direct
- * kernel where it falls back). Streams are synchronous. */
+ * kernel where it falls back). Streams are synchronous; a capture records the
+ * launches and a replay runs them again in order, so the executor's graph path
+ * runs here with the emulated kernels. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +85,65 @@ static void e_release(pp_backend *b, pp_launch *l) {
     if (l->state && l->node->op == PP_OP_CONV) pp_conv_release(b, l->state);
     l->state = NULL;
 }
+/* Captures in progress, by stream (the emulated stream struct is the real
+ * backend's, so the state lives beside it). */
+typedef struct { int n; const pp_launch *l[]; } e_graph;
+static struct { pp_stream *s; const pp_launch **l; int n, max; } caps[64];
+static pthread_mutex_t caps_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int cap_find(pp_stream *s) {
+    for (int i = 0; i < 64; i++) if (caps[i].s == s) return i;
+    return -1;
+}
+static pp_code e_cap_begin(pp_backend *b, pp_stream *s, pp_error *err) {
+    pthread_mutex_lock(&caps_mu);
+    int i = cap_find(s) >= 0 ? -2 : cap_find(NULL);
+    if (i >= 0) caps[i].s = s, caps[i].n = 0;
+    pthread_mutex_unlock(&caps_mu);
+    return i >= 0 ? PP_OK : pp_error_set(err, PP_ERR_INTERNAL, "emu: cannot begin a capture");
+}
+static pp_code e_cap_end(pp_backend *b, pp_stream *s, void **graph, pp_error *err) {
+    pthread_mutex_lock(&caps_mu);
+    int i = cap_find(s);
+    e_graph *g = i < 0 ? NULL : malloc(sizeof *g + sizeof g->l[0] * (size_t)caps[i].n);
+    if (g) {
+        g->n = caps[i].n;
+        if (g->n) memcpy(g->l, caps[i].l, sizeof g->l[0] * (size_t)g->n);
+    }
+    if (i >= 0) {
+        free(caps[i].l);
+        memset(&caps[i], 0, sizeof caps[i]);
+    }
+    pthread_mutex_unlock(&caps_mu);
+    *graph = g;
+    return g ? PP_OK : pp_error_set(err, PP_ERR_INTERNAL, "emu: no capture to end");
+}
+static int e_capturing(pp_stream *s, const pp_launch *l) {
+    pthread_mutex_lock(&caps_mu);
+    int i = cap_find(s);
+    if (i >= 0) {
+        if (caps[i].n == caps[i].max) {
+            caps[i].max = caps[i].max ? 2 * caps[i].max : 16;
+            caps[i].l = realloc(caps[i].l, sizeof caps[i].l[0] * (size_t)caps[i].max);
+        }
+        caps[i].l[caps[i].n++] = l;
+    }
+    pthread_mutex_unlock(&caps_mu);
+    return i >= 0;
+}
+static pp_code e_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_error *err);
+static pp_code e_replay(pp_backend *b, pp_stream *s, void *graph, pp_error *err) {
+    const e_graph *g = graph;
+    for (int i = 0; i < g->n; i++) {
+        pp_code rc = e_launch(b, s, g->l[i], err);
+        if (rc) return rc;
+    }
+    return PP_OK;
+}
+static void e_graph_destroy(pp_backend *b, void *graph) { free(graph); }
+
 static pp_code e_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_error *err) {
+    if (e_capturing(s, l)) return PP_OK;
     pp_cuda_exec x = {0, s->err_dev};
     cudaError_t e = cudaSuccess;
     const pp_node *n = l->node;
@@ -102,7 +163,8 @@ static const pp_backend_ops emu_ops = {
     .host_free = e_free, .mem_available = e_mem, .set_precision = e_prec, .stream_create = e_sc, .stream_destroy = e_sd, .stream_sync = e_ss,
     .event_create = e_ec, .event_destroy = e_ed, .event_record = e_er, .stream_wait = e_sw, .event_sync = e_es, .native_record = e_nr, .native_wait = e_nw, .host_fn = e_hf,
     .upload = e_cp, .download = e_cp, .copy = e_cp, .copy_peer = e_cpeer, .enable_peer = e_epeer, .supports = e_supports, .prepare = e_prepare, .release = e_release,
-    .launch = e_launch,
+    .launch = e_launch, .capture_begin = e_cap_begin, .capture_end = e_cap_end, .replay = e_replay,
+    .graph_destroy = e_graph_destroy,
 };
 
 pp_code pp_backend_create(const char *spec, pp_backend **out, pp_error *err) {

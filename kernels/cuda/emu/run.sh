@@ -16,8 +16,10 @@
 # that computes from the descriptors and checks the declared alignments), and
 # engine/cuda/conv_cudnn.c against mock_cudnn.c (legacy convolution on the host).
 #
-# Not covered: the real cuBLASLt and cuDNN, the runtime calls in
-# engine/cuda/backend_cuda.c, CUDA graphs — those need the GPU (device-check.sh).
+# Capture is emulated as a recorded launch list replayed in order, so the
+# executor's graph path runs with the emulated kernels. Not covered: the real
+# cuBLASLt and cuDNN, the runtime calls in engine/cuda/backend_cuda.c, real CUDA
+# graphs — those need the GPU (device-check.sh).
 # Slow (a thread per CUDA thread): minutes, not seconds.
 set -eu
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
