@@ -149,6 +149,7 @@ pp_status *pp_options_create(pp_options **out) {
     (*out)->stages = 1;
     (*out)->max_batch = 1;
     (*out)->inflight = 2;
+    (*out)->graphs = -1;
     return NULL;
 }
 
@@ -175,7 +176,7 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
                 {"max_batch", &opt->max_batch, 1, 1L << 30},
                 {"inflight", &opt->inflight, 2, 64},
                 {"p2p", &opt->p2p, 0, 1},
-                {"graphs", &opt->graphs, 0, 1}};
+                {"graphs", &opt->graphs, -1, 1}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (!strcmp(key, ints[i].key)) {
             if (parse_int(value, ints[i].lo, ints[i].hi, ints[i].v) == 0) return NULL;
@@ -230,6 +231,7 @@ pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine 
         defaults.stages = 1;
         defaults.max_batch = 1;
         defaults.inflight = 2;
+        defaults.graphs = -1;
         opt = &defaults;
     }
     pp_exec_options o = {.devices = opt->devices,

@@ -428,19 +428,31 @@ static pp_code prepare_size(pp_exec *e, int r, int p, int size, sized_launches *
     }
     sized_launches sl = {size, l, NULL};
     /* Graphs: once the pointers are final, each slot's launches are captured and
-     * from then on replayed as one unit. */
+     * from then on replayed as one unit. They only save launch overhead, so a
+     * capture that fails turns them off for the engine, with a notice, and the
+     * launches run one by one as they would without. */
     if (!rc && rt->arena && e->graphs) {
         pp_backend *b = rt->b;
+        pp_error cerr;
+        pp_code crc = PP_OK;
         sl.graph = pp_calloc((size_t)e->K, sizeof(void *));
-        if (!sl.graph) rc = pp_error_nomem(err, "%s: out of memory for stage %d's graphs", b->name, p);
-        for (int k = 0; k < e->K && !rc; k++) {
-            rc = b->ops->capture_begin(b, rt->compute, err);
-            if (rc) break;
-            for (int i = 0; i < nn && !rc; i++) rc = b->ops->launch(b, rt->compute, &l[k * nn + i], err);
+        if (!sl.graph) crc = pp_error_nomem(&cerr, "out of memory for the graphs");
+        for (int k = 0; k < e->K && !crc; k++) {
+            crc = b->ops->capture_begin(b, rt->compute, &cerr);
+            if (crc) break;
+            for (int i = 0; i < nn && !crc; i++) crc = b->ops->launch(b, rt->compute, &l[k * nn + i], &cerr);
             pp_error tmp;
-            pp_code erc = b->ops->capture_end(b, rt->compute, &sl.graph[k], rc ? &tmp : err);
-            if (!rc) rc = erc;
-            if (rc) pp_error_prefix(err, "capturing stage %d at micro-batch %d", p, size);
+            pp_code erc = b->ops->capture_end(b, rt->compute, &sl.graph[k], crc ? &tmp : &cerr);
+            if (!crc) crc = erc;
+        }
+        if (crc) {
+            for (int k = 0; sl.graph && k < e->K; k++)
+                if (sl.graph[k]) b->ops->graph_destroy(b, sl.graph[k]);
+            pp_free(sl.graph);
+            sl.graph = NULL;
+            e->graphs = 0;
+            snprintf(e->notice, sizeof e->notice, "capturing stage %d at micro-batch %d failed (%.300s); running launch "
+                     "by launch", p, size, cerr.msg);
         }
     }
     if (rc) {
@@ -508,7 +520,8 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
         for (int i = 0; i < nd; i++)
             if (e->owned[i]->ops->set_threads) e->owned[i]->ops->set_threads(e->owned[i], share);
     }
-    e->graphs = o.graphs;
+    /* Graphs by default where launches cost most (CUDA); asked for or not. */
+    e->graphs = o.graphs < 0 ? strcmp(e->owned[0]->ops->kind, "cuda") == 0 : o.graphs;
     if (e->graphs && !e->owned[0]->ops->capture_begin) {
         snprintf(e->notice, sizeof e->notice, "%s cannot capture launches; running without graphs",
                  e->owned[0]->name);
@@ -966,6 +979,8 @@ pp_code pp_exec_io_copy(pp_exec *e, int side, int to_device, void *dst, const vo
 void pp_exec_cancel(pp_exec *e) { atomic_store(&e->cancel, 1); }
 
 const char *pp_exec_notice(const pp_exec *e) { return e->notice[0] ? e->notice : NULL; }
+
+int pp_exec_graphs(const pp_exec *e) { return e->graphs; }
 
 void pp_exec_set_profile(pp_exec *e, int on) {
     pthread_mutex_lock(&e->mu);

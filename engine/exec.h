@@ -39,7 +39,8 @@ typedef struct pp_exec_options {
     size_t mem_limit;      /* bytes per device the engine may use; 0 = what the device has */
     int graphs;            /* capture each stage's launches per micro-batch size and slot once
                               (CUDA graphs; a task list on the CPU) and replay them: one launch
-                              per stage and micro-batch in steady state */
+                              per stage and micro-batch in steady state. 1 on, 0 off, -1 on for
+                              CUDA devices only. A capture that fails turns them off (notice). */
     pp_precision precision; /* fp32 (default), tf32, fp16, bf16: see backend.h */
 } pp_exec_options;
 
@@ -76,6 +77,8 @@ int pp_exec_replicas(const pp_exec *e);
 int pp_exec_fell_back(const pp_exec *e);
 /* The device name of replica r, stage s ("cpu:1"). */
 const char *pp_exec_device(const pp_exec *e, int r, int s);
+/* Whether launches are captured and replayed (options.graphs, as it turned out). */
+int pp_exec_graphs(const pp_exec *e);
 /* What the build had to change to fit (fewer micro-batches in flight), or NULL. */
 const char *pp_exec_notice(const pp_exec *e);
 /* Makes the run in progress (from any thread) stop taking micro-batches and

@@ -114,8 +114,10 @@ void pp_options_free(pp_options *opt);
  *   p2p         "1" to use peer-to-peer copies between GPUs where possible
  *   graphs      "1": capture each stage's kernel launches once per micro-batch size and
  *               replay them (CUDA graphs: one launch per stage and micro-batch instead
- *               of one per node; on the CPU one queued task instead of one per node).
- *               Capturing happens at the first run at a size (pp_engine_warmup).
+ *               of one per node; on the CPU one queued task instead of one per node);
+ *               "0": launch node by node; "-1" (default): "1" on CUDA devices, "0" on
+ *               the CPU. Capturing happens at the first run at a size (pp_engine_warmup);
+ *               a capture that fails turns graphs off for the engine.
  *   precision   "fp32" (default: IEEE f32 throughout), "tf32" (GEMM/MATMUL/CONV may
  *               round inputs to TF32 on tensor cores), "fp16" or "bf16" (GEMM/MATMUL/CONV
  *               read 16-bit inputs, weights converted once at engine build; tensors between

@@ -105,7 +105,7 @@ static int run_net(const pp_net *net, const char *devices, const char *stages, c
     if (!st) st = pp_options_set(opt, "max_batch", mb);
     if (!st && stages) st = pp_options_set(opt, "stages", stages);
     if (!st && microbatch) st = pp_options_set(opt, "microbatch", microbatch);
-    if (!st && graphs) st = pp_options_set(opt, "graphs", "1");
+    if (!st) st = pp_options_set(opt, "graphs", graphs ? "1" : "0"); /* CUDA would default to graphs */
     if (!st && precision) st = pp_options_set(opt, "precision", precision);
     if (!st) st = pp_engine_create(net, opt, &eng);
     int rc = 0;

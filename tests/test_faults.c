@@ -217,6 +217,7 @@ static pp_code op_graph_write(void *ctx, pp_error *err) {
 typedef struct exec_case {
     const char *devices;
     int stages, microbatch;
+    int graphs; /* capture and replay; a capture that runs out of memory falls back to launches */
 } exec_case;
 
 static void check_outputs(const float *x, const float *probs, const float *h3, int n) {
@@ -239,6 +240,7 @@ static pp_code op_exec(void *ctx, pp_error *err) {
     o.stages = c->stages;
     o.microbatch = c->microbatch;
     o.max_batch = 3;
+    o.graphs = c->graphs;
     pp_exec *e = NULL;
     rc = pp_exec_create(g, &o, &e, err);
     if (!rc) {
@@ -248,6 +250,10 @@ static pp_code op_exec(void *ctx, pp_error *err) {
         void *outs[2] = {probs, h3};
         rc = pp_exec_run(e, 3, ins, outs, err);
         if (!rc) check_outputs(x, probs, h3, 3);
+        /* graphs asked for: in use, or given up with a notice saying why */
+        if (!rc && c->graphs && !pp_exec_graphs(e))
+            cr_assert(pp_exec_notice(e) && strstr(pp_exec_notice(e), "running launch by launch"), "%s",
+                      pp_exec_notice(e) ? pp_exec_notice(e) : "no notice");
         free(x);
         pp_exec_free(e);
     } else {
@@ -413,13 +419,18 @@ Test(faults, graph_from_model) { inject_each("pp_graph_from_model", op_graph_fro
 Test(faults, graph_write) { inject_each("pp_graph_write", op_graph_write, NULL); }
 
 Test(faults, exec_one_device) {
-    exec_case c = {"cpu", 1, 0};
+    exec_case c = {"cpu", 1, 0, 0};
     inject_each("pp_exec on cpu", op_exec, &c);
 }
 
 Test(faults, exec_pipeline) {
-    exec_case c = {"cpu:0,cpu:1", 2, 2};
+    exec_case c = {"cpu:0,cpu:1", 2, 2, 0};
     inject_each("pp_exec 2-stage pipeline", op_exec, &c);
+}
+
+Test(faults, exec_pipeline_graphs) {
+    exec_case c = {"cpu:0,cpu:1", 2, 2, 1};
+    inject_each("pp_exec 2-stage pipeline with graphs", op_exec, &c);
 }
 
 Test(faults, run_leaves_engine_usable) {

@@ -63,7 +63,8 @@ static const char *RUN_HELP =
     "  --mem-limit SIZE       bytes each device may use (512M, 2G); a plan that does not fit\n"
     "                         retries with fewer micro-batches in flight\n"
     "  --trace FILE.json      write a Chrome/Perfetto trace of the run\n"
-    "  --cuda-graph           capture each stage's launches once and replay them (CUDA graphs)\n"
+    "  --cuda-graph           capture each stage's launches once and replay them (CUDA graphs;\n"
+    "                         the default on CUDA devices); --no-cuda-graph launches node by node\n"
     "  --precision P          fp32 (default), tf32, or fp16 / bf16 (CUDA: GEMM, MATMUL and CONV\n"
     "                         read 16-bit inputs, weights converted once; f32 between nodes)\n"
     "  --quiet                print only errors\n";
@@ -111,6 +112,7 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
     o->seed = 1;
     o->stages = 1;
     o->inflight = 2;
+    o->cuda_graph = -1; /* graphs where the devices are CUDA */
     o->warmup_ms = 200;
     o->duration_s = 3;
     for (int i = 0; i < argc; i++) {
@@ -177,6 +179,8 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
             o->profile = 1;
         } else if (!strcmp(a, "--cuda-graph") || !strcmp(a, "--graphs")) {
             o->cuda_graph = 1;
+        } else if (!strcmp(a, "--no-cuda-graph") || !strcmp(a, "--no-graphs")) {
+            o->cuda_graph = 0;
         } else if (!strcmp(a, "--precision")) {
             NEED_VALUE();
             if (pp_precision_parse(v, &o->precision))
@@ -610,8 +614,9 @@ static const char *BENCH_HELP =
     "  --devices LIST, --stages P, --microbatch M, --inflight K, --p2p,\n"
     "  --measure, --mem-limit SIZE   as for run\n"
     "  --precision P      fp32 (default), tf32, fp16, bf16, as for run\n"
-    "  --cuda-graph       capture each stage's launches once and replay them (CUDA graphs;\n"
-    "                     one queued task per stage on the CPU)\n"
+    "  --cuda-graph       capture each stage's launches once and replay them (CUDA graphs,\n"
+    "                     the default on CUDA; one queued task per stage on the CPU)\n"
+    "  --no-cuda-graph    launch node by node\n"
     "  --no-transfers     inputs uploaded once; runs go device buffer to device buffer\n"
     "                     (pp_engine_run_device), so no host copies are timed\n"
     "  --profile          print a per-node table: time, share, FLOP/s, bytes/s\n"
@@ -742,7 +747,7 @@ static int cmd_bench(int argc, char **argv) {
            pl->n_stages, pl->n_stages == 1 ? "" : "s", pp_exec_replicas(e), pp_exec_replicas(e) == 1 ? "" : "s",
            pl->microbatch);
     printf("mode: %s, %s, %s\n", pp_precision_name(o.precision),
-           o.cuda_graph ? "graphs (captured launches replayed)" : "launch by launch",
+           pp_exec_graphs(e) ? "graphs (captured launches replayed)" : "launch by launch",
            o.no_transfers ? "device buffers (no host transfers)" : "host buffers (uploads and downloads timed)");
     printf("runs: %ld timed (%ld warm-up) in %.1f ms\n", n, warm, wall);
     printf("throughput: %.2f items/s (%.2f runs/s)\n", thr, (double)n / (wall / 1e3));
@@ -804,7 +809,7 @@ static int cmd_bench(int argc, char **argv) {
                            "  \"split_ms\": {\"upload\": %.6g, \"compute\": %.6g, \"stage_copies\": %.6g, "
                            "\"download\": %.6g}\n}\n",
                            o.graph, dev, (long long)batch, pl->n_stages, pp_exec_replicas(e), pl->microbatch,
-                           pp_precision_name(o.precision), o.cuda_graph ? "true" : "false",
+                           pp_precision_name(o.precision), pp_exec_graphs(e) ? "true" : "false",
                            o.no_transfers ? "false" : "true", n, thr,
                            lat[0], mean, pct(lat, n, 50), pct(lat, n, 90), pct(lat, n, 95), pct(lat, n, 99),
                            lat[n - 1], sd, compute_ms, phase[0], phase[1], phase[2], phase[3]);
