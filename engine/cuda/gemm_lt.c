@@ -299,12 +299,30 @@ pp_code pp_lt_prepare(pp_backend *b, pp_launch *l, pp_lt_plan **out, size_t *ws_
     for (int i = 0; i < 4; i++)
         LT(cublasLtMatmulPreferenceSetAttribute(pref, al[i], &align, sizeof align), "set MIN_ALIGNMENT");
     cublasLtMatmulHeuristicResult_t res[8];
-    int found = 0;
-    LT(cublasLtMatmulAlgoGetHeuristic(c->lt, p->desc, p->la, p->lb, p->lc, p->lc, pref, 8, res, &found),
-       "cublasLtMatmulAlgoGetHeuristic");
     int pick = -1;
-    for (int i = 0; i < found && pick < 0; i++)
-        if (res[i].state == CUBLAS_STATUS_SUCCESS && res[i].workspaceSize <= PP_CUDA_GEMM_WS_MAX) pick = i;
+    for (;;) {
+        int found = 0;
+        cublasStatus_t hs =
+            cublasLtMatmulAlgoGetHeuristic(c->lt, p->desc, p->la, p->lb, p->lc, p->lc, pref, 8, res, &found);
+        if (hs != CUBLAS_STATUS_SUCCESS && hs != CUBLAS_STATUS_NOT_SUPPORTED) {
+            rc = lt_fail(err, b, l, hs, "cublasLtMatmulAlgoGetHeuristic");
+            goto fail;
+        }
+        for (int i = 0; hs == CUBLAS_STATUS_SUCCESS && i < found && pick < 0; i++)
+            if (res[i].state == CUBLAS_STATUS_SUCCESS && res[i].workspaceSize <= PP_CUDA_GEMM_WS_MAX) pick = i;
+        if (pick >= 0 || epi == CUBLASLT_EPILOGUE_DEFAULT) break;
+        /* No algorithm with the fused epilogue (some type and shape combinations
+         * have none): the bias goes in as a prefilled C, the activation as the
+         * follow-up kernel, and the plain product is asked for again. */
+        if (p->c_mode == LT_C_BIAS) {
+            p->c_mode = LT_C_PREFILL;
+            p->beta = 1.f;
+        }
+        if (p->post_act.kind == PP_ACT_NONE) p->post_act = l->params.gemm.act;
+        epi = CUBLASLT_EPILOGUE_DEFAULT;
+        uint32_t e32 = (uint32_t)epi;
+        LT(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &e32, sizeof e32), "set EPILOGUE");
+    }
     if (pick < 0) {
         rc = pp_error_set(err, PP_ERR_UNSUPPORTED,
                           "%s: node '%s': cuBLASLt has no algorithm for (%lld x %lld) x (%lld x %lld), batch %d, "

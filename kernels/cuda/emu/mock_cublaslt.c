@@ -4,7 +4,8 @@
  * the row-major trick, the batch strides and the C/bias modes are checked without
  * a GPU. Also checks each pointer against the alignment the heuristic was told.
  * A and B may be f16 or bf16 (the 16-bit precision modes: compute and scale 32F,
- * C and D 32F, as cuBLASLt requires for those inputs). */
+ * C and D 32F, as cuBLASLt requires for those inputs). MOCK_LT_NO_EPILOGUE=1
+ * offers no algorithm with a fused epilogue. */
 #include <cublasLt.h>
 #include <math.h>
 #include <stdint.h>
@@ -98,6 +99,13 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t h, cublasLtMatmul
                                               cublasLtMatmulHeuristicResult_t res[], int *ret) {
     mpref *m = (mpref *)p;
     memset(res, 0, sizeof res[0]);
+    /* MOCK_LT_NO_EPILOGUE=1: no algorithm fuses an epilogue, as for some type
+     * combinations on real GPUs (gemm_lt.c must fall back to plain products) */
+    const char *ne = getenv("MOCK_LT_NO_EPILOGUE");
+    if (ne && *ne == '1' && ((const mdesc *)d)->epi != CUBLASLT_EPILOGUE_DEFAULT) {
+        *ret = 0;
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    }
     uint32_t al = m->align[0];
     for (int i = 1; i < 4; i++) if (m->align[i] < al) al = m->align[i];
     if (al < 4) { *ret = 0; return CUBLAS_STATUS_NOT_SUPPORTED; }
