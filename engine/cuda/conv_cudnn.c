@@ -62,7 +62,9 @@ static int fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
         }                                                                                                          \
     } while (0)
 
-pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t *ws_bytes, pp_error *err) {
+/* hd: the 16-bit type to convolve in, PP_DTYPE_INVALID for f32. */
+static pp_code conv_prepare(pp_backend *b, pp_launch *l, pp_dtype hd, pp_conv_plan **out, size_t *ws_bytes,
+                            pp_error *err) {
     pp_cuda_ctx *c = b->ctx;
     const pp_conv_params *cp = &l->params.conv;
     pp_code rc = PP_OK;
@@ -86,7 +88,7 @@ pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t 
         *out = p;
         return PP_OK;
     }
-    p->hd = pp_cuda_half_dtype(c);
+    p->hd = hd;
     cudnnDataType_t dt = p->hd == PP_DTYPE_F16    ? CUDNN_DATA_HALF
                          : p->hd == PP_DTYPE_BF16 ? CUDNN_DATA_BFLOAT16
                                                   : CUDNN_DATA_FLOAT;
@@ -199,6 +201,16 @@ pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t 
 fail:
     pp_conv_release(b, p);
     *ws_bytes = 0;
+    return rc;
+}
+
+pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t *ws_bytes, pp_error *err) {
+    pp_dtype hd = pp_cuda_half_dtype(b->ctx);
+    pp_code rc = conv_prepare(b, l, hd, out, ws_bytes, err);
+    /* A cuDNN that refuses this convolution in 16 bits (a data type or layout
+     * its version lacks) still gets it in f32, rather than failing the build. */
+    if (rc && rc != PP_ERR_NOMEM && hd != PP_DTYPE_INVALID)
+        rc = conv_prepare(b, l, PP_DTYPE_INVALID, out, ws_bytes, err);
     return rc;
 }
 
