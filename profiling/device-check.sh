@@ -132,9 +132,9 @@ if [ "$HAVE_GPU" = 1 ] && python3 -c "import torch" 2>/dev/null; then
               resnet50:32:tf32 bert:1:fp32:g bert:1:fp16:g:n bert:64:fp32 bert:64:fp16; do
     IFS=: read -r m b prec f1 f2 <<< "$spec"
     [ -f "$ONNX/$m.bin" ] || continue
-    flags=(); mode=eager
+    flags=(--no-cuda-graph); mode=eager   # graphs are the CUDA default: say which
     for f in $f1 $f2; do
-      [ "$f" = g ] && flags+=(--cuda-graph) && mode=graph
+      [ "$f" = g ] && flags=(--cuda-graph "${flags[@]:1}") && mode=graph
       [ "$f" = n ] && flags+=(--no-transfers) && mode=$mode+dev
     done
     if [ "$(left)" -lt 120 ]; then row "ppengine   $m $prec batch $b $mode: skipped (time budget)"; continue; fi
