@@ -15,8 +15,9 @@
  *   if (st) { fprintf(stderr, "%s\n", pp_status_message(st)); pp_status_free(st); }
  *
  * Threads: a pp_net is immutable once loaded and may be shared. Any number of
- * threads may call pp_engine_run on one engine at once; runs are serialized
- * inside the engine (each uses the whole pipeline). pp_engine_cancel may be
+ * threads may call pp_engine_run, pp_engine_run_device and pp_engine_synchronize
+ * on one engine at once; runs are serialized inside the engine (each uses the
+ * whole pipeline; a device run only while it enqueues). pp_engine_cancel may be
  * called from any thread. Options are set one key at a time, so new options never
  * change this header's ABI.
  */
