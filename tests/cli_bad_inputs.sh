@@ -307,6 +307,9 @@ else
   check ppbatch_folder_missing 1 "/nonexistent/o.npy.partial: No such file or directory" \
     "$ex/ppbatch" digits.bin "$X" /nonexistent/o.npy --quiet
   [ -e o.npy ] && fail "a refused ppbatch left o.npy"
+  check ppserve_set_form 2 "--set 'fp16' is not KEY=VALUE" "$ex/ppserve" digits.bin --port 0 --set fp16
+  check ppserve_set_value 1 "option precision: 'fp8' is not one of fp32, tf32, fp16, bf16" \
+    "$ex/ppserve" digits.bin --port 0 --devices cpu --set precision=fp8
 fi
 
 echo "cli_bad_inputs: $checks checks, $fails failed, $skipped skipped"

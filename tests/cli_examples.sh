@@ -65,7 +65,8 @@ done
 echo "ok: classify rejects 5 broken images with a message"
 
 # ---- ppserve + ppload ------------------------------------------------------------
-"$ex/ppserve" "$graph" --port 0 --threads 4 --devices cpu --max-seconds 300 > "$tmp/serve.out" 2> "$tmp/serve.err" &
+"$ex/ppserve" "$graph" --port 0 --threads 4 --devices cpu --set graphs=1 --max-seconds 300 \
+  > "$tmp/serve.out" 2> "$tmp/serve.err" &
 server_pid=$!
 port=
 for _ in $(seq 300); do # up to 30 s for the engine to build

@@ -49,7 +49,9 @@ static const char *HELP =
     "  --max-batch B        largest batch a request may carry (default 64)\n"
     "  --max-connections C  connections held at once; more are refused (default 64)\n"
     "  --timeout S          seconds to read a request or write a response (default 30)\n"
-    "  --max-seconds S      stop by itself after S seconds (default 0: until SIGINT/SIGTERM)\n";
+    "  --max-seconds S      stop by itself after S seconds (default 0: until SIGINT/SIGTERM)\n"
+    "  --set KEY=VALUE      any engine option (ppengine.h), e.g. precision=fp16, graphs=1;\n"
+    "                       repeatable\n";
 
 typedef struct returned_conn {
     int fd, keep;
@@ -253,7 +255,9 @@ static int set_nonblock(int fd) {
 /* Options that take a value: an unknown option is named as unknown, not as
  * one missing its value. */
 static int takes_value(const char *k) {
-    static const char *const known[] = {"--devices", "--max-batch", "--max-connections", "--max-seconds", "--port", "--stages", "--threads", "--timeout"};
+    static const char *const known[] = {"--devices", "--max-batch", "--max-connections", "--max-seconds",
+                                        "--port",    "--set",       "--stages",          "--threads",
+                                        "--timeout"};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (!strcmp(k, known[i])) return 1;
     return 0;
@@ -261,6 +265,8 @@ static int takes_value(const char *k) {
 
 int main(int argc, char **argv) {
     const char *graph = NULL, *devices = NULL, *stages = NULL;
+    const char *sets[16]; /* --set KEY=VALUE, passed to pp_options_set as they are */
+    int n_sets = 0;
     long port = -1, threads = 4, max_batch = 64, max_conn = 64, timeout = 30, max_seconds = 0;
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -291,6 +297,10 @@ int main(int argc, char **argv) {
             if (parse_long(v, 0, 1L << 30, &max_seconds)) return usage("--max-seconds '%s' is not a number >= 0", v);
         } else if (!strcmp(k, "--devices")) {
             devices = v;
+        } else if (!strcmp(k, "--set")) {
+            if (!strchr(v, '=') || v[0] == '=') return usage("--set '%s' is not KEY=VALUE", v);
+            if (n_sets == 16) return usage("more than 16 --set options%s", "");
+            sets[n_sets++] = v;
         } else if (!strcmp(k, "--stages")) {
             if (parse_long(v, 1, 1024, &dummy)) return usage("--stages '%s' is not in 1..1024", v);
             stages = v;
@@ -321,6 +331,12 @@ int main(int argc, char **argv) {
     if (!st && devices) st = pp_options_set(opt, "devices", devices);
     if (!st && stages) st = pp_options_set(opt, "stages", stages);
     if (!st) st = pp_options_set(opt, "max_batch", mb);
+    for (int i = 0; !st && i < n_sets; i++) {
+        char key[64];
+        const char *eq = strchr(sets[i], '=');
+        snprintf(key, sizeof key, "%.*s", (int)(eq - sets[i]) < 63 ? (int)(eq - sets[i]) : 63, sets[i]);
+        st = pp_options_set(opt, key, eq + 1);
+    }
     if (!st) st = pp_engine_create(net, opt, &s.eng);
     if (!st) st = pp_engine_warmup(s.eng, 1);
     if (st) {
