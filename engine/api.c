@@ -139,6 +139,7 @@ struct pp_options {
     char devices[512], split[1024], trace[1024];
     int stages, microbatch, max_batch, inflight, p2p, graphs;
     pp_precision precision;
+    size_t mem_limit;
 };
 
 pp_status *pp_options_create(pp_options **out) {
@@ -184,6 +185,11 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
                          ints[i].lo, ints[i].hi);
             return status_from(&e);
         }
+    if (!strcmp(key, "mem_limit")) {
+        if (pp_parse_size(value, &opt->mem_limit) == 0) return NULL;
+        pp_error_set(&e, PP_ERR_INVALID_ARG, "option mem_limit: '%s' is not a size like 512M or 2G", value);
+        return status_from(&e);
+    }
     if (!strcmp(key, "precision")) {
         if (pp_precision_parse(value, &opt->precision) == 0) return NULL;
         pp_error_set(&e, PP_ERR_INVALID_ARG, "option precision: '%s' is not one of fp32, tf32, fp16, bf16", value);
@@ -207,8 +213,8 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
             return NULL;
         }
     pp_error_set(&e, PP_ERR_INVALID_ARG,
-                 "unknown option '%s' (devices, stages, microbatch, max_batch, inflight, p2p, graphs, precision, split, "
-                 "trace)", key);
+                 "unknown option '%s' (devices, stages, microbatch, max_batch, inflight, p2p, graphs, precision, "
+                 "mem_limit, split, trace)", key);
     return status_from(&e);
 }
 
@@ -243,7 +249,8 @@ pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine 
                          .split = opt->split[0] ? opt->split : NULL,
                          .trace = opt->trace[0] ? opt->trace : NULL,
                          .graphs = opt->graphs,
-                         .precision = opt->precision};
+                         .precision = opt->precision,
+                         .mem_limit = opt->mem_limit};
     pp_engine *e = pp_calloc(1, sizeof *e);
     if (!e) return status_nomem();
     if (pp_exec_create(net->g, &o, &e->x, &err)) {
@@ -305,6 +312,8 @@ pp_status *pp_engine_warmup(pp_engine *eng, int64_t batch) {
     free(out);
     return st;
 }
+
+const char *pp_engine_notice(const pp_engine *eng) { return eng ? pp_exec_notice(eng->x) : NULL; }
 
 void pp_engine_cancel(pp_engine *eng) {
     if (eng) pp_exec_cancel(eng->x);

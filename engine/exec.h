@@ -44,6 +44,11 @@ typedef struct pp_exec_options {
     pp_precision precision; /* fp32 (default), tf32, fp16, bf16: see backend.h */
 } pp_exec_options;
 
+/* A byte count as options spell it: "262144", "512K", "512M", "2G" (powers of
+ * 1024, fractions allowed: "1.5G"). 0 and *out set, or -1 for anything else,
+ * zero included. */
+int pp_parse_size(const char *s, size_t *out);
+
 /* g is borrowed and must outlive the engine. On a device-less machine
  * devices="auto" falls back to the CPU; pp_exec_fell_back says so. */
 pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **out, pp_error *err);

@@ -123,6 +123,8 @@ void pp_options_free(pp_options *opt);
  *               round inputs to TF32 on tensor cores), "fp16" or "bf16" (GEMM/MATMUL/CONV
  *               read 16-bit inputs, weights converted once at engine build; tensors between
  *               nodes and all sums stay f32). fp16/bf16 need CUDA devices.
+ *   mem_limit   bytes each device may use ("512M", "2G"; default: what it has); a plan
+ *               that does not fit retries with fewer micro-batches in flight
  *   split       "NODE,NODE": start stages 2..P at these nodes
  *   trace       a file to write a Chrome/Perfetto trace of every run to (pp_engine_free writes it) */
 pp_status *pp_options_set(pp_options *opt, const char *key, const char *value);
@@ -159,6 +161,10 @@ pp_status *pp_engine_run_device(pp_engine *eng, int64_t batch, const void *const
 pp_status *pp_engine_synchronize(pp_engine *eng);
 /* Runs once at `batch` on zeros, so the first real run is as fast as the rest. */
 pp_status *pp_engine_warmup(pp_engine *eng, int64_t batch);
+/* What the engine had to change from what was asked, in one line, or NULL:
+ * fewer micro-batches in flight to fit mem_limit, graphs turned off after a
+ * capture failed. Borrowed; lives as long as the engine. */
+const char *pp_engine_notice(const pp_engine *eng);
 /* Stops the run in progress, which returns PP_STATUS_CANCELLED; any thread. */
 void pp_engine_cancel(pp_engine *eng);
 

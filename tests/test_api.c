@@ -247,6 +247,57 @@ Test(api, precision_option) {
     unlink(path);
 }
 
+/* mem_limit: too small is refused naming the bytes; between what one and two
+ * micro-batches in flight need, the engine builds with one and says so through
+ * pp_engine_notice, and runs right. */
+Test(api, mem_limit_and_notice) {
+    write_mlp();
+    pp_net *net;
+    cr_assert_null(pp_net_load(path, &net));
+    pp_options *o;
+    cr_assert_null(pp_options_create(&o));
+    cr_assert_null(pp_options_set(o, "devices", "cpu"));
+    cr_assert_null(pp_options_set(o, "max_batch", "8"));
+    pp_status *st = pp_options_set(o, "mem_limit", "5Q");
+    cr_assert_eq(pp_status_get_code(st), PP_STATUS_INVALID_ARGUMENT);
+    cr_assert(strstr(pp_status_message(st), "option mem_limit: '5Q' is not a size"), "%s", pp_status_message(st));
+    pp_status_free(st);
+    pp_engine *e = NULL;
+    cr_assert_null(pp_engine_create(net, o, &e));
+    cr_assert_null(pp_engine_notice(e), "%s", pp_engine_notice(e));
+    pp_engine_free(e);
+    /* what one micro-batch in flight needs, from the refusal */
+    cr_assert_null(pp_options_set(o, "mem_limit", "1K"));
+    st = pp_engine_create(net, o, &e);
+    cr_assert_eq(pp_status_get_code(st), PP_STATUS_OUT_OF_MEMORY);
+    size_t need = 0, weights = 0, slot = 0;
+    int slots = 0;
+    const char *m = strstr(pp_status_message(st), "needs ");
+    cr_assert(m && sscanf(m, "needs %zu bytes (weights %zu + %d slots of %zu)", &need, &weights, &slots, &slot) == 4,
+              "%s", pp_status_message(st));
+    cr_assert_eq(slots, 1, "%s", pp_status_message(st));
+    pp_status_free(st);
+    char lim[32];
+    snprintf(lim, sizeof lim, "%zu", weights + slot + slot / 2); /* fits one slot, not two */
+    cr_assert_null(pp_options_set(o, "mem_limit", lim));
+    st = pp_engine_create(net, o, &e);
+    cr_assert_null(st, "%s", pp_status_message(st));
+    cr_assert(pp_engine_notice(e) && strstr(pp_engine_notice(e), "retried with 1 micro-batch in flight"), "%s",
+              pp_engine_notice(e) ? pp_engine_notice(e) : "no notice");
+    float *x = test_random_floats(8 * MLP_IN, 4), p[8 * MLP_OUT], h[8 * MLP_HID], rp[8 * MLP_OUT], rh[8 * MLP_HID];
+    const void *in[] = {x};
+    void *out[] = {p, h};
+    cr_assert_null(pp_engine_run(e, 8, in, out));
+    test_mlp_reference(8, x, rp, rh);
+    for (int i = 0; i < 8 * MLP_OUT; i++) cr_assert_float_eq(p[i], rp[i], 1e-5);
+    cr_assert_null(pp_engine_notice(NULL));
+    pp_engine_free(e);
+    pp_options_free(o);
+    pp_net_free(net);
+    free(x);
+    unlink(path);
+}
+
 typedef struct job {
     pp_engine *e;
     const float *x, *want;

@@ -191,16 +191,8 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
             o->measure = 1;
         } else if (!strcmp(a, "--mem-limit")) {
             NEED_VALUE();
-            char *end;
-            errno = 0;
-            double x = strtod(v, &end);
-            double unit = 1;
-            if (*end == 'K' || *end == 'k') unit = 1024.0, end++;
-            else if (*end == 'M' || *end == 'm') unit = 1024.0 * 1024, end++;
-            else if (*end == 'G' || *end == 'g') unit = 1024.0 * 1024 * 1024, end++;
-            if (errno || end == v || *end || !(x > 0) || x * unit > 1e18)
+            if (pp_parse_size(v, &o->mem_limit))
                 return 1 + usage_error("--mem-limit '%s' is not a size like 512M or 2G", v);
-            o->mem_limit = (size_t)(x * unit);
         } else if (!strcmp(a, "--p2p")) {
             o->p2p = 1;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
