@@ -36,7 +36,21 @@
 #define MAX_IN 6
 
 static int n_pass, n_fail, n_skip;
-static const char *filter; /* argv[1]: run only cases whose name contains it */
+static const char *filter; /* argv[1]: run only cases whose name contains it ("a,b": either) */
+
+/* name contains one of filter's comma-separated parts (everything without a filter) */
+static int selected(const char *name) {
+    if (!filter) return 1;
+    for (const char *f = filter; *f;) {
+        const char *end = strchr(f, ',');
+        size_t n = end ? (size_t)(end - f) : strlen(f);
+        for (const char *p = name; n && *p; p++)
+            if (strncmp(p, f, n) == 0) return 1;
+        if (!end) break;
+        f = end + 1;
+    }
+    return 0;
+}
 
 /* ---- random inputs ----------------------------------------------------------- */
 
@@ -272,7 +286,7 @@ static const char *G(pp_code rc, pp_error *e) { return rc == PP_OK ? "" : e->msg
 typedef enum { RUN_DIRECT = 0, RUN_GRAPH = 1 } run_mode;
 
 static void run_case(const tcase *c, run_mode mode) {
-    if (filter && !strstr(c->name, filter)) return;
+    if (!selected(c->name)) return;
     pp_node node;
     int in_ids[MAX_IN], out_ids[PP_MAX_IO];
     memset(&node, 0, sizeof node);
@@ -828,7 +842,7 @@ static void precision_cases(void) {
 /* Two streams ordered by an event: stream B copies what stream A wrote. */
 static void ordering_case(void) {
     tcase c = {.name = "streams: record on A, wait on B"};
-    if (filter && !strstr(c.name, filter)) return;
+    if (!selected(c.name)) return;
     pp_error err;
     pp_stream *a = NULL, *b = NULL;
     pp_event *ev = NULL;
@@ -866,7 +880,7 @@ static void ordering_case(void) {
 /* Every other device as a peer: enable, copy, compare (needs 2 GPUs; else skipped). */
 static void peer_case(int ndev) {
     tcase c = {.name = "peer copy cuda:1 -> cuda:0"};
-    if (filter && !strstr(c.name, filter)) return;
+    if (!selected(c.name)) return;
     if (ndev < 2) {
         report(&c, "SKIP", "(one device)");
         n_skip++;

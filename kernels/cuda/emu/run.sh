@@ -3,6 +3,8 @@
 #
 #   bash kernels/cuda/emu/run.sh BUILD_DIR [ops|models|all] [FILTER]
 #
+# FILTER: run only the cases (models) whose name contains it; for ops "a,b" means either.
+#
 # Each kernels/cuda/*.cu is rewritten (transform.py: k<<<g, b, smem, s>>>(args)
 # becomes an emulated launch; __shared__ becomes static storage) and compiled as
 # host C++ against emu.h, which runs every CUDA thread of a block as a std::thread
@@ -30,7 +32,11 @@ FILTER=${3:-}
 CUDA_INC=${CUDA_INC:-/usr/local/cuda/include}
 W=$(mktemp -d "${TMPDIR:-/tmp}/pp-emu.XXXXXX")
 trap 'rm -rf "$W"' EXIT
-[ -f "$BUILD/libppengine.a" ] || { echo "run.sh: no $BUILD/libppengine.a (build ppengine_static first)"; exit 1; }
+# The host half of the engine: libppengine_host.a where the build has CUDA (the
+# full library would bring the real backend), libppengine.a in a CPU-only build.
+LIB=$BUILD/libppengine_host.a
+[ -f "$LIB" ] || LIB=$BUILD/libppengine.a
+[ -f "$LIB" ] || { echo "run.sh: no $BUILD/libppengine_host.a or libppengine.a (build ppengine_host or ppengine_static)"; exit 1; }
 CXXF=(-std=c++20 -O1 -w -I"$HERE" -I"$ROOT/kernels/cuda" -I"$ROOT" -I"$ROOT/include" -I"$CUDA_INC")
 CF=(-std=c11 -D_GNU_SOURCE -O1 -w -I"$ROOT" -I"$ROOT/include" -I"$CUDA_INC" -DPP_SOURCE_DIR="\"$ROOT\"")
 objs=()
@@ -51,7 +57,7 @@ gcc "${CF[@]}" -c "$ROOT/engine/cuda/half_weights.c" -o "$W/half_weights.o" &
 gcc "${CF[@]}" -c "$ROOT/tests/gpu_ops.c" -o "$W/gpu_ops.o" &
 gcc "${CF[@]}" -c "$ROOT/tests/gpu_models.c" -o "$W/gpu_models.o" &
 wait
-LIBS=("$BUILD/libppengine.a" -lm -lpthread)
+LIBS=("$LIB" -lm -lpthread)
 # the archive's CPU kernels may want OpenMP and OpenBLAS
 LIBS+=(-fopenmp)
 [ -n "$(ls /usr/lib/*/libopenblas.so 2>/dev/null)" ] && LIBS+=(-lopenblas)
@@ -61,7 +67,7 @@ if [ "$WHAT" = ops ] || [ "$WHAT" = all ]; then
   "$W/emu_ops" --device emu ${FILTER:+"$FILTER"} || rc=1
   # again where cuBLASLt offers no fused epilogue: GEMMs fall back to plain products
   echo "-- GEMM without fused epilogues (MOCK_LT_NO_EPILOGUE=1)"
-  MOCK_LT_NO_EPILOGUE=1 "$W/emu_ops" --device emu "${FILTER:-gemm}" || rc=1
+  MOCK_LT_NO_EPILOGUE=1 "$W/emu_ops" --device emu gemm || rc=1
 fi
 if [ "$WHAT" = models ] || [ "$WHAT" = all ]; then
   g++ -o "$W/emu_models" "$W/gpu_models.o" "$W/emu_backend.o" "${objs[@]}" "$W/emu.o" "$W/cuda_stubs.o" "$W/gemm_lt.o" "$W/mock_cublaslt.o" "$W/conv_cudnn.o" "$W/half_weights.o" "$W/mock_cudnn.o" "${LIBS[@]}"
