@@ -129,6 +129,9 @@ typedef struct pp_backend_ops {
      * there is no such profiler. Nested per host thread. */
     void (*range_push)(pp_backend *b, const char *name);
     void (*range_pop)(pp_backend *b);
+    /* 1 while each launch pushes a range of its own (NVTX on: PP_NVTX=1,
+     * profiling/nsys.sh), which a replayed graph would not; NULL = never. */
+    int (*launch_ranges)(pp_backend *b);
 
     /* Capture of a stream's kernel launches into a replayable graph: CUDA graphs
      * on CUDA, a task list replayed as one task on the CPU. Between begin and

@@ -695,10 +695,11 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
         if (!rc) rc = b->ops->stream_wait(b, rt->compute, passed_on(e, r, p, k), err);
         if (!rc && e->trace) rc = pp_trace_begin(e->trace, b, rt->compute, r, p, "compute", mb, &span, err);
         range_push(b, "stage %d mb %d (%s)", p, mb);
-        /* Profiling times launches one by one, so it bypasses the graphs. */
-        if (sl->graph && !e->profile) rc = b->ops->replay(b, rt->compute, sl->graph[k], err);
-        for (int i = 0; i < nn && !rc && (!sl->graph || e->profile); i++)
-            rc = b->ops->launch(b, rt->compute, &sl->l[k * nn + i], err);
+        /* Profiling times launches one by one, and per-node profiler ranges
+         * (NVTX) come from launches: both bypass the graphs. */
+        int one_by_one = !sl->graph || e->profile || (b->ops->launch_ranges && b->ops->launch_ranges(b));
+        if (!one_by_one) rc = b->ops->replay(b, rt->compute, sl->graph[k], err);
+        for (int i = 0; i < nn && !rc && one_by_one; i++) rc = b->ops->launch(b, rt->compute, &sl->l[k * nn + i], err);
         range_pop(b);
         if (!rc && e->trace) rc = pp_trace_end(e->trace, b, rt->compute, span, err);
         if (!rc) rc = b->ops->event_record(b, rt->ev_computed[k], rt->compute, err);

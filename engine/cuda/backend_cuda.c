@@ -514,6 +514,11 @@ static void cuda_range_push(pp_backend *b, const char *name) {
     if (atomic_load_explicit(&g_nvtx, memory_order_relaxed)) nvtxRangePushA(name);
 }
 
+static int cuda_launch_ranges(pp_backend *b) {
+    (void)b;
+    return atomic_load_explicit(&g_nvtx, memory_order_relaxed);
+}
+
 static void cuda_range_pop(pp_backend *b) {
     (void)b;
     if (atomic_load_explicit(&g_nvtx, memory_order_relaxed)) nvtxRangePop();
@@ -551,6 +556,7 @@ static const pp_backend_ops cuda_ops = {
     .launch = cuda_launch,
     .range_push = cuda_range_push,
     .range_pop = cuda_range_pop,
+    .launch_ranges = cuda_launch_ranges,
     .capture_begin = cuda_capture_begin,
     .capture_end = cuda_capture_end,
     .replay = cuda_replay,
