@@ -451,8 +451,9 @@ static pp_code prepare_size(pp_exec *e, int r, int p, int size, sized_launches *
             pp_free(sl.graph);
             sl.graph = NULL;
             e->graphs = 0;
-            snprintf(e->notice, sizeof e->notice, "capturing stage %d at micro-batch %d failed (%.300s); running launch "
-                     "by launch", p, size, cerr.msg);
+            snprintf(e->notice, sizeof e->notice,
+                     "capturing stage %d at micro-batch %d failed (%.300s); running launch by launch", p, size,
+                     cerr.msg);
         }
     }
     if (rc) {
