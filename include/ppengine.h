@@ -147,9 +147,10 @@ pp_status *pp_engine_run(pp_engine *eng, int64_t batch, const void *const *input
  * stream, without waiting: inputs[i] lies on the device of the engine's first
  * stage, outputs[i] on the device of its last (one device when there is one
  * stage), sized as for pp_engine_run. `stream` is a cudaStream_t (NULL: the
- * legacy default stream); the engine starts once the work already on `stream` is
- * done, and work enqueued on `stream` after this call sees the outputs. The
- * buffers must stay valid until then; the call allocates nothing in steady state.
+ * legacy default stream, borrowed); the engine starts once the work already on
+ * `stream` is done, and work enqueued on `stream` after this call sees the
+ * outputs. The buffers stay the caller's and must stay valid until then; the
+ * call allocates nothing in steady state.
  * On CPU devices "device buffers" are host memory, `stream` must be NULL, and
  * the call returns when the outputs are written. Needs an engine with one
  * replica (devices / stages == 1). Errors that kernels detect in the data (an
