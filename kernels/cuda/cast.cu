@@ -102,24 +102,8 @@ extern "C" cudaError_t pp_cuda_cast(const pp_op_params *p, const void *const *in
 
 /* pp_cuda_convert: the precision modes' conversions, in float (no trip through
  * double: these run on every GEMM/CONV input in fp16/bf16 mode). */
-__device__ __forceinline__ float load16(pp_dtype t, const void *p, int64_t i) {
-    switch (t) {
-    case PP_DTYPE_F32: return ((const float *)p)[i];
-    case PP_DTYPE_F16: return __half2float(__ushort_as_half(((const unsigned short *)p)[i]));
-    default: return __bfloat162float(__ushort_as_bfloat16(((const unsigned short *)p)[i]));
-    }
-}
-
-__device__ __forceinline__ void store16(pp_dtype t, void *p, int64_t i, float v) {
-    switch (t) {
-    case PP_DTYPE_F32: ((float *)p)[i] = v; break;
-    case PP_DTYPE_F16: ((unsigned short *)p)[i] = __half_as_ushort(__float2half_rn(v)); break;
-    default: ((unsigned short *)p)[i] = __bfloat16_as_ushort(__float2bfloat16_rn(v)); break;
-    }
-}
-
 __global__ void k_convert(pp_dtype dt, void *dst, pp_dtype st, const void *src, int64_t n) {
-    PP_FOR(i, n) store16(dt, dst, i, load16(st, src, i));
+    PP_FOR(i, n) pp_store_float(dt, dst, i, pp_load_float(st, src, i));
 }
 
 static int convertible(pp_dtype t) { return t == PP_DTYPE_F32 || t == PP_DTYPE_F16 || t == PP_DTYPE_BF16; }

@@ -3,6 +3,8 @@
 #ifndef PP_CUDA_COMMON_CUH
 #define PP_CUDA_COMMON_CUH
 
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stdint.h>
@@ -116,6 +118,24 @@ __device__ __forceinline__ int64_t pp_nd_offset(const pp_nd &s, int k, int64_t i
         off += idx * s.st[k][d];
     }
     return off;
+}
+
+/* Element i of a float tensor of type t (f32, f16 or bf16), as a float; and the
+ * store back, rounding to nearest even. What the precision modes convert with. */
+__device__ __forceinline__ float pp_load_float(pp_dtype t, const void *p, int64_t i) {
+    switch (t) {
+    case PP_DTYPE_F32: return ((const float *)p)[i];
+    case PP_DTYPE_F16: return __half2float(__ushort_as_half(((const unsigned short *)p)[i]));
+    default: return __bfloat162float(__ushort_as_bfloat16(((const unsigned short *)p)[i]));
+    }
+}
+
+__device__ __forceinline__ void pp_store_float(pp_dtype t, void *p, int64_t i, float v) {
+    switch (t) {
+    case PP_DTYPE_F32: ((float *)p)[i] = v; break;
+    case PP_DTYPE_F16: ((unsigned short *)p)[i] = __half_as_ushort(__float2half_rn(v)); break;
+    default: ((unsigned short *)p)[i] = __bfloat16_as_ushort(__float2bfloat16_rn(v)); break;
+    }
 }
 
 #endif

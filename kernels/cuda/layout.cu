@@ -9,24 +9,13 @@
  * are both along rows; blocks are one-dimensional (256 threads: 32 columns × 8
  * rows, each thread taking 4 rows) and loop over the tiles.
  */
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
-
 #include "common.cuh"
 
 #define TILE 32
 #define TROWS 8 /* PP_THREADS / TILE */
 
-__device__ __forceinline__ unsigned short to16(pp_dtype t, float v) {
-    return t == PP_DTYPE_F16 ? __half_as_ushort(__float2half_rn(v)) : __bfloat16_as_ushort(__float2bfloat16_rn(v));
-}
-
-__device__ __forceinline__ float from16(pp_dtype t, unsigned short v) {
-    return t == PP_DTYPE_F16 ? __half2float(__ushort_as_half(v)) : __bfloat162float(__ushort_as_bfloat16(v));
-}
-
 /* dst (N, HW, C) 16-bit = src (N, C, HW) f32 */
-__global__ void k_to_nhwc(unsigned short *__restrict__ dst, pp_dtype dt, const float *__restrict__ src, int64_t n,
+__global__ void k_to_nhwc(void *__restrict__ dst, pp_dtype dt, const float *__restrict__ src, int64_t n,
                           int64_t c, int64_t hw) {
     __shared__ float tile[TILE][TILE + 1];
     const int64_t tc = (c + TILE - 1) / TILE, tp = (hw + TILE - 1) / TILE, tiles = n * tc * tp;
@@ -40,14 +29,14 @@ __global__ void k_to_nhwc(unsigned short *__restrict__ dst, pp_dtype dt, const f
         __syncthreads();
         for (int j = ty; j < TILE; j += TROWS) {
             const int64_t pi = p0 + j, ci = c0 + tx;
-            if (pi < hw && ci < c) dst[(img * hw + pi) * c + ci] = to16(dt, tile[tx][j]);
+            if (pi < hw && ci < c) pp_store_float(dt, dst, (img * hw + pi) * c + ci, tile[tx][j]);
         }
         __syncthreads();
     }
 }
 
 /* y (N, K, HW) f32 = act(y16 (N, HW, K) + bias[k] + residual (N, K, HW)) */
-__global__ void k_from_nhwc_epilogue(float *__restrict__ y, const unsigned short *__restrict__ y16, pp_dtype dt,
+__global__ void k_from_nhwc_epilogue(float *__restrict__ y, const void *__restrict__ y16, pp_dtype dt,
                                      const float *__restrict__ bias, const float *__restrict__ res, int64_t n,
                                      int64_t k, int64_t hw, pp_act act) {
     __shared__ float tile[TILE][TILE + 1];
@@ -57,7 +46,7 @@ __global__ void k_from_nhwc_epilogue(float *__restrict__ y, const unsigned short
         const int64_t img = t / (tk * tp), k0 = (t / tp) % tk * TILE, p0 = t % tp * TILE;
         for (int j = ty; j < TILE; j += TROWS) {
             const int64_t pi = p0 + j, ki = k0 + tx;
-            tile[j][tx] = pi < hw && ki < k ? from16(dt, y16[(img * hw + pi) * k + ki]) : 0.f;
+            tile[j][tx] = pi < hw && ki < k ? pp_load_float(dt, y16, (img * hw + pi) * k + ki) : 0.f;
         }
         __syncthreads();
         for (int j = ty; j < TILE; j += TROWS) {
@@ -85,7 +74,7 @@ extern "C" cudaError_t pp_cuda_to_nhwc(void *dst, pp_dtype dt, const float *src,
                                        cudaStream_t s) {
     if (!narrow(dt) || n < 0 || c < 0 || hw < 0) return cudaErrorInvalidValue;
     if (n == 0 || c == 0 || hw == 0) return cudaSuccess;
-    k_to_nhwc<<<tile_blocks(n, c, hw), PP_THREADS, 0, s>>>((unsigned short *)dst, dt, src, n, c, hw);
+    k_to_nhwc<<<tile_blocks(n, c, hw), PP_THREADS, 0, s>>>(dst, dt, src, n, c, hw);
     return cudaGetLastError();
 }
 
@@ -94,7 +83,6 @@ extern "C" cudaError_t pp_cuda_from_nhwc_bias_act(float *y, const void *y16, pp_
                                                   cudaStream_t s) {
     if (!narrow(dt) || n < 0 || k < 0 || hw < 0) return cudaErrorInvalidValue;
     if (n == 0 || k == 0 || hw == 0) return cudaSuccess;
-    k_from_nhwc_epilogue<<<tile_blocks(n, k, hw), PP_THREADS, 0, s>>>(y, (const unsigned short *)y16, dt, bias,
-                                                                      residual, n, k, hw, act);
+    k_from_nhwc_epilogue<<<tile_blocks(n, k, hw), PP_THREADS, 0, s>>>(y, y16, dt, bias, residual, n, k, hw, act);
     return cudaGetLastError();
 }
