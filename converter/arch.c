@@ -58,8 +58,11 @@ static const char *shape_str(char *buf, size_t n, int rank, const int64_t *d) {
 /* ---- options ----------------------------------------------------------------------- */
 
 static int act_op(const char *s, size_t n) {
-    static const struct { const char *n; pp_op op; } tab[] = {
-        {"relu", PP_OP_RELU}, {"gelu", PP_OP_GELU}, {"gelu_tanh", PP_OP_GELU_TANH}, {"tanh", PP_OP_TANH},
+    static const struct {
+        const char *n;
+        pp_op op;
+    } tab[] = {
+        {"relu", PP_OP_RELU},       {"gelu", PP_OP_GELU}, {"gelu_tanh", PP_OP_GELU_TANH}, {"tanh", PP_OP_TANH},
         {"sigmoid", PP_OP_SIGMOID}, {"silu", PP_OP_SILU}, {"hardswish", PP_OP_HARDSWISH}, {"none", PP_OP_IDENTITY},
     };
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
@@ -98,7 +101,9 @@ pp_code pp_arch_parse(const char *arch, char *family, size_t n, pp_arch_opts *o,
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         const char *eq = memchr(p, '=', len);
-        if (!eq) return pp_error_set(err, PP_ERR_INVALID_ARG, "arch option '%.*s' is not KEY=VALUE", (int)(len < 60 ? len : 60), p);
+        if (!eq)
+            return pp_error_set(err, PP_ERR_INVALID_ARG, "arch option '%.*s' is not KEY=VALUE",
+                                (int)(len < 60 ? len : 60), p);
         size_t klen = (size_t)(eq - p), vlen = len - klen - 1;
         const char *v = eq + 1;
         char val[128], items[PP_ARCH_MAX_LIST][24];
@@ -116,7 +121,8 @@ pp_code pp_arch_parse(const char *arch, char *family, size_t n, pp_arch_opts *o,
             o->in_w = w;
         } else if (klen == 8 && !strncmp(p, "channels", 8)) {
             long long c = strtoll(val, &e1, 10);
-            if (*e1 || c < 1 || c > 65536) return pp_error_set(err, PP_ERR_INVALID_ARG, "arch option channels='%s'", val);
+            if (*e1 || c < 1 || c > 65536)
+                return pp_error_set(err, PP_ERR_INVALID_ARG, "arch option channels='%s'", val);
             o->in_c = c;
         } else if (klen == 3 && !strncmp(p, "eps", 3)) {
             double e = strtod(val, &e1);
@@ -126,19 +132,23 @@ pp_code pp_arch_parse(const char *arch, char *family, size_t n, pp_arch_opts *o,
         } else if (klen == 4 && !strncmp(p, "fold", 4)) {
             o->fold_bn = strcmp(val, "0") != 0;
         } else if (klen == 3 && !strncmp(p, "act", 3)) {
-            if (split_list(val, vlen, items, &ni)) return pp_error_set(err, PP_ERR_INVALID_ARG, "arch option act='%s'", val);
+            if (split_list(val, vlen, items, &ni))
+                return pp_error_set(err, PP_ERR_INVALID_ARG, "arch option act='%s'", val);
             for (int i = 0; i < ni; i++)
                 if (!(o->acts[i] = act_op(items[i], strlen(items[i]))))
-                    return pp_error_set(err, PP_ERR_INVALID_ARG,
-                                        "arch option act: unknown activation '%s' (relu, gelu, gelu_tanh, tanh, sigmoid, silu, "
-                                        "hardswish, none)",
-                                        items[i]);
+                    return pp_error_set(
+                        err, PP_ERR_INVALID_ARG,
+                        "arch option act: unknown activation '%s' (relu, gelu, gelu_tanh, tanh, sigmoid, silu, "
+                        "hardswish, none)",
+                        items[i]);
             o->n_acts = ni;
         } else if (klen == 7 && !strncmp(p, "strides", 7)) {
-            if (split_list(val, vlen, items, &ni)) return pp_error_set(err, PP_ERR_INVALID_ARG, "arch option strides='%s'", val);
+            if (split_list(val, vlen, items, &ni))
+                return pp_error_set(err, PP_ERR_INVALID_ARG, "arch option strides='%s'", val);
             for (int i = 0; i < ni; i++) {
                 long s = strtol(items[i], &e1, 10);
-                if (*e1 || s < 1 || s > 16) return pp_error_set(err, PP_ERR_INVALID_ARG, "arch option strides='%s'", val);
+                if (*e1 || s < 1 || s > 16)
+                    return pp_error_set(err, PP_ERR_INVALID_ARG, "arch option strides='%s'", val);
                 o->strides[i] = (int)s;
             }
             o->n_strides = ni;
@@ -188,8 +198,9 @@ const pp_ckpt_tensor *pp_ab_get(pp_ab *b, const char *key, int rank, const int64
     for (int d = 0; ok && d < rank; d++)
         if (want && want[d] >= 0 && t->dims[d] != want[d]) ok = 0;
     if (!ok) {
-        pp_ab_problem(b, "%s is %s, expected %s", printable(nb, sizeof nb, key), shape_str(s1, sizeof s1, t->rank, t->dims),
-                      shape_str(s2, sizeof s2, rank, want ? want : (const int64_t[PP_MAX_RANK]){-1, -1, -1, -1, -1, -1, -1, -1}));
+        pp_ab_problem(
+            b, "%s is %s, expected %s", printable(nb, sizeof nb, key), shape_str(s1, sizeof s1, t->rank, t->dims),
+            shape_str(s2, sizeof s2, rank, want ? want : (const int64_t[PP_MAX_RANK]){-1, -1, -1, -1, -1, -1, -1, -1}));
         return NULL;
     }
     if (t->dtype != PP_DTYPE_F32 && t->dtype != PP_DTYPE_F16 && t->dtype != PP_DTYPE_BF16 && t->dtype != PP_DTYPE_F64) {
@@ -204,8 +215,7 @@ static float half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
     if (exp == 0) {
         if (man == 0) bits = sign;
-        else { /* subnormal */
-            float f = ldexpf((float)man, -24);
+        else { /* subnormal */ float f = ldexpf((float)man, -24);
             return sign ? -f : f;
         }
     } else if (exp == 31) {
@@ -357,10 +367,14 @@ static int bn_params(pp_ab *b, const char *prefix, int64_t c, double **scale, do
 
 /* A fused activation kind as its own node (fold=0 builds). */
 static int act_node(pp_ab *b, int x, int act, double alpha, double beta, const char *name) {
-    static const struct { int act; pp_op op; } tab[] = {
-        {PP_ACT_RELU, PP_OP_RELU}, {PP_ACT_CLIP, PP_OP_CLIP}, {PP_ACT_SIGMOID, PP_OP_SIGMOID}, {PP_ACT_TANH, PP_OP_TANH},
-        {PP_ACT_GELU, PP_OP_GELU}, {PP_ACT_SILU, PP_OP_SILU}, {PP_ACT_HARDSWISH, PP_OP_HARDSWISH},
-        {PP_ACT_HARDSIGMOID, PP_OP_HARDSIGMOID},
+    static const struct {
+        int act;
+        pp_op op;
+    } tab[] = {
+        {PP_ACT_RELU, PP_OP_RELU},           {PP_ACT_CLIP, PP_OP_CLIP},
+        {PP_ACT_SIGMOID, PP_OP_SIGMOID},     {PP_ACT_TANH, PP_OP_TANH},
+        {PP_ACT_GELU, PP_OP_GELU},           {PP_ACT_SILU, PP_OP_SILU},
+        {PP_ACT_HARDSWISH, PP_OP_HARDSWISH}, {PP_ACT_HARDSIGMOID, PP_OP_HARDSIGMOID},
     };
     if (x < 0 || !act) return x;
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
@@ -426,8 +440,9 @@ int pp_ab_conv_layer(pp_ab *b, int x, const pp_ab_conv *cv, int64_t *cout) {
     }
     if (cv->cin > 0 && cpg * groups != cv->cin) {
         char nb[160], s1[96];
-        pp_ab_problem(b, "%s is %s: its %" PRId64 " input channels per group do not divide the %" PRId64 " channels it gets",
-                      printable(nb, sizeof nb, wk), shape_str(s1, sizeof s1, 4, w->dims), cpg, cv->cin);
+        pp_ab_problem(
+            b, "%s is %s: its %" PRId64 " input channels per group do not divide the %" PRId64 " channels it gets",
+            printable(nb, sizeof nb, wk), shape_str(s1, sizeof s1, 4, w->dims), cpg, cv->cin);
         pp_free(scale);
         pp_free(shift);
         return -1;
@@ -497,8 +512,9 @@ int pp_ab_linear(pp_ab *b, int x, const char *prefix, int64_t cin, int act, int6
      * them from the checkpoint instead of copying (a big MLP is not copied). */
     float *wcopy = NULL, *bcopy = NULL;
     const float *wf = w->dtype == PP_DTYPE_F32 ? (const float *)w->data : (wcopy = pp_ab_f32(b, w));
-    const float *bf = bias && bias->dtype == PP_DTYPE_F32 ? (const float *)bias->data
-                      : (bcopy = bias ? pp_ab_f32(b, bias) : pp_calloc((size_t)K ? (size_t)K : 1, 4));
+    const float *bf = bias && bias->dtype == PP_DTYPE_F32
+                          ? (const float *)bias->data
+                          : (bcopy = bias ? pp_ab_f32(b, bias) : pp_calloc((size_t)K ? (size_t)K : 1, 4));
     int y = -1;
     if (wf && bf) {
         int in[3] = {x, weight(b, wk, 2, w->dims, wf), weight(b, bk, 1, &K, bf)};
@@ -595,7 +611,7 @@ int pp_ab_concat(pp_ab *b, int x, int y, const char *name) {
 static int cmp_seq(const void *a, const void *b);
 typedef struct seq_layer {
     int index;
-    int kind;  /* 1 conv, 2 bn, 3 linear */
+    int kind; /* 1 conv, 2 bn, 3 linear */
 } seq_layer;
 static int seq_scan(const pp_ckpt *c, const char *prefix, seq_layer *out, int max);
 
@@ -644,7 +660,8 @@ pp_code pp_ab_finish(pp_ab *b, int input, int output, const char *what) {
     for (int i = 0; i < b->c->n; i++) {
         if (b->used[i] || ends_with(b->c->tensors[i].name, "num_batches_tracked")) continue;
         char nb[160];
-        list_add(unused, sizeof unused, &shown_unused, &n_unused, ", ", printable(nb, sizeof nb, b->c->tensors[i].name));
+        list_add(unused, sizeof unused, &shown_unused, &n_unused, ", ",
+                 printable(nb, sizeof nb, b->c->tensors[i].name));
     }
     if (b->n_missing || b->n_bad || n_unused) {
         char msg[PP_ERROR_MSG_MAX], what_s[96];
@@ -771,11 +788,11 @@ static int build_mlp(pp_ab *b, int *input, char *desc, size_t dn) {
 typedef struct resnet_info {
     int n_layers;
     int blocks[8];
-    int nested[8];      /* 1: "layerX.Y.", 0: "layerX." is the block itself */
-    int bottleneck;     /* of layer1's first block */
-    int mixed;          /* 1: some blocks are basic, some bottleneck */
-    int groups;         /* of layer1's first 3x3 conv */
-    int64_t width;      /* layer1 block 0 conv1 output channels */
+    int nested[8];  /* 1: "layerX.Y.", 0: "layerX." is the block itself */
+    int bottleneck; /* of layer1's first block */
+    int mixed;      /* 1: some blocks are basic, some bottleneck */
+    int groups;     /* of layer1's first 3x3 conv */
+    int64_t width;  /* layer1 block 0 conv1 output channels */
 } resnet_info;
 
 static void block_prefix(const resnet_info *r, int l, int k, char *out, size_t n) {
@@ -821,13 +838,18 @@ static int resnet_scan(const pp_ckpt *c, resnet_info *r) {
     const pp_ckpt_tensor *c2 = pp_ckpt_find(c, key);
     r->width = c1 && c1->rank == 4 ? c1->dims[0] : 0;
     r->groups = 1;
-    if (c2 && c2->rank == 4 && c2->dims[1] > 0 && r->width % c2->dims[1] == 0) r->groups = (int)(r->width / c2->dims[1]);
+    if (c2 && c2->rank == 4 && c2->dims[1] > 0 && r->width % c2->dims[1] == 0)
+        r->groups = (int)(r->width / c2->dims[1]);
     return 1;
 }
 
 static void resnet_name(const resnet_info *r, char *out, size_t n) {
-    static const struct { int b[4]; int bottleneck; const char *name; } tab[] = {
-        {{2, 2, 2, 2}, 0, "resnet18"}, {{3, 4, 6, 3}, 0, "resnet34"}, {{3, 4, 6, 3}, 1, "resnet50"},
+    static const struct {
+        int b[4];
+        int bottleneck;
+        const char *name;
+    } tab[] = {
+        {{2, 2, 2, 2}, 0, "resnet18"},   {{3, 4, 6, 3}, 0, "resnet34"},   {{3, 4, 6, 3}, 1, "resnet50"},
         {{3, 4, 23, 3}, 1, "resnet101"}, {{3, 8, 36, 3}, 1, "resnet152"},
     };
     const char *base = NULL;
@@ -846,7 +868,8 @@ static void resnet_name(const resnet_info *r, char *out, size_t n) {
     else if (base)
         snprintf(out, n, "%s (%s %s; groups %d; width %" PRId64 ")", base, kind, blocks, r->groups, r->width);
     else
-        snprintf(out, n, "resnet (custom: %s blocks %s; groups %d; width %" PRId64 ")", kind, blocks, r->groups, r->width);
+        snprintf(out, n, "resnet (custom: %s blocks %s; groups %d; width %" PRId64 ")", kind, blocks, r->groups,
+                 r->width);
 }
 
 static int build_resnet(pp_ab *b, int *input, char *desc, size_t dn) {
@@ -866,8 +889,8 @@ static int build_resnet(pp_ab *b, int *input, char *desc, size_t dn) {
     int64_t h = b->o->in_h ? b->o->in_h : 224, w = b->o->in_w ? b->o->in_w : 224;
     *input = pp_ab_input(b, "input", 3, (int64_t[]){cin, h, w});
     int64_t ch;
-    pp_ab_conv cv = {.w = "conv1", .bn = "bn1", .cin = cin, .stride = 2, .pad = -1, .groups = 1, .act = PP_ACT_RELU,
-                     .residual = -1};
+    pp_ab_conv cv = {
+        .w = "conv1", .bn = "bn1", .cin = cin, .stride = 2, .pad = -1, .groups = 1, .act = PP_ACT_RELU, .residual = -1};
     int x = pp_ab_conv_layer(b, *input, &cv, &ch);
     x = pp_ab_pool(b, PP_OP_MAXPOOL, x, 3, 2, 1, "maxpool");
     for (int l = 0; l < r.n_layers; l++) {
@@ -888,27 +911,59 @@ static int build_resnet(pp_ab *b, int *input, char *desc, size_t dn) {
             int identity = x;
             int64_t c_out = -1, mid;
             if (pp_ab_has(b, dsk)) {
-                pp_ab_conv d = {.w = ds, .bn = dsbn, .cin = ch, .stride = stride, .pad = 0, .groups = 1, .residual = -1};
+                pp_ab_conv d = {
+                    .w = ds, .bn = dsbn, .cin = ch, .stride = stride, .pad = 0, .groups = 1, .residual = -1};
                 identity = pp_ab_conv_layer(b, x, &d, &c_out);
             }
             int y;
             char c3w[128];
             snprintf(c3w, sizeof c3w, "%s.weight", k3);
             if (pp_ab_has(b, c3w)) {
-                pp_ab_conv a1 = {.w = k1, .bn = bn1, .cin = ch, .stride = 1, .pad = 0, .groups = 1, .act = PP_ACT_RELU, .residual = -1};
+                pp_ab_conv a1 = {.w = k1,
+                                 .bn = bn1,
+                                 .cin = ch,
+                                 .stride = 1,
+                                 .pad = 0,
+                                 .groups = 1,
+                                 .act = PP_ACT_RELU,
+                                 .residual = -1};
                 y = pp_ab_conv_layer(b, x, &a1, &mid);
-                pp_ab_conv a2 = {.w = k2, .bn = bn2, .cin = mid, .stride = stride, .pad = -1, .groups = 0, .act = PP_ACT_RELU,
+                pp_ab_conv a2 = {.w = k2,
+                                 .bn = bn2,
+                                 .cin = mid,
+                                 .stride = stride,
+                                 .pad = -1,
+                                 .groups = 0,
+                                 .act = PP_ACT_RELU,
                                  .residual = -1};
                 y = pp_ab_conv_layer(b, y, &a2, &mid);
-                pp_ab_conv a3 = {.w = k3, .bn = bn3, .cin = mid, .stride = 1, .pad = 0, .groups = 1, .act = PP_ACT_RELU,
+                pp_ab_conv a3 = {.w = k3,
+                                 .bn = bn3,
+                                 .cin = mid,
+                                 .stride = 1,
+                                 .pad = 0,
+                                 .groups = 1,
+                                 .act = PP_ACT_RELU,
                                  .residual = identity};
                 if (identity < 0) a3.residual = -2; /* keeps looking keys up, builds nothing */
                 y = pp_ab_conv_layer(b, y, &a3, &mid);
             } else {
-                pp_ab_conv a1 = {.w = k1, .bn = bn1, .cin = ch, .stride = stride, .pad = -1, .groups = 1, .act = PP_ACT_RELU,
+                pp_ab_conv a1 = {.w = k1,
+                                 .bn = bn1,
+                                 .cin = ch,
+                                 .stride = stride,
+                                 .pad = -1,
+                                 .groups = 1,
+                                 .act = PP_ACT_RELU,
                                  .residual = -1};
                 y = pp_ab_conv_layer(b, x, &a1, &mid);
-                pp_ab_conv a2 = {.w = k2, .bn = bn2, .cin = mid, .stride = 1, .pad = -1, .groups = 1, .act = PP_ACT_RELU,
+                pp_ab_conv a2 = {.w = k2,
+                                 .bn = bn2,
+                                 .cin = mid,
+                                 .stride = 1,
+                                 .pad = -1,
+                                 .groups = 1,
+                                 .act = PP_ACT_RELU,
                                  .residual = identity};
                 if (identity < 0) a2.residual = -2;
                 y = pp_ab_conv_layer(b, y, &a2, &mid);
@@ -1001,8 +1056,14 @@ static int build_vgg(pp_ab *b, int *input, char *desc, size_t dn) {
         char wk[64], bnk[64], nm[64];
         snprintf(wk, sizeof wk, "features.%d", f[i].index);
         snprintf(bnk, sizeof bnk, "features.%d", f[i].index + 1);
-        pp_ab_conv cv = {.w = wk, .bn = has_bn ? bnk : NULL, .cin = ch, .stride = 1, .pad = -1, .groups = 1,
-                         .act = PP_ACT_RELU, .residual = -1};
+        pp_ab_conv cv = {.w = wk,
+                         .bn = has_bn ? bnk : NULL,
+                         .cin = ch,
+                         .stride = 1,
+                         .pad = -1,
+                         .groups = 1,
+                         .act = PP_ACT_RELU,
+                         .residual = -1};
         int64_t k = 3;
         snprintf(nm, sizeof nm, "features.%d.weight", f[i].index);
         const pp_ckpt_tensor *ct = pp_ckpt_find(b->c, nm);
@@ -1030,15 +1091,20 @@ static int build_vgg(pp_ab *b, int *input, char *desc, size_t dn) {
     snprintf(ck, sizeof ck, "classifier.%d.weight", cl[0].index);
     const pp_ckpt_tensor *l0 = pp_ckpt_find(b->c, ck);
     if (ch > INT32_MAX || h < 1 || w < 1) { /* h, w <= 65536: ch·h·w stays far below 2^63 */
-        pp_ab_problem(b, "the feature map (%" PRId64 ", %" PRId64 ", %" PRId64 ") is empty or too large: give the input size "
-                      "(input=H)", ch, h, w);
+        pp_ab_problem(b,
+                      "the feature map (%" PRId64 ", %" PRId64 ", %" PRId64
+                      ") is empty or too large: give the input size "
+                      "(input=H)",
+                      ch, h, w);
         return -1;
     }
     if (l0 && l0->rank == 2 && ch > 0 && x >= 0 && l0->dims[1] != ch * h * w) {
         int64_t s = (int64_t)llround(sqrt((double)l0->dims[1] / (double)ch));
         if (s < 1 || ch * s * s != l0->dims[1] || h % s || w % s || h / s != w / s) {
-            pp_ab_problem(b, "%s takes %" PRId64 " features but the feature map is (%" PRId64 ", %" PRId64 ", %" PRId64
-                          "): give the input size (input=H)", ck, l0->dims[1], ch, h, w);
+            pp_ab_problem(b,
+                          "%s takes %" PRId64 " features but the feature map is (%" PRId64 ", %" PRId64 ", %" PRId64
+                          "): give the input size (input=H)",
+                          ck, l0->dims[1], ch, h, w);
             return -1;
         }
         x = pp_ab_pool(b, PP_OP_AVGPOOL, x, (int)(h / s), (int)(h / s), 0, "avgpool");
@@ -1067,8 +1133,8 @@ pp_code pp_arch_detect(const pp_ckpt *c, char *out, size_t n) {
         vgg_name(nconv, bn, out, n);
         return PP_OK;
     }
-    if (pp_arch_is_mobilenet_v2(c, out, n) || pp_arch_is_mobilenet_v3(c, out, n) || pp_arch_is_efficientnet(c, out, n) ||
-        pp_arch_is_densenet(c, out, n))
+    if (pp_arch_is_mobilenet_v2(c, out, n) || pp_arch_is_mobilenet_v3(c, out, n) ||
+        pp_arch_is_efficientnet(c, out, n) || pp_arch_is_densenet(c, out, n))
         return PP_OK;
     if (is_mlp(c, &nl)) {
         snprintf(out, n, "mlp (%d linear layers)", nl);
@@ -1089,8 +1155,8 @@ pp_code pp_arch_build(const pp_ckpt *c, const char *arch, const char *arch_file,
     if (rc) return rc;
     int detect = !family[0] || !strcmp(family, "auto");
     if (arch_file && !detect)
-        return pp_error_set(err, PP_ERR_INVALID_ARG, "give either an architecture ('%s') or an architecture file, not both",
-                            family);
+        return pp_error_set(err, PP_ERR_INVALID_ARG,
+                            "give either an architecture ('%s') or an architecture file, not both", family);
     enum { F_NONE, F_MLP, F_RESNET, F_VGG, F_MNV2, F_MNV3, F_EFF, F_DENSE, F_FILE } fam = F_NONE;
     char tmp[256];
     if (arch_file) {
@@ -1112,7 +1178,8 @@ pp_code pp_arch_build(const pp_ckpt *c, const char *arch, const char *arch_file,
                 append(keys, sizeof keys, "%s%s", i ? ", " : "", printable(nb, sizeof nb, c->tensors[i].name));
             }
             return pp_error_set(err, PP_ERR_UNSUPPORTED,
-                                "cannot tell the architecture from the keys (%s%s): give one (mlp, resnet, vgg, mobilenet_v2, ...) or an "
+                                "cannot tell the architecture from the keys (%s%s): give one (mlp, resnet, vgg, "
+                                "mobilenet_v2, ...) or an "
                                 "architecture file",
                                 keys, c->n > 4 ? ", ..." : "");
         }
@@ -1131,11 +1198,12 @@ pp_code pp_arch_build(const pp_ckpt *c, const char *arch, const char *arch_file,
     } else if (!strncmp(family, "densenet", 8)) {
         fam = F_DENSE;
     } else {
-        return pp_error_set(err, PP_ERR_UNSUPPORTED,
-                            "unknown architecture '%s' (known: mlp, resnet18/34/50/101/152, resnext*, wide_resnet*, vgg11..19[_bn], "
-                            "mobilenet_v2, mobilenet_v3_large/small, efficientnet_b0..b7, densenet121/161/169/201; or an "
-                            "architecture file)",
-                            family);
+        return pp_error_set(
+            err, PP_ERR_UNSUPPORTED,
+            "unknown architecture '%s' (known: mlp, resnet18/34/50/101/152, resnext*, wide_resnet*, vgg11..19[_bn], "
+            "mobilenet_v2, mobilenet_v3_large/small, efficientnet_b0..b7, densenet121/161/169/201; or an "
+            "architecture file)",
+            family);
     }
     pp_ab b;
     memset(&b, 0, sizeof b);

@@ -30,16 +30,16 @@ extern "C" {
 
 /* Options from the arch string's ":k=v,..." tail. */
 typedef struct pp_arch_opts {
-    int64_t in_h, in_w;       /* input spatial size; 0 = the family's default (224) */
-    int64_t in_c;             /* input channels; 0 = from the first weight */
-    double eps;               /* BatchNorm epsilon (eps_set: given), else the family's (1e-5; 1e-3 for
+    int64_t in_h, in_w; /* input spatial size; 0 = the family's default (224) */
+    int64_t in_c;       /* input channels; 0 = from the first weight */
+    double eps;         /* BatchNorm epsilon (eps_set: given), else the family's (1e-5; 1e-3 for
                                  MobileNetV3 and EfficientNet-B5..B7, as torchvision) */
     int eps_set;
-    int n_acts;               /* mlp: activation after each hidden layer (the last repeats) */
+    int n_acts;                 /* mlp: activation after each hidden layer (the last repeats) */
     int acts[PP_ARCH_MAX_LIST]; /* pp_op: PP_OP_RELU, PP_OP_GELU, ... */
-    int n_strides;            /* resnet: stride of each layer's first block */
+    int n_strides;              /* resnet: stride of each layer's first block */
     int strides[PP_ARCH_MAX_LIST];
-    int fold_bn;              /* 1 (default): fold conv+BN at build time */
+    int fold_bn; /* 1 (default): fold conv+BN at build time */
 } pp_arch_opts;
 
 /* Parses "family[:k=v,...]" into family (may come back "" or "auto") and opts. */
@@ -59,15 +59,15 @@ typedef struct pp_ab {
     pp_graph *g;
     const pp_ckpt *c;
     const pp_arch_opts *o;
-    const char *family;       /* as given ("resnet50"), "" when detected */
+    const char *family; /* as given ("resnet50"), "" when detected */
     pp_error *err;
-    pp_code rc;               /* first hard error (out of memory, bad graph) */
-    unsigned char *used;      /* per checkpoint tensor */
-    int n_missing, n_bad;     /* counted */
+    pp_code rc;                   /* first hard error (out of memory, bad graph) */
+    unsigned char *used;          /* per checkpoint tensor */
+    int n_missing, n_bad;         /* counted */
     int shown_missing, shown_bad; /* listed in the message */
     char missing[1024], bad[1024];
-    int counter;              /* for fresh activation names */
-    double eps;               /* BatchNorm epsilon in force */
+    int counter; /* for fresh activation names */
+    double eps;  /* BatchNorm epsilon in force */
 } pp_ab;
 
 /* A key with the expected rank and extents (-1: any); NULL (and the key
@@ -88,13 +88,13 @@ float *pp_ab_f32(pp_ab *b, const pp_ckpt_tensor *t);
  * when an input is -1 or a key was missing (keys are still all looked up, so one
  * message lists every problem). */
 typedef struct pp_ab_conv {
-    const char *w;            /* "layer1.0.conv1" (adds ".weight", ".bias") or a full ".weight" key */
-    const char *bn;           /* BatchNorm prefix to fold, or NULL */
-    int64_t cin;              /* expected input channels, -1 when unknown */
-    int stride, pad, groups;  /* pad -1: kernel/2; groups 0: from the weight shape and cin */
-    int act;                  /* 0 or a pp_act_kind */
+    const char *w;           /* "layer1.0.conv1" (adds ".weight", ".bias") or a full ".weight" key */
+    const char *bn;          /* BatchNorm prefix to fold, or NULL */
+    int64_t cin;             /* expected input channels, -1 when unknown */
+    int stride, pad, groups; /* pad -1: kernel/2; groups 0: from the weight shape and cin */
+    int act;                 /* 0 or a pp_act_kind */
     double act_alpha, act_beta;
-    int residual;             /* activation id added before act, or -1 */
+    int residual; /* activation id added before act, or -1 */
 } pp_ab_conv;
 int pp_ab_conv_layer(pp_ab *b, int x, const pp_ab_conv *cv, int64_t *cout);
 /* Linear: y = x W^T + b (GEMM transB=1). act 0 or a pp_op (RELU, GELU, ...). */

@@ -36,7 +36,7 @@ typedef struct afile {
     int line;
     named vals[MAX_VALUES];
     int n_vals;
-    int prev;         /* index into vals of the previous output, -1 none */
+    int prev; /* index into vals of the previous output, -1 none */
     char *key[MAX_ARGS], *val[MAX_ARGS];
     int n_args;
 } afile;
@@ -116,8 +116,11 @@ static int act_of(const char *s, int *kind, double *alpha, double *beta) {
 }
 
 static int unary_op(const char *s) {
-    static const struct { const char *n; pp_op op; } tab[] = {
-        {"relu", PP_OP_RELU}, {"gelu", PP_OP_GELU}, {"sigmoid", PP_OP_SIGMOID}, {"tanh", PP_OP_TANH},
+    static const struct {
+        const char *n;
+        pp_op op;
+    } tab[] = {
+        {"relu", PP_OP_RELU}, {"gelu", PP_OP_GELU},           {"sigmoid", PP_OP_SIGMOID},         {"tanh", PP_OP_TANH},
         {"silu", PP_OP_SILU}, {"hardswish", PP_OP_HARDSWISH}, {"hardsigmoid", PP_OP_HARDSIGMOID},
     };
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
@@ -172,13 +175,18 @@ static pp_code do_line(afile *f, const char *op, int *input, int *output) {
         const char *w = arg(f, "w");
         if (!w) return bad(f, "%s", "conv needs w=KEY");
         const char *gs = arg(f, "groups");
-        if ((rc = int_arg(f, "stride", 1, 1, 64, &stride)) || (rc = int_arg(f, "pad", -1, -1, 64, &pad)))
-            return rc;
+        if ((rc = int_arg(f, "stride", 1, 1, 64, &stride)) || (rc = int_arg(f, "pad", -1, -1, 64, &pad))) return rc;
         if (gs && !strcmp(gs, "auto")) groups = 0; /* from the weight's shape and the input channels */
         else if ((rc = int_arg(f, "groups", 1, 1, 1 << 20, &groups))) return rc;
-        pp_ab_conv cv = {.w = w, .bn = arg(f, "bn"), .cin = ch, .stride = (int)stride, .pad = (int)pad, .groups = (int)groups,
+        pp_ab_conv cv = {.w = w,
+                         .bn = arg(f, "bn"),
+                         .cin = ch,
+                         .stride = (int)stride,
+                         .pad = (int)pad,
+                         .groups = (int)groups,
                          .residual = -1};
-        if (!act_of(arg(f, "act"), &cv.act, &cv.act_alpha, &cv.act_beta)) return bad(f, "unknown act '%s'", arg(f, "act"));
+        if (!act_of(arg(f, "act"), &cv.act, &cv.act_alpha, &cv.act_beta))
+            return bad(f, "unknown act '%s'", arg(f, "act"));
         if (arg(f, "residual")) {
             int ri = find(f, arg(f, "residual"));
             if (ri < 0) return bad(f, "no value named '%s' yet", arg(f, "residual"));
@@ -239,8 +247,10 @@ static pp_code do_line(afile *f, const char *op, int *input, int *output) {
         int out = pp_ab_binary(b, op[0] == 'a' ? PP_OP_ADD : PP_OP_MUL, x, f->vals[x2].id, nm);
         return b->rc ? b->rc : define(f, out, ch);
     }
-    return bad(f, "unknown layer '%s' (input conv linear bn relu gelu sigmoid tanh silu hardswish hardsigmoid maxpool "
-                  "avgpool gap flatten add mul output)", op);
+    return bad(f,
+               "unknown layer '%s' (input conv linear bn relu gelu sigmoid tanh silu hardswish hardsigmoid maxpool "
+               "avgpool gap flatten add mul output)",
+               op);
 }
 
 pp_code pp_arch_file_build(pp_ab *b, const char *path, int *input, int *output) {
@@ -294,7 +304,8 @@ pp_code pp_arch_file_build(pp_ab *b, const char *path, int *input, int *output) 
     }
     if (!rc && *input < 0) rc = pp_error_set(b->err, PP_ERR_FORMAT, "%s: no 'input' line", path);
     if (!rc && *output < 0 && f->prev >= 0) *output = f->vals[f->prev].id;
-    if (!rc && *output < 0 && !(b->n_missing || b->n_bad)) rc = pp_error_set(b->err, PP_ERR_FORMAT, "%s: no layers", path);
+    if (!rc && *output < 0 && !(b->n_missing || b->n_bad))
+        rc = pp_error_set(b->err, PP_ERR_FORMAT, "%s: no layers", path);
     fclose(fp);
     pp_free(f);
     return rc;

@@ -24,10 +24,10 @@ static int has(const pp_ckpt *c, const char *fmt, int a, int b2, int c3) {
 
 /* Activations of the convolutions, as fused pp_act kinds. */
 typedef struct mb_acts {
-    int act;           /* of the expand and depthwise convs */
+    int act; /* of the expand and depthwise convs */
     double alpha, beta;
-    int se_act;        /* SqueezeExcitation: after fc1 */
-    int se_scale;      /* after fc2 */
+    int se_act;   /* SqueezeExcitation: after fc1 */
+    int se_scale; /* after fc2 */
     double se_alpha, se_beta;
 } mb_acts;
 
@@ -43,8 +43,16 @@ static int conv_norm_act(pp_ab *b, int x, const char *p, int64_t cin, int stride
     char w[200], bn[200];
     snprintf(w, sizeof w, "%s.0", p);
     snprintf(bn, sizeof bn, "%s.1", p);
-    pp_ab_conv cv = {.w = w, .bn = bn, .cin = cin, .stride = stride, .pad = -1, .groups = groups, .act = act,
-                     .act_alpha = alpha, .act_beta = beta, .residual = residual};
+    pp_ab_conv cv = {.w = w,
+                     .bn = bn,
+                     .cin = cin,
+                     .stride = stride,
+                     .pad = -1,
+                     .groups = groups,
+                     .act = act,
+                     .act_alpha = alpha,
+                     .act_beta = beta,
+                     .residual = residual};
     return pp_ab_conv_layer(b, x, &cv, cout);
 }
 
@@ -58,8 +66,15 @@ static int squeeze_excite(pp_ab *b, int x, const char *p, int64_t ch, const mb_a
     int64_t sq = -1, c2 = -1;
     pp_ab_conv f1 = {.w = k1, .cin = ch, .stride = 1, .pad = 0, .groups = 1, .act = a->se_act, .residual = -1};
     s = pp_ab_conv_layer(b, s, &f1, &sq);
-    pp_ab_conv f2 = {.w = k2, .cin = sq, .stride = 1, .pad = 0, .groups = 1, .act = a->se_scale, .act_alpha = a->se_alpha,
-                     .act_beta = a->se_beta, .residual = -1};
+    pp_ab_conv f2 = {.w = k2,
+                     .cin = sq,
+                     .stride = 1,
+                     .pad = 0,
+                     .groups = 1,
+                     .act = a->se_scale,
+                     .act_alpha = a->se_alpha,
+                     .act_beta = a->se_beta,
+                     .residual = -1};
     s = pp_ab_conv_layer(b, s, &f2, &c2);
     snprintf(nm, sizeof nm, "%s.scale", p);
     return pp_ab_binary(b, PP_OP_MUL, x, s, nm);
@@ -141,7 +156,8 @@ int pp_arch_is_mobilenet_v2(const pp_ckpt *c, char *desc, size_t n) {
     int nb = v2_blocks(c);
     if (nb < 1) return 0;
     const pp_ckpt_tensor *head = find4(c, "features.%d.0.weight", nb + 1, 0, 0);
-    snprintf(desc, n, "mobilenet_v2 (%d inverted residual blocks, %" PRId64 " features)", nb, head ? head->dims[0] : -1);
+    snprintf(desc, n, "mobilenet_v2 (%d inverted residual blocks, %" PRId64 " features)", nb,
+             head ? head->dims[0] : -1);
     return 1;
 }
 
@@ -179,7 +195,12 @@ int pp_arch_build_mobilenet_v2(pp_ab *b, int *input, char *desc, size_t dn) {
             snprintf(pk, sizeof pk, "%s.weight", pw);
             const pp_ckpt_tensor *w = pp_ckpt_find(b->c, pk);
             int64_t cout = w && w->rank == 4 ? w->dims[0] : -1;
-            pp_ab_conv cv = {.w = pw, .bn = pbn, .cin = c, .stride = 1, .pad = 0, .groups = 1,
+            pp_ab_conv cv = {.w = pw,
+                             .bn = pbn,
+                             .cin = c,
+                             .stride = 1,
+                             .pad = 0,
+                             .groups = 1,
                              .residual = stride == 1 && cout == cin ? x : -1};
             x = pp_ab_conv_layer(b, y, &cv, &ch);
         }
@@ -338,9 +359,14 @@ int pp_arch_is_densenet(const pp_ckpt *c, char *desc, size_t n) {
     if (!find4(c, "features.conv0.weight", 0, 0, 0) || !pp_ckpt_find(c, "classifier.weight")) return 0;
     int nb = dense_blocks(c, layers);
     if (nb < 1) return 0;
-    static const struct { int l[4]; const char *name; } tab[] = {
-        {{6, 12, 24, 16}, "densenet121"}, {{6, 12, 36, 24}, "densenet161"},
-        {{6, 12, 32, 32}, "densenet169"}, {{6, 12, 48, 32}, "densenet201"},
+    static const struct {
+        int l[4];
+        const char *name;
+    } tab[] = {
+        {{6, 12, 24, 16}, "densenet121"},
+        {{6, 12, 36, 24}, "densenet161"},
+        {{6, 12, 32, 32}, "densenet169"},
+        {{6, 12, 48, 32}, "densenet201"},
     };
     const char *name = "densenet";
     for (size_t i = 0; nb == 4 && i < sizeof tab / sizeof tab[0]; i++)
@@ -373,8 +399,14 @@ int pp_arch_build_densenet(pp_ab *b, int *input, char *desc, size_t dn) {
     int64_t c, h, wd, ch;
     pp_ab_input_size(b, w0 && w0->rank == 4 ? w0->dims[1] : 3, &c, &h, &wd);
     *input = pp_ab_input(b, "input", 3, (int64_t[]){c, h, wd});
-    pp_ab_conv cv = {.w = "features.conv0", .bn = "features.norm0", .cin = c, .stride = 2, .pad = -1, .groups = 1,
-                     .act = PP_ACT_RELU, .residual = -1};
+    pp_ab_conv cv = {.w = "features.conv0",
+                     .bn = "features.norm0",
+                     .cin = c,
+                     .stride = 2,
+                     .pad = -1,
+                     .groups = 1,
+                     .act = PP_ACT_RELU,
+                     .residual = -1};
     int x = pp_ab_conv_layer(b, *input, &cv, &ch);
     x = pp_ab_pool(b, PP_OP_MAXPOOL, x, 3, 2, 1, "features.pool0");
     for (int k = 0; k < nb; k++) {
@@ -388,7 +420,8 @@ int pp_arch_build_densenet(pp_ab *b, int *input, char *desc, size_t dn) {
             snprintf(cat, sizeof cat, "%s.cat", p);
             int64_t mid, growth;
             int y = bn_relu(b, x, n1, ch);
-            pp_ab_conv a = {.w = c1, .bn = n2, .cin = ch, .stride = 1, .pad = 0, .groups = 1, .act = PP_ACT_RELU, .residual = -1};
+            pp_ab_conv a = {
+                .w = c1, .bn = n2, .cin = ch, .stride = 1, .pad = 0, .groups = 1, .act = PP_ACT_RELU, .residual = -1};
             y = pp_ab_conv_layer(b, y, &a, &mid);
             pp_ab_conv a2 = {.w = c2, .cin = mid, .stride = 1, .pad = -1, .groups = 1, .residual = -1};
             y = pp_ab_conv_layer(b, y, &a2, &growth);

@@ -56,8 +56,8 @@ const pp_ckpt_tensor *pp_ckpt_find(const pp_ckpt *c, const char *name) {
     return NULL;
 }
 
-pp_code pp_ckpt_add(pp_ckpt *c, const char *name, pp_dtype dtype, const char *src_dtype, int rank,
-                    const int64_t *dims, const void *data, uint64_t nbytes, void *owned, pp_error *err) {
+pp_code pp_ckpt_add(pp_ckpt *c, const char *name, pp_dtype dtype, const char *src_dtype, int rank, const int64_t *dims,
+                    const void *data, uint64_t nbytes, void *owned, pp_error *err) {
     if (c->n >= PP_CKPT_MAX_TENSORS) {
         pp_free(owned);
         return pp_error_set(err, PP_ERR_UNSUPPORTED, "more than %d tensors", PP_CKPT_MAX_TENSORS);
@@ -169,9 +169,10 @@ pp_code pp_ckpt_open(const char *path, pp_ckpt **out, pp_error *err) {
             else if (n >= 8 && !memcmp(d, "\x08", 1) && ends_with(path, ".onnx"))
                 rc = pp_error_set(err, PP_ERR_INVALID_ARG, "%s: an ONNX model, not a checkpoint", path);
             else
-                rc = pp_error_set(err, PP_ERR_FORMAT,
-                                  "%s: neither a torch.save zip archive nor a safetensors file (first bytes %02X %02X %02X %02X)",
-                                  path, n > 0 ? d[0] : 0, n > 1 ? d[1] : 0, n > 2 ? d[2] : 0, n > 3 ? d[3] : 0);
+                rc = pp_error_set(
+                    err, PP_ERR_FORMAT,
+                    "%s: neither a torch.save zip archive nor a safetensors file (first bytes %02X %02X %02X %02X)",
+                    path, n > 0 ? d[0] : 0, n > 1 ? d[1] : 0, n > 2 ? d[2] : 0, n > 3 ? d[3] : 0);
         }
     }
     if (rc) {
@@ -186,7 +187,8 @@ pp_code pp_ckpt_open(const char *path, pp_ckpt **out, pp_error *err) {
     int all_module = 1;
     for (int i = 0; i < c->n && all_module; i++) all_module = !strncmp(c->tensors[i].name, "module.", 7);
     if (all_module) {
-        for (int i = 0; i < c->n; i++) memmove(c->tensors[i].name, c->tensors[i].name + 7, strlen(c->tensors[i].name + 7) + 1);
+        for (int i = 0; i < c->n; i++)
+            memmove(c->tensors[i].name, c->tensors[i].name + 7, strlen(c->tensors[i].name + 7) + 1);
         c->stripped_module = 1;
     }
     /* Unique names, and the index pp_ckpt_find searches. */
@@ -198,8 +200,8 @@ pp_code pp_ckpt_open(const char *path, pp_ckpt **out, pp_error *err) {
     return PP_OK;
 }
 
-pp_code pp_convert_checkpoint(const char *path, const char *arch, const char *arch_file, pp_graph **out,
-                              char *detected, size_t n, pp_error *err) {
+pp_code pp_convert_checkpoint(const char *path, const char *arch, const char *arch_file, pp_graph **out, char *detected,
+                              size_t n, pp_error *err) {
     *out = NULL;
     if (detected && n) detected[0] = 0;
     pp_ckpt *c;
@@ -254,8 +256,8 @@ pp_code pp_inspect_file(const char *path, FILE *out, pp_error *err) {
         for (int d = 0; d < t->rank && k < sizeof shape; d++)
             k += (size_t)snprintf(shape + k, sizeof shape - k, "%s%" PRId64, d ? ", " : "", t->dims[d]);
         if (k < sizeof shape) snprintf(shape + k, sizeof shape - k, ")");
-        fprintf(out, "  %-48s %-5s %-9s %-24s %" PRIu64 " bytes\n", printable(nb, sizeof nb, t->name), dtype_name(t->dtype),
-                t->src_dtype ? t->src_dtype : "", shape, t->nbytes);
+        fprintf(out, "  %-48s %-5s %-9s %-24s %" PRIu64 " bytes\n", printable(nb, sizeof nb, t->name),
+                dtype_name(t->dtype), t->src_dtype ? t->src_dtype : "", shape, t->nbytes);
     }
     char fam[256];
     if (pp_arch_detect(c, fam, sizeof fam) == PP_OK) fprintf(out, "architecture: %s\n", fam);

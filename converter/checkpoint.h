@@ -28,14 +28,14 @@ extern "C" {
 
 /* One tensor of a checkpoint, C order, little-endian, contiguous. */
 typedef struct pp_ckpt_tensor {
-    char *name;              /* owned; DataParallel's "module." prefix stripped */
-    pp_dtype dtype;          /* int16 storages are widened to I32 */
-    const char *src_dtype;   /* static: the file's own name for it ("F16", "float32", ...) */
+    char *name;            /* owned; DataParallel's "module." prefix stripped */
+    pp_dtype dtype;        /* int16 storages are widened to I32 */
+    const char *src_dtype; /* static: the file's own name for it ("F16", "float32", ...) */
     int rank;
     int64_t dims[PP_MAX_RANK];
-    const void *data;        /* nbytes: borrowed from a mapping the pp_ckpt holds, or == owned */
+    const void *data; /* nbytes: borrowed from a mapping the pp_ckpt holds, or == owned */
     uint64_t nbytes;
-    void *owned;             /* a copy when the file's bytes were strided, big-endian or unaligned */
+    void *owned; /* a copy when the file's bytes were strided, big-endian or unaligned */
 } pp_ckpt_tensor;
 
 typedef struct pp_ckpt_map {
@@ -46,13 +46,13 @@ typedef struct pp_ckpt_map {
 typedef struct pp_ckpt {
     pp_ckpt_tensor *tensors; /* owned, in file order (pickle / header order) */
     int n, cap;
-    pp_ckpt_map *maps;       /* owned mappings the tensors borrow from */
+    pp_ckpt_map *maps; /* owned mappings the tensors borrow from */
     int n_maps;
-    int *sorted;             /* owned: tensor indices sorted by name (pp_ckpt_index), or NULL */
-    int n_sorted;            /* == n while the index is current */
-    char format[48];         /* "torch zip", "safetensors", "safetensors (3 shards)" */
-    char nested[32];         /* "state_dict" when the tensors sat under that key, else "" */
-    int stripped_module;     /* 1 when "module." prefixes were removed */
+    int *sorted;         /* owned: tensor indices sorted by name (pp_ckpt_index), or NULL */
+    int n_sorted;        /* == n while the index is current */
+    char format[48];     /* "torch zip", "safetensors", "safetensors (3 shards)" */
+    char nested[32];     /* "state_dict" when the tensors sat under that key, else "" */
+    int stripped_module; /* 1 when "module." prefixes were removed */
 } pp_ckpt;
 
 /* Limits on untrusted files. */
@@ -75,8 +75,8 @@ pp_code pp_ckpt_index(pp_ckpt *c, const char *what, pp_error *err);
 /* Appends a tensor (used by the readers). name is copied; owned (may be NULL)
  * passes to the set (freed on failure too). Duplicates are found by
  * pp_ckpt_index, which pp_ckpt_open runs. */
-pp_code pp_ckpt_add(pp_ckpt *c, const char *name, pp_dtype dtype, const char *src_dtype, int rank,
-                    const int64_t *dims, const void *data, uint64_t nbytes, void *owned, pp_error *err);
+pp_code pp_ckpt_add(pp_ckpt *c, const char *name, pp_dtype dtype, const char *src_dtype, int rank, const int64_t *dims,
+                    const void *data, uint64_t nbytes, void *owned, pp_error *err);
 /* Maps path read-only into c (the mapping lives until pp_ckpt_free). */
 pp_code pp_ckpt_map_file(pp_ckpt *c, const char *path, const uint8_t **data, size_t *size, pp_error *err);
 
@@ -90,8 +90,8 @@ pp_code pp_ckpt_map_file(pp_ckpt *c, const char *path, const uint8_t **data, siz
  * checkpoint alive (tensors used as stored are borrowed from it, not copied;
  * folded ones are the graph's own) and `detected` (when not NULL) holds what was built, e.g.
  * "resnet50 (bottleneck 3,4,6,3; groups 1; width 64)". */
-pp_code pp_convert_checkpoint(const char *path, const char *arch, const char *arch_file, pp_graph **out,
-                              char *detected, size_t n, pp_error *err);
+pp_code pp_convert_checkpoint(const char *path, const char *arch, const char *arch_file, pp_graph **out, char *detected,
+                              size_t n, pp_error *err);
 
 /* Lists a .pt/.pth/.safetensors file: format, then one line per tensor (name,
  * dtype, shape, bytes), then the architecture detected from the keys. */

@@ -24,12 +24,12 @@ extern "C" {
 #define PP_CONVERT_VERSION "0.1.0"
 
 typedef struct pp_convert_options {
-    const char *input;             /* model.onnx */
-    const char *output;            /* graph.bin; NULL: convert and check, write nothing */
-    pp_dtype dtype;                /* PP_DTYPE_F32 (or INVALID, the same); f16 / bf16 are refused for now */
-    const pp_onnx_const *consts;   /* graph inputs bound to constant data (borrowed) */
+    const char *input;           /* model.onnx */
+    const char *output;          /* graph.bin; NULL: convert and check, write nothing */
+    pp_dtype dtype;              /* PP_DTYPE_F32 (or INVALID, the same); f16 / bf16 are refused for now */
+    const pp_onnx_const *consts; /* graph inputs bound to constant data (borrowed) */
     int n_consts;
-    const pp_onnx_dim *dims;       /* dim_params bound to extents (borrowed) */
+    const pp_onnx_dim *dims; /* dim_params bound to extents (borrowed) */
     int n_dims;
     /* Called with the final graph just before it is written (a tool's -v
      * listing); may be NULL. */
@@ -41,15 +41,15 @@ typedef struct pp_convert_options {
 } pp_convert_options;
 
 typedef struct pp_convert_stats {
-    int onnx_nodes;                /* NodeProtos in the source */
-    int nodes_imported;            /* IR nodes after import (folded ones not counted) */
-    int nodes_final;               /* IR nodes written */
-    int folded;                    /* nodes evaluated at conversion */
-    int removed;                   /* dead nodes dropped */
+    int onnx_nodes;     /* NodeProtos in the source */
+    int nodes_imported; /* IR nodes after import (folded ones not counted) */
+    int nodes_final;    /* IR nodes written */
+    int folded;         /* nodes evaluated at conversion */
+    int removed;        /* dead nodes dropped */
     int n_inputs, n_outputs;
-    uint64_t params;               /* weight elements */
+    uint64_t params; /* weight elements */
     uint64_t weight_bytes;
-    uint64_t bytes_written;        /* size of graph.bin; 0 when not written */
+    uint64_t bytes_written; /* size of graph.bin; 0 when not written */
     int64_t opset;
     double seconds;
     pp_pass_stat passes[PP_PASS_MAX]; /* graph passes in the order run (passes.h) */

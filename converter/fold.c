@@ -172,23 +172,20 @@ const char *pp_sym_str(const pp_symval *v, char *buf, size_t size) {
     size_t o = 0;
     if (!size) return buf;
     buf[0] = 0;
-#define PUT(...)                                                      \
-    do {                                                              \
-        if (o < size) {                                               \
-            int w_ = snprintf(buf + o, size - o, __VA_ARGS__);        \
-            if (w_ > 0) o += (size_t)w_;                              \
-        }                                                             \
+#define PUT(...)                                                                                                       \
+    do {                                                                                                               \
+        if (o < size) {                                                                                                \
+            int w_ = snprintf(buf + o, size - o, __VA_ARGS__);                                                         \
+            if (w_ > 0) o += (size_t)w_;                                                                               \
+        }                                                                                                              \
     } while (0)
     if (v->rank) PUT("[");
     for (int i = 0; i < v->n; i++) {
         if (i) PUT(", ");
-        if (v->k[i] == 0)
-            PUT("%" PRId64, v->c[i]);
+        if (v->k[i] == 0) PUT("%" PRId64, v->c[i]);
         else {
-            if (v->k[i] == 1)
-                PUT("N");
-            else
-                PUT("%" PRId64 "*N", v->k[i]);
+            if (v->k[i] == 1) PUT("N");
+            else PUT("%" PRId64 "*N", v->k[i]);
             if (v->c[i]) PUT("%+" PRId64, v->c[i]);
         }
     }
@@ -203,10 +200,8 @@ void pp_sym_from_dims(int rank, const int64_t *dims, pp_symval *out) {
     out->rank = 1;
     out->n = rank;
     for (int i = 0; i < rank && i < PP_SYM_MAX; i++) {
-        if (dims[i] < 0)
-            out->k[i] = -dims[i];
-        else
-            out->c[i] = dims[i];
+        if (dims[i] < 0) out->k[i] = -dims[i];
+        else out->c[i] = dims[i];
     }
 }
 
@@ -214,12 +209,12 @@ pp_code pp_sym_from_data(pp_dtype dtype, int rank, const int64_t *dims, const vo
                          const char *what, pp_error *err) {
     memset(out, 0, sizeof *out);
     if (rank > 1)
-        return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: a shape value of rank %d (only scalars and vectors)",
-                            what, rank);
+        return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: a shape value of rank %d (only scalars and vectors)", what,
+                            rank);
     int64_t n = rank ? dims[0] : 1;
     if (n < 0 || n > PP_SYM_MAX)
-        return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: a shape value of %" PRId64 " elements (at most %d)", what,
-                            n, PP_SYM_MAX);
+        return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: a shape value of %" PRId64 " elements (at most %d)", what, n,
+                            PP_SYM_MAX);
     out->dtype = dtype;
     out->rank = rank;
     out->n = (int)n;
@@ -253,8 +248,7 @@ pp_code pp_sym_from_data(pp_dtype dtype, int rank, const int64_t *dims, const vo
             break;
         }
         default:
-            return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: a shape value of dtype %s", what,
-                                pp_dtype_name(dtype));
+            return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: a shape value of dtype %s", what, pp_dtype_name(dtype));
         }
         out->c[i] = v;
     }
@@ -317,8 +311,8 @@ static pp_code bcast2(const pp_symval *a, const pp_symval *b, pp_symval *out, in
     *sa = a->n == 1 ? 0 : 1;
     *sb = b->n == 1 ? 0 : 1;
     if (a->n != b->n && a->n != 1 && b->n != 1)
-        return pp_error_set(err, PP_ERR_SHAPE, "%s: shape values of %d and %d elements do not broadcast", what,
-                            a->n, b->n);
+        return pp_error_set(err, PP_ERR_SHAPE, "%s: shape values of %d and %d elements do not broadcast", what, a->n,
+                            b->n);
     return PP_OK;
 }
 
@@ -352,14 +346,13 @@ pp_code pp_sym_binary(pp_sym_binop op, const pp_symval *a, const pp_symval *b, p
             break;
         case PP_SYM_DIV:
         case PP_SYM_MOD:
-            if (kb)
-                return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: divides by a batch-dependent shape value", what);
+            if (kb) return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: divides by a batch-dependent shape value", what);
             if (cb == 0) return pp_error_set(err, PP_ERR_SHAPE, "%s: shape arithmetic divides by zero", what);
             if (cb == -1 && (ca == INT64_MIN || ka == INT64_MIN)) return overflow(what, err);
             if (op == PP_SYM_MOD) {
                 if (ka)
-                    return pp_error_set(err, PP_ERR_UNSUPPORTED,
-                                        "%s: remainder of a batch-dependent shape value", what);
+                    return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: remainder of a batch-dependent shape value",
+                                        what);
                 /* ONNX Mod with fmod=0 takes the divisor's sign (Python %). */
                 c = ca % cb;
                 if (c != 0 && ((c < 0) != (cb < 0))) c += cb;
@@ -434,13 +427,10 @@ pp_code pp_sym_compare(int cmp, const pp_symval *a, const pp_symval *b, pp_symva
             return overflow(what, err);
         int s = sign_all(k, c), v = -1;
         if (cmp == 0) {
-            if (s == 0)
-                v = 1;
-            else if (s == 1 || s == -1)
-                v = 0;
-            else if (k != 0 && (c % k != 0 || -c / k < 1))
-                v = 0; /* the one root is not a batch size */
-        } else if (cmp < 0) { /* a < b: diff < 0 */
+            if (s == 0) v = 1;
+            else if (s == 1 || s == -1) v = 0;
+            else if (k != 0 && (c % k != 0 || -c / k < 1)) v = 0; /* the one root is not a batch size */
+        } else if (cmp < 0) {                                     /* a < b: diff < 0 */
             if (s == -1) v = 1;
             else if (s == 0 || s == 1 || s == 2) v = 0;
         } else {
@@ -473,13 +463,11 @@ pp_code pp_sym_minmax(int is_max, const pp_symval *a, const pp_symval *b, pp_sym
             __builtin_sub_overflow(a->c[i * sa], b->c[i * sb], &c))
             return overflow(what, err);
         int s = sign_all(k, c), pick_a;
-        if (s == 1 || s == 2 || s == 0)
-            pick_a = is_max; /* a >= b everywhere */
-        else if (s == -1 || s == -2)
-            pick_a = !is_max;
+        if (s == 1 || s == 2 || s == 0) pick_a = is_max; /* a >= b everywhere */
+        else if (s == -1 || s == -2) pick_a = !is_max;
         else
-            return pp_error_set(err, PP_ERR_UNSUPPORTED,
-                                "%s: Max/Min of shape values that cross at some batch size", what);
+            return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: Max/Min of shape values that cross at some batch size",
+                                what);
         r.k[i] = pick_a ? a->k[i * sa] : b->k[i * sb];
         r.c[i] = pick_a ? a->c[i * sa] : b->c[i * sb];
     }
@@ -487,8 +475,8 @@ pp_code pp_sym_minmax(int is_max, const pp_symval *a, const pp_symval *b, pp_sym
     return PP_OK;
 }
 
-pp_code pp_sym_where(const pp_symval *cond, const pp_symval *x, const pp_symval *y, pp_symval *out,
-                     const char *what, pp_error *err) {
+pp_code pp_sym_where(const pp_symval *cond, const pp_symval *x, const pp_symval *y, pp_symval *out, const char *what,
+                     pp_error *err) {
     if (!pp_sym_is_const(cond))
         return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: Where on a batch-dependent condition", what);
     pp_symval xy, r;
@@ -510,8 +498,7 @@ pp_code pp_sym_where(const pp_symval *cond, const pp_symval *x, const pp_symval 
 }
 
 pp_code pp_sym_gather(const pp_symval *data, const pp_symval *idx, pp_symval *out, const char *what, pp_error *err) {
-    if (data->rank != 1)
-        return pp_error_set(err, PP_ERR_SHAPE, "%s: Gather from a scalar shape value", what);
+    if (data->rank != 1) return pp_error_set(err, PP_ERR_SHAPE, "%s: Gather from a scalar shape value", what);
     if (!pp_sym_is_const(idx))
         return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: Gather with batch-dependent indices", what);
     pp_symval r;
@@ -532,8 +519,8 @@ pp_code pp_sym_gather(const pp_symval *data, const pp_symval *idx, pp_symval *ou
     return PP_OK;
 }
 
-pp_code pp_sym_slice(const pp_symval *data, int64_t start, int64_t end, int64_t step, pp_symval *out,
-                     const char *what, pp_error *err) {
+pp_code pp_sym_slice(const pp_symval *data, int64_t start, int64_t end, int64_t step, pp_symval *out, const char *what,
+                     pp_error *err) {
     if (data->rank != 1) return pp_error_set(err, PP_ERR_SHAPE, "%s: Slice of a scalar shape value", what);
     if (step == 0) return pp_error_set(err, PP_ERR_SHAPE, "%s: Slice step 0", what);
     int64_t n = data->n;
@@ -572,11 +559,9 @@ pp_code pp_sym_concat(const pp_symval *const *parts, int n, pp_symval *out, cons
     r.rank = 1;
     r.dtype = n ? parts[0]->dtype : PP_DTYPE_I64;
     for (int p = 0; p < n; p++) {
-        if (parts[p]->rank != 1)
-            return pp_error_set(err, PP_ERR_SHAPE, "%s: Concat of a scalar (input %d)", what, p);
+        if (parts[p]->rank != 1) return pp_error_set(err, PP_ERR_SHAPE, "%s: Concat of a scalar (input %d)", what, p);
         if (r.n + parts[p]->n > PP_SYM_MAX)
-            return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: a shape value longer than %d elements", what,
-                                PP_SYM_MAX);
+            return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: a shape value longer than %d elements", what, PP_SYM_MAX);
         for (int i = 0; i < parts[p]->n; i++) {
             r.k[r.n] = parts[p]->k[i];
             r.c[r.n] = parts[p]->c[i];
@@ -605,14 +590,12 @@ pp_code pp_sym_cast(const pp_symval *a, pp_dtype to, pp_symval *out, const char 
             int nonzero = s == 1 || s == -1 ? 1 : (s == 0 ? 0 : -1);
             if (nonzero < 0 && r.k[i] != 0 && (r.c[i] % r.k[i] != 0 || -r.c[i] / r.k[i] < 1)) nonzero = 1;
             if (nonzero < 0)
-                return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: a shape value is zero at one batch size only",
-                                    what);
+                return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: a shape value is zero at one batch size only", what);
             r.k[i] = 0;
             r.c[i] = nonzero;
         }
         break;
-    default:
-        return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: Cast of a shape value to %s", what, pp_dtype_name(to));
+    default: return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: Cast of a shape value to %s", what, pp_dtype_name(to));
     }
     *out = r;
     return PP_OK;

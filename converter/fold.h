@@ -53,8 +53,8 @@ pp_code pp_eliminate_dead(pp_graph *g, int *n_removed, pp_error *err);
  * after a comparison); the values are integers whatever it says. */
 typedef struct pp_symval {
     pp_dtype dtype;
-    int rank;                 /* 0 or 1 */
-    int n;                    /* elements; 1 when rank is 0 */
+    int rank; /* 0 or 1 */
+    int n;    /* elements; 1 when rank is 0 */
     int64_t k[PP_SYM_MAX];
     int64_t c[PP_SYM_MAX];
 } pp_symval;
@@ -87,13 +87,13 @@ pp_code pp_sym_compare(int cmp, const pp_symval *a, const pp_symval *b, pp_symva
 /* Max / Min (is_max 1 / 0), decided for every batch >= 1 or refused. */
 pp_code pp_sym_minmax(int is_max, const pp_symval *a, const pp_symval *b, pp_symval *out, const char *what,
                       pp_error *err);
-pp_code pp_sym_where(const pp_symval *cond, const pp_symval *x, const pp_symval *y, pp_symval *out,
-                     const char *what, pp_error *err);
+pp_code pp_sym_where(const pp_symval *cond, const pp_symval *x, const pp_symval *y, pp_symval *out, const char *what,
+                     pp_error *err);
 /* Gather along axis 0 with constant indices (rank 0 or 1). */
 pp_code pp_sym_gather(const pp_symval *data, const pp_symval *idx, pp_symval *out, const char *what, pp_error *err);
 /* ONNX Slice on axis 0 with one start/end/step (clamped as ONNX does). */
-pp_code pp_sym_slice(const pp_symval *data, int64_t start, int64_t end, int64_t step, pp_symval *out,
-                     const char *what, pp_error *err);
+pp_code pp_sym_slice(const pp_symval *data, int64_t start, int64_t end, int64_t step, pp_symval *out, const char *what,
+                     pp_error *err);
 pp_code pp_sym_concat(const pp_symval *const *parts, int n, pp_symval *out, const char *what, pp_error *err);
 pp_code pp_sym_cast(const pp_symval *a, pp_dtype to, pp_symval *out, const char *what, pp_error *err);
 /* Product of all elements (ReduceProd over axis 0); keepdims gives rank 1. */

@@ -11,8 +11,8 @@ static size_t shape_bytes(const pp_shape *s) {
     return n;
 }
 
-pp_code pp_interp_run(const pp_graph *g, int64_t batch, const void *const *inputs, void **outputs,
-                      pp_shape *out_shapes, pp_error *err) {
+pp_code pp_interp_run(const pp_graph *g, int64_t batch, const void *const *inputs, void **outputs, pp_shape *out_shapes,
+                      pp_error *err) {
     int nt = g->n_tensors;
     pp_shape *shape = pp_calloc((size_t)(nt ? nt : 1), sizeof *shape);
     const void **data = pp_calloc((size_t)(nt ? nt : 1), sizeof *data);

@@ -23,8 +23,8 @@ extern "C" {
  * On success outputs[i] is a pp_malloc'ed copy of graph output i (free with
  * pp_free) and out_shapes[i] its concrete shape. The graph must be topologically
  * sorted (pp_graph_toposort). */
-pp_code pp_interp_run(const pp_graph *g, int64_t batch, const void *const *inputs, void **outputs,
-                      pp_shape *out_shapes, pp_error *err);
+pp_code pp_interp_run(const pp_graph *g, int64_t batch, const void *const *inputs, void **outputs, pp_shape *out_shapes,
+                      pp_error *err);
 
 #ifdef __cplusplus
 }

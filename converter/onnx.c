@@ -113,19 +113,19 @@ pp_dtype pp_onnx_dtype(int64_t t) {
 }
 
 const char *pp_onnx_dtype_name(int64_t t) {
-    static const char *names[] = {"UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32",
-                                  "INT64", "STRING", "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64",
-                                  "COMPLEX64", "COMPLEX128", "BFLOAT16", "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ",
-                                  "FLOAT8E5M2", "FLOAT8E5M2FNUZ", "UINT4", "INT4", "FLOAT4E2M1", "FLOAT8E8M0",
-                                  "UINT2", "INT2"};
+    static const char *names[] = {
+        "UNDEFINED", "FLOAT",      "UINT8",      "INT8",         "UINT16",         "INT16",      "INT32",
+        "INT64",     "STRING",     "BOOL",       "FLOAT16",      "DOUBLE",         "UINT32",     "UINT64",
+        "COMPLEX64", "COMPLEX128", "BFLOAT16",   "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ",
+        "UINT4",     "INT4",       "FLOAT4E2M1", "FLOAT8E8M0",   "UINT2",          "INT2"};
     if (t < 0 || t >= (int64_t)(sizeof names / sizeof names[0])) return "?";
     return names[t];
 }
 
 /* ---- protobuf parsing -------------------------------------------------------- */
 
-#define NEXT(cur, f, r)                                  \
-    int r;                                               \
+#define NEXT(cur, f, r)                                                                                                \
+    int r;                                                                                                             \
     while ((r = pp_pb_next(&(cur), &(f), x->err)) == 1)
 
 static pp_code str_field(ox_ctx *x, const pp_pb_cursor *c, const pp_pb_field *f, const char **out) {
@@ -200,8 +200,10 @@ static pp_code parse_tensor(ox_ctx *x, pp_pb_cursor cur, ox_tensor *t) {
                 long long v = strtoll(value, &end, 10);
                 if (errno || end == value || *end || v < 0) {
                     char b[64];
-                    rc = pp_error_set(x->err, PP_ERR_FORMAT, "TensorProto at byte %zu: external data %s '%s' is not a "
-                                      "non-negative integer", t->offset, key, safe(b, sizeof b, value));
+                    rc = pp_error_set(x->err, PP_ERR_FORMAT,
+                                      "TensorProto at byte %zu: external data %s '%s' is not a "
+                                      "non-negative integer",
+                                      t->offset, key, safe(b, sizeof b, value));
                     break;
                 }
                 if (key[0] == 'o') t->ext_offset = v;
@@ -265,7 +267,8 @@ static pp_code parse_attr(ox_ctx *x, pp_pb_cursor cur, ox_attr *a) {
             has_t = 1;
             break;
         }
-        case 6: case 11: has_g = 1; break;
+        case 6:
+        case 11: has_g = 1; break;
         case 7: rc = pp_pb_append_f32s(&cur, &f, &floats, x->err); break;
         case 8: rc = pp_pb_append_varints(&cur, &f, &ints, x->err); break;
         case 9: n_strings++; break;
@@ -439,8 +442,10 @@ static pp_code parse_graph(ox_ctx *x, pp_pb_cursor cur) {
         case 12: cout++; break;
         case 13: cvi++; break;
         case 15:
-            return pp_error_set(x->err, PP_ERR_UNSUPPORTED, "GraphProto field 15 at byte %zu: sparse initializers "
-                                "are not supported", f.offset);
+            return pp_error_set(x->err, PP_ERR_UNSUPPORTED,
+                                "GraphProto field 15 at byte %zu: sparse initializers "
+                                "are not supported",
+                                f.offset);
         default: break;
         }
     }
@@ -460,10 +465,12 @@ static pp_code parse_graph(ox_ctx *x, pp_pb_cursor cur) {
         case 1:
             /* Counted even when it fails half-way, so its attributes' tensors
              * are released with the rest. */
-            if (!(rc = pp_pb_sub(&cur, &f, "NodeProto", &sub, x->err))) rc = parse_node(x, sub, &x->nodes[x->n_nodes++]);
+            if (!(rc = pp_pb_sub(&cur, &f, "NodeProto", &sub, x->err)))
+                rc = parse_node(x, sub, &x->nodes[x->n_nodes++]);
             break;
         case 5:
-            if (!(rc = pp_pb_sub(&cur, &f, "TensorProto", &sub, x->err))) rc = parse_tensor(x, sub, &x->inits[x->n_inits]);
+            if (!(rc = pp_pb_sub(&cur, &f, "TensorProto", &sub, x->err)))
+                rc = parse_tensor(x, sub, &x->inits[x->n_inits]);
             if (!rc) x->n_inits++;
             break;
         case 11:
@@ -528,8 +535,7 @@ static pp_code parse_model(ox_ctx *x) {
                     rc = pp_error_set(x->err, PP_ERR_UNSUPPORTED,
                                       "ONNX opset %" PRId64 " is not supported (the default domain at opsets 1 to 21)",
                                       version);
-                else
-                    x->opset = version;
+                else x->opset = version;
             }
             /* Other domains only matter when a node uses one; the op scan names
              * them then. */
@@ -541,8 +547,7 @@ static pp_code parse_model(ox_ctx *x) {
     }
     if (!rc && r < 0) rc = x->err ? x->err->code : PP_ERR_FORMAT;
     if (rc) return rc;
-    if (!have_ir)
-        return pp_error_set(x->err, PP_ERR_FORMAT, "ModelProto: no ir_version (field 1): not an ONNX model");
+    if (!have_ir) return pp_error_set(x->err, PP_ERR_FORMAT, "ModelProto: no ir_version (field 1): not an ONNX model");
     if (x->ir_version < 3 || x->ir_version > 15)
         return pp_error_set(x->err, PP_ERR_UNSUPPORTED, "ONNX IR version %" PRId64 " is not supported (3 to 15)",
                             x->ir_version);
@@ -715,8 +720,9 @@ static pp_code map_file(const char *path, void **map, size_t *size, pp_error *er
     void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     int e = errno;
     close(fd);
-    if (p == MAP_FAILED) return pp_error_set(err, PP_ERR_IO, "%s: mmap of %lld bytes failed: %s", path,
-                                             (long long)st.st_size, strerror(e));
+    if (p == MAP_FAILED)
+        return pp_error_set(err, PP_ERR_IO, "%s: mmap of %lld bytes failed: %s", path, (long long)st.st_size,
+                            strerror(e));
     *map = p;
     *size = (size_t)st.st_size;
     return PP_OK;
@@ -728,8 +734,10 @@ static pp_code ext_map(ox_ctx *x, const ox_tensor *t, const uint8_t **data, size
     char b[256];
     const char *loc = t->ext_location;
     if (!x->dir)
-        return pp_error_set(x->err, PP_ERR_UNSUPPORTED, "initializer '%s': external data, but the model was not "
-                            "read from a file", safe(b, sizeof b, t->name));
+        return pp_error_set(x->err, PP_ERR_UNSUPPORTED,
+                            "initializer '%s': external data, but the model was not "
+                            "read from a file",
+                            safe(b, sizeof b, t->name));
     if (!loc || !*loc)
         return pp_error_set(x->err, PP_ERR_FORMAT, "initializer '%s' (byte %zu): external data without a location",
                             safe(b, sizeof b, t->name), t->offset);
@@ -741,7 +749,8 @@ static pp_code ext_map(ox_ctx *x, const ox_tensor *t, const uint8_t **data, size
         p = e ? e + 1 : p + len;
     }
     if (bad)
-        return pp_error_set(x->err, PP_ERR_FORMAT, "initializer '%s': external data location '%s' leaves the "
+        return pp_error_set(x->err, PP_ERR_FORMAT,
+                            "initializer '%s': external data location '%s' leaves the "
                             "model's folder (absolute paths and '..' are refused)",
                             safe(b, sizeof b, t->name), loc);
     pp_onnx *h = x->h;
@@ -762,8 +771,10 @@ static pp_code ext_map(ox_ctx *x, const ox_tensor *t, const uint8_t **data, size
     } else {
         size_t dl = strlen(rdir);
         if (strncmp(rpath, rdir, dl) != 0 || (rpath[dl] != '/' && !(dl == 1 && rdir[0] == '/')))
-            rc = pp_error_set(x->err, PP_ERR_FORMAT, "initializer '%s': external data file '%s' resolves outside the "
-                              "model's folder", safe(b, sizeof b, t->name), path);
+            rc = pp_error_set(x->err, PP_ERR_FORMAT,
+                              "initializer '%s': external data file '%s' resolves outside the "
+                              "model's folder",
+                              safe(b, sizeof b, t->name), path);
     }
     free(rdir);
     free(rpath);
@@ -840,20 +851,26 @@ int ox_tensor_to_weight(ox_ctx *x, const ox_tensor *t, const char *name) {
         uint64_t off = t->ext_offset < 0 ? 0 : (uint64_t)t->ext_offset;
         uint64_t len = t->ext_length < 0 ? (off <= size ? size - off : 0) : (uint64_t)t->ext_length;
         if (off > size || len > size - off) {
-            pp_error_set(x->err, PP_ERR_FORMAT, "tensor '%s': external data [%llu, +%llu) lies beyond the end of '%s' "
-                         "(%zu bytes)", nm, (unsigned long long)off, (unsigned long long)len, t->ext_location, size);
+            pp_error_set(x->err, PP_ERR_FORMAT,
+                         "tensor '%s': external data [%llu, +%llu) lies beyond the end of '%s' "
+                         "(%zu bytes)",
+                         nm, (unsigned long long)off, (unsigned long long)len, t->ext_location, size);
             return -1;
         }
         if (len != bytes) {
-            pp_error_set(x->err, PP_ERR_FORMAT, "tensor '%s': external data has %llu bytes, its shape and type need "
-                         "%zu", nm, (unsigned long long)len, bytes);
+            pp_error_set(x->err, PP_ERR_FORMAT,
+                         "tensor '%s': external data has %llu bytes, its shape and type need "
+                         "%zu",
+                         nm, (unsigned long long)len, bytes);
             return -1;
         }
         src = map + off;
     } else if (t->has_raw) {
         if (t->raw_len != bytes) {
-            pp_error_set(x->err, PP_ERR_FORMAT, "tensor '%s' (byte %zu): raw_data has %zu bytes, its shape and type "
-                         "need %zu", nm, t->offset, t->raw_len, bytes);
+            pp_error_set(x->err, PP_ERR_FORMAT,
+                         "tensor '%s' (byte %zu): raw_data has %zu bytes, its shape and type "
+                         "need %zu",
+                         nm, t->offset, t->raw_len, bytes);
             return -1;
         }
         src = t->raw;
@@ -882,8 +899,8 @@ int ox_tensor_to_weight(ox_ctx *x, const ox_tensor *t, const char *name) {
                                dt == PP_DTYPE_F16 || dt == PP_DTYPE_BF16)) ||
                  numel == 0;
         if (!ok) {
-            pp_error_set(x->err, PP_ERR_FORMAT, "tensor '%s' (byte %zu): %s cannot hold type %s", nm, t->offset,
-                         field, pp_onnx_dtype_name(t->data_type));
+            pp_error_set(x->err, PP_ERR_FORMAT, "tensor '%s' (byte %zu): %s cannot hold type %s", nm, t->offset, field,
+                         pp_onnx_dtype_name(t->data_type));
             return -1;
         }
         own = pp_malloc(bytes ? bytes : 1);
@@ -985,17 +1002,17 @@ static pp_code infer_node(ox_ctx *x, int i) {
         if (n->out[j] < 0) continue;
         pp_tensor *t = &g->tensors[n->out[j]];
         if (out1[j].rank != out2[j].rank || out1[j].dtype != out2[j].dtype)
-            return pp_error_set(x->err, PP_ERR_SHAPE, "node '%s' (%s): output '%s' changes rank or type with the "
-                                "batch", n->name, pp_op_name(n->op), t->name);
+            return pp_error_set(x->err, PP_ERR_SHAPE,
+                                "node '%s' (%s): output '%s' changes rank or type with the "
+                                "batch",
+                                n->name, pp_op_name(n->op), t->name);
         t->rank = out1[j].rank;
         t->dtype = out1[j].dtype;
         memset(t->dims, 0, sizeof t->dims);
         for (int d = 0; d < t->rank; d++) {
             int64_t a = out1[j].dims[d], b = out2[j].dims[d];
-            if (a == b)
-                t->dims[d] = a;
-            else if (a > 0 && b == 2 * a)
-                t->dims[d] = -a;
+            if (a == b) t->dims[d] = a;
+            else if (a > 0 && b == 2 * a) t->dims[d] = -a;
             else
                 return pp_error_set(x->err, PP_ERR_SHAPE,
                                     "node '%s' (%s): output '%s' axis %d is %" PRId64 " at batch 1 and %" PRId64
@@ -1061,8 +1078,8 @@ static pp_code check_ops(ox_ctx *x) {
                                 total, total > 1 ? "s" : "");
     for (int j = 0; j < nu && o < sizeof msg; j++) {
         char a[64], b[64];
-        o += (size_t)snprintf(msg + o, sizeof msg - o, "%s %s x%d (first '%s')", j ? "," : "", safe(a, sizeof a, u[j].op),
-                              u[j].count, safe(b, sizeof b, u[j].first));
+        o += (size_t)snprintf(msg + o, sizeof msg - o, "%s %s x%d (first '%s')", j ? "," : "",
+                              safe(a, sizeof a, u[j].op), u[j].count, safe(b, sizeof b, u[j].first));
     }
     return pp_error_set(x->err, PP_ERR_UNSUPPORTED, "%s", msg);
 }
@@ -1127,15 +1144,19 @@ static pp_code import_inputs(ox_ctx *x, int **ins, int *n_ins) {
         }
         if (is_init(x, v->name)) continue; /* an initializer with a default: a constant */
         if (!v->is_tensor)
-            return pp_error_set(x->err, PP_ERR_UNSUPPORTED, "graph input '%s': not a tensor (sequences, maps and "
-                                "optionals are not supported)", nm);
+            return pp_error_set(x->err, PP_ERR_UNSUPPORTED,
+                                "graph input '%s': not a tensor (sequences, maps and "
+                                "optionals are not supported)",
+                                nm);
         pp_dtype dt = pp_onnx_dtype(v->elem_type);
         if (dt == PP_DTYPE_INVALID)
             return pp_error_set(x->err, PP_ERR_UNSUPPORTED, "graph input '%s': element type %s is not supported", nm,
                                 pp_onnx_dtype_name(v->elem_type));
         if (!v->has_shape)
-            return pp_error_set(x->err, PP_ERR_UNSUPPORTED, "graph input '%s' has no shape; bind it with --const or "
-                                "export it with a shape", nm);
+            return pp_error_set(x->err, PP_ERR_UNSUPPORTED,
+                                "graph input '%s' has no shape; bind it with --const or "
+                                "export it with a shape",
+                                nm);
         if (v->rank > PP_MAX_RANK)
             return pp_error_set(x->err, PP_ERR_UNSUPPORTED, "graph input '%s': rank %d exceeds %d", nm, v->rank,
                                 PP_MAX_RANK);
@@ -1250,8 +1271,7 @@ static pp_code import_graph(ox_ctx *x) {
          * and aliases are not counted). */
         int left = 0;
         for (int k = first; k < x->g->n_nodes; k++) left += !x->g->nodes[k].dead;
-        if (!left && strcmp(n->op_type, "Constant") && strcmp(n->op_type, "Identity") &&
-            strcmp(n->op_type, "Dropout"))
+        if (!left && strcmp(n->op_type, "Constant") && strcmp(n->op_type, "Identity") && strcmp(n->op_type, "Dropout"))
             x->folded++;
     }
     int *outs = ox_alloc(x, sizeof(int) * ((size_t)x->n_outputs + 1));

@@ -42,17 +42,17 @@ extern "C" {
 /* A graph input replaced by constant data (ppconvert --const NAME=FILE.npy):
  * it becomes a weight, so a Reshape shape or Slice start fed from it folds. */
 typedef struct pp_onnx_const {
-    const char *name;          /* graph input name (borrowed) */
+    const char *name; /* graph input name (borrowed) */
     pp_dtype dtype;
     int rank;
     int64_t dims[PP_MAX_RANK];
-    const void *data;          /* borrowed; the importer copies it */
+    const void *data; /* borrowed; the importer copies it */
     uint64_t nbytes;
 } pp_onnx_const;
 
 /* A dim_param bound to a fixed extent ("seq" = 128). */
 typedef struct pp_onnx_dim {
-    const char *name;          /* borrowed */
+    const char *name; /* borrowed */
     int64_t value;
 } pp_onnx_dim;
 
@@ -61,8 +61,8 @@ typedef struct pp_onnx_options {
     int n_consts;
     const pp_onnx_dim *dims;
     int n_dims;
-    int copy_weights;          /* 1: the graph owns every weight, nothing borrows the mapping */
-    int no_fold;               /* 1: keep all-constant nodes as nodes (debugging) */
+    int copy_weights; /* 1: the graph owns every weight, nothing borrows the mapping */
+    int no_fold;      /* 1: keep all-constant nodes as nodes (debugging) */
     /* When not NULL and an import fails because a parameter input (a Reshape
      * shape, ...) is computed from a graph input, that input's name is written
      * here (NUL-terminated, cut to needs_const_size), so a caller holding data
@@ -73,12 +73,12 @@ typedef struct pp_onnx_options {
 
 typedef struct pp_onnx_info {
     int64_t ir_version;
-    int64_t opset;             /* default domain */
+    int64_t opset;                /* default domain */
     const char *producer_name;    /* owned by the handle; "" when absent */
     const char *producer_version; /* likewise */
-    int onnx_nodes;            /* NodeProtos in the graph */
-    int folded;                /* nodes evaluated at import (constants and shape arithmetic) */
-    uint64_t borrowed_bytes;   /* weight bytes the graph borrows from the handle's mappings */
+    int onnx_nodes;               /* NodeProtos in the graph */
+    int folded;                   /* nodes evaluated at import (constants and shape arithmetic) */
+    uint64_t borrowed_bytes;      /* weight bytes the graph borrows from the handle's mappings */
 } pp_onnx_info;
 
 /* The importer's handle: it keeps the file's mapping (and any external data
@@ -91,8 +91,7 @@ typedef struct pp_onnx pp_onnx;
  * from (free with pp_onnx_free, after the graph). External data is looked up in
  * path's folder. On failure both are NULL and err names the problem. opt may be
  * NULL. */
-pp_code pp_onnx_import(const char *path, const pp_onnx_options *opt, pp_onnx **handle, pp_graph **graph,
-                       pp_error *err);
+pp_code pp_onnx_import(const char *path, const pp_onnx_options *opt, pp_onnx **handle, pp_graph **graph, pp_error *err);
 
 /* The same over caller memory, which must outlive the handle. dir is the folder
  * external data is resolved against; NULL refuses external data. */
@@ -104,11 +103,11 @@ void pp_onnx_free(pp_onnx *h);
 
 /* A standalone serialized TensorProto (ONNX test data: input_0.pb). */
 typedef struct pp_onnx_tensor {
-    char *name;                /* owned; "" when the file has none */
+    char *name; /* owned; "" when the file has none */
     pp_dtype dtype;
     int rank;
     int64_t dims[PP_MAX_RANK];
-    void *data;                /* owned (pp_malloc), nbytes long */
+    void *data; /* owned (pp_malloc), nbytes long */
     uint64_t nbytes;
 } pp_onnx_tensor;
 

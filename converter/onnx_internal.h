@@ -14,9 +14,20 @@
 
 /* ONNX AttributeProto.AttributeType */
 enum {
-    OX_ATTR_UNDEFINED = 0, OX_ATTR_FLOAT = 1, OX_ATTR_INT = 2, OX_ATTR_STRING = 3, OX_ATTR_TENSOR = 4,
-    OX_ATTR_GRAPH = 5, OX_ATTR_FLOATS = 6, OX_ATTR_INTS = 7, OX_ATTR_STRINGS = 8, OX_ATTR_TENSORS = 9,
-    OX_ATTR_GRAPHS = 10, OX_ATTR_SPARSE_TENSOR = 11, OX_ATTR_SPARSE_TENSORS = 12, OX_ATTR_TYPE_PROTO = 13,
+    OX_ATTR_UNDEFINED = 0,
+    OX_ATTR_FLOAT = 1,
+    OX_ATTR_INT = 2,
+    OX_ATTR_STRING = 3,
+    OX_ATTR_TENSOR = 4,
+    OX_ATTR_GRAPH = 5,
+    OX_ATTR_FLOATS = 6,
+    OX_ATTR_INTS = 7,
+    OX_ATTR_STRINGS = 8,
+    OX_ATTR_TENSORS = 9,
+    OX_ATTR_GRAPHS = 10,
+    OX_ATTR_SPARSE_TENSOR = 11,
+    OX_ATTR_SPARSE_TENSORS = 12,
+    OX_ATTR_TYPE_PROTO = 13,
     OX_ATTR_TYPE_PROTOS = 14,
 };
 
@@ -31,22 +42,22 @@ typedef struct ox_arena {
 typedef struct ox_tensor {
     const char *name;
     int64_t data_type;
-    int rank;                  /* the real rank, even above PP_MAX_RANK (refused later) */
+    int rank; /* the real rank, even above PP_MAX_RANK (refused later) */
     int64_t dims[PP_MAX_RANK];
     const uint8_t *raw;
     size_t raw_len;
     int has_raw;
-    pp_pb_f32s f32;            /* float_data */
-    pp_pb_i64s i32;            /* int32_data (also f16/bf16/bool/int8/... bit patterns) */
-    pp_pb_i64s i64;            /* int64_data */
-    pp_pb_i64s u64;            /* uint64_data */
-    pp_pb_f64s f64;            /* double_data */
-    size_t n_strings;          /* string_data records */
+    pp_pb_f32s f32;   /* float_data */
+    pp_pb_i64s i32;   /* int32_data (also f16/bf16/bool/int8/... bit patterns) */
+    pp_pb_i64s i64;   /* int64_data */
+    pp_pb_i64s u64;   /* uint64_data */
+    pp_pb_f64s f64;   /* double_data */
+    size_t n_strings; /* string_data records */
     int has_segment;
-    int64_t data_location;     /* 1 = EXTERNAL */
+    int64_t data_location; /* 1 = EXTERNAL */
     const char *ext_location;
     int64_t ext_offset, ext_length; /* -1 when absent */
-    size_t offset;             /* byte offset of the TensorProto in the file */
+    size_t offset;                  /* byte offset of the TensorProto in the file */
 } ox_tensor;
 
 typedef struct ox_attr {
@@ -68,10 +79,10 @@ typedef struct ox_attr {
 } ox_attr;
 
 typedef struct ox_node {
-    const char *name;          /* never NULL; "" when the file has none */
+    const char *name; /* never NULL; "" when the file has none */
     const char *op_type;
     const char *domain;
-    const char **in;           /* "" for an absent optional input */
+    const char **in; /* "" for an absent optional input */
     int n_in;
     const char **out;
     int n_out;
@@ -82,36 +93,36 @@ typedef struct ox_node {
 
 typedef struct ox_vinfo {
     const char *name;
-    int is_tensor;             /* TypeProto.tensor_type present */
+    int is_tensor; /* TypeProto.tensor_type present */
     int64_t elem_type;
     int has_shape;
     int rank;
-    int64_t dims[PP_MAX_RANK]; /* -1 when the dim has neither value nor param */
+    int64_t dims[PP_MAX_RANK];       /* -1 when the dim has neither value nor param */
     const char *params[PP_MAX_RANK]; /* dim_param, or NULL */
     size_t offset;
 } ox_vinfo;
 
 /* What an ONNX value name stands for while importing. */
 typedef enum ox_kind {
-    OX_TENSOR = 0,             /* a graph tensor: input, weight or activation (kind says) */
-    OX_SYM = 1,                /* a batch-dependent shape value, not (yet) in the graph */
+    OX_TENSOR = 0, /* a graph tensor: input, weight or activation (kind says) */
+    OX_SYM = 1,    /* a batch-dependent shape value, not (yet) in the graph */
 } ox_kind;
 
 typedef struct ox_value {
     const char *name;
     ox_kind kind;
-    int tensor;                /* OX_TENSOR: graph tensor id */
-    pp_symval sym;             /* OX_SYM */
+    int tensor;    /* OX_TENSOR: graph tensor id */
+    pp_symval sym; /* OX_SYM */
 } ox_value;
 
 typedef struct ox_ext_map {
-    char *location;            /* owned */
+    char *location; /* owned */
     void *map;
     size_t size;
 } ox_ext_map;
 
 struct pp_onnx {
-    void *map;                 /* the model file's mapping, NULL for memory */
+    void *map; /* the model file's mapping, NULL for memory */
     size_t map_size;
     ox_ext_map *ext;
     int n_ext, cap_ext;
@@ -123,7 +134,7 @@ typedef struct ox_ctx {
     pp_error *err;
     const uint8_t *file;
     size_t file_size;
-    const char *dir;           /* for external data; NULL refuses it */
+    const char *dir; /* for external data; NULL refuses it */
     const pp_onnx_options *opt;
     pp_onnx *h;
     ox_arena arena;
@@ -141,13 +152,13 @@ typedef struct ox_ctx {
     pp_graph *g;
     ox_value *vals;
     int n_vals, cap_vals;
-    int *slots;                /* hash: name → index into vals, -1 empty */
+    int *slots; /* hash: name → index into vals, -1 empty */
     size_t n_slots;
-    const char **consumed;     /* hash set of names some node or graph output reads */
+    const char **consumed; /* hash set of names some node or graph output reads */
     size_t n_consumed_slots;
     const char **batch_params; /* dim_params that mean the batch */
     int n_batch_params;
-    int n_finished;            /* nodes [0, n_finished) are folded or have shapes */
+    int n_finished; /* nodes [0, n_finished) are folded or have shapes */
     int folded;
     int tmp_counter;
 } ox_ctx;
@@ -156,16 +167,16 @@ typedef struct ox_ctx {
 typedef struct ox_nctx {
     ox_ctx *x;
     const ox_node *n;
-    int index;                 /* in the GraphProto */
-    const char *name;          /* the node's name, or "<op>_<index>" */
-    ox_value *in[PP_MAX_IO];   /* NULL for an absent input */
+    int index;               /* in the GraphProto */
+    const char *name;        /* the node's name, or "<op>_<index>" */
+    ox_value *in[PP_MAX_IO]; /* NULL for an absent input */
     int n_in;
-    pp_code rc;                /* sticky: the first error a helper met */
-    int n_extra;               /* helper nodes and tensors made so far (for unique names) */
+    pp_code rc;  /* sticky: the first error a helper met */
+    int n_extra; /* helper nodes and tensors made so far (for unique names) */
 } ox_nctx;
 
 /* ---- onnx.c ------------------------------------------------------------------ */
-void *ox_alloc(ox_ctx *x, size_t n);                       /* zeroed; NULL + err on OOM */
+void *ox_alloc(ox_ctx *x, size_t n); /* zeroed; NULL + err on OOM */
 char *ox_strdup(ox_ctx *x, const char *s);
 char *ox_printf(ox_ctx *x, const char *fmt, ...)
 #if defined(__GNUC__)

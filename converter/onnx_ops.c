@@ -24,7 +24,8 @@
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static pp_code fail(ox_nctx *c, pp_code code, const char *fmt, ...) {
+static pp_code
+fail(ox_nctx *c, pp_code code, const char *fmt, ...) {
     char msg[PP_ERROR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
@@ -148,7 +149,10 @@ static int need_in(ox_nctx *c, int i, const char *role) {
 }
 
 static float half_to_f32(uint16_t h, int bf16) {
-    union { uint32_t u; float f; } v;
+    union {
+        uint32_t u;
+        float f;
+    } v;
     if (bf16) {
         v.u = (uint32_t)h << 16;
         return v.f;
@@ -173,12 +177,32 @@ static pp_code const_values(ox_nctx *c, int i, const char *role, double **vals, 
     const unsigned char *p = t->data;
     for (size_t k = 0; k < numel; k++) {
         switch (t->dtype) {
-        case PP_DTYPE_F32: { float f; memcpy(&f, p + 4 * k, 4); v[k] = f; break; }
+        case PP_DTYPE_F32: {
+            float f;
+            memcpy(&f, p + 4 * k, 4);
+            v[k] = f;
+            break;
+        }
         case PP_DTYPE_F64: memcpy(&v[k], p + 8 * k, 8); break;
-        case PP_DTYPE_I64: { int64_t x; memcpy(&x, p + 8 * k, 8); v[k] = (double)x; break; }
-        case PP_DTYPE_I32: { int32_t x; memcpy(&x, p + 4 * k, 4); v[k] = x; break; }
+        case PP_DTYPE_I64: {
+            int64_t x;
+            memcpy(&x, p + 8 * k, 8);
+            v[k] = (double)x;
+            break;
+        }
+        case PP_DTYPE_I32: {
+            int32_t x;
+            memcpy(&x, p + 4 * k, 4);
+            v[k] = x;
+            break;
+        }
         case PP_DTYPE_F16:
-        case PP_DTYPE_BF16: { uint16_t h; memcpy(&h, p + 2 * k, 2); v[k] = half_to_f32(h, t->dtype == PP_DTYPE_BF16); break; }
+        case PP_DTYPE_BF16: {
+            uint16_t h;
+            memcpy(&h, p + 2 * k, 2);
+            v[k] = half_to_f32(h, t->dtype == PP_DTYPE_BF16);
+            break;
+        }
         case PP_DTYPE_I8: v[k] = (int8_t)p[k]; break;
         case PP_DTYPE_U8:
         case PP_DTYPE_BOOL: v[k] = p[k]; break;
@@ -227,8 +251,8 @@ static int param_check(ox_nctx *c, int i, const char *role) {
     if (!is_const(c, i)) {
         note_needs_const(c, v->tensor);
         fail(c, PP_ERR_UNSUPPORTED,
-             "input %d (%s, '%s') is computed at run time; it must be constant (or foldable, or bound with --const)",
-             i, role, in_name(c, i));
+             "input %d (%s, '%s') is computed at run time; it must be constant (or foldable, or bound with --const)", i,
+             role, in_name(c, i));
         return -1;
     }
     return 1;
@@ -650,8 +674,8 @@ static pp_code op_pool(ox_nctx *c, pp_op op) {
     int x = need_in(c, 0, "X");
     const pp_tensor *xt = shape_of(c, x);
     if (xt && (xt->rank < 3 || xt->rank > 4))
-        return fail(c, PP_ERR_UNSUPPORTED, "%d-D pooling (input rank %d): only 1-D and 2-D are supported",
-                    xt->rank - 2, xt->rank);
+        return fail(c, PP_ERR_UNSUPPORTED, "%d-D pooling (input rank %d): only 1-D and 2-D are supported", xt->rank - 2,
+                    xt->rank);
     if (op == PP_OP_MAXPOOL) {
         only_outputs(c, 1);
         if (attr_i(c, "storage_order", 0)) return fail(c, PP_ERR_UNSUPPORTED, "storage_order=1");
@@ -734,7 +758,8 @@ static pp_code op_layernorm(ox_nctx *c, pp_op op) {
      * over axes [axis, rank). */
     const pp_tensor *t = shape_of(c, in[0]);
     if (!t) return c->rc;
-    if (t->dtype != PP_DTYPE_F32) return fail(c, PP_ERR_UNSUPPORTED, "statistics outputs of %s", pp_dtype_name(t->dtype));
+    if (t->dtype != PP_DTYPE_F32)
+        return fail(c, PP_ERR_UNSUPPORTED, "statistics outputs of %s", pp_dtype_name(t->dtype));
     if (axis < 0) axis += t->rank;
     if (axis < 0 || axis >= t->rank) return fail(c, PP_ERR_SHAPE, "axis %" PRId64 " for rank %d", axis, t->rank);
     int64_t axes[PP_MAX_RANK];
@@ -797,12 +822,12 @@ static pp_code op_reduce_composite(ox_nctx *c, pp_op op) {
         axes = attr_ints(c, "axes", &na);
     }
     int64_t keepdims = attr_i(c, "keepdims", 1), noop = attr_i(c, "noop_with_empty_axes", 0);
-#define REDUCE(rop, src, dst, keep)                                  \
-    do {                                                             \
-        int nd_ = emit(c, rop, 1, &(src), 1, &(dst));                \
-        if (axes && na) setis(c, nd_, "axes", axes, na);             \
-        seti(c, nd_, "keepdims", keep);                              \
-        seti(c, nd_, "noop_with_empty_axes", noop);                  \
+#define REDUCE(rop, src, dst, keep)                                                                                    \
+    do {                                                                                                               \
+        int nd_ = emit(c, rop, 1, &(src), 1, &(dst));                                                                  \
+        if (axes && na) setis(c, nd_, "axes", axes, na);                                                               \
+        seti(c, nd_, "keepdims", keep);                                                                                \
+        seti(c, nd_, "noop_with_empty_axes", noop);                                                                    \
     } while (0)
     if (!strcmp(t, "ReduceL1")) {
         int a = tmp_t(c, "abs"), y = out_t(c, 0);
@@ -824,8 +849,8 @@ static pp_code op_reduce_composite(ox_nctx *c, pp_op op) {
         REDUCE(PP_OP_REDUCE_SUM, x, r, keepdims);
         emit(c, PP_OP_LOG, 1, &r, 1, &y);
     } else { /* ReduceLogSumExp: log(sum(exp(x - max))) + max */
-        int m = tmp_t(c, "max"), d = tmp_t(c, "shifted"), e = tmp_t(c, "exp"), r = tmp_t(c, "sum"),
-            l = tmp_t(c, "log"), y = out_t(c, 0);
+        int m = tmp_t(c, "max"), d = tmp_t(c, "shifted"), e = tmp_t(c, "exp"), r = tmp_t(c, "sum"), l = tmp_t(c, "log"),
+            y = out_t(c, 0);
         REDUCE(PP_OP_REDUCE_MAX, x, m, 1);
         emit(c, PP_OP_SUB, 2, (int[]){x, m}, 1, &d);
         emit(c, PP_OP_EXP, 1, &d, 1, &e);
@@ -872,8 +897,8 @@ static pp_code op_identity(ox_nctx *c, pp_op op) {
             unsigned char *ones = ox_alloc(c->x, numel ? numel : 1);
             if (!ones) return keep(c, PP_ERR_NOMEM);
             memset(ones, 1, numel);
-            int id = pp_graph_add_weight(c->x->g, c->n->out[1], PP_DTYPE_BOOL, t->rank, t->dims, ones, numel,
-                                         c->x->err);
+            int id =
+                pp_graph_add_weight(c->x->g, c->n->out[1], PP_DTYPE_BOOL, t->rank, t->dims, ones, numel, c->x->err);
             if (id < 0 || keep(c, ox_bind_tensor(c->x, c->n->out[1], id))) return keep(c, c->x->err->code);
         }
         if (opset(c) >= 12 && has_in(c, 2)) {
@@ -1095,7 +1120,8 @@ static pp_code op_slice(ox_nctx *c, pp_op op) {
     if (ns != ne || (axes && na != ns) || (steps && nst != ns))
         return fail(c, PP_ERR_SHAPE, "starts, ends, axes and steps have %zu, %zu, %zu and %zu values", ns, ne,
                     axes ? na : ns, steps ? nst : ns);
-    int64_t *def_axes = ox_alloc(c->x, sizeof(int64_t) * (ns + 1)), *def_steps = ox_alloc(c->x, sizeof(int64_t) * (ns + 1));
+    int64_t *def_axes = ox_alloc(c->x, sizeof(int64_t) * (ns + 1)),
+            *def_steps = ox_alloc(c->x, sizeof(int64_t) * (ns + 1));
     if (!def_axes || !def_steps) return keep(c, PP_ERR_NOMEM);
     for (size_t i = 0; i < ns; i++) {
         def_axes[i] = (int64_t)i;
@@ -1183,8 +1209,9 @@ static pp_code broadcast_to_batch(ox_nctx *c, int x, const pp_symval *s) {
         int a;
         int src = batch_source(c, s->k[d], &a);
         if (src < 0)
-            return fail(c, PP_ERR_UNSUPPORTED, "the target shape %s needs an extent of %" PRId64
-                        "N, which no tensor computed so far has", pp_sym_str(s, b, sizeof b), s->k[d]);
+            return fail(c, PP_ERR_UNSUPPORTED,
+                        "the target shape %s needs an extent of %" PRId64 "N, which no tensor computed so far has",
+                        pp_sym_str(s, b, sizeof b), s->k[d]);
         const pp_tensor *st = &c->x->g->tensors[src];
         int cur = src;
         if (st->rank > 1) {
@@ -1486,8 +1513,7 @@ static pp_code op_cumsum(ox_nctx *c, pp_op op) {
 static pp_code op_constant(ox_nctx *c, pp_op op) {
     const char *out = c->n->n_out ? c->n->out[0] : "";
     if (!*out) return fail(c, PP_ERR_FORMAT, "no output");
-    if (c->n->n_attrs != 1)
-        return fail(c, PP_ERR_FORMAT, "%d attributes, expected exactly one value", c->n->n_attrs);
+    if (c->n->n_attrs != 1) return fail(c, PP_ERR_FORMAT, "%d attributes, expected exactly one value", c->n->n_attrs);
     const ox_attr *a = &c->n->attrs[0];
     int id = -1;
     if (strcmp(a->name, "value") == 0 && a->type == OX_ATTR_TENSOR && a->t) {
@@ -1504,8 +1530,8 @@ static pp_code op_constant(ox_nctx *c, pp_op op) {
                                  4 * a->n_floats, c->x->err);
     } else if (strcmp(a->name, "value_ints") == 0 && a->type == OX_ATTR_INTS) {
         int64_t d = (int64_t)a->n_ints;
-        id = pp_graph_add_weight(c->x->g, out, PP_DTYPE_I64, 1, &d, a->ints ? (const void *)a->ints : "",
-                                 8 * a->n_ints, c->x->err);
+        id = pp_graph_add_weight(c->x->g, out, PP_DTYPE_I64, 1, &d, a->ints ? (const void *)a->ints : "", 8 * a->n_ints,
+                                 c->x->err);
     } else {
         return fail(c, PP_ERR_UNSUPPORTED, "attribute %s (strings and sparse tensors are not supported)", a->name);
     }
@@ -1522,8 +1548,10 @@ static pp_code op_scatter_nd(ox_nctx *c, pp_op op) {
     for (int i = 0; i < 3; i++)
         if (!is_const(c, i)) {
             if (tensor_of(c, i)) note_needs_const(c, c->in[i]->tensor);
-            return fail(c, PP_ERR_UNSUPPORTED, "input %d ('%s') is computed at run time; ScatterND is only folded "
-                        "on constants", i, in_name(c, i));
+            return fail(c, PP_ERR_UNSUPPORTED,
+                        "input %d ('%s') is computed at run time; ScatterND is only folded "
+                        "on constants",
+                        i, in_name(c, i));
         }
     const pp_tensor *d = tensor_of(c, 0), *ix = tensor_of(c, 1), *u = tensor_of(c, 2);
     if (ix->dtype != PP_DTYPE_I64 || ix->rank < 1 || u->dtype != d->dtype)
@@ -1550,8 +1578,8 @@ static pp_code op_scatter_nd(ox_nctx *c, pp_op op) {
             int64_t ext = d->dims[j];
             if (v < 0) v += ext;
             if (v < 0 || v >= ext)
-                return fail(c, PP_ERR_SHAPE, "index %" PRId64 " out of range for axis %" PRId64 " (%" PRId64 ")", v,
-                            j, ext);
+                return fail(c, PP_ERR_SHAPE, "index %" PRId64 " out of range for axis %" PRId64 " (%" PRId64 ")", v, j,
+                            ext);
             off = off * (size_t)ext + (size_t)v;
         }
         for (int i = (int)k; i < d->rank; i++) off *= (size_t)d->dims[i];
@@ -1723,12 +1751,10 @@ static pp_code sym_node(ox_nctx *c, int *handled) {
         int kind; /* 0 arith, 1 compare, 2 minmax */
         int code;
         int negate;
-    } bins[] = {{"Add", 0, PP_SYM_ADD, 0},     {"Sub", 0, PP_SYM_SUB, 0},
-                {"Mul", 0, PP_SYM_MUL, 0},     {"Div", 0, PP_SYM_DIV, 0},
-                {"Mod", 0, PP_SYM_MOD, 0},     {"Equal", 1, 0, 0},
-                {"Less", 1, -1, 0},            {"Greater", 1, 1, 0},
-                {"LessOrEqual", 1, 1, 1},      {"GreaterOrEqual", 1, -1, 1},
-                {"Max", 2, 1, 0},              {"Min", 2, 0, 0}};
+    } bins[] = {{"Add", 0, PP_SYM_ADD, 0},    {"Sub", 0, PP_SYM_SUB, 0}, {"Mul", 0, PP_SYM_MUL, 0},
+                {"Div", 0, PP_SYM_DIV, 0},    {"Mod", 0, PP_SYM_MOD, 0}, {"Equal", 1, 0, 0},
+                {"Less", 1, -1, 0},           {"Greater", 1, 1, 0},      {"LessOrEqual", 1, 1, 1},
+                {"GreaterOrEqual", 1, -1, 1}, {"Max", 2, 1, 0},          {"Min", 2, 0, 0}};
     for (size_t k = 0; k < sizeof bins / sizeof bins[0]; k++) {
         if (strcmp(op, bins[k].name) != 0) continue;
         if (bins[k].kind == 2) { /* n-ary */

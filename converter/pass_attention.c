@@ -72,8 +72,7 @@ static int match(const pp_graph *g, int si, att *a) {
     a->scale = 1.0;
     a->kill[a->nk++] = si;
     int fin = pp_pass_single_use(g, sm->out[0]);
-    if (!pp_pass_node_op(g, fin, PP_OP_MATMUL) || g->nodes[fin].n_in != 2 ||
-        g->nodes[fin].in[0] != sm->out[0])
+    if (!pp_pass_node_op(g, fin, PP_OP_MATMUL) || g->nodes[fin].n_in != 2 || g->nodes[fin].in[0] != sm->out[0])
         return 0;
     a->fin = fin;
     a->v = g->nodes[fin].in[1];
@@ -91,8 +90,7 @@ static int match(const pp_graph *g, int si, att *a) {
         } else if (pp_pass_const_scalar(g, w->in[1], &fill) && fill < -1e30) {
             keep_when = 0;
             inner = w->in[2];
-        } else
-            return 0;
+        } else return 0;
         if (!rank4(g, inner) || !causal_cond(g, w->in[0], keep_when, st->dims[2], st->dims[3])) return 0;
         for (int d = 0; d < 4; d++)
             if (g->tensors[inner].dims[d] != st->dims[d]) return 0;

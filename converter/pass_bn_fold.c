@@ -154,10 +154,8 @@ pp_code pp_pass_bn_fold(pp_graph *g, int *rewrites, pp_error *err) {
         if (p < 0 || pp_pass_single_use(g, bn->in[0]) != i || g->nodes[p].n_out != 1) continue;
         int done = 0;
         pp_code rc = PP_OK;
-        if (g->nodes[p].op == PP_OP_CONV)
-            rc = fold_conv(g, p, i, &done, err);
-        else if (g->nodes[p].op == PP_OP_GEMM)
-            rc = fold_gemm(g, p, i, &done, err);
+        if (g->nodes[p].op == PP_OP_CONV) rc = fold_conv(g, p, i, &done, err);
+        else if (g->nodes[p].op == PP_OP_GEMM) rc = fold_gemm(g, p, i, &done, err);
         if (rc) return rc;
         count += done;
     }

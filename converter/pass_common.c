@@ -184,9 +184,9 @@ pp_code pp_run_passes(pp_graph *g, pp_pass_stat *stats, int *n_stats, pp_error *
         const char *name;
         pp_pass_fn fn;
     } passes[] = {
-        {"identity", pp_pass_identity},   {"bn_fold", pp_pass_bn_fold},       {"gelu", pp_pass_gelu},
-        {"layernorm", pp_pass_layernorm}, {"attention", pp_pass_attention},   {"matmul_add", pp_pass_matmul_add},
-        {"silu", pp_pass_silu},           {"residual", pp_pass_residual},     {"act", pp_pass_act},
+        {"identity", pp_pass_identity},   {"bn_fold", pp_pass_bn_fold},     {"gelu", pp_pass_gelu},
+        {"layernorm", pp_pass_layernorm}, {"attention", pp_pass_attention}, {"matmul_add", pp_pass_matmul_add},
+        {"silu", pp_pass_silu},           {"residual", pp_pass_residual},   {"act", pp_pass_act},
     };
     int n = (int)(sizeof passes / sizeof passes[0]);
     if (n_stats) *n_stats = 0;

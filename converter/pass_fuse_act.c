@@ -31,13 +31,11 @@ pp_code pp_pass_silu(pp_graph *g, int *rewrites, pp_error *err) {
             const pp_node *pn = &g->nodes[p];
             if (pn->n_in != 1 || pn->in[0] != x || pn->n_out != 1) continue;
             pp_op op;
-            if (pn->op == PP_OP_SIGMOID)
-                op = PP_OP_SILU;
+            if (pn->op == PP_OP_SIGMOID) op = PP_OP_SILU;
             else if (pn->op == PP_OP_HARDSIGMOID && fabs(pp_node_float(pn, "alpha", 0.2) - 1.0 / 6) < 1e-6 &&
                      fabs(pp_node_float(pn, "beta", 0.5) - 0.5) < 1e-6)
                 op = PP_OP_HARDSWISH;
-            else
-                continue;
+            else continue;
             g->nodes[p].dead = 1;
             if (pp_pass_replace(g, i, op, 1, &x, err) < 0) return err ? err->code : PP_ERR_NOMEM;
             count++;

@@ -61,15 +61,12 @@ static int match(pp_graph *g, int i, int *kill, int *nk, int *x_out, int *scale,
         if (!r) continue;
         reads += r;
         if (n->n_out != 1 || n->out[0] < 0) return -1;
-        if (n->op == PP_OP_DIV && n->n_in == 2 && n->in[0] == d && r == 1 && dv < 0)
-            dv = k;
+        if (n->op == PP_OP_DIV && n->n_in == 2 && n->in[0] == d && r == 1 && dv < 0) dv = k;
         else if (n->op == PP_OP_POW && n->n_in == 2 && n->in[0] == d && r == 1 &&
                  pp_pass_const_near(g, n->in[1], 2.0, 1e-6) && sq < 0)
             sq = k;
-        else if (n->op == PP_OP_MUL && n->n_in == 2 && r == 2 && sq < 0)
-            sq = k;
-        else
-            return -1;
+        else if (n->op == PP_OP_MUL && n->n_in == 2 && r == 2 && sq < 0) sq = k;
+        else return -1;
     }
     if (sq < 0 || dv < 0 || pp_pass_is_output(g, d) || reads != g->nodes[sq].n_in - (g->nodes[sq].op == PP_OP_POW) + 1)
         return -1;
@@ -78,8 +75,7 @@ static int match(pp_graph *g, int i, int *kill, int *nk, int *x_out, int *scale,
     int e, a = next_op(g, g->nodes[m2].out[0], PP_OP_ADD, &e);
     if (a < 0 || !pp_pass_const_scalar(g, e, eps) || !(*eps >= 0)) return -1;
     int q = next_op(g, g->nodes[a].out[0], PP_OP_SQRT, NULL);
-    if (q < 0 || pp_pass_single_use(g, g->nodes[q].out[0]) != dv || g->nodes[dv].in[1] != g->nodes[q].out[0])
-        return -1;
+    if (q < 0 || pp_pass_single_use(g, g->nodes[q].out[0]) != dv || g->nodes[dv].in[1] != g->nodes[q].out[0]) return -1;
     int sc, mm = next_op(g, g->nodes[dv].out[0], PP_OP_MUL, &sc);
     if (mm < 0 || !is_vec(g, sc, c)) return -1;
     int b, ab = next_op(g, g->nodes[mm].out[0], PP_OP_ADD, &b);

@@ -25,7 +25,7 @@ typedef pp_code (*pp_pass_fn)(pp_graph *g, int *rewrites, pp_error *err);
 
 /* One pass's effect on the live node count. */
 typedef struct pp_pass_stat {
-    const char *name;  /* static */
+    const char *name; /* static */
     int nodes_before, nodes_after, rewrites;
 } pp_pass_stat;
 
@@ -37,9 +37,9 @@ pp_code pp_pass_gelu(pp_graph *g, int *rewrites, pp_error *err);       /* pass_g
 pp_code pp_pass_layernorm(pp_graph *g, int *rewrites, pp_error *err);  /* pass_layernorm.c */
 pp_code pp_pass_attention(pp_graph *g, int *rewrites, pp_error *err);  /* pass_attention.c */
 pp_code pp_pass_matmul_add(pp_graph *g, int *rewrites, pp_error *err); /* pass_matmul_add.c */
-pp_code pp_pass_silu(pp_graph *g, int *rewrites, pp_error *err);      /* pass_fuse_act.c */
-pp_code pp_pass_residual(pp_graph *g, int *rewrites, pp_error *err);  /* pass_fuse_act.c */
-pp_code pp_pass_act(pp_graph *g, int *rewrites, pp_error *err);       /* pass_fuse_act.c */
+pp_code pp_pass_silu(pp_graph *g, int *rewrites, pp_error *err);       /* pass_fuse_act.c */
+pp_code pp_pass_residual(pp_graph *g, int *rewrites, pp_error *err);   /* pass_fuse_act.c */
+pp_code pp_pass_act(pp_graph *g, int *rewrites, pp_error *err);        /* pass_fuse_act.c */
 
 /* Runs every pass in order, then pp_graph_compact and pp_graph_toposort (not
  * pp_graph_infer). stats (may be NULL) receives up to PP_PASS_MAX entries,

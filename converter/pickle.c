@@ -18,13 +18,13 @@ enum {
     G_PARAM,
     G_PARAM_STATE,
     G_ODICT,
-    G_STORAGE,  /* a storage class; stype says which */
-    G_DTYPE,    /* torch.float32 & co; stype says which */
-    G_ENCODE,   /* _codecs.encode */
-    G_SIZE,     /* torch.Size */
-    G_SET,      /* builtins.set / __builtin__.set */
+    G_STORAGE, /* a storage class; stype says which */
+    G_DTYPE,   /* torch.float32 & co; stype says which */
+    G_ENCODE,  /* _codecs.encode */
+    G_SIZE,    /* torch.Size */
+    G_SET,     /* builtins.set / __builtin__.set */
     G_FROZENSET,
-    G_DEVICE,   /* torch.device */
+    G_DEVICE, /* torch.device */
 };
 
 struct pp_pickle {
@@ -46,22 +46,29 @@ struct pp_pickle {
 
 size_t pp_pk_stype_size(pp_pk_stype t) {
     switch (t) {
-    case PP_PK_S_F64: case PP_PK_S_I64: return 8;
-    case PP_PK_S_F32: case PP_PK_S_I32: return 4;
-    case PP_PK_S_F16: case PP_PK_S_BF16: case PP_PK_S_I16: return 2;
-    case PP_PK_S_I8: case PP_PK_S_U8: case PP_PK_S_BOOL: case PP_PK_S_UNTYPED: return 1;
+    case PP_PK_S_F64:
+    case PP_PK_S_I64: return 8;
+    case PP_PK_S_F32:
+    case PP_PK_S_I32: return 4;
+    case PP_PK_S_F16:
+    case PP_PK_S_BF16:
+    case PP_PK_S_I16: return 2;
+    case PP_PK_S_I8:
+    case PP_PK_S_U8:
+    case PP_PK_S_BOOL:
+    case PP_PK_S_UNTYPED: return 1;
     default: return 0;
     }
 }
 
 const char *pp_pk_stype_name(pp_pk_stype t) {
     static const char *names[] = {"invalid", "float64", "float32", "float16", "bfloat16", "int64",
-                                  "int32", "int16", "int8", "uint8", "bool", "untyped"};
+                                  "int32",   "int16",   "int8",    "uint8",   "bool",     "untyped"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
 const char *pp_pk_type_name(pp_pk_type t) {
-    static const char *names[] = {"None", "bool", "int", "float", "str", "bytes", "tuple",
+    static const char *names[] = {"None", "bool", "int", "float",  "str",     "bytes", "tuple",
                                   "list", "dict", "set", "global", "storage", "tensor"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
@@ -220,7 +227,8 @@ static pp_code add_item(pp_pickle *P, pp_pk_value *c, pp_pk_value *item) {
     }
     c->items[c->n++] = item;
     if (item->depth + 1 > c->depth) c->depth = item->depth + 1;
-    if (c->depth > PP_PICKLE_MAX_DEPTH) return fail(P, PP_ERR_UNSUPPORTED, "containers nest deeper than %d", PP_PICKLE_MAX_DEPTH);
+    if (c->depth > PP_PICKLE_MAX_DEPTH)
+        return fail(P, PP_ERR_UNSUPPORTED, "containers nest deeper than %d", PP_PICKLE_MAX_DEPTH);
     return PP_OK;
 }
 
@@ -259,7 +267,8 @@ static size_t base(const pp_pickle *P) { return P->n_marks ? P->marks[P->n_marks
 static pp_code push(pp_pickle *P, pp_pk_value *v) {
     if (!v) return P->err ? P->err->code : PP_ERR_NOMEM;
     if (P->sp == P->scap) {
-        if (P->scap >= PP_PICKLE_MAX_STACK) return fail(P, PP_ERR_UNSUPPORTED, "stack deeper than %d", PP_PICKLE_MAX_STACK);
+        if (P->scap >= PP_PICKLE_MAX_STACK)
+            return fail(P, PP_ERR_UNSUPPORTED, "stack deeper than %d", PP_PICKLE_MAX_STACK);
         size_t nc = P->scap ? P->scap * 2 : 64;
         pp_pk_value **s = pp_realloc(P->stack, nc * sizeof *s);
         if (!s) return fail(P, PP_ERR_NOMEM, "out of memory");
@@ -309,7 +318,8 @@ static uint64_t rd_le(const uint8_t *p, int n) {
 static pp_code memo_put(pp_pickle *P, uint64_t idx) {
     pp_pk_value *v = top(P);
     if (!v) return P->err->code;
-    if (idx >= PP_PICKLE_MAX_MEMO) return fail(P, PP_ERR_UNSUPPORTED, "memo index %" PRIu64 " is over the limit %d", idx, PP_PICKLE_MAX_MEMO);
+    if (idx >= PP_PICKLE_MAX_MEMO)
+        return fail(P, PP_ERR_UNSUPPORTED, "memo index %" PRIu64 " is over the limit %d", idx, PP_PICKLE_MAX_MEMO);
     if (idx >= P->memo_cap) {
         size_t nc = P->memo_cap ? P->memo_cap : 64;
         while (nc <= idx) nc *= 2;
@@ -332,11 +342,14 @@ static pp_code memo_get(pp_pickle *P, uint64_t idx) {
 /* ---- globals ------------------------------------------------------------------ */
 
 static int storage_type(const char *name, pp_pk_stype *t) {
-    static const struct { const char *n; pp_pk_stype t; } tab[] = {
-        {"DoubleStorage", PP_PK_S_F64}, {"FloatStorage", PP_PK_S_F32}, {"HalfStorage", PP_PK_S_F16},
-        {"BFloat16Storage", PP_PK_S_BF16}, {"LongStorage", PP_PK_S_I64}, {"IntStorage", PP_PK_S_I32},
-        {"ShortStorage", PP_PK_S_I16}, {"CharStorage", PP_PK_S_I8}, {"ByteStorage", PP_PK_S_U8},
-        {"BoolStorage", PP_PK_S_BOOL}, {"UntypedStorage", PP_PK_S_UNTYPED},
+    static const struct {
+        const char *n;
+        pp_pk_stype t;
+    } tab[] = {
+        {"DoubleStorage", PP_PK_S_F64},    {"FloatStorage", PP_PK_S_F32},       {"HalfStorage", PP_PK_S_F16},
+        {"BFloat16Storage", PP_PK_S_BF16}, {"LongStorage", PP_PK_S_I64},        {"IntStorage", PP_PK_S_I32},
+        {"ShortStorage", PP_PK_S_I16},     {"CharStorage", PP_PK_S_I8},         {"ByteStorage", PP_PK_S_U8},
+        {"BoolStorage", PP_PK_S_BOOL},     {"UntypedStorage", PP_PK_S_UNTYPED},
     };
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
         if (!strcmp(name, tab[i].n)) {
@@ -347,11 +360,14 @@ static int storage_type(const char *name, pp_pk_stype *t) {
 }
 
 static int dtype_name(const char *name, pp_pk_stype *t) {
-    static const struct { const char *n; pp_pk_stype t; } tab[] = {
-        {"float64", PP_PK_S_F64}, {"double", PP_PK_S_F64}, {"float32", PP_PK_S_F32}, {"float", PP_PK_S_F32},
-        {"float16", PP_PK_S_F16}, {"half", PP_PK_S_F16}, {"bfloat16", PP_PK_S_BF16}, {"int64", PP_PK_S_I64},
-        {"long", PP_PK_S_I64}, {"int32", PP_PK_S_I32}, {"int", PP_PK_S_I32}, {"int16", PP_PK_S_I16},
-        {"short", PP_PK_S_I16}, {"int8", PP_PK_S_I8}, {"uint8", PP_PK_S_U8}, {"bool", PP_PK_S_BOOL},
+    static const struct {
+        const char *n;
+        pp_pk_stype t;
+    } tab[] = {
+        {"float64", PP_PK_S_F64}, {"double", PP_PK_S_F64}, {"float32", PP_PK_S_F32},   {"float", PP_PK_S_F32},
+        {"float16", PP_PK_S_F16}, {"half", PP_PK_S_F16},   {"bfloat16", PP_PK_S_BF16}, {"int64", PP_PK_S_I64},
+        {"long", PP_PK_S_I64},    {"int32", PP_PK_S_I32},  {"int", PP_PK_S_I32},       {"int16", PP_PK_S_I16},
+        {"short", PP_PK_S_I16},   {"int8", PP_PK_S_I8},    {"uint8", PP_PK_S_U8},      {"bool", PP_PK_S_BOOL},
     };
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
         if (!strcmp(name, tab[i].n)) {
@@ -434,13 +450,15 @@ static pp_code rebuild_tensor(pp_pickle *P, int kind, const pp_pk_value *args, p
     if (!ok) return fail(P, PP_ERR_FORMAT, "tensor rebuild with %zu arguments", n);
     pp_pk_value *const *a = args->items;
     if (a[0]->type != PP_PK_STORAGE)
-        return fail(P, PP_ERR_FORMAT, "tensor rebuild: first argument is a %s, not a storage", pp_pk_type_name(a[0]->type));
+        return fail(P, PP_ERR_FORMAT, "tensor rebuild: first argument is a %s, not a storage",
+                    pp_pk_type_name(a[0]->type));
     if (a[1]->type != PP_PK_INT || a[1]->i < 0) return fail(P, PP_ERR_FORMAT, "tensor rebuild: bad storage offset");
     pp_pk_value *t = new_value(P, PP_PK_TENSOR);
     if (!t) return P->err->code;
     int rs = 0, rt = 0;
     pp_code rc;
-    if ((rc = int_tuple(P, a[2], "size", t->size, &rs)) || (rc = int_tuple(P, a[3], "stride", t->stride, &rt))) return rc;
+    if ((rc = int_tuple(P, a[2], "size", t->size, &rs)) || (rc = int_tuple(P, a[3], "stride", t->stride, &rt)))
+        return rc;
     if (rs != rt) return fail(P, PP_ERR_FORMAT, "tensor rebuild: size has %d dims, stride %d", rs, rt);
     t->rank = rs;
     t->storage = a[0];
@@ -484,15 +502,15 @@ static pp_code latin1(pp_pickle *P, const pp_pk_value *s, pp_pk_value **out) {
 static pp_code reduce(pp_pickle *P) {
     pp_pk_value *args = pop(P), *fn = args ? pop(P) : NULL, *res = NULL;
     if (!fn) return P->err->code;
-    if (fn->type != PP_PK_GLOBAL) return fail(P, PP_ERR_UNSUPPORTED, "REDUCE on a %s, not a global", pp_pk_type_name(fn->type));
-    if (args->type != PP_PK_TUPLE) return fail(P, PP_ERR_FORMAT, "REDUCE arguments are a %s, not a tuple", pp_pk_type_name(args->type));
+    if (fn->type != PP_PK_GLOBAL)
+        return fail(P, PP_ERR_UNSUPPORTED, "REDUCE on a %s, not a global", pp_pk_type_name(fn->type));
+    if (args->type != PP_PK_TUPLE)
+        return fail(P, PP_ERR_FORMAT, "REDUCE arguments are a %s, not a tuple", pp_pk_type_name(args->type));
     pp_code rc = PP_OK;
     switch ((int)fn->i) {
     case G_REBUILD_V1:
     case G_REBUILD_V2:
-    case G_REBUILD_V3:
-        rc = rebuild_tensor(P, (int)fn->i, args, &res);
-        break;
+    case G_REBUILD_V3: rc = rebuild_tensor(P, (int)fn->i, args, &res); break;
     case G_PARAM:
     case G_PARAM_STATE:
         if (args->n < 1 || args->items[0]->type != PP_PK_TENSOR)
@@ -505,7 +523,8 @@ static pp_code reduce(pp_pickle *P) {
             const pp_pk_value *l = args->items[0];
             for (size_t i = 0; i < l->n && !rc; i++) {
                 const pp_pk_value *kv = l->items[i];
-                if (kv->type != PP_PK_TUPLE || kv->n != 2) return fail(P, PP_ERR_FORMAT, "OrderedDict item %zu is not a pair", i);
+                if (kv->type != PP_PK_TUPLE || kv->n != 2)
+                    return fail(P, PP_ERR_FORMAT, "OrderedDict item %zu is not a pair", i);
                 if (!(rc = add_item(P, res, kv->items[0]))) rc = add_item(P, res, kv->items[1]);
             }
         } else if (args->n) {
@@ -540,7 +559,8 @@ static pp_code reduce(pp_pickle *P) {
         }
         break;
     case G_DEVICE:
-        if (args->n < 1 || args->items[0]->type != PP_PK_STR) return fail(P, PP_ERR_FORMAT, "torch.device takes a string");
+        if (args->n < 1 || args->items[0]->type != PP_PK_STR)
+            return fail(P, PP_ERR_FORMAT, "torch.device takes a string");
         res = args->items[0];
         break;
     default: {
@@ -555,7 +575,8 @@ static pp_code reduce(pp_pickle *P) {
 static pp_code persid(pp_pickle *P) {
     pp_pk_value *pid = pop(P);
     if (!pid) return P->err->code;
-    if (pid->type != PP_PK_TUPLE || pid->n < 1 || pid->items[0]->type != PP_PK_STR || strcmp(pid->items[0]->s, "storage"))
+    if (pid->type != PP_PK_TUPLE || pid->n < 1 || pid->items[0]->type != PP_PK_STR ||
+        strcmp(pid->items[0]->s, "storage"))
         return fail(P, PP_ERR_FORMAT, "persistent id is not a ('storage', ...) tuple");
     if (pid->n == 6) return fail(P, PP_ERR_UNSUPPORTED, "a 6-item storage id: the legacy (pre-1.6) torch.save format");
     pp_pk_value *const *a = pid->items;
@@ -609,17 +630,39 @@ static pp_code run(pp_pickle *P, const pp_pk_value **root) {
         case 0x93: { /* STACK_GLOBAL */
             pp_pk_value *name = pop(P), *mod = name ? pop(P) : NULL;
             if (!mod) return P->err->code;
-            if (name->type != PP_PK_STR || mod->type != PP_PK_STR) return fail(P, PP_ERR_FORMAT, "STACK_GLOBAL needs two strings");
+            if (name->type != PP_PK_STR || mod->type != PP_PK_STR)
+                return fail(P, PP_ERR_FORMAT, "STACK_GLOBAL needs two strings");
             rc = push_global(P, mod->s, mod->len, name->s, name->len);
             break;
         }
-        case 0x71: if (!(rc = need(P, 1))) { rc = memo_put(P, a[0]); P->pos += 1; } break;
-        case 0x72: if (!(rc = need(P, 4))) { rc = memo_put(P, rd_le(a, 4)); P->pos += 4; } break;
+        case 0x71:
+            if (!(rc = need(P, 1))) {
+                rc = memo_put(P, a[0]);
+                P->pos += 1;
+            }
+            break;
+        case 0x72:
+            if (!(rc = need(P, 4))) {
+                rc = memo_put(P, rd_le(a, 4));
+                P->pos += 4;
+            }
+            break;
         case 0x94: rc = memo_put(P, P->memo_count); break;
-        case 0x68: if (!(rc = need(P, 1))) { rc = memo_get(P, a[0]); P->pos += 1; } break;
-        case 0x6A: if (!(rc = need(P, 4))) { rc = memo_get(P, rd_le(a, 4)); P->pos += 4; } break;
+        case 0x68:
+            if (!(rc = need(P, 1))) {
+                rc = memo_get(P, a[0]);
+                P->pos += 1;
+            }
+            break;
+        case 0x6A:
+            if (!(rc = need(P, 4))) {
+                rc = memo_get(P, rd_le(a, 4));
+                P->pos += 4;
+            }
+            break;
         case 0x28: /* MARK */
-            if (P->n_marks >= PP_PICKLE_MAX_MARKS) return fail(P, PP_ERR_UNSUPPORTED, "more than %d nested MARKs", PP_PICKLE_MAX_MARKS);
+            if (P->n_marks >= PP_PICKLE_MAX_MARKS)
+                return fail(P, PP_ERR_UNSUPPORTED, "more than %d nested MARKs", PP_PICKLE_MAX_MARKS);
             P->marks[P->n_marks++] = P->sp;
             break;
         case 0x29: rc = push(P, new_value(P, PP_PK_TUPLE)); break;
@@ -637,7 +680,9 @@ static pp_code run(pp_pickle *P, const pp_pk_value **root) {
             if (!rc) rc = push(P, t);
             break;
         }
-        case 0x85: case 0x86: case 0x87: { /* TUPLE1..3 */
+        case 0x85:
+        case 0x86:
+        case 0x87: { /* TUPLE1..3 */
             size_t k = (size_t)(P->op - 0x84);
             if (P->sp - base(P) < k) return fail(P, PP_ERR_FORMAT, "stack underflow");
             pp_pk_value *t = new_value(P, PP_PK_TUPLE);
@@ -662,7 +707,8 @@ static pp_code run(pp_pickle *P, const pp_pk_value **root) {
             if (first <= base(P)) return fail(P, PP_ERR_FORMAT, "stack underflow (no container below the MARK)");
             pp_pk_value *c = P->stack[first - 1];
             pp_pk_type want = P->op == 0x75 ? PP_PK_DICT : P->op == 0x65 ? PP_PK_LIST : PP_PK_SET;
-            if (c->type != want) return fail(P, PP_ERR_UNSUPPORTED, "%s on a %s", op_name(P->op), pp_pk_type_name(c->type));
+            if (c->type != want)
+                return fail(P, PP_ERR_UNSUPPORTED, "%s on a %s", op_name(P->op), pp_pk_type_name(c->type));
             if (P->op == 0x75 && (P->sp - first) % 2) return fail(P, PP_ERR_FORMAT, "SETITEMS with an odd item count");
             for (size_t i = first; i < P->sp && !rc; i++) rc = add_item(P, c, P->stack[i]);
             P->sp = first;
@@ -675,7 +721,9 @@ static pp_code run(pp_pickle *P, const pp_pk_value **root) {
             rc = add_item(P, l, v);
             break;
         }
-        case 0x4B: case 0x4D: case 0x4A: { /* BININT1, BININT2, BININT */
+        case 0x4B:
+        case 0x4D:
+        case 0x4A: { /* BININT1, BININT2, BININT */
             int n = P->op == 0x4B ? 1 : P->op == 0x4D ? 2 : 4;
             if ((rc = need(P, (size_t)n))) break;
             pp_pk_value *v = new_value(P, PP_PK_INT);
@@ -712,20 +760,29 @@ static pp_code run(pp_pickle *P, const pp_pk_value **root) {
             break;
         }
         case 0x4E: rc = push(P, new_value(P, PP_PK_NONE)); break;
-        case 0x88: case 0x89: {
+        case 0x88:
+        case 0x89: {
             pp_pk_value *v = new_value(P, PP_PK_BOOL);
             if (v) v->i = P->op == 0x88;
             rc = push(P, v);
             break;
         }
-        case 0x58: case 0x8C: case 0x8D: case 0x55: case 0x54: case 0x42: case 0x43: case 0x8E: {
+        case 0x58:
+        case 0x8C:
+        case 0x8D:
+        case 0x55:
+        case 0x54:
+        case 0x42:
+        case 0x43:
+        case 0x8E: {
             int lb = (P->op == 0x8C || P->op == 0x55 || P->op == 0x43) ? 1 : (P->op == 0x8D || P->op == 0x8E) ? 8 : 4;
             if ((rc = need(P, (size_t)lb))) break;
             uint64_t len = rd_le(a, lb);
             if (P->op == 0x54 && (len & 0x80000000u)) return fail(P, PP_ERR_FORMAT, "negative string length");
             P->pos += (size_t)lb;
             if (len > P->size - P->pos)
-                return fail(P, PP_ERR_FORMAT, "a %" PRIu64 "-byte string with only %zu bytes left", len, P->size - P->pos);
+                return fail(P, PP_ERR_FORMAT, "a %" PRIu64 "-byte string with only %zu bytes left", len,
+                            P->size - P->pos);
             int is_bytes = P->op == 0x42 || P->op == 0x43 || P->op == 0x8E;
             rc = push(P, new_str(P, is_bytes ? PP_PK_BYTES : PP_PK_STR, P->b + P->pos, (size_t)len));
             P->pos += (size_t)len;
@@ -740,7 +797,8 @@ static pp_code run(pp_pickle *P, const pp_pk_value **root) {
                 return fail(P, PP_ERR_UNSUPPORTED, "BUILD on a %s", pp_pk_type_name(obj->type));
             break;
         }
-        case 0x81: case 0x92: { /* NEWOBJ, NEWOBJ_EX */
+        case 0x81:
+        case 0x92: { /* NEWOBJ, NEWOBJ_EX */
             char pb[160];
             size_t k = P->op == 0x81 ? 2 : 3;
             const pp_pk_value *cls = P->sp - base(P) >= k ? P->stack[P->sp - k] : NULL;
@@ -748,8 +806,7 @@ static pp_code run(pp_pickle *P, const pp_pk_value **root) {
                         "instantiating '%s' is not allowed (a whole-module pickle? save model.state_dict() instead)",
                         cls && cls->type == PP_PK_GLOBAL ? printable(pb, sizeof pb, cls->s) : "?");
         }
-        default:
-            return fail(P, PP_ERR_UNSUPPORTED, "opcode not allowed");
+        default: return fail(P, PP_ERR_UNSUPPORTED, "opcode not allowed");
         }
     }
     return rc;

@@ -40,11 +40,11 @@ typedef enum pp_pk_type {
     PP_PK_BOOL,
     PP_PK_INT,
     PP_PK_FLOAT,
-    PP_PK_STR,     /* UTF-8 as in the file */
+    PP_PK_STR, /* UTF-8 as in the file */
     PP_PK_BYTES,
     PP_PK_TUPLE,
     PP_PK_LIST,
-    PP_PK_DICT,    /* ordered; items are key, value, key, value, ... (n is twice the pairs) */
+    PP_PK_DICT, /* ordered; items are key, value, key, value, ... (n is twice the pairs) */
     PP_PK_SET,
     PP_PK_GLOBAL,  /* an allow-listed name, not yet called */
     PP_PK_STORAGE, /* a persistent id ('storage', type, key, location, numel) */
@@ -54,8 +54,16 @@ typedef enum pp_pk_type {
 /* Storage element types (formats.md §1.2); UNTYPED counts bytes. */
 typedef enum pp_pk_stype {
     PP_PK_S_INVALID = 0,
-    PP_PK_S_F64, PP_PK_S_F32, PP_PK_S_F16, PP_PK_S_BF16,
-    PP_PK_S_I64, PP_PK_S_I32, PP_PK_S_I16, PP_PK_S_I8, PP_PK_S_U8, PP_PK_S_BOOL,
+    PP_PK_S_F64,
+    PP_PK_S_F32,
+    PP_PK_S_F16,
+    PP_PK_S_BF16,
+    PP_PK_S_I64,
+    PP_PK_S_I32,
+    PP_PK_S_I16,
+    PP_PK_S_I8,
+    PP_PK_S_U8,
+    PP_PK_S_BOOL,
     PP_PK_S_UNTYPED,
 } pp_pk_stype;
 
@@ -67,23 +75,23 @@ typedef struct pp_pk_value pp_pk_value;
 
 struct pp_pk_value {
     pp_pk_type type;
-    int depth;                /* containers: 1 + deepest item seen */
-    int64_t i;                /* BOOL, INT */
-    double f;                 /* FLOAT */
-    char *s;                  /* STR, BYTES (NUL added), GLOBAL "module.name"; owned by the pickle */
-    size_t len;               /* STR, BYTES: bytes */
-    pp_pk_value **items;      /* TUPLE, LIST, SET: n items; DICT: n = 2 × pairs (key, value, key, value, ...) */
+    int depth;           /* containers: 1 + deepest item seen */
+    int64_t i;           /* BOOL, INT */
+    double f;            /* FLOAT */
+    char *s;             /* STR, BYTES (NUL added), GLOBAL "module.name"; owned by the pickle */
+    size_t len;          /* STR, BYTES: bytes */
+    pp_pk_value **items; /* TUPLE, LIST, SET: n items; DICT: n = 2 × pairs (key, value, key, value, ...) */
     size_t n, cap;
     /* STORAGE */
     pp_pk_stype stype;
-    char *key, *location;     /* owned by the pickle */
+    char *key, *location; /* owned by the pickle */
     int64_t numel;
     /* TENSOR */
     const pp_pk_value *storage;
-    int64_t offset;           /* elements */
+    int64_t offset; /* elements */
     int rank;
     int64_t size[PP_MAX_RANK], stride[PP_MAX_RANK];
-    pp_pk_stype dtype;        /* the element type (the storage's, or v3's dtype argument) */
+    pp_pk_stype dtype; /* the element type (the storage's, or v3's dtype argument) */
 };
 
 typedef struct pp_pickle pp_pickle;

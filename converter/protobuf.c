@@ -109,8 +109,8 @@ int pp_pb_next(pp_pb_cursor *c, pp_pb_field *f, pp_error *err) {
         }
         size_t left = (size_t)(c->end - p);
         if (len > left) {
-            pp_error_set(err, PP_ERR_FORMAT, "%s field %u at byte %zu: length %llu exceeds the %zu bytes left",
-                         c->type, f->number, off, (unsigned long long)len, left);
+            pp_error_set(err, PP_ERR_FORMAT, "%s field %u at byte %zu: length %llu exceeds the %zu bytes left", c->type,
+                         f->number, off, (unsigned long long)len, left);
             return -1;
         }
         f->data = p;
@@ -161,12 +161,12 @@ static pp_code grow(void **v, size_t *cap, size_t n, size_t more, size_t elem, c
     }
     size_t bytes;
     if (pp_mul_size(ncap, elem, &bytes))
-        return pp_error_nomem(err, "%s field %u at byte %zu: %zu values overflow memory", c->type,
-                            f->number, f->offset, ncap);
+        return pp_error_nomem(err, "%s field %u at byte %zu: %zu values overflow memory", c->type, f->number, f->offset,
+                              ncap);
     void *nv = pp_realloc(*v, bytes);
     if (!nv)
-        return pp_error_set(err, PP_ERR_NOMEM, "%s field %u at byte %zu: cannot allocate %zu bytes", c->type,
-                            f->number, f->offset, bytes);
+        return pp_error_set(err, PP_ERR_NOMEM, "%s field %u at byte %zu: cannot allocate %zu bytes", c->type, f->number,
+                            f->offset, bytes);
     *v = nv;
     *cap = ncap;
     return PP_OK;
@@ -195,8 +195,8 @@ pp_code pp_pb_append_varints(const pp_pb_cursor *c, const pp_pb_field *f, pp_pb_
         const uint8_t *at = p;
         int r = pp_pb_read_varint(&p, end, &x);
         if (r)
-            return pp_error_set(err, PP_ERR_FORMAT, "%s field %u (packed) at byte %zu: %s varint", c->type,
-                                f->number, pp_pb_offset(c, at), r == -1 ? "truncated" : "overflowing");
+            return pp_error_set(err, PP_ERR_FORMAT, "%s field %u (packed) at byte %zu: %s varint", c->type, f->number,
+                                pp_pb_offset(c, at), r == -1 ? "truncated" : "overflowing");
         out->v[out->n++] = (int64_t)x;
     }
     return PP_OK;
@@ -213,15 +213,19 @@ pp_code pp_pb_append_f32s(const pp_pb_cursor *c, const pp_pb_field *f, pp_pb_f32
     }
     if (f->wire != PP_PB_LEN) return pp_pb_expect(c, f, PP_PB_I32, err);
     if (f->len % 4)
-        return pp_error_set(err, PP_ERR_FORMAT, "%s field %u (packed float) at byte %zu: %zu bytes, not a multiple of 4",
-                            c->type, f->number, f->offset, f->len);
+        return pp_error_set(err, PP_ERR_FORMAT,
+                            "%s field %u (packed float) at byte %zu: %zu bytes, not a multiple of 4", c->type,
+                            f->number, f->offset, f->len);
     size_t count = f->len / 4;
     void *v = out->v;
     if ((rc = grow(&v, &out->cap, out->n, count, sizeof(float), c, f, err))) return rc;
     out->v = v;
     for (size_t i = 0; i < count; i++) {
         const uint8_t *q = f->data + 4 * i;
-        union { uint32_t u; float x; } u;
+        union {
+            uint32_t u;
+            float x;
+        } u;
         u.u = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
         out->v[out->n++] = u.x;
     }
@@ -248,7 +252,10 @@ pp_code pp_pb_append_f64s(const pp_pb_cursor *c, const pp_pb_field *f, pp_pb_f64
     out->v = v;
     for (size_t i = 0; i < count; i++) {
         const uint8_t *q = f->data + 8 * i;
-        union { uint64_t u; double x; } u;
+        union {
+            uint64_t u;
+            double x;
+        } u;
         u.u = 0;
         for (int b = 0; b < 8; b++) u.u |= (uint64_t)q[b] << (8 * b);
         out->v[out->n++] = u.x;

@@ -43,16 +43,16 @@ typedef enum pp_pb_wire {
 typedef struct pp_pb_cursor {
     const uint8_t *base; /* start of the whole buffer; offsets in messages count from here */
     const uint8_t *pos, *end;
-    const char *type;    /* message type name for messages ("ModelProto"); borrowed */
+    const char *type; /* message type name for messages ("ModelProto"); borrowed */
 } pp_pb_cursor;
 
 typedef struct pp_pb_field {
     uint32_t number;
     pp_pb_wire wire;
-    uint64_t value;       /* VARINT: the value; I64 / I32: the little-endian word */
-    const uint8_t *data;  /* LEN: the payload, inside the buffer (borrowed) */
-    size_t len;           /* LEN: payload bytes */
-    size_t offset;        /* byte offset of the tag from base */
+    uint64_t value;      /* VARINT: the value; I64 / I32: the little-endian word */
+    const uint8_t *data; /* LEN: the payload, inside the buffer (borrowed) */
+    size_t len;          /* LEN: payload bytes */
+    size_t offset;       /* byte offset of the tag from base */
 } pp_pb_field;
 
 /* A cursor over a whole buffer holding one message of the given type. */
@@ -77,12 +77,18 @@ pp_code pp_pb_sub(const pp_pb_cursor *c, const pp_pb_field *f, const char *type,
 
 /* Field values as C types. f32 / f64 from I32 / I64 words. */
 static inline float pp_pb_f32(const pp_pb_field *f) {
-    union { uint32_t u; float f; } x;
+    union {
+        uint32_t u;
+        float f;
+    } x;
     x.u = (uint32_t)f->value;
     return x.f;
 }
 static inline double pp_pb_f64(const pp_pb_field *f) {
-    union { uint64_t u; double d; } x;
+    union {
+        uint64_t u;
+        double d;
+    } x;
     x.u = f->value;
     return x.d;
 }

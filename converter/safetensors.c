@@ -49,13 +49,13 @@ static const struct {
     pp_dtype dt;
     unsigned size;
 } DTYPES[] = {
-    {"F32", PP_DTYPE_F32, 4}, {"F16", PP_DTYPE_F16, 2}, {"BF16", PP_DTYPE_BF16, 2}, {"F64", PP_DTYPE_F64, 8},
-    {"I64", PP_DTYPE_I64, 8}, {"I32", PP_DTYPE_I32, 4}, {"I16", PP_DTYPE_I32, 2},   {"I8", PP_DTYPE_I8, 1},
+    {"F32", PP_DTYPE_F32, 4}, {"F16", PP_DTYPE_F16, 2},   {"BF16", PP_DTYPE_BF16, 2}, {"F64", PP_DTYPE_F64, 8},
+    {"I64", PP_DTYPE_I64, 8}, {"I32", PP_DTYPE_I32, 4},   {"I16", PP_DTYPE_I32, 2},   {"I8", PP_DTYPE_I8, 1},
     {"U8", PP_DTYPE_U8, 1},   {"BOOL", PP_DTYPE_BOOL, 1},
 };
 /* Known to the format but with no engine dtype: refused by name. */
-static const char *OTHER_DTYPES[] = {"F4", "F6_E2M3", "F6_E3M2", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F8_E4M3FNUZ",
-                                     "F8_E5M2FNUZ", "U16", "U32", "U64", "C64"};
+static const char *OTHER_DTYPES[] = {"F4",          "F6_E2M3",     "F6_E3M2", "F8_E5M2", "F8_E4M3", "F8_E8M0",
+                                     "F8_E4M3FNUZ", "F8_E5M2FNUZ", "U16",     "U32",     "U64",     "C64"};
 
 typedef struct st_entry {
     const char *name; /* borrowed from the cJSON tree */
@@ -97,7 +97,8 @@ static pp_code parse_entry(const cJSON *j, const char *w, st_entry *e, pp_error 
         else return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' has an unknown field", w, nb);
     }
     if (!cJSON_IsString(dt) || !cJSON_IsArray(shape) || !cJSON_IsArray(offs))
-        return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' needs dtype (string), shape and data_offsets (arrays)", w, nb);
+        return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' needs dtype (string), shape and data_offsets (arrays)",
+                            w, nb);
     e->dt = -1;
     for (int i = 0; i < (int)(sizeof DTYPES / sizeof DTYPES[0]); i++)
         if (!strcmp(dt->valuestring, DTYPES[i].name)) e->dt = i;
@@ -105,32 +106,38 @@ static pp_code parse_entry(const cJSON *j, const char *w, st_entry *e, pp_error 
         char db[32];
         for (size_t i = 0; i < sizeof OTHER_DTYPES / sizeof OTHER_DTYPES[0]; i++)
             if (!strcmp(dt->valuestring, OTHER_DTYPES[i]))
-                return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s, which the engine lacks", w, nb,
-                                    OTHER_DTYPES[i]);
+                return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s, which the engine lacks", w,
+                                    nb, OTHER_DTYPES[i]);
         return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' has unknown dtype '%s'", w, nb,
                             printable(db, sizeof db, dt->valuestring));
     }
     int rank = cJSON_GetArraySize(shape);
     if (rank > PP_MAX_RANK)
-        return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: tensor '%s' has rank %d (at most %d)", w, nb, rank, PP_MAX_RANK);
+        return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: tensor '%s' has rank %d (at most %d)", w, nb, rank,
+                            PP_MAX_RANK);
     e->rank = 0;
     uint64_t numel = 1;
     cJSON_ArrayForEach(it, shape) {
         uint64_t d;
-        if (!json_u64(it, &d)) return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s': shape[%d] is not a non-negative integer", w, nb, e->rank);
-        if (d && numel > UINT64_MAX / d) return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s': shape overflows", w, nb);
+        if (!json_u64(it, &d))
+            return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s': shape[%d] is not a non-negative integer", w, nb,
+                                e->rank);
+        if (d && numel > UINT64_MAX / d)
+            return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s': shape overflows", w, nb);
         numel *= d;
         e->dims[e->rank++] = (int64_t)d;
     }
     if (cJSON_GetArraySize(offs) != 2 || !json_u64(cJSON_GetArrayItem(offs, 0), &e->begin) ||
         !json_u64(cJSON_GetArrayItem(offs, 1), &e->end) || e->end < e->begin)
-        return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s': data_offsets is not [BEGIN, END] with BEGIN <= END", w, nb);
+        return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s': data_offsets is not [BEGIN, END] with BEGIN <= END",
+                            w, nb);
     uint64_t es = DTYPES[e->dt].size;
     if (numel > UINT64_MAX / es || e->end - e->begin != numel * es)
         return pp_error_set(err, PP_ERR_FORMAT,
                             "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 ") hold %" PRIu64
                             " bytes, its shape and dtype need %" PRIu64,
-                            w, nb, e->begin, e->end, e->end - e->begin, numel > UINT64_MAX / es ? UINT64_MAX : numel * es);
+                            w, nb, e->begin, e->end, e->end - e->begin,
+                            numel > UINT64_MAX / es ? UINT64_MAX : numel * es);
     return PP_OK;
 }
 
@@ -141,8 +148,8 @@ pp_code pp_safetensors_load(pp_ckpt *c, const uint8_t *data, size_t size, const 
         return pp_error_set(err, PP_ERR_FORMAT, "%s: header length %" PRIu64 " is over the limit of %u bytes", w, n,
                             PP_SAFETENSORS_MAX_HEADER);
     if (n > size - 8)
-        return pp_error_set(err, PP_ERR_FORMAT, "%s: header length %" PRIu64 " runs past the end of the file (%zu bytes)", w,
-                            n, size);
+        return pp_error_set(err, PP_ERR_FORMAT,
+                            "%s: header length %" PRIu64 " runs past the end of the file (%zu bytes)", w, n, size);
     const char *h = (const char *)data + 8;
     size_t i0 = 0;
     while (i0 < n && (h[i0] == ' ' || h[i0] == '\t' || h[i0] == '\n' || h[i0] == '\r')) i0++;
@@ -211,8 +218,9 @@ pp_code pp_safetensors_load(pp_ckpt *c, const uint8_t *data, size_t size, const 
     for (int i = 0; i < ne; i++) {
         char nb[160];
         if (es[i].begin != pos) {
-            rc = pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' starts at %" PRIu64 " but the previous one ends at %" PRIu64
-                              " (%s)", w, printable(nb, sizeof nb, es[i].name), es[i].begin, pos,
+            rc = pp_error_set(err, PP_ERR_FORMAT,
+                              "%s: tensor '%s' starts at %" PRIu64 " but the previous one ends at %" PRIu64 " (%s)", w,
+                              printable(nb, sizeof nb, es[i].name), es[i].begin, pos,
                               es[i].begin > pos ? "a hole" : "an overlap");
             goto out;
         }
@@ -221,8 +229,8 @@ pp_code pp_safetensors_load(pp_ckpt *c, const uint8_t *data, size_t size, const 
     uint64_t data_start = 8 + n;
     if (pos != size - data_start) {
         rc = pp_error_set(err, PP_ERR_FORMAT,
-                          "%s: the tensors cover %" PRIu64 " data bytes but the file has %" PRIu64 " after the header", w, pos,
-                          (uint64_t)(size - data_start));
+                          "%s: the tensors cover %" PRIu64 " data bytes but the file has %" PRIu64 " after the header",
+                          w, pos, (uint64_t)(size - data_start));
         goto out;
     }
     snprintf(c->format, sizeof c->format, "safetensors");
@@ -288,8 +296,8 @@ pp_code pp_safetensors_load_index(pp_ckpt *c, const char *path, pp_error *err) {
     const cJSON *it;
     char nb[160];
     cJSON_ArrayForEach(it, wm) {
-        if (!cJSON_IsString(it) || !it->valuestring[0] || strchr(it->valuestring, '/') || strchr(it->valuestring, '\\') ||
-            !strcmp(it->valuestring, "..") || !strcmp(it->valuestring, ".")) {
+        if (!cJSON_IsString(it) || !it->valuestring[0] || strchr(it->valuestring, '/') ||
+            strchr(it->valuestring, '\\') || !strcmp(it->valuestring, "..") || !strcmp(it->valuestring, ".")) {
             rc = pp_error_set(err, PP_ERR_FORMAT, "%s: weight_map['%s'] is not a plain file name in the index's folder",
                               path, printable(nb, sizeof nb, it->string));
             goto out;
@@ -336,8 +344,9 @@ int pp_safetensors_available(void) { return 0; }
 
 pp_code pp_safetensors_load(pp_ckpt *c, const uint8_t *data, size_t size, const char *w, pp_error *err) {
     (void)c, (void)data, (void)size;
-    return pp_error_set(err, PP_ERR_UNSUPPORTED,
-                        "%s: this build reads no safetensors files (built without cJSON: install libcjson-dev and rebuild)", w);
+    return pp_error_set(
+        err, PP_ERR_UNSUPPORTED,
+        "%s: this build reads no safetensors files (built without cJSON: install libcjson-dev and rebuild)", w);
 }
 
 pp_code pp_safetensors_load_index(pp_ckpt *c, const char *path, pp_error *err) {

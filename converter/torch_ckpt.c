@@ -9,7 +9,8 @@
 #include "zip.h"
 
 /* LONG1 magic of the legacy format: PROTO 2, LONG1 10 bytes of 0x1950a86a20f9469cfc6c. */
-static const uint8_t LEGACY_MAGIC[] = {0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19};
+static const uint8_t LEGACY_MAGIC[] = {0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C,
+                                       0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19};
 
 static int is_tar(const uint8_t *d, size_t n) { return n >= 262 && !memcmp(d + 257, "ustar", 5); }
 
@@ -65,8 +66,8 @@ static pp_code add_tensor(pp_ckpt *c, const pp_zip *z, const char *name, const p
         return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s': storage size overflows", w, nb);
     sbytes = (uint64_t)s->numel * pp_pk_stype_size(s->stype);
     if (s->stype != PP_PK_S_UNTYPED && s->stype != t->dtype)
-        return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' is %s on a %s storage", w, nb, pp_pk_stype_name(t->dtype),
-                            pp_pk_stype_name(s->stype));
+        return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' is %s on a %s storage", w, nb,
+                            pp_pk_stype_name(t->dtype), pp_pk_stype_name(s->stype));
     char rec[96];
     char kb[64];
     if (strlen(s->key) > 40)
@@ -83,15 +84,16 @@ static pp_code add_tensor(pp_ckpt *c, const pp_zip *z, const char *name, const p
     if (rc) return rc;
     if (ssize < sbytes)
         return pp_error_set(err, PP_ERR_FORMAT,
-                            "%s: tensor '%s': storage '%s' holds %" PRIu64 " bytes, its id says %" PRIu64, w, nb, rec, ssize,
-                            sbytes);
+                            "%s: tensor '%s': storage '%s' holds %" PRIu64 " bytes, its id says %" PRIu64, w, nb, rec,
+                            ssize, sbytes);
     /* numel and the last element the view touches, all checked. */
     uint64_t numel = 1, last = (uint64_t)t->offset;
     int empty = 0;
     for (int d = 0; d < t->rank; d++) {
         uint64_t n = (uint64_t)t->size[d], st = (uint64_t)t->stride[d];
         if (n == 0) empty = 1;
-        if (n && numel > UINT64_MAX / n) return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s': size overflows", w, nb);
+        if (n && numel > UINT64_MAX / n)
+            return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s': size overflows", w, nb);
         numel *= n;
         if (n > 1) {
             if (st && (n - 1) > (UINT64_MAX - last) / st)
@@ -188,12 +190,14 @@ pp_code pp_torch_load(pp_ckpt *c, const uint8_t *data, size_t size, const char *
                             "_use_new_zipfile_serialization=False) is not supported; re-save it with a current torch",
                             what);
     if (is_tar(data, size))
-        return pp_error_set(err, PP_ERR_UNSUPPORTED,
-                            "%s: a tar archive: the oldest legacy torch.save format is not supported; re-save it with a current torch",
-                            what);
+        return pp_error_set(
+            err, PP_ERR_UNSUPPORTED,
+            "%s: a tar archive: the oldest legacy torch.save format is not supported; re-save it with a current torch",
+            what);
     if (size >= 2 && data[0] == 0x80)
-        return pp_error_set(err, PP_ERR_UNSUPPORTED,
-                            "%s: a bare pickle (pickle.dump, or a legacy torch.save) is not supported; save with torch.save", what);
+        return pp_error_set(
+            err, PP_ERR_UNSUPPORTED,
+            "%s: a bare pickle (pickle.dump, or a legacy torch.save) is not supported; save with torch.save", what);
     pp_zip z;
     pp_code rc = pp_zip_open(data, size, what, &z, err);
     if (rc) return rc;
@@ -209,9 +213,10 @@ pp_code pp_torch_load(pp_ckpt *c, const uint8_t *data, size_t size, const char *
     for (int i = 0; i < z.n_entries; i++) {
         const char *nm = z.entries[i].name, *sl = strchr(nm, '/');
         if (sl && !strncmp(sl + 1, "code/", 5)) {
-            rc = pp_error_set(err, PP_ERR_UNSUPPORTED,
-                              "%s: a TorchScript archive (torch.jit.save, it has code/): save model.state_dict() with torch.save",
-                              what);
+            rc = pp_error_set(
+                err, PP_ERR_UNSUPPORTED,
+                "%s: a TorchScript archive (torch.jit.save, it has code/): save model.state_dict() with torch.save",
+                what);
             goto out;
         }
     }

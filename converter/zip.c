@@ -50,7 +50,8 @@ pp_code pp_zip_open(const void *data, size_t size, const char *what, pp_zip *z, 
     snprintf(z->what, sizeof z->what, "%s", what ? what : "archive");
     const uint8_t *b = data;
     const char *w = z->what;
-    if (!b || size < 22) return pp_error_set(err, PP_ERR_FORMAT, "%s: %zu bytes is too short for a zip archive", w, size);
+    if (!b || size < 22)
+        return pp_error_set(err, PP_ERR_FORMAT, "%s: %zu bytes is too short for a zip archive", w, size);
 
     /* The EOCD is the last record; a comment of at most 65535 bytes may follow it. */
     size_t lo = size - 22 > 65535 ? size - 22 - 65535 : 0;
@@ -85,11 +86,12 @@ pp_code pp_zip_open(const void *data, size_t size, const char *what, pp_zip *z, 
     }
     if (!in_range(cd_off, cd_size, size))
         return pp_error_set(err, PP_ERR_FORMAT,
-                            "%s: central directory [%" PRIu64 ", +%" PRIu64 ") runs past the end of the file (%zu bytes)",
+                            "%s: central directory [%" PRIu64 ", +%" PRIu64
+                            ") runs past the end of the file (%zu bytes)",
                             w, cd_off, cd_size, size);
     if (n > cd_size / 46 || n > PP_ZIP_MAX_ENTRIES)
-        return pp_error_set(err, PP_ERR_FORMAT, "%s: %" PRIu64 " entries cannot fit a %" PRIu64 "-byte central directory",
-                            w, n, cd_size);
+        return pp_error_set(err, PP_ERR_FORMAT,
+                            "%s: %" PRIu64 " entries cannot fit a %" PRIu64 "-byte central directory", w, n, cd_size);
     if (n == 0) return pp_error_set(err, PP_ERR_FORMAT, "%s: the archive is empty", w);
     z->entries = pp_calloc((size_t)n, sizeof *z->entries);
     if (!z->entries) return pp_error_nomem(err, "%s: out of memory for %" PRIu64 " zip entries", w, n);
@@ -99,8 +101,8 @@ pp_code pp_zip_open(const void *data, size_t size, const char *what, pp_zip *z, 
     for (uint64_t i = 0; i < n; i++) {
         if (end - pos < 46 || rd32(b + pos) != SIG_CENTRAL) {
             pp_zip_close(z);
-            return pp_error_set(err, PP_ERR_FORMAT, "%s: central directory entry %" PRIu64 " at offset %" PRIu64 " is bad", w,
-                                i, pos);
+            return pp_error_set(err, PP_ERR_FORMAT,
+                                "%s: central directory entry %" PRIu64 " at offset %" PRIu64 " is bad", w, i, pos);
         }
         const uint8_t *c = b + pos;
         uint16_t method = rd16(c + 10), nlen = rd16(c + 28), xlen = rd16(c + 30), clen = rd16(c + 32);
@@ -108,7 +110,8 @@ pp_code pp_zip_open(const void *data, size_t size, const char *what, pp_zip *z, 
         uint64_t rec = 46ull + nlen + xlen + clen;
         if (end - pos < rec) {
             pp_zip_close(z);
-            return pp_error_set(err, PP_ERR_FORMAT, "%s: central directory entry %" PRIu64 " runs past the directory", w, i);
+            return pp_error_set(err, PP_ERR_FORMAT, "%s: central directory entry %" PRIu64 " runs past the directory",
+                                w, i);
         }
         const uint8_t *name = c + 46;
         if (memchr(name, 0, nlen)) {
@@ -149,7 +152,8 @@ pp_code pp_zip_open(const void *data, size_t size, const char *what, pp_zip *z, 
         if (!in_range(doff, csize, size)) {
             pp_zip_close(z);
             return pp_error_set(err, PP_ERR_FORMAT,
-                                "%s: entry '%s': data [%" PRIu64 ", +%" PRIu64 ") runs past the end of the file (%zu bytes)",
+                                "%s: entry '%s': data [%" PRIu64 ", +%" PRIu64
+                                ") runs past the end of the file (%zu bytes)",
                                 w, printable(nb, sizeof nb, name, nlen), doff, csize, size);
         }
         pp_zip_entry *e = &z->entries[z->n_entries];
@@ -203,17 +207,16 @@ const pp_zip_entry *pp_zip_find_record(const pp_zip *z, const char *rec) {
     return NULL;
 }
 
-pp_code pp_zip_entry_data(const pp_zip *z, const pp_zip_entry *e, const uint8_t **data, uint64_t *size,
-                          pp_error *err) {
+pp_code pp_zip_entry_data(const pp_zip *z, const pp_zip_entry *e, const uint8_t **data, uint64_t *size, pp_error *err) {
     char nb[96];
     if (e->method != 0)
         return pp_error_set(err, PP_ERR_UNSUPPORTED,
                             "%s: entry '%s' is compressed (method %u); torch.save writes stored entries", z->what,
                             printable(nb, sizeof nb, (const uint8_t *)e->name, strlen(e->name)), e->method);
     if (e->size != e->usize)
-        return pp_error_set(err, PP_ERR_FORMAT, "%s: stored entry '%s' has sizes %" PRIu64 " and %" PRIu64 " that differ",
-                            z->what, printable(nb, sizeof nb, (const uint8_t *)e->name, strlen(e->name)), e->size,
-                            e->usize);
+        return pp_error_set(err, PP_ERR_FORMAT,
+                            "%s: stored entry '%s' has sizes %" PRIu64 " and %" PRIu64 " that differ", z->what,
+                            printable(nb, sizeof nb, (const uint8_t *)e->name, strlen(e->name)), e->size, e->usize);
     if (!in_range(e->data_offset, e->size, z->size))
         return pp_error_set(err, PP_ERR_FORMAT, "%s: entry '%s' runs past the end of the file", z->what,
                             printable(nb, sizeof nb, (const uint8_t *)e->name, strlen(e->name)));

@@ -25,20 +25,20 @@ extern "C" {
 #endif
 
 typedef struct pp_zip_entry {
-    char *name;          /* owned, NUL-terminated (a name holding NUL is refused) */
+    char *name;           /* owned, NUL-terminated (a name holding NUL is refused) */
     uint64_t data_offset; /* where the entry's bytes start in the buffer */
-    uint64_t size;       /* compressed size (== stored size for method 0) */
-    uint64_t usize;      /* uncompressed size */
-    uint16_t method;     /* 0 stored, 8 deflate, ... */
+    uint64_t size;        /* compressed size (== stored size for method 0) */
+    uint64_t usize;       /* uncompressed size */
+    uint16_t method;      /* 0 stored, 8 deflate, ... */
 } pp_zip_entry;
 
 typedef struct pp_zip {
     const uint8_t *base; /* borrowed: the caller's buffer, which must outlive the pp_zip */
     size_t size;
-    char what[128];      /* the file's name, for messages */
+    char what[128];        /* the file's name, for messages */
     pp_zip_entry *entries; /* owned, n_entries, in central-directory order */
     int n_entries;
-    char *prefix;        /* owned: the first entry's name up to its first '/', "" when it has none */
+    char *prefix; /* owned: the first entry's name up to its first '/', "" when it has none */
 } pp_zip;
 
 #define PP_ZIP_MAX_ENTRIES (1 << 20)
@@ -55,8 +55,7 @@ const pp_zip_entry *pp_zip_find_record(const pp_zip *z, const char *rec);
 
 /* The bytes of e, zero-copy. Refuses compressed entries, naming them:
  *   "archive.pt: entry 'x/data/0' is compressed (method 8); torch.save writes stored entries" */
-pp_code pp_zip_entry_data(const pp_zip *z, const pp_zip_entry *e, const uint8_t **data, uint64_t *size,
-                          pp_error *err);
+pp_code pp_zip_entry_data(const pp_zip *z, const pp_zip_entry *e, const uint8_t **data, uint64_t *size, pp_error *err);
 
 #ifdef __cplusplus
 }

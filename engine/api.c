@@ -214,7 +214,8 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
         }
     pp_error_set(&e, PP_ERR_INVALID_ARG,
                  "unknown option '%s' (devices, stages, microbatch, max_batch, inflight, p2p, graphs, precision, "
-                 "mem_limit, split, trace)", key);
+                 "mem_limit, split, trace)",
+                 key);
     return status_from(&e);
 }
 
@@ -298,7 +299,8 @@ pp_status *pp_engine_warmup(pp_engine *eng, int64_t batch) {
     if (!eng) return status_new(PP_ERR_INVALID_ARG, "pp_engine_warmup: engine must not be NULL");
     if (batch < 1) return status_new(PP_ERR_INVALID_ARG, "pp_engine_warmup: batch must be at least 1");
     const pp_graph *g = eng->net->g;
-    void **in = calloc((size_t)g->n_inputs + 1, sizeof(void *)), **out = calloc((size_t)g->n_outputs + 1, sizeof(void *));
+    void **in = calloc((size_t)g->n_inputs + 1, sizeof(void *)),
+         **out = calloc((size_t)g->n_outputs + 1, sizeof(void *));
     pp_status *st = NULL;
     if (!in || !out) st = status_nomem();
     for (int i = 0; !st && i < g->n_inputs; i++)

@@ -49,10 +49,10 @@ typedef struct pp_launch {
     pp_op_params params;
     const void *in[PP_MAX_IO];
     void *out[PP_MAX_IO];
-    void *ws;            /* workspace in the device arena, ws_bytes long */
+    void *ws; /* workspace in the device arena, ws_bytes long */
     size_t ws_bytes;
-    void *state;         /* what prepare made (cuDNN plan, cuBLASLt algo), or NULL */
-    unsigned weights;    /* bit j (j < 32): in[j] is a weight, the same bytes for the engine's life */
+    void *state;      /* what prepare made (cuDNN plan, cuBLASLt algo), or NULL */
+    unsigned weights; /* bit j (j < 32): in[j] is a weight, the same bytes for the engine's life */
     double cost_flops, cost_bytes;
     /* Profiling (ppengine bench --profile): when set, the backend adds each
      * launch's kernel time to prof_ms and counts it in prof_n. */
@@ -145,8 +145,8 @@ typedef struct pp_backend_ops {
 struct pp_backend {
     const pp_backend_ops *ops;
     void *ctx;
-    int index;          /* cpu:N / cuda:N */
-    char name[32];      /* "cpu:0", "cuda:1" */
+    int index;     /* cpu:N / cuda:N */
+    char name[32]; /* "cpu:0", "cuda:1" */
 };
 
 /* Creates the backend for a device spec ("cpu", "cpu:2", "cuda:0"). Errors name

@@ -46,13 +46,13 @@ typedef struct task {
 
 struct pp_stream {
     pthread_t thread;
-    int threads;         /* OpenMP team size for kernels on this stream */
+    int threads; /* OpenMP team size for kernels on this stream */
     pthread_mutex_t mu;
     pthread_cond_t cv_push, cv_pop, cv_idle;
     task ring[RING];
     unsigned head, tail; /* tail - head tasks queued */
     int busy;
-    int failed;          /* sticky, like a CUDA stream error */
+    int failed; /* sticky, like a CUDA stream error */
     pp_error err;
     /* Capture (capture_begin..capture_end): launches are recorded here instead
      * of queued. Only the thread that enqueues on the stream touches these. */
@@ -262,8 +262,8 @@ static void cpu_event_destroy(pp_backend *b, pp_event *e) {
  * on a capturing stream is a bug in the caller, refused rather than reordered. */
 static pp_code refuse_capturing(pp_backend *b, const pp_stream *s, const char *what, pp_error *err) {
     if (!s->capturing) return PP_OK;
-    return pp_error_set(err, PP_ERR_INTERNAL, "%s: %s on a stream being captured (only launches are captured)",
-                        b->name, what);
+    return pp_error_set(err, PP_ERR_INTERNAL, "%s: %s on a stream being captured (only launches are captured)", b->name,
+                        what);
 }
 
 static pp_code cpu_event_record(pp_backend *b, pp_event *e, pp_stream *s, pp_error *err) {

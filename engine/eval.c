@@ -17,15 +17,14 @@ pp_code pp_eval_node(const pp_node *node, const pp_shape *in_shapes, const void 
     size_t ws_bytes = pp_cpu_workspace_size(node->op, &p);
     void *ws = ws_bytes ? pp_malloc(ws_bytes) : NULL;
     if (ws_bytes && !ws)
-        return pp_error_nomem(err, "node '%s': out of memory for a %zu-byte workspace", node->name,
-                            ws_bytes);
+        return pp_error_nomem(err, "node '%s': out of memory for a %zu-byte workspace", node->name, ws_bytes);
     for (int i = 0; i < node->n_out; i++) {
         size_t bytes = pp_dtype_size(out_shapes[i].dtype);
         for (int d = 0; d < out_shapes[i].rank; d++) bytes *= (size_t)out_shapes[i].dims[d];
         out_data[i] = pp_malloc(bytes ? bytes : 1);
         if (!out_data[i]) {
-            rc = pp_error_set(err, PP_ERR_NOMEM, "node '%s': out of memory for output %d (%zu bytes)", node->name,
-                              i, bytes);
+            rc = pp_error_set(err, PP_ERR_NOMEM, "node '%s': out of memory for output %d (%zu bytes)", node->name, i,
+                              bytes);
             break;
         }
     }

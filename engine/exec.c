@@ -16,21 +16,21 @@
 
 typedef struct sized_launches {
     int size;
-    pp_launch *l;  /* [K][n_nodes] */
-    void **graph;  /* [K]: the stage's launches for slot k captured once (options.graphs), or NULL */
+    pp_launch *l; /* [K][n_nodes] */
+    void **graph; /* [K]: the stage's launches for slot k captured once (options.graphs), or NULL */
 } sized_launches;
 
 typedef struct stage_rt {
     pp_backend *b;
     pp_stream *compute, *copy;
     void *arena;
-    char **slot;               /* [K] */
+    char **slot; /* [K] */
     void *ws;
     size_t ws_bytes;
-    const void **weight;       /* per tensor id: the weight's bytes on this device */
+    const void **weight;                                         /* per tensor id: the weight's bytes on this device */
     pp_event **ev_computed, **ev_arrived, **ev_staged, **ev_out; /* [K] */
-    void **staging;            /* [K] pinned host buffers (staged boundary copies), or NULL */
-    int peer;                  /* boundary copies to the next stage go device to device */
+    void **staging; /* [K] pinned host buffers (staged boundary copies), or NULL */
+    int peer;       /* boundary copies to the next stage go device to device */
     sized_launches sizes[MAX_SIZES];
     int n_sizes;
 } stage_rt;
@@ -48,30 +48,30 @@ struct pp_exec {
     pp_plan *plan;
     int P, R, K, M;
     int fell_back;
-    stage_rt *rt;              /* [R][P] */
-    pp_backend **owned;        /* every backend created, destroyed once */
+    stage_rt *rt;       /* [R][P] */
+    pp_backend **owned; /* every backend created, destroyed once */
     int n_owned;
-    pthread_mutex_t mu;        /* one run at a time; launch records are shared */
+    pthread_mutex_t mu; /* one run at a time; launch records are shared */
     pp_trace *trace;
     char *trace_path;
     /* per run */
     const void *const *inputs;
     void *const *outputs;
-    int dev_io;                /* inputs/outputs are device buffers (pp_exec_run_device) */
-    pp_event *ev_caller;       /* stage 0: where the caller's stream was when a device run began */
-    pp_event *ev_done;         /* last stage: where a device run's outputs are written */
+    int dev_io;          /* inputs/outputs are device buffers (pp_exec_run_device) */
+    pp_event *ev_caller; /* stage 0: where the caller's stream was when a device run began */
+    pp_event *ev_done;   /* last stage: where a device run's outputs are written */
     int64_t batch;
     atomic_int next_mb;
     int n_mb;
-    atomic_int cancel;         /* set by pp_exec_cancel from any thread */
+    atomic_int cancel; /* set by pp_exec_cancel from any thread */
     int profile;
-    int graphs;                /* replay captured launches (options.graphs and the backend can) */
+    int graphs; /* replay captured launches (options.graphs and the backend can) */
     size_t mem_limit;
     /* Replicas 1..R-1 are driven by threads made once at build (replica 0 by
      * the caller), so a run creates no thread and allocates nothing. */
-    replica_job *jobs;         /* [R] */
-    pthread_t *drivers;        /* [R], entry 0 unused */
-    int n_drivers;             /* started */
+    replica_job *jobs;  /* [R] */
+    pthread_t *drivers; /* [R], entry 0 unused */
+    int n_drivers;      /* started */
     pthread_mutex_t run_mu;
     pthread_cond_t run_cv, done_cv;
     uint64_t run_gen;
@@ -220,13 +220,16 @@ static pp_code measure_nodes(const pp_graph *g, const char *device, int M, doubl
     pp_exec *e = NULL;
     pp_code rc = pp_exec_create(g, &o, &e, err);
     if (rc) return pp_error_prefix(err, "--measure on %s", device), rc;
-    void **in = pp_calloc((size_t)g->n_inputs + 1, sizeof(void *)), **outs = pp_calloc((size_t)g->n_outputs + 1, sizeof(void *));
+    void **in = pp_calloc((size_t)g->n_inputs + 1, sizeof(void *)),
+         **outs = pp_calloc((size_t)g->n_outputs + 1, sizeof(void *));
     double *ms = pp_calloc((size_t)g->n_nodes, sizeof(double));
     if (!in || !outs || !ms) rc = pp_error_nomem(err, "--measure: out of memory");
     for (int i = 0; !rc && i < g->n_inputs; i++)
-        if (!(in[i] = pp_calloc(1, (size_t)pp_exec_input_bytes(e, i, M) + 1))) rc = pp_error_nomem(err, "--measure: out of memory");
+        if (!(in[i] = pp_calloc(1, (size_t)pp_exec_input_bytes(e, i, M) + 1)))
+            rc = pp_error_nomem(err, "--measure: out of memory");
     for (int i = 0; !rc && i < g->n_outputs; i++)
-        if (!(outs[i] = pp_calloc(1, (size_t)pp_exec_output_bytes(e, i, M) + 1))) rc = pp_error_nomem(err, "--measure: out of memory");
+        if (!(outs[i] = pp_calloc(1, (size_t)pp_exec_output_bytes(e, i, M) + 1)))
+            rc = pp_error_nomem(err, "--measure: out of memory");
     if (!rc) rc = pp_exec_run(e, M, (const void *const *)in, outs, err); /* warm-up */
     if (!rc) pp_exec_set_profile(e, 1);
     for (int r = 0; !rc && r < 3; r++) rc = pp_exec_run(e, M, (const void *const *)in, outs, err);
@@ -294,7 +297,8 @@ static pp_code build_stage_rt(pp_exec *e, int r, int p, pp_error *err) {
     /* Weights this stage reads: in place on host-memory devices, else uploaded
      * once into the front of the arena. */
     size_t wbytes = 0;
-    size_t *woff = pp_malloc(sizeof(size_t) * (size_t)(g->n_tensors ? g->n_tensors : 1)); /* arena offset, or SIZE_MAX */
+    size_t *woff =
+        pp_malloc(sizeof(size_t) * (size_t)(g->n_tensors ? g->n_tensors : 1)); /* arena offset, or SIZE_MAX */
     if (!woff) return pp_error_nomem(err, "%s: out of memory for stage %d", b->name, p);
     for (int t = 0; t < g->n_tensors; t++) woff[t] = SIZE_MAX;
     for (int i = st->first; i < st->last; i++)
@@ -325,15 +329,16 @@ static pp_code build_stage_rt(pp_exec *e, int r, int p, pp_error *err) {
     size_t total = wbytes + ws + slot_bytes * (size_t)K;
     if (e->mem_limit && total > e->mem_limit) {
         pp_free(woff);
-        return pp_error_set(err, PP_ERR_NOMEM,
-                            "stage %d needs %zu bytes (weights %zu + workspace %zu + %d slots of %zu), the memory limit "
-                            "is %zu",
-                            p, total, wbytes, ws, K, slot_bytes, e->mem_limit);
+        return pp_error_set(
+            err, PP_ERR_NOMEM,
+            "stage %d needs %zu bytes (weights %zu + workspace %zu + %d slots of %zu), the memory limit "
+            "is %zu",
+            p, total, wbytes, ws, K, slot_bytes, e->mem_limit);
     }
     if ((rc = b->ops->alloc(b, total ? total : 256, &rt->arena, err))) {
         pp_free(woff);
-        return pp_error_prefix(err, "stage %d (weights %zu + workspace %zu + %d slots of %zu bytes)", p, wbytes, ws,
-                               K, slot_bytes);
+        return pp_error_prefix(err, "stage %d (weights %zu + workspace %zu + %d slots of %zu bytes)", p, wbytes, ws, K,
+                               slot_bytes);
     }
     char *base = rt->arena;
     for (int t = 0; t < g->n_tensors && !rc; t++) {
@@ -400,8 +405,7 @@ static pp_code prepare_size(pp_exec *e, int r, int p, int size, sized_launches *
                 if (tt->kind == PP_TENSOR_WEIGHT) {
                     L->in[j] = rt->weight[t];
                     if (j < 32) L->weights |= 1u << j;
-                }
-                else L->in[j] = rt->slot[k] ? rt->slot[k] + st->offset[t] : NULL;
+                } else L->in[j] = rt->slot[k] ? rt->slot[k] + st->offset[t] : NULL;
             }
             for (int j = 0; j < n->n_out; j++)
                 L->out[j] = rt->slot[k] && n->out[j] >= 0 ? rt->slot[k] + st->offset[n->out[j]] : NULL;
@@ -524,8 +528,7 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
     /* Graphs by default where launches cost most (CUDA); asked for or not. */
     e->graphs = o.graphs < 0 ? strcmp(e->owned[0]->ops->kind, "cuda") == 0 : o.graphs;
     if (e->graphs && !e->owned[0]->ops->capture_begin) {
-        snprintf(e->notice, sizeof e->notice, "%s cannot capture launches; running without graphs",
-                 e->owned[0]->name);
+        snprintf(e->notice, sizeof e->notice, "%s cannot capture launches; running without graphs", e->owned[0]->name);
         e->graphs = 0;
     }
     for (int i = 1; i < nd; i++)
@@ -590,8 +593,8 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
             a->peer = peer;
             if (!peer)
                 for (int k = 0; k < e->K; k++)
-                    if ((rc = a->b->ops->host_alloc(a->b, e->plan->stages[p].out_bytes ? e->plan->stages[p].out_bytes
-                                                                                       : 256,
+                    if ((rc = a->b->ops->host_alloc(a->b,
+                                                    e->plan->stages[p].out_bytes ? e->plan->stages[p].out_bytes : 256,
                                                     &a->staging[k], err)))
                         goto fail;
         }

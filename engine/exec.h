@@ -27,17 +27,17 @@ extern "C" {
 typedef struct pp_exec pp_exec;
 
 typedef struct pp_exec_options {
-    const char *devices;   /* "cpu", "cpu:0,cpu:1", "cuda:0,cuda:0", "auto"; NULL = "auto" */
-    int stages;            /* P, default 1 */
-    int microbatch;        /* M, default 0 = max_batch */
-    int max_batch;         /* the largest batch a run may pass; default 1 (runs may exceed it: they split) */
-    int inflight;          /* slots per stage (boundary buffers), default 2 */
-    int p2p;               /* try peer access between devices */
-    const char *split;     /* manual stage split, see pp_plan_options */
-    const char *trace;     /* write a Chrome trace of every run here (JSON); NULL = none */
-    int measure;           /* time each node on the first device before placing (P > 1) */
-    size_t mem_limit;      /* bytes per device the engine may use; 0 = what the device has */
-    int graphs;            /* capture each stage's launches per micro-batch size and slot once
+    const char *devices;    /* "cpu", "cpu:0,cpu:1", "cuda:0,cuda:0", "auto"; NULL = "auto" */
+    int stages;             /* P, default 1 */
+    int microbatch;         /* M, default 0 = max_batch */
+    int max_batch;          /* the largest batch a run may pass; default 1 (runs may exceed it: they split) */
+    int inflight;           /* slots per stage (boundary buffers), default 2 */
+    int p2p;                /* try peer access between devices */
+    const char *split;      /* manual stage split, see pp_plan_options */
+    const char *trace;      /* write a Chrome trace of every run here (JSON); NULL = none */
+    int measure;            /* time each node on the first device before placing (P > 1) */
+    size_t mem_limit;       /* bytes per device the engine may use; 0 = what the device has */
+    int graphs;             /* capture each stage's launches per micro-batch size and slot once
                               (CUDA graphs; a task list on the CPU) and replay them: one launch
                               per stage and micro-batch in steady state. 1 on, 0 off, -1 on for
                               CUDA devices only. A capture that fails turns them off (notice). */

@@ -96,8 +96,8 @@ int pp_graph_add_tensor(pp_graph *g, const char *name, pp_dtype dtype, pp_tensor
     return g->n_tensors++;
 }
 
-int pp_graph_add_weight(pp_graph *g, const char *name, pp_dtype dtype, int rank, const int64_t *dims,
-                        const void *data, uint64_t nbytes, pp_error *err) {
+int pp_graph_add_weight(pp_graph *g, const char *name, pp_dtype dtype, int rank, const int64_t *dims, const void *data,
+                        uint64_t nbytes, pp_error *err) {
     void *copy = pp_malloc((size_t)nbytes);
     if (!copy) {
         pp_error_set(err, PP_ERR_NOMEM, "weight '%s': out of memory for %llu bytes", name, (unsigned long long)nbytes);
@@ -332,12 +332,9 @@ const char *pp_tensor_shape_str(const pp_tensor *t, char *buf, size_t size) {
     o += (size_t)snprintf(buf + o, size - o, "(");
     for (int i = 0; i < t->rank && o < size; i++) {
         const char *sep = i ? ", " : "";
-        if (t->dims[i] == PP_DIM_BATCH)
-            o += (size_t)snprintf(buf + o, size - o, "%sN", sep);
-        else if (t->dims[i] < 0)
-            o += (size_t)snprintf(buf + o, size - o, "%s%lldN", sep, (long long)-t->dims[i]);
-        else
-            o += (size_t)snprintf(buf + o, size - o, "%s%lld", sep, (long long)t->dims[i]);
+        if (t->dims[i] == PP_DIM_BATCH) o += (size_t)snprintf(buf + o, size - o, "%sN", sep);
+        else if (t->dims[i] < 0) o += (size_t)snprintf(buf + o, size - o, "%s%lldN", sep, (long long)-t->dims[i]);
+        else o += (size_t)snprintf(buf + o, size - o, "%s%lld", sep, (long long)t->dims[i]);
     }
     if (o < size) snprintf(buf + o, size - o, ")");
     return buf;
@@ -348,7 +345,8 @@ static pp_code convert_weight(pp_graph *g, int t, pp_dtype to, pp_error *err) {
     pp_tensor *w = &g->tensors[t];
     size_t from_size = pp_dtype_size(w->dtype), n = from_size ? (size_t)w->nbytes / from_size : 0;
     size_t bytes;
-    if (pp_mul_size(n, pp_dtype_size(to), &bytes)) return pp_error_set(err, PP_ERR_SHAPE, "weight '%s' is too large", w->name);
+    if (pp_mul_size(n, pp_dtype_size(to), &bytes))
+        return pp_error_set(err, PP_ERR_SHAPE, "weight '%s' is too large", w->name);
     void *out = pp_malloc(bytes ? bytes : 1);
     if (!out) return pp_error_nomem(err, "weight '%s': out of memory converting it to %s", w->name, pp_dtype_name(to));
     for (size_t i = 0; i < n; i++) {
@@ -533,8 +531,8 @@ pp_code pp_graph_infer(pp_graph *g, pp_error *err) {
         pp_shape in1[PP_MAX_IO], in2[PP_MAX_IO], out1[PP_MAX_IO], out2[PP_MAX_IO];
         const void *cdata[PP_MAX_IO];
         if (n->n_in > PP_MAX_IO || n->n_out > PP_MAX_IO)
-            return pp_error_set(err, PP_ERR_UNSUPPORTED, "node '%s' (%s): %d inputs and %d outputs exceed %d",
-                                n->name, pp_op_name(n->op), n->n_in, n->n_out, PP_MAX_IO);
+            return pp_error_set(err, PP_ERR_UNSUPPORTED, "node '%s' (%s): %d inputs and %d outputs exceed %d", n->name,
+                                pp_op_name(n->op), n->n_in, n->n_out, PP_MAX_IO);
         for (int j = 0; j < n->n_in; j++) {
             if (n->in[j] < 0) {
                 memset(&in1[j], 0, sizeof in1[j]);
@@ -565,10 +563,8 @@ pp_code pp_graph_infer(pp_graph *g, pp_error *err) {
             t->dtype = out1[j].dtype;
             for (int d = 0; d < t->rank; d++) {
                 int64_t a = out1[j].dims[d], b = out2[j].dims[d];
-                if (a == b)
-                    t->dims[d] = a;
-                else if (b == 2 * a && a > 0)
-                    t->dims[d] = -a;
+                if (a == b) t->dims[d] = a;
+                else if (b == 2 * a && a > 0) t->dims[d] = -a;
                 else
                     return pp_error_set(err, PP_ERR_SHAPE,
                                         "node '%s' (%s): output '%s' axis %d is %lld at batch 1 and %lld at batch 2, "

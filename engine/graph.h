@@ -24,48 +24,48 @@ extern "C" {
 #endif
 
 typedef struct pp_attr {
-    char *name;          /* owned */
+    char *name; /* owned */
     pp_attr_type type;
     int64_t i;
     double f;
-    char *s;             /* owned */
+    char *s; /* owned */
     uint32_t count;
-    int64_t *ints;       /* owned, count values */
-    double *floats;      /* owned, count values */
+    int64_t *ints;  /* owned, count values */
+    double *floats; /* owned, count values */
 } pp_attr;
 
 typedef struct pp_tensor {
-    char *name;          /* owned */
+    char *name; /* owned */
     pp_dtype dtype;
     pp_tensor_kind kind;
-    int rank;            /* -1 while unknown (before inference) */
+    int rank; /* -1 while unknown (before inference) */
     int64_t dims[PP_MAX_RANK];
-    const void *data;    /* WEIGHT: the bytes (borrowed or == owned) */
+    const void *data; /* WEIGHT: the bytes (borrowed or == owned) */
     uint64_t nbytes;
-    void *owned;         /* WEIGHT bytes the graph owns, or NULL */
-    int producer;        /* node index, -1 for inputs and weights */
+    void *owned;  /* WEIGHT bytes the graph owns, or NULL */
+    int producer; /* node index, -1 for inputs and weights */
 } pp_tensor;
 
 typedef struct pp_node {
     pp_op op;
-    char *name;          /* owned; the source name, kept for every message and profile row */
+    char *name; /* owned; the source name, kept for every message and profile row */
     int n_in, n_out, n_attr;
-    int *in;             /* tensor ids, -1 for an absent optional input */
+    int *in; /* tensor ids, -1 for an absent optional input */
     int *out;
     pp_attr *attrs;
-    int dead;            /* set by passes; pp_graph_compact drops dead nodes */
+    int dead; /* set by passes; pp_graph_compact drops dead nodes */
 } pp_node;
 
 typedef struct pp_graph {
     pp_tensor *tensors;
     int n_tensors, cap_tensors;
-    pp_node *nodes;      /* topological order after pp_graph_toposort */
+    pp_node *nodes; /* topological order after pp_graph_toposort */
     int n_nodes, cap_nodes;
     int *inputs, n_inputs;
     int *outputs, n_outputs;
     char **meta_keys, **meta_values;
     int n_meta;
-    pp_model *model;     /* owned: the loaded model whose mapping weights borrow; may be NULL */
+    pp_model *model; /* owned: the loaded model whose mapping weights borrow; may be NULL */
     /* Anything else weights borrow from (a checkpoint's mapping), freed with
      * the graph by keep_free; may be NULL. */
     void *keep;
@@ -83,8 +83,7 @@ pp_code pp_graph_from_model(pp_model **model, pp_graph **out, pp_error *err);
 /* Writes the graph to path (through pp_model_write: temp file, then rename). */
 pp_code pp_graph_write(const pp_graph *g, const char *path, pp_error *err);
 /* The same, reporting bytes written (ppconvert's progress bar). */
-pp_code pp_graph_write_progress(const pp_graph *g, const char *path, pp_progress_fn progress, void *arg,
-                                pp_error *err);
+pp_code pp_graph_write_progress(const pp_graph *g, const char *path, pp_progress_fn progress, void *arg, pp_error *err);
 /* The same into a buffer the caller frees with pp_free. */
 pp_code pp_graph_write_memory(const pp_graph *g, void **out, size_t *out_size, pp_error *err);
 
@@ -93,8 +92,8 @@ pp_code pp_graph_write_memory(const pp_graph *g, void **out, size_t *out_size, p
 int pp_graph_add_tensor(pp_graph *g, const char *name, pp_dtype dtype, pp_tensor_kind kind, int rank,
                         const int64_t *dims, pp_error *err);
 /* A weight whose bytes the graph copies and owns. */
-int pp_graph_add_weight(pp_graph *g, const char *name, pp_dtype dtype, int rank, const int64_t *dims,
-                        const void *data, uint64_t nbytes, pp_error *err);
+int pp_graph_add_weight(pp_graph *g, const char *name, pp_dtype dtype, int rank, const int64_t *dims, const void *data,
+                        uint64_t nbytes, pp_error *err);
 int pp_graph_add_node(pp_graph *g, pp_op op, const char *name, int n_in, const int *in, int n_out, const int *out,
                       pp_error *err);
 pp_code pp_graph_set_io(pp_graph *g, int n_in, const int *in, int n_out, const int *out, pp_error *err);

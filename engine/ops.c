@@ -6,6 +6,7 @@
 #include <string.h>
 
 #define V PP_MAX_IO
+// clang-format off
 static const pp_op_def op_defs[] = {
     {PP_OP_CONV, 2, 4, 1, 1, pp_describe_conv},
     {PP_OP_GEMM, 2, 3, 1, 1, pp_describe_gemm},
@@ -62,6 +63,7 @@ static const pp_op_def op_defs[] = {
     {PP_OP_SPACE_TO_DEPTH, 1, 1, 1, 1, pp_describe_d2s},
     {PP_OP_CUMSUM, 1, 1, 1, 1, pp_describe_cumsum},
 };
+// clang-format on
 #undef V
 
 const pp_op_def *pp_op_def_get(pp_op op) {
@@ -75,8 +77,8 @@ pp_code pp_op_describe(const pp_node *node, const pp_shape *in, pp_shape *out, p
     const char *opname = pp_op_name(node->op);
     const pp_op_def *def = pp_op_def_get(node->op);
     if (!def)
-        return pp_error_set(err, PP_ERR_UNSUPPORTED, "node '%s': op %s (%d) is not supported by the engine",
-                            node->name, opname ? opname : "?", (int)node->op);
+        return pp_error_set(err, PP_ERR_UNSUPPORTED, "node '%s': op %s (%d) is not supported by the engine", node->name,
+                            opname ? opname : "?", (int)node->op);
     if (node->n_in < def->min_in || node->n_in > def->max_in)
         return pp_error_set(err, PP_ERR_SHAPE, "node '%s' (%s): %d inputs, expected %d to %d", node->name, opname,
                             node->n_in, def->min_in, def->max_in);

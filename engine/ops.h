@@ -20,14 +20,14 @@ extern "C" {
 #endif
 
 typedef struct pp_shape {
-    pp_dtype dtype;  /* PP_DTYPE_INVALID for an absent optional input */
+    pp_dtype dtype; /* PP_DTYPE_INVALID for an absent optional input */
     int rank;
     int64_t dims[PP_MAX_RANK];
 } pp_shape;
 
 typedef struct pp_cost {
-    double flops;    /* multiply-adds count 2 */
-    double bytes;    /* bytes read and written */
+    double flops; /* multiply-adds count 2 */
+    double bytes; /* bytes read and written */
 } pp_cost;
 
 /* Constant input values a describe function may need (e.g. the extents of a
@@ -35,16 +35,16 @@ typedef struct pp_cost {
  * WEIGHT data of each input, NULL for activations. */
 typedef struct pp_describe_ctx {
     const pp_node *node;
-    const char *node_name;   /* for messages */
+    const char *node_name; /* for messages */
     const void *const *const_data;
 } pp_describe_ctx;
 
-typedef pp_code (*pp_describe_fn)(const pp_describe_ctx *ctx, const pp_shape *in, int n_in, pp_shape *out,
-                                  int n_out, pp_op_params *p, pp_cost *cost, pp_error *err);
+typedef pp_code (*pp_describe_fn)(const pp_describe_ctx *ctx, const pp_shape *in, int n_in, pp_shape *out, int n_out,
+                                  pp_op_params *p, pp_cost *cost, pp_error *err);
 
 typedef struct pp_op_def {
     pp_op op;
-    int min_in, max_in;   /* max_in = PP_MAX_IO for variadic ops */
+    int min_in, max_in; /* max_in = PP_MAX_IO for variadic ops */
     int min_out, max_out;
     pp_describe_fn describe;
 } pp_op_def;
@@ -76,33 +76,60 @@ int pp_axis_normalize(int64_t axis, int rank, const char *what, pp_error *err);
 pp_act pp_node_act(const pp_node *n);
 
 /* Describe functions, one per op family (engine/ops_*.c). */
-pp_code pp_describe_conv(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_gemm(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_matmul(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_batchnorm(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_pool(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_softmax(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_layernorm(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_attention(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_reduce(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_unary(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_binary(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_where(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_cast(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_reshape(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *); /* IDENTITY FLATTEN RESHAPE SQUEEZE UNSQUEEZE */
-pp_code pp_describe_transpose(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_concat(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_split(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_slice(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_gather(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_gather_elements(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_expand(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *); /* EXPAND TILE */
-pp_code pp_describe_pad(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_resize(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_trilu(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_fill(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *); /* SHAPE CONSTANT_OF_SHAPE RANGE */
-pp_code pp_describe_d2s(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
-pp_code pp_describe_cumsum(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *, pp_error *);
+pp_code pp_describe_conv(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                         pp_error *);
+pp_code pp_describe_gemm(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                         pp_error *);
+pp_code pp_describe_matmul(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                           pp_error *);
+pp_code pp_describe_batchnorm(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *,
+                              pp_cost *, pp_error *);
+pp_code pp_describe_pool(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                         pp_error *);
+pp_code pp_describe_softmax(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                            pp_error *);
+pp_code pp_describe_layernorm(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *,
+                              pp_cost *, pp_error *);
+pp_code pp_describe_attention(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *,
+                              pp_cost *, pp_error *);
+pp_code pp_describe_reduce(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                           pp_error *);
+pp_code pp_describe_unary(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                          pp_error *);
+pp_code pp_describe_binary(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                           pp_error *);
+pp_code pp_describe_where(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                          pp_error *);
+pp_code pp_describe_cast(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                         pp_error *);
+pp_code pp_describe_reshape(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                            pp_error *); /* IDENTITY FLATTEN RESHAPE SQUEEZE UNSQUEEZE */
+pp_code pp_describe_transpose(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *,
+                              pp_cost *, pp_error *);
+pp_code pp_describe_concat(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                           pp_error *);
+pp_code pp_describe_split(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                          pp_error *);
+pp_code pp_describe_slice(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                          pp_error *);
+pp_code pp_describe_gather(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                           pp_error *);
+pp_code pp_describe_gather_elements(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *,
+                                    pp_cost *, pp_error *);
+pp_code pp_describe_expand(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                           pp_error *); /* EXPAND TILE */
+pp_code pp_describe_pad(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                        pp_error *);
+pp_code pp_describe_resize(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                           pp_error *);
+pp_code pp_describe_trilu(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                          pp_error *);
+pp_code pp_describe_fill(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                         pp_error *); /* SHAPE CONSTANT_OF_SHAPE RANGE */
+pp_code pp_describe_d2s(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                        pp_error *);
+pp_code pp_describe_cumsum(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
+                           pp_error *);
 
 #ifdef __cplusplus
 }

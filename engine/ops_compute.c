@@ -32,14 +32,15 @@ static double io_bytes(const pp_shape *in, int n_in, const pp_shape *out, int n_
 }
 
 static pp_code need_input(const pp_shape *in, int n_in, int i, const char *role, pp_error *err) {
-    if (!has_input(in, n_in, i)) return pp_error_set(err, PP_ERR_SHAPE, "input %d (%s) is required but absent", i, role);
+    if (!has_input(in, n_in, i))
+        return pp_error_set(err, PP_ERR_SHAPE, "input %d (%s) is required but absent", i, role);
     return PP_OK;
 }
 
 static pp_code need_dtype(const pp_shape *s, int i, const char *role, pp_dtype want, pp_error *err) {
     if (s->dtype != want)
-        return pp_error_set(err, PP_ERR_SHAPE, "input %d (%s): dtype %s, expected %s", i, role,
-                            pp_dtype_name(s->dtype), pp_dtype_name(want));
+        return pp_error_set(err, PP_ERR_SHAPE, "input %d (%s): dtype %s, expected %s", i, role, pp_dtype_name(s->dtype),
+                            pp_dtype_name(want));
     return PP_OK;
 }
 
@@ -174,8 +175,9 @@ static pp_code read_geometry(const pp_node *node, const pp_shape *x, const int64
         for (int i = 0; i < s; i++) {
             ks[i] = kernel_from[i];
             if (kattr && kattr[i] != ks[i])
-                return pp_error_set(err, PP_ERR_SHAPE, "attribute kernel_shape[%d] is %lld, but input 1 (W) axis %d is %lld",
-                                    i, (long long)kattr[i], i + 2, (long long)ks[i]);
+                return pp_error_set(err, PP_ERR_SHAPE,
+                                    "attribute kernel_shape[%d] is %lld, but input 1 (W) axis %d is %lld", i,
+                                    (long long)kattr[i], i + 2, (long long)ks[i]);
         }
     } else {
         if (!kattr || nk == 0) return pp_error_set(err, PP_ERR_SHAPE, "attribute kernel_shape is required but absent");
@@ -213,8 +215,9 @@ pp_code pp_describe_conv(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
         return pp_error_set(err, PP_ERR_SHAPE, "input 0 (X): axis 1 is %lld, not divisible by group = %lld",
                             (long long)c, (long long)group);
     if (k % group || k == 0)
-        return pp_error_set(err, PP_ERR_SHAPE, "input 1 (W): axis 0 is %lld, expected a positive multiple of group = %lld",
-                            (long long)k, (long long)group);
+        return pp_error_set(err, PP_ERR_SHAPE,
+                            "input 1 (W): axis 0 is %lld, expected a positive multiple of group = %lld", (long long)k,
+                            (long long)group);
     if ((rc = need_extent(w, 1, "W", 1, c / group, "C/group", err))) return rc;
     if (c == 0) return pp_error_set(err, PP_ERR_SHAPE, "input 0 (X): axis 1 is 0, expected >= 1");
     for (int d = 2; d < w->rank; d++)
@@ -270,8 +273,8 @@ pp_code pp_describe_conv(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
     cp->group = group;
     cp->act = act;
     out[0] = y;
-    cost->flops = 2.0 * (double)n * (double)k * (double)cp->oh * (double)cp->ow * (double)(c / group) *
-                  (double)cp->kh * (double)cp->kw;
+    cost->flops = 2.0 * (double)n * (double)k * (double)cp->oh * (double)cp->ow * (double)(c / group) * (double)cp->kh *
+                  (double)cp->kw;
     cost->bytes = io_bytes(in, n_in, out, n_out);
     return PP_OK;
 }
@@ -289,8 +292,9 @@ pp_code pp_describe_gemm(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
     int bk_axis = tb ? 1 : 0;
     int64_t nn = b->dims[tb ? 0 : 1];
     if (b->dims[bk_axis] != k)
-        return pp_error_set(err, PP_ERR_SHAPE, "input 1 (B): axis %d is %lld, expected K = %lld (input 0 (A) axis %d%s)",
-                            bk_axis, (long long)b->dims[bk_axis], (long long)k, ta ? 0 : 1, tb ? ", transB" : "");
+        return pp_error_set(err, PP_ERR_SHAPE,
+                            "input 1 (B): axis %d is %lld, expected K = %lld (input 0 (A) axis %d%s)", bk_axis,
+                            (long long)b->dims[bk_axis], (long long)k, ta ? 0 : 1, tb ? ", transB" : "");
     pp_gemm_params *g = &p->gemm;
     g->m = m;
     g->n = nn;
@@ -306,11 +310,11 @@ pp_code pp_describe_gemm(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
         /* right-aligned against (M, N); each extent 1 or equal */
         int64_t cm = c->rank == 2 ? c->dims[0] : 1, cn = c->rank >= 1 ? c->dims[c->rank - 1] : 1;
         if (cm != 1 && cm != m)
-            return pp_error_set(err, PP_ERR_SHAPE, "input 2 (C): axis 0 is %lld, expected 1 or M = %lld",
-                                (long long)cm, (long long)m);
+            return pp_error_set(err, PP_ERR_SHAPE, "input 2 (C): axis 0 is %lld, expected 1 or M = %lld", (long long)cm,
+                                (long long)m);
         if (cn != 1 && cn != nn)
-            return pp_error_set(err, PP_ERR_SHAPE, "input 2 (C): axis %d is %lld, expected 1 or N = %lld",
-                                c->rank - 1, (long long)cn, (long long)nn);
+            return pp_error_set(err, PP_ERR_SHAPE, "input 2 (C): axis %d is %lld, expected 1 or N = %lld", c->rank - 1,
+                                (long long)cn, (long long)nn);
         g->c_stride_n = cn == 1 ? 0 : 1;
         g->c_stride_m = cm == 1 ? 0 : cn;
     } else {
@@ -355,9 +359,10 @@ pp_code pp_describe_matmul(const pp_describe_ctx *ctx, const pp_shape *in, int n
         int ia = d - (br - ba), ib = d - (br - bb);
         int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
         if (da != db && da != 1 && db != 1)
-            return pp_error_set(err, PP_ERR_SHAPE,
-                                "batch axis %d: input 0 (A) axis %d is %lld and input 1 (B) axis %d is %lld, which do not broadcast",
-                                d, ia, (long long)da, ib, (long long)db);
+            return pp_error_set(
+                err, PP_ERR_SHAPE,
+                "batch axis %d: input 0 (A) axis %d is %lld and input 1 (B) axis %d is %lld, which do not broadcast", d,
+                ia, (long long)da, ib, (long long)db);
         mp->batch_dims[d] = da == 1 ? db : da;
         mp->a_stride[d] = da == 1 ? 0 : sa;
         mp->b_stride[d] = db == 1 ? 0 : sb;
@@ -512,12 +517,14 @@ pp_code pp_describe_layernorm(const pp_describe_ctx *ctx, const pp_shape *in, in
         for (int d = 0; d < s->rank; d++) {
             int xd = x->rank - s->rank + d;
             if (s->dims[d] != x->dims[xd])
-                return pp_error_set(err, PP_ERR_SHAPE, "input %d (%s): axis %d is %lld, expected %lld (input 0 (X) axis %d)",
-                                    i, roles[i], d, (long long)s->dims[d], (long long)x->dims[xd], xd);
+                return pp_error_set(err, PP_ERR_SHAPE,
+                                    "input %d (%s): axis %d is %lld, expected %lld (input 0 (X) axis %d)", i, roles[i],
+                                    d, (long long)s->dims[d], (long long)x->dims[xd], xd);
         }
         if (pp_shape_numel(s) != cols)
-            return pp_error_set(err, PP_ERR_SHAPE, "input %d (%s): %lld elements, expected %lld (input 0 (X) axes %d..%d)",
-                                i, roles[i], (long long)pp_shape_numel(s), (long long)cols, axis, x->rank - 1);
+            return pp_error_set(err, PP_ERR_SHAPE,
+                                "input %d (%s): %lld elements, expected %lld (input 0 (X) axes %d..%d)", i, roles[i],
+                                (long long)pp_shape_numel(s), (long long)cols, axis, x->rank - 1);
     }
     pp_layernorm_params *lp = &p->layernorm;
     lp->rows = rows;
@@ -611,15 +618,15 @@ pp_code pp_describe_reduce(const pp_describe_ctx *ctx, const pp_shape *in, int n
         uint32_t na = 0;
         const int64_t *axes = pp_node_ints(ctx->node, "axes", &na);
         if (!axes || na == 0) {
-            if (!pp_node_int(ctx->node, "noop_with_empty_axes", 0)) mask = x->rank ? (uint32_t)((1u << x->rank) - 1) : 0;
+            if (!pp_node_int(ctx->node, "noop_with_empty_axes", 0))
+                mask = x->rank ? (uint32_t)((1u << x->rank) - 1) : 0;
         } else {
             for (uint32_t i = 0; i < na; i++) {
                 char what[48];
                 snprintf(what, sizeof what, "attribute axes[%u]", i);
                 int a = pp_axis_normalize(axes[i], x->rank, what, err);
                 if (a < 0) return PP_ERR_SHAPE;
-                if (mask & (1u << a))
-                    return pp_error_set(err, PP_ERR_SHAPE, "attribute axes names axis %d twice", a);
+                if (mask & (1u << a)) return pp_error_set(err, PP_ERR_SHAPE, "attribute axes names axis %d twice", a);
                 mask |= 1u << a;
             }
         }

@@ -20,10 +20,10 @@
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-#define TRY(x)                                                                                                     \
-    do {                                                                                                           \
-        pp_code rc_ = (x);                                                                                         \
-        if (rc_ != PP_OK) return rc_;                                                                              \
+#define TRY(x)                                                                                                         \
+    do {                                                                                                               \
+        pp_code rc_ = (x);                                                                                             \
+        if (rc_ != PP_OK) return rc_;                                                                                  \
     } while (0)
 
 /* "(2, 3, 4)" into buf. */
@@ -127,8 +127,14 @@ pp_code pp_describe_unary(const pp_describe_ctx *ctx, const pp_shape *in, int n_
         ok = dt == PP_DTYPE_F32 || is_int_dtype(dt);
         want = "f32, i64 or i32";
         break;
-    case PP_OP_NOT: ok = dt == PP_DTYPE_BOOL; want = "bool"; break;
-    default: ok = dt == PP_DTYPE_F32; want = "f32"; break;
+    case PP_OP_NOT:
+        ok = dt == PP_DTYPE_BOOL;
+        want = "bool";
+        break;
+    default:
+        ok = dt == PP_DTYPE_F32;
+        want = "f32";
+        break;
     }
     if (!ok)
         return pp_error_set(err, PP_ERR_UNSUPPORTED, "input 0 has dtype %s; this op takes %s", pp_dtype_name(dt), want);
@@ -174,8 +180,8 @@ static pp_code broadcast_inputs(const pp_shape *in, int k, pp_shape *out, pp_elt
     pp_shape acc = in[0];
     for (int i = 1; i < k; i++) {
         char what[320];
-        snprintf(what, sizeof what, "input%s %s and input %d %s", i > 1 ? "s 0..1 broadcast to" : " 0",
-                 SHAPE_STR(&acc), i, SHAPE_STR(&in[i]));
+        snprintf(what, sizeof what, "input%s %s and input %d %s", i > 1 ? "s 0..1 broadcast to" : " 0", SHAPE_STR(&acc),
+                 i, SHAPE_STR(&in[i]));
         pp_shape next;
         TRY(pp_shape_broadcast(&acc, &in[i], &next, what, err));
         next.dtype = acc.dtype;
@@ -238,8 +244,7 @@ pp_code pp_describe_binary(const pp_describe_ctx *ctx, const pp_shape *in, int n
 
 pp_code pp_describe_where(const pp_describe_ctx *ctx, const pp_shape *in, int n_in, pp_shape *out, int n_out,
                           pp_op_params *p, pp_cost *cost, pp_error *err) {
-    for (int i = 0; i < 3; i++)
-        TRY(need_input(in, i, err));
+    for (int i = 0; i < 3; i++) TRY(need_input(in, i, err));
     if (in[0].dtype != PP_DTYPE_BOOL)
         return pp_error_set(err, PP_ERR_SHAPE, "condition (input 0) has dtype %s, expected bool",
                             pp_dtype_name(in[0].dtype));
@@ -273,8 +278,7 @@ pp_code pp_describe_cast(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
 
 /* ---- reshapes: same bytes, new shape ------------------------------------------- */
 
-static pp_code reshape_target(const pp_describe_ctx *ctx, const pp_shape *x, int64_t *dims, int *rank,
-                              pp_error *err) {
+static pp_code reshape_target(const pp_describe_ctx *ctx, const pp_shape *x, int64_t *dims, int *rank, pp_error *err) {
     const pp_node *n = ctx->node;
     const int r = x->rank;
     switch (n->op) {
@@ -335,8 +339,8 @@ static pp_code reshape_target(const pp_describe_ctx *ctx, const pp_shape *x, int
         }
         if (known != total)
             return pp_error_set(err, PP_ERR_SHAPE, "input 0 %s has %lld elements but shape %s (resolved %s) has %lld",
-                                SHAPE_STR(x), (long long)total, DIMS_STR(shape, (int)cnt),
-                                DIMS_STR(dims, (int)cnt), (long long)known);
+                                SHAPE_STR(x), (long long)total, DIMS_STR(shape, (int)cnt), DIMS_STR(dims, (int)cnt),
+                                (long long)known);
         *rank = (int)cnt;
         return PP_OK;
     }
@@ -432,8 +436,7 @@ pp_code pp_describe_transpose(const pp_describe_ctx *ctx, const pp_shape *in, in
 pp_code pp_describe_concat(const pp_describe_ctx *ctx, const pp_shape *in, int n_in, pp_shape *out, int n_out,
                            pp_op_params *p, pp_cost *cost, pp_error *err) {
     TRY(need_attr(ctx, "axis", PP_ATTR_INT, err));
-    for (int i = 0; i < n_in; i++)
-        TRY(need_input(in, i, err));
+    for (int i = 0; i < n_in; i++) TRY(need_input(in, i, err));
     const int r = in[0].rank;
     if (r == 0) return pp_error_set(err, PP_ERR_SHAPE, "input 0 is a scalar; concat needs rank >= 1");
     const int axis = pp_axis_normalize(pp_node_int(ctx->node, "axis", 0), r, "axis", err);
@@ -628,8 +631,8 @@ pp_code pp_describe_gather(const pp_describe_ctx *ctx, const pp_shape *in, int n
     return PP_OK;
 }
 
-pp_code pp_describe_gather_elements(const pp_describe_ctx *ctx, const pp_shape *in, int n_in, pp_shape *out,
-                                    int n_out, pp_op_params *p, pp_cost *cost, pp_error *err) {
+pp_code pp_describe_gather_elements(const pp_describe_ctx *ctx, const pp_shape *in, int n_in, pp_shape *out, int n_out,
+                                    pp_op_params *p, pp_cost *cost, pp_error *err) {
     TRY(need_input(in, 0, err));
     TRY(need_input(in, 1, err));
     const int r = in[0].rank;
@@ -791,15 +794,21 @@ pp_code pp_describe_resize(const pp_describe_ctx *ctx, const pp_shape *in, int n
     else if (strcmp(ctm, "asymmetric") == 0) rp->coord = 1;
     else if (strcmp(ctm, "align_corners") == 0) rp->coord = 2;
     else if (strcmp(ctm, "pytorch_half_pixel") == 0) rp->coord = 3;
-    else return pp_error_set(err, PP_ERR_UNSUPPORTED, "coordinate_transformation_mode '%s' (supported: half_pixel, "
-                             "asymmetric, align_corners, pytorch_half_pixel)", ctm);
+    else
+        return pp_error_set(err, PP_ERR_UNSUPPORTED,
+                            "coordinate_transformation_mode '%s' (supported: half_pixel, "
+                            "asymmetric, align_corners, pytorch_half_pixel)",
+                            ctm);
     const char *nm = pp_node_string(n, "nearest_mode", "round_prefer_floor");
     if (strcmp(nm, "round_prefer_floor") == 0) rp->nearest = 0;
     else if (strcmp(nm, "round_prefer_ceil") == 0) rp->nearest = 1;
     else if (strcmp(nm, "floor") == 0) rp->nearest = 2;
     else if (strcmp(nm, "ceil") == 0) rp->nearest = 3;
-    else return pp_error_set(err, PP_ERR_UNSUPPORTED, "nearest_mode '%s' (supported: round_prefer_floor, "
-                             "round_prefer_ceil, floor, ceil)", nm);
+    else
+        return pp_error_set(err, PP_ERR_UNSUPPORTED,
+                            "nearest_mode '%s' (supported: round_prefer_floor, "
+                            "round_prefer_ceil, floor, ceil)",
+                            nm);
     const char *policy = pp_node_string(n, "keep_aspect_ratio_policy", "stretch");
     if (strcmp(policy, "stretch") != 0)
         return pp_error_set(err, PP_ERR_UNSUPPORTED, "keep_aspect_ratio_policy '%s' (supported: stretch)", policy);
@@ -991,16 +1000,20 @@ pp_code pp_describe_d2s(const pp_describe_ctx *ctx, const pp_shape *in, int n_in
         else if (strcmp(mode, "CRD") == 0) d->mode = 1;
         else return pp_error_set(err, PP_ERR_UNSUPPORTED, "mode '%s' (supported: DCR, CRD)", mode);
         if (d->c % (b * b) != 0)
-            return pp_error_set(err, PP_ERR_SHAPE, "axis 1 (C) of input 0 %s has extent %lld, not a multiple of "
-                                "blocksize² = %lld", SHAPE_STR(&in[0]), (long long)d->c, (long long)(b * b));
+            return pp_error_set(err, PP_ERR_SHAPE,
+                                "axis 1 (C) of input 0 %s has extent %lld, not a multiple of "
+                                "blocksize² = %lld",
+                                SHAPE_STR(&in[0]), (long long)d->c, (long long)(b * b));
         dims[1] = d->c / (b * b);
         dims[2] = d->h * b;
         dims[3] = d->w * b;
     } else {
         for (int a = 2; a < 4; a++)
             if (in[0].dims[a] % b != 0)
-                return pp_error_set(err, PP_ERR_SHAPE, "axis %d of input 0 %s has extent %lld, not a multiple of "
-                                    "blocksize %lld", a, SHAPE_STR(&in[0]), (long long)in[0].dims[a], (long long)b);
+                return pp_error_set(err, PP_ERR_SHAPE,
+                                    "axis %d of input 0 %s has extent %lld, not a multiple of "
+                                    "blocksize %lld",
+                                    a, SHAPE_STR(&in[0]), (long long)in[0].dims[a], (long long)b);
         dims[1] = d->c * b * b;
         dims[2] = d->h / b;
         dims[3] = d->w / b;

@@ -203,7 +203,8 @@ static pp_code build_stage(const pp_graph *g, pp_plan *pl, int s, const int *sta
                 if (t < 0 || g->tensors[t].kind != PP_TENSOR_WEIGHT || seen[t]) continue;
                 seen[t] = 1;
                 st->weight_bytes += g->tensors[t].nbytes;
-                st->params += g->tensors[t].nbytes / (pp_dtype_size(g->tensors[t].dtype) ? pp_dtype_size(g->tensors[t].dtype) : 1);
+                st->params += g->tensors[t].nbytes /
+                              (pp_dtype_size(g->tensors[t].dtype) ? pp_dtype_size(g->tensors[t].dtype) : 1);
             }
         pp_free(seen);
     }
@@ -263,16 +264,14 @@ pp_code pp_plan_build(const pp_graph *g, const pp_plan_options *opt, pp_plan **o
             const char *c = strchr(p, ',');
             size_t len = c ? (size_t)(c - p) : strlen(p);
             int node = find_node(g, p, len);
-            if (node < 0)
-                rc = pp_error_set(err, PP_ERR_INVALID_ARG, "--split: no node named '%.*s'", (int)len, p);
+            if (node < 0) rc = pp_error_set(err, PP_ERR_INVALID_ARG, "--split: no node named '%.*s'", (int)len, p);
             else if (s >= P)
                 rc = pp_error_set(err, PP_ERR_INVALID_ARG, "--split names more nodes than the %d that %d stages need",
                                   P - 1, P);
             else if (node <= starts[s - 1])
                 rc = pp_error_set(err, PP_ERR_INVALID_ARG,
                                   "--split: node '%.*s' does not come after the start of stage %d", (int)len, p, s);
-            else
-                starts[s++] = node;
+            else starts[s++] = node;
             p = c ? c + 1 : p + len;
         }
         if (!rc && s != P)

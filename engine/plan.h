@@ -19,13 +19,13 @@ extern "C" {
 #endif
 
 typedef struct pp_plan_stage {
-    int first, last;        /* nodes [first, last) */
+    int first, last; /* nodes [first, last) */
     int n_in, n_out;
-    int *in_ids;            /* tensors arriving at this stage: graph inputs (stage 0) or from stage-1 */
-    int *out_ids;           /* tensors leaving: to stage+1, or the graph outputs (last stage) */
-    int64_t *offset;        /* per tensor id: byte offset in the slot, -1 when not in this stage */
-    size_t slot_bytes;      /* one micro-batch's activations, after reuse */
-    size_t sum_bytes;       /* the same without reuse, for the report */
+    int *in_ids;                /* tensors arriving at this stage: graph inputs (stage 0) or from stage-1 */
+    int *out_ids;               /* tensors leaving: to stage+1, or the graph outputs (last stage) */
+    int64_t *offset;            /* per tensor id: byte offset in the slot, -1 when not in this stage */
+    size_t slot_bytes;          /* one micro-batch's activations, after reuse */
+    size_t sum_bytes;           /* the same without reuse, for the report */
     size_t in_bytes, out_bytes; /* boundary bytes per micro-batch */
     size_t weight_bytes;
     uint64_t params;
@@ -34,7 +34,7 @@ typedef struct pp_plan_stage {
 
 typedef struct pp_plan {
     int n_stages;
-    int microbatch;          /* M: the planned micro-batch size */
+    int microbatch; /* M: the planned micro-batch size */
     pp_plan_stage *stages;
     double est_total_ms;
 } pp_plan;

@@ -78,8 +78,10 @@ pp_code pp_trace_write(pp_trace *t, const char *path, pp_error *err) {
             if (seen[m->replica][tid]) continue;
             seen[m->replica][tid] = 1;
         }
-        fprintf(af.f, "%s{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":\"stage %d %s (%s)\"}}",
-                first ? "" : ",\n", m->replica, tid, m->stage, copy ? "copy" : "compute", m->device);
+        fprintf(
+            af.f,
+            "%s{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":\"stage %d %s (%s)\"}}",
+            first ? "" : ",\n", m->replica, tid, m->stage, copy ? "copy" : "compute", m->device);
         first = 0;
     }
     for (unsigned i = 0; i < n; i++) {

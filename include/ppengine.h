@@ -85,7 +85,7 @@ typedef enum pp_elem_type {
 } pp_elem_type;
 
 typedef struct pp_tensor_info {
-    const char *name;        /* borrowed from the net */
+    const char *name; /* borrowed from the net */
     pp_elem_type type;
     int rank;
     int64_t dims[PP_MAX_DIMS]; /* -k means k × batch; the batch is always on axis 0 */

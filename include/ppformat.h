@@ -33,7 +33,7 @@
 #define PP_FMT_MAGIC "PPGRAPH" /* 8 bytes with the terminating NUL */
 #define PP_FMT_VERSION_MAJOR 1
 #define PP_FMT_VERSION_MINOR 0
-#define PP_FMT_ALIGN 64u       /* sections and tensor data start on this */
+#define PP_FMT_ALIGN 64u /* sections and tensor data start on this */
 #define PP_MAX_RANK 8
 #define PP_FMT_NONE 0xFFFFFFFFu /* an absent optional input, an absent string */
 
@@ -55,6 +55,7 @@ typedef enum pp_dtype {
 } pp_dtype;
 
 /* Operators. Values are stored in the file; append only. */
+// clang-format off
 #define PP_OP_LIST(X)                                                                                            \
     X(IDENTITY, 1) X(CONV, 2) X(GEMM, 3) X(MATMUL, 4) X(BATCHNORM, 5)                                            \
     X(RELU, 10) X(CLIP, 11) X(SIGMOID, 12) X(TANH, 13) X(GELU, 14) X(SILU, 15) X(HARDSWISH, 16)                  \
@@ -80,6 +81,7 @@ typedef enum pp_op {
 #undef PP_X_ENUM
     PP_OP_MAX_VALUE = 255
 } pp_op;
+// clang-format on
 
 /* Attribute value types. */
 typedef enum pp_attr_type {
@@ -117,13 +119,13 @@ typedef struct pp_fmt_header { /* 64 bytes at offset 0 */
     char magic[8];             /* "PPGRAPH\0" */
     uint16_t version_major;
     uint16_t version_minor;
-    uint32_t header_size;      /* 64 */
-    uint64_t file_size;        /* must equal the real file size */
+    uint32_t header_size; /* 64 */
+    uint64_t file_size;   /* must equal the real file size */
     uint32_t section_count;
-    uint32_t flags;            /* 0 */
+    uint32_t flags;                /* 0 */
     uint64_t section_table_offset; /* 64 */
     uint64_t header_checksum;
-    uint8_t reserved[16];      /* zero */
+    uint8_t reserved[16]; /* zero */
 } pp_fmt_header;
 
 typedef struct pp_fmt_section { /* 32 bytes */
@@ -151,9 +153,9 @@ typedef struct pp_fmt_node { /* 40 bytes */
     uint32_t name;           /* STRINGS offset: the source node name */
     uint32_t inputs_begin;   /* index into INDICES */
     uint32_t n_inputs;
-    uint32_t outputs_begin;  /* index into INDICES */
+    uint32_t outputs_begin; /* index into INDICES */
     uint32_t n_outputs;
-    uint32_t attrs_begin;    /* index into ATTRS */
+    uint32_t attrs_begin; /* index into ATTRS */
     uint32_t n_attrs;
     uint8_t reserved[8];
 } pp_fmt_node;
@@ -166,8 +168,8 @@ typedef struct pp_fmt_attr { /* 24 bytes */
     union {
         int64_t i;
         double f;
-        uint64_t str;        /* STRINGS offset */
-        uint64_t pool;       /* VALUES byte offset */
+        uint64_t str;  /* STRINGS offset */
+        uint64_t pool; /* VALUES byte offset */
     } value;
 } pp_fmt_attr;
 

@@ -27,11 +27,11 @@ extern "C" {
 typedef enum pp_act_kind {
     PP_ACT_NONE = 0,
     PP_ACT_RELU = 1,
-    PP_ACT_CLIP = 2,        /* alpha = min, beta = max (ReLU6: 0, 6) */
+    PP_ACT_CLIP = 2, /* alpha = min, beta = max (ReLU6: 0, 6) */
     PP_ACT_SIGMOID = 3,
     PP_ACT_TANH = 4,
-    PP_ACT_GELU = 5,        /* erf form */
-    PP_ACT_GELU_TANH = 6,   /* tanh approximation */
+    PP_ACT_GELU = 5,      /* erf form */
+    PP_ACT_GELU_TANH = 6, /* tanh approximation */
     PP_ACT_SILU = 7,
     PP_ACT_HARDSWISH = 8,
     PP_ACT_HARDSIGMOID = 9, /* max(0, min(1, alpha*x + beta)) */

@@ -15,13 +15,9 @@ static const struct {
     [PP_DTYPE_F64] = {"f64", 8},
 };
 
-size_t pp_dtype_size(pp_dtype dt) {
-    return (unsigned)dt < PP_DTYPE_COUNT ? dtypes[dt].size : 0;
-}
+size_t pp_dtype_size(pp_dtype dt) { return (unsigned)dt < PP_DTYPE_COUNT ? dtypes[dt].size : 0; }
 
-const char *pp_dtype_name(pp_dtype dt) {
-    return (unsigned)dt < PP_DTYPE_COUNT ? dtypes[dt].name : "invalid";
-}
+const char *pp_dtype_name(pp_dtype dt) { return (unsigned)dt < PP_DTYPE_COUNT ? dtypes[dt].name : "invalid"; }
 
 pp_dtype pp_dtype_from_name(const char *s) {
     if (!s) return PP_DTYPE_INVALID;
@@ -44,7 +40,7 @@ static const struct {
 
 const char *pp_op_name(pp_op op) {
     switch (op) {
-#define PP_X_CASE(name, val) \
+#define PP_X_CASE(name, val)                                                                                           \
     case PP_OP_##name: return #name;
         PP_OP_LIST(PP_X_CASE)
 #undef PP_X_CASE

@@ -22,8 +22,8 @@
  * reader to checksum the header with its checksum field read as zero. */
 typedef struct pp_cksum {
     uint64_t lane[4];
-    uint64_t total;          /* bytes fed so far */
-    unsigned char buf[32];   /* a partial 32-byte block */
+    uint64_t total;        /* bytes fed so far */
+    unsigned char buf[32]; /* a partial 32-byte block */
     size_t nbuf;
 } pp_cksum;
 

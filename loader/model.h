@@ -37,19 +37,19 @@ typedef struct pp_model_tensor {
 typedef struct pp_model_attr {
     const char *name;
     pp_attr_type type;
-    int64_t i;                 /* INT */
-    double f;                  /* FLOAT */
-    const char *s;             /* STRING */
-    uint32_t count;            /* INTS / FLOATS */
-    const int64_t *ints;       /* INTS: count values */
-    const double *floats;      /* FLOATS: count values */
+    int64_t i;            /* INT */
+    double f;             /* FLOAT */
+    const char *s;        /* STRING */
+    uint32_t count;       /* INTS / FLOATS */
+    const int64_t *ints;  /* INTS: count values */
+    const double *floats; /* FLOATS: count values */
 } pp_model_attr;
 
 typedef struct pp_model_node {
     pp_op op;
-    const char *name;          /* source name (ONNX node name, module path) */
+    const char *name; /* source name (ONNX node name, module path) */
     uint32_t n_inputs, n_outputs, n_attrs;
-    const uint32_t *inputs;    /* tensor indices; PP_FMT_NONE for an absent optional input */
+    const uint32_t *inputs; /* tensor indices; PP_FMT_NONE for an absent optional input */
     const uint32_t *outputs;
     const pp_model_attr *attrs;
 } pp_model_node;
@@ -61,12 +61,12 @@ typedef struct pp_model_meta {
 typedef struct pp_model {
     uint32_t n_tensors, n_nodes, n_inputs, n_outputs, n_meta;
     const pp_model_tensor *tensors;
-    const pp_model_node *nodes;   /* topological order */
-    const uint32_t *inputs;       /* graph input tensor ids */
-    const uint32_t *outputs;      /* graph output tensor ids */
+    const pp_model_node *nodes; /* topological order */
+    const uint32_t *inputs;     /* graph input tensor ids */
+    const uint32_t *outputs;    /* graph output tensor ids */
     const pp_model_meta *meta;
     uint16_t version_major, version_minor;
-    void *priv;                   /* loader-owned storage; NULL for a caller-built model */
+    void *priv; /* loader-owned storage; NULL for a caller-built model */
 } pp_model;
 
 /* Validation switches for pp_model_load. */
@@ -94,8 +94,7 @@ pp_code pp_model_write(const pp_model *m, const char *path, pp_error *err);
 /* Called as bytes reach the file: done of total. */
 typedef void (*pp_progress_fn)(uint64_t done, uint64_t total, void *arg);
 /* pp_model_write reporting progress (progress may be NULL). */
-pp_code pp_model_write_progress(const pp_model *m, const char *path, pp_progress_fn progress, void *arg,
-                                pp_error *err);
+pp_code pp_model_write_progress(const pp_model *m, const char *path, pp_progress_fn progress, void *arg, pp_error *err);
 
 /* The same into a malloc'ed buffer (*out_data, freed by the caller with pp_free). */
 pp_code pp_model_write_memory(const pp_model *m, void **out_data, size_t *out_size, pp_error *err);

@@ -23,10 +23,17 @@ static const struct {
     const char *descr;
     pp_dtype dtype;
 } descrs[] = {
-    {"<f4", PP_DTYPE_F32}, {"<f2", PP_DTYPE_F16}, {"<i8", PP_DTYPE_I64}, {"<i4", PP_DTYPE_I32},
-    {"|b1", PP_DTYPE_BOOL}, {"|u1", PP_DTYPE_U8}, {"|i1", PP_DTYPE_I8},
+    {"<f4", PP_DTYPE_F32},
+    {"<f2", PP_DTYPE_F16},
+    {"<i8", PP_DTYPE_I64},
+    {"<i4", PP_DTYPE_I32},
+    {"|b1", PP_DTYPE_BOOL},
+    {"|u1", PP_DTYPE_U8},
+    {"|i1", PP_DTYPE_I8},
     /* Other spellings of the one-byte types, accepted on read only. */
-    {"<u1", PP_DTYPE_U8},  {"<i1", PP_DTYPE_I8}, {"<b1", PP_DTYPE_BOOL},
+    {"<u1", PP_DTYPE_U8},
+    {"<i1", PP_DTYPE_I8},
+    {"<b1", PP_DTYPE_BOOL},
 };
 #define N_WRITABLE 7 /* the first entries are the canonical ones the writer uses */
 
@@ -163,12 +170,9 @@ static pp_code parse_dict(hparse *h, npy_header *out) {
             if ((rc = parse_str(h, out->descr, sizeof out->descr, "for 'descr'"))) return rc;
         } else if (strcmp(key, "fortran_order") == 0) {
             if (seen_fortran++) return hbad(h, "'fortran_order' appears twice");
-            if (match_word(h, "True"))
-                out->fortran = 1;
-            else if (match_word(h, "False"))
-                out->fortran = 0;
-            else
-                return hbad(h, "'fortran_order' must be True or False");
+            if (match_word(h, "True")) out->fortran = 1;
+            else if (match_word(h, "False")) out->fortran = 0;
+            else return hbad(h, "'fortran_order' must be True or False");
         } else if (strcmp(key, "shape") == 0) {
             if (seen_shape++) return hbad(h, "'shape' appears twice");
             if ((rc = parse_shape(h, &out->rank, out->dims))) return rc;
@@ -322,8 +326,7 @@ void pp_npy_free(pp_npy *a) {
     memset(a, 0, sizeof *a);
 }
 
-pp_code pp_npy_write(const char *path, pp_dtype dtype, int rank, const int64_t *dims, const void *data,
-                     pp_error *err) {
+pp_code pp_npy_write(const char *path, pp_dtype dtype, int rank, const int64_t *dims, const void *data, pp_error *err) {
     const char *descr = NULL;
     for (size_t i = 0; i < N_WRITABLE; i++)
         if (descrs[i].dtype == dtype) descr = descrs[i].descr;

@@ -19,7 +19,7 @@ typedef struct pp_npy {
     pp_dtype dtype;
     int rank;
     int64_t dims[PP_MAX_RANK];
-    void *data;     /* owned: nbytes bytes, C order; free with pp_npy_free */
+    void *data; /* owned: nbytes bytes, C order; free with pp_npy_free */
     size_t nbytes;
 } pp_npy;
 
@@ -31,8 +31,7 @@ pp_code pp_npy_read_memory(const void *buf, size_t size, const char *what, pp_np
 void pp_npy_free(pp_npy *a);
 
 /* Writes a .npy through a temporary file in the same folder, then renames it. */
-pp_code pp_npy_write(const char *path, pp_dtype dtype, int rank, const int64_t *dims, const void *data,
-                     pp_error *err);
+pp_code pp_npy_write(const char *path, pp_dtype dtype, int rank, const int64_t *dims, const void *data, pp_error *err);
 
 #ifdef __cplusplus
 }

@@ -31,14 +31,14 @@ static const int section_required[N_KINDS] = {0, 1, 1, 1, 0, 0, 0, 1, 0, 0};
 
 /* Owns the mapping (or the aligned copy of caller memory) behind a pp_model. */
 typedef struct loaded {
-    void *map;       /* mmap'ed file, or NULL */
+    void *map; /* mmap'ed file, or NULL */
     size_t map_size;
-    void *copy;      /* pp_malloc'ed copy of misaligned caller memory, or NULL */
+    void *copy; /* pp_malloc'ed copy of misaligned caller memory, or NULL */
 } loaded;
 
 typedef struct section {
     int present;
-    uint32_t entry;  /* index in the section table */
+    uint32_t entry; /* index in the section table */
     uint64_t off, size;
 } section;
 
@@ -111,8 +111,8 @@ static pp_code check_header(reader *r) {
     }
     if (h->version_major > PP_FMT_VERSION_MAJOR)
         return pp_error_set(r->err, PP_ERR_UNSUPPORTED,
-                            "header at offset 8: file format %u.%u is newer than this reader's %d.%d",
-                            h->version_major, h->version_minor, PP_FMT_VERSION_MAJOR, PP_FMT_VERSION_MINOR);
+                            "header at offset 8: file format %u.%u is newer than this reader's %d.%d", h->version_major,
+                            h->version_minor, PP_FMT_VERSION_MAJOR, PP_FMT_VERSION_MINOR);
     if (h->version_major < 1)
         return bad(r, "header", 8, "file format %u.%u predates format 1 and is not supported", h->version_major,
                    h->version_minor);
@@ -154,10 +154,8 @@ static pp_code check_table(reader *r) {
         memcpy(&s, r->base + at, sizeof s);
         char label[64];
         const char *nm = s.kind > 0 && s.kind < N_KINDS ? section_names[s.kind] : NULL;
-        if (nm)
-            snprintf(label, sizeof label, "section %s", nm);
-        else
-            snprintf(label, sizeof label, "section of unknown kind %u", s.kind);
+        if (nm) snprintf(label, sizeof label, "section %s", nm);
+        else snprintf(label, sizeof label, "section of unknown kind %u", s.kind);
         if (s.offset % PP_FMT_ALIGN)
             return bad(r, "section table", at, "entry %u (%s): offset %llu is not a multiple of %u", i, label,
                        (unsigned long long)s.offset, PP_FMT_ALIGN);
@@ -282,7 +280,7 @@ static int wrange_cmp(const void *a, const void *b) {
 
 /* Scratch for the cross-reference checks, freed before returning. */
 typedef struct scratch {
-    uint32_t *producer;   /* per tensor: the node writing it, or PP_FMT_NONE */
+    uint32_t *producer; /* per tensor: the node writing it, or PP_FMT_NONE */
     wrange *weights;
     unsigned char *listed; /* per tensor: already a graph input */
 } scratch;
@@ -380,8 +378,8 @@ static pp_code check_attr(reader *r, uint32_t a, const char *node_label, pp_mode
     char nb[80], lb[240];
     const char *name = str_at(r, x.name);
     if (!name)
-        return bad(r, "ATTRS", at, "attribute %u of %s: name offset %u is outside STRINGS (%llu bytes)", a,
-                   node_label, x.name, (unsigned long long)r->sec[PP_SEC_STRINGS].size);
+        return bad(r, "ATTRS", at, "attribute %u of %s: name offset %u is outside STRINGS (%llu bytes)", a, node_label,
+                   x.name, (unsigned long long)r->sec[PP_SEC_STRINGS].size);
     if (!*name) return bad(r, "ATTRS", at, "attribute %u of %s has an empty name", a, node_label);
     snprintf(lb, sizeof lb, "attribute %u '%s' of %s", a, NAME(nb, name), node_label);
     if (x.reserved != 0) return bad(r, "ATTRS", at + 12, "%s: reserved field is %u, expected 0", lb, x.reserved);
@@ -415,10 +413,8 @@ static pp_code check_attr(reader *r, uint32_t a, const char *node_label, pp_mode
                        x.count, (unsigned long long)pool, (unsigned long long)vsize);
         const void *p = r->base + r->sec[PP_SEC_VALUES].off + pool;
         m->count = x.count;
-        if (x.type == PP_ATTR_INTS)
-            m->ints = p;
-        else
-            m->floats = p;
+        if (x.type == PP_ATTR_INTS) m->ints = p;
+        else m->floats = p;
         return PP_OK;
     }
     }
@@ -465,8 +461,8 @@ static pp_code check_nodes_own(reader *r, pp_model_node *out, const pp_model_ten
                        (unsigned long long)(idx + n.n_inputs));
         if (n.attrs_begin != attr)
             return bad(r, "NODES", at + 24,
-                       "%s: attributes start at %u, expected %llu (ATTRS holds them in node order)", lb,
-                       n.attrs_begin, (unsigned long long)attr);
+                       "%s: attributes start at %u, expected %llu (ATTRS holds them in node order)", lb, n.attrs_begin,
+                       (unsigned long long)attr);
         idx += (uint64_t)n.n_inputs + n.n_outputs;
         attr += n.n_attrs;
         for (uint32_t a = 0; a < n.n_attrs; a++) {
@@ -596,8 +592,8 @@ static pp_code check_meta(reader *r, pp_model_meta *out) {
             return bad(r, "METADATA", at, "entry %u: key offset %u is outside STRINGS (%llu bytes)", k, x.key,
                        (unsigned long long)r->sec[PP_SEC_STRINGS].size);
         if (!out[k].value)
-            return bad(r, "METADATA", at + 4, "entry %u: value offset %u is outside STRINGS (%llu bytes)", k,
-                       x.value, (unsigned long long)r->sec[PP_SEC_STRINGS].size);
+            return bad(r, "METADATA", at + 4, "entry %u: value offset %u is outside STRINGS (%llu bytes)", k, x.value,
+                       (unsigned long long)r->sec[PP_SEC_STRINGS].size);
     }
     return PP_OK;
 }
@@ -632,8 +628,8 @@ static pp_code build_model(const unsigned char *base, uint64_t size, unsigned fl
         carve(&total, r.n_tensors, sizeof(pp_model_tensor), &o_t) ||
         carve(&total, r.n_nodes, sizeof(pp_model_node), &o_n) ||
         carve(&total, r.n_attrs, sizeof(pp_model_attr), &o_a) || carve(&total, r.n_meta, sizeof(pp_model_meta), &o_m))
-        return pp_error_nomem(err, "%u tensors, %u nodes and %u attributes exceed the address space",
-                            r.n_tensors, r.n_nodes, r.n_attrs);
+        return pp_error_nomem(err, "%u tensors, %u nodes and %u attributes exceed the address space", r.n_tensors,
+                              r.n_nodes, r.n_attrs);
     size_t stotal = 0, o_prod, o_w, o_listed;
     if (carve(&stotal, r.n_tensors, sizeof(uint32_t), &o_prod) || carve(&stotal, r.n_tensors, sizeof(wrange), &o_w) ||
         carve(&stotal, r.n_tensors, 1, &o_listed))
@@ -737,8 +733,9 @@ pp_code pp_model_load(const char *path, unsigned flags, pp_model **out, pp_error
     void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
     int e = errno;
     close(fd); /* the mapping keeps the file alive */
-    if (map == MAP_FAILED) return pp_error_set(err, PP_ERR_IO, "%s: mmap of %llu bytes failed: %s", path,
-                                               (unsigned long long)size, strerror(e));
+    if (map == MAP_FAILED)
+        return pp_error_set(err, PP_ERR_IO, "%s: mmap of %llu bytes failed: %s", path, (unsigned long long)size,
+                            strerror(e));
     /* The checksum reads every byte once, front to back. */
     if (!(flags & PP_LOAD_SKIP_DATA_CHECKSUM)) (void)madvise(map, (size_t)size, MADV_SEQUENTIAL);
     pp_model *m;

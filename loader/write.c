@@ -15,7 +15,7 @@ enum { N_SECTIONS = 9 };
 
 /* File order, which is also the order of the section table. */
 static const uint32_t section_order[N_SECTIONS] = {
-    PP_SEC_STRINGS, PP_SEC_TENSORS, PP_SEC_NODES, PP_SEC_ATTRS, PP_SEC_INDICES,
+    PP_SEC_STRINGS, PP_SEC_TENSORS,  PP_SEC_NODES,    PP_SEC_ATTRS, PP_SEC_INDICES,
     PP_SEC_VALUES,  PP_SEC_GRAPH_IO, PP_SEC_METADATA, PP_SEC_DATA,
 };
 enum { S_STRINGS, S_TENSORS, S_NODES, S_ATTRS, S_INDICES, S_VALUES, S_GRAPH_IO, S_METADATA, S_DATA };
@@ -95,8 +95,8 @@ static pp_code check_attr(const pp_model *m, uint32_t j, uint32_t a, pp_error *e
     case PP_ATTR_FLOATS: {
         const void *p = at->type == PP_ATTR_INTS ? (const void *)at->ints : (const void *)at->floats;
         if (at->count && !p)
-            return pp_error_set(err, PP_ERR_INVALID_ARG, "node %u '%s': attribute '%s' has %u values but no array",
-                                j, nm, an, at->count);
+            return pp_error_set(err, PP_ERR_INVALID_ARG, "node %u '%s': attribute '%s' has %u values but no array", j,
+                                nm, an, at->count);
         return PP_OK;
     }
     }
@@ -119,8 +119,8 @@ static pp_code check_nodes(const pp_model *m, uint32_t *producer, pp_error *err)
             uint32_t t = n->inputs[k];
             if (t == PP_FMT_NONE) continue; /* an absent optional input */
             if (t >= m->n_tensors)
-                return pp_error_set(err, PP_ERR_INVALID_ARG, "node %u '%s': input %u is tensor %u, but there are %u",
-                                    j, nm, k, t, m->n_tensors);
+                return pp_error_set(err, PP_ERR_INVALID_ARG, "node %u '%s': input %u is tensor %u, but there are %u", j,
+                                    nm, k, t, m->n_tensors);
             if (m->tensors[t].kind != PP_TENSOR_ACTIVATION) continue;
             if (producer[t] == PP_FMT_NONE)
                 return pp_error_set(err, PP_ERR_INVALID_ARG,
@@ -134,13 +134,12 @@ static pp_code check_nodes(const pp_model *m, uint32_t *producer, pp_error *err)
                 return pp_error_set(err, PP_ERR_INVALID_ARG, "node %u '%s': output %u is tensor %u, but there are %u",
                                     j, nm, k, t, m->n_tensors);
             if (m->tensors[t].kind != PP_TENSOR_ACTIVATION)
-                return pp_error_set(err, PP_ERR_INVALID_ARG, "node %u '%s': output %u, tensor %u '%s', is a %s", j,
-                                    nm, k, t, NAME(tb, m->tensors[t].name), kind_name(m->tensors[t].kind));
+                return pp_error_set(err, PP_ERR_INVALID_ARG, "node %u '%s': output %u, tensor %u '%s', is a %s", j, nm,
+                                    k, t, NAME(tb, m->tensors[t].name), kind_name(m->tensors[t].kind));
             if (producer[t] != PP_FMT_NONE)
-                return pp_error_set(err, PP_ERR_INVALID_ARG,
-                                    "tensor %u '%s' is produced twice: by node %u '%s' and node %u '%s'", t,
-                                    NAME(tb, m->tensors[t].name), producer[t], NAME(ob, m->nodes[producer[t]].name),
-                                    j, nm);
+                return pp_error_set(
+                    err, PP_ERR_INVALID_ARG, "tensor %u '%s' is produced twice: by node %u '%s' and node %u '%s'", t,
+                    NAME(tb, m->tensors[t].name), producer[t], NAME(ob, m->nodes[producer[t]].name), j, nm);
             producer[t] = j;
         }
         for (uint32_t a = 0; a < n->n_attrs; a++) {
@@ -221,8 +220,7 @@ typedef struct strpool {
 
 static pp_code pool_grow_table(strpool *sp, pp_error *err) {
     size_t n = sp->nslot ? sp->nslot * 2 : 256, bytes;
-    if (pp_mul_size(n, sizeof(uint32_t), &bytes))
-        return pp_error_nomem(err, "writing a model: string table too large");
+    if (pp_mul_size(n, sizeof(uint32_t), &bytes)) return pp_error_nomem(err, "writing a model: string table too large");
     uint32_t *slot = pp_calloc(n, sizeof(uint32_t));
     if (!slot) return pp_error_set(err, PP_ERR_NOMEM, "writing a model: cannot allocate %zu bytes for strings", bytes);
     for (size_t i = 0; i < sp->nslot; i++) {
@@ -329,7 +327,7 @@ static pp_code build(const pp_model *m, plan *p, pp_error *err) {
     sp.buf = pp_malloc(sp.cap = 4096);
     if (!soff || !p->weight_off || !sp.buf) {
         rc = pp_error_nomem(err, "writing a model: cannot allocate its tables (%llu strings, %u tensors)",
-                          (unsigned long long)nsoff, m->n_tensors);
+                            (unsigned long long)nsoff, m->n_tensors);
         goto out;
     }
     sp.buf[0] = 0;
@@ -383,8 +381,8 @@ static pp_code build(const pp_model *m, plan *p, pp_error *err) {
     p->front_size = (size_t)p->sec[S_DATA].offset;
     p->front = pp_calloc(p->front_size, 1);
     if (!p->front) {
-        rc = pp_error_set(err, PP_ERR_NOMEM, "writing a model: cannot allocate %zu bytes for its tables",
-                          p->front_size);
+        rc =
+            pp_error_set(err, PP_ERR_NOMEM, "writing a model: cannot allocate %zu bytes for its tables", p->front_size);
         goto out;
     }
 
@@ -476,8 +474,8 @@ static pp_code build(const pp_model *m, plan *p, pp_error *err) {
     pp_cksum_update(&ck, zeros, (size_t)(pp_fmt_align(at_off) - at_off));
     p->sec[S_DATA].checksum = pp_cksum_final(&ck);
     for (int s = 0; s < S_DATA; s++)
-        p->sec[s].checksum = pp_fmt_checksum(f + p->sec[s].offset, (size_t)(pp_fmt_align(p->sec[s].offset + sz[s]) -
-                                                                             p->sec[s].offset));
+        p->sec[s].checksum =
+            pp_fmt_checksum(f + p->sec[s].offset, (size_t)(pp_fmt_align(p->sec[s].offset + sz[s]) - p->sec[s].offset));
     put(f, sizeof(pp_fmt_header), p->sec, sizeof p->sec);
 
     pp_fmt_header h;
@@ -601,10 +599,8 @@ pp_code pp_model_write_progress(const pp_model *m, const char *path, pp_progress
     if (!rc) {
         filesink fs = {&af, progress, arg, 0, p.file_size};
         rc = emit(m, &p, file_sink, &fs, err);
-        if (rc)
-            pp_afile_abort(&af);
-        else
-            rc = pp_afile_commit(&af, err);
+        if (rc) pp_afile_abort(&af);
+        else rc = pp_afile_commit(&af, err);
     }
     plan_free(&p);
     return rc;

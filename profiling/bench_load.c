@@ -49,8 +49,8 @@ static void time_loads(const char *path, unsigned flags, const char *label, doub
     }
     qsort(t, (size_t)reps, sizeof *t, cmp_double);
     double best = t[0], median = t[reps / 2];
-    printf("%-28s %8.1f MB  best %8.3f ms  median %8.3f ms  %8.2f GB/s (best)\n", label, mb, best * 1e3,
-           median * 1e3, mb / 1e3 / best);
+    printf("%-28s %8.1f MB  best %8.3f ms  median %8.3f ms  %8.2f GB/s (best)\n", label, mb, best * 1e3, median * 1e3,
+           mb / 1e3 / best);
     free(t);
     (void)sink;
 }
@@ -81,8 +81,7 @@ int main(int argc, char **argv) {
         snprintf(name, sizeof name, "layers.%d.out", l);
         uint32_t y = pp_mb_activation(b, name, PP_DTYPE_F32, 2, act);
         snprintf(name, sizeof name, "layers.%d", l);
-        pp_mb_add_node(b, PP_OP_GEMM, name, PP_MB_IDS(h, wt), PP_MB_IDS(y),
-                       PP_MB_ATTRS(pp_mb_attr_int("transB", 1)));
+        pp_mb_add_node(b, PP_OP_GEMM, name, PP_MB_IDS(h, wt), PP_MB_IDS(y), PP_MB_ATTRS(pp_mb_attr_int("transB", 1)));
         h = y;
     }
     pp_mb_add_output(b, h);

@@ -66,14 +66,16 @@ int main(int argc, char **argv) {
     struct {
         const char *devices;
         int stages, micro;
-    } cfg[] = {{"cpu", 1, 256},          {"cpu:0,cpu:1", 2, 32},         {"cpu:0,cpu:1", 2, 8},
-               {"cpu:0,cpu:1,cpu:2,cpu:3", 4, 16}, {"cpu:0,cpu:1", 1, 64}, {"cpu:0,cpu:1,cpu:2,cpu:3", 2, 32}};
+    } cfg[] = {{"cpu", 1, 256},        {"cpu:0,cpu:1", 2, 32},
+               {"cpu:0,cpu:1", 2, 8},  {"cpu:0,cpu:1,cpu:2,cpu:3", 4, 16},
+               {"cpu:0,cpu:1", 1, 64}, {"cpu:0,cpu:1,cpu:2,cpu:3", 2, 32}};
     double base = 0;
     printf("%-26s %6s %8s %6s %12s %9s %10s %10s\n", "devices", "stages", "replicas", "micro", "items/s", "speed-up",
            "efficiency", "ideal");
     for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++) {
         pp_exec *e;
-        pp_exec_options o = {cfg[c].devices, cfg[c].stages, cfg[c].micro, batch, 2, 0, NULL, "/dev/null", 0, 0, 0, PP_PREC_FP32};
+        pp_exec_options o = {cfg[c].devices, cfg[c].stages, cfg[c].micro, batch, 2, 0, NULL, "/dev/null", 0, 0, 0,
+                             PP_PREC_FP32};
         if (pp_exec_create(g, &o, &e, &err)) {
             fprintf(stderr, "%s: %s\n", cfg[c].devices, err.msg);
             continue;
@@ -98,8 +100,8 @@ int main(int argc, char **argv) {
         if (c == 0) base = thr;
         int m = (batch / R + cfg[c].micro - 1) / cfg[c].micro;
         double eff = wall > 0 ? busy / (P * R * wall) : 0;
-        printf("%-26s %6d %8d %6d %12.1f %8.2fx %10.3f %10.3f\n", cfg[c].devices, P, R, cfg[c].micro, thr,
-               thr / base, eff, (double)m / (m + P - 1));
+        printf("%-26s %6d %8d %6d %12.1f %8.2fx %10.3f %10.3f\n", cfg[c].devices, P, R, cfg[c].micro, thr, thr / base,
+               eff, (double)m / (m + P - 1));
         free(in);
         free(out);
         pp_exec_free(e);

@@ -29,8 +29,8 @@
 #define PP_SOURCE_DIR "."
 #endif
 
-static const char *models[] = {"mlp", "resnet", "resnet_bn", "mobilenet", "efficientnet",
-                               "densenet", "shufflenet", "vit", "gpt"};
+static const char *models[] = {"mlp",      "resnet",     "resnet_bn", "mobilenet", "efficientnet",
+                               "densenet", "shufflenet", "vit",       "gpt"};
 
 static int n_pass, n_fail, n_skip;
 
@@ -265,8 +265,9 @@ int main(int argc, char **argv) {
             run_net(net, two, "2", "1", batch, x.data, 0, NULL, NULL, &ypipe, &ob, msg, sizeof msg) ||
             run_net(net, device, NULL, NULL, batch, x.data, 1, &io, NULL, &ygraph, &ob, msg, sizeof msg) ||
             run_net(net, two, "2", "1", batch, x.data, 1, &io, NULL, &ygpipe, &ob, msg, sizeof msg) ||
-            (!self_test && (run_net(net, device, NULL, NULL, batch, x.data, 1, NULL, "fp16", &yf16, &ob, msg, sizeof msg) ||
-                            run_net(net, device, NULL, NULL, batch, x.data, 1, NULL, "bf16", &ybf16, &ob, msg, sizeof msg)))) {
+            (!self_test &&
+             (run_net(net, device, NULL, NULL, batch, x.data, 1, NULL, "fp16", &yf16, &ob, msg, sizeof msg) ||
+              run_net(net, device, NULL, NULL, batch, x.data, 1, NULL, "bf16", &ybf16, &ob, msg, sizeof msg)))) {
             ok = 0;
         } else if (yr.nbytes != ob) {
             ok = 0;
@@ -298,8 +299,9 @@ int main(int argc, char **argv) {
                 char m5[128] = "", m6[128] = "";
                 if (yf16) rel_l2(yr.data, yf16, n, m5, sizeof m5);
                 if (ybf16) rel_l2(yr.data, ybf16, n, m6, sizeof m6);
-                snprintf(msg, sizeof msg, "vs cpu %s; vs PyTorch %s; 2-stage pipeline %s; graphs+device buffers ok%s%s%s%s",
-                         m1, m2, m3, yf16 ? "; fp16 " : "", m5, ybf16 ? "; bf16 " : "", m6);
+                snprintf(msg, sizeof msg,
+                         "vs cpu %s; vs PyTorch %s; 2-stage pipeline %s; graphs+device buffers ok%s%s%s%s", m1, m2, m3,
+                         yf16 ? "; fp16 " : "", m5, ybf16 ? "; bf16 " : "", m6);
             }
         }
         printf("%-4s %-14s batch %lld: %s\n", ok ? "ok" : "FAIL", name, (long long)batch, msg);

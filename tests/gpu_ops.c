@@ -76,10 +76,15 @@ typedef struct input {
 
 static size_t dtype_size(pp_dtype t) {
     switch (t) {
-    case PP_DTYPE_F64: case PP_DTYPE_I64: return 8;
-    case PP_DTYPE_F32: case PP_DTYPE_I32: return 4;
-    case PP_DTYPE_F16: case PP_DTYPE_BF16: return 2;
-    case PP_DTYPE_BOOL: case PP_DTYPE_U8: case PP_DTYPE_I8: return 1;
+    case PP_DTYPE_F64:
+    case PP_DTYPE_I64: return 8;
+    case PP_DTYPE_F32:
+    case PP_DTYPE_I32: return 4;
+    case PP_DTYPE_F16:
+    case PP_DTYPE_BF16: return 2;
+    case PP_DTYPE_BOOL:
+    case PP_DTYPE_U8:
+    case PP_DTYPE_I8: return 1;
     default: return 0;
     }
 }
@@ -101,7 +106,8 @@ static void fill(const input *in, void *buf) {
         case PP_DTYPE_F16: ((uint16_t *)buf)[i] = pp_f32_to_f16(rndf(-2.f, 2.f)); break;
         case PP_DTYPE_BF16: ((uint16_t *)buf)[i] = pp_f32_to_bf16(rndf(-2.f, 2.f)); break;
         case PP_DTYPE_F64: ((double *)buf)[i] = rndf(-100.f, 100.f); break;
-        case PP_DTYPE_I64: case PP_DTYPE_I32: {
+        case PP_DTYPE_I64:
+        case PP_DTYPE_I32: {
             int64_t v = in->gen == G_INDEX ? (int64_t)(rnd() % (uint32_t)(2 * in->gen_range)) - in->gen_range
                                            : (int64_t)(rnd() % 11) - 5;
             if (in->dtype == PP_DTYPE_I64) ((int64_t *)buf)[i] = v;
@@ -242,11 +248,24 @@ static int compare(pp_dtype t, const void *ref, const void *got, int64_t n, floa
         switch (t) {
         case PP_DTYPE_F32: r = ((const float *)ref)[i], g = ((const float *)got)[i]; break;
         case PP_DTYPE_F64: r = ((const double *)ref)[i], g = ((const double *)got)[i]; break;
-        case PP_DTYPE_F16: r = pp_f16_to_f32(((const uint16_t *)ref)[i]), g = pp_f16_to_f32(((const uint16_t *)got)[i]); break;
-        case PP_DTYPE_BF16: r = pp_bf16_to_f32(((const uint16_t *)ref)[i]), g = pp_bf16_to_f32(((const uint16_t *)got)[i]); break;
-        case PP_DTYPE_I64: exact = ((const int64_t *)ref)[i] != ((const int64_t *)got)[i] ? 2 : 1; r = g = 0; break;
-        case PP_DTYPE_I32: exact = ((const int32_t *)ref)[i] != ((const int32_t *)got)[i] ? 2 : 1; r = g = 0; break;
-        default: exact = ((const uint8_t *)ref)[i] != ((const uint8_t *)got)[i] ? 2 : 1; r = g = 0; break;
+        case PP_DTYPE_F16:
+            r = pp_f16_to_f32(((const uint16_t *)ref)[i]), g = pp_f16_to_f32(((const uint16_t *)got)[i]);
+            break;
+        case PP_DTYPE_BF16:
+            r = pp_bf16_to_f32(((const uint16_t *)ref)[i]), g = pp_bf16_to_f32(((const uint16_t *)got)[i]);
+            break;
+        case PP_DTYPE_I64:
+            exact = ((const int64_t *)ref)[i] != ((const int64_t *)got)[i] ? 2 : 1;
+            r = g = 0;
+            break;
+        case PP_DTYPE_I32:
+            exact = ((const int32_t *)ref)[i] != ((const int32_t *)got)[i] ? 2 : 1;
+            r = g = 0;
+            break;
+        default:
+            exact = ((const uint8_t *)ref)[i] != ((const uint8_t *)got)[i] ? 2 : 1;
+            r = g = 0;
+            break;
         }
         int wrong;
         if (exact) {
@@ -493,22 +512,43 @@ static void run_graph(const tcase *c) {
 }
 
 static void eltwise_cases(void) {
-    static const struct { pp_op op; const char *name; gen_kind g; } un[] = {
-        {PP_OP_RELU, "relu", G_NORMAL}, {PP_OP_SIGMOID, "sigmoid", G_NORMAL}, {PP_OP_TANH, "tanh", G_NORMAL},
-        {PP_OP_GELU, "gelu", G_NORMAL}, {PP_OP_GELU_TANH, "gelu_tanh", G_NORMAL}, {PP_OP_SILU, "silu", G_NORMAL},
-        {PP_OP_HARDSWISH, "hardswish", G_NORMAL}, {PP_OP_HARDSIGMOID, "hardsigmoid", G_NORMAL},
-        {PP_OP_SQRT, "sqrt", G_POS}, {PP_OP_ERF, "erf", G_NORMAL}, {PP_OP_EXP, "exp", G_NORMAL},
-        {PP_OP_LOG, "log", G_POS}, {PP_OP_NEG, "neg", G_NORMAL}, {PP_OP_ABS, "abs", G_NORMAL},
-        {PP_OP_RECIPROCAL, "reciprocal", G_POS}, {PP_OP_ELU, "elu", G_NORMAL}, {PP_OP_SOFTPLUS, "softplus", G_NORMAL},
-        {PP_OP_FLOOR, "floor", G_NORMAL}, {PP_OP_CEIL, "ceil", G_NORMAL}, {PP_OP_SIN, "sin", G_NORMAL},
-        {PP_OP_COS, "cos", G_NORMAL}, {PP_OP_SIGN, "sign", G_NORMAL}, {PP_OP_ROUND, "round", G_NORMAL},
-        {PP_OP_MISH, "mish", G_NORMAL}, {PP_OP_SELU, "selu", G_NORMAL}, {PP_OP_LEAKY_RELU, "leaky_relu", G_NORMAL},
+    static const struct {
+        pp_op op;
+        const char *name;
+        gen_kind g;
+    } un[] = {
+        {PP_OP_RELU, "relu", G_NORMAL},
+        {PP_OP_SIGMOID, "sigmoid", G_NORMAL},
+        {PP_OP_TANH, "tanh", G_NORMAL},
+        {PP_OP_GELU, "gelu", G_NORMAL},
+        {PP_OP_GELU_TANH, "gelu_tanh", G_NORMAL},
+        {PP_OP_SILU, "silu", G_NORMAL},
+        {PP_OP_HARDSWISH, "hardswish", G_NORMAL},
+        {PP_OP_HARDSIGMOID, "hardsigmoid", G_NORMAL},
+        {PP_OP_SQRT, "sqrt", G_POS},
+        {PP_OP_ERF, "erf", G_NORMAL},
+        {PP_OP_EXP, "exp", G_NORMAL},
+        {PP_OP_LOG, "log", G_POS},
+        {PP_OP_NEG, "neg", G_NORMAL},
+        {PP_OP_ABS, "abs", G_NORMAL},
+        {PP_OP_RECIPROCAL, "reciprocal", G_POS},
+        {PP_OP_ELU, "elu", G_NORMAL},
+        {PP_OP_SOFTPLUS, "softplus", G_NORMAL},
+        {PP_OP_FLOOR, "floor", G_NORMAL},
+        {PP_OP_CEIL, "ceil", G_NORMAL},
+        {PP_OP_SIN, "sin", G_NORMAL},
+        {PP_OP_COS, "cos", G_NORMAL},
+        {PP_OP_SIGN, "sign", G_NORMAL},
+        {PP_OP_ROUND, "round", G_NORMAL},
+        {PP_OP_MISH, "mish", G_NORMAL},
+        {PP_OP_SELU, "selu", G_NORMAL},
+        {PP_OP_LEAKY_RELU, "leaky_relu", G_NORMAL},
     };
     char name[64];
     for (size_t i = 0; i < sizeof un / sizeof un[0]; i++) {
         snprintf(name, sizeof name, "%s (7,3,5)", un[i].name);
-        CASE(.name = name, .op = un[i].op, .n_in = 1, .n_out = 1, .in = {with_gen(F32(3, I64(7), I64(3), I64(5)), un[i].g, 0)},
-             .atol = 2e-6f, .rtol = 2e-6f);
+        CASE(.name = name, .op = un[i].op, .n_in = 1, .n_out = 1,
+             .in = {with_gen(F32(3, I64(7), I64(3), I64(5)), un[i].g, 0)}, .atol = 2e-6f, .rtol = 2e-6f);
     }
     CASE(.name = "clip [-0.5, 1] (1)", .op = PP_OP_CLIP, .n_in = 1, .n_out = 1, .in = {F32(1, I64(1))}, .n_attr = 2,
          .attr = {A_FLOAT("min", -0.5), A_FLOAT("max", 1.0)});
@@ -518,10 +558,21 @@ static void eltwise_cases(void) {
     CASE(.name = "abs i32 (9)", .op = PP_OP_ABS, .n_in = 1, .n_out = 1, .in = {T(PP_DTYPE_I32, 1, I64(9))});
     CASE(.name = "not bool (2,5)", .op = PP_OP_NOT, .n_in = 1, .n_out = 1, .in = {T(PP_DTYPE_BOOL, 2, I64(2), I64(5))});
 
-    static const struct { pp_op op; const char *name; } bin[] = {
-        {PP_OP_ADD, "add"}, {PP_OP_SUB, "sub"}, {PP_OP_MUL, "mul"}, {PP_OP_DIV, "div"}, {PP_OP_MAX, "max"},
-        {PP_OP_MIN, "min"}, {PP_OP_EQUAL, "equal"}, {PP_OP_LESS, "less"}, {PP_OP_GREATER, "greater"},
-        {PP_OP_LESS_EQUAL, "less_equal"}, {PP_OP_GREATER_EQUAL, "greater_equal"},
+    static const struct {
+        pp_op op;
+        const char *name;
+    } bin[] = {
+        {PP_OP_ADD, "add"},
+        {PP_OP_SUB, "sub"},
+        {PP_OP_MUL, "mul"},
+        {PP_OP_DIV, "div"},
+        {PP_OP_MAX, "max"},
+        {PP_OP_MIN, "min"},
+        {PP_OP_EQUAL, "equal"},
+        {PP_OP_LESS, "less"},
+        {PP_OP_GREATER, "greater"},
+        {PP_OP_LESS_EQUAL, "less_equal"},
+        {PP_OP_GREATER_EQUAL, "greater_equal"},
     };
     for (size_t i = 0; i < sizeof bin / sizeof bin[0]; i++) {
         snprintf(name, sizeof name, "%s (7,3,4,5)+(1,3,1,1)", bin[i].name);
@@ -533,25 +584,36 @@ static void eltwise_cases(void) {
     }
     CASE(.name = "add same shape (1000003)", .op = PP_OP_ADD, .n_in = 2, .n_out = 1,
          .in = {F32(1, I64(1000003)), F32(1, I64(1000003))});
-    CASE(.name = "mul scalar (1)*(2,3,7)", .op = PP_OP_MUL, .n_in = 2, .n_out = 1, .in = {F32(1, I64(1)), F32(3, I64(2), I64(3), I64(7))});
-    CASE(.name = "add (1,1)+(1,1)", .op = PP_OP_ADD, .n_in = 2, .n_out = 1, .in = {F32(2, I64(1), I64(1)), F32(2, I64(1), I64(1))});
+    CASE(.name = "mul scalar (1)*(2,3,7)", .op = PP_OP_MUL, .n_in = 2, .n_out = 1,
+         .in = {F32(1, I64(1)), F32(3, I64(2), I64(3), I64(7))});
+    CASE(.name = "add (1,1)+(1,1)", .op = PP_OP_ADD, .n_in = 2, .n_out = 1,
+         .in = {F32(2, I64(1), I64(1)), F32(2, I64(1), I64(1))});
     CASE(.name = "pow (3,4)^(4)", .op = PP_OP_POW, .n_in = 2, .n_out = 1,
          .in = {with_gen(F32(2, I64(3), I64(4)), G_POS, 0), F32(1, I64(4))}, .atol = 1e-5f, .rtol = 1e-5f);
-    CASE(.name = "mod fmod=0 (6,5)", .op = PP_OP_MOD, .n_in = 2, .n_out = 1, .in = {F32(2, I64(6), I64(5)), with_gen(F32(2, I64(6), I64(5)), G_POS, 0)});
-    CASE(.name = "mod i32 (6,5)", .op = PP_OP_MOD, .n_in = 2, .n_out = 1, .in = {T(PP_DTYPE_I32, 2, I64(6), I64(5)), T(PP_DTYPE_I32, 2, I64(6), I64(5))});
-    CASE(.name = "div i32 by zero and -1 (40)", .op = PP_OP_DIV, .n_in = 2, .n_out = 1, .in = {T(PP_DTYPE_I32, 1, I64(40)), T(PP_DTYPE_I32, 1, I64(40))});
-    CASE(.name = "pow i64 (13)", .op = PP_OP_POW, .n_in = 2, .n_out = 1, .in = {T(PP_DTYPE_I64, 1, I64(13)), T(PP_DTYPE_I64, 1, I64(13))});
-    CASE(.name = "and bool (4,1)&(1,3)", .op = PP_OP_AND, .n_in = 2, .n_out = 1, .in = {T(PP_DTYPE_BOOL, 2, I64(4), I64(1)), T(PP_DTYPE_BOOL, 2, I64(1), I64(3))});
-    CASE(.name = "or bool (5)", .op = PP_OP_OR, .n_in = 2, .n_out = 1, .in = {T(PP_DTYPE_BOOL, 1, I64(5)), T(PP_DTYPE_BOOL, 1, I64(5))});
-    CASE(.name = "xor bool (5)", .op = PP_OP_XOR, .n_in = 2, .n_out = 1, .in = {T(PP_DTYPE_BOOL, 1, I64(5)), T(PP_DTYPE_BOOL, 1, I64(5))});
+    CASE(.name = "mod fmod=0 (6,5)", .op = PP_OP_MOD, .n_in = 2, .n_out = 1,
+         .in = {F32(2, I64(6), I64(5)), with_gen(F32(2, I64(6), I64(5)), G_POS, 0)});
+    CASE(.name = "mod i32 (6,5)", .op = PP_OP_MOD, .n_in = 2, .n_out = 1,
+         .in = {T(PP_DTYPE_I32, 2, I64(6), I64(5)), T(PP_DTYPE_I32, 2, I64(6), I64(5))});
+    CASE(.name = "div i32 by zero and -1 (40)", .op = PP_OP_DIV, .n_in = 2, .n_out = 1,
+         .in = {T(PP_DTYPE_I32, 1, I64(40)), T(PP_DTYPE_I32, 1, I64(40))});
+    CASE(.name = "pow i64 (13)", .op = PP_OP_POW, .n_in = 2, .n_out = 1,
+         .in = {T(PP_DTYPE_I64, 1, I64(13)), T(PP_DTYPE_I64, 1, I64(13))});
+    CASE(.name = "and bool (4,1)&(1,3)", .op = PP_OP_AND, .n_in = 2, .n_out = 1,
+         .in = {T(PP_DTYPE_BOOL, 2, I64(4), I64(1)), T(PP_DTYPE_BOOL, 2, I64(1), I64(3))});
+    CASE(.name = "or bool (5)", .op = PP_OP_OR, .n_in = 2, .n_out = 1,
+         .in = {T(PP_DTYPE_BOOL, 1, I64(5)), T(PP_DTYPE_BOOL, 1, I64(5))});
+    CASE(.name = "xor bool (5)", .op = PP_OP_XOR, .n_in = 2, .n_out = 1,
+         .in = {T(PP_DTYPE_BOOL, 1, I64(5)), T(PP_DTYPE_BOOL, 1, I64(5))});
     CASE(.name = "prelu (7,3,4,4) slope (3,1,1)", .op = PP_OP_PRELU, .n_in = 2, .n_out = 1,
          .in = {F32(4, I64(7), I64(3), I64(4), I64(4)), F32(3, I64(3), I64(1), I64(1))});
     CASE(.name = "where (2,1,5) ? (3,1) : (1)", .op = PP_OP_WHERE, .n_in = 3, .n_out = 1,
          .in = {T(PP_DTYPE_BOOL, 3, I64(2), I64(1), I64(5)), F32(2, I64(3), I64(1)), F32(1, I64(1))});
     CASE(.name = "where i64 (4,4)", .op = PP_OP_WHERE, .n_in = 3, .n_out = 1,
-         .in = {T(PP_DTYPE_BOOL, 2, I64(4), I64(4)), T(PP_DTYPE_I64, 2, I64(4), I64(4)), T(PP_DTYPE_I64, 2, I64(4), I64(4))});
+         .in = {T(PP_DTYPE_BOOL, 2, I64(4), I64(4)), T(PP_DTYPE_I64, 2, I64(4), I64(4)),
+                T(PP_DTYPE_I64, 2, I64(4), I64(4))});
 
-    static const pp_dtype types[] = {PP_DTYPE_F32, PP_DTYPE_F16, PP_DTYPE_BF16, PP_DTYPE_I64, PP_DTYPE_I32, PP_DTYPE_BOOL, PP_DTYPE_U8, PP_DTYPE_I8, PP_DTYPE_F64};
+    static const pp_dtype types[] = {PP_DTYPE_F32,  PP_DTYPE_F16, PP_DTYPE_BF16, PP_DTYPE_I64, PP_DTYPE_I32,
+                                     PP_DTYPE_BOOL, PP_DTYPE_U8,  PP_DTYPE_I8,   PP_DTYPE_F64};
     for (size_t a = 0; a < sizeof types / sizeof types[0]; a++)
         for (size_t b = 0; b < sizeof types / sizeof types[0]; b++) {
             if (a == b) continue;
@@ -574,28 +636,34 @@ static void nn_cases(void) {
          .atol = 1e-4f, .rtol = 1e-4f);
     CASE(.name = "conv depthwise (2,6,9,9) g6", .op = PP_OP_CONV, .n_in = 3, .n_out = 1,
          .in = {F32(4, I64(2), I64(6), I64(9), I64(9)), F32(4, I64(6), I64(1), I64(3), I64(3)), F32(1, I64(6))},
-         .n_attr = 2, .attr = {A_INT("group", 6), A_INTS("pads", 4, I64(1), I64(1), I64(1), I64(1))}, .atol = 1e-4f, .rtol = 1e-4f);
+         .n_attr = 2, .attr = {A_INT("group", 6), A_INTS("pads", 4, I64(1), I64(1), I64(1), I64(1))}, .atol = 1e-4f,
+         .rtol = 1e-4f);
     CASE(.name = "conv grouped g2 dil2 (1,4,10,10)", .op = PP_OP_CONV, .n_in = 2, .n_out = 1,
          .in = {F32(4, I64(1), I64(4), I64(10), I64(10)), F32(4, I64(6), I64(2), I64(3), I64(3))}, .n_attr = 2,
          .attr = {A_INT("group", 2), A_INTS("dilations", 2, I64(2), I64(2))}, .atol = 1e-4f, .rtol = 1e-4f);
     CASE(.name = "conv asym pads (1,3,7,7)", .op = PP_OP_CONV, .n_in = 2, .n_out = 1,
          .in = {F32(4, I64(1), I64(3), I64(7), I64(7)), F32(4, I64(4), I64(3), I64(3), I64(3))}, .n_attr = 2,
-         .attr = {A_INTS("pads", 4, I64(0), I64(0), I64(2), I64(1)), A_INTS("strides", 2, I64(2), I64(2))}, .atol = 1e-4f, .rtol = 1e-4f);
+         .attr = {A_INTS("pads", 4, I64(0), I64(0), I64(2), I64(1)), A_INTS("strides", 2, I64(2), I64(2))},
+         .atol = 1e-4f, .rtol = 1e-4f);
     /* asymmetric pads that keep cuDNN's (symmetric) output size go to cuDNN */
     CASE(.name = "conv pads t1 l1 b0 r0 s2 (1,2,8,8)", .op = PP_OP_CONV, .n_in = 2, .n_out = 1,
          .in = {F32(4, I64(1), I64(2), I64(8), I64(8)), F32(4, I64(3), I64(2), I64(3), I64(3))}, .n_attr = 2,
-         .attr = {A_INTS("pads", 4, I64(1), I64(1), I64(0), I64(0)), A_INTS("strides", 2, I64(2), I64(2))}, .atol = 1e-4f, .rtol = 1e-4f);
+         .attr = {A_INTS("pads", 4, I64(1), I64(1), I64(0), I64(0)), A_INTS("strides", 2, I64(2), I64(2))},
+         .atol = 1e-4f, .rtol = 1e-4f);
     CASE(.name = "conv 2x2 pads b1 r1 s2 (2,3,8,8)", .op = PP_OP_CONV, .n_in = 2, .n_out = 1,
          .in = {F32(4, I64(2), I64(3), I64(8), I64(8)), F32(4, I64(4), I64(3), I64(2), I64(2))}, .n_attr = 2,
-         .attr = {A_INTS("pads", 4, I64(0), I64(0), I64(1), I64(1)), A_INTS("strides", 2, I64(2), I64(2))}, .atol = 1e-4f, .rtol = 1e-4f);
+         .attr = {A_INTS("pads", 4, I64(0), I64(0), I64(1), I64(1)), A_INTS("strides", 2, I64(2), I64(2))},
+         .atol = 1e-4f, .rtol = 1e-4f);
     CASE(.name = "conv 1x1 image (1,1,1,1)", .op = PP_OP_CONV, .n_in = 2, .n_out = 1,
          .in = {F32(4, I64(1), I64(1), I64(1), I64(1)), F32(4, I64(1), I64(1), I64(1), I64(1))});
     CASE(.name = "conv +b +residual +relu", .op = PP_OP_CONV, .n_in = 4, .n_out = 1,
-         .in = {F32(4, I64(2), I64(8), I64(6), I64(6)), F32(4, I64(8), I64(8), I64(3), I64(3)), F32(1, I64(8)), F32(4, I64(2), I64(8), I64(6), I64(6))},
+         .in = {F32(4, I64(2), I64(8), I64(6), I64(6)), F32(4, I64(8), I64(8), I64(3), I64(3)), F32(1, I64(8)),
+                F32(4, I64(2), I64(8), I64(6), I64(6))},
          .n_attr = 2, .attr = {A_INTS("pads", 4, I64(1), I64(1), I64(1), I64(1)), A_INT("activation", PP_ACT_RELU)},
          .atol = 1e-4f, .rtol = 1e-4f);
     CASE(.name = "conv +residual (no bias) +silu", .op = PP_OP_CONV, .n_in = 4, .n_out = 1,
-         .in = {F32(4, I64(1), I64(3), I64(5), I64(5)), F32(4, I64(3), I64(3), I64(1), I64(1)), ABSENT(), F32(4, I64(1), I64(3), I64(5), I64(5))},
+         .in = {F32(4, I64(1), I64(3), I64(5), I64(5)), F32(4, I64(3), I64(3), I64(1), I64(1)), ABSENT(),
+                F32(4, I64(1), I64(3), I64(5), I64(5))},
          .n_attr = 1, .attr = {A_INT("activation", PP_ACT_SILU)}, .atol = 1e-4f, .rtol = 1e-4f);
     CASE(.name = "conv resnet stem (2,3,32,32)x(16,3,7,7) s2 p3", .op = PP_OP_CONV, .n_in = 3, .n_out = 1,
          .in = {F32(4, I64(2), I64(3), I64(32), I64(32)), F32(4, I64(16), I64(3), I64(7), I64(7)), F32(1, I64(16))},
@@ -614,8 +682,8 @@ static void nn_cases(void) {
     CASE(.name = "gemm C column (4,1)", .op = PP_OP_GEMM, .n_in = 3, .n_out = 1,
          .in = {F32(2, I64(4), I64(6)), F32(2, I64(6), I64(5)), F32(2, I64(4), I64(1))}, .atol = 1e-4f, .rtol = 1e-4f);
     CASE(.name = "gemm C scalar, beta 0.5", .op = PP_OP_GEMM, .n_in = 3, .n_out = 1,
-         .in = {F32(2, I64(3), I64(6)), F32(2, I64(6), I64(5)), F32(1, I64(1))}, .n_attr = 1, .attr = {A_FLOAT("beta", 0.5)},
-         .atol = 1e-4f, .rtol = 1e-4f);
+         .in = {F32(2, I64(3), I64(6)), F32(2, I64(6), I64(5)), F32(1, I64(1))}, .n_attr = 1,
+         .attr = {A_FLOAT("beta", 0.5)}, .atol = 1e-4f, .rtol = 1e-4f);
     CASE(.name = "gemm +b +relu (epilogue)", .op = PP_OP_GEMM, .n_in = 3, .n_out = 1,
          .in = {F32(2, I64(9), I64(32)), F32(2, I64(48), I64(32)), F32(1, I64(48))}, .n_attr = 2,
          .attr = {A_INT("transB", 1), A_INT("activation", PP_ACT_RELU)}, .atol = 1e-4f, .rtol = 1e-4f);
@@ -633,147 +701,226 @@ static void nn_cases(void) {
     CASE(.name = "matmul (5,7)x(7,3)", .op = PP_OP_MATMUL, .n_in = 2, .n_out = 1,
          .in = {F32(2, I64(5), I64(7)), F32(2, I64(7), I64(3))}, .atol = 1e-4f, .rtol = 1e-4f);
     CASE(.name = "matmul (4,12,9,16)x(4,12,16,9)", .op = PP_OP_MATMUL, .n_in = 2, .n_out = 1,
-         .in = {F32(4, I64(4), I64(12), I64(9), I64(16)), F32(4, I64(4), I64(12), I64(16), I64(9))}, .atol = 1e-4f, .rtol = 1e-4f);
+         .in = {F32(4, I64(4), I64(12), I64(9), I64(16)), F32(4, I64(4), I64(12), I64(16), I64(9))}, .atol = 1e-4f,
+         .rtol = 1e-4f);
     CASE(.name = "matmul (7,10,32)x(32,24) folded", .op = PP_OP_MATMUL, .n_in = 2, .n_out = 1,
          .in = {F32(3, I64(7), I64(10), I64(32)), F32(2, I64(32), I64(24))}, .atol = 1e-4f, .rtol = 1e-4f);
     CASE(.name = "matmul (6,5)x(3,5,4) A broadcast", .op = PP_OP_MATMUL, .n_in = 2, .n_out = 1,
          .in = {F32(2, I64(6), I64(5)), F32(3, I64(3), I64(5), I64(4))}, .atol = 1e-4f, .rtol = 1e-4f);
     CASE(.name = "matmul (2,1,3,4)x(1,5,4,6) mixed", .op = PP_OP_MATMUL, .n_in = 2, .n_out = 1,
-         .in = {F32(4, I64(2), I64(1), I64(3), I64(4)), F32(4, I64(1), I64(5), I64(4), I64(6))}, .atol = 1e-4f, .rtol = 1e-4f);
+         .in = {F32(4, I64(2), I64(1), I64(3), I64(4)), F32(4, I64(1), I64(5), I64(4), I64(6))}, .atol = 1e-4f,
+         .rtol = 1e-4f);
     CASE(.name = "matmul vector (8)x(8,3)", .op = PP_OP_MATMUL, .n_in = 2, .n_out = 1,
          .in = {F32(1, I64(8)), F32(2, I64(8), I64(3))}, .atol = 1e-4f, .rtol = 1e-4f);
 
     CASE(.name = "batchnorm (7,3,5,5)", .op = PP_OP_BATCHNORM, .n_in = 5, .n_out = 1,
-         .in = {F32(4, I64(7), I64(3), I64(5), I64(5)), F32(1, I64(3)), F32(1, I64(3)), F32(1, I64(3)), with_gen(F32(1, I64(3)), G_POS, 0)},
+         .in = {F32(4, I64(7), I64(3), I64(5), I64(5)), F32(1, I64(3)), F32(1, I64(3)), F32(1, I64(3)),
+                with_gen(F32(1, I64(3)), G_POS, 0)},
          .n_attr = 1, .attr = {A_FLOAT("epsilon", 1e-5)}, .atol = 1e-5f, .rtol = 1e-5f);
 
-    CASE(.name = "maxpool 3x3 s2 p1 (7,3,9,9)", .op = PP_OP_MAXPOOL, .n_in = 1, .n_out = 1, .in = {F32(4, I64(7), I64(3), I64(9), I64(9))},
-         .n_attr = 3, .attr = {A_INTS("kernel_shape", 2, I64(3), I64(3)), A_INTS("strides", 2, I64(2), I64(2)), A_INTS("pads", 4, I64(1), I64(1), I64(1), I64(1))});
-    CASE(.name = "avgpool 2x2 (1,5,7,7)", .op = PP_OP_AVGPOOL, .n_in = 1, .n_out = 1, .in = {F32(4, I64(1), I64(5), I64(7), I64(7))},
-         .n_attr = 2, .attr = {A_INTS("kernel_shape", 2, I64(2), I64(2)), A_INTS("strides", 2, I64(2), I64(2))});
-    CASE(.name = "avgpool 3x3 p1 include_pad (2,3,6,6)", .op = PP_OP_AVGPOOL, .n_in = 1, .n_out = 1, .in = {F32(4, I64(2), I64(3), I64(6), I64(6))},
-         .n_attr = 3, .attr = {A_INTS("kernel_shape", 2, I64(3), I64(3)), A_INTS("pads", 4, I64(1), I64(1), I64(1), I64(1)), A_INT("count_include_pad", 1)});
-    CASE(.name = "global avgpool (7,33,7,7)", .op = PP_OP_GLOBAL_AVGPOOL, .n_in = 1, .n_out = 1, .in = {F32(4, I64(7), I64(33), I64(7), I64(7))});
-    CASE(.name = "global maxpool (1,3,1,1)", .op = PP_OP_GLOBAL_MAXPOOL, .n_in = 1, .n_out = 1, .in = {F32(4, I64(1), I64(3), I64(1), I64(1))});
+    CASE(.name = "maxpool 3x3 s2 p1 (7,3,9,9)", .op = PP_OP_MAXPOOL, .n_in = 1, .n_out = 1,
+         .in = {F32(4, I64(7), I64(3), I64(9), I64(9))}, .n_attr = 3,
+         .attr = {A_INTS("kernel_shape", 2, I64(3), I64(3)), A_INTS("strides", 2, I64(2), I64(2)),
+                  A_INTS("pads", 4, I64(1), I64(1), I64(1), I64(1))});
+    CASE(.name = "avgpool 2x2 (1,5,7,7)", .op = PP_OP_AVGPOOL, .n_in = 1, .n_out = 1,
+         .in = {F32(4, I64(1), I64(5), I64(7), I64(7))}, .n_attr = 2,
+         .attr = {A_INTS("kernel_shape", 2, I64(2), I64(2)), A_INTS("strides", 2, I64(2), I64(2))});
+    CASE(.name = "avgpool 3x3 p1 include_pad (2,3,6,6)", .op = PP_OP_AVGPOOL, .n_in = 1, .n_out = 1,
+         .in = {F32(4, I64(2), I64(3), I64(6), I64(6))}, .n_attr = 3,
+         .attr = {A_INTS("kernel_shape", 2, I64(3), I64(3)), A_INTS("pads", 4, I64(1), I64(1), I64(1), I64(1)),
+                  A_INT("count_include_pad", 1)});
+    CASE(.name = "global avgpool (7,33,7,7)", .op = PP_OP_GLOBAL_AVGPOOL, .n_in = 1, .n_out = 1,
+         .in = {F32(4, I64(7), I64(33), I64(7), I64(7))});
+    CASE(.name = "global maxpool (1,3,1,1)", .op = PP_OP_GLOBAL_MAXPOOL, .n_in = 1, .n_out = 1,
+         .in = {F32(4, I64(1), I64(3), I64(1), I64(1))});
 
-    CASE(.name = "softmax last (7,13)", .op = PP_OP_SOFTMAX, .n_in = 1, .n_out = 1, .in = {F32(2, I64(7), I64(13))}, .n_attr = 1, .attr = {A_INT("axis", -1)});
-    CASE(.name = "softmax axis1 (3,5,7)", .op = PP_OP_SOFTMAX, .n_in = 1, .n_out = 1, .in = {F32(3, I64(3), I64(5), I64(7))}, .n_attr = 1, .attr = {A_INT("axis", 1)});
-    CASE(.name = "softmax long row (2,5000)", .op = PP_OP_SOFTMAX, .n_in = 1, .n_out = 1, .in = {F32(2, I64(2), I64(5000))}, .n_attr = 1, .attr = {A_INT("axis", -1)},
-         .atol = 1e-9f, .rtol = 2e-5f); /* values ~2e-4: the relative bound must do the work */
-    CASE(.name = "log_softmax (4,10)", .op = PP_OP_LOG_SOFTMAX, .n_in = 1, .n_out = 1, .in = {F32(2, I64(4), I64(10))}, .n_attr = 1, .attr = {A_INT("axis", -1)});
+    CASE(.name = "softmax last (7,13)", .op = PP_OP_SOFTMAX, .n_in = 1, .n_out = 1, .in = {F32(2, I64(7), I64(13))},
+         .n_attr = 1, .attr = {A_INT("axis", -1)});
+    CASE(.name = "softmax axis1 (3,5,7)", .op = PP_OP_SOFTMAX, .n_in = 1, .n_out = 1,
+         .in = {F32(3, I64(3), I64(5), I64(7))}, .n_attr = 1, .attr = {A_INT("axis", 1)});
+    CASE(.name = "softmax long row (2,5000)", .op = PP_OP_SOFTMAX, .n_in = 1, .n_out = 1,
+         .in = {F32(2, I64(2), I64(5000))}, .n_attr = 1, .attr = {A_INT("axis", -1)}, .atol = 1e-9f,
+         .rtol = 2e-5f); /* values ~2e-4: the relative bound must do the work */
+    CASE(.name = "log_softmax (4,10)", .op = PP_OP_LOG_SOFTMAX, .n_in = 1, .n_out = 1, .in = {F32(2, I64(4), I64(10))},
+         .n_attr = 1, .attr = {A_INT("axis", -1)});
     CASE(.name = "softmax (1,1)", .op = PP_OP_SOFTMAX, .n_in = 1, .n_out = 1, .in = {F32(2, I64(1), I64(1))});
 
     CASE(.name = "layernorm (7,10,768)", .op = PP_OP_LAYERNORM, .n_in = 3, .n_out = 1,
-         .in = {F32(3, I64(7), I64(10), I64(768)), F32(1, I64(768)), F32(1, I64(768))}, .n_attr = 1, .attr = {A_INT("axis", -1)},
-         .atol = 2e-5f, .rtol = 2e-5f);
+         .in = {F32(3, I64(7), I64(10), I64(768)), F32(1, I64(768)), F32(1, I64(768))}, .n_attr = 1,
+         .attr = {A_INT("axis", -1)}, .atol = 2e-5f, .rtol = 2e-5f);
     CASE(.name = "layernorm no bias (3,5)", .op = PP_OP_LAYERNORM, .n_in = 2, .n_out = 1,
          .in = {F32(2, I64(3), I64(5)), F32(1, I64(5))}, .atol = 2e-5f, .rtol = 2e-5f);
 
     CASE(.name = "attention (2,3,7,16)", .op = PP_OP_ATTENTION, .n_in = 3, .n_out = 1,
-         .in = {F32(4, I64(2), I64(3), I64(7), I64(16)), F32(4, I64(2), I64(3), I64(9), I64(16)), F32(4, I64(2), I64(3), I64(9), I64(8))},
+         .in = {F32(4, I64(2), I64(3), I64(7), I64(16)), F32(4, I64(2), I64(3), I64(9), I64(16)),
+                F32(4, I64(2), I64(3), I64(9), I64(8))},
          .atol = 2e-5f, .rtol = 2e-5f);
     CASE(.name = "attention causal (1,2,8,8)", .op = PP_OP_ATTENTION, .n_in = 3, .n_out = 1,
-         .in = {F32(4, I64(1), I64(2), I64(8), I64(8)), F32(4, I64(1), I64(2), I64(8), I64(8)), F32(4, I64(1), I64(2), I64(8), I64(8))},
+         .in = {F32(4, I64(1), I64(2), I64(8), I64(8)), F32(4, I64(1), I64(2), I64(8), I64(8)),
+                F32(4, I64(1), I64(2), I64(8), I64(8))},
          .n_attr = 1, .attr = {A_INT("causal", 1)}, .atol = 2e-5f, .rtol = 2e-5f);
     CASE(.name = "attention bool mask (2,1,5,5) mask (2,1,1,5)", .op = PP_OP_ATTENTION, .n_in = 4, .n_out = 1,
-         .in = {F32(4, I64(2), I64(1), I64(5), I64(4)), F32(4, I64(2), I64(1), I64(5), I64(4)), F32(4, I64(2), I64(1), I64(5), I64(4)), T(PP_DTYPE_BOOL, 4, I64(2), I64(1), I64(1), I64(5))},
+         .in = {F32(4, I64(2), I64(1), I64(5), I64(4)), F32(4, I64(2), I64(1), I64(5), I64(4)),
+                F32(4, I64(2), I64(1), I64(5), I64(4)), T(PP_DTYPE_BOOL, 4, I64(2), I64(1), I64(1), I64(5))},
          .atol = 2e-5f, .rtol = 2e-5f);
     CASE(.name = "attention f32 mask (1,12,128,64)", .op = PP_OP_ATTENTION, .n_in = 4, .n_out = 1,
-         .in = {F32(4, I64(1), I64(12), I64(128), I64(64)), F32(4, I64(1), I64(12), I64(128), I64(64)), F32(4, I64(1), I64(12), I64(128), I64(64)), F32(4, I64(1), I64(1), I64(128), I64(128))},
+         .in = {F32(4, I64(1), I64(12), I64(128), I64(64)), F32(4, I64(1), I64(12), I64(128), I64(64)),
+                F32(4, I64(1), I64(12), I64(128), I64(64)), F32(4, I64(1), I64(1), I64(128), I64(128))},
          .atol = 5e-5f, .rtol = 5e-5f);
     CASE(.name = "attention long keys (1,1,3,12000)", .op = PP_OP_ATTENTION, .n_in = 3, .n_out = 1,
-         .in = {F32(4, I64(1), I64(1), I64(3), I64(8)), F32(4, I64(1), I64(1), I64(12000), I64(8)), F32(4, I64(1), I64(1), I64(12000), I64(8))},
+         .in = {F32(4, I64(1), I64(1), I64(3), I64(8)), F32(4, I64(1), I64(1), I64(12000), I64(8)),
+                F32(4, I64(1), I64(1), I64(12000), I64(8))},
          .atol = 5e-5f, .rtol = 5e-5f);
 
-    static const struct { pp_op op; const char *name; } red[] = {
-        {PP_OP_REDUCE_MEAN, "reduce_mean"}, {PP_OP_REDUCE_SUM, "reduce_sum"}, {PP_OP_REDUCE_MAX, "reduce_max"},
-        {PP_OP_REDUCE_MIN, "reduce_min"}, {PP_OP_REDUCE_PROD, "reduce_prod"},
+    static const struct {
+        pp_op op;
+        const char *name;
+    } red[] = {
+        {PP_OP_REDUCE_MEAN, "reduce_mean"}, {PP_OP_REDUCE_SUM, "reduce_sum"},   {PP_OP_REDUCE_MAX, "reduce_max"},
+        {PP_OP_REDUCE_MIN, "reduce_min"},   {PP_OP_REDUCE_PROD, "reduce_prod"},
     };
     char name[64];
     for (size_t i = 0; i < sizeof red / sizeof red[0]; i++) {
         snprintf(name, sizeof name, "%s axes(1,3) (3,4,5,6)", red[i].name);
         CASE(.name = name, .op = red[i].op, .n_in = 1, .n_out = 1, .in = {F32(4, I64(3), I64(4), I64(5), I64(6))},
-             .n_attr = 2, .attr = {A_INTS("axes", 2, I64(1), I64(3)), A_INT("keepdims", 1)}, .atol = 1e-5f, .rtol = 1e-5f);
+             .n_attr = 2, .attr = {A_INTS("axes", 2, I64(1), I64(3)), A_INT("keepdims", 1)}, .atol = 1e-5f,
+             .rtol = 1e-5f);
         snprintf(name, sizeof name, "%s all (7,300)", red[i].name);
-        CASE(.name = name, .op = red[i].op, .n_in = 1, .n_out = 1, .in = {with_gen(F32(2, I64(7), I64(300)), red[i].op == PP_OP_REDUCE_PROD ? G_ZERO_ONE : G_NORMAL, 0)},
+        CASE(.name = name, .op = red[i].op, .n_in = 1, .n_out = 1,
+             .in = {with_gen(F32(2, I64(7), I64(300)), red[i].op == PP_OP_REDUCE_PROD ? G_ZERO_ONE : G_NORMAL, 0)},
              .n_attr = 1, .attr = {A_INT("keepdims", 0)}, .atol = 1e-5f, .rtol = 1e-5f);
         snprintf(name, sizeof name, "%s i64 axis0 (6,5)", red[i].name);
         CASE(.name = name, .op = red[i].op, .n_in = 1, .n_out = 1, .in = {T(PP_DTYPE_I64, 2, I64(6), I64(5))},
              .n_attr = 1, .attr = {A_INTS("axes", 1, I64(0))});
     }
-    CASE(.name = "argmax axis1 (4,9,3)", .op = PP_OP_ARGMAX, .n_in = 1, .n_out = 1, .in = {F32(3, I64(4), I64(9), I64(3))}, .n_attr = 1, .attr = {A_INT("axis", 1)});
-    CASE(.name = "argmin i64 last (4,9)", .op = PP_OP_ARGMIN, .n_in = 1, .n_out = 1, .in = {T(PP_DTYPE_I64, 2, I64(4), I64(9))},
-         .n_attr = 2, .attr = {A_INT("axis", -1), A_INT("select_last_index", 1)});
+    CASE(.name = "argmax axis1 (4,9,3)", .op = PP_OP_ARGMAX, .n_in = 1, .n_out = 1,
+         .in = {F32(3, I64(4), I64(9), I64(3))}, .n_attr = 1, .attr = {A_INT("axis", 1)});
+    CASE(.name = "argmin i64 last (4,9)", .op = PP_OP_ARGMIN, .n_in = 1, .n_out = 1,
+         .in = {T(PP_DTYPE_I64, 2, I64(4), I64(9))}, .n_attr = 2,
+         .attr = {A_INT("axis", -1), A_INT("select_last_index", 1)});
 }
 
 static void data_cases(void) {
-    CASE(.name = "reshape (2,3,4)->(6,4)", .op = PP_OP_RESHAPE, .n_in = 1, .n_out = 1, .in = {F32(3, I64(2), I64(3), I64(4))}, .n_attr = 1, .attr = {A_INTS("shape", 2, I64(6), I64(4))});
-    CASE(.name = "flatten (7,3,2,2)", .op = PP_OP_FLATTEN, .n_in = 1, .n_out = 1, .in = {F32(4, I64(7), I64(3), I64(2), I64(2))}, .n_attr = 1, .attr = {A_INT("axis", 1)});
-    CASE(.name = "transpose 0,2,3,1 (7,3,5,4)", .op = PP_OP_TRANSPOSE, .n_in = 1, .n_out = 1, .in = {F32(4, I64(7), I64(3), I64(5), I64(4))}, .n_attr = 1, .attr = {A_INTS("perm", 4, I64(0), I64(2), I64(3), I64(1))});
-    CASE(.name = "transpose 2d i64 (33,17)", .op = PP_OP_TRANSPOSE, .n_in = 1, .n_out = 1, .in = {T(PP_DTYPE_I64, 2, I64(33), I64(17))}, .n_attr = 1, .attr = {A_INTS("perm", 2, I64(1), I64(0))});
-    CASE(.name = "transpose bool 0,2,1,3", .op = PP_OP_TRANSPOSE, .n_in = 1, .n_out = 1, .in = {T(PP_DTYPE_BOOL, 4, I64(2), I64(3), I64(4), I64(5))}, .n_attr = 1, .attr = {A_INTS("perm", 4, I64(0), I64(2), I64(1), I64(3))});
+    CASE(.name = "reshape (2,3,4)->(6,4)", .op = PP_OP_RESHAPE, .n_in = 1, .n_out = 1,
+         .in = {F32(3, I64(2), I64(3), I64(4))}, .n_attr = 1, .attr = {A_INTS("shape", 2, I64(6), I64(4))});
+    CASE(.name = "flatten (7,3,2,2)", .op = PP_OP_FLATTEN, .n_in = 1, .n_out = 1,
+         .in = {F32(4, I64(7), I64(3), I64(2), I64(2))}, .n_attr = 1, .attr = {A_INT("axis", 1)});
+    CASE(.name = "transpose 0,2,3,1 (7,3,5,4)", .op = PP_OP_TRANSPOSE, .n_in = 1, .n_out = 1,
+         .in = {F32(4, I64(7), I64(3), I64(5), I64(4))}, .n_attr = 1,
+         .attr = {A_INTS("perm", 4, I64(0), I64(2), I64(3), I64(1))});
+    CASE(.name = "transpose 2d i64 (33,17)", .op = PP_OP_TRANSPOSE, .n_in = 1, .n_out = 1,
+         .in = {T(PP_DTYPE_I64, 2, I64(33), I64(17))}, .n_attr = 1, .attr = {A_INTS("perm", 2, I64(1), I64(0))});
+    CASE(.name = "transpose bool 0,2,1,3", .op = PP_OP_TRANSPOSE, .n_in = 1, .n_out = 1,
+         .in = {T(PP_DTYPE_BOOL, 4, I64(2), I64(3), I64(4), I64(5))}, .n_attr = 1,
+         .attr = {A_INTS("perm", 4, I64(0), I64(2), I64(1), I64(3))});
     CASE(.name = "concat axis1 3 inputs", .op = PP_OP_CONCAT, .n_in = 3, .n_out = 1,
-         .in = {F32(4, I64(7), I64(3), I64(2), I64(2)), F32(4, I64(7), I64(1), I64(2), I64(2)), F32(4, I64(7), I64(5), I64(2), I64(2))}, .n_attr = 1, .attr = {A_INT("axis", 1)});
+         .in = {F32(4, I64(7), I64(3), I64(2), I64(2)), F32(4, I64(7), I64(1), I64(2), I64(2)),
+                F32(4, I64(7), I64(5), I64(2), I64(2))},
+         .n_attr = 1, .attr = {A_INT("axis", 1)});
     CASE(.name = "concat axis0 i64", .op = PP_OP_CONCAT, .n_in = 2, .n_out = 1,
          .in = {T(PP_DTYPE_I64, 1, I64(3)), T(PP_DTYPE_I64, 1, I64(1))}, .n_attr = 1, .attr = {A_INT("axis", 0)});
     CASE(.name = "split axis2 (2,3,7) into 3,4", .op = PP_OP_SPLIT, .n_in = 1, .n_out = 2,
-         .in = {F32(3, I64(2), I64(3), I64(7))}, .n_attr = 2, .attr = {A_INT("axis", 2), A_INTS("split", 2, I64(3), I64(4))});
+         .in = {F32(3, I64(2), I64(3), I64(7))}, .n_attr = 2,
+         .attr = {A_INT("axis", 2), A_INTS("split", 2, I64(3), I64(4))});
     CASE(.name = "slice steps -1,2", .op = PP_OP_SLICE, .n_in = 1, .n_out = 1, .in = {F32(3, I64(4), I64(9), I64(5))},
-         .n_attr = 4, .attr = {A_INTS("starts", 2, I64(-1), I64(1)), A_INTS("ends", 2, I64(-100), I64(8)), A_INTS("axes", 2, I64(0), I64(1)), A_INTS("steps", 2, I64(-1), I64(2))});
+         .n_attr = 4,
+         .attr = {A_INTS("starts", 2, I64(-1), I64(1)), A_INTS("ends", 2, I64(-100), I64(8)),
+                  A_INTS("axes", 2, I64(0), I64(1)), A_INTS("steps", 2, I64(-1), I64(2))});
     CASE(.name = "gather axis0 i64 idx", .op = PP_OP_GATHER, .n_in = 2, .n_out = 1,
-         .in = {F32(2, I64(10), I64(7)), with_gen(T(PP_DTYPE_I64, 2, I64(3), I64(4)), G_INDEX, 10)}, .n_attr = 1, .attr = {A_INT("axis", 0)});
+         .in = {F32(2, I64(10), I64(7)), with_gen(T(PP_DTYPE_I64, 2, I64(3), I64(4)), G_INDEX, 10)}, .n_attr = 1,
+         .attr = {A_INT("axis", 0)});
     CASE(.name = "gather axis1 i32 idx", .op = PP_OP_GATHER, .n_in = 2, .n_out = 1,
-         .in = {T(PP_DTYPE_I64, 3, I64(2), I64(5), I64(3)), with_gen(T(PP_DTYPE_I32, 1, I64(6)), G_INDEX, 5)}, .n_attr = 1, .attr = {A_INT("axis", 1)});
+         .in = {T(PP_DTYPE_I64, 3, I64(2), I64(5), I64(3)), with_gen(T(PP_DTYPE_I32, 1, I64(6)), G_INDEX, 5)},
+         .n_attr = 1, .attr = {A_INT("axis", 1)});
     CASE(.name = "gather index out of range", .op = PP_OP_GATHER, .n_in = 2, .n_out = 1,
-         .in = {F32(2, I64(4), I64(3)), with_gen(T(PP_DTYPE_I64, 1, I64(64)), G_INDEX, 9)}, .n_attr = 1, .attr = {A_INT("axis", 0)},
-         .expect_error = 1);
+         .in = {F32(2, I64(4), I64(3)), with_gen(T(PP_DTYPE_I64, 1, I64(64)), G_INDEX, 9)}, .n_attr = 1,
+         .attr = {A_INT("axis", 0)}, .expect_error = 1);
     CASE(.name = "gather_elements axis1", .op = PP_OP_GATHER_ELEMENTS, .n_in = 2, .n_out = 1,
-         .in = {F32(2, I64(3), I64(5)), with_gen(T(PP_DTYPE_I64, 2, I64(3), I64(4)), G_INDEX, 5)}, .n_attr = 1, .attr = {A_INT("axis", 1)});
-    CASE(.name = "expand (3,1)->(2,3,4)", .op = PP_OP_EXPAND, .n_in = 1, .n_out = 1, .in = {F32(2, I64(3), I64(1))}, .n_attr = 1, .attr = {A_INTS("shape", 3, I64(2), I64(3), I64(4))});
-    CASE(.name = "tile (2,3) x (2,3)", .op = PP_OP_TILE, .n_in = 1, .n_out = 1, .in = {T(PP_DTYPE_I32, 2, I64(2), I64(3))}, .n_attr = 1, .attr = {A_INTS("repeats", 2, I64(2), I64(3))});
-    CASE(.name = "pad constant (1,3,4,5)", .op = PP_OP_PAD, .n_in = 1, .n_out = 1, .in = {F32(4, I64(1), I64(3), I64(4), I64(5))},
-         .n_attr = 2, .attr = {A_INTS("pads", 8, I64(0), I64(0), I64(1), I64(2), I64(0), I64(0), I64(3), I64(0)), A_FLOAT("value", 1.5)});
+         .in = {F32(2, I64(3), I64(5)), with_gen(T(PP_DTYPE_I64, 2, I64(3), I64(4)), G_INDEX, 5)}, .n_attr = 1,
+         .attr = {A_INT("axis", 1)});
+    CASE(.name = "expand (3,1)->(2,3,4)", .op = PP_OP_EXPAND, .n_in = 1, .n_out = 1, .in = {F32(2, I64(3), I64(1))},
+         .n_attr = 1, .attr = {A_INTS("shape", 3, I64(2), I64(3), I64(4))});
+    CASE(.name = "tile (2,3) x (2,3)", .op = PP_OP_TILE, .n_in = 1, .n_out = 1,
+         .in = {T(PP_DTYPE_I32, 2, I64(2), I64(3))}, .n_attr = 1, .attr = {A_INTS("repeats", 2, I64(2), I64(3))});
+    CASE(.name = "pad constant (1,3,4,5)", .op = PP_OP_PAD, .n_in = 1, .n_out = 1,
+         .in = {F32(4, I64(1), I64(3), I64(4), I64(5))}, .n_attr = 2,
+         .attr = {A_INTS("pads", 8, I64(0), I64(0), I64(1), I64(2), I64(0), I64(0), I64(3), I64(0)),
+                  A_FLOAT("value", 1.5)});
     CASE(.name = "pad reflect (2,3,5)", .op = PP_OP_PAD, .n_in = 1, .n_out = 1, .in = {F32(3, I64(2), I64(3), I64(5))},
-         .n_attr = 2, .attr = {A_INTS("pads", 6, I64(0), I64(2), I64(3), I64(0), I64(1), I64(4)), A_STR("mode", "reflect")});
+         .n_attr = 2,
+         .attr = {A_INTS("pads", 6, I64(0), I64(2), I64(3), I64(0), I64(1), I64(4)), A_STR("mode", "reflect")});
     CASE(.name = "pad edge crop (4,6)", .op = PP_OP_PAD, .n_in = 1, .n_out = 1, .in = {F32(2, I64(4), I64(6))},
          .n_attr = 2, .attr = {A_INTS("pads", 4, I64(2), I64(-1), I64(1), I64(-2)), A_STR("mode", "edge")});
-    CASE(.name = "resize nearest x2 (1,3,5,7)", .op = PP_OP_RESIZE, .n_in = 1, .n_out = 1, .in = {F32(4, I64(1), I64(3), I64(5), I64(7))},
-         .n_attr = 2, .attr = {A_FLOATS("scales", 4, 1.0, 1.0, 2.0, 2.0), A_STR("mode", "nearest")});
-    CASE(.name = "resize linear half_pixel (2,2,4,6)->(7,9)", .op = PP_OP_RESIZE, .n_in = 1, .n_out = 1, .in = {F32(4, I64(2), I64(2), I64(4), I64(6))},
-         .n_attr = 2, .attr = {A_INTS("sizes", 4, I64(2), I64(2), I64(7), I64(9)), A_STR("mode", "linear")}, .atol = 1e-5f, .rtol = 1e-5f);
-    CASE(.name = "resize linear align_corners", .op = PP_OP_RESIZE, .n_in = 1, .n_out = 1, .in = {F32(4, I64(1), I64(1), I64(3), I64(3))},
-         .n_attr = 3, .attr = {A_INTS("sizes", 4, I64(1), I64(1), I64(8), I64(5)), A_STR("mode", "linear"), A_STR("coordinate_transformation_mode", "align_corners")},
+    CASE(.name = "resize nearest x2 (1,3,5,7)", .op = PP_OP_RESIZE, .n_in = 1, .n_out = 1,
+         .in = {F32(4, I64(1), I64(3), I64(5), I64(7))}, .n_attr = 2,
+         .attr = {A_FLOATS("scales", 4, 1.0, 1.0, 2.0, 2.0), A_STR("mode", "nearest")});
+    CASE(.name = "resize linear half_pixel (2,2,4,6)->(7,9)", .op = PP_OP_RESIZE, .n_in = 1, .n_out = 1,
+         .in = {F32(4, I64(2), I64(2), I64(4), I64(6))}, .n_attr = 2,
+         .attr = {A_INTS("sizes", 4, I64(2), I64(2), I64(7), I64(9)), A_STR("mode", "linear")}, .atol = 1e-5f,
+         .rtol = 1e-5f);
+    CASE(.name = "resize linear align_corners", .op = PP_OP_RESIZE, .n_in = 1, .n_out = 1,
+         .in = {F32(4, I64(1), I64(1), I64(3), I64(3))}, .n_attr = 3,
+         .attr = {A_INTS("sizes", 4, I64(1), I64(1), I64(8), I64(5)), A_STR("mode", "linear"),
+                  A_STR("coordinate_transformation_mode", "align_corners")},
          .atol = 1e-5f, .rtol = 1e-5f);
-    CASE(.name = "trilu upper k=1 (2,4,5)", .op = PP_OP_TRILU, .n_in = 1, .n_out = 1, .in = {F32(3, I64(2), I64(4), I64(5))}, .n_attr = 2, .attr = {A_INT("k", 1), A_INT("upper", 1)});
-    CASE(.name = "trilu lower k=-1 (6,6)", .op = PP_OP_TRILU, .n_in = 1, .n_out = 1, .in = {F32(2, I64(6), I64(6))}, .n_attr = 2, .attr = {A_INT("k", -1), A_INT("upper", 0)});
-    CASE(.name = "depth_to_space DCR b2 (1,8,3,3)", .op = PP_OP_DEPTH_TO_SPACE, .n_in = 1, .n_out = 1, .in = {F32(4, I64(1), I64(8), I64(3), I64(3))}, .n_attr = 1, .attr = {A_INT("blocksize", 2)});
-    CASE(.name = "depth_to_space CRD b2 (2,8,2,3)", .op = PP_OP_DEPTH_TO_SPACE, .n_in = 1, .n_out = 1, .in = {F32(4, I64(2), I64(8), I64(2), I64(3))}, .n_attr = 2, .attr = {A_INT("blocksize", 2), A_STR("mode", "CRD")});
-    CASE(.name = "space_to_depth b2 (1,3,4,6)", .op = PP_OP_SPACE_TO_DEPTH, .n_in = 1, .n_out = 1, .in = {F32(4, I64(1), I64(3), I64(4), I64(6))}, .n_attr = 1, .attr = {A_INT("blocksize", 2)});
-    CASE(.name = "cumsum axis1 (3,7,2)", .op = PP_OP_CUMSUM, .n_in = 1, .n_out = 1, .in = {F32(3, I64(3), I64(7), I64(2))}, .n_attr = 1, .attr = {A_INT("axis", 1)}, .atol = 1e-5f, .rtol = 1e-5f);
-    CASE(.name = "cumsum i64 exclusive reverse (9)", .op = PP_OP_CUMSUM, .n_in = 1, .n_out = 1, .in = {T(PP_DTYPE_I64, 1, I64(9))},
-         .n_attr = 3, .attr = {A_INT("axis", 0), A_INT("exclusive", 1), A_INT("reverse", 1)});
+    CASE(.name = "trilu upper k=1 (2,4,5)", .op = PP_OP_TRILU, .n_in = 1, .n_out = 1,
+         .in = {F32(3, I64(2), I64(4), I64(5))}, .n_attr = 2, .attr = {A_INT("k", 1), A_INT("upper", 1)});
+    CASE(.name = "trilu lower k=-1 (6,6)", .op = PP_OP_TRILU, .n_in = 1, .n_out = 1, .in = {F32(2, I64(6), I64(6))},
+         .n_attr = 2, .attr = {A_INT("k", -1), A_INT("upper", 0)});
+    CASE(.name = "depth_to_space DCR b2 (1,8,3,3)", .op = PP_OP_DEPTH_TO_SPACE, .n_in = 1, .n_out = 1,
+         .in = {F32(4, I64(1), I64(8), I64(3), I64(3))}, .n_attr = 1, .attr = {A_INT("blocksize", 2)});
+    CASE(.name = "depth_to_space CRD b2 (2,8,2,3)", .op = PP_OP_DEPTH_TO_SPACE, .n_in = 1, .n_out = 1,
+         .in = {F32(4, I64(2), I64(8), I64(2), I64(3))}, .n_attr = 2,
+         .attr = {A_INT("blocksize", 2), A_STR("mode", "CRD")});
+    CASE(.name = "space_to_depth b2 (1,3,4,6)", .op = PP_OP_SPACE_TO_DEPTH, .n_in = 1, .n_out = 1,
+         .in = {F32(4, I64(1), I64(3), I64(4), I64(6))}, .n_attr = 1, .attr = {A_INT("blocksize", 2)});
+    CASE(.name = "cumsum axis1 (3,7,2)", .op = PP_OP_CUMSUM, .n_in = 1, .n_out = 1,
+         .in = {F32(3, I64(3), I64(7), I64(2))}, .n_attr = 1, .attr = {A_INT("axis", 1)}, .atol = 1e-5f, .rtol = 1e-5f);
+    CASE(.name = "cumsum i64 exclusive reverse (9)", .op = PP_OP_CUMSUM, .n_in = 1, .n_out = 1,
+         .in = {T(PP_DTYPE_I64, 1, I64(9))}, .n_attr = 3,
+         .attr = {A_INT("axis", 0), A_INT("exclusive", 1), A_INT("reverse", 1)});
     CASE(.name = "shape (7,3,5)", .op = PP_OP_SHAPE, .n_in = 1, .n_out = 1, .in = {F32(3, I64(7), I64(3), I64(5))});
-    CASE(.name = "constant_of_shape (3,4) = 2.5", .op = PP_OP_CONSTANT_OF_SHAPE, .n_in = 0, .n_out = 1,
-         .n_attr = 3, .attr = {A_INTS("shape", 2, I64(3), I64(4)), A_FLOAT("value", 2.5), A_INT("dtype", PP_DTYPE_F32)});
-    CASE(.name = "range i64 0..10 by 3", .op = PP_OP_RANGE, .n_in = 0, .n_out = 1,
-         .n_attr = 4, .attr = {A_FLOAT("start", 0), A_FLOAT("limit", 10), A_FLOAT("delta", 3), A_INT("dtype", PP_DTYPE_I64)});
-    CASE(.name = "range f32 -1..1 by 0.25", .op = PP_OP_RANGE, .n_in = 0, .n_out = 1,
-         .n_attr = 4, .attr = {A_FLOAT("start", -1), A_FLOAT("limit", 1), A_FLOAT("delta", 0.25), A_INT("dtype", PP_DTYPE_F32)});
+    CASE(.name = "constant_of_shape (3,4) = 2.5", .op = PP_OP_CONSTANT_OF_SHAPE, .n_in = 0, .n_out = 1, .n_attr = 3,
+         .attr = {A_INTS("shape", 2, I64(3), I64(4)), A_FLOAT("value", 2.5), A_INT("dtype", PP_DTYPE_F32)});
+    CASE(.name = "range i64 0..10 by 3", .op = PP_OP_RANGE, .n_in = 0, .n_out = 1, .n_attr = 4,
+         .attr = {A_FLOAT("start", 0), A_FLOAT("limit", 10), A_FLOAT("delta", 3), A_INT("dtype", PP_DTYPE_I64)});
+    CASE(.name = "range f32 -1..1 by 0.25", .op = PP_OP_RANGE, .n_in = 0, .n_out = 1, .n_attr = 4,
+         .attr = {A_FLOAT("start", -1), A_FLOAT("limit", 1), A_FLOAT("delta", 0.25), A_INT("dtype", PP_DTYPE_F32)});
 }
 
 static void graph_cases(void) {
-    run_graph(&(tcase){.name = "graph: add (7,3,4,5)+(1,3,1,1)", .op = PP_OP_ADD, .n_in = 2, .n_out = 1,
+    run_graph(&(tcase){.name = "graph: add (7,3,4,5)+(1,3,1,1)",
+                       .op = PP_OP_ADD,
+                       .n_in = 2,
+                       .n_out = 1,
                        .in = {F32(4, I64(7), I64(3), I64(4), I64(5)), F32(4, I64(1), I64(3), I64(1), I64(1))}});
-    run_graph(&(tcase){.name = "graph: gemm +b", .op = PP_OP_GEMM, .n_in = 3, .n_out = 1,
-                       .in = {F32(2, I64(7), I64(33)), F32(2, I64(17), I64(33)), F32(1, I64(17))}, .n_attr = 1,
-                       .attr = {A_INT("transB", 1)}, .atol = 1e-4f, .rtol = 1e-4f});
-    run_graph(&(tcase){.name = "graph: conv +b +relu", .op = PP_OP_CONV, .n_in = 3, .n_out = 1,
-                       .in = {F32(4, I64(2), I64(8), I64(6), I64(6)), F32(4, I64(8), I64(8), I64(3), I64(3)), F32(1, I64(8))},
-                       .n_attr = 2, .attr = {A_INTS("pads", 4, I64(1), I64(1), I64(1), I64(1)), A_INT("activation", PP_ACT_RELU)},
-                       .atol = 1e-4f, .rtol = 1e-4f});
-    run_graph(&(tcase){.name = "graph: attention", .op = PP_OP_ATTENTION, .n_in = 3, .n_out = 1,
-                       .in = {F32(4, I64(2), I64(3), I64(7), I64(16)), F32(4, I64(2), I64(3), I64(9), I64(16)), F32(4, I64(2), I64(3), I64(9), I64(8))},
-                       .atol = 2e-5f, .rtol = 2e-5f});
+    run_graph(&(tcase){.name = "graph: gemm +b",
+                       .op = PP_OP_GEMM,
+                       .n_in = 3,
+                       .n_out = 1,
+                       .in = {F32(2, I64(7), I64(33)), F32(2, I64(17), I64(33)), F32(1, I64(17))},
+                       .n_attr = 1,
+                       .attr = {A_INT("transB", 1)},
+                       .atol = 1e-4f,
+                       .rtol = 1e-4f});
+    run_graph(
+        &(tcase){.name = "graph: conv +b +relu",
+                 .op = PP_OP_CONV,
+                 .n_in = 3,
+                 .n_out = 1,
+                 .in = {F32(4, I64(2), I64(8), I64(6), I64(6)), F32(4, I64(8), I64(8), I64(3), I64(3)), F32(1, I64(8))},
+                 .n_attr = 2,
+                 .attr = {A_INTS("pads", 4, I64(1), I64(1), I64(1), I64(1)), A_INT("activation", PP_ACT_RELU)},
+                 .atol = 1e-4f,
+                 .rtol = 1e-4f});
+    run_graph(&(tcase){.name = "graph: attention",
+                       .op = PP_OP_ATTENTION,
+                       .n_in = 3,
+                       .n_out = 1,
+                       .in = {F32(4, I64(2), I64(3), I64(7), I64(16)), F32(4, I64(2), I64(3), I64(9), I64(16)),
+                              F32(4, I64(2), I64(3), I64(9), I64(8))},
+                       .atol = 2e-5f,
+                       .rtol = 2e-5f});
 }
 
 /* The 16-bit precision modes: GEMM, MATMUL and CONV read fp16 / bf16 (weights
@@ -804,35 +951,46 @@ static void precision_cases(void) {
         CASE(.name = PNAME("conv grouped s2 +res +relu, weight from a node"), .op = PP_OP_CONV, .n_in = 4, .n_out = 1,
              .in = {F32(4, I64(1), I64(6), I64(8), I64(8)), F32(4, I64(6), I64(3), I64(3), I64(3)), F32(1, I64(6)),
                     F32(4, I64(1), I64(6), I64(4), I64(4))},
-             .n_attr = 4, .attr = {A_INT("group", 2), A_INTS("strides", 2, I64(2), I64(2)),
-                                   A_INTS("pads", 4, I64(1), I64(1), I64(1), I64(1)), A_INT("activation", PP_ACT_RELU)},
+             .n_attr = 4,
+             .attr = {A_INT("group", 2), A_INTS("strides", 2, I64(2), I64(2)),
+                      A_INTS("pads", 4, I64(1), I64(1), I64(1), I64(1)), A_INT("activation", PP_ACT_RELU)},
              .atol = u * sqrtf(27.f), .rtol = 1e-6f, .min_diff = md);
         /* past one 32 x 32 transpose tile on every axis, none a multiple of 32 */
         CASE(.name = PNAME("conv (2,40,11,13)x(33,40,3,3) +b +silu, NHWC tiles"), .op = PP_OP_CONV, .n_in = 3,
              .n_out = 1, .weights = 6,
-             .in = {F32(4, I64(2), I64(40), I64(11), I64(13)), F32(4, I64(33), I64(40), I64(3), I64(3)), F32(1, I64(33))},
+             .in = {F32(4, I64(2), I64(40), I64(11), I64(13)), F32(4, I64(33), I64(40), I64(3), I64(3)),
+                    F32(1, I64(33))},
              .n_attr = 2, .attr = {A_INTS("pads", 4, I64(1), I64(1), I64(1), I64(1)), A_INT("activation", PP_ACT_SILU)},
              .atol = u * sqrtf(360.f), .rtol = 1e-6f, .min_diff = md);
         CASE(.name = PNAME("gemm (7,96)x(40,96)^T +b +relu weights"), .op = PP_OP_GEMM, .n_in = 3, .n_out = 1,
              .weights = 6, .in = {F32(2, I64(7), I64(96)), F32(2, I64(40), I64(96)), F32(1, I64(40))}, .n_attr = 2,
-             .attr = {A_INT("transB", 1), A_INT("activation", PP_ACT_RELU)}, .atol = u * sqrtf(96.f), .rtol = 1e-6f, .min_diff = md);
+             .attr = {A_INT("transB", 1), A_INT("activation", PP_ACT_RELU)}, .atol = u * sqrtf(96.f), .rtol = 1e-6f,
+             .min_diff = md);
         CASE(.name = PNAME("gemm A^T a=0.5 b=2 C(3,7), all activations"), .op = PP_OP_GEMM, .n_in = 3, .n_out = 1,
              .in = {F32(2, I64(24), I64(3)), F32(2, I64(24), I64(7)), F32(2, I64(3), I64(7))}, .n_attr = 3,
              .attr = {A_INT("transA", 1), A_FLOAT("alpha", 0.5), A_FLOAT("beta", 2.0)}, .atol = u * sqrtf(24.f),
              .rtol = 1e-6f, .min_diff = md);
         CASE(.name = PNAME("matmul (4,6,9,16)x(4,6,16,9) strided batch"), .op = PP_OP_MATMUL, .n_in = 2, .n_out = 1,
-             .in = {F32(4, I64(4), I64(6), I64(9), I64(16)), F32(4, I64(4), I64(6), I64(16), I64(9))},
-             .atol = u * 4.f, .rtol = 1e-6f, .min_diff = md);
+             .in = {F32(4, I64(4), I64(6), I64(9), I64(16)), F32(4, I64(4), I64(6), I64(16), I64(9))}, .atol = u * 4.f,
+             .rtol = 1e-6f, .min_diff = md);
         CASE(.name = PNAME("matmul (7,10,32)x(32,24) folded, weight B"), .op = PP_OP_MATMUL, .n_in = 2, .n_out = 1,
-             .weights = 2, .in = {F32(3, I64(7), I64(10), I64(32)), F32(2, I64(32), I64(24))},
-             .atol = u * sqrtf(32.f), .rtol = 1e-6f, .min_diff = md);
+             .weights = 2, .in = {F32(3, I64(7), I64(10), I64(32)), F32(2, I64(32), I64(24))}, .atol = u * sqrtf(32.f),
+             .rtol = 1e-6f, .min_diff = md);
         CASE(.name = PNAME("matmul (2,1,3,4)x(1,5,4,6) loop"), .op = PP_OP_MATMUL, .n_in = 2, .n_out = 1,
              .in = {F32(4, I64(2), I64(1), I64(3), I64(4)), F32(4, I64(1), I64(5), I64(4), I64(6))}, .atol = u * 2.f,
              .rtol = 1e-6f, .min_diff = md);
         if (gpu->ops->capture_begin)
-            run_graph(&(tcase){.name = PNAME("graph: gemm +b weights"), .op = PP_OP_GEMM, .n_in = 3, .n_out = 1,
-                               .weights = 6, .in = {F32(2, I64(7), I64(33)), F32(2, I64(17), I64(33)), F32(1, I64(17))},
-                               .n_attr = 1, .attr = {A_INT("transB", 1)}, .atol = u * sqrtf(33.f), .rtol = 1e-6f, .min_diff = md});
+            run_graph(&(tcase){.name = PNAME("graph: gemm +b weights"),
+                               .op = PP_OP_GEMM,
+                               .n_in = 3,
+                               .n_out = 1,
+                               .weights = 6,
+                               .in = {F32(2, I64(7), I64(33)), F32(2, I64(17), I64(33)), F32(1, I64(17))},
+                               .n_attr = 1,
+                               .attr = {A_INT("transB", 1)},
+                               .atol = u * sqrtf(33.f),
+                               .rtol = 1e-6f,
+                               .min_diff = md});
 #undef PNAME
     }
     pp_error err;

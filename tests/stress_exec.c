@@ -60,9 +60,7 @@ static void *worker(void *arg) {
         void *out[] = {p, h};
         pp_code rc = j->device_runs && r % 2 ? pp_exec_run_device(j->e, j->batch, in, out, NULL, &err)
                                              : pp_exec_run(j->e, j->batch, in, out, &err);
-        if (rc || memcmp(p, j->want_p, np * sizeof(float)) ||
-            memcmp(h, j->want_h, nh * sizeof(float)))
-            j->bad++;
+        if (rc || memcmp(p, j->want_p, np * sizeof(float)) || memcmp(h, j->want_h, nh * sizeof(float))) j->bad++;
     }
     free(p);
     free(h);

@@ -29,7 +29,7 @@ static atomic_long n_allocs;
 #define COUNT()                                                                                                        \
     do {                                                                                                               \
         char *caller = __builtin_return_address(0);                                                                    \
-        if (caller >= __executable_start && caller < etext) atomic_fetch_add(&n_allocs, 1);                           \
+        if (caller >= __executable_start && caller < etext) atomic_fetch_add(&n_allocs, 1);                            \
     } while (0)
 void *malloc(size_t n) {
     COUNT();
@@ -223,7 +223,8 @@ Test(api, precision_option) {
         cr_assert_null(pp_options_set(o, "precision", narrow[i]));
         st = pp_engine_create(net, o, &e);
         cr_assert_eq(pp_status_get_code(st), PP_STATUS_UNSUPPORTED);
-        cr_assert(strstr(pp_status_message(st), "cpu:0 computes in fp32 only") && strstr(pp_status_message(st), narrow[i]),
+        cr_assert(strstr(pp_status_message(st), "cpu:0 computes in fp32 only") &&
+                      strstr(pp_status_message(st), narrow[i]),
                   "%s", pp_status_message(st));
         cr_assert_null(e);
         pp_status_free(st);

@@ -65,14 +65,16 @@ static void check_model(const char *path, const char *arch, const char *arch_fil
     char det[256];
     cr_assert_eq(pp_convert_checkpoint(path, arch, arch_file, &g, det, sizeof det, &err), PP_OK, "%s", err.msg);
     if (want_detected)
-        cr_expect(strstr(det, want_detected) == det, "detected '%s', expected it to start with '%s'", det, want_detected);
+        cr_expect(strstr(det, want_detected) == det, "detected '%s', expected it to start with '%s'", det,
+                  want_detected);
     double e = run_rel_err(g, in, ref);
     cr_expect(e <= tol, "%s (%s): relative error %.3g > %.1g", path, arch ? arch : "detected", e, tol);
     pp_graph_free(g);
 }
 
 Test(checkpoint, mlp_given) {
-    check_model(MODELS "mlp.pt", "mlp:act=relu/gelu", NULL, MODELS "mlp.input.npy", MODELS "mlp.output.npy", 1e-4, "mlp");
+    check_model(MODELS "mlp.pt", "mlp:act=relu/gelu", NULL, MODELS "mlp.input.npy", MODELS "mlp.output.npy", 1e-4,
+                "mlp");
     check_model(MODELS "mlp.pt", "mlp:act=relu/gelu", NULL, MODELS "mlp.input_b3.npy", MODELS "mlp.output_b3.npy", 1e-4,
                 "mlp");
 }
@@ -102,8 +104,8 @@ Test(checkpoint, resnet_given) {
 Test(checkpoint, resnet_detected) {
     check_model(MODELS "resnet.pt", "auto:input=32,strides=1/2/1", NULL, MODELS "resnet.input.npy",
                 MODELS "resnet.output.npy", 1e-4, "resnet");
-    check_model(MODELS "resnet.pt", ":input=32,strides=1/2/1", NULL, MODELS "resnet.input.npy", MODELS "resnet.output.npy",
-                1e-4, "resnet");
+    check_model(MODELS "resnet.pt", ":input=32,strides=1/2/1", NULL, MODELS "resnet.input.npy",
+                MODELS "resnet.output.npy", 1e-4, "resnet");
 }
 
 Test(checkpoint, resnet_arch_file) {
@@ -113,7 +115,8 @@ Test(checkpoint, resnet_arch_file) {
 
 Test(checkpoint, digits_vgg_style_and_arch_file) {
     const char *x = PP_SOURCE_DIR "/examples/digits/test_x.npy", *y = PP_SOURCE_DIR "/examples/digits/torch_logits.npy";
-    check_model(PP_SOURCE_DIR "/examples/digits/digits.pt", "auto:input=8", NULL, x, y, 1e-4, "vgg (custom: 2 conv layers, batch norm)");
+    check_model(PP_SOURCE_DIR "/examples/digits/digits.pt", "auto:input=8", NULL, x, y, 1e-4,
+                "vgg (custom: 2 conv layers, batch norm)");
     check_model(PP_SOURCE_DIR "/examples/digits/digits.pt", NULL, CKPT "digits.arch", x, y, 1e-4, "architecture file");
 }
 
@@ -158,11 +161,13 @@ static void check_views(const char *path) {
     t = pp_ckpt_find(c, "window");
     cr_assert(t && t->dims[0] == 2 && t->dims[1] == 3);
     for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 3; j++) cr_expect_eq(((const float *)t->data)[i * 3 + j], (float)(6 * (i + 1) + j + 2), "window");
+        for (int j = 0; j < 3; j++)
+            cr_expect_eq(((const float *)t->data)[i * 3 + j], (float)(6 * (i + 1) + j + 2), "window");
     t = pp_ckpt_find(c, "every_other");
     cr_assert(t && t->dims[0] == 4 && t->dims[1] == 3);
     for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 3; j++) cr_expect_eq(((const float *)t->data)[i * 3 + j], (float)(6 * i + 2 * j), "every_other");
+        for (int j = 0; j < 3; j++)
+            cr_expect_eq(((const float *)t->data)[i * 3 + j], (float)(6 * i + 2 * j), "every_other");
     t = pp_ckpt_find(c, "base");
     for (int i = 0; i < 24; i++) cr_expect_eq(((const float *)t->data)[i], (float)i);
     t = pp_ckpt_find(c, "f16");
@@ -236,7 +241,8 @@ Test(checkpoint, refusals) {
     refused(CKPT "evil_storage_small.pt", NULL, "storage 'data/0' holds 8 bytes, its id says 40");
     refused(CKPT "evil_offset_past.pt", NULL, "tensor 'w' (offset 1, extent to element 4) does not fit its storage");
     refused(CKPT "evil_stride0.pt", NULL, "takes the tensors past 4 times the file's size");
-    refused(CKPT "deflated.pt", NULL, "entry 'mlp/data.pkl' is compressed (method 8); torch.save writes stored entries");
+    refused(CKPT "deflated.pt", NULL,
+            "entry 'mlp/data.pkl' is compressed (method 8); torch.save writes stored entries");
     refused(CKPT "legacy.pt", NULL, "legacy torch.save format");
     refused(CKPT "torchscript.pt", NULL, "TorchScript archive");
     refused(MODELS "mlp.onnx", NULL, "an ONNX model, not a checkpoint");
@@ -255,14 +261,15 @@ Test(checkpoint, key_mismatches_listed_together) {
     /* The digits net against resnet.arch: every missing and unused key in one message. */
     pp_error err = {0};
     pp_graph *g = NULL;
-    cr_assert_neq(pp_convert_checkpoint(PP_SOURCE_DIR "/examples/digits/digits.pt", NULL, CKPT "resnet.arch", &g, NULL, 0,
-                                        &err),
-                  PP_OK);
+    cr_assert_neq(
+        pp_convert_checkpoint(PP_SOURCE_DIR "/examples/digits/digits.pt", NULL, CKPT "resnet.arch", &g, NULL, 0, &err),
+        PP_OK);
     cr_expect(strstr(err.msg, "missing") && strstr(err.msg, "conv1.weight") && strstr(err.msg, "layer1.conv1.weight") &&
                   strstr(err.msg, "unexpected") && strstr(err.msg, "features.0.weight"),
               "%s", err.msg);
     /* Wrong input channels: mis-shaped, named. */
-    cr_assert_neq(pp_convert_checkpoint(MODELS "resnet.pt", "resnet:input=32,channels=4", NULL, &g, NULL, 0, &err), PP_OK);
+    cr_assert_neq(pp_convert_checkpoint(MODELS "resnet.pt", "resnet:input=32,channels=4", NULL, &g, NULL, 0, &err),
+                  PP_OK);
     cr_expect(strstr(err.msg, "conv1.weight is (16,3,7,7)") != NULL, "%s", err.msg);
 }
 
@@ -305,8 +312,10 @@ Test(checkpoint, torchvision_models, .timeout = 900) {
         {"densenet121", "densenet121 (layers 6,12,24,16; growth 32)"},
     };
     char cmd[2048];
-    int k = snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/fixtures/gen/gen_checkpoints.py --big %s", PP_SOURCE_DIR, dir);
-    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) k += snprintf(cmd + k, sizeof cmd - (size_t)k, " %s", models[i].name);
+    int k = snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/fixtures/gen/gen_checkpoints.py --big %s",
+                     PP_SOURCE_DIR, dir);
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++)
+        k += snprintf(cmd + k, sizeof cmd - (size_t)k, " %s", models[i].name);
     snprintf(cmd + k, sizeof cmd - (size_t)k, " >/dev/null 2>&1");
     cr_assert_eq(system(cmd), 0, "%s", cmd);
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
@@ -394,8 +403,8 @@ static void arch_file_error(const char *text, const char *needle) {
     close(fd);
     pp_error err = {0};
     pp_graph *g = NULL;
-    cr_expect_neq(pp_convert_checkpoint(PP_SOURCE_DIR "/examples/digits/digits.pt", NULL, path, &g, NULL, 0, &err), PP_OK,
-                  "accepted: %s", text);
+    cr_expect_neq(pp_convert_checkpoint(PP_SOURCE_DIR "/examples/digits/digits.pt", NULL, path, &g, NULL, 0, &err),
+                  PP_OK, "accepted: %s", text);
     cr_expect(strstr(err.msg, needle) != NULL, "'%s' lacks '%s'", err.msg, needle);
     unlink(path);
 }

@@ -90,8 +90,8 @@ Test(e2e, run_through_the_cli_matches_reference) {
     pp_error err;
     int64_t dims[] = {n, 3, 5, 5};
     cr_assert_eq(pp_npy_write(xin, PP_DTYPE_F32, 4, dims, x, &err), PP_OK, "%s", err.msg);
-    snprintf(cmd, sizeof cmd, "%s run %s --input x=%s --output %s/out --devices cpu > %s/log 2>&1", tool(), graph,
-             xin, dir, dir);
+    snprintf(cmd, sizeof cmd, "%s run %s --input x=%s --output %s/out --devices cpu > %s/log 2>&1", tool(), graph, xin,
+             dir, dir);
     cr_assert_eq(sh(cmd), 0, "%s", cmd);
     /* the output name has a '/': it becomes '_' in the file name */
     snprintf(outp, sizeof outp, "%s/out/scores_out.npy", dir);

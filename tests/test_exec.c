@@ -150,7 +150,8 @@ Test(exec, graphs_and_device_runs_over_many_sizes) {
         void *o1[] = {p1, h1}, *o2[] = {p2, h2};
         cr_assert_eq(pp_exec_run(ref, batch, in, o1, &err), PP_OK, "%s", err.msg);
         if (batch == 20) pp_exec_set_profile(e, 1);
-        cr_assert_eq(run_once(e, batch % 2 ? RUN_DEVICE : 0, batch, in, o2, &err), PP_OK, "batch %d: %s", batch, err.msg);
+        cr_assert_eq(run_once(e, batch % 2 ? RUN_DEVICE : 0, batch, in, o2, &err), PP_OK, "batch %d: %s", batch,
+                     err.msg);
         cr_assert(memcmp(p1, p2, sizeof(float) * OUT * (size_t)batch) == 0, "batch %d", batch);
         cr_assert(memcmp(h1, h2, sizeof(float) * HID * (size_t)batch) == 0, "batch %d", batch);
         free(x);

@@ -89,8 +89,9 @@ static void check_narrow(const char *name, pp_dtype dt, double tol) {
     co.dtype = dt;
     pp_convert_stats st;
     cr_assert_eq(pp_convert(&co, &st, &err), PP_OK, "%s: %s", name, err.msg);
-    cr_assert(st.bytes_written < st.weight_bytes * 3 / 4 + 65536, "%s: %llu bytes written for %llu bytes of f32 weights",
-              name, (unsigned long long)st.bytes_written, (unsigned long long)st.weight_bytes);
+    cr_assert(st.bytes_written < st.weight_bytes * 3 / 4 + 65536,
+              "%s: %llu bytes written for %llu bytes of f32 weights", name, (unsigned long long)st.bytes_written,
+              (unsigned long long)st.weight_bytes);
     pp_model *m = NULL;
     pp_graph *g = NULL;
     cr_assert_eq(pp_model_load(out, 0, &m, &err), PP_OK, "%s", err.msg);

@@ -499,10 +499,8 @@ Test(corrupt, truncation_everywhere) {
     }
     for (size_t i = 0; i < nc; i++) {
         size_t n = cuts[i];
-        if (n < sizeof(pp_fmt_header))
-            refused_as(im.p, n, 0, PP_ERR_FORMAT, "shorter than the 64-byte header");
-        else
-            refused_as(im.p, n, 0, PP_ERR_FORMAT, "file_size says");
+        if (n < sizeof(pp_fmt_header)) refused_as(im.p, n, 0, PP_ERR_FORMAT, "shorter than the 64-byte header");
+        else refused_as(im.p, n, 0, PP_ERR_FORMAT, "file_size says");
         /* The checksum flag must not let a short file through. */
         pp_error err;
         pp_model *m;
@@ -606,11 +604,15 @@ Test(corrupt, random_edits_never_crash) {
             size_t at = 64 + (size_t)(xorshift(&rng) % span);
             uint64_t v = xorshift(&rng);
             switch (r >> 60) {
-            case 0: case 1: im.p[at] = 0; break;
+            case 0:
+            case 1: im.p[at] = 0; break;
             case 2: im.p[at] = 0xFF; break;
-            case 3: case 4: im.p[at] = (unsigned char)(im.p[at] + 1); break;
-            case 5: case 6: im.p[at] = (unsigned char)(im.p[at] - 1); break;
-            case 7: case 8: im.p[at] = (unsigned char)v; break;
+            case 3:
+            case 4: im.p[at] = (unsigned char)(im.p[at] + 1); break;
+            case 5:
+            case 6: im.p[at] = (unsigned char)(im.p[at] - 1); break;
+            case 7:
+            case 8: im.p[at] = (unsigned char)v; break;
             default: {
                 /* A small or boundary u32 at a 4-aligned position: a plausible id, count or offset. */
                 static const uint32_t special[] = {0, 1, 2, 17, 18, 63, 64, 0x7FFFFFFF, 0xFFFFFFFE, 0xFFFFFFFF};
@@ -676,8 +678,7 @@ Test(corrupt, allocation_failures_leak_nothing) {
         pp_fault_arm_alloc(0);
         if (rc == PP_OK) pp_free(data);
         if (rc2 == PP_OK) ok_seen = 1;
-        else
-            cr_assert_eq(count_files(), 0, "a failed write left a file");
+        else cr_assert_eq(count_files(), 0, "a failed write left a file");
         if (rc != PP_OK) cr_assert_eq(rc, PP_ERR_NOMEM, "%s", err.msg);
     }
     cr_assert(ok_seen);
@@ -844,8 +845,8 @@ Test(corrupt, section_flags) {
 }
 
 Test(corrupt, section_checksums_name_the_section) {
-    static const char *const names[] = {NULL,     "STRINGS",  "TENSORS",  "NODES", "ATTRS",
-                                        "INDICES", "VALUES", "GRAPH_IO", "METADATA", "DATA"};
+    static const char *const names[] = {NULL,      "STRINGS", "TENSORS",  "NODES",    "ATTRS",
+                                        "INDICES", "VALUES",  "GRAPH_IO", "METADATA", "DATA"};
     for (uint32_t kind = PP_SEC_STRINGS; kind <= PP_SEC_DATA; kind++) {
         img im = ref_image();
         pp_fmt_section *e = entry(&im, kind);
@@ -862,8 +863,7 @@ Test(corrupt, section_checksums_name_the_section) {
             /* Skipping DATA's checksum is exactly what lets this one through. */
             pp_model *m;
             pp_error err;
-            cr_assert_eq(pp_model_load_memory(im.p, im.n, PP_LOAD_SKIP_DATA_CHECKSUM, &m, &err), PP_OK, "%s",
-                         err.msg);
+            cr_assert_eq(pp_model_load_memory(im.p, im.n, PP_LOAD_SKIP_DATA_CHECKSUM, &m, &err), PP_OK, "%s", err.msg);
             pp_model_free(m);
         }
         pp_free(im.p);

@@ -59,8 +59,12 @@ static pp_cpu_kernel_fn kernel_for(pp_op op) {
     case PP_OP_GEMM: return pp_cpu_gemm;
     case PP_OP_MATMUL: return pp_cpu_matmul;
     case PP_OP_BATCHNORM: return pp_cpu_batchnorm;
-    case PP_OP_MAXPOOL: case PP_OP_AVGPOOL: case PP_OP_GLOBAL_AVGPOOL: case PP_OP_GLOBAL_MAXPOOL: return pp_cpu_pool;
-    case PP_OP_SOFTMAX: case PP_OP_LOG_SOFTMAX: return pp_cpu_softmax;
+    case PP_OP_MAXPOOL:
+    case PP_OP_AVGPOOL:
+    case PP_OP_GLOBAL_AVGPOOL:
+    case PP_OP_GLOBAL_MAXPOOL: return pp_cpu_pool;
+    case PP_OP_SOFTMAX:
+    case PP_OP_LOG_SOFTMAX: return pp_cpu_softmax;
     case PP_OP_LAYERNORM: return pp_cpu_layernorm;
     case PP_OP_ATTENTION: return pp_cpu_attention;
     default: return pp_cpu_reduce;
@@ -195,10 +199,8 @@ static void run_conv_case(const conv_case *cc) {
     pp_shape ys;
     pp_op_params p;
     float *y = run(&t, in, data, &ys, &p);
-    if (cc->rank3)
-        EXPECT_DIMS(&ys, cc->n, cc->k, ow);
-    else
-        EXPECT_DIMS(&ys, cc->n, cc->k, oh, ow);
+    if (cc->rank3) EXPECT_DIMS(&ys, cc->n, cc->k, ow);
+    else EXPECT_DIMS(&ys, cc->n, cc->k, oh, ow);
     cr_assert_eq(p.conv.pad_top, cc->pt);
     cr_assert_eq(p.conv.pad_left, cc->pl);
     cr_assert_eq(p.conv.pad_bottom, cc->pb);
@@ -215,19 +217,29 @@ static void run_conv_case(const conv_case *cc) {
 }
 
 /*                       name                       n  c  h  w  k kh kw sh sw pt pl pb pr dh dw g  bias res act */
-Test(conv, basic_3x3_pad1) { run_conv_case(&(conv_case){"3x3", 1, 3, 5, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, PP_ACT_NONE, 0, 0, NULL, 0}); }
-Test(conv, single_pixel_1x1) { run_conv_case(&(conv_case){"1px", 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, PP_ACT_NONE, 0, 0, NULL, 0}); }
+Test(conv, basic_3x3_pad1) {
+    run_conv_case(
+        &(conv_case){"3x3", 1, 3, 5, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, PP_ACT_NONE, 0, 0, NULL, 0});
+}
+Test(conv, single_pixel_1x1) {
+    run_conv_case(
+        &(conv_case){"1px", 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, PP_ACT_NONE, 0, 0, NULL, 0});
+}
 Test(conv, batch7_stride2_asym_pads_bias) {
-    run_conv_case(&(conv_case){"b7s2", 7, 5, 9, 6, 7, 3, 2, 2, 2, 1, 0, 2, 1, 1, 1, 1, 1, 0, PP_ACT_NONE, 0, 0, NULL, 0});
+    run_conv_case(
+        &(conv_case){"b7s2", 7, 5, 9, 6, 7, 3, 2, 2, 2, 1, 0, 2, 1, 1, 1, 1, 1, 0, PP_ACT_NONE, 0, 0, NULL, 0});
 }
 Test(conv, non_square_stride_kernel) {
-    run_conv_case(&(conv_case){"ns", 2, 3, 11, 8, 5, 5, 1, 3, 1, 2, 0, 1, 0, 1, 1, 1, 1, 0, PP_ACT_NONE, 0, 0, NULL, 0});
+    run_conv_case(
+        &(conv_case){"ns", 2, 3, 11, 8, 5, 5, 1, 3, 1, 2, 0, 1, 0, 1, 1, 1, 1, 0, PP_ACT_NONE, 0, 0, NULL, 0});
 }
 Test(conv, dilation2) {
-    run_conv_case(&(conv_case){"dil2", 2, 3, 10, 9, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, 1, 0, PP_ACT_NONE, 0, 0, NULL, 0});
+    run_conv_case(
+        &(conv_case){"dil2", 2, 3, 10, 9, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, 1, 0, PP_ACT_NONE, 0, 0, NULL, 0});
 }
 Test(conv, dilation_stride_mixed) {
-    run_conv_case(&(conv_case){"dilmix", 3, 7, 13, 12, 5, 3, 2, 2, 3, 0, 1, 3, 0, 2, 3, 1, 0, 1, PP_ACT_RELU, 0, 0, NULL, 0});
+    run_conv_case(
+        &(conv_case){"dilmix", 3, 7, 13, 12, 5, 3, 2, 2, 3, 0, 1, 3, 0, 2, 3, 1, 0, 1, PP_ACT_RELU, 0, 0, NULL, 0});
 }
 Test(conv, groups2_bias_residual_relu) {
     run_conv_case(&(conv_case){"g2", 2, 6, 7, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, PP_ACT_RELU, 0, 0, NULL, 0});
@@ -236,58 +248,75 @@ Test(conv, groups3_stride2) {
     run_conv_case(&(conv_case){"g3", 1, 9, 8, 9, 6, 3, 3, 2, 2, 0, 1, 1, 0, 1, 1, 3, 1, 0, PP_ACT_SILU, 0, 0, NULL, 0});
 }
 Test(conv, depthwise_bias_residual_clip) {
-    run_conv_case(&(conv_case){"dw", 2, 5, 9, 8, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 5, 1, 1, PP_ACT_CLIP, 0.f, 0.5f, NULL, 0});
+    run_conv_case(
+        &(conv_case){"dw", 2, 5, 9, 8, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 5, 1, 1, PP_ACT_CLIP, 0.f, 0.5f, NULL, 0});
 }
 Test(conv, depthwise_dilated_asym) {
-    run_conv_case(&(conv_case){"dwdil", 7, 3, 10, 11, 3, 3, 5, 1, 2, 2, 0, 1, 3, 2, 1, 3, 0, 0, PP_ACT_NONE, 0, 0, NULL, 0});
+    run_conv_case(
+        &(conv_case){"dwdil", 7, 3, 10, 11, 3, 3, 5, 1, 2, 2, 0, 1, 3, 2, 1, 3, 0, 0, PP_ACT_NONE, 0, 0, NULL, 0});
 }
 Test(conv, depthwise_multiplier2) { /* group == C but K = 2C: the general path */
-    run_conv_case(&(conv_case){"dwm2", 2, 3, 6, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 0, PP_ACT_NONE, 0, 0, NULL, 0});
+    run_conv_case(
+        &(conv_case){"dwm2", 2, 3, 6, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 0, PP_ACT_NONE, 0, 0, NULL, 0});
 }
 Test(conv, pointwise) {
-    run_conv_case(&(conv_case){"pw", 3, 7, 5, 6, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, PP_ACT_SIGMOID, 0, 0, NULL, 0});
+    run_conv_case(
+        &(conv_case){"pw", 3, 7, 5, 6, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, PP_ACT_SIGMOID, 0, 0, NULL, 0});
 }
 Test(conv, pointwise_grouped) {
-    run_conv_case(&(conv_case){"pwg", 2, 6, 4, 3, 10, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2, 0, 0, PP_ACT_NONE, 0, 0, NULL, 0});
+    run_conv_case(
+        &(conv_case){"pwg", 2, 6, 4, 3, 10, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2, 0, 0, PP_ACT_NONE, 0, 0, NULL, 0});
 }
 Test(conv, pointwise_stride2_not_fast_path) {
-    run_conv_case(&(conv_case){"pws2", 2, 5, 7, 6, 3, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1, 0, PP_ACT_NONE, 0, 0, NULL, 0});
+    run_conv_case(
+        &(conv_case){"pws2", 2, 5, 7, 6, 3, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1, 0, PP_ACT_NONE, 0, 0, NULL, 0});
 }
 Test(conv, pointwise_padded) {
-    run_conv_case(&(conv_case){"pwpad", 1, 3, 4, 4, 2, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, PP_ACT_NONE, 0, 0, NULL, 0});
+    run_conv_case(
+        &(conv_case){"pwpad", 1, 3, 4, 4, 2, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, PP_ACT_NONE, 0, 0, NULL, 0});
 }
 Test(conv, big_pads_beyond_kernel) {
-    run_conv_case(&(conv_case){"bigpad", 1, 2, 3, 3, 2, 2, 2, 1, 1, 3, 3, 3, 3, 1, 1, 1, 1, 0, PP_ACT_NONE, 0, 0, NULL, 0});
+    run_conv_case(
+        &(conv_case){"bigpad", 1, 2, 3, 3, 2, 2, 2, 1, 1, 3, 3, 3, 3, 1, 1, 1, 1, 0, PP_ACT_NONE, 0, 0, NULL, 0});
 }
 Test(conv, large_im2col_through_sgemm_blocks) { /* CKK = 288 > KC, OH·OW = 2304 > NC */
-    run_conv_case(&(conv_case){"large", 1, 32, 48, 48, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, PP_ACT_NONE, 0, 0, NULL, 0});
+    run_conv_case(
+        &(conv_case){"large", 1, 32, 48, 48, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, PP_ACT_NONE, 0, 0, NULL, 0});
 }
 Test(conv, auto_pad_same_upper) { /* in 7, k 4, s 2: out 4, total pad 3 → 1 begin, 2 end */
-    run_conv_case(&(conv_case){"su", 1, 3, 7, 7, 2, 4, 4, 2, 2, 1, 1, 2, 2, 1, 1, 1, 0, 0, PP_ACT_NONE, 0, 0, "SAME_UPPER", 0});
+    run_conv_case(
+        &(conv_case){"su", 1, 3, 7, 7, 2, 4, 4, 2, 2, 1, 1, 2, 2, 1, 1, 1, 0, 0, PP_ACT_NONE, 0, 0, "SAME_UPPER", 0});
 }
 Test(conv, auto_pad_same_lower) { /* same sizes: 2 begin, 1 end */
-    run_conv_case(&(conv_case){"sl", 1, 3, 7, 7, 2, 4, 4, 2, 2, 2, 2, 1, 1, 1, 1, 1, 0, 0, PP_ACT_NONE, 0, 0, "SAME_LOWER", 0});
+    run_conv_case(
+        &(conv_case){"sl", 1, 3, 7, 7, 2, 4, 4, 2, 2, 2, 2, 1, 1, 1, 1, 1, 0, 0, PP_ACT_NONE, 0, 0, "SAME_LOWER", 0});
 }
 Test(conv, auto_pad_same_upper_dilated_stride1) { /* k 3 dil 2: extent 5, total 4 → 2, 2 */
-    run_conv_case(&(conv_case){"sud", 2, 2, 6, 5, 3, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, 1, 0, PP_ACT_NONE, 0, 0, "SAME_UPPER", 0});
+    run_conv_case(
+        &(conv_case){"sud", 2, 2, 6, 5, 3, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, 1, 0, PP_ACT_NONE, 0, 0, "SAME_UPPER", 0});
 }
 Test(conv, auto_pad_valid) {
-    run_conv_case(&(conv_case){"valid", 1, 3, 8, 7, 2, 3, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0, 0, PP_ACT_NONE, 0, 0, "VALID", 0});
+    run_conv_case(
+        &(conv_case){"valid", 1, 3, 8, 7, 2, 3, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0, 0, PP_ACT_NONE, 0, 0, "VALID", 0});
 }
 Test(conv, conv1d) {
-    run_conv_case(&(conv_case){"1d", 3, 5, 1, 17, 4, 1, 3, 1, 2, 0, 1, 0, 2, 1, 2, 1, 1, 1, PP_ACT_TANH, 0, 0, NULL, 1});
+    run_conv_case(
+        &(conv_case){"1d", 3, 5, 1, 17, 4, 1, 3, 1, 2, 0, 1, 0, 2, 1, 2, 1, 1, 1, PP_ACT_TANH, 0, 0, NULL, 1});
 }
 Test(conv, conv1d_depthwise) {
-    run_conv_case(&(conv_case){"1ddw", 2, 4, 1, 9, 4, 1, 3, 1, 1, 0, 1, 0, 1, 1, 1, 4, 1, 0, PP_ACT_NONE, 0, 0, NULL, 1});
+    run_conv_case(
+        &(conv_case){"1ddw", 2, 4, 1, 9, 4, 1, 3, 1, 1, 0, 1, 0, 1, 1, 1, 4, 1, 0, PP_ACT_NONE, 0, 0, NULL, 1});
 }
 Test(conv, every_activation) {
-    pp_act_kind kinds[] = {PP_ACT_RELU, PP_ACT_CLIP, PP_ACT_SIGMOID, PP_ACT_TANH, PP_ACT_GELU, PP_ACT_GELU_TANH,
-                           PP_ACT_SILU, PP_ACT_HARDSWISH, PP_ACT_HARDSIGMOID, PP_ACT_LEAKY_RELU};
+    pp_act_kind kinds[] = {PP_ACT_RELU,      PP_ACT_CLIP, PP_ACT_SIGMOID,   PP_ACT_TANH,        PP_ACT_GELU,
+                           PP_ACT_GELU_TANH, PP_ACT_SILU, PP_ACT_HARDSWISH, PP_ACT_HARDSIGMOID, PP_ACT_LEAKY_RELU};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         float a = kinds[i] == PP_ACT_CLIP ? -0.3f : (kinds[i] == PP_ACT_HARDSIGMOID ? 0.2f : 0.1f);
         float b = kinds[i] == PP_ACT_CLIP ? 0.4f : 0.5f;
-        run_conv_case(&(conv_case){"act", 1, 3, 4, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, kinds[i], a, b, NULL, 0});
-        run_conv_case(&(conv_case){"actdw", 1, 3, 4, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, kinds[i], a, b, NULL, 0});
+        run_conv_case(
+            &(conv_case){"act", 1, 3, 4, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, kinds[i], a, b, NULL, 0});
+        run_conv_case(
+            &(conv_case){"actdw", 1, 3, 4, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, kinds[i], a, b, NULL, 0});
     }
 }
 
@@ -557,7 +586,7 @@ static void matmul_case(pp_shape sa, pp_shape sb, const int64_t *want, int want_
     free(y);
     free(ref);
 }
-#define MATMUL(sa, sb, ...)                                                                                         \
+#define MATMUL(sa, sb, ...)                                                                                            \
     matmul_case(sa, sb, (int64_t[]){__VA_ARGS__}, (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
 
 Test(matmul, broadcast_batch_dims) { MATMUL(F32(2, 1, 3, 4), F32(5, 4, 6), 2, 5, 3, 6); }
@@ -952,7 +981,8 @@ static void run_attn_case(const attn_case *ac) {
         pp_ref_rng_seed(&r, 84);
         if (ac->mask_dtype == PP_DTYPE_F32) {
             float *m = falloc(nm);
-            for (size_t i = 0; i < nm; i++) m[i] = pp_ref_rng_unit(&r) < 0.3f ? -INFINITY : pp_ref_rng_uniform(&r, -2, 2);
+            for (size_t i = 0; i < nm; i++)
+                m[i] = pp_ref_rng_unit(&r) < 0.3f ? -INFINITY : pp_ref_rng_uniform(&r, -2, 2);
             mask = m;
         } else {
             unsigned char *m = malloc(nm);
@@ -987,10 +1017,8 @@ static void run_attn_case(const attn_case *ac) {
                             int64_t ext = ac->mask_dims[md];
                             off = off * ext + (ext == 1 ? 0 : full[4 - ac->mask_rank + md]);
                         }
-                        if (ac->mask_dtype == PP_DTYPE_F32)
-                            s[j] += ((float *)mask)[off];
-                        else if (!((unsigned char *)mask)[off])
-                            s[j] = -INFINITY;
+                        if (ac->mask_dtype == PP_DTYPE_F32) s[j] += ((float *)mask)[off];
+                        else if (!((unsigned char *)mask)[off]) s[j] = -INFINITY;
                     }
                     mx = fmax(mx, s[j]);
                 }
@@ -1015,7 +1043,9 @@ static void run_attn_case(const attn_case *ac) {
 }
 
 Test(attention, plain) { run_attn_case(&(attn_case){2, 3, 5, 7, 8, 6, 0, PP_DTYPE_INVALID, 0, {0}, 0}); }
-Test(attention, explicit_scale_single) { run_attn_case(&(attn_case){1, 1, 1, 1, 3, 5, 0, PP_DTYPE_INVALID, 0, {0}, 0.7}); }
+Test(attention, explicit_scale_single) {
+    run_attn_case(&(attn_case){1, 1, 1, 1, 3, 5, 0, PP_DTYPE_INVALID, 0, {0}, 0.7});
+}
 Test(attention, causal_square) { run_attn_case(&(attn_case){2, 2, 6, 6, 4, 4, 1, PP_DTYPE_INVALID, 0, {0}, 0}); }
 Test(attention, causal_fewer_queries) { run_attn_case(&(attn_case){1, 3, 3, 8, 5, 7, 1, PP_DTYPE_INVALID, 0, {0}, 0}); }
 Test(attention, causal_more_queries_masks_rows) { /* tq > tk: the first rows see nothing → zeros */
@@ -1065,7 +1095,10 @@ static void ref_reduce_f32(pp_op op, const float *x, int rank, const int64_t *di
     double *acc = malloc(sizeof(double) * (size_t)(out_count ? out_count : 1));
     int64_t *cnt = calloc((size_t)(out_count ? out_count : 1), sizeof(int64_t));
     for (int64_t o = 0; o < out_count; o++)
-        acc[o] = op == PP_OP_REDUCE_PROD ? 1 : op == PP_OP_REDUCE_MAX ? -INFINITY : op == PP_OP_REDUCE_MIN ? INFINITY : 0;
+        acc[o] = op == PP_OP_REDUCE_PROD  ? 1
+                 : op == PP_OP_REDUCE_MAX ? -INFINITY
+                 : op == PP_OP_REDUCE_MIN ? INFINITY
+                                          : 0;
     for (int64_t i = 0; i < total; i++) {
         int64_t o = 0;
         for (int d = 0; d < rank; d++) {

@@ -45,20 +45,27 @@ static void expect_error(tnode *t, const pp_shape *in, pp_code code, const char 
 
 static pp_cpu_kernel_fn kernel_for(pp_op op) {
     switch (op) {
-    case PP_OP_IDENTITY: case PP_OP_FLATTEN: case PP_OP_RESHAPE: case PP_OP_SQUEEZE: case PP_OP_UNSQUEEZE:
-        return pp_cpu_copy;
+    case PP_OP_IDENTITY:
+    case PP_OP_FLATTEN:
+    case PP_OP_RESHAPE:
+    case PP_OP_SQUEEZE:
+    case PP_OP_UNSQUEEZE: return pp_cpu_copy;
     case PP_OP_TRANSPOSE: return pp_cpu_transpose;
     case PP_OP_CONCAT: return pp_cpu_concat;
     case PP_OP_SPLIT: return pp_cpu_split;
     case PP_OP_SLICE: return pp_cpu_slice;
     case PP_OP_GATHER: return pp_cpu_gather;
     case PP_OP_GATHER_ELEMENTS: return pp_cpu_gather_elements;
-    case PP_OP_EXPAND: case PP_OP_TILE: return pp_cpu_expand;
+    case PP_OP_EXPAND:
+    case PP_OP_TILE: return pp_cpu_expand;
     case PP_OP_PAD: return pp_cpu_pad;
     case PP_OP_RESIZE: return pp_cpu_resize;
     case PP_OP_TRILU: return pp_cpu_trilu;
-    case PP_OP_SHAPE: case PP_OP_CONSTANT_OF_SHAPE: case PP_OP_RANGE: return pp_cpu_fill;
-    case PP_OP_DEPTH_TO_SPACE: case PP_OP_SPACE_TO_DEPTH: return pp_cpu_d2s;
+    case PP_OP_SHAPE:
+    case PP_OP_CONSTANT_OF_SHAPE:
+    case PP_OP_RANGE: return pp_cpu_fill;
+    case PP_OP_DEPTH_TO_SPACE:
+    case PP_OP_SPACE_TO_DEPTH: return pp_cpu_d2s;
     case PP_OP_CUMSUM: return pp_cpu_cumsum;
     default: cr_assert_fail("no kernel for op %d", op);
     }
@@ -300,7 +307,7 @@ Test(transpose, several_perms_ranks_and_element_sizes) {
         for (int k = 0; k < 7; k++) check_transpose(dts[d], 5, (int64_t[]){2, 3, 1, 4, 5}, perms5[k]);
         check_transpose(dts[d], 4, (int64_t[]){2, 3, 5, 7}, (int[]){0, 2, 3, 1}); /* NCHW → NHWC */
         check_transpose(dts[d], 4, (int64_t[]){2, 5, 7, 3}, (int[]){0, 3, 1, 2}); /* NHWC → NCHW */
-        check_transpose(dts[d], 2, (int64_t[]){70, 130}, (int[]){1, 0});         /* tile edges */
+        check_transpose(dts[d], 2, (int64_t[]){70, 130}, (int[]){1, 0});          /* tile edges */
         check_transpose(dts[d], 2, (int64_t[]){33, 1}, (int[]){1, 0});
         check_transpose(dts[d], 3, (int64_t[]){3, 40, 50}, (int[]){0, 2, 1});
         check_transpose(dts[d], 1, (int64_t[]){9}, (int[]){0});
@@ -696,8 +703,7 @@ Test(expand, tile_repeats) {
     const void *inputs[1] = {x};
     float *y = run(&t, &in, inputs, &out);
     EXPECT_DIMS(&out, 4, 6);
-    expect_f32("tile", y,
-               (float[]){1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6, 1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6}, 24, 0);
+    expect_f32("tile", y, (float[]){1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6, 1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6}, 24, 0);
     free(y);
     tn_init_io(&t, PP_OP_TILE, 1, 1);
     TN_INTS(&t, "repeats", 1, 0);
@@ -858,10 +864,10 @@ Test(resize, onnx_spec_examples) {
     /* resize_upsample_scales_linear_align_corners */
     y = resize_run("linear", "align_corners", NULL, (double[]){1, 1, 2, 2}, NULL, x2, 2, 2, &out);
     const float t3 = 1.f / 3.f;
-    expect_f32("upsample_scales_linear_align_corners", y,
-               (float[]){1, 1 + t3, 2 - t3, 2, 2 - t3, 2, 2 + t3, 3 - t3, 2 + t3, 3 - t3, 3, 3 + t3, 3, 3 + t3,
-                         4 - t3, 4},
-               16, 1e-5f);
+    expect_f32(
+        "upsample_scales_linear_align_corners", y,
+        (float[]){1, 1 + t3, 2 - t3, 2, 2 - t3, 2, 2 + t3, 3 - t3, 2 + t3, 3 - t3, 3, 3 + t3, 3, 3 + t3, 4 - t3, 4}, 16,
+        1e-5f);
     free(y);
     float *x8 = iota_f32(8, 1.f);
     /* resize_downsample_scales_linear */

@@ -128,11 +128,11 @@ static void check_unary(tnode *t, double alpha, double beta) {
 }
 
 Test(unary, every_f32_op_against_libm) {
-    static const pp_op ops[] = {PP_OP_RELU,      PP_OP_SIGMOID,   PP_OP_TANH,  PP_OP_GELU,       PP_OP_GELU_TANH,
-                                PP_OP_SILU,      PP_OP_HARDSWISH, PP_OP_SQRT,  PP_OP_ERF,        PP_OP_EXP,
-                                PP_OP_LOG,       PP_OP_NEG,       PP_OP_ABS,   PP_OP_RECIPROCAL, PP_OP_SOFTPLUS,
-                                PP_OP_FLOOR,     PP_OP_CEIL,      PP_OP_SIN,   PP_OP_COS,        PP_OP_SIGN,
-                                PP_OP_ROUND,     PP_OP_MISH};
+    static const pp_op ops[] = {PP_OP_RELU,  PP_OP_SIGMOID,   PP_OP_TANH, PP_OP_GELU,       PP_OP_GELU_TANH,
+                                PP_OP_SILU,  PP_OP_HARDSWISH, PP_OP_SQRT, PP_OP_ERF,        PP_OP_EXP,
+                                PP_OP_LOG,   PP_OP_NEG,       PP_OP_ABS,  PP_OP_RECIPROCAL, PP_OP_SOFTPLUS,
+                                PP_OP_FLOOR, PP_OP_CEIL,      PP_OP_SIN,  PP_OP_COS,        PP_OP_SIGN,
+                                PP_OP_ROUND, PP_OP_MISH};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         tnode t;
         tn_init(&t, ops[i], 1);
@@ -610,8 +610,8 @@ static uint32_t f32_bits(float f) {
 
 Test(half, f16_edge_values) {
     cr_assert_eq(pp_f32_to_f16(65504.f), 0x7BFF);
-    cr_assert_eq(pp_f32_to_f16(65519.f), 0x7BFF);      /* below the halfway point: max finite */
-    cr_assert_eq(pp_f32_to_f16(65520.f), 0x7C00);      /* the tie rounds to even, i.e. Inf */
+    cr_assert_eq(pp_f32_to_f16(65519.f), 0x7BFF); /* below the halfway point: max finite */
+    cr_assert_eq(pp_f32_to_f16(65520.f), 0x7C00); /* the tie rounds to even, i.e. Inf */
     cr_assert_eq(pp_f32_to_f16(1e6f), 0x7C00);
     cr_assert_eq(pp_f32_to_f16(-1e6f), 0xFC00);
     cr_assert_eq(pp_f32_to_f16(INFINITY), 0x7C00);
@@ -623,15 +623,15 @@ Test(half, f16_edge_values) {
     cr_assert_eq(pp_f32_to_f16(-0.f), 0x8000);
     cr_assert_eq(pp_f32_to_f16(1.f), 0x3C00);
     cr_assert_eq(pp_f32_to_f16(-2.f), 0xC000);
-    cr_assert_eq(pp_f32_to_f16(0x1p-14f), 0x0400);     /* smallest normal */
-    cr_assert_eq(pp_f32_to_f16(0x1p-24f), 0x0001);     /* smallest subnormal */
-    cr_assert_eq(pp_f32_to_f16(0x1p-25f), 0x0000);     /* tie between 0 and 2^-24: even */
-    cr_assert_eq(pp_f32_to_f16(0x1.8p-25f), 0x0001);   /* above the tie */
-    cr_assert_eq(pp_f32_to_f16(0x1.8p-24f), 0x0002);   /* 1.5 ulp: tie to even 2 */
+    cr_assert_eq(pp_f32_to_f16(0x1p-14f), 0x0400);   /* smallest normal */
+    cr_assert_eq(pp_f32_to_f16(0x1p-24f), 0x0001);   /* smallest subnormal */
+    cr_assert_eq(pp_f32_to_f16(0x1p-25f), 0x0000);   /* tie between 0 and 2^-24: even */
+    cr_assert_eq(pp_f32_to_f16(0x1.8p-25f), 0x0001); /* above the tie */
+    cr_assert_eq(pp_f32_to_f16(0x1.8p-24f), 0x0002); /* 1.5 ulp: tie to even 2 */
     cr_assert_eq(pp_f32_to_f16(0x1p-30f), 0x0000);
-    cr_assert_eq(pp_f32_to_f16(0x1.ffcp-15f), 0x0400); /* largest subnormal + half: ties up into the normals */
-    cr_assert_eq(pp_f32_to_f16(1.f + 0x1p-11f), 0x3C00);        /* tie, even stays */
-    cr_assert_eq(pp_f32_to_f16(1.f + 3 * 0x1p-11f), 0x3C02);    /* tie, odd rounds up */
+    cr_assert_eq(pp_f32_to_f16(0x1.ffcp-15f), 0x0400);       /* largest subnormal + half: ties up into the normals */
+    cr_assert_eq(pp_f32_to_f16(1.f + 0x1p-11f), 0x3C00);     /* tie, even stays */
+    cr_assert_eq(pp_f32_to_f16(1.f + 3 * 0x1p-11f), 0x3C02); /* tie, odd rounds up */
     cr_assert_eq(pp_f32_to_f16(1.f + 0x1p-11f + 0x1p-20f), 0x3C01);
     cr_assert_eq(pp_f16_to_f32(0x7BFF), 65504.f);
     cr_assert_eq(pp_f16_to_f32(0x0001), 0x1p-24f);
@@ -660,12 +660,12 @@ Test(half, f16_round_trips_every_pattern) {
 
 Test(half, bf16_rounding_nan_inf) {
     cr_assert_eq(pp_f32_to_bf16(1.f), 0x3F80);
-    cr_assert_eq(pp_f32_to_bf16(1.f + 0x1p-8f), 0x3F80);      /* tie, even stays */
-    cr_assert_eq(pp_f32_to_bf16(1.f + 3 * 0x1p-8f), 0x3F82);  /* tie, odd rounds up */
+    cr_assert_eq(pp_f32_to_bf16(1.f + 0x1p-8f), 0x3F80);     /* tie, even stays */
+    cr_assert_eq(pp_f32_to_bf16(1.f + 3 * 0x1p-8f), 0x3F82); /* tie, odd rounds up */
     cr_assert_eq(pp_f32_to_bf16(1.f + 0x1p-8f + 0x1p-20f), 0x3F81);
-    cr_assert_eq(pp_f32_to_bf16(FLT_MAX), 0x7F80);            /* rounds past the largest bf16: Inf */
+    cr_assert_eq(pp_f32_to_bf16(FLT_MAX), 0x7F80); /* rounds past the largest bf16: Inf */
     cr_assert_eq(pp_f32_to_bf16(-INFINITY), 0xFF80);
-    cr_assert_eq(pp_f32_to_bf16(0x1p-133f), 0x0001);          /* subnormal kept */
+    cr_assert_eq(pp_f32_to_bf16(0x1p-133f), 0x0001); /* subnormal kept */
     uint16_t n = pp_f32_to_bf16(NAN);
     cr_assert((n & 0x7F80) == 0x7F80 && (n & 0x7F), "NaN gave 0x%04x", n);
     /* a NaN whose payload sits only in the low 16 bits must stay NaN */
@@ -774,8 +774,7 @@ Test(cast, half_types_and_f64_round_trip) {
     uint16_t *bf = cast(x, PP_DTYPE_F32, PP_DTYPE_BF16, 8);
     for (int k = 0; k < 8; k++) cr_assert_eq(bf[k], pp_f32_to_bf16(x[k]), "[%d]", k);
     float *fb = cast(bf, PP_DTYPE_BF16, PP_DTYPE_F32, 8);
-    for (int k = 0; k < 8; k++)
-        cr_assert(f32_bits(fb[k]) == (uint32_t)bf[k] << 16, "bf16→f32 [%d]", k);
+    for (int k = 0; k < 8; k++) cr_assert(f32_bits(fb[k]) == (uint32_t)bf[k] << 16, "bf16→f32 [%d]", k);
     free(fb);
     uint16_t *h2 = cast(bf, PP_DTYPE_BF16, PP_DTYPE_F16, 8);
     cr_assert_eq(h2[0], 0x3C00);

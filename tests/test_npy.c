@@ -216,8 +216,8 @@ Test(npy, writer_matches_numpy_bytes) {
 
 Test(npy, round_trip_every_dtype) {
     make_tmpdir();
-    static const pp_dtype dts[] = {PP_DTYPE_F32, PP_DTYPE_F16, PP_DTYPE_I64, PP_DTYPE_I32,
-                                   PP_DTYPE_BOOL, PP_DTYPE_U8, PP_DTYPE_I8};
+    static const pp_dtype dts[] = {PP_DTYPE_F32,  PP_DTYPE_F16, PP_DTYPE_I64, PP_DTYPE_I32,
+                                   PP_DTYPE_BOOL, PP_DTYPE_U8,  PP_DTYPE_I8};
     static const struct {
         int rank;
         int64_t dims[PP_MAX_RANK];
@@ -230,8 +230,8 @@ Test(npy, round_trip_every_dtype) {
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
             size_t n = pp_dtype_size(dts[d]);
             for (int k = 0; k < shapes[s].rank; k++) n *= (size_t)shapes[s].dims[k];
-            for (size_t i = 0; i < n; i++) buf[i] = dts[d] == PP_DTYPE_BOOL ? (unsigned char)(i % 3 == 0)
-                                                                            : (unsigned char)(i * 37 + d);
+            for (size_t i = 0; i < n; i++)
+                buf[i] = dts[d] == PP_DTYPE_BOOL ? (unsigned char)(i % 3 == 0) : (unsigned char)(i * 37 + d);
             snprintf(path, sizeof path, "%s/a_%zu_%zu.npy", tmpdir, d, s);
             pp_error err = {0};
             cr_assert_eq(pp_npy_write(path, dts[d], shapes[s].rank, shapes[s].dims, buf, &err), PP_OK, "%s", err.msg);

@@ -71,16 +71,35 @@ typedef struct fixture {
 
 static const fixture fixtures[] = {
     {"mlp", 9, "(N, 32)", "(N, 10)", {{PP_OP_GEMM, 3}, {PP_OP_ERF, 1}, {PP_OP_RELU, 1}}},
-    {"resnet", 25, "(N, 3, 32, 32)", "(N, 10)", {{PP_OP_CONV, 10}, {PP_OP_RELU, 8}, {PP_OP_ADD, 3}, {PP_OP_MAXPOOL, 1}}},
+    {"resnet",
+     25,
+     "(N, 3, 32, 32)",
+     "(N, 10)",
+     {{PP_OP_CONV, 10}, {PP_OP_RELU, 8}, {PP_OP_ADD, 3}, {PP_OP_MAXPOOL, 1}}},
     {"resnet_bn", 35, "(N, 3, 32, 32)", "(N, 10)", {{PP_OP_CONV, 10}, {PP_OP_BATCHNORM, 10}}},
     {"mobilenet", 42, "(N, 3, 32, 32)", "(N, 10)", {{PP_OP_CONV, 16}, {PP_OP_CLIP, 7}, {PP_OP_HARDSIGMOID, 5}}},
     {"efficientnet", 50, "(N, 3, 32, 32)", "(N, 10)", {{PP_OP_SIGMOID, 13}, {PP_OP_GLOBAL_AVGPOOL, 4}}},
     {"densenet", 44, "(N, 3, 32, 32)", "(N, 10)", {{PP_OP_CONCAT, 7}, {PP_OP_PAD, 1}, {PP_OP_AVGPOOL, 1}}},
     /* shape chains gone: no Shape, Gather, Cast or Unsqueeze left */
-    {"shufflenet", 40, "(N, 3, 32, 32)", "(N, 10)",
-     {{PP_OP_RESHAPE, 6}, {PP_OP_SLICE, 4}, {PP_OP_SHAPE, 0}, {PP_OP_GATHER, 0}, {PP_OP_CAST, 0}, {PP_OP_UNSQUEEZE, 0}}},
-    {"vit", 105, "(N, 3, 32, 32)", "(N, 10)", {{PP_OP_RESHAPE, 5}, {PP_OP_SOFTMAX, 2}, {PP_OP_SHAPE, 0}, {PP_OP_CONCAT, 0}}},
-    {"gpt", 114, "(N, 16)", "(N, 16, 64)",
+    {"shufflenet",
+     40,
+     "(N, 3, 32, 32)",
+     "(N, 10)",
+     {{PP_OP_RESHAPE, 6},
+      {PP_OP_SLICE, 4},
+      {PP_OP_SHAPE, 0},
+      {PP_OP_GATHER, 0},
+      {PP_OP_CAST, 0},
+      {PP_OP_UNSQUEEZE, 0}}},
+    {"vit",
+     105,
+     "(N, 3, 32, 32)",
+     "(N, 10)",
+     {{PP_OP_RESHAPE, 5}, {PP_OP_SOFTMAX, 2}, {PP_OP_SHAPE, 0}, {PP_OP_CONCAT, 0}}},
+    {"gpt",
+     114,
+     "(N, 16)",
+     "(N, 16, 64)",
      {{PP_OP_WHERE, 2}, {PP_OP_RESHAPE, 8}, {PP_OP_GATHER, 1}, {PP_OP_RANGE, 0}, {PP_OP_SHAPE, 0}, {PP_OP_EQUAL, 0}}},
 };
 
@@ -403,8 +422,7 @@ static pb finish_model(pb *graph, int64_t opset, const char *extra_domain) {
     return m;
 }
 
-static pp_code import_pb(pb *m, const char *dir, const pp_onnx_options *opt, pp_onnx **h, pp_graph **g,
-                         pp_error *err) {
+static pp_code import_pb(pb *m, const char *dir, const pp_onnx_options *opt, pp_onnx **h, pp_graph **g, pp_error *err) {
     pp_code rc = pp_onnx_import_memory(m->b, m->n, dir, opt, h, g, err);
     return rc;
 }
@@ -466,11 +484,13 @@ Test(handmade, batch_shape_chain_folds) {
     add_init(&g, "ax", 7, 1, one_d, &axes0, 8);
     add_init(&g, "two", 7, 0, NULL, &two, 8);
     add_node(&g, "Shape", "shape", NULL, S("x"), 1, S("s"), 1, NULL, 0);
-    add_node(&g, "Gather", "gather", NULL, S("s", "idx0"), 2, S("n"), 1, (attr_spec[]){{.name = "axis", .type = 2, .i = 0}}, 1);
+    add_node(&g, "Gather", "gather", NULL, S("s", "idx0"), 2, S("n"), 1,
+             (attr_spec[]){{.name = "axis", .type = 2, .i = 0}}, 1);
     add_node(&g, "Mul", "mul", NULL, S("n", "two"), 2, S("n2"), 1, NULL, 0);
     add_node(&g, "Div", "div", NULL, S("n2", "two"), 2, S("n1"), 1, NULL, 0);
     add_node(&g, "Unsqueeze", "unsq", NULL, S("n1", "ax"), 2, S("nv"), 1, NULL, 0);
-    add_node(&g, "Concat", "concat", NULL, S("nv", "m1"), 2, S("shape"), 1, (attr_spec[]){{.name = "axis", .type = 2, .i = 0}}, 1);
+    add_node(&g, "Concat", "concat", NULL, S("nv", "m1"), 2, S("shape"), 1,
+             (attr_spec[]){{.name = "axis", .type = 2, .i = 0}}, 1);
     /* Equal(shape, -1) is decidable (N >= 1): [false, true]; Where picks. */
     add_node(&g, "Equal", "eq", NULL, S("shape", "m1"), 2, S("isneg"), 1, NULL, 0);
     add_node(&g, "Where", "where", NULL, S("isneg", "m1", "shape"), 3, S("shape2"), 1, NULL, 0);
@@ -513,7 +533,8 @@ Test(handmade, batch_times_constant_reshape) {
     add_node(&g, "Gather", "g1", NULL, S("s", "i1"), 2, S("b"), 1, NULL, 0);
     add_node(&g, "Gather", "g2", NULL, S("s", "i2"), 2, S("c"), 1, NULL, 0);
     add_node(&g, "Mul", "mul", NULL, S("a", "b"), 2, S("ab"), 1, NULL, 0);
-    add_node(&g, "Concat", "concat", NULL, S("ab", "c"), 2, S("shape"), 1, (attr_spec[]){{.name = "axis", .type = 2, .i = 0}}, 1);
+    add_node(&g, "Concat", "concat", NULL, S("ab", "c"), 2, S("shape"), 1,
+             (attr_spec[]){{.name = "axis", .type = 2, .i = 0}}, 1);
     add_node(&g, "Reshape", "reshape", NULL, S("x", "shape"), 2, S("y"), 1, NULL, 0);
     add_vinfo(&g, 12, "y", 1, 2, dy, NULL);
     pb m = finish_model(&g, 13, NULL);
@@ -888,8 +909,7 @@ static void batch_broadcast_model(int use_constant_of_shape) {
     if (use_constant_of_shape)
         add_node(&g, "ConstantOfShape", "full", NULL, S("shp"), 1, S("e"), 1,
                  (attr_spec[]){{.name = "value", .type = 4, .f = 2.5}}, 1);
-    else
-        add_node(&g, "Expand", "expand", NULL, S("cls", "shp"), 2, S("e"), 1, NULL, 0);
+    else add_node(&g, "Expand", "expand", NULL, S("cls", "shp"), 2, S("e"), 1, NULL, 0);
     add_node(&g, "Concat", "cat", NULL, S("e", "x"), 2, S("y"), 1, (attr_spec[]){{.name = "axis", .type = 2, .i = 1}},
              1);
     add_vinfo(&g, 12, "y", 1, 3, dy, "batch");

@@ -50,9 +50,7 @@ static int rweight(pp_graph *g, const char *name, int rank, const int64_t *dims,
     return t;
 }
 
-static int scalar(pp_graph *g, const char *name, float v) {
-    return weight(g, name, 0, NULL, &v);
-}
+static int scalar(pp_graph *g, const char *name, float v) { return weight(g, name, 0, NULL, &v); }
 
 static int node(pp_graph *g, pp_op op, const char *name, int n_in, const int *in, int out) {
     int k = pp_graph_add_node(g, op, name, n_in, in, 1, &out, &err);
@@ -386,10 +384,8 @@ static pp_graph *gelu_erf(int variant, int bad, int extra) {
     pp_graph *g = pp_graph_new();
     int64_t d[2] = {B, 7};
     int x = input(g, "x", 2, d), q = act(g, "q"), e = act(g, "e"), u = act(g, "u"), t = act(g, "t"), y = act(g, "y");
-    if (variant == 2)
-        n2(g, PP_OP_MUL, "scale", scalar(g, "c", 0.70710677f), x, q);
-    else
-        n2(g, PP_OP_DIV, "scale", x, scalar(g, "c", bad ? 1.5f : 1.4142135f), q);
+    if (variant == 2) n2(g, PP_OP_MUL, "scale", scalar(g, "c", 0.70710677f), x, q);
+    else n2(g, PP_OP_DIV, "scale", x, scalar(g, "c", bad ? 1.5f : 1.4142135f), q);
     n1(g, PP_OP_ERF, "erf", q, e);
     n2(g, PP_OP_ADD, "add", e, scalar(g, "one", 1.f), u);
     if (variant == 0) {
@@ -429,8 +425,8 @@ Test(pass_gelu, erf_wrong_constant_or_extra_reader) {
 static pp_graph *gelu_tanh(int cube, float c2) {
     pp_graph *g = pp_graph_new();
     int64_t d[3] = {B, 3, 8};
-    int x = input(g, "x", 3, d), h = act(g, "h"), p = act(g, "p"), sq = act(g, "sq"), q = act(g, "q"),
-        r = act(g, "r"), s = act(g, "s"), t = act(g, "t"), u = act(g, "u"), y = act(g, "y");
+    int x = input(g, "x", 3, d), h = act(g, "h"), p = act(g, "p"), sq = act(g, "sq"), q = act(g, "q"), r = act(g, "r"),
+        s = act(g, "s"), t = act(g, "t"), u = act(g, "u"), y = act(g, "y");
     n2(g, PP_OP_MUL, "half", scalar(g, "c_half", 0.5f), x, h);
     if (cube) {
         n2(g, PP_OP_MUL, "sq", x, x, sq);
@@ -469,14 +465,12 @@ Test(pass_gelu, tanh_wrong_constant) {
 static pp_graph *layernorm(int mul_sq, int bias, int bad) {
     pp_graph *g = pp_graph_new();
     int64_t d[3] = {B, 3, 8}, cd = 8, ax = -1;
-    int x = input(g, "x", 3, d), m = act(g, "m"), dd = act(g, "d"), p = act(g, "p"), v = act(g, "v"),
-        a = act(g, "a"), s = act(g, "s"), n = act(g, "n"), ms = act(g, "ms"), y = act(g, "y");
+    int x = input(g, "x", 3, d), m = act(g, "m"), dd = act(g, "d"), p = act(g, "p"), v = act(g, "v"), a = act(g, "a"),
+        s = act(g, "s"), n = act(g, "n"), ms = act(g, "ms"), y = act(g, "y");
     set_ints(g, n1(g, PP_OP_REDUCE_MEAN, "mean", x, m), "axes", &ax, 1);
     n2(g, PP_OP_SUB, "sub", x, m, dd);
-    if (mul_sq)
-        n2(g, PP_OP_MUL, "sq", dd, dd, p);
-    else
-        n2(g, PP_OP_POW, "sq", dd, scalar(g, "two", bad ? 4.f : 2.f), p);
+    if (mul_sq) n2(g, PP_OP_MUL, "sq", dd, dd, p);
+    else n2(g, PP_OP_POW, "sq", dd, scalar(g, "two", bad ? 4.f : 2.f), p);
     set_ints(g, n1(g, PP_OP_REDUCE_MEAN, "var", p, v), "axes", &ax, 1);
     n2(g, PP_OP_ADD, "eps", v, scalar(g, "epsilon", 1e-5f), a);
     n1(g, PP_OP_SQRT, "sqrt", a, s);

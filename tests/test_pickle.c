@@ -43,10 +43,15 @@ static void refused(const uint8_t *b, size_t n, const char *needle) {
 Test(pickle, plain_values) {
     pp_pickle *pk;
     /* {'a': 1, 'b': (-2, 3.5, None, True, 'x'), 'c': [300, 70000, -1, 2**40], 'd': b'\x00\xff'} */
-    const pp_pk_value *r = load(&pk, P("\x80\x02}q\x00(X\x01\x00\x00\x00" "aK\x01X\x01\x00\x00\x00" "b(J\xfe\xff\xff\xff"
-                                       "G@\x0c\x00\x00\x00\x00\x00\x00N\x88X\x01\x00\x00\x00xtX\x01\x00\x00\x00" "c]"
-                                       "(M,\x01J\x70\x11\x01\x00\x8a\x01\xff\x8a\x06\x00\x00\x00\x00\x00\x01" "eX\x01\x00"
-                                       "\x00\x00" "dC\x02\x00\xffu."));
+    const pp_pk_value *r = load(&pk, P("\x80\x02}q\x00(X\x01\x00\x00\x00"
+                                       "aK\x01X\x01\x00\x00\x00"
+                                       "b(J\xfe\xff\xff\xff"
+                                       "G@\x0c\x00\x00\x00\x00\x00\x00N\x88X\x01\x00\x00\x00xtX\x01\x00\x00\x00"
+                                       "c]"
+                                       "(M,\x01J\x70\x11\x01\x00\x8a\x01\xff\x8a\x06\x00\x00\x00\x00\x00\x01"
+                                       "eX\x01\x00"
+                                       "\x00\x00"
+                                       "dC\x02\x00\xffu."));
     cr_assert_eq(r->type, PP_PK_DICT);
     cr_assert_eq(r->n, 8, "4 pairs");
     cr_expect_eq(pp_pk_dict_get(r, "a")->i, 1);
@@ -71,10 +76,13 @@ Test(pickle, plain_values) {
 
 /* OrderedDict{'w': tensor} with the storage ('storage', FloatStorage, '0', 'cpu', 12),
  * offset 2, size (2, 3), stride (1, 2): a transposed view. */
-#define TENSOR_PKL                                                                                                    \
-    "\x80\x02\x63\x63ollections\nOrderedDict\nq\x00)Rq\x01X\x01\x00\x00\x00wq\x02\x63torch._utils\n_rebuild_tensor_v2\n" \
-    "q\x03((X\x07\x00\x00\x00storageq\x04\x63torch\nFloatStorage\nq\x05X\x01\x00\x00\x00" "0q\x06X\x03\x00\x00\x00" "cpu"    \
-    "q\x07K\x0ctq\x08QK\x02K\x02K\x03\x86q\x09K\x01K\x02\x86q\x0a\x89h\x00)Rq\x0btq\x0cRq\x0ds}q\x0e" \
+#define TENSOR_PKL                                                                                                     \
+    "\x80\x02\x63\x63ollections\nOrderedDict\nq\x00)Rq\x01X\x01\x00\x00\x00wq\x02\x63torch._utils\n_rebuild_tensor_"   \
+    "v2\n"                                                                                                             \
+    "q\x03((X\x07\x00\x00\x00storageq\x04\x63torch\nFloatStorage\nq\x05X\x01\x00\x00\x00"                              \
+    "0q\x06X\x03\x00\x00\x00"                                                                                          \
+    "cpu"                                                                                                              \
+    "q\x07K\x0ctq\x08QK\x02K\x02K\x03\x86q\x09K\x01K\x02\x86q\x0a\x89h\x00)Rq\x0btq\x0cRq\x0ds}q\x0e"                  \
     "X\x00\x00\x00\x00}X\x07\x00\x00\x00versionK\x01ssb."
 
 Test(pickle, tensor_rebuild) {
@@ -99,8 +107,9 @@ Test(pickle, tensor_rebuild) {
 Test(pickle, protocol4_opcodes) {
     pp_pickle *pk;
     /* FRAME, SHORT_BINUNICODE, STACK_GLOBAL collections.OrderedDict, MEMOIZE, BINGET, EMPTY_SET/ADDITEMS, FROZENSET */
-    const pp_pk_value *r = load(&pk, P("\x80\x04\x95\x30\x00\x00\x00\x00\x00\x00\x00\x8c\x0b\x63ollections\x94\x8c\x0bOrderedDict"
-                                       "\x94\x93\x94)R\x94(\x8c\x01s\x8f(K\x01K\x02\x90\x8c\x01\x66(K\x03\x91\x8c\x01gh\x00u."));
+    const pp_pk_value *r =
+        load(&pk, P("\x80\x04\x95\x30\x00\x00\x00\x00\x00\x00\x00\x8c\x0b\x63ollections\x94\x8c\x0bOrderedDict"
+                    "\x94\x93\x94)R\x94(\x8c\x01s\x8f(K\x01K\x02\x90\x8c\x01\x66(K\x03\x91\x8c\x01gh\x00u."));
     cr_assert_eq(r->type, PP_PK_DICT);
     const pp_pk_value *s = pp_pk_dict_get(r, "s");
     cr_assert(s && s->type == PP_PK_SET && s->n == 2);
@@ -113,8 +122,9 @@ Test(pickle, protocol4_opcodes) {
 Test(pickle, codecs_encode_and_torch_size) {
     pp_pickle *pk;
     /* (_codecs.encode('\u00e9a', 'latin1'), torch.Size((2, 3))) */
-    const pp_pk_value *r = load(&pk, P("\x80\x02\x63_codecs\nencode\nX\x03\x00\x00\x00\xc3\xa9\x61X\x06\x00\x00\x00latin1\x86R"
-                                       "\x63torch\nSize\nK\x02K\x03\x86\x85R\x86."));
+    const pp_pk_value *r =
+        load(&pk, P("\x80\x02\x63_codecs\nencode\nX\x03\x00\x00\x00\xc3\xa9\x61X\x06\x00\x00\x00latin1\x86R"
+                    "\x63torch\nSize\nK\x02K\x03\x86\x85R\x86."));
     cr_assert_eq(r->type, PP_PK_TUPLE);
     const pp_pk_value *b = r->items[0];
     cr_assert(b->type == PP_PK_BYTES && b->len == 2 && (uint8_t)b->s[0] == 0xE9 && b->s[1] == 'a');
@@ -137,7 +147,8 @@ Test(pickle, hostile_globals) {
     refused(P("\x80\x02\x63__builtin__\ngetattr\n."), "global '__builtin__.getattr' is not allowed");
     refused(P("\x80\x02\x63posix\nsystem\n."), "global 'posix.system' is not allowed");
     refused(P("\x80\x02\x63torch\nload\n."), "global 'torch.load' is not allowed");
-    refused(P("\x80\x02\x63torch._utils\n_rebuild_from_type\n."), "global 'torch._utils._rebuild_from_type' is not allowed");
+    refused(P("\x80\x02\x63torch._utils\n_rebuild_from_type\n."),
+            "global 'torch._utils._rebuild_from_type' is not allowed");
     /* The same through STACK_GLOBAL. */
     refused(P("\x80\x04\x8c\x02os\x8c\x06system\x93."), "global 'os.system' is not allowed");
     refused(P("\x80\x04\x8c\x02os\x8c\x07sys\ntem\x93."), "global 'os.sys?tem' is not allowed");
@@ -145,16 +156,18 @@ Test(pickle, hostile_globals) {
     refused(P("\x80\x02\x63torch\nFloatStorage\n)R."), "'torch.FloatStorage' may not be called");
     refused(P("\x80\x02\x63torch\nfloat32\n)R."), "'torch.float32' may not be called");
     /* Instantiation (whole-module pickles) and the opcodes that call things. */
-    refused(P("\x80\x02\x63\x63ollections\nOrderedDict\n)\x81."), "instantiating 'collections.OrderedDict' is not allowed");
+    refused(P("\x80\x02\x63\x63ollections\nOrderedDict\n)\x81."),
+            "instantiating 'collections.OrderedDict' is not allowed");
     refused(P("\x80\x02(\x63os\nsystem\n."), "global 'os.system'");
     refused(P("\x80\x02(ios\nsystem\n."), "INST");
-        refused(P("\x80\x02]}b."), "BUILD on a list");
+    refused(P("\x80\x02]}b."), "BUILD on a list");
     refused(P("\x80\x02K\x01]\x61."), "");
     refused(P("\x80\x02K\x01K\x02\x61."), "APPEND on a int");
     refused(P("\x80\x02X\x01\x00\x00\x00\x61Q."), "persistent id is not a ('storage', ...) tuple");
-    refused(P("\x80\x02(X\x07\x00\x00\x00storage\x63torch\nFloatStorage\nX\x01\x00\x00\x00\x30X\x03\x00\x00\x00\x63puK\x01"
-              "K\x00tQ."),
-            "legacy");
+    refused(
+        P("\x80\x02(X\x07\x00\x00\x00storage\x63torch\nFloatStorage\nX\x01\x00\x00\x00\x30X\x03\x00\x00\x00\x63puK\x01"
+          "K\x00tQ."),
+        "legacy");
 }
 
 Test(pickle, stack_and_memo_abuse) {

@@ -28,7 +28,9 @@ static void put(zb *z, const void *p, size_t n) {
     z->n += n;
 }
 static void u16(zb *z, unsigned v) { put(z, (uint8_t[]){(uint8_t)v, (uint8_t)(v >> 8)}, 2); }
-static void u32(zb *z, uint32_t v) { put(z, (uint8_t[]){(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)}, 4); }
+static void u32(zb *z, uint32_t v) {
+    put(z, (uint8_t[]){(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)}, 4);
+}
 static void u64(zb *z, uint64_t v) {
     u32(z, (uint32_t)v);
     u32(z, (uint32_t)(v >> 32));
@@ -126,8 +128,8 @@ static uint8_t *build(const ent *e, int n, int zip64, const char *comment, size_
     return z.b;
 }
 
-static const ent ENTS[] = {{"arch/data.pkl", "pickle bytes", 0}, {"arch/data/0", "0123456789abcdef", 0},
-                           {"arch/version", "3\n", 0}};
+static const ent ENTS[] = {
+    {"arch/data.pkl", "pickle bytes", 0}, {"arch/data/0", "0123456789abcdef", 0}, {"arch/version", "3\n", 0}};
 
 static void check_entries(const pp_zip *z) {
     cr_assert_eq(z->n_entries, 3);
@@ -188,7 +190,8 @@ Test(zip, compressed_refused_by_name) {
     const uint8_t *d;
     uint64_t n;
     cr_expect_neq(pp_zip_entry_data(&z, pp_zip_find(&z, "x/data/0"), &d, &n, &err), PP_OK);
-    cr_expect_str_eq(err.msg, "archive.zip: entry 'x/data/0' is compressed (method 8); torch.save writes stored entries");
+    cr_expect_str_eq(err.msg,
+                     "archive.zip: entry 'x/data/0' is compressed (method 8); torch.save writes stored entries");
     pp_zip_close(&z);
     free(b);
 }

@@ -23,29 +23,28 @@
 #include "../../loader/npy.h"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: ppconvert MODEL.onnx -o GRAPH.bin [options]\n"
-            "       ppconvert CHECKPOINT.pth|.safetensors -o GRAPH.bin [--arch SPEC | --arch-file FILE]\n"
-            "       ppconvert --inspect FILE\n"
-            "\n"
-            "Converts an ONNX model, or a PyTorch state_dict (torch.save) or safetensors\n"
-            "checkpoint plus an architecture, into a graph.bin for ppengine. The first axis\n"
-            "of each graph input whose extent is symbolic (a dim_param) is the batch: the\n"
-            "graph runs at any batch size. No Python runs and no pickle code executes.\n"
-            "\n"
-            "options:\n"
-            "  -o, --output PATH      the graph.bin to write (through a temporary and a rename)\n"
-            "  --dtype f32|f16|bf16   how weights are stored: f16/bf16 halve graph.bin; they are\n"
-            "                         widened to f32 once at load\n"
-            "  --const NAME=FILE.npy  bind graph input NAME to constant data (repeatable)\n"
-            "  --dim NAME=N           bind the symbolic extent NAME to N (repeatable)\n"
-            "  --arch SPEC            checkpoints: resnet50, mobilenet_v2, mlp, ... or auto (the default:\n"
-            "                         detected from the keys), with options: resnet:input=32 (docs/checkpoints.md)\n"
-            "  --arch-file FILE       checkpoints: an architecture description file\n"
-            "  --inspect FILE         list every tensor (name, dtype, shape, bytes) and exit\n"
-            "  -v, --verbose          list the converted graph's inputs, outputs and ops\n"
-            "  --version              print the version\n"
-            "  -h, --help             this text\n");
+    fprintf(f, "usage: ppconvert MODEL.onnx -o GRAPH.bin [options]\n"
+               "       ppconvert CHECKPOINT.pth|.safetensors -o GRAPH.bin [--arch SPEC | --arch-file FILE]\n"
+               "       ppconvert --inspect FILE\n"
+               "\n"
+               "Converts an ONNX model, or a PyTorch state_dict (torch.save) or safetensors\n"
+               "checkpoint plus an architecture, into a graph.bin for ppengine. The first axis\n"
+               "of each graph input whose extent is symbolic (a dim_param) is the batch: the\n"
+               "graph runs at any batch size. No Python runs and no pickle code executes.\n"
+               "\n"
+               "options:\n"
+               "  -o, --output PATH      the graph.bin to write (through a temporary and a rename)\n"
+               "  --dtype f32|f16|bf16   how weights are stored: f16/bf16 halve graph.bin; they are\n"
+               "                         widened to f32 once at load\n"
+               "  --const NAME=FILE.npy  bind graph input NAME to constant data (repeatable)\n"
+               "  --dim NAME=N           bind the symbolic extent NAME to N (repeatable)\n"
+               "  --arch SPEC            checkpoints: resnet50, mobilenet_v2, mlp, ... or auto (the default:\n"
+               "                         detected from the keys), with options: resnet:input=32 (docs/checkpoints.md)\n"
+               "  --arch-file FILE       checkpoints: an architecture description file\n"
+               "  --inspect FILE         list every tensor (name, dtype, shape, bytes) and exit\n"
+               "  -v, --verbose          list the converted graph's inputs, outputs and ops\n"
+               "  --version              print the version\n"
+               "  -h, --help             this text\n");
 }
 
 static int die(const char *fmt, const char *a, const char *b) {
@@ -113,7 +112,6 @@ static const char *human(uint64_t b, char *buf, size_t n) {
     return buf;
 }
 
-
 /* What a file is, from its first bytes (names lie; a sharded safetensors index
  * is the one format known by name). */
 typedef enum { FMT_ONNX, FMT_CHECKPOINT, FMT_GRAPHBIN } file_format;
@@ -157,8 +155,8 @@ static int inspect_file(const char *path) {
             pp_model_free(m);
             return die("%s%s", err.msg, "");
         }
-        printf("%s: graph.bin %u.%u, %d tensors, %d nodes\n", path, g->model->version_major,
-               g->model->version_minor, g->n_tensors, g->n_nodes);
+        printf("%s: graph.bin %u.%u, %d tensors, %d nodes\n", path, g->model->version_major, g->model->version_minor,
+               g->n_tensors, g->n_nodes);
         list_graph_tensors(g);
         pp_graph_free(g);
         return 0;
@@ -192,8 +190,7 @@ static int convert_checkpoint(const char *input, const char *output, const char 
     if (verbose) inspect(g, NULL);
     if (pp_graph_add_meta(g, "producer", "torch.save / safetensors checkpoint", &err) ||
         pp_graph_add_meta(g, "source", input, &err) || pp_graph_add_meta(g, "architecture", detected, &err) ||
-        pp_graph_store_weights(g, dt, &err) ||
-        pp_graph_add_meta(g, "tool", "ppconvert " PP_CONVERT_VERSION, &err) ||
+        pp_graph_store_weights(g, dt, &err) || pp_graph_add_meta(g, "tool", "ppconvert " PP_CONVERT_VERSION, &err) ||
         pp_graph_write_progress(g, output, progress, &pb, &err)) {
         pp_graph_free(g);
         return die("%s%s", err.msg, "");
@@ -343,8 +340,8 @@ int main(int argc, char **argv) {
             int shown = 0;
             for (int i = 0; i < st.n_passes; i++) {
                 if (!st.passes[i].rewrites) continue;
-                printf("%s %s %d -> %d (%d)", shown++ ? "," : "  passes:", st.passes[i].name,
-                       st.passes[i].nodes_before, st.passes[i].nodes_after, st.passes[i].rewrites);
+                printf("%s %s %d -> %d (%d)", shown++ ? "," : "  passes:", st.passes[i].name, st.passes[i].nodes_before,
+                       st.passes[i].nodes_after, st.passes[i].rewrites);
             }
             if (shown) printf("\n");
         }

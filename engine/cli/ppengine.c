@@ -33,17 +33,16 @@ static int usage_error(const char *fmt, const char *arg) {
     return 2;
 }
 
-static const char *MAIN_HELP =
-    "usage: ppengine COMMAND [options]\n"
-    "\n"
-    "commands:\n"
-    "  run GRAPH    run a graph.bin on inputs (.npy files or random) and write outputs\n"
-    "  info GRAPH   inputs, outputs, ops, parameters, FLOPs and activation memory\n"
-    "  plan GRAPH   show how the graph is split into pipeline stages over devices\n"
-    "  bench GRAPH  measure throughput and latency (trtexec-style)\n"
-    "  compare A.npy B.npy [--tol T]  relative L2 error and max difference; exit 1 above T\n"
-    "\n"
-    "'ppengine COMMAND --help' describes each command.\n";
+static const char *MAIN_HELP = "usage: ppengine COMMAND [options]\n"
+                               "\n"
+                               "commands:\n"
+                               "  run GRAPH    run a graph.bin on inputs (.npy files or random) and write outputs\n"
+                               "  info GRAPH   inputs, outputs, ops, parameters, FLOPs and activation memory\n"
+                               "  plan GRAPH   show how the graph is split into pipeline stages over devices\n"
+                               "  bench GRAPH  measure throughput and latency (trtexec-style)\n"
+                               "  compare A.npy B.npy [--tol T]  relative L2 error and max difference; exit 1 above T\n"
+                               "\n"
+                               "'ppengine COMMAND --help' describes each command.\n";
 
 static const char *RUN_HELP =
     "usage: ppengine run GRAPH [options]\n"
@@ -69,12 +68,11 @@ static const char *RUN_HELP =
     "                         read 16-bit inputs, weights converted once; f32 between nodes)\n"
     "  --quiet                print only errors\n";
 
-static const char *INFO_HELP =
-    "usage: ppengine info GRAPH [--batch N]\n"
-    "\n"
-    "Prints the graph's inputs and outputs, ops by count, parameters, FLOPs and\n"
-    "activation bytes per batch item, and the peak activation memory the planner\n"
-    "reaches by reusing buffers, against the sum of all activations.\n";
+static const char *INFO_HELP = "usage: ppengine info GRAPH [--batch N]\n"
+                               "\n"
+                               "Prints the graph's inputs and outputs, ops by count, parameters, FLOPs and\n"
+                               "activation bytes per batch item, and the peak activation memory the planner\n"
+                               "reaches by reusing buffers, against the sum of all activations.\n";
 
 static const char *PLAN_HELP =
     "usage: ppengine plan GRAPH --devices LIST --stages P [--batch N] [--microbatch M] [--split NODE,...]\n"
@@ -120,7 +118,7 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define NEED_VALUE()                                                                                                   \
     do {                                                                                                               \
-        if (!v) return 1 + usage_error("%s needs a value", a);                                                       \
+        if (!v) return 1 + usage_error("%s needs a value", a);                                                         \
         i++;                                                                                                           \
     } while (0)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -144,7 +142,8 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
             o->trace = v;
         } else if (!strcmp(a, "--batch")) {
             NEED_VALUE();
-            if (parse_long(v, 1, 1L << 30, &o->batch)) return 1 + usage_error("--batch '%s' is not a positive integer", v);
+            if (parse_long(v, 1, 1L << 30, &o->batch))
+                return 1 + usage_error("--batch '%s' is not a positive integer", v);
             o->batch_set = 1;
         } else if (!strcmp(a, "--seed")) {
             NEED_VALUE();
@@ -165,7 +164,8 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
                 return 1 + usage_error("--iterations '%s' is not a positive integer", v);
         } else if (!strcmp(a, "--warmup")) {
             NEED_VALUE();
-            if (parse_long(v, 0, 3600000, &o->warmup_ms)) return 1 + usage_error("--warmup '%s' is not milliseconds", v);
+            if (parse_long(v, 0, 3600000, &o->warmup_ms))
+                return 1 + usage_error("--warmup '%s' is not milliseconds", v);
         } else if (!strcmp(a, "--duration")) {
             NEED_VALUE();
             char *end;
@@ -248,8 +248,8 @@ static void safe_name(const char *in, char *out, size_t n) {
     size_t k = 0;
     for (; *in && k + 1 < n; in++) {
         char c = *in;
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                 c == '-' || c == '.';
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+                 c == '.';
         out[k++] = ok ? c : '_';
     }
     if (k == 0 || (k == 1 && out[0] == '.') || (k == 2 && out[0] == '.' && out[1] == '.')) out[k++] = '_';
@@ -299,8 +299,8 @@ static int check_input(const pp_tensor *t, const pp_npy *a, const char *file, in
         int64_t k = -t->dims[0];
         if (a->dims[0] < k || a->dims[0] % k)
             return pp_error_set(err, PP_ERR_SHAPE,
-                                "%s: input '%s' axis 0 is %lld; expected a positive multiple of %lld (the batch)",
-                                file, t->name, (long long)a->dims[0], (long long)k);
+                                "%s: input '%s' axis 0 is %lld; expected a positive multiple of %lld (the batch)", file,
+                                t->name, (long long)a->dims[0], (long long)k);
         b = a->dims[0] / k;
     }
     for (int d = 0; d < t->rank; d++) {
@@ -409,9 +409,8 @@ static int cmd_run(int argc, char **argv) {
             goto done;
         }
     }
-    pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch, (int)o.inflight, o.p2p,
-                          o.split,     o.trace,       o.measure,         o.mem_limit,     o.cuda_graph,
-                          o.precision};
+    pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch,  (int)o.inflight, o.p2p,
+                          o.split,   o.trace,       o.measure,         o.mem_limit, o.cuda_graph,    o.precision};
     double t0 = now_ms();
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
@@ -540,8 +539,8 @@ static int cmd_info(int argc, char **argv) {
         human_bytes((double)pl->stages[0].slot_bytes, b2, sizeof b2);
         human_bytes((double)pl->stages[0].sum_bytes, b3, sizeof b3);
         printf("activations per item: %s\n", b1);
-        printf("peak activation memory at batch %lld: %s (sum of all activations %s, %.1fx reuse)\n",
-               (long long)batch, b2, b3,
+        printf("peak activation memory at batch %lld: %s (sum of all activations %s, %.1fx reuse)\n", (long long)batch,
+               b2, b3,
                pl->stages[0].slot_bytes ? (double)pl->stages[0].sum_bytes / (double)pl->stages[0].slot_bytes : 1.0);
         pp_plan_free(pl);
     } else if (g->n_nodes > 0) {
@@ -561,8 +560,8 @@ static int cmd_plan(int argc, char **argv) {
     pp_graph *g = NULL;
     if (load_graph(o.graph, &g, NULL, &err)) return fail(&err);
     int M = o.microbatch ? (int)o.microbatch : (int)o.batch;
-    pp_exec_options eo = {o.devices, (int)o.stages, M, (int)o.batch, (int)o.inflight, o.p2p, o.split, NULL,
-                          o.measure, o.mem_limit, o.cuda_graph, o.precision};
+    pp_exec_options eo = {o.devices, (int)o.stages, M,         (int)o.batch, (int)o.inflight, o.p2p,
+                          o.split,   NULL,          o.measure, o.mem_limit,  o.cuda_graph,    o.precision};
     pp_exec *e = NULL;
     if (pp_exec_create(g, &eo, &e, &err)) {
         pp_graph_free(g);
@@ -647,7 +646,8 @@ static int cmd_bench(int argc, char **argv) {
     if (load_graph(o.graph, &g, NULL, &err)) return fail(&err);
     int rc = 1;
     int64_t batch = o.batch;
-    void **in = calloc((size_t)g->n_inputs + 1, sizeof(void *)), **out = calloc((size_t)g->n_outputs + 1, sizeof(void *));
+    void **in = calloc((size_t)g->n_inputs + 1, sizeof(void *)),
+         **out = calloc((size_t)g->n_outputs + 1, sizeof(void *));
     double *lat = NULL;
     pp_exec *e = NULL;
     void **din = NULL, **dout = NULL; /* device buffers (--no-transfers) */
@@ -662,9 +662,9 @@ static int cmd_bench(int argc, char **argv) {
     if (!in || !out) goto oom;
     /* --profile also collects the timeline (never written) for the upload /
      * compute / copy / download split. */
-    pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch, (int)o.inflight,
-                          o.p2p,     o.split,         o.profile ? "/dev/null" : NULL, o.measure, o.mem_limit,
-                          o.cuda_graph, o.precision};
+    pp_exec_options eo = {o.devices,       (int)o.stages, (int)o.microbatch, (int)batch,
+                          (int)o.inflight, o.p2p,         o.split,           o.profile ? "/dev/null" : NULL,
+                          o.measure,       o.mem_limit,   o.cuda_graph,      o.precision};
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
         goto done;
@@ -685,8 +685,7 @@ static int cmd_bench(int argc, char **argv) {
             }
         }
         for (int i = 0; i < g->n_outputs; i++)
-            if (pp_exec_io_alloc(e, 1, (size_t)pp_tensor_bytes_at(&g->tensors[g->outputs[i]], batch), &dout[i],
-                                 &err)) {
+            if (pp_exec_io_alloc(e, 1, (size_t)pp_tensor_bytes_at(&g->tensors[g->outputs[i]], batch), &dout[i], &err)) {
                 fail(&err);
                 goto done;
             }
@@ -776,8 +775,7 @@ static int cmd_bench(int argc, char **argv) {
         if (pl->n_stages == 1 && pp_exec_replicas(e) == 1)
             printf("; host %.3f ms (of mean %.3f)\n", mean - streams > 0 ? mean - streams : 0.0, mean);
         else
-            printf(" (summed over %d streams that overlap; mean %.3f)\n", 2 * pl->n_stages * pp_exec_replicas(e),
-                   mean);
+            printf(" (summed over %d streams that overlap; mean %.3f)\n", 2 * pl->n_stages * pp_exec_replicas(e), mean);
     }
     if (n < 10) printf("warning: only %ld timed runs; the percentiles mean little (raise --duration)\n", n);
     if (mean > 0 && sd / mean > 0.1)
@@ -802,9 +800,9 @@ static int cmd_bench(int argc, char **argv) {
                            "\"download\": %.6g}\n}\n",
                            o.graph, dev, (long long)batch, pl->n_stages, pp_exec_replicas(e), pl->microbatch,
                            pp_precision_name(o.precision), pp_exec_graphs(e) ? "true" : "false",
-                           o.no_transfers ? "false" : "true", n, thr,
-                           lat[0], mean, pct(lat, n, 50), pct(lat, n, 90), pct(lat, n, 95), pct(lat, n, 99),
-                           lat[n - 1], sd, compute_ms, phase[0], phase[1], phase[2], phase[3]);
+                           o.no_transfers ? "false" : "true", n, thr, lat[0], mean, pct(lat, n, 50), pct(lat, n, 90),
+                           pct(lat, n, 95), pct(lat, n, 99), lat[n - 1], sd, compute_ms, phase[0], phase[1], phase[2],
+                           phase[3]);
         if (len < 0 || (size_t)len >= sizeof buf || pp_afile_write_all(o.json, buf, (size_t)len, &err)) {
             if (len >= 0 && (size_t)len >= sizeof buf) pp_error_set(&err, PP_ERR_INTERNAL, "bench JSON too long");
             fail(&err);

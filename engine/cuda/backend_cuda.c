@@ -40,10 +40,10 @@ static pp_code use_device(pp_backend *b, pp_error *err) {
     return PP_OK;
 }
 
-#define CHECK(call, what)                                                                                           \
-    do {                                                                                                            \
-        cudaError_t e_ = (call);                                                                                    \
-        if (e_ != cudaSuccess) return pp_cuda_fail(err, PP_ERR_DEVICE, b, e_, what);                                \
+#define CHECK(call, what)                                                                                              \
+    do {                                                                                                               \
+        cudaError_t e_ = (call);                                                                                       \
+        if (e_ != cudaSuccess) return pp_cuda_fail(err, PP_ERR_DEVICE, b, e_, what);                                   \
     } while (0)
 
 /* ---- devices ------------------------------------------------------------------- */
@@ -300,13 +300,12 @@ static int is_cuda(const pp_backend *to) { return to && to->ops && strcmp(to->op
  * engine then goes over NVLink/PCIe directly); otherwise the executor stages. */
 static pp_code cuda_copy_peer(pp_backend *b, pp_stream *s, void *dst, pp_backend *from, const void *src, size_t n,
                               pp_error *err) {
-    if (!is_cuda(from))
-        return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: no peer path from %s", b->name, from->name);
+    if (!is_cuda(from)) return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: no peer path from %s", b->name, from->name);
     pp_cuda_ctx *c = CTX(b), *fc = CTX(from);
     int peer = fc->dev;
     if (peer == c->dev) return cuda_copy(b, s, dst, src, n, err); /* two logical devices on one GPU */
-    int enabled = (peer >= 0 && peer < c->n_devices && c->peer_ok[peer]) ||
-                  (c->dev < fc->n_devices && fc->peer_ok[c->dev]);
+    int enabled =
+        (peer >= 0 && peer < c->n_devices && c->peer_ok[peer]) || (c->dev < fc->n_devices && fc->peer_ok[c->dev]);
     if (!enabled)
         return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: peer access with %s is not enabled", b->name, from->name);
     if (!n) return PP_OK;
@@ -328,8 +327,7 @@ static pp_code cuda_enable_peer(pp_backend *b, pp_backend *to, pp_error *err) {
     int ok = 0;
     CHECK(cudaDeviceCanAccessPeer(&ok, c->dev, peer), "cudaDeviceCanAccessPeer");
     if (!ok)
-        return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: the hardware gives no peer access to %s", b->name,
-                            to->name);
+        return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: the hardware gives no peer access to %s", b->name, to->name);
     cudaError_t e = cudaDeviceEnablePeerAccess(peer, 0);
     if (e == cudaErrorPeerAccessAlreadyEnabled) {
         (void)cudaGetLastError(); /* 704: an earlier call did it; clear the recorded error */
@@ -353,14 +351,21 @@ static int cuda_supports(pp_backend *b, const pp_node *node, const pp_shape *in)
     switch (node->op) {
     case PP_OP_GEMM:
         if (p.gemm.k <= 0) return 0;
-        return is_f32(&in[0]) && is_f32(&in[1]) && (node->n_in < 3 || in[2].dtype == PP_DTYPE_INVALID || is_f32(&in[2]));
+        return is_f32(&in[0]) && is_f32(&in[1]) &&
+               (node->n_in < 3 || in[2].dtype == PP_DTYPE_INVALID || is_f32(&in[2]));
     case PP_OP_MATMUL: return is_f32(&in[0]) && is_f32(&in[1]) && p.matmul.k > 0;
     case PP_OP_CONV:
         for (int i = 0; i < node->n_in; i++)
             if (in[i].dtype != PP_DTYPE_INVALID && !is_f32(&in[i])) return 0;
         return p.conv.group > 0;
-    case PP_OP_BATCHNORM: case PP_OP_MAXPOOL: case PP_OP_AVGPOOL: case PP_OP_GLOBAL_AVGPOOL:
-    case PP_OP_GLOBAL_MAXPOOL: case PP_OP_SOFTMAX: case PP_OP_LOG_SOFTMAX: case PP_OP_LAYERNORM:
+    case PP_OP_BATCHNORM:
+    case PP_OP_MAXPOOL:
+    case PP_OP_AVGPOOL:
+    case PP_OP_GLOBAL_AVGPOOL:
+    case PP_OP_GLOBAL_MAXPOOL:
+    case PP_OP_SOFTMAX:
+    case PP_OP_LOG_SOFTMAX:
+    case PP_OP_LAYERNORM:
     case PP_OP_RESIZE:
         if (!is_f32(&in[0])) return 0;
         break;
@@ -394,7 +399,8 @@ static pp_code cuda_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
     l->state = st;
     l->ws_bytes = 0;
     switch (node->op) {
-    case PP_OP_GEMM: case PP_OP_MATMUL:
+    case PP_OP_GEMM:
+    case PP_OP_MATMUL:
         st->kind = PP_CUDA_STATE_GEMM;
         rc = pp_lt_prepare(b, l, &st->lt, &l->ws_bytes, err);
         break;

@@ -50,16 +50,16 @@ void pp_conv_release(pp_backend *b, pp_conv_plan *p) {
 
 static int fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
 
-#define DNN(call, what)                                                                                            \
-    do {                                                                                                           \
-        cudnnStatus_t s_ = (call);                                                                                 \
-        if (s_ != CUDNN_STATUS_SUCCESS) {                                                                          \
-            char detail_[256];                                                                                     \
-            cudnnGetLastErrorString(detail_, sizeof detail_);                                                      \
-            rc = pp_error_set(err, PP_ERR_DEVICE, "%s: node '%s': %s: %s (%s)", b->name, l->node->name, what,     \
-                              cudnnGetErrorString(s_), detail_);                                                   \
-            goto fail;                                                                                             \
-        }                                                                                                          \
+#define DNN(call, what)                                                                                                \
+    do {                                                                                                               \
+        cudnnStatus_t s_ = (call);                                                                                     \
+        if (s_ != CUDNN_STATUS_SUCCESS) {                                                                              \
+            char detail_[256];                                                                                         \
+            cudnnGetLastErrorString(detail_, sizeof detail_);                                                          \
+            rc = pp_error_set(err, PP_ERR_DEVICE, "%s: node '%s': %s: %s (%s)", b->name, l->node->name, what,          \
+                              cudnnGetErrorString(s_), detail_);                                                       \
+            goto fail;                                                                                                 \
+        }                                                                                                              \
     } while (0)
 
 /* hd: the 16-bit type to convolve in, PP_DTYPE_INVALID for f32. */
@@ -74,13 +74,13 @@ static pp_code conv_prepare(pp_backend *b, pp_launch *l, pp_dtype hd, pp_conv_pl
     if (!p) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory preparing node '%s'", b->name, l->node->name);
     if (cp->group <= 0 || cp->c % cp->group || cp->k % cp->group) {
         pp_free(p);
-        return pp_error_set(err, PP_ERR_SHAPE, "%s: node '%s': group %lld does not divide C %lld and K %lld",
-                            b->name, l->node->name, (long long)cp->group, (long long)cp->c, (long long)cp->k);
+        return pp_error_set(err, PP_ERR_SHAPE, "%s: node '%s': group %lld does not divide C %lld and K %lld", b->name,
+                            l->node->name, (long long)cp->group, (long long)cp->c, (long long)cp->k);
     }
     /* constant whatever path is taken, see PP_CUDA_CONV_WS_MAX */
     *ws_bytes = PP_CUDA_CONV_WS_MAX;
-    int64_t vals[] = {cp->n, cp->c, cp->h, cp->w, cp->k, cp->kh, cp->kw, cp->oh, cp->ow, cp->stride_h, cp->stride_w,
-                      cp->pad_top, cp->pad_left, cp->dil_h, cp->dil_w, cp->group};
+    int64_t vals[] = {cp->n,  cp->c,        cp->h,        cp->w,       cp->k,        cp->kh,    cp->kw,    cp->oh,
+                      cp->ow, cp->stride_h, cp->stride_w, cp->pad_top, cp->pad_left, cp->dil_h, cp->dil_w, cp->group};
     int ok = cp->n > 0;
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) ok &= fits_int(vals[i]);
     if (!ok) {
@@ -100,8 +100,7 @@ static pp_code conv_prepare(pp_backend *b, pp_launch *l, pp_dtype hd, pp_conv_pl
     DNN(cudnnCreateConvolutionDescriptor(&p->cd), "cudnnCreateConvolutionDescriptor");
     DNN(cudnnSetTensor4dDescriptor(p->xd, fmt, dt, (int)cp->n, (int)cp->c, (int)cp->h, (int)cp->w),
         "cudnnSetTensor4dDescriptor(x)");
-    DNN(cudnnSetFilter4dDescriptor(p->wd, dt, fmt, (int)cp->k, (int)(cp->c / cp->group),
-                                   (int)cp->kh, (int)cp->kw),
+    DNN(cudnnSetFilter4dDescriptor(p->wd, dt, fmt, (int)cp->k, (int)(cp->c / cp->group), (int)cp->kh, (int)cp->kw),
         "cudnnSetFilter4dDescriptor");
     /* Symmetric padding only: pad_top/pad_left on both sides. That gives the same
      * result as the real (bottom/right) padding whenever the output extent agrees:
@@ -112,7 +111,7 @@ static pp_code conv_prepare(pp_backend *b, pp_launch *l, pp_dtype hd, pp_conv_pl
         "cudnnSetConvolution2dDescriptor");
     DNN(cudnnSetConvolutionGroupCount(p->cd, (int)cp->group), "cudnnSetConvolutionGroupCount");
     /* the compute type stays f32 (CUDNN_DATA_FLOAT above) in every mode */
-    cudnnMathType_t math = c->precision == PP_PREC_FP32 ? CUDNN_FMA_MATH
+    cudnnMathType_t math = c->precision == PP_PREC_FP32   ? CUDNN_FMA_MATH
                            : c->precision == PP_PREC_TF32 ? CUDNN_DEFAULT_MATH
                                                           : CUDNN_TENSOR_OP_MATH;
     DNN(cudnnSetConvolutionMathType(p->cd, math), "cudnnSetConvolutionMathType");
@@ -191,7 +190,7 @@ static pp_code conv_prepare(pp_backend *b, pp_launch *l, pp_dtype hd, pp_conv_pl
             p->w_off = at;
             at += ((size_t)p->nw * 2 + 255) & ~(size_t)255;
         } else if (l->in[1] && (rc = pp_cuda_half_weight_get(b, l->in[1], p->nw, p->hd, cp->c / cp->group,
-                                                            cp->kh * cp->kw, &p->w16, err))) {
+                                                             cp->kh * cp->kw, &p->w16, err))) {
             goto fail;
         }
         *ws_bytes = at;
@@ -260,8 +259,7 @@ pp_code pp_conv_launch(pp_backend *b, pp_stream *s, const pp_launch *l, const pp
     const float *bias = l->node->n_in > 2 ? l->in[2] : NULL, *res = l->node->n_in > 3 ? l->in[3] : NULL;
     if (p->hd != PP_DTYPE_INVALID)
         e = pp_cuda_from_nhwc_bias_act(l->out[0], y, p->hd, bias, res, cp->n, cp->k, cp->oh * cp->ow, cp->act, s->s);
-    else
-        e = pp_cuda_bias_act_nchw(l->out[0], bias, res, cp->n, cp->k, cp->oh * cp->ow, cp->act, s->s);
+    else e = pp_cuda_bias_act_nchw(l->out[0], bias, res, cp->n, cp->k, cp->oh * cp->ow, cp->act, s->s);
     if (e != cudaSuccess) goto kernel_fail;
     return PP_OK;
 kernel_fail:

@@ -26,19 +26,19 @@
 typedef struct pp_cuda_ctx {
     int dev;
     int n_devices;
-    unsigned char *peer_ok;      /* [n_devices]: enable_peer succeeded towards that device */
-    cublasLtHandle_t lt;         /* shared: cublasLtMatmul takes the stream per call */
-    cudnnHandle_t dnn;           /* for plan-time queries; each stream has its own for launches */
-    pp_precision precision;      /* set_precision; FP32 until then */
+    unsigned char *peer_ok;        /* [n_devices]: enable_peer succeeded towards that device */
+    cublasLtHandle_t lt;           /* shared: cublasLtMatmul takes the stream per call */
+    cudnnHandle_t dnn;             /* for plan-time queries; each stream has its own for launches */
+    pp_precision precision;        /* set_precision; FP32 until then */
     struct pp_half_weight *halves; /* weights converted for FP16/BF16 (half_weights.c) */
-    int nvtx;                    /* a range per launch (PP_NVTX=1 or pp_cuda_set_profiling) */
+    int nvtx;                      /* a range per launch (PP_NVTX=1 or pp_cuda_set_profiling) */
 } pp_cuda_ctx;
 
 struct pp_stream {
     cudaStream_t s;
-    cudnnHandle_t dnn;  /* a cuDNN handle holds one stream: one per pp_stream */
-    int *err_host;      /* mapped pinned int: kernels raise it on invalid data */
-    int *err_dev;       /* its device address */
+    cudnnHandle_t dnn; /* a cuDNN handle holds one stream: one per pp_stream */
+    int *err_host;     /* mapped pinned int: kernels raise it on invalid data */
+    int *err_dev;      /* its device address */
     int dev;
     cudaEvent_t prof[2]; /* timing events around a launch while profiling (bench --profile) */
 };
@@ -63,7 +63,7 @@ typedef struct pp_cuda_state {
     pp_cuda_kernel_fn fn;
     pp_lt_plan *lt;
     pp_conv_plan *conv;
-    char label[160];    /* "<source name> (<op>)" for NVTX */
+    char label[160]; /* "<source name> (<op>)" for NVTX */
 } pp_cuda_state;
 
 /* FP16/BF16 precision: the 16-bit type GEMM/MATMUL/CONV read (PP_DTYPE_F16 or

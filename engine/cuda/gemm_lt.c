@@ -38,12 +38,12 @@ struct pp_lt_plan {
     cublasLtMatrixLayout_t la, lb, lc; /* cuBLAS A (our B), cuBLAS B (our A), C = D */
     cublasLtMatmulAlgo_t algo;
     size_t ws;
-    float alpha, beta;                 /* what cuBLASLt gets (beta 0 with the bias epilogue) */
+    float alpha, beta; /* what cuBLASLt gets (beta 0 with the bias epilogue) */
     int c_mode;
-    pp_act post_act;                   /* a follow-up activation, PP_ACT_NONE when fused or absent */
-    int loop;                          /* MATMUL: one call per matrix */
-    int64_t m, n;                      /* Y rows and columns (after any folding) */
-    uint32_t align;                    /* pointer alignment the algorithm was chosen for */
+    pp_act post_act; /* a follow-up activation, PP_ACT_NONE when fused or absent */
+    int loop;        /* MATMUL: one call per matrix */
+    int64_t m, n;    /* Y rows and columns (after any folding) */
+    uint32_t align;  /* pointer alignment the algorithm was chosen for */
     /* 16-bit modes: hd is the type (PP_DTYPE_INVALID in f32 modes); per operand
      * (0 = our A, 1 = our B) its element count, and either its converted
      * weight (half[i]) or where in the workspace a launch converts it (conv_off[i],
@@ -60,13 +60,13 @@ static pp_code lt_fail(pp_error *err, const pp_backend *b, const pp_launch *l, c
                         cublasLtGetStatusString(s));
 }
 
-#define LT(call, what)                                                                                             \
-    do {                                                                                                           \
-        cublasStatus_t s_ = (call);                                                                                \
-        if (s_ != CUBLAS_STATUS_SUCCESS) {                                                                         \
-            rc = lt_fail(err, b, l, s_, what);                                                                     \
-            goto fail;                                                                                             \
-        }                                                                                                          \
+#define LT(call, what)                                                                                                 \
+    do {                                                                                                               \
+        cublasStatus_t s_ = (call);                                                                                    \
+        if (s_ != CUBLAS_STATUS_SUCCESS) {                                                                             \
+            rc = lt_fail(err, b, l, s_, what);                                                                         \
+            goto fail;                                                                                                 \
+        }                                                                                                              \
     } while (0)
 
 /* Largest power of two dividing x, capped at 256 (0 counts as 256). */
@@ -249,8 +249,7 @@ pp_code pp_lt_prepare(pp_backend *b, pp_launch *l, pp_lt_plan **out, size_t *ws_
             ws_extra += ((size_t)p->numel[i] * 2 + 255) & ~(size_t)255;
         }
     }
-    if (p->hd == PP_DTYPE_INVALID)
-        align = min_u32(align, min_u32(ptr_align(l->in[0]), ptr_align(l->in[1])));
+    if (p->hd == PP_DTYPE_INVALID) align = min_u32(align, min_u32(ptr_align(l->in[0]), ptr_align(l->in[1])));
     align = min_u32(align, ptr_align(l->out[0]));
     p->align = align;
 
@@ -272,16 +271,12 @@ pp_code pp_lt_prepare(pp_backend *b, pp_launch *l, pp_lt_plan **out, size_t *ws_
         LT(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias),
            "set BIAS_POINTER");
     }
-    if (trans_b)
-        LT(cublasLtMatrixLayoutCreate(&p->la, ab, (uint64_t)k, (uint64_t)n, k), "layout A");
-    else
-        LT(cublasLtMatrixLayoutCreate(&p->la, ab, (uint64_t)n, (uint64_t)k, n), "layout A");
+    if (trans_b) LT(cublasLtMatrixLayoutCreate(&p->la, ab, (uint64_t)k, (uint64_t)n, k), "layout A");
+    else LT(cublasLtMatrixLayoutCreate(&p->la, ab, (uint64_t)n, (uint64_t)k, n), "layout A");
     /* cuBLAS B = our A: stored (M,K) = col-major K×M (ld K), op N; transposed,
      * stored (K,M) = col-major M×K (ld M), op T. */
-    if (trans_a)
-        LT(cublasLtMatrixLayoutCreate(&p->lb, ab, (uint64_t)m, (uint64_t)k, m), "layout B");
-    else
-        LT(cublasLtMatrixLayoutCreate(&p->lb, ab, (uint64_t)k, (uint64_t)m, k), "layout B");
+    if (trans_a) LT(cublasLtMatrixLayoutCreate(&p->lb, ab, (uint64_t)m, (uint64_t)k, m), "layout B");
+    else LT(cublasLtMatrixLayoutCreate(&p->lb, ab, (uint64_t)k, (uint64_t)m, k), "layout B");
     LT(cublasLtMatrixLayoutCreate(&p->lc, CUDA_R_32F, (uint64_t)n, (uint64_t)m, n), "layout C/D");
     if (batch > 1) {
         if ((rc = set_layout_batch(p->la, batch, sb, b, l, err)) != PP_OK) goto fail;
@@ -378,8 +373,8 @@ pp_code pp_lt_launch(pp_backend *b, pp_stream *s, const pp_launch *l, const pp_l
             if (e != cudaSuccess) return kernel_fail(b, l, e, "converting an input to 16 bits", err);
             ab[i] = dst;
         } else {
-            return pp_error_set(err, PP_ERR_INTERNAL, "%s: node '%s': weight %d was not converted at prepare",
-                                b->name, l->node->name, i);
+            return pp_error_set(err, PP_ERR_INTERNAL, "%s: node '%s': weight %d was not converted at prepare", b->name,
+                                l->node->name, i);
         }
     }
     const char *a = ab[0], *bm = ab[1];

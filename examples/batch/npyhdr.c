@@ -14,10 +14,18 @@ static const struct {
     size_t size;
 } descrs[] = {
     /* the spellings the writer uses first */
-    {"<f4", PP_ELEM_F32, 4}, {"<f2", PP_ELEM_F16, 2}, {"<f8", PP_ELEM_F64, 8}, {"<i8", PP_ELEM_I64, 8},
-    {"<i4", PP_ELEM_I32, 4}, {"|b1", PP_ELEM_BOOL, 1}, {"|u1", PP_ELEM_U8, 1}, {"|i1", PP_ELEM_I8, 1},
+    {"<f4", PP_ELEM_F32, 4},
+    {"<f2", PP_ELEM_F16, 2},
+    {"<f8", PP_ELEM_F64, 8},
+    {"<i8", PP_ELEM_I64, 8},
+    {"<i4", PP_ELEM_I32, 4},
+    {"|b1", PP_ELEM_BOOL, 1},
+    {"|u1", PP_ELEM_U8, 1},
+    {"|i1", PP_ELEM_I8, 1},
     /* other spellings of the one-byte types, read only */
-    {"<u1", PP_ELEM_U8, 1},  {"<i1", PP_ELEM_I8, 1},   {"<b1", PP_ELEM_BOOL, 1},
+    {"<u1", PP_ELEM_U8, 1},
+    {"<i1", PP_ELEM_I8, 1},
+    {"<b1", PP_ELEM_BOOL, 1},
 };
 
 size_t pp_elem_size(pp_elem_type type) {
@@ -144,7 +152,10 @@ int pp_npyhdr_parse(const uint8_t *buf, size_t size, pp_npyhdr *h, char *err, si
         }
     }
     if (!seen_descr || !seen_fortran || !seen_shape)
-        return bad(err, errlen, ".npy header lacks '%s'", !seen_descr ? "descr" : !seen_fortran ? "fortran_order" : "shape");
+        return bad(err, errlen, ".npy header lacks '%s'",
+                   !seen_descr     ? "descr"
+                   : !seen_fortran ? "fortran_order"
+                                   : "shape");
     h->type = 0;
     for (size_t i = 0; i < sizeof descrs / sizeof *descrs; i++)
         if (!strcmp(descr, descrs[i].descr)) h->type = descrs[i].type;

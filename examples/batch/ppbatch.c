@@ -37,23 +37,22 @@
 
 #include "npyhdr.h"
 
-static const char *HELP =
-    "usage: ppbatch GRAPH INPUT.npy OUTPUT.npy [options]\n"
-    "\n"
-    "Runs GRAPH over every item (axis 0) of INPUT.npy and writes one output to\n"
-    "OUTPUT.npy. Resumable: interrupted runs leave OUTPUT.npy.partial and\n"
-    "OUTPUT.npy.progress, and the same command resumes where it stopped.\n"
-    "OUTPUT.npy appears only when every item is done.\n"
-    "\n"
-    "  --chunk N          items per engine run (default 256)\n"
-    "  --devices LIST     cpu, cpu:0,cpu:1, cuda:0,cuda:1, ... (default auto)\n"
-    "  --stages P         pipeline stages per replica (default 1)\n"
-    "  --output-index K   which output of the net to write (default 0)\n"
-    "  --restart          ignore any earlier progress and start from item 0\n"
-    "  --throttle-ms MS   sleep MS after each chunk (to demonstrate interruption)\n"
-    "  --quiet            no progress bar\n"
-    "\n"
-    "SIGINT/SIGTERM stop after the current chunk (exit status 130).\n";
+static const char *HELP = "usage: ppbatch GRAPH INPUT.npy OUTPUT.npy [options]\n"
+                          "\n"
+                          "Runs GRAPH over every item (axis 0) of INPUT.npy and writes one output to\n"
+                          "OUTPUT.npy. Resumable: interrupted runs leave OUTPUT.npy.partial and\n"
+                          "OUTPUT.npy.progress, and the same command resumes where it stopped.\n"
+                          "OUTPUT.npy appears only when every item is done.\n"
+                          "\n"
+                          "  --chunk N          items per engine run (default 256)\n"
+                          "  --devices LIST     cpu, cpu:0,cpu:1, cuda:0,cuda:1, ... (default auto)\n"
+                          "  --stages P         pipeline stages per replica (default 1)\n"
+                          "  --output-index K   which output of the net to write (default 0)\n"
+                          "  --restart          ignore any earlier progress and start from item 0\n"
+                          "  --throttle-ms MS   sleep MS after each chunk (to demonstrate interruption)\n"
+                          "  --quiet            no progress bar\n"
+                          "\n"
+                          "SIGINT/SIGTERM stop after the current chunk (exit status 130).\n";
 
 static volatile sig_atomic_t g_stop;
 
@@ -191,8 +190,8 @@ static void show_progress(int64_t done, int64_t total, int64_t resumed_at, doubl
     for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
     bar[30] = 0;
     long e = (long)(eta + 0.5);
-    fprintf(stderr, "%sppbatch [%s] %" PRId64 "/%" PRId64 " items  %.1f items/s  ETA %ld:%02ld:%02ld%s", tty ? "\r" : "",
-            bar, done, total, rate, e / 3600, e / 60 % 60, e % 60, tty && !final ? "" : "\n");
+    fprintf(stderr, "%sppbatch [%s] %" PRId64 "/%" PRId64 " items  %.1f items/s  ETA %ld:%02ld:%02ld%s",
+            tty ? "\r" : "", bar, done, total, rate, e / 3600, e / 60 % 60, e % 60, tty && !final ? "" : "\n");
 }
 
 /* Options that take a value: an unknown option is named as unknown, not as
@@ -294,8 +293,8 @@ int main(int argc, char **argv) {
         goto done;
     }
     if (ih.type != ii.type || ih.rank != ii.rank || ih.rank < 1) {
-        fprintf(stderr, "ppbatch: %s is %s of rank %d but input '%s' is %s of rank %d\n", input,
-                pp_elem_name(ih.type), ih.rank, ii.name, pp_elem_name(ii.type), ii.rank);
+        fprintf(stderr, "ppbatch: %s is %s of rank %d but input '%s' is %s of rank %d\n", input, pp_elem_name(ih.type),
+                ih.rank, ii.name, pp_elem_name(ii.type), ii.rank);
         goto done;
     }
     for (int d = 1; d < ih.rank; d++)
@@ -412,7 +411,8 @@ int main(int argc, char **argv) {
         }
         const void *ins[1] = {src};
         if ((st = pp_engine_run(eng, b, ins, (void *const *)outs))) goto api_fail;
-        if (pwrite_full(part_fd, outs[out_index], (size_t)b * out_item, (off_t)(hlen + (uint64_t)done_items * out_item)) ||
+        if (pwrite_full(part_fd, outs[out_index], (size_t)b * out_item,
+                        (off_t)(hlen + (uint64_t)done_items * out_item)) ||
             fdatasync(part_fd)) {
             fprintf(stderr, "ppbatch: %s: %s\n", partial, strerror(errno));
             goto done;

@@ -18,31 +18,30 @@
 
 #include "image.h"
 
-static const char *HELP =
-    "usage: classify GRAPH IMAGE [options]\n"
-    "\n"
-    "Classifies one PPM/PGM (P2, P3, P5, P6) or PNG (8-bit gray, gray+alpha, RGB,\n"
-    "RGBA, non-interlaced) image with a graph.bin whose input is (N, C, H, W) f32\n"
-    "and whose first output holds one score per class. Prints the top classes.\n"
-    "\n"
-    "  --labels FILE        class names, one per line (default \"class N\")\n"
-    "  --size H,W           the input size, for nets whose H and W are not fixed\n"
-    "                       (for fixed nets it must agree with them)\n"
-    "  --scale S            divide pixel values by S (default: the format's maximum,\n"
-    "                       255 for PNG, maxval for PPM), giving [0, 1]\n"
-    "  --mean m1,m2,m3      subtract per channel after scaling (default 0)\n"
-    "  --std s1,s2,s3       then divide per channel (default 1); one value for gray\n"
-    "  --gray               convert to one gray channel first (automatic when the\n"
-    "                       net has 1 channel; replicated if it has 3)\n"
-    "  --top K              how many classes to print (default 5)\n"
-    "  --devices LIST       cpu, cuda:0, ... (default auto)\n"
-    "\n"
-    "Pipeline: decode, scale, gray (BT.601 luma), bilinear resize to H x W (half-pixel\n"
-    "centres, as PyTorch's align_corners=False), normalise, NCHW. Outputs that are not\n"
-    "already probabilities (in [0, 1], summing to 1) get a softmax.\n"
-    "\n"
-    "Example (the bundled digits model; samples store 15 x ink level 0..16):\n"
-    "  classify digits.bin examples/classify/samples/digit_3.png --size 8,8 --gray --scale 240\n";
+static const char *HELP = "usage: classify GRAPH IMAGE [options]\n"
+                          "\n"
+                          "Classifies one PPM/PGM (P2, P3, P5, P6) or PNG (8-bit gray, gray+alpha, RGB,\n"
+                          "RGBA, non-interlaced) image with a graph.bin whose input is (N, C, H, W) f32\n"
+                          "and whose first output holds one score per class. Prints the top classes.\n"
+                          "\n"
+                          "  --labels FILE        class names, one per line (default \"class N\")\n"
+                          "  --size H,W           the input size, for nets whose H and W are not fixed\n"
+                          "                       (for fixed nets it must agree with them)\n"
+                          "  --scale S            divide pixel values by S (default: the format's maximum,\n"
+                          "                       255 for PNG, maxval for PPM), giving [0, 1]\n"
+                          "  --mean m1,m2,m3      subtract per channel after scaling (default 0)\n"
+                          "  --std s1,s2,s3       then divide per channel (default 1); one value for gray\n"
+                          "  --gray               convert to one gray channel first (automatic when the\n"
+                          "                       net has 1 channel; replicated if it has 3)\n"
+                          "  --top K              how many classes to print (default 5)\n"
+                          "  --devices LIST       cpu, cuda:0, ... (default auto)\n"
+                          "\n"
+                          "Pipeline: decode, scale, gray (BT.601 luma), bilinear resize to H x W (half-pixel\n"
+                          "centres, as PyTorch's align_corners=False), normalise, NCHW. Outputs that are not\n"
+                          "already probabilities (in [0, 1], summing to 1) get a softmax.\n"
+                          "\n"
+                          "Example (the bundled digits model; samples store 15 x ink level 0..16):\n"
+                          "  classify digits.bin examples/classify/samples/digit_3.png --size 8,8 --gray --scale 240\n";
 
 enum { MAX_LABELS = 1 << 20, MAX_LABEL_LEN = 256 };
 
@@ -117,7 +116,8 @@ static int parse_args(int argc, char **argv, args *a) {
                 a->size_h = (long)d[0];
                 a->size_w = (long)d[1];
             } else if (!strcmp(k, "--scale")) {
-                if (parse_doubles(v, d, 1) != 1 || !(d[0] > 0)) return usage("--scale '%s' is not a positive number", v);
+                if (parse_doubles(v, d, 1) != 1 || !(d[0] > 0))
+                    return usage("--scale '%s' is not a positive number", v);
                 a->scale = d[0];
             } else if (!strcmp(k, "--mean")) {
                 if ((a->n_mean = parse_doubles(v, a->mean, 3)) < 0 || a->n_mean == 2)
@@ -404,10 +404,8 @@ int main(int argc, char **argv) {
     printf("top-%d:\n", a.top < K ? a.top : (int)K);
     for (long r = 0; r < K && r < a.top; r++) {
         long i = sc[r].index;
-        if (i < n_labels && labels[i])
-            printf("  %.4f  %ld  %s\n", sc[r].p, i, labels[i]);
-        else
-            printf("  %.4f  %ld  class %ld\n", sc[r].p, i, i);
+        if (i < n_labels && labels[i]) printf("  %.4f  %ld  %s\n", sc[r].p, i, labels[i]);
+        else printf("  %.4f  %ld  class %ld\n", sc[r].p, i, i);
     }
     rc = 0;
 

@@ -28,8 +28,7 @@ static int image_alloc(pp_image *img, const char *what, long long w, long long h
         return fail(err, errlen, "%s: image size %lldx%lld exceeds the limit (%d per side, %d pixels)", what, w, h,
                     PP_IMAGE_MAX_SIDE, PP_IMAGE_MAX_PIXELS);
     img->data = malloc((size_t)w * (size_t)h * (size_t)channels * sizeof *img->data);
-    if (!img->data)
-        return fail(err, errlen, "%s: out of memory for a %lldx%lld image", what, w, h);
+    if (!img->data) return fail(err, errlen, "%s: out of memory for a %lldx%lld image", what, w, h);
     img->width = (int)w;
     img->height = (int)h;
     img->channels = channels;
@@ -70,8 +69,7 @@ static int read_uint(cursor *c, unsigned long max, unsigned long *v, const char 
     skip_space(c);
     if (c->at >= c->n) return fail(err, errlen, "%s: PPM ends before the %s", what, field);
     if (c->p[c->at] < '0' || c->p[c->at] > '9')
-        return fail(err, errlen, "%s: PPM byte %zu: expected the %s, found 0x%02x", what, c->at, field,
-                    c->p[c->at]);
+        return fail(err, errlen, "%s: PPM byte %zu: expected the %s, found 0x%02x", what, c->at, field, c->p[c->at]);
     unsigned long x = 0;
     size_t start = c->at;
     while (c->at < c->n && c->p[c->at] >= '0' && c->p[c->at] <= '9') {
@@ -165,8 +163,8 @@ static int png_inflate(png_state *s, const uint8_t *data, uint32_t len, size_t a
             return 0;
         }
         if (r == Z_BUF_ERROR && s->z.avail_out == 0)
-            return fail(err, errlen, "%s: PNG image data inflates to more than the %zu bytes a %ux%u image needs",
-                        what, s->raw_size, s->w, s->h);
+            return fail(err, errlen, "%s: PNG image data inflates to more than the %zu bytes a %ux%u image needs", what,
+                        s->raw_size, s->w, s->h);
         if (r != Z_OK)
             return fail(err, errlen, "%s: PNG IDAT at byte %zu: zlib: %s", what, at,
                         s->z.msg ? s->z.msg : "corrupt compressed data");
@@ -185,8 +183,7 @@ static int png_unfilter(png_state *s, pp_image *img, const char *what, char *err
         int ft = row[0];
         uint8_t *x = row + 1;
         switch (ft) {
-        case 0:
-            break;
+        case 0: break;
         case 1:
             for (size_t i = bpp; i < stride; i++) x[i] = (uint8_t)(x[i] + x[i - bpp]);
             break;
@@ -206,8 +203,7 @@ static int png_unfilter(png_state *s, pp_image *img, const char *what, char *err
                 x[i] = (uint8_t)(x[i] + paeth(a, b, c));
             }
             break;
-        default:
-            return fail(err, errlen, "%s: PNG row %u has filter type %d (must be 0..4)", what, y, ft);
+        default: return fail(err, errlen, "%s: PNG row %u has filter type %d (must be 0..4)", what, y, ft);
         }
         prev = x;
     }
@@ -217,7 +213,8 @@ static int png_unfilter(png_state *s, pp_image *img, const char *what, char *err
         const uint8_t *x = s->raw + (size_t)y * (stride + 1) + 1;
         uint16_t *o = img->data + (size_t)y * s->w * (size_t)out_ch;
         for (uint32_t i = 0; i < s->w; i++)
-            for (int ch = 0; ch < out_ch; ch++) o[(size_t)i * (size_t)out_ch + (size_t)ch] = x[(size_t)i * bpp + (size_t)ch];
+            for (int ch = 0; ch < out_ch; ch++)
+                o[(size_t)i * (size_t)out_ch + (size_t)ch] = x[(size_t)i * bpp + (size_t)ch];
     }
     return 0;
 }
@@ -236,13 +233,14 @@ static int decode_png_chunks(png_state *s, const uint8_t *buf, size_t size, cons
         for (int i = 0; i < 4; i++) {
             int ch = type[i];
             if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z')))
-                return fail(err, errlen, "%s: PNG byte %zu: chunk type byte 0x%02x is not a letter", what, at + 4 + (size_t)i, ch);
+                return fail(err, errlen, "%s: PNG byte %zu: chunk type byte 0x%02x is not a letter", what,
+                            at + 4 + (size_t)i, ch);
             name[i] = (char)ch;
         }
         name[4] = 0;
         if (len > 0x7FFFFFFFu || len > size - at - 12)
-            return fail(err, errlen, "%s: PNG chunk '%s' at byte %zu claims %u bytes but %zu remain", what, name, at, len,
-                        size - at - 12);
+            return fail(err, errlen, "%s: PNG chunk '%s' at byte %zu claims %u bytes but %zu remain", what, name, at,
+                        len, size - at - 12);
         const uint8_t *data = buf + at + 8;
         uint32_t want = be32(data + len);
         uint32_t got = (uint32_t)crc32(crc32(0L, Z_NULL, 0), type, (uInt)len + 4);
@@ -268,8 +266,9 @@ static int decode_png_chunks(png_state *s, const uint8_t *buf, size_t size, cons
             if (ct != 0 && ct != 2 && ct != 4 && ct != 6)
                 return fail(err, errlen, "%s: PNG color type %d is invalid", what, ct);
             if (depth != 8)
-                return fail(err, errlen, "%s: PNG bit depth %d is not supported (only 8-bit gray, gray+alpha, RGB, RGBA)",
-                            what, depth);
+                return fail(err, errlen,
+                            "%s: PNG bit depth %d is not supported (only 8-bit gray, gray+alpha, RGB, RGBA)", what,
+                            depth);
             s->color_type = ct;
             s->channels = ct == 0 ? 1 : ct == 4 ? 2 : ct == 2 ? 3 : 4;
             if (s->w > 0x7FFFFFFFu || s->h > 0x7FFFFFFFu)

@@ -13,16 +13,16 @@
 #include <stdint.h>
 
 enum {
-    PP_IMAGE_MAX_SIDE = 16384,          /* pixels per side */
-    PP_IMAGE_MAX_PIXELS = 1 << 24,      /* 16 Mpx (4096 × 4096) */
-    PP_IMAGE_MAX_FILE = 64 << 20,       /* bytes read from disk */
+    PP_IMAGE_MAX_SIDE = 16384,     /* pixels per side */
+    PP_IMAGE_MAX_PIXELS = 1 << 24, /* 16 Mpx (4096 × 4096) */
+    PP_IMAGE_MAX_FILE = 64 << 20,  /* bytes read from disk */
 };
 
 typedef struct pp_image {
     int width, height;
-    int channels;      /* 1 (gray) or 3 (RGB); alpha is dropped on read */
-    unsigned maxval;   /* the largest sample value: 255 for PNG, the PPM's maxval */
-    uint16_t *data;    /* owned: (height, width, channels), row-major; free with pp_image_free */
+    int channels;    /* 1 (gray) or 3 (RGB); alpha is dropped on read */
+    unsigned maxval; /* the largest sample value: 255 for PNG, the PPM's maxval */
+    uint16_t *data;  /* owned: (height, width, channels), row-major; free with pp_image_free */
 } pp_image;
 
 /* Reads path (format chosen by its magic bytes, not its name) into *out, zeroed

@@ -24,8 +24,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "digits_accuracy: %s\n", err.msg);
         return 1;
     }
-    if (ours.dtype != PP_DTYPE_F32 || torch.dtype != PP_DTYPE_F32 || labels.dtype != PP_DTYPE_I64 ||
-        ours.rank != 2 || torch.rank != 2 || ours.dims[0] != torch.dims[0] || ours.dims[1] != torch.dims[1] ||
+    if (ours.dtype != PP_DTYPE_F32 || torch.dtype != PP_DTYPE_F32 || labels.dtype != PP_DTYPE_I64 || ours.rank != 2 ||
+        torch.rank != 2 || ours.dims[0] != torch.dims[0] || ours.dims[1] != torch.dims[1] ||
         labels.dims[0] != ours.dims[0]) {
         fprintf(stderr, "digits_accuracy: the three files do not describe the same (N, classes) logits\n");
         return 1;

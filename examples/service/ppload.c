@@ -30,21 +30,20 @@
 #include "netio.h"
 #include "protocol.h"
 
-static const char *HELP =
-    "usage: ppload HOST:PORT --requests N --concurrency C [options]\n"
-    "\n"
-    "Sends N requests to a ppserve over C connections (one thread each) and\n"
-    "prints latency percentiles and throughput. HOST must be loopback\n"
-    "(127.0.0.0/8 or localhost).\n"
-    "\n"
-    "  --requests N     requests in total (1..10000000)\n"
-    "  --concurrency C  connections at once (1..1024, default 1)\n"
-    "  --batch B        items per request (default 1)\n"
-    "  --timeout S      give up on requests not done after S seconds (default 60)\n"
-    "  --verify         check every response is bit-identical to the first\n"
-    "                   (every request carries the same input)\n"
-    "\n"
-    "Exit status: 0 when every request succeeded, 1 otherwise, 2 for bad usage.\n";
+static const char *HELP = "usage: ppload HOST:PORT --requests N --concurrency C [options]\n"
+                          "\n"
+                          "Sends N requests to a ppserve over C connections (one thread each) and\n"
+                          "prints latency percentiles and throughput. HOST must be loopback\n"
+                          "(127.0.0.0/8 or localhost).\n"
+                          "\n"
+                          "  --requests N     requests in total (1..10000000)\n"
+                          "  --concurrency C  connections at once (1..1024, default 1)\n"
+                          "  --batch B        items per request (default 1)\n"
+                          "  --timeout S      give up on requests not done after S seconds (default 60)\n"
+                          "  --verify         check every response is bit-identical to the first\n"
+                          "                   (every request carries the same input)\n"
+                          "\n"
+                          "Exit status: 0 when every request succeeded, 1 otherwise, 2 for bad usage.\n";
 
 enum { MAX_IO = 64, MAX_ERRMSG = 4096, MAX_SHOWN_ERRORS = 5 };
 
@@ -250,7 +249,7 @@ int main(int argc, char **argv) {
             continue;
         }
         if (!takes_value(k)) return usage("unknown option '%s'", k);
-            if (!v) return usage("%s needs a value", k);
+        if (!v) return usage("%s needs a value", k);
         i++;
         if (!strcmp(k, "--requests")) {
             if (parse_long(v, 1, 10000000, &n_requests)) return usage("--requests '%s' is not in 1..10000000", v);

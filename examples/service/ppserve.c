@@ -36,22 +36,21 @@
 #include "netio.h"
 #include "protocol.h"
 
-static const char *HELP =
-    "usage: ppserve GRAPH --port P [options]\n"
-    "\n"
-    "Serves predictions from GRAPH on 127.0.0.1:P (the protocol: docs/examples.md,\n"
-    "examples/service/protocol.h). --port 0 picks a free port; the first line on\n"
-    "stdout is always 'ppserve: listening on 127.0.0.1:PORT'.\n"
-    "\n"
-    "  --threads N          worker threads sharing the engine (default 4)\n"
-    "  --devices LIST       cpu, cpu:0,cpu:1, cuda:0,cuda:1, ... (default auto)\n"
-    "  --stages P           pipeline stages per replica (default 1)\n"
-    "  --max-batch B        largest batch a request may carry (default 64)\n"
-    "  --max-connections C  connections held at once; more are refused (default 64)\n"
-    "  --timeout S          seconds to read a request or write a response (default 30)\n"
-    "  --max-seconds S      stop by itself after S seconds (default 0: until SIGINT/SIGTERM)\n"
-    "  --set KEY=VALUE      any engine option (ppengine.h), e.g. precision=fp16, graphs=1;\n"
-    "                       repeatable\n";
+static const char *HELP = "usage: ppserve GRAPH --port P [options]\n"
+                          "\n"
+                          "Serves predictions from GRAPH on 127.0.0.1:P (the protocol: docs/examples.md,\n"
+                          "examples/service/protocol.h). --port 0 picks a free port; the first line on\n"
+                          "stdout is always 'ppserve: listening on 127.0.0.1:PORT'.\n"
+                          "\n"
+                          "  --threads N          worker threads sharing the engine (default 4)\n"
+                          "  --devices LIST       cpu, cpu:0,cpu:1, cuda:0,cuda:1, ... (default auto)\n"
+                          "  --stages P           pipeline stages per replica (default 1)\n"
+                          "  --max-batch B        largest batch a request may carry (default 64)\n"
+                          "  --max-connections C  connections held at once; more are refused (default 64)\n"
+                          "  --timeout S          seconds to read a request or write a response (default 30)\n"
+                          "  --max-seconds S      stop by itself after S seconds (default 0: until SIGINT/SIGTERM)\n"
+                          "  --set KEY=VALUE      any engine option (ppengine.h), e.g. precision=fp16, graphs=1;\n"
+                          "                       repeatable\n";
 
 typedef struct returned_conn {
     int fd, keep;
@@ -148,12 +147,13 @@ static int serve_one(worker *w, int fd, int *ok) {
         size_t at = 12;
         for (int i = 0; i < s->n_in + s->n_out; i++, at += 8) {
             pp_tensor_info info;
-            pp_status *st = i < s->n_in ? pp_net_input_info(s->net, i, &info) : pp_net_output_info(s->net, i - s->n_in, &info);
+            pp_status *st =
+                i < s->n_in ? pp_net_input_info(s->net, i, &info) : pp_net_output_info(s->net, i - s->n_in, &info);
             uint32_t type = st ? 0 : (uint32_t)info.type;
             pp_status_free(st);
             pps_put_u32(body + at, type);
             pps_put_u32(body + at + 4, (uint32_t)(i < s->n_in ? pp_net_input_bytes(s->net, i, 1)
-                                                               : pp_net_output_bytes(s->net, i - s->n_in, 1)));
+                                                              : pp_net_output_bytes(s->net, i - s->n_in, 1)));
         }
         *ok = 1;
         return respond(fd, PPS_OK, body, at, deadline) == 0;
@@ -255,9 +255,8 @@ static int set_nonblock(int fd) {
 /* Options that take a value: an unknown option is named as unknown, not as
  * one missing its value. */
 static int takes_value(const char *k) {
-    static const char *const known[] = {"--devices", "--max-batch", "--max-connections", "--max-seconds",
-                                        "--port",    "--set",       "--stages",          "--threads",
-                                        "--timeout"};
+    static const char *const known[] = {"--devices", "--max-batch", "--max-connections", "--max-seconds", "--port",
+                                        "--set",     "--stages",    "--threads",         "--timeout"};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (!strcmp(k, known[i])) return 1;
     return 0;
@@ -280,7 +279,7 @@ int main(int argc, char **argv) {
             continue;
         }
         if (!takes_value(k)) return usage("unknown option '%s'", k);
-            if (!v) return usage("%s needs a value", k);
+        if (!v) return usage("%s needs a value", k);
         i++;
         long dummy;
         if (!strcmp(k, "--port")) {
@@ -435,8 +434,7 @@ int main(int argc, char **argv) {
         if (r <= 0) continue;
         if (pfd[0].revents) {
             char drain[64];
-            while (read(pipefd[0], drain, sizeof drain) > 0) {
-            }
+            while (read(pipefd[0], drain, sizeof drain) > 0) {}
         }
         /* Idle connections with a request (or a close) waiting go to the workers. */
         int kept = 0;

@@ -30,10 +30,10 @@
 enum {
     PPS_OK = 0,
     /* 1..9: pp_status_code of the failed run */
-    PPS_BAD_MAGIC = 100,  /* not a request; the connection is closed */
-    PPS_BAD_BATCH = 101,  /* batch above the server's --max-batch; the connection is closed */
-    PPS_BUSY = 102,       /* too many connections; the connection is closed */
-    PPS_SERVER = 104,     /* the server failed otherwise (out of memory) */
+    PPS_BAD_MAGIC = 100, /* not a request; the connection is closed */
+    PPS_BAD_BATCH = 101, /* batch above the server's --max-batch; the connection is closed */
+    PPS_BUSY = 102,      /* too many connections; the connection is closed */
+    PPS_SERVER = 104,    /* the server failed otherwise (out of memory) */
 };
 
 static inline void pps_put_u32(uint8_t *p, uint32_t v) {

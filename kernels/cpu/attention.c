@@ -27,8 +27,8 @@ size_t pp_cpu_attention_workspace(const pp_op_params *pp) {
 }
 
 /* One query row: scores into s (TK), softmax, y (DV) = Σ p_j v_j. */
-static void attn_row(const pp_attention_params *p, const float *q, const float *k, const float *v,
-                     const void *mask, int64_t bi, int64_t hi, int64_t i, float *s, float *y) {
+static void attn_row(const pp_attention_params *p, const float *q, const float *k, const float *v, const void *mask,
+                     int64_t bi, int64_t hi, int64_t i, float *s, float *y) {
     int64_t tk = p->tk, d = p->d, dv = p->dv;
     int64_t kv_head = bi * p->h + hi;
     const float *qr = q + (kv_head * p->tq + i) * d;

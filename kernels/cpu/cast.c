@@ -23,10 +23,15 @@ enum { CAST_CHUNK = 1024 };
 
 static size_t dtype_size(pp_dtype t) {
     switch (t) {
-    case PP_DTYPE_F64: case PP_DTYPE_I64: return 8;
-    case PP_DTYPE_F32: case PP_DTYPE_I32: return 4;
-    case PP_DTYPE_F16: case PP_DTYPE_BF16: return 2;
-    case PP_DTYPE_BOOL: case PP_DTYPE_U8: case PP_DTYPE_I8: return 1;
+    case PP_DTYPE_F64:
+    case PP_DTYPE_I64: return 8;
+    case PP_DTYPE_F32:
+    case PP_DTYPE_I32: return 4;
+    case PP_DTYPE_F16:
+    case PP_DTYPE_BF16: return 2;
+    case PP_DTYPE_BOOL:
+    case PP_DTYPE_U8:
+    case PP_DTYPE_I8: return 1;
     default: return 0;
     }
 }
@@ -47,9 +52,15 @@ static int64_t f64_to_int(double d, double lo, double hi, int64_t ilo, int64_t i
 
 static void load_f64(pp_dtype t, const void *src, int64_t n, double *buf) {
     switch (t) {
-    case PP_DTYPE_F32: { const float *s = src; for (int64_t i = 0; i < n; i++) buf[i] = s[i]; } break;
+    case PP_DTYPE_F32: {
+        const float *s = src;
+        for (int64_t i = 0; i < n; i++) buf[i] = s[i];
+    } break;
     case PP_DTYPE_F64: memcpy(buf, src, (size_t)n * sizeof(double)); break;
-    case PP_DTYPE_F16: { const uint16_t *s = src; for (int64_t i = 0; i < n; i++) buf[i] = pp_f16_to_f32(s[i]); } break;
+    case PP_DTYPE_F16: {
+        const uint16_t *s = src;
+        for (int64_t i = 0; i < n; i++) buf[i] = pp_f16_to_f32(s[i]);
+    } break;
     case PP_DTYPE_BF16: {
         const uint16_t *s = src;
         for (int64_t i = 0; i < n; i++) buf[i] = pp_bf16_to_f32(s[i]);
@@ -61,17 +72,32 @@ static void load_f64(pp_dtype t, const void *src, int64_t n, double *buf) {
 static void load_i64(pp_dtype t, const void *src, int64_t n, int64_t *buf) {
     switch (t) {
     case PP_DTYPE_I64: memcpy(buf, src, (size_t)n * sizeof(int64_t)); break;
-    case PP_DTYPE_I32: { const int32_t *s = src; for (int64_t i = 0; i < n; i++) buf[i] = s[i]; } break;
-    case PP_DTYPE_I8: { const int8_t *s = src; for (int64_t i = 0; i < n; i++) buf[i] = s[i]; } break;
-    case PP_DTYPE_U8: { const uint8_t *s = src; for (int64_t i = 0; i < n; i++) buf[i] = s[i]; } break;
-    case PP_DTYPE_BOOL: { const uint8_t *s = src; for (int64_t i = 0; i < n; i++) buf[i] = s[i] != 0; } break;
+    case PP_DTYPE_I32: {
+        const int32_t *s = src;
+        for (int64_t i = 0; i < n; i++) buf[i] = s[i];
+    } break;
+    case PP_DTYPE_I8: {
+        const int8_t *s = src;
+        for (int64_t i = 0; i < n; i++) buf[i] = s[i];
+    } break;
+    case PP_DTYPE_U8: {
+        const uint8_t *s = src;
+        for (int64_t i = 0; i < n; i++) buf[i] = s[i];
+    } break;
+    case PP_DTYPE_BOOL: {
+        const uint8_t *s = src;
+        for (int64_t i = 0; i < n; i++) buf[i] = s[i] != 0;
+    } break;
     default: break;
     }
 }
 
 static void store_f64(pp_dtype t, const double *buf, int64_t n, void *dst) {
     switch (t) {
-    case PP_DTYPE_F32: { float *d = dst; for (int64_t i = 0; i < n; i++) d[i] = (float)buf[i]; } break;
+    case PP_DTYPE_F32: {
+        float *d = dst;
+        for (int64_t i = 0; i < n; i++) d[i] = (float)buf[i];
+    } break;
     case PP_DTYPE_F64: memcpy(dst, buf, (size_t)n * sizeof(double)); break;
     case PP_DTYPE_F16: {
         uint16_t *d = dst;
@@ -98,15 +124,24 @@ static void store_f64(pp_dtype t, const double *buf, int64_t n, void *dst) {
         uint8_t *d = dst;
         for (int64_t i = 0; i < n; i++) d[i] = (uint8_t)f64_to_int(buf[i], 0, UINT8_MAX, 0, UINT8_MAX);
     } break;
-    case PP_DTYPE_BOOL: { uint8_t *d = dst; for (int64_t i = 0; i < n; i++) d[i] = buf[i] != 0; } break;
+    case PP_DTYPE_BOOL: {
+        uint8_t *d = dst;
+        for (int64_t i = 0; i < n; i++) d[i] = buf[i] != 0;
+    } break;
     default: break;
     }
 }
 
 static void store_i64(pp_dtype t, const int64_t *buf, int64_t n, void *dst) {
     switch (t) {
-    case PP_DTYPE_F32: { float *d = dst; for (int64_t i = 0; i < n; i++) d[i] = (float)buf[i]; } break;
-    case PP_DTYPE_F64: { double *d = dst; for (int64_t i = 0; i < n; i++) d[i] = (double)buf[i]; } break;
+    case PP_DTYPE_F32: {
+        float *d = dst;
+        for (int64_t i = 0; i < n; i++) d[i] = (float)buf[i];
+    } break;
+    case PP_DTYPE_F64: {
+        double *d = dst;
+        for (int64_t i = 0; i < n; i++) d[i] = (double)buf[i];
+    } break;
     case PP_DTYPE_F16: {
         uint16_t *d = dst;
         for (int64_t i = 0; i < n; i++) d[i] = pp_f32_to_f16((float)buf[i]);
@@ -126,8 +161,14 @@ static void store_i64(pp_dtype t, const int64_t *buf, int64_t n, void *dst) {
         int8_t *d = dst;
         for (int64_t i = 0; i < n; i++) d[i] = (int8_t)(uint8_t)(uint64_t)buf[i];
     } break;
-    case PP_DTYPE_U8: { uint8_t *d = dst; for (int64_t i = 0; i < n; i++) d[i] = (uint8_t)(uint64_t)buf[i]; } break;
-    case PP_DTYPE_BOOL: { uint8_t *d = dst; for (int64_t i = 0; i < n; i++) d[i] = buf[i] != 0; } break;
+    case PP_DTYPE_U8: {
+        uint8_t *d = dst;
+        for (int64_t i = 0; i < n; i++) d[i] = (uint8_t)(uint64_t)buf[i];
+    } break;
+    case PP_DTYPE_BOOL: {
+        uint8_t *d = dst;
+        for (int64_t i = 0; i < n; i++) d[i] = buf[i] != 0;
+    } break;
     default: break;
     }
 }
@@ -140,8 +181,8 @@ int pp_cpu_cast(const pp_op_params *p, const void *const *in, void *const *out, 
     if (n == 0) return 0;
     const unsigned char *src = in[0];
     unsigned char *dst = out[0];
-    if (e->dtype == e->out_dtype || (e->dtype == PP_DTYPE_BOOL && (e->out_dtype == PP_DTYPE_U8 ||
-                                                                     e->out_dtype == PP_DTYPE_I8))) {
+    if (e->dtype == e->out_dtype ||
+        (e->dtype == PP_DTYPE_BOOL && (e->out_dtype == PP_DTYPE_U8 || e->out_dtype == PP_DTYPE_I8))) {
         if (e->dtype == PP_DTYPE_BOOL && e->out_dtype != PP_DTYPE_BOOL) {
             for (int64_t i = 0; i < n; i++) dst[i] = src[i] != 0;
         } else if (dst != src) {

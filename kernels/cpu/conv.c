@@ -17,8 +17,8 @@
 static int conv_is_depthwise(const pp_conv_params *p) { return p->group == p->c && p->c == p->k; }
 
 static int conv_is_pointwise(const pp_conv_params *p) {
-    return p->kh == 1 && p->kw == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
-           p->pad_left == 0 && p->pad_bottom == 0 && p->pad_right == 0 && p->oh == p->h && p->ow == p->w;
+    return p->kh == 1 && p->kw == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 && p->pad_left == 0 &&
+           p->pad_bottom == 0 && p->pad_right == 0 && p->oh == p->h && p->ow == p->w;
 }
 
 size_t pp_cpu_conv_workspace(const pp_op_params *pp) {
@@ -69,8 +69,8 @@ static void conv_epilogue(const pp_conv_params *p, const float *bias, const floa
     }
 }
 
-static void conv_depthwise(const pp_conv_params *p, const float *x, const float *w, const float *bias,
-                           const float *res, float *y) {
+static void conv_depthwise(const pp_conv_params *p, const float *x, const float *w, const float *bias, const float *res,
+                           float *y) {
     int64_t planes = p->n * p->c, hw = p->h * p->w, ohw = p->oh * p->ow;
     pp_act act = p->act;
 #pragma omp parallel for schedule(static) if ((double)planes * (double)ohw * (double)(p->kh * p->kw) >= 16384.0)

@@ -29,8 +29,8 @@ size_t pp_cpu_workspace_size(pp_op op, const pp_op_params *p);
 
 /* Row-major single-precision GEMM, C = alpha·op(A)·op(B) + beta·C, through
  * OpenBLAS when the build has it, a blocked C loop otherwise. */
-void pp_cpu_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-                  int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+void pp_cpu_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 
 /* The same over M rows in tiles of exactly PP_CPU_ROW_TILE (the last padded
  * in ws, of pp_cpu_sgemm_rows_workspace bytes), so each row's result is the same
@@ -52,10 +52,12 @@ int pp_cpu_softmax(const pp_op_params *p, const void *const *in, void *const *ou
 int pp_cpu_layernorm(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
 int pp_cpu_attention(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
 size_t pp_cpu_attention_workspace(const pp_op_params *p);
-int pp_cpu_reduce(const pp_op_params *p, const void *const *in, void *const *out, void *ws); /* REDUCE_*, ARGMAX, ARGMIN */
+int pp_cpu_reduce(const pp_op_params *p, const void *const *in, void *const *out,
+                  void *ws); /* REDUCE_*, ARGMAX, ARGMIN */
 
-int pp_cpu_eltwise(const pp_op_params *p, const void *const *in, void *const *out, void *ws); /* unary, binary, WHERE, PRELU */
-int pp_cpu_cast(const pp_op_params *p, const void *const *in, void *const *out, void *ws);    /* eltwise params */
+int pp_cpu_eltwise(const pp_op_params *p, const void *const *in, void *const *out,
+                   void *ws); /* unary, binary, WHERE, PRELU */
+int pp_cpu_cast(const pp_op_params *p, const void *const *in, void *const *out, void *ws); /* eltwise params */
 
 int pp_cpu_copy(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
 int pp_cpu_transpose(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
@@ -68,7 +70,8 @@ int pp_cpu_expand(const pp_op_params *p, const void *const *in, void *const *out
 int pp_cpu_pad(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
 int pp_cpu_resize(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
 int pp_cpu_trilu(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
-int pp_cpu_fill(const pp_op_params *p, const void *const *in, void *const *out, void *ws); /* SHAPE, CONSTANT_OF_SHAPE, RANGE */
+int pp_cpu_fill(const pp_op_params *p, const void *const *in, void *const *out,
+                void *ws); /* SHAPE, CONSTANT_OF_SHAPE, RANGE */
 int pp_cpu_d2s(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
 int pp_cpu_cumsum(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
 

@@ -6,28 +6,28 @@
 #include "cpu_kernels.h"
 #include "omp.h"
 
-#define SCAN(T, ACC, ADD)                                                                                          \
-    do {                                                                                                           \
-        const T *X_ = (const T *)in[0];                                                                            \
-        T *Y_ = (T *)out[0];                                                                                       \
-        PP_OMP(omp parallel for schedule(static) if (c->outer * c->axis_len * c->inner > 32768))                   \
-        for (int64_t t = 0; t < c->outer * c->inner; t++) {                                                        \
-            const int64_t o = t / c->inner, i = t % c->inner, L = c->axis_len;                                     \
-            const T *xs = X_ + o * L * c->inner + i;                                                               \
-            T *ys = Y_ + o * L * c->inner + i;                                                                     \
-            ACC acc = 0;                                                                                           \
-            for (int64_t k = 0; k < L; k++) {                                                                      \
-                const int64_t a = (c->reverse ? L - 1 - k : k) * c->inner;                                         \
-                const T v = xs[a];                                                                                 \
-                if (c->exclusive) {                                                                                \
-                    ys[a] = (T)acc;                                                                                \
-                    acc = ADD(acc, v);                                                                             \
-                } else {                                                                                           \
-                    acc = ADD(acc, v);                                                                             \
-                    ys[a] = (T)acc;                                                                                \
-                }                                                                                                  \
-            }                                                                                                      \
-        }                                                                                                          \
+#define SCAN(T, ACC, ADD)                                                                                              \
+    do {                                                                                                               \
+        const T *X_ = (const T *)in[0];                                                                                \
+        T *Y_ = (T *)out[0];                                                                                           \
+        PP_OMP(omp parallel for schedule(static) if (c->outer * c->axis_len * c->inner > 32768))                       \
+        for (int64_t t = 0; t < c->outer * c->inner; t++) {                                                            \
+            const int64_t o = t / c->inner, i = t % c->inner, L = c->axis_len;                                         \
+            const T *xs = X_ + o * L * c->inner + i;                                                                   \
+            T *ys = Y_ + o * L * c->inner + i;                                                                         \
+            ACC acc = 0;                                                                                               \
+            for (int64_t k = 0; k < L; k++) {                                                                          \
+                const int64_t a = (c->reverse ? L - 1 - k : k) * c->inner;                                             \
+                const T v = xs[a];                                                                                     \
+                if (c->exclusive) {                                                                                    \
+                    ys[a] = (T)acc;                                                                                    \
+                    acc = ADD(acc, v);                                                                                 \
+                } else {                                                                                               \
+                    acc = ADD(acc, v);                                                                                 \
+                    ys[a] = (T)acc;                                                                                    \
+                }                                                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
     } while (0)
 
 #define ADD_F(a, v) ((a) + (double)(v))

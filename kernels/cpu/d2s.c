@@ -16,11 +16,11 @@ static inline int64_t col_src(int d2s, int64_t q, int64_t b, int64_t base, int64
     return d2s ? base + (q / b) * step_w + (q % b) * step_j : base + q * step_w;
 }
 
-#define ROW(T)                                                                                                     \
-    do {                                                                                                           \
-        const T *X_ = (const T *)x;                                                                                \
-        T *Y_ = (T *)y + row * ow;                                                                                 \
-        for (int64_t q = 0; q < ow; q++) Y_[q] = X_[col_src(d2s, q, b, base, step_w, step_j)];                     \
+#define ROW(T)                                                                                                         \
+    do {                                                                                                               \
+        const T *X_ = (const T *)x;                                                                                    \
+        T *Y_ = (T *)y + row * ow;                                                                                     \
+        for (int64_t q = 0; q < ow; q++) Y_[q] = X_[col_src(d2s, q, b, base, step_w, step_j)];                         \
     } while (0)
 
 int pp_cpu_d2s(const pp_op_params *p, const void *const *in, void *const *out, void *ws) {
@@ -42,7 +42,7 @@ int pp_cpu_d2s(const pp_op_params *p, const void *const *in, void *const *out, v
         if (d2s) {
             const int64_t hh = yy / b, i = yy % b;
             const int64_t c0 = d->mode == 0 ? i * b * oc + ch : ch * b * b + i * b; /* channel at j = 0 */
-            const int64_t cj = d->mode == 0 ? oc : 1;                              /* channel step per j */
+            const int64_t cj = d->mode == 0 ? oc : 1;                               /* channel step per j */
             base = ((in_ * c + c0) * h + hh) * w;
             step_j = cj * h * w; /* q = w·b + j */
             step_w = 1;

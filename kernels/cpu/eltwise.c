@@ -30,21 +30,21 @@ enum { PAR_MIN = 32768, BLK = 4096 };
 
 /* ---- unary ---------------------------------------------------------------- */
 
-#define UNARY_LOOP(T, TO, EXPR)                                                                                    \
-    do {                                                                                                           \
-        const T *X_ = (const T *)in[0];                                                                            \
-        TO *Y_ = (TO *)out[0];                                                                                     \
-        PP_OMP(omp parallel for schedule(static) if (n > PAR_MIN))                                                 \
-        for (int64_t i = 0; i < n; i++) {                                                                          \
-            T x = X_[i];                                                                                           \
-            Y_[i] = (TO)(EXPR);                                                                                    \
-        }                                                                                                          \
+#define UNARY_LOOP(T, TO, EXPR)                                                                                        \
+    do {                                                                                                               \
+        const T *X_ = (const T *)in[0];                                                                                \
+        TO *Y_ = (TO *)out[0];                                                                                         \
+        PP_OMP(omp parallel for schedule(static) if (n > PAR_MIN))                                                     \
+        for (int64_t i = 0; i < n; i++) {                                                                              \
+            T x = X_[i];                                                                                               \
+            Y_[i] = (TO)(EXPR);                                                                                        \
+        }                                                                                                              \
     } while (0)
 
-#define ACT_LOOP(KIND)                                                                                             \
-    do {                                                                                                           \
-        const pp_act act_ = {KIND, e->alpha, e->beta};                                                             \
-        UNARY_LOOP(float, float, pp_act_apply(act_, x));                                                           \
+#define ACT_LOOP(KIND)                                                                                                 \
+    do {                                                                                                               \
+        const pp_act act_ = {KIND, e->alpha, e->beta};                                                                 \
+        UNARY_LOOP(float, float, pp_act_apply(act_, x));                                                               \
     } while (0)
 
 static inline float softplus_f(float x) { return fmaxf(x, 0.f) + log1pf(expf(-fabsf(x))); }
@@ -79,19 +79,19 @@ static int unary_f32(const pp_eltwise_params *e, const void *const *in, void *co
     case PP_OP_COS: UNARY_LOOP(float, float, cosf(x)); break;
     case PP_OP_SIGN: UNARY_LOOP(float, float, sign_f(x)); break;
     case PP_OP_ROUND: UNARY_LOOP(float, float, nearbyintf(x)); break; /* default mode: half to even */
-    case PP_OP_MISH: UNARY_LOOP(float, float, x * tanhf(softplus_f(x))); break;
+    case PP_OP_MISH: UNARY_LOOP(float, float, x *tanhf(softplus_f(x))); break;
     case PP_OP_SELU: UNARY_LOOP(float, float, x > 0.f ? beta * x : beta * alpha * expm1f(x)); break;
     default: return 1;
     }
     return 0;
 }
 
-#define UNARY_INT(T, U)                                                                                            \
-    switch (e->op) {                                                                                               \
-    case PP_OP_NEG: UNARY_LOOP(T, T, (T)(0 - (U)x)); break;                                                        \
-    case PP_OP_ABS: UNARY_LOOP(T, T, x < 0 ? (T)(0 - (U)x) : x); break;                                           \
-    case PP_OP_SIGN: UNARY_LOOP(T, T, (x > 0) - (x < 0)); break;                                                   \
-    default: return 1;                                                                                             \
+#define UNARY_INT(T, U)                                                                                                \
+    switch (e->op) {                                                                                                   \
+    case PP_OP_NEG: UNARY_LOOP(T, T, (T)(0 - (U)x)); break;                                                            \
+    case PP_OP_ABS: UNARY_LOOP(T, T, x < 0 ? (T)(0 - (U)x) : x); break;                                                \
+    case PP_OP_SIGN: UNARY_LOOP(T, T, (x > 0) - (x < 0)); break;                                                       \
+    default: return 1;                                                                                                 \
     }
 
 static int unary(const pp_eltwise_params *e, const void *const *in, void *const *out) {
@@ -167,65 +167,65 @@ static inline int64_t walk_task(const walk *w, int64_t t, int64_t off[4]) {
 
 /* y = EXPR(a, b) over the walk; the common stride patterns get their own loops
  * so the compiler can vectorise them. */
-#define BIN_LOOP(TA, TO, EXPR)                                                                                     \
-    do {                                                                                                           \
-        const TA *A_ = (const TA *)in[0], *B_ = (const TA *)in[1];                                                 \
-        TO *Y_ = (TO *)out[0];                                                                                     \
-        const int64_t sa = w.st[0][w.rank - 1], sb = w.st[1][w.rank - 1];                                          \
-        PP_OMP(omp parallel for schedule(static) if (e->count > PAR_MIN))                                          \
-        for (int64_t t = 0; t < w.tasks; t++) {                                                                    \
-            int64_t o_[4];                                                                                         \
-            const int64_t len = walk_task(&w, t, o_);                                                              \
-            const TA *pa = A_ + o_[0], *pb = B_ + o_[1];                                                           \
-            TO *py = Y_ + o_[3];                                                                                   \
-            if (sa == 1 && sb == 1) {                                                                              \
-                for (int64_t j = 0; j < len; j++) {                                                                \
-                    TA a = pa[j], b = pb[j];                                                                       \
-                    py[j] = (TO)(EXPR);                                                                            \
-                }                                                                                                  \
-            } else if (sa == 1 && sb == 0) {                                                                       \
-                const TA b = pb[0];                                                                                \
-                for (int64_t j = 0; j < len; j++) {                                                                \
-                    TA a = pa[j];                                                                                  \
-                    py[j] = (TO)(EXPR);                                                                            \
-                }                                                                                                  \
-            } else if (sa == 0 && sb == 1) {                                                                       \
-                const TA a = pa[0];                                                                                \
-                for (int64_t j = 0; j < len; j++) {                                                                \
-                    TA b = pb[j];                                                                                  \
-                    py[j] = (TO)(EXPR);                                                                            \
-                }                                                                                                  \
-            } else {                                                                                               \
-                for (int64_t j = 0; j < len; j++) {                                                                \
-                    TA a = pa[j * sa], b = pb[j * sb];                                                             \
-                    py[j] = (TO)(EXPR);                                                                            \
-                }                                                                                                  \
-            }                                                                                                      \
-        }                                                                                                          \
+#define BIN_LOOP(TA, TO, EXPR)                                                                                         \
+    do {                                                                                                               \
+        const TA *A_ = (const TA *)in[0], *B_ = (const TA *)in[1];                                                     \
+        TO *Y_ = (TO *)out[0];                                                                                         \
+        const int64_t sa = w.st[0][w.rank - 1], sb = w.st[1][w.rank - 1];                                              \
+        PP_OMP(omp parallel for schedule(static) if (e->count > PAR_MIN))                                              \
+        for (int64_t t = 0; t < w.tasks; t++) {                                                                        \
+            int64_t o_[4];                                                                                             \
+            const int64_t len = walk_task(&w, t, o_);                                                                  \
+            const TA *pa = A_ + o_[0], *pb = B_ + o_[1];                                                               \
+            TO *py = Y_ + o_[3];                                                                                       \
+            if (sa == 1 && sb == 1) {                                                                                  \
+                for (int64_t j = 0; j < len; j++) {                                                                    \
+                    TA a = pa[j], b = pb[j];                                                                           \
+                    py[j] = (TO)(EXPR);                                                                                \
+                }                                                                                                      \
+            } else if (sa == 1 && sb == 0) {                                                                           \
+                const TA b = pb[0];                                                                                    \
+                for (int64_t j = 0; j < len; j++) {                                                                    \
+                    TA a = pa[j];                                                                                      \
+                    py[j] = (TO)(EXPR);                                                                                \
+                }                                                                                                      \
+            } else if (sa == 0 && sb == 1) {                                                                           \
+                const TA a = pa[0];                                                                                    \
+                for (int64_t j = 0; j < len; j++) {                                                                    \
+                    TA b = pb[j];                                                                                      \
+                    py[j] = (TO)(EXPR);                                                                                \
+                }                                                                                                      \
+            } else {                                                                                                   \
+                for (int64_t j = 0; j < len; j++) {                                                                    \
+                    TA a = pa[j * sa], b = pb[j * sb];                                                                 \
+                    py[j] = (TO)(EXPR);                                                                                \
+                }                                                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
     } while (0)
 
 /* ---- integer helpers: defined for every input ---------------------------------- */
 
-#define INT_HELPERS(T, U, SUF)                                                                               \
-    static inline T div_##SUF(T a, T b) {                                                                          \
-        if (b == 0) return 0;                                                                                      \
-        if (b == -1) return (T)(0 - (U)a); /* TMIN / -1 overflows: wrap */                                          \
-        return a / b;                                                                                              \
-    }                                                                                                              \
-    static inline T mod_##SUF(T a, T b, int c_fmod) {                                                              \
-        if (b == 0 || b == -1) return 0;                                                                           \
-        T r = a % b;                                                                                               \
-        if (!c_fmod && r != 0 && ((r < 0) != (b < 0))) r = (T)(r + b);                                            \
-        return r;                                                                                                  \
-    }                                                                                                              \
-    static inline T pow_##SUF(T a, T b) {                                                                          \
-        if (b < 0) return a == 1 ? 1 : (a == -1 ? ((b & 1) ? -1 : 1) : 0);                                         \
-        U r = 1, base = (U)a;                                                                                      \
-        for (U k = (U)b; k; k >>= 1) {                                                                             \
-            if (k & 1) r *= base;                                                                                  \
-            base *= base;                                                                                          \
-        }                                                                                                          \
-        return (T)r;                                                                                               \
+#define INT_HELPERS(T, U, SUF)                                                                                         \
+    static inline T div_##SUF(T a, T b) {                                                                              \
+        if (b == 0) return 0;                                                                                          \
+        if (b == -1) return (T)(0 - (U)a); /* TMIN / -1 overflows: wrap */                                             \
+        return a / b;                                                                                                  \
+    }                                                                                                                  \
+    static inline T mod_##SUF(T a, T b, int c_fmod) {                                                                  \
+        if (b == 0 || b == -1) return 0;                                                                               \
+        T r = a % b;                                                                                                   \
+        if (!c_fmod && r != 0 && ((r < 0) != (b < 0))) r = (T)(r + b);                                                 \
+        return r;                                                                                                      \
+    }                                                                                                                  \
+    static inline T pow_##SUF(T a, T b) {                                                                              \
+        if (b < 0) return a == 1 ? 1 : (a == -1 ? ((b & 1) ? -1 : 1) : 0);                                             \
+        U r = 1, base = (U)a;                                                                                          \
+        for (U k = (U)b; k; k >>= 1) {                                                                                 \
+            if (k & 1) r *= base;                                                                                      \
+            base *= base;                                                                                              \
+        }                                                                                                              \
+        return (T)r;                                                                                                   \
     }
 
 INT_HELPERS(int64_t, uint64_t, i64)
@@ -240,28 +240,32 @@ static inline float mod_f32(float a, float b, int c_fmod) {
 static inline float max_f32(float a, float b) { return (a != a || a > b) ? a : b; }
 static inline float min_f32(float a, float b) { return (a != a || a < b) ? a : b; }
 
-#define COMPARE(TA, NORM)                                                                                          \
-    case PP_OP_EQUAL: BIN_LOOP(TA, uint8_t, NORM(a) == NORM(b)); return 0;                                         \
-    case PP_OP_LESS: BIN_LOOP(TA, uint8_t, NORM(a) < NORM(b)); return 0;                                           \
-    case PP_OP_GREATER: BIN_LOOP(TA, uint8_t, NORM(a) > NORM(b)); return 0;                                        \
-    case PP_OP_LESS_EQUAL: BIN_LOOP(TA, uint8_t, NORM(a) <= NORM(b)); return 0;                                    \
-    case PP_OP_GREATER_EQUAL: BIN_LOOP(TA, uint8_t, NORM(a) >= NORM(b)); return 0;
+#define COMPARE(TA, NORM)                                                                                              \
+    case PP_OP_EQUAL: BIN_LOOP(TA, uint8_t, NORM(a) == NORM(b)); return 0;                                             \
+    case PP_OP_LESS: BIN_LOOP(TA, uint8_t, NORM(a) < NORM(b)); return 0;                                               \
+    case PP_OP_GREATER: BIN_LOOP(TA, uint8_t, NORM(a) > NORM(b)); return 0;                                            \
+    case PP_OP_LESS_EQUAL: BIN_LOOP(TA, uint8_t, NORM(a) <= NORM(b)); return 0;                                        \
+    case PP_OP_GREATER_EQUAL:                                                                                          \
+        BIN_LOOP(TA, uint8_t, NORM(a) >= NORM(b));                                                                     \
+        return 0;
 
 #define AS_IS(v) (v)
 #define AS_BOOL(v) ((v) != 0)
 
-#define BINARY_INT(T, U, SUF)                                                                                      \
-    switch (e->op) {                                                                                               \
-    case PP_OP_ADD: BIN_LOOP(T, T, (U)a + (U)b); return 0;                                                         \
-    case PP_OP_SUB: BIN_LOOP(T, T, (U)a - (U)b); return 0;                                                         \
-    case PP_OP_MUL: BIN_LOOP(T, T, (U)a * (U)b); return 0;                                                         \
-    case PP_OP_DIV: BIN_LOOP(T, T, div_##SUF(a, b)); return 0;                                                     \
-    case PP_OP_MOD: BIN_LOOP(T, T, mod_##SUF(a, b, c_fmod)); return 0;                                             \
-    case PP_OP_POW: BIN_LOOP(T, T, pow_##SUF(a, b)); return 0;                                                     \
-    case PP_OP_MAX: BIN_LOOP(T, T, a > b ? a : b); return 0;                                                       \
-    case PP_OP_MIN: BIN_LOOP(T, T, a < b ? a : b); return 0;                                                       \
-        COMPARE(T, AS_IS)                                                                                          \
-    default: return 1;                                                                                             \
+#define BINARY_INT(T, U, SUF)                                                                                          \
+    switch (e->op) {                                                                                                   \
+    case PP_OP_ADD: BIN_LOOP(T, T, (U)a + (U)b); return 0;                                                             \
+    case PP_OP_SUB: BIN_LOOP(T, T, (U)a - (U)b); return 0;                                                             \
+    case PP_OP_MUL: BIN_LOOP(T, T, (U)a *(U)b); return 0;                                                              \
+    case PP_OP_DIV: BIN_LOOP(T, T, div_##SUF(a, b)); return 0;                                                         \
+    case PP_OP_MOD: BIN_LOOP(T, T, mod_##SUF(a, b, c_fmod)); return 0;                                                 \
+    case PP_OP_POW: BIN_LOOP(T, T, pow_##SUF(a, b)); return 0;                                                         \
+    case PP_OP_MAX: BIN_LOOP(T, T, a > b ? a : b); return 0;                                                           \
+    case PP_OP_MIN:                                                                                                    \
+        BIN_LOOP(T, T, a < b ? a : b);                                                                                 \
+        return 0;                                                                                                      \
+        COMPARE(T, AS_IS)                                                                                              \
+    default: return 1;                                                                                                 \
     }
 
 static int binary(const pp_eltwise_params *e, const void *const *in, void *const *out) {
@@ -273,13 +277,15 @@ static int binary(const pp_eltwise_params *e, const void *const *in, void *const
         switch (e->op) {
         case PP_OP_ADD: BIN_LOOP(float, float, a + b); return 0;
         case PP_OP_SUB: BIN_LOOP(float, float, a - b); return 0;
-        case PP_OP_MUL: BIN_LOOP(float, float, a * b); return 0;
+        case PP_OP_MUL: BIN_LOOP(float, float, a *b); return 0;
         case PP_OP_DIV: BIN_LOOP(float, float, a / b); return 0;
         case PP_OP_POW: BIN_LOOP(float, float, powf(a, b)); return 0;
         case PP_OP_MAX: BIN_LOOP(float, float, max_f32(a, b)); return 0;
         case PP_OP_MIN: BIN_LOOP(float, float, min_f32(a, b)); return 0;
         case PP_OP_MOD: BIN_LOOP(float, float, mod_f32(a, b, c_fmod)); return 0;
-        case PP_OP_PRELU: BIN_LOOP(float, float, a < 0.f ? a * b : a); return 0; /* b: the slope */
+        case PP_OP_PRELU:
+            BIN_LOOP(float, float, a < 0.f ? a * b : a);
+            return 0; /* b: the slope */
             COMPARE(float, AS_IS)
         default: return 1;
         }
@@ -289,7 +295,9 @@ static int binary(const pp_eltwise_params *e, const void *const *in, void *const
         switch (e->op) {
         case PP_OP_AND: BIN_LOOP(uint8_t, uint8_t, (a != 0) & (b != 0)); return 0;
         case PP_OP_OR: BIN_LOOP(uint8_t, uint8_t, (a != 0) | (b != 0)); return 0;
-        case PP_OP_XOR: BIN_LOOP(uint8_t, uint8_t, (a != 0) ^ (b != 0)); return 0;
+        case PP_OP_XOR:
+            BIN_LOOP(uint8_t, uint8_t, (a != 0) ^ (b != 0));
+            return 0;
             COMPARE(uint8_t, AS_BOOL)
         default: return 1;
         }
@@ -299,31 +307,36 @@ static int binary(const pp_eltwise_params *e, const void *const *in, void *const
 
 /* ---- WHERE: y = cond ? x : y, any element size -------------------------------- */
 
-#define WHERE_LOOP(T)                                                                                              \
-    do {                                                                                                           \
-        const uint8_t *C_ = (const uint8_t *)in[0];                                                                \
-        const T *X_ = (const T *)in[1], *Z_ = (const T *)in[2];                                                    \
-        T *Y_ = (T *)out[0];                                                                                       \
-        const int64_t sc = w.st[0][w.rank - 1], sx = w.st[1][w.rank - 1], sz = w.st[2][w.rank - 1];               \
-        PP_OMP(omp parallel for schedule(static) if (e->count > PAR_MIN))                                          \
-        for (int64_t t = 0; t < w.tasks; t++) {                                                                    \
-            int64_t o_[4];                                                                                         \
-            const int64_t len = walk_task(&w, t, o_);                                                              \
-            const uint8_t *pc = C_ + o_[0];                                                                        \
-            const T *px = X_ + o_[1], *pz = Z_ + o_[2];                                                            \
-            T *py = Y_ + o_[3];                                                                                    \
-            for (int64_t j = 0; j < len; j++) py[j] = pc[j * sc] ? px[j * sx] : pz[j * sz];                       \
-        }                                                                                                          \
+#define WHERE_LOOP(T)                                                                                                  \
+    do {                                                                                                               \
+        const uint8_t *C_ = (const uint8_t *)in[0];                                                                    \
+        const T *X_ = (const T *)in[1], *Z_ = (const T *)in[2];                                                        \
+        T *Y_ = (T *)out[0];                                                                                           \
+        const int64_t sc = w.st[0][w.rank - 1], sx = w.st[1][w.rank - 1], sz = w.st[2][w.rank - 1];                    \
+        PP_OMP(omp parallel for schedule(static) if (e->count > PAR_MIN))                                              \
+        for (int64_t t = 0; t < w.tasks; t++) {                                                                        \
+            int64_t o_[4];                                                                                             \
+            const int64_t len = walk_task(&w, t, o_);                                                                  \
+            const uint8_t *pc = C_ + o_[0];                                                                            \
+            const T *px = X_ + o_[1], *pz = Z_ + o_[2];                                                                \
+            T *py = Y_ + o_[3];                                                                                        \
+            for (int64_t j = 0; j < len; j++) py[j] = pc[j * sc] ? px[j * sx] : pz[j * sz];                            \
+        }                                                                                                              \
     } while (0)
 
 static int where(const pp_eltwise_params *e, const void *const *in, void *const *out) {
     walk w;
     walk_init(e, 3, &w);
     switch (e->dtype) {
-    case PP_DTYPE_F64: case PP_DTYPE_I64: WHERE_LOOP(uint64_t); return 0;
-    case PP_DTYPE_F32: case PP_DTYPE_I32: WHERE_LOOP(uint32_t); return 0;
-    case PP_DTYPE_F16: case PP_DTYPE_BF16: WHERE_LOOP(uint16_t); return 0;
-    case PP_DTYPE_BOOL: case PP_DTYPE_U8: case PP_DTYPE_I8: WHERE_LOOP(uint8_t); return 0;
+    case PP_DTYPE_F64:
+    case PP_DTYPE_I64: WHERE_LOOP(uint64_t); return 0;
+    case PP_DTYPE_F32:
+    case PP_DTYPE_I32: WHERE_LOOP(uint32_t); return 0;
+    case PP_DTYPE_F16:
+    case PP_DTYPE_BF16: WHERE_LOOP(uint16_t); return 0;
+    case PP_DTYPE_BOOL:
+    case PP_DTYPE_U8:
+    case PP_DTYPE_I8: WHERE_LOOP(uint8_t); return 0;
     default: return 1;
     }
 }

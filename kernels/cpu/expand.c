@@ -7,11 +7,11 @@
 #include "cpu_kernels.h"
 #include "omp.h"
 
-#define FILL_ROW(T)                                                                                                \
-    do {                                                                                                           \
-        const T v_ = *(const T *)src;                                                                              \
-        T *d_ = (T *)dst;                                                                                          \
-        for (int64_t j = 0; j < ol; j++) d_[j] = v_;                                                               \
+#define FILL_ROW(T)                                                                                                    \
+    do {                                                                                                               \
+        const T v_ = *(const T *)src;                                                                                  \
+        T *d_ = (T *)dst;                                                                                              \
+        for (int64_t j = 0; j < ol; j++) d_[j] = v_;                                                                   \
     } while (0)
 
 int pp_cpu_expand(const pp_op_params *p, const void *const *in, void *const *out, void *ws) {

@@ -22,12 +22,12 @@ static int64_t to_i64(double v) {
     return (int64_t)v;
 }
 
-#define FILL(T, V)                                                                                                 \
-    do {                                                                                                           \
-        const T v_ = (V);                                                                                          \
-        T *y_ = (T *)out[0];                                                                                       \
-        PP_OMP(omp parallel for schedule(static) if (n > 32768))                                                   \
-        for (int64_t i = 0; i < n; i++) y_[i] = v_;                                                                \
+#define FILL(T, V)                                                                                                     \
+    do {                                                                                                               \
+        const T v_ = (V);                                                                                              \
+        T *y_ = (T *)out[0];                                                                                           \
+        PP_OMP(omp parallel for schedule(static) if (n > 32768))                                                       \
+        for (int64_t i = 0; i < n; i++) y_[i] = v_;                                                                    \
     } while (0)
 
 int pp_cpu_fill(const pp_op_params *p, const void *const *in, void *const *out, void *ws) {
@@ -65,7 +65,8 @@ int pp_cpu_fill(const pp_op_params *p, const void *const *in, void *const *out, 
             for (int64_t i = 0; i < n; i++) y[i] = f->start + (double)i * f->delta;
             return 0;
         }
-        case PP_DTYPE_I64: case PP_DTYPE_I32: {
+        case PP_DTYPE_I64:
+        case PP_DTYPE_I32: {
             const uint64_t s = (uint64_t)to_i64(f->start), d = (uint64_t)to_i64(f->delta);
             for (int64_t i = 0; i < n; i++) {
                 uint64_t v = s + (uint64_t)i * d;

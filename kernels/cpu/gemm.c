@@ -102,8 +102,8 @@ static void pack_a(int trans_a, const float *a, int64_t lda, float alpha, int64_
 }
 
 /* c (mr × nr valid of an MR × NR tile, row stride ldc) += ap-panel · bp-panel. */
-static void micro_kernel(int64_t kc, const float *restrict ap, const float *restrict bp, float *restrict c,
-                         int64_t ldc, int64_t mr, int64_t nr) {
+static void micro_kernel(int64_t kc, const float *restrict ap, const float *restrict bp, float *restrict c, int64_t ldc,
+                         int64_t mr, int64_t nr) {
     float acc[GEMM_MR][GEMM_NR];
     memset(acc, 0, sizeof acc);
     for (int64_t p = 0; p < kc; p++) {
@@ -227,24 +227,24 @@ static void sgemm_blocked(int trans_a, int trans_b, int64_t m, int64_t n, int64_
     for (int64_t s = 0; s < strips; s++) {
         int64_t lo = s * width, cnt = len - lo < width ? len - lo : width;
         if (split_n)
-            sgemm_serial(trans_a, trans_b, m, cnt, k, alpha, a, lda, trans_b ? b + lo * ldb : b + lo, ldb, beta,
-                         c + lo, ldc);
+            sgemm_serial(trans_a, trans_b, m, cnt, k, alpha, a, lda, trans_b ? b + lo * ldb : b + lo, ldb, beta, c + lo,
+                         ldc);
         else
             sgemm_serial(trans_a, trans_b, cnt, n, k, alpha, trans_a ? a + lo : a + lo * lda, lda, b, ldb, beta,
                          c + lo * ldc, ldc);
     }
 }
 
-void pp_cpu_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-                  int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+void pp_cpu_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
     if (m <= 0 || n <= 0) return;
 #ifdef PP_HAVE_OPENBLAS
     /* Degenerate products go the C way: cblas would print a complaint about a
      * zero leading dimension, and a library must not print. */
-    if (k > 0 && alpha != 0.f && m <= INT_MAX && n <= INT_MAX && k <= INT_MAX && lda <= INT_MAX &&
-        ldb <= INT_MAX && ldc <= INT_MAX) {
-        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                    (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+    if (k > 0 && alpha != 0.f && m <= INT_MAX && n <= INT_MAX && k <= INT_MAX && lda <= INT_MAX && ldb <= INT_MAX &&
+        ldc <= INT_MAX) {
+        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)m,
+                    (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
         return;
     }
 #endif
@@ -304,8 +304,8 @@ int pp_cpu_gemm(const pp_op_params *pp, const void *const *in, void *const *out,
             for (int64_t j = 0; j < n; j++) y[i * n + j] = c[i * p->c_stride_m + j * p->c_stride_n];
         beta = p->beta;
     }
-    pp_cpu_sgemm_rows(p->trans_a, p->trans_b, m, n, k, p->alpha, a, p->trans_a ? m : k, b, p->trans_b ? k : n, beta,
-                      y, n, ws);
+    pp_cpu_sgemm_rows(p->trans_a, p->trans_b, m, n, k, p->alpha, a, p->trans_a ? m : k, b, p->trans_b ? k : n, beta, y,
+                      n, ws);
     if (p->act.kind != PP_ACT_NONE) {
         pp_act act = p->act;
         int64_t total = m * n;

@@ -37,8 +37,8 @@ uint16_t pp_f32_to_f16(float f) {
     /* 65520 = 65504 + half an ulp: the tie rounds to the even 65536, i.e. Inf */
     if (ax >= 0x477FF000u) return (uint16_t)(sign | 0x7C00u);
     uint32_t e = ax >> 23;
-    if (e < 113) { /* below 2^-14: binary16 subnormal (or zero) */
-        if (e < 102) return sign; /* below 2^-25: rounds to zero (a tie at 2^-25 goes to even 0) */
+    if (e < 113) {                                 /* below 2^-14: binary16 subnormal (or zero) */
+        if (e < 102) return sign;                  /* below 2^-25: rounds to zero (a tie at 2^-25 goes to even 0) */
         uint32_t m = (ax & 0x7FFFFFu) | 0x800000u; /* value = m · 2^(e-150) = (m >> (126-e)) · 2^-24 */
         uint32_t shift = 126 - e;                  /* 14..24 */
         uint32_t r = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);

@@ -75,6 +75,4 @@ int pp_cpu_matmul(const pp_op_params *pp, const void *const *in, void *const *ou
     return 0;
 }
 
-size_t pp_cpu_matmul_workspace(const pp_op_params *p) {
-    return pp_cpu_sgemm_rows_workspace(p->matmul.n, p->matmul.k);
-}
+size_t pp_cpu_matmul_workspace(const pp_op_params *p) { return pp_cpu_sgemm_rows_workspace(p->matmul.n, p->matmul.k); }

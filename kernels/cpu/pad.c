@@ -33,17 +33,34 @@ static int64_t to_int(double v, double lo, double hi) {
 static int encode_value(pp_dtype t, double v, unsigned char *buf, size_t elem) {
     memset(buf, 0, 8);
     switch (t) {
-    case PP_DTYPE_F32: { float f = (float)v; memcpy(buf, &f, 4); } break;
+    case PP_DTYPE_F32: {
+        float f = (float)v;
+        memcpy(buf, &f, 4);
+    } break;
     case PP_DTYPE_F64: memcpy(buf, &v, 8); break;
-    case PP_DTYPE_F16: { uint16_t h = pp_f32_to_f16((float)v); memcpy(buf, &h, 2); } break;
-    case PP_DTYPE_BF16: { uint16_t h = pp_f32_to_bf16((float)v); memcpy(buf, &h, 2); } break;
+    case PP_DTYPE_F16: {
+        uint16_t h = pp_f32_to_f16((float)v);
+        memcpy(buf, &h, 2);
+    } break;
+    case PP_DTYPE_BF16: {
+        uint16_t h = pp_f32_to_bf16((float)v);
+        memcpy(buf, &h, 2);
+    } break;
     case PP_DTYPE_I64: {
-        int64_t i = v != v ? 0 : v <= -9223372036854775808.0 ? INT64_MIN
-                             : v >= 9223372036854775808.0 ? INT64_MAX : (int64_t)v;
+        int64_t i = v != v                        ? 0
+                    : v <= -9223372036854775808.0 ? INT64_MIN
+                    : v >= 9223372036854775808.0  ? INT64_MAX
+                                                  : (int64_t)v;
         memcpy(buf, &i, 8);
     } break;
-    case PP_DTYPE_I32: { int32_t i = (int32_t)to_int(v, INT32_MIN, INT32_MAX); memcpy(buf, &i, 4); } break;
-    case PP_DTYPE_I8: { int8_t i = (int8_t)to_int(v, INT8_MIN, INT8_MAX); memcpy(buf, &i, 1); } break;
+    case PP_DTYPE_I32: {
+        int32_t i = (int32_t)to_int(v, INT32_MIN, INT32_MAX);
+        memcpy(buf, &i, 4);
+    } break;
+    case PP_DTYPE_I8: {
+        int8_t i = (int8_t)to_int(v, INT8_MIN, INT8_MAX);
+        memcpy(buf, &i, 1);
+    } break;
     case PP_DTYPE_U8: buf[0] = (uint8_t)to_int(v, 0, UINT8_MAX); break;
     case PP_DTYPE_BOOL: buf[0] = v != 0; break;
     default: return elem <= 8 ? 0 : 1; /* unknown dtype: zero bytes */

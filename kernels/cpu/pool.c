@@ -33,7 +33,8 @@ int pp_cpu_pool(const pp_op_params *pp, const void *const *in, void *const *out,
         float *yp = y + pl * ohw;
         for (int64_t oy = 0; oy < p->oh; oy++) {
             int64_t sy = oy * p->stride_h - p->pad_top;
-            int64_t rows_pad = p->count_include_pad ? taps_in(sy, p->kh, p->dil_h, -p->pad_top, p->h + p->pad_bottom) : 0;
+            int64_t rows_pad =
+                p->count_include_pad ? taps_in(sy, p->kh, p->dil_h, -p->pad_top, p->h + p->pad_bottom) : 0;
             for (int64_t ox = 0; ox < p->ow; ox++) {
                 int64_t sx = ox * p->stride_w - p->pad_left;
                 float mx = -INFINITY;

@@ -114,21 +114,21 @@ static void reduce_i64(const pp_reduce_params *p, const reduce_plan *rp, const i
 }
 
 /* ARGMAX / ARGMIN along the single reduced axis. */
-#define ARG_BODY(T, IS_NAN)                                                                                       \
-    do {                                                                                                          \
-        const T *xs = x;                                                                                          \
-        _Pragma("omp parallel for schedule(static) if ((double)rp->out_count * (double)len >= 16384.0)")         \
-        for (int64_t o = 0; o < rp->out_count; o++) {                                                             \
-            int64_t base = axes_offset(o, rp->n_keep, rp->keep_dims, rp->keep_strides);                           \
-            int64_t best = 0;                                                                                     \
-            for (int64_t j = 1; j < len; j++) {                                                                   \
-                T v = xs[base + j * stride], b = xs[base + best * stride];                                        \
-                if (IS_NAN(b)) break;                                                                             \
-                int better = IS_NAN(v) || (is_max ? v > b : v < b) || (last && v == b);                           \
-                if (better) best = j;                                                                             \
-            }                                                                                                     \
-            y[o] = best;                                                                                          \
-        }                                                                                                         \
+#define ARG_BODY(T, IS_NAN)                                                                                            \
+    do {                                                                                                               \
+        const T *xs = x;                                                                                               \
+        _Pragma("omp parallel for schedule(static) if ((double)rp->out_count * (double)len >= 16384.0)") for (         \
+            int64_t o = 0; o < rp->out_count; o++) {                                                                   \
+            int64_t base = axes_offset(o, rp->n_keep, rp->keep_dims, rp->keep_strides);                                \
+            int64_t best = 0;                                                                                          \
+            for (int64_t j = 1; j < len; j++) {                                                                        \
+                T v = xs[base + j * stride], b = xs[base + best * stride];                                             \
+                if (IS_NAN(b)) break;                                                                                  \
+                int better = IS_NAN(v) || (is_max ? v > b : v < b) || (last && v == b);                                \
+                if (better) best = j;                                                                                  \
+            }                                                                                                          \
+            y[o] = best;                                                                                               \
+        }                                                                                                              \
     } while (0)
 
 #define F32_NAN(v) isnan(v)
@@ -137,10 +137,8 @@ static void reduce_i64(const pp_reduce_params *p, const reduce_plan *rp, const i
 static void arg_reduce(const pp_reduce_params *p, const reduce_plan *rp, const void *x, int64_t *y) {
     int64_t len = rp->n_red ? rp->red_dims[0] : 1, stride = rp->n_red ? rp->red_strides[0] : 0;
     int is_max = p->op == PP_OP_ARGMAX, last = p->select_last_index;
-    if (p->dtype == PP_DTYPE_I64)
-        ARG_BODY(int64_t, I64_NAN);
-    else
-        ARG_BODY(float, F32_NAN);
+    if (p->dtype == PP_DTYPE_I64) ARG_BODY(int64_t, I64_NAN);
+    else ARG_BODY(float, F32_NAN);
 }
 
 int pp_cpu_reduce(const pp_op_params *pp, const void *const *in, void *const *out, void *ws) {
@@ -153,9 +151,7 @@ int pp_cpu_reduce(const pp_op_params *pp, const void *const *in, void *const *ou
         arg_reduce(p, &rp, in[0], out[0]);
         return 0;
     }
-    if (p->dtype == PP_DTYPE_I64)
-        reduce_i64(p, &rp, in[0], out[0]);
-    else
-        reduce_f32(p, &rp, in[0], out[0]);
+    if (p->dtype == PP_DTYPE_I64) reduce_i64(p, &rp, in[0], out[0]);
+    else reduce_f32(p, &rp, in[0], out[0]);
     return 0;
 }

@@ -13,7 +13,6 @@
 
 enum { TAP_CACHE = 2048 };
 
-
 /* One output coordinate along one axis: the two source indices and the weight
  * of the second (nearest: both the same, weight 0). */
 typedef struct tap {

@@ -6,11 +6,11 @@
 #include "cpu_kernels.h"
 #include "omp.h"
 
-#define ROW_COPY(T)                                                                                                \
-    do {                                                                                                           \
-        const T *X_ = (const T *)x + xo;                                                                           \
-        T *Y_ = (T *)y + row * inner;                                                                              \
-        for (int64_t j = 0; j < inner; j++) Y_[j] = X_[j * step];                                                  \
+#define ROW_COPY(T)                                                                                                    \
+    do {                                                                                                               \
+        const T *X_ = (const T *)x + xo;                                                                               \
+        T *Y_ = (T *)y + row * inner;                                                                                  \
+        for (int64_t j = 0; j < inner; j++) Y_[j] = X_[j * step];                                                      \
     } while (0)
 
 int pp_cpu_slice(const pp_op_params *p, const void *const *in, void *const *out, void *ws) {

@@ -80,12 +80,12 @@ static int plan(const pp_transpose_params *t, tplan *pl) {
     return 0;
 }
 
-#define TILE_COPY(T)                                                                                               \
-    do {                                                                                                           \
-        const T *X_ = (const T *)x;                                                                                \
-        T *Y_ = (T *)y;                                                                                            \
-        for (int64_t i = i0; i < i1; i++)                                                                          \
-            for (int64_t j = j0; j < j1; j++) Y_[yb + i * osq + j] = X_[xb + i + j * isl];                         \
+#define TILE_COPY(T)                                                                                                   \
+    do {                                                                                                               \
+        const T *X_ = (const T *)x;                                                                                    \
+        T *Y_ = (T *)y;                                                                                                \
+        for (int64_t i = i0; i < i1; i++)                                                                              \
+            for (int64_t j = j0; j < j1; j++) Y_[yb + i * osq + j] = X_[xb + i + j * isl];                             \
     } while (0)
 
 int pp_cpu_transpose(const pp_op_params *p, const void *const *in, void *const *out, void *ws) {

@@ -33,7 +33,7 @@ __global__ void k_attention(pp_attention_params p, const float *__restrict__ q, 
     __shared__ float red[32];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     const int64_t tk = p.tk, d = p.d, dv = p.dv;
-    float *qs = smem; /* (D) */
+    float *qs = smem;                                                       /* (D) */
     float *s = ws_scores ? ws_scores + (int64_t)blockIdx.x * tk : smem + d; /* (TK) */
     PP_FOR_ROWS(r, rows) {
         int64_t i = r % p.tq, bh = r / p.tq, bi = bh / p.h, hi = bh % p.h;

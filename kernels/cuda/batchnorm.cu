@@ -4,8 +4,8 @@
 
 __global__ void k_batchnorm(const float *__restrict__ x, const float *__restrict__ scale,
                             const float *__restrict__ bias, const float *__restrict__ mean,
-                            const float *__restrict__ var, float *__restrict__ y, int64_t planes, int64_t c,
-                            int64_t sp, float eps) {
+                            const float *__restrict__ var, float *__restrict__ y, int64_t planes, int64_t c, int64_t sp,
+                            float eps) {
     PP_FOR_ROWS(pl, planes) {
         int64_t ch = pl % c;
         double inv = 1.0 / sqrt((double)var[ch] + (double)eps);
@@ -17,14 +17,14 @@ __global__ void k_batchnorm(const float *__restrict__ x, const float *__restrict
     }
 }
 
-extern "C" cudaError_t pp_cuda_batchnorm(const pp_op_params *pp, const void *const *in, void *const *out,
-                                         void *ws, const pp_cuda_exec *x) {
+extern "C" cudaError_t pp_cuda_batchnorm(const pp_op_params *pp, const void *const *in, void *const *out, void *ws,
+                                         const pp_cuda_exec *x) {
     (void)ws;
     const pp_batchnorm_params *p = &pp->batchnorm;
     int64_t planes = p->n * p->c;
     if (planes <= 0 || p->spatial <= 0) return cudaSuccess;
     k_batchnorm<<<pp_row_blocks(planes), pp_row_threads(p->spatial), 0, x->stream>>>(
-        (const float *)in[0], (const float *)in[1], (const float *)in[2], (const float *)in[3],
-        (const float *)in[4], (float *)out[0], planes, p->c, p->spatial, p->epsilon);
+        (const float *)in[0], (const float *)in[1], (const float *)in[2], (const float *)in[3], (const float *)in[4],
+        (float *)out[0], planes, p->c, p->spatial, p->epsilon);
     return cudaGetLastError();
 }

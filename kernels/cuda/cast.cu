@@ -95,8 +95,7 @@ extern "C" cudaError_t pp_cuda_cast(const pp_op_params *p, const void *const *in
     }
     if (is_float(e->dtype))
         k_cast_f<<<pp_blocks(n), PP_THREADS, 0, x->stream>>>(e->dtype, e->out_dtype, in[0], out[0], n);
-    else
-        k_cast_i<<<pp_blocks(n), PP_THREADS, 0, x->stream>>>(e->dtype, e->out_dtype, in[0], out[0], n);
+    else k_cast_i<<<pp_blocks(n), PP_THREADS, 0, x->stream>>>(e->dtype, e->out_dtype, in[0], out[0], n);
     return cudaGetLastError();
 }
 

@@ -34,7 +34,7 @@ static inline unsigned pp_blocks(int64_t n) {
     return (unsigned)b;
 }
 
-#define PP_FOR(i, n) \
+#define PP_FOR(i, n)                                                                                                   \
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)blockDim.x * gridDim.x)
 
 /* Launch checked: returns the launch error to the caller. */
@@ -42,22 +42,27 @@ static inline unsigned pp_blocks(int64_t n) {
 
 static inline size_t pp_dtype_bytes(pp_dtype t) {
     switch (t) {
-    case PP_DTYPE_F64: case PP_DTYPE_I64: return 8;
-    case PP_DTYPE_F32: case PP_DTYPE_I32: return 4;
-    case PP_DTYPE_F16: case PP_DTYPE_BF16: return 2;
-    case PP_DTYPE_BOOL: case PP_DTYPE_U8: case PP_DTYPE_I8: return 1;
+    case PP_DTYPE_F64:
+    case PP_DTYPE_I64: return 8;
+    case PP_DTYPE_F32:
+    case PP_DTYPE_I32: return 4;
+    case PP_DTYPE_F16:
+    case PP_DTYPE_BF16: return 2;
+    case PP_DTYPE_BOOL:
+    case PP_DTYPE_U8:
+    case PP_DTYPE_I8: return 1;
     default: return 0;
     }
 }
 
 /* Calls F<T>(args...) with T the unsigned type of `elem` bytes; cudaErrorInvalidValue otherwise. */
-#define PP_ELEM_DISPATCH(elem, F, ...)                                        \
-    switch (elem) {                                                           \
-    case 1: return F<uint8_t>(__VA_ARGS__);                                   \
-    case 2: return F<uint16_t>(__VA_ARGS__);                                  \
-    case 4: return F<uint32_t>(__VA_ARGS__);                                  \
-    case 8: return F<uint64_t>(__VA_ARGS__);                                  \
-    default: return cudaErrorInvalidValue;                                    \
+#define PP_ELEM_DISPATCH(elem, F, ...)                                                                                 \
+    switch (elem) {                                                                                                    \
+    case 1: return F<uint8_t>(__VA_ARGS__);                                                                            \
+    case 2: return F<uint16_t>(__VA_ARGS__);                                                                           \
+    case 4: return F<uint32_t>(__VA_ARGS__);                                                                           \
+    case 8: return F<uint64_t>(__VA_ARGS__);                                                                           \
+    default: return cudaErrorInvalidValue;                                                                             \
     }
 
 /* Block-wide reductions over blockDim.x (a multiple of 32, at most 1024); every

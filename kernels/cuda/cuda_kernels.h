@@ -44,41 +44,63 @@ int pp_cuda_kernel_supports(pp_op op, const pp_op_params *p);
 /* Workspace bytes the kernel for op needs with these params. */
 size_t pp_cuda_workspace_size(pp_op op, const pp_op_params *p);
 
-cudaError_t pp_cuda_eltwise(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
-cudaError_t pp_cuda_cast(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
-cudaError_t pp_cuda_copy(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
-cudaError_t pp_cuda_batchnorm(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
-cudaError_t pp_cuda_pool(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
-cudaError_t pp_cuda_softmax(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
-cudaError_t pp_cuda_layernorm(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
-cudaError_t pp_cuda_attention(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_eltwise(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                            const pp_cuda_exec *x);
+cudaError_t pp_cuda_cast(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                         const pp_cuda_exec *x);
+cudaError_t pp_cuda_copy(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                         const pp_cuda_exec *x);
+cudaError_t pp_cuda_batchnorm(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                              const pp_cuda_exec *x);
+cudaError_t pp_cuda_pool(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                         const pp_cuda_exec *x);
+cudaError_t pp_cuda_softmax(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                            const pp_cuda_exec *x);
+cudaError_t pp_cuda_layernorm(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                              const pp_cuda_exec *x);
+cudaError_t pp_cuda_attention(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                              const pp_cuda_exec *x);
 size_t pp_cuda_attention_workspace(const pp_op_params *p);
-cudaError_t pp_cuda_reduce(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_reduce(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                           const pp_cuda_exec *x);
 int pp_cuda_reduce_supports(const pp_op_params *p);
 int pp_cuda_eltwise_supports(const pp_eltwise_params *e);
 int pp_cuda_cast_supports(const pp_eltwise_params *e);
 int pp_cuda_fill_supports(const pp_fill_params *p);
-cudaError_t pp_cuda_transpose(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
-cudaError_t pp_cuda_concat(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
-cudaError_t pp_cuda_split(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
-cudaError_t pp_cuda_slice(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
-cudaError_t pp_cuda_gather(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
-cudaError_t pp_cuda_gather_elements(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
-cudaError_t pp_cuda_expand(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
-cudaError_t pp_cuda_pad(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
-cudaError_t pp_cuda_resize(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
-cudaError_t pp_cuda_trilu(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
-cudaError_t pp_cuda_fill(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
-cudaError_t pp_cuda_d2s(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
-cudaError_t pp_cuda_cumsum(const pp_op_params *p, const void *const *in, void *const *out, void *ws, const pp_cuda_exec *x);
+cudaError_t pp_cuda_transpose(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                              const pp_cuda_exec *x);
+cudaError_t pp_cuda_concat(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                           const pp_cuda_exec *x);
+cudaError_t pp_cuda_split(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                          const pp_cuda_exec *x);
+cudaError_t pp_cuda_slice(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                          const pp_cuda_exec *x);
+cudaError_t pp_cuda_gather(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                           const pp_cuda_exec *x);
+cudaError_t pp_cuda_gather_elements(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                                    const pp_cuda_exec *x);
+cudaError_t pp_cuda_expand(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                           const pp_cuda_exec *x);
+cudaError_t pp_cuda_pad(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                        const pp_cuda_exec *x);
+cudaError_t pp_cuda_resize(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                           const pp_cuda_exec *x);
+cudaError_t pp_cuda_trilu(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                          const pp_cuda_exec *x);
+cudaError_t pp_cuda_fill(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                         const pp_cuda_exec *x);
+cudaError_t pp_cuda_d2s(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                        const pp_cuda_exec *x);
+cudaError_t pp_cuda_cumsum(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                           const pp_cuda_exec *x);
 
 /* Follow-ups for the library ops, f32, in place on y:
  * conv: y (N,K,HW) = act(y + bias[k] + residual), bias / residual may be NULL; */
-cudaError_t pp_cuda_bias_act_nchw(float *y, const float *bias, const float *residual, int64_t n, int64_t k,
-                                  int64_t hw, pp_act act, cudaStream_t s);
+cudaError_t pp_cuda_bias_act_nchw(float *y, const float *bias, const float *residual, int64_t n, int64_t k, int64_t hw,
+                                  pp_act act, cudaStream_t s);
 /* gemm: y (M,N) = c broadcast through (c_stride_m, c_stride_n), before the product; */
-cudaError_t pp_cuda_broadcast_2d(float *y, const float *c, int64_t m, int64_t n, int64_t c_stride_m,
-                                 int64_t c_stride_n, cudaStream_t s);
+cudaError_t pp_cuda_broadcast_2d(float *y, const float *c, int64_t m, int64_t n, int64_t c_stride_m, int64_t c_stride_n,
+                                 cudaStream_t s);
 /* Precision conversion for the 16-bit modes: n values from src (type st) to dst
  * (type dt), each of f32, f16, bf16; round to nearest even. */
 cudaError_t pp_cuda_convert(void *dst, pp_dtype dt, const void *src, pp_dtype st, int64_t n, cudaStream_t s);
@@ -86,11 +108,9 @@ cudaError_t pp_cuda_convert(void *dst, pp_dtype dt, const void *src, pp_dtype st
  * dst (N, HW, C) in dt (f16 or bf16); and back, with CONV's epilogue:
  * y (N, K, HW) f32 = act(y16 (N, HW, K) + bias[k] + residual), bias / residual
  * may be NULL. */
-cudaError_t pp_cuda_to_nhwc(void *dst, pp_dtype dt, const float *src, int64_t n, int64_t c, int64_t hw,
-                            cudaStream_t s);
-cudaError_t pp_cuda_from_nhwc_bias_act(float *y, const void *y16, pp_dtype dt, const float *bias,
-                                       const float *residual, int64_t n, int64_t k, int64_t hw, pp_act act,
-                                       cudaStream_t s);
+cudaError_t pp_cuda_to_nhwc(void *dst, pp_dtype dt, const float *src, int64_t n, int64_t c, int64_t hw, cudaStream_t s);
+cudaError_t pp_cuda_from_nhwc_bias_act(float *y, const void *y16, pp_dtype dt, const float *bias, const float *residual,
+                                       int64_t n, int64_t k, int64_t hw, pp_act act, cudaStream_t s);
 /* y (count) = act(y). */
 cudaError_t pp_cuda_act_inplace(float *y, int64_t count, pp_act act, cudaStream_t s);
 /* The direct convolution: the fallback when cuDNN has no algorithm for a shape

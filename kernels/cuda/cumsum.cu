@@ -36,12 +36,12 @@ extern "C" cudaError_t pp_cuda_cumsum(const pp_op_params *pp, const void *const 
         k_cumsum<float, double><<<g, PP_THREADS, 0, x->stream>>>(*p, (const float *)in[0], (float *)out[0], cols);
         break;
     case PP_DTYPE_I64:
-        k_cumsum<int64_t, uint64_t><<<g, PP_THREADS, 0, x->stream>>>(*p, (const int64_t *)in[0], (int64_t *)out[0],
-                                                                      cols);
+        k_cumsum<int64_t, uint64_t>
+            <<<g, PP_THREADS, 0, x->stream>>>(*p, (const int64_t *)in[0], (int64_t *)out[0], cols);
         break;
     case PP_DTYPE_I32:
-        k_cumsum<int32_t, uint32_t><<<g, PP_THREADS, 0, x->stream>>>(*p, (const int32_t *)in[0], (int32_t *)out[0],
-                                                                      cols);
+        k_cumsum<int32_t, uint32_t>
+            <<<g, PP_THREADS, 0, x->stream>>>(*p, (const int32_t *)in[0], (int32_t *)out[0], cols);
         break;
     default: return cudaErrorInvalidValue;
     }

@@ -75,7 +75,8 @@ __global__ void k_not(const uint8_t *__restrict__ x, uint8_t *__restrict__ y, in
 static int unary_ok(const pp_eltwise_params *e) {
     switch (e->dtype) {
     case PP_DTYPE_F32: return e->op != PP_OP_NOT;
-    case PP_DTYPE_I64: case PP_DTYPE_I32: return e->op == PP_OP_NEG || e->op == PP_OP_ABS || e->op == PP_OP_SIGN;
+    case PP_DTYPE_I64:
+    case PP_DTYPE_I32: return e->op == PP_OP_NEG || e->op == PP_OP_ABS || e->op == PP_OP_SIGN;
     case PP_DTYPE_BOOL: return e->op == PP_OP_NOT;
     default: return 0;
     }
@@ -219,8 +220,8 @@ __global__ void k_bin_f32(pp_op op, pp_nd s, const float *__restrict__ a, const 
 }
 
 template <typename T>
-__global__ void k_bin_cmp(pp_op op, pp_nd s, const T *__restrict__ a, const T *__restrict__ b,
-                          uint8_t *__restrict__ y, int64_t n) {
+__global__ void k_bin_cmp(pp_op op, pp_nd s, const T *__restrict__ a, const T *__restrict__ b, uint8_t *__restrict__ y,
+                          int64_t n) {
     PP_FOR(i, n) {
         uint8_t r = 0;
         compare<T>(op, a[pp_nd_offset(s, 0, i)], b[pp_nd_offset(s, 1, i)], &r);
@@ -245,7 +246,8 @@ static int binary_ok(const pp_eltwise_params *e) {
     case PP_DTYPE_F32:
         return is_compare(op) || op == PP_OP_ADD || op == PP_OP_SUB || op == PP_OP_MUL || op == PP_OP_DIV ||
                op == PP_OP_POW || op == PP_OP_MAX || op == PP_OP_MIN || op == PP_OP_MOD || op == PP_OP_PRELU;
-    case PP_DTYPE_I64: case PP_DTYPE_I32:
+    case PP_DTYPE_I64:
+    case PP_DTYPE_I32:
         return is_compare(op) || op == PP_OP_ADD || op == PP_OP_SUB || op == PP_OP_MUL || op == PP_OP_DIV ||
                op == PP_OP_POW || op == PP_OP_MAX || op == PP_OP_MIN || op == PP_OP_MOD;
     case PP_DTYPE_BOOL: return is_compare(op) || op == PP_OP_AND || op == PP_OP_OR || op == PP_OP_XOR;
@@ -263,24 +265,23 @@ static cudaError_t binary(const pp_eltwise_params *e, const void *a, const void 
     case PP_DTYPE_F32:
         if (is_compare(e->op))
             k_bin_cmp<float><<<g, PP_THREADS, 0, st>>>(e->op, s, (const float *)a, (const float *)b, (uint8_t *)y, n);
-        else
-            k_bin_f32<<<g, PP_THREADS, 0, st>>>(e->op, s, (const float *)a, (const float *)b, (float *)y, n, c_fmod);
+        else k_bin_f32<<<g, PP_THREADS, 0, st>>>(e->op, s, (const float *)a, (const float *)b, (float *)y, n, c_fmod);
         break;
     case PP_DTYPE_I64:
         if (is_compare(e->op))
-            k_bin_cmp<int64_t><<<g, PP_THREADS, 0, st>>>(e->op, s, (const int64_t *)a, (const int64_t *)b,
-                                                          (uint8_t *)y, n);
+            k_bin_cmp<int64_t>
+                <<<g, PP_THREADS, 0, st>>>(e->op, s, (const int64_t *)a, (const int64_t *)b, (uint8_t *)y, n);
         else
-            k_bin_int<int64_t, uint64_t><<<g, PP_THREADS, 0, st>>>(e->op, s, (const int64_t *)a, (const int64_t *)b,
-                                                                    (int64_t *)y, n, c_fmod);
+            k_bin_int<int64_t, uint64_t>
+                <<<g, PP_THREADS, 0, st>>>(e->op, s, (const int64_t *)a, (const int64_t *)b, (int64_t *)y, n, c_fmod);
         break;
     case PP_DTYPE_I32:
         if (is_compare(e->op))
-            k_bin_cmp<int32_t><<<g, PP_THREADS, 0, st>>>(e->op, s, (const int32_t *)a, (const int32_t *)b,
-                                                          (uint8_t *)y, n);
+            k_bin_cmp<int32_t>
+                <<<g, PP_THREADS, 0, st>>>(e->op, s, (const int32_t *)a, (const int32_t *)b, (uint8_t *)y, n);
         else
-            k_bin_int<int32_t, uint32_t><<<g, PP_THREADS, 0, st>>>(e->op, s, (const int32_t *)a, (const int32_t *)b,
-                                                                    (int32_t *)y, n, c_fmod);
+            k_bin_int<int32_t, uint32_t>
+                <<<g, PP_THREADS, 0, st>>>(e->op, s, (const int32_t *)a, (const int32_t *)b, (int32_t *)y, n, c_fmod);
         break;
     case PP_DTYPE_BOOL:
         k_bin_bool<<<g, PP_THREADS, 0, st>>>(e->op, s, (const uint8_t *)a, (const uint8_t *)b, (uint8_t *)y, n);
@@ -331,9 +332,7 @@ extern "C" cudaError_t pp_cuda_eltwise(const pp_op_params *p, const void *const 
 
 /* ---- follow-ups for the library ops -------------------------------------------------------- */
 
-__global__ void k_act(float *y, int64_t n, pp_act act) {
-    PP_FOR(i, n) y[i] = pp_act_apply(act, y[i]);
-}
+__global__ void k_act(float *y, int64_t n, pp_act act) { PP_FOR(i, n) y[i] = pp_act_apply(act, y[i]); }
 
 extern "C" cudaError_t pp_cuda_act_inplace(float *y, int64_t count, pp_act act, cudaStream_t s) {
     if (count <= 0 || act.kind == PP_ACT_NONE) return cudaSuccess;
@@ -357,8 +356,8 @@ __global__ void k_bias_act_nchw(float *y, const float *__restrict__ bias, const 
     }
 }
 
-extern "C" cudaError_t pp_cuda_bias_act_nchw(float *y, const float *bias, const float *residual, int64_t n,
-                                             int64_t k, int64_t hw, pp_act act, cudaStream_t s) {
+extern "C" cudaError_t pp_cuda_bias_act_nchw(float *y, const float *bias, const float *residual, int64_t n, int64_t k,
+                                             int64_t hw, pp_act act, cudaStream_t s) {
     int64_t planes = n * k;
     if (planes <= 0 || hw <= 0 || (!bias && !residual && act.kind == PP_ACT_NONE)) return cudaSuccess;
     int64_t bx = (hw + PP_THREADS - 1) / PP_THREADS;
@@ -367,8 +366,8 @@ extern "C" cudaError_t pp_cuda_bias_act_nchw(float *y, const float *bias, const 
     return cudaGetLastError();
 }
 
-__global__ void k_broadcast_2d(float *__restrict__ y, const float *__restrict__ c, int64_t n, int64_t total,
-                               int64_t sm, int64_t sn) {
+__global__ void k_broadcast_2d(float *__restrict__ y, const float *__restrict__ c, int64_t n, int64_t total, int64_t sm,
+                               int64_t sn) {
     PP_FOR(i, total) y[i] = c[(i / n) * sm + (i % n) * sn];
 }
 

@@ -10,8 +10,8 @@ __device__ __forceinline__ int64_t load_index(const void *idx, pp_dtype t, int64
 
 /* data (outer, axis_len, inner), indices (n_idx) → y (outer, n_idx, inner) */
 template <typename T>
-__global__ void k_gather(pp_gather_params g, const T *__restrict__ x, const void *__restrict__ idx,
-                         T *__restrict__ y, int64_t n, int *err) {
+__global__ void k_gather(pp_gather_params g, const T *__restrict__ x, const void *__restrict__ idx, T *__restrict__ y,
+                         int64_t n, int *err) {
     PP_FOR(i, n) {
         int64_t in_ = i % g.inner, t = i / g.inner, j = t % g.n_idx, o = t / g.n_idx;
         int64_t k = load_index(idx, g.idx_dtype, j);
@@ -77,8 +77,8 @@ static cudaError_t gather_elements_t(const pp_gather_elements_params *g, const v
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t pp_cuda_gather_elements(const pp_op_params *p, const void *const *in, void *const *out,
-                                               void *ws, const pp_cuda_exec *x) {
+extern "C" cudaError_t pp_cuda_gather_elements(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                                               const pp_cuda_exec *x) {
     (void)ws;
     const pp_gather_elements_params *g = &p->gather_elements;
     if (g->idx_dtype != PP_DTYPE_I64 && g->idx_dtype != PP_DTYPE_I32) return cudaErrorInvalidValue;

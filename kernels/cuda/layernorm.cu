@@ -26,8 +26,8 @@ __global__ void k_layernorm(const float *__restrict__ x, const float *__restrict
     }
 }
 
-extern "C" cudaError_t pp_cuda_layernorm(const pp_op_params *pp, const void *const *in, void *const *out,
-                                         void *ws, const pp_cuda_exec *x) {
+extern "C" cudaError_t pp_cuda_layernorm(const pp_op_params *pp, const void *const *in, void *const *out, void *ws,
+                                         const pp_cuda_exec *x) {
     (void)ws;
     const pp_layernorm_params *p = &pp->layernorm;
     if (p->rows <= 0 || p->cols <= 0) return cudaSuccess;

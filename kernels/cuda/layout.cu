@@ -15,8 +15,8 @@
 #define TROWS 8 /* PP_THREADS / TILE */
 
 /* dst (N, HW, C) 16-bit = src (N, C, HW) f32 */
-__global__ void k_to_nhwc(void *__restrict__ dst, pp_dtype dt, const float *__restrict__ src, int64_t n,
-                          int64_t c, int64_t hw) {
+__global__ void k_to_nhwc(void *__restrict__ dst, pp_dtype dt, const float *__restrict__ src, int64_t n, int64_t c,
+                          int64_t hw) {
     __shared__ float tile[TILE][TILE + 1];
     const int64_t tc = (c + TILE - 1) / TILE, tp = (hw + TILE - 1) / TILE, tiles = n * tc * tp;
     const int tx = (int)(threadIdx.x % TILE), ty = (int)(threadIdx.x / TILE);

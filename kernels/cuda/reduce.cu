@@ -63,12 +63,9 @@ __device__ __forceinline__ void acc_f_add(pp_op op, acc_f &a, float v) {
 }
 
 __device__ __forceinline__ void acc_f_merge(pp_op op, acc_f &a, const acc_f &b) {
-    if (op == PP_OP_REDUCE_MAX || op == PP_OP_REDUCE_MIN)
-        acc_f_add(op, a, b.ext);
-    else if (op == PP_OP_REDUCE_PROD)
-        a.v *= b.v;
-    else
-        a.v += b.v;
+    if (op == PP_OP_REDUCE_MAX || op == PP_OP_REDUCE_MIN) acc_f_add(op, a, b.ext);
+    else if (op == PP_OP_REDUCE_PROD) a.v *= b.v;
+    else a.v += b.v;
 }
 
 __device__ __forceinline__ acc_f acc_f_init(pp_op op) {
@@ -80,7 +77,8 @@ __device__ __forceinline__ acc_f acc_f_init(pp_op op) {
 
 __device__ __forceinline__ float acc_f_result(pp_op op, const acc_f &a, int64_t count) {
     switch (op) {
-    case PP_OP_REDUCE_MAX: case PP_OP_REDUCE_MIN: return a.ext;
+    case PP_OP_REDUCE_MAX:
+    case PP_OP_REDUCE_MIN: return a.ext;
     case PP_OP_REDUCE_MEAN: return count ? (float)(a.v / (double)count) : NAN;
     default: return (float)a.v;
     }
@@ -130,8 +128,7 @@ __global__ void k_reduce_f32_block(pp_op op, reduce_plan rp, const float *__rest
     }
 }
 
-__global__ void k_reduce_i64_thread(pp_op op, reduce_plan rp, const int64_t *__restrict__ x,
-                                    int64_t *__restrict__ y) {
+__global__ void k_reduce_i64_thread(pp_op op, reduce_plan rp, const int64_t *__restrict__ x, int64_t *__restrict__ y) {
     PP_FOR(o, rp.out_count) {
         int64_t base = axes_offset(o, rp.n_keep, rp.keep_dims, rp.keep_strides);
         uint64_t acc = op == PP_OP_REDUCE_PROD ? 1u : 0u;
@@ -182,11 +179,11 @@ extern "C" cudaError_t pp_cuda_reduce(const pp_op_params *pp, const void *const 
         int64_t len = rp.n_red ? rp.red_dims[0] : 1, stride = rp.n_red ? rp.red_strides[0] : 0;
         int is_max = p->op == PP_OP_ARGMAX;
         if (p->dtype == PP_DTYPE_I64)
-            k_arg<int64_t><<<pp_blocks(rp.out_count), PP_THREADS, 0, s>>>(
-                is_max, p->select_last_index, rp, len, stride, (const int64_t *)in[0], (int64_t *)out[0]);
+            k_arg<int64_t><<<pp_blocks(rp.out_count), PP_THREADS, 0, s>>>(is_max, p->select_last_index, rp, len, stride,
+                                                                          (const int64_t *)in[0], (int64_t *)out[0]);
         else
-            k_arg<float><<<pp_blocks(rp.out_count), PP_THREADS, 0, s>>>(
-                is_max, p->select_last_index, rp, len, stride, (const float *)in[0], (int64_t *)out[0]);
+            k_arg<float><<<pp_blocks(rp.out_count), PP_THREADS, 0, s>>>(is_max, p->select_last_index, rp, len, stride,
+                                                                        (const float *)in[0], (int64_t *)out[0]);
         return cudaGetLastError();
     }
     if (p->dtype == PP_DTYPE_I64) {

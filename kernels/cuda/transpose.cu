@@ -8,8 +8,7 @@ struct tr_shape {
     int64_t src_strides[PP_MAX_RANK]; /* x's stride for each output axis */
 };
 
-template <typename T>
-__global__ void k_transpose(tr_shape s, const T *__restrict__ x, T *__restrict__ y, int64_t n) {
+template <typename T> __global__ void k_transpose(tr_shape s, const T *__restrict__ x, T *__restrict__ y, int64_t n) {
     PP_FOR(i, n) {
         int64_t rem = i, off = 0;
         for (int d = s.rank - 1; d >= 0; d--) {

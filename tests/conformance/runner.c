@@ -151,13 +151,24 @@ static int dataset_read(const char *dir, dataset *d, char *msg, size_t msz) {
 static double elem_f(const void *p, pp_dtype dt, size_t i) {
     const unsigned char *b = p;
     switch (dt) {
-    case PP_DTYPE_F32: { float f; memcpy(&f, b + 4 * i, 4); return f; }
-    case PP_DTYPE_F64: { double d; memcpy(&d, b + 8 * i, 8); return d; }
+    case PP_DTYPE_F32: {
+        float f;
+        memcpy(&f, b + 4 * i, 4);
+        return f;
+    }
+    case PP_DTYPE_F64: {
+        double d;
+        memcpy(&d, b + 8 * i, 8);
+        return d;
+    }
     case PP_DTYPE_F16:
     case PP_DTYPE_BF16: {
         uint16_t h;
         memcpy(&h, b + 2 * i, 2);
-        union { uint32_t u; float f; } v;
+        union {
+            uint32_t u;
+            float f;
+        } v;
         if (dt == PP_DTYPE_BF16) {
             v.u = (uint32_t)h << 16;
             return v.f;
@@ -174,8 +185,16 @@ static double elem_f(const void *p, pp_dtype dt, size_t i) {
 static int64_t elem_i(const void *p, pp_dtype dt, size_t i) {
     const unsigned char *b = p;
     switch (dt) {
-    case PP_DTYPE_I64: { int64_t v; memcpy(&v, b + 8 * i, 8); return v; }
-    case PP_DTYPE_I32: { int32_t v; memcpy(&v, b + 4 * i, 4); return v; }
+    case PP_DTYPE_I64: {
+        int64_t v;
+        memcpy(&v, b + 8 * i, 8);
+        return v;
+    }
+    case PP_DTYPE_I32: {
+        int32_t v;
+        memcpy(&v, b + 4 * i, 4);
+        return v;
+    }
     case PP_DTYPE_I8: return (int8_t)b[i];
     default: return b[i];
     }
@@ -187,7 +206,8 @@ static int is_float(pp_dtype dt) {
 
 static void shape_str(int rank, const int64_t *dims, char *buf, size_t n) {
     size_t o = (size_t)snprintf(buf, n, "(");
-    for (int d = 0; d < rank && o < n; d++) o += (size_t)snprintf(buf + o, n - o, "%s%lld", d ? ", " : "", (long long)dims[d]);
+    for (int d = 0; d < rank && o < n; d++)
+        o += (size_t)snprintf(buf + o, n - o, "%s%lld", d ? ", " : "", (long long)dims[d]);
     if (o < n) snprintf(buf + o, n - o, ")");
 }
 
@@ -276,8 +296,8 @@ static int run_dataset(const char *model, dataset *d, char *msg, size_t msz) {
             char b1[128], b2[128];
             shape_str(t->rank, dims, b1, sizeof b1);
             shape_str(x->rank, x->dims, b2, sizeof b2);
-            snprintf(msg, msz, "input '%s': the graph wants %s %s, the data is %s %s", t->name,
-                     pp_dtype_name(t->dtype), b1, pp_dtype_name(x->dtype), b2);
+            snprintf(msg, msz, "input '%s': the graph wants %s %s, the data is %s %s", t->name, pp_dtype_name(t->dtype),
+                     b1, pp_dtype_name(x->dtype), b2);
             st = ST_FAIL;
             goto done;
         }
@@ -308,9 +328,10 @@ static int run_dataset(const char *model, dataset *d, char *msg, size_t msz) {
         if (!rc) {
             for (int i = 0; i < n_out && !rc; i++)
                 if (pp_exec_output_bytes(e, i, batch) != pp_dtype_size(os[i].dtype) * (uint64_t)pp_shape_numel(&os[i]))
-                    rc = pp_error_set(&err, PP_ERR_SHAPE, "engine output %d has %llu bytes, the interpreter's %llu", i,
-                                      (unsigned long long)pp_exec_output_bytes(e, i, batch),
-                                      (unsigned long long)(pp_dtype_size(os[i].dtype) * (uint64_t)pp_shape_numel(&os[i])));
+                    rc = pp_error_set(
+                        &err, PP_ERR_SHAPE, "engine output %d has %llu bytes, the interpreter's %llu", i,
+                        (unsigned long long)pp_exec_output_bytes(e, i, batch),
+                        (unsigned long long)(pp_dtype_size(os[i].dtype) * (uint64_t)pp_shape_numel(&os[i])));
             if (!rc) rc = pp_exec_run(e, batch, inputs, outputs, &err);
             pp_exec_free(e);
         }
@@ -441,16 +462,14 @@ static int run_case_isolated(const char *dir, char *msg, size_t msz) {
     buf[got] = 0;
     close(fd[0]);
     int ws = 0;
-    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
-    }
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {}
     if (got >= 1 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
         snprintf(msg, msz, "%s", buf + 1);
         return buf[0] < ST_N ? buf[0] : ST_ERROR;
     }
     if (WIFSIGNALED(ws))
         snprintf(msg, msz, "killed by signal %d%s", WTERMSIG(ws), WTERMSIG(ws) == SIGALRM ? " (timeout)" : "");
-    else
-        snprintf(msg, msz, "exited with status %d", WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
+    else snprintf(msg, msz, "exited with status %d", WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
     return ST_CRASH;
 }
 
@@ -507,12 +526,14 @@ int main(int argc, char **argv) {
         else if (!data) data = argv[i];
         else if (!expected) expected = argv[i];
         else {
-            fprintf(stderr, "usage: conformance_runner DATA_DIR EXPECTED_FILE [--write FILE] [--only SUBSTR] [--engine] [--no-fork] [-v]\n");
+            fprintf(stderr, "usage: conformance_runner DATA_DIR EXPECTED_FILE [--write FILE] [--only SUBSTR] "
+                            "[--engine] [--no-fork] [-v]\n");
             return 2;
         }
     }
     if (!data || !expected) {
-        fprintf(stderr, "usage: conformance_runner DATA_DIR EXPECTED_FILE [--write FILE] [--only SUBSTR] [--engine] [--no-fork] [-v]\n");
+        fprintf(stderr, "usage: conformance_runner DATA_DIR EXPECTED_FILE [--write FILE] [--only SUBSTR] [--engine] "
+                        "[--no-fork] [-v]\n");
         return 2;
     }
     if (!is_dir(data)) {

@@ -28,7 +28,8 @@
 #if defined(__GNUC__)
 __attribute__((format(printf, 1, 2), noreturn))
 #endif
-static inline void fz_fail(const char *fmt, ...) {
+static inline void
+fz_fail(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "fuzz contract broken: ");
@@ -43,8 +44,8 @@ static inline void fz_check_error(pp_code rc, const pp_error *err, const char *c
     if (rc == PP_OK) return;
     if (rc < PP_ERR_INVALID_ARG || rc > PP_ERR_INTERNAL) fz_fail("%s returned unknown code %d", call, (int)rc);
     if (rc == PP_ERR_INTERNAL) fz_fail("%s reported an internal error (a broken invariant): %s", call, err->msg);
-    if (err->msg[0] == '\0') fz_fail("%s failed with code %d (%s) and an empty message", call, (int)rc,
-                                     pp_code_name(rc));
+    if (err->msg[0] == '\0')
+        fz_fail("%s failed with code %d (%s) and an empty message", call, (int)rc, pp_code_name(rc));
 }
 
 /* Bytes `data` copied at `misalign` bytes past a 64-byte boundary: libFuzzer's

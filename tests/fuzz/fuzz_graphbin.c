@@ -94,8 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     rc = pp_model_load_memory(out, out_size, 0, &m2, &err);
     if (rc) fz_fail("the writer's output of a loaded graph does not load: %s", err.msg);
     if (m2->n_tensors != (uint32_t)g->n_tensors || m2->n_nodes != (uint32_t)g->n_nodes)
-        fz_fail("round trip changed the graph: %u/%u tensors, %u/%u nodes", m2->n_tensors, g->n_tensors,
-                m2->n_nodes, g->n_nodes);
+        fz_fail("round trip changed the graph: %u/%u tensors, %u/%u nodes", m2->n_tensors, g->n_tensors, m2->n_nodes,
+                g->n_nodes);
     pp_graph *g2 = NULL;
     rc = pp_graph_from_model(&m2, &g2, &err);
     if (rc) fz_fail("the rewritten graph does not build: %s", err.msg);

@@ -52,10 +52,8 @@ static void *dup_mem(pp_mb *b, const void *src, size_t n) {
         b->failed = 1;
         return NULL;
     }
-    if (src && n)
-        memcpy(p, src, n);
-    else
-        memset(p, 0, n ? n : 1);
+    if (src && n) memcpy(p, src, n);
+    else memset(p, 0, n ? n : 1);
     return p;
 }
 
@@ -143,7 +141,8 @@ uint32_t pp_mb_activation(pp_mb *b, const char *name, pp_dtype dtype, int rank, 
 
 static uint64_t shape_bytes(pp_dtype dtype, int rank, const int64_t *dims) {
     uint64_t n = pp_dtype_size(dtype);
-    for (int k = 0; k < rank; k++) n *= dims[k] < 0 ? 0 - (uint64_t)dims[k] : (uint64_t)dims[k]; /* no UB at INT64_MIN */
+    for (int k = 0; k < rank; k++)
+        n *= dims[k] < 0 ? 0 - (uint64_t)dims[k] : (uint64_t)dims[k]; /* no UB at INT64_MIN */
     return n;
 }
 
@@ -216,8 +215,7 @@ void pp_mb_add_input(pp_mb *b, uint32_t id) {
 }
 
 void pp_mb_add_output(pp_mb *b, uint32_t id) {
-    if (!b || b->failed || grow(b, (void **)&b->outputs, &b->cap_outputs, b->n_outputs + 1, sizeof(uint32_t)))
-        return;
+    if (!b || b->failed || grow(b, (void **)&b->outputs, &b->cap_outputs, b->n_outputs + 1, sizeof(uint32_t))) return;
     b->outputs[b->n_outputs++] = id;
 }
 

@@ -68,10 +68,10 @@ uint32_t pp_mb_add_node(pp_mb *b, pp_op op, const char *name, const uint32_t *in
                         const uint32_t *outputs, uint32_t n_outputs, const pp_model_attr *attrs, uint32_t n_attrs);
 
 /* An array argument and its length, for pp_mb_add_node. At least one element. */
-#define PP_MB_IDS(...) \
+#define PP_MB_IDS(...)                                                                                                 \
     (const uint32_t[]){__VA_ARGS__}, (uint32_t)(sizeof((const uint32_t[]){__VA_ARGS__}) / sizeof(uint32_t))
-#define PP_MB_ATTRS(...)                                                                                          \
-    (const pp_model_attr[]){__VA_ARGS__},                                                                         \
+#define PP_MB_ATTRS(...)                                                                                               \
+    (const pp_model_attr[]){__VA_ARGS__},                                                                              \
         (uint32_t)(sizeof((const pp_model_attr[]){__VA_ARGS__}) / sizeof(pp_model_attr))
 #define PP_MB_NO_ATTRS NULL, 0u
 

@@ -6,9 +6,7 @@
 
 enum { REF_REPORT_MAX = 8 };
 
-void pp_ref_rng_seed(pp_ref_rng *r, uint64_t seed) {
-    r->state = seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
-}
+void pp_ref_rng_seed(pp_ref_rng *r, uint64_t seed) { r->state = seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull; }
 
 static uint32_t rng_next(pp_ref_rng *r) {
     r->state = r->state * 6364136223846793005ull + 1442695040888963407ull;

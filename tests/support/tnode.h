@@ -38,9 +38,7 @@ static inline pp_attr *tn_add(tnode *t, const char *name, pp_attr_type type) {
 
 static inline void tn_int(tnode *t, const char *name, int64_t v) { tn_add(t, name, PP_ATTR_INT)->i = v; }
 static inline void tn_float(tnode *t, const char *name, double v) { tn_add(t, name, PP_ATTR_FLOAT)->f = v; }
-static inline void tn_str(tnode *t, const char *name, const char *s) {
-    tn_add(t, name, PP_ATTR_STRING)->s = (char *)s;
-}
+static inline void tn_str(tnode *t, const char *name, const char *s) { tn_add(t, name, PP_ATTR_STRING)->s = (char *)s; }
 static inline void tn_ints(tnode *t, const char *name, int n, const int64_t *v) {
     int slot = t->node.n_attr;
     pp_attr *a = tn_add(t, name, PP_ATTR_INTS);
@@ -59,7 +57,7 @@ static inline void tn_floats(tnode *t, const char *name, int n, const double *v)
 }
 #define NDIMS(...) ((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
 #define TN_INTS(t, name, ...) tn_ints(t, name, NDIMS(__VA_ARGS__), (int64_t[]){__VA_ARGS__})
-#define TN_FLOATS(t, name, ...)                                                                                     \
+#define TN_FLOATS(t, name, ...)                                                                                        \
     tn_floats(t, name, (int)(sizeof((double[]){__VA_ARGS__}) / sizeof(double)), (double[]){__VA_ARGS__})
 
 static inline pp_shape make_shape(pp_dtype dt, int rank, const int64_t *dims) {

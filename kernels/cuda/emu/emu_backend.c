@@ -18,7 +18,10 @@ static void e_destroy(pp_backend *b) {
     free(b->ctx);
     free(b);
 }
-static pp_code e_alloc(pp_backend *b, size_t n, void **p, pp_error *err) { *p = aligned_alloc(256, (n + 255) / 256 * 256 + 256); return PP_OK; }
+static pp_code e_alloc(pp_backend *b, size_t n, void **p, pp_error *err) {
+    *p = aligned_alloc(256, (n + 255) / 256 * 256 + 256);
+    return PP_OK;
+}
 static void e_free(pp_backend *b, void *p) { free(p); }
 static size_t e_mem(pp_backend *b) { return 0; }
 static pp_code e_sc(pp_backend *b, pp_stream **s, pp_error *err) {
@@ -37,7 +40,10 @@ static pp_code e_ss(pp_backend *b, pp_stream *s, pp_error *err) {
     }
     return PP_OK;
 }
-static pp_code e_ec(pp_backend *b, pp_event **e, pp_error *err) { *e = calloc(1, sizeof **e); return PP_OK; }
+static pp_code e_ec(pp_backend *b, pp_event **e, pp_error *err) {
+    *e = calloc(1, sizeof **e);
+    return PP_OK;
+}
 static void e_ed(pp_backend *b, pp_event *e) { free(e); }
 static pp_code e_er(pp_backend *b, pp_event *e, pp_stream *s, pp_error *err) { return PP_OK; }
 static pp_code e_sw(pp_backend *b, pp_stream *s, pp_event *e, pp_error *err) { return PP_OK; }
@@ -48,11 +54,21 @@ static pp_code e_prec(pp_backend *b, pp_precision p, pp_error *err) {
 }
 static pp_code e_nr(pp_backend *b, pp_event *e, void *native, pp_error *err) { return PP_OK; }
 static pp_code e_nw(pp_backend *b, void *native, pp_event *e, pp_error *err) { return PP_OK; }
-static pp_code e_cp(pp_backend *b, pp_stream *s, void *d, const void *src, size_t n, pp_error *err) { memmove(d, src, n); return PP_OK; }
+static pp_code e_cp(pp_backend *b, pp_stream *s, void *d, const void *src, size_t n, pp_error *err) {
+    memmove(d, src, n);
+    return PP_OK;
+}
 
-static pp_code e_hf(pp_backend *b, pp_stream *s, pp_host_fn fn, void *arg, pp_error *err) { fn(arg); return PP_OK; }
+static pp_code e_hf(pp_backend *b, pp_stream *s, pp_host_fn fn, void *arg, pp_error *err) {
+    fn(arg);
+    return PP_OK;
+}
 
-static pp_code e_cpeer(pp_backend *b, pp_stream *s, void *d, pp_backend *from, const void *src, size_t n, pp_error *err) { memmove(d, src, n); return PP_OK; }
+static pp_code e_cpeer(pp_backend *b, pp_stream *s, void *d, pp_backend *from, const void *src, size_t n,
+                       pp_error *err) {
+    memmove(d, src, n);
+    return PP_OK;
+}
 static pp_code e_epeer(pp_backend *b, pp_backend *to, pp_error *err) { return PP_OK; }
 
 static int e_supports(pp_backend *b, const pp_node *node, const pp_shape *in) {
@@ -60,7 +76,8 @@ static int e_supports(pp_backend *b, const pp_node *node, const pp_shape *in) {
     pp_op_params p;
     pp_error derr;
     if (pp_op_describe(node, in, out, &p, NULL, NULL, &derr) != PP_OK) return 0;
-    if (node->op == PP_OP_GEMM || node->op == PP_OP_MATMUL || node->op == PP_OP_CONV) return in[0].dtype == PP_DTYPE_F32;
+    if (node->op == PP_OP_GEMM || node->op == PP_OP_MATMUL || node->op == PP_OP_CONV)
+        return in[0].dtype == PP_DTYPE_F32;
     return pp_cuda_kernel_supports(node->op, &p);
 }
 static pp_code e_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
@@ -87,12 +104,20 @@ static void e_release(pp_backend *b, pp_launch *l) {
 }
 /* Captures in progress, by stream (the emulated stream struct is the real
  * backend's, so the state lives beside it). */
-typedef struct { int n; const pp_launch *l[]; } e_graph;
-static struct { pp_stream *s; const pp_launch **l; int n, max; } caps[64];
+typedef struct {
+    int n;
+    const pp_launch *l[];
+} e_graph;
+static struct {
+    pp_stream *s;
+    const pp_launch **l;
+    int n, max;
+} caps[64];
 static pthread_mutex_t caps_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static int cap_find(pp_stream *s) {
-    for (int i = 0; i < 64; i++) if (caps[i].s == s) return i;
+    for (int i = 0; i < 64; i++)
+        if (caps[i].s == s) return i;
     return -1;
 }
 static pp_code e_cap_begin(pp_backend *b, pp_stream *s, pp_error *err) {
@@ -159,11 +184,38 @@ static pp_code e_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_erro
 }
 
 static const pp_backend_ops emu_ops = {
-    .kind = "cuda", .host_memory = 1, .destroy = e_destroy, .alloc = e_alloc, .free = e_free, .host_alloc = e_alloc,
-    .host_free = e_free, .mem_available = e_mem, .set_precision = e_prec, .stream_create = e_sc, .stream_destroy = e_sd, .stream_sync = e_ss,
-    .event_create = e_ec, .event_destroy = e_ed, .event_record = e_er, .stream_wait = e_sw, .event_sync = e_es, .native_record = e_nr, .native_wait = e_nw, .host_fn = e_hf,
-    .upload = e_cp, .download = e_cp, .copy = e_cp, .copy_peer = e_cpeer, .enable_peer = e_epeer, .supports = e_supports, .prepare = e_prepare, .release = e_release,
-    .launch = e_launch, .capture_begin = e_cap_begin, .capture_end = e_cap_end, .replay = e_replay,
+    .kind = "cuda",
+    .host_memory = 1,
+    .destroy = e_destroy,
+    .alloc = e_alloc,
+    .free = e_free,
+    .host_alloc = e_alloc,
+    .host_free = e_free,
+    .mem_available = e_mem,
+    .set_precision = e_prec,
+    .stream_create = e_sc,
+    .stream_destroy = e_sd,
+    .stream_sync = e_ss,
+    .event_create = e_ec,
+    .event_destroy = e_ed,
+    .event_record = e_er,
+    .stream_wait = e_sw,
+    .event_sync = e_es,
+    .native_record = e_nr,
+    .native_wait = e_nw,
+    .host_fn = e_hf,
+    .upload = e_cp,
+    .download = e_cp,
+    .copy = e_cp,
+    .copy_peer = e_cpeer,
+    .enable_peer = e_epeer,
+    .supports = e_supports,
+    .prepare = e_prepare,
+    .release = e_release,
+    .launch = e_launch,
+    .capture_begin = e_cap_begin,
+    .capture_end = e_cap_end,
+    .replay = e_replay,
     .graph_destroy = e_graph_destroy,
 };
 
@@ -179,6 +231,10 @@ pp_code pp_backend_create(const char *spec, pp_backend **out, pp_error *err) {
     *out = b;
     return PP_OK;
 }
-void pp_backend_destroy(pp_backend *b) { if (b) b->ops->destroy(b); }
-pp_code pp_backend_cuda_create(int index, pp_backend **out, pp_error *err) { return pp_error_set(err, PP_ERR_DEVICE, "emu"); }
+void pp_backend_destroy(pp_backend *b) {
+    if (b) b->ops->destroy(b);
+}
+pp_code pp_backend_cuda_create(int index, pp_backend **out, pp_error *err) {
+    return pp_error_set(err, PP_ERR_DEVICE, "emu");
+}
 int pp_cuda_device_count(void) { return getenv("PP_EMU_DEVICES") ? 1 : 0; }

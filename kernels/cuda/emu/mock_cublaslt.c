@@ -40,15 +40,30 @@ cublasStatus_t cublasLtMatmulDescCreate(cublasLtMatmulDesc_t *d, cublasComputeTy
     *d = (cublasLtMatmulDesc_t)calloc(1, sizeof(mdesc));
     return CUBLAS_STATUS_SUCCESS;
 }
-cublasStatus_t cublasLtMatmulDescDestroy(cublasLtMatmulDesc_t d) { free(d); return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasLtMatmulDescDestroy(cublasLtMatmulDesc_t d) {
+    free(d);
+    return CUBLAS_STATUS_SUCCESS;
+}
 cublasStatus_t cublasLtMatmulDescSetAttribute(cublasLtMatmulDesc_t d, cublasLtMatmulDescAttributes_t a, const void *buf,
                                               size_t n) {
     mdesc *m = (mdesc *)d;
     switch (a) {
-    case CUBLASLT_MATMUL_DESC_TRANSA: if (n != 4) return CUBLAS_STATUS_INVALID_VALUE; memcpy(&m->ta, buf, 4); break;
-    case CUBLASLT_MATMUL_DESC_TRANSB: if (n != 4) return CUBLAS_STATUS_INVALID_VALUE; memcpy(&m->tb, buf, 4); break;
-    case CUBLASLT_MATMUL_DESC_EPILOGUE: if (n != 4) return CUBLAS_STATUS_INVALID_VALUE; memcpy(&m->epi, buf, 4); break;
-    case CUBLASLT_MATMUL_DESC_BIAS_POINTER: if (n != sizeof(void *)) return CUBLAS_STATUS_INVALID_VALUE; memcpy(&m->bias, buf, n); break;
+    case CUBLASLT_MATMUL_DESC_TRANSA:
+        if (n != 4) return CUBLAS_STATUS_INVALID_VALUE;
+        memcpy(&m->ta, buf, 4);
+        break;
+    case CUBLASLT_MATMUL_DESC_TRANSB:
+        if (n != 4) return CUBLAS_STATUS_INVALID_VALUE;
+        memcpy(&m->tb, buf, 4);
+        break;
+    case CUBLASLT_MATMUL_DESC_EPILOGUE:
+        if (n != 4) return CUBLAS_STATUS_INVALID_VALUE;
+        memcpy(&m->epi, buf, 4);
+        break;
+    case CUBLASLT_MATMUL_DESC_BIAS_POINTER:
+        if (n != sizeof(void *)) return CUBLAS_STATUS_INVALID_VALUE;
+        memcpy(&m->bias, buf, n);
+        break;
     default: return CUBLAS_STATUS_INVALID_VALUE;
     }
     return CUBLAS_STATUS_SUCCESS;
@@ -62,7 +77,10 @@ cublasStatus_t cublasLtMatrixLayoutCreate(cublasLtMatrixLayout_t *l, cudaDataTyp
     *l = (cublasLtMatrixLayout_t)m;
     return CUBLAS_STATUS_SUCCESS;
 }
-cublasStatus_t cublasLtMatrixLayoutDestroy(const cublasLtMatrixLayout_t l) { free(l); return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasLtMatrixLayoutDestroy(const cublasLtMatrixLayout_t l) {
+    free(l);
+    return CUBLAS_STATUS_SUCCESS;
+}
 cublasStatus_t cublasLtMatrixLayoutSetAttribute(cublasLtMatrixLayout_t l, cublasLtMatrixLayoutAttribute_t a,
                                                 const void *buf, size_t n) {
     mlayout *m = (mlayout *)l;
@@ -77,14 +95,22 @@ cublasStatus_t cublasLtMatmulPreferenceCreate(cublasLtMatmulPreference_t *p) {
     *p = (cublasLtMatmulPreference_t)m;
     return CUBLAS_STATUS_SUCCESS;
 }
-cublasStatus_t cublasLtMatmulPreferenceDestroy(cublasLtMatmulPreference_t p) { free(p); return CUBLAS_STATUS_SUCCESS; }
-cublasStatus_t cublasLtMatmulPreferenceSetAttribute(cublasLtMatmulPreference_t p, cublasLtMatmulPreferenceAttributes_t a,
-                                                    const void *buf, size_t n) {
+cublasStatus_t cublasLtMatmulPreferenceDestroy(cublasLtMatmulPreference_t p) {
+    free(p);
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasLtMatmulPreferenceSetAttribute(cublasLtMatmulPreference_t p,
+                                                    cublasLtMatmulPreferenceAttributes_t a, const void *buf, size_t n) {
     mpref *m = (mpref *)p;
     switch (a) {
-    case CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES: if (n != 8) return CUBLAS_STATUS_INVALID_VALUE; memcpy(&m->ws, buf, 8); break;
-    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES: case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES:
-    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES: case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES:
+    case CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES:
+        if (n != 8) return CUBLAS_STATUS_INVALID_VALUE;
+        memcpy(&m->ws, buf, 8);
+        break;
+    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES:
+    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES:
+    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES:
+    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES:
         if (n != 4) return CUBLAS_STATUS_INVALID_VALUE;
         memcpy(&m->align[a - CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES], buf, 4);
         break;
@@ -107,8 +133,12 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t h, cublasLtMatmul
         return CUBLAS_STATUS_NOT_SUPPORTED;
     }
     uint32_t al = m->align[0];
-    for (int i = 1; i < 4; i++) if (m->align[i] < al) al = m->align[i];
-    if (al < 4) { *ret = 0; return CUBLAS_STATUS_NOT_SUPPORTED; }
+    for (int i = 1; i < 4; i++)
+        if (m->align[i] < al) al = m->align[i];
+    if (al < 4) {
+        *ret = 0;
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    }
     memcpy(res[0].algo.data, &al, 4);
     res[0].state = CUBLAS_STATUS_SUCCESS;
     res[0].workspaceSize = 0;
@@ -159,7 +189,8 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t desc, con
     const void *ptrs[4] = {A, B, C, D};
     for (int i = 0; i < 4; i++)
         if ((uintptr_t)ptrs[i] % al) {
-            fprintf(stderr, "MOCK cuBLASLt: pointer %d (%p) not %u-aligned as the heuristic was told\n", i, ptrs[i], al);
+            fprintf(stderr, "MOCK cuBLASLt: pointer %d (%p) not %u-aligned as the heuristic was told\n", i, ptrs[i],
+                    al);
             return CUBLAS_STATUS_NOT_SUPPORTED;
         }
     uint64_t M = m->ta ? la->cols : la->rows, K = m->ta ? la->rows : la->cols;
@@ -176,7 +207,8 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t desc, con
         return CUBLAS_STATUS_NOT_SUPPORTED;
     }
     float a = *(const float *)alpha, bt = *(const float *)beta;
-    int bias = m->epi == CUBLASLT_EPILOGUE_BIAS || m->epi == CUBLASLT_EPILOGUE_RELU_BIAS || m->epi == CUBLASLT_EPILOGUE_GELU_BIAS;
+    int bias = m->epi == CUBLASLT_EPILOGUE_BIAS || m->epi == CUBLASLT_EPILOGUE_RELU_BIAS ||
+               m->epi == CUBLASLT_EPILOGUE_GELU_BIAS;
     if (bias && !m->bias) return CUBLAS_STATUS_INVALID_VALUE;
     for (int64_t b = 0; b < ld->batch; b++)
         for (uint64_t c = 0; c < N; c++)

@@ -12,8 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct cudnnTensorStruct { int n, c, h, w; cudnnDataType_t t; cudnnTensorFormat_t f; };
-struct cudnnFilterStruct { int k, c, r, s; cudnnDataType_t t; cudnnTensorFormat_t f; };
+struct cudnnTensorStruct {
+    int n, c, h, w;
+    cudnnDataType_t t;
+    cudnnTensorFormat_t f;
+};
+struct cudnnFilterStruct {
+    int k, c, r, s;
+    cudnnDataType_t t;
+    cudnnTensorFormat_t f;
+};
 
 /* element offsets by format: NCHW / KCRS, or NHWC / KRSC */
 static size_t xat(const struct cudnnTensorStruct *d, int n, int c, int h, int w) {
@@ -25,7 +33,9 @@ static size_t wat(const struct cudnnFilterStruct *d, int k, int c, int r, int s)
                                      : (((size_t)k * d->c + c) * d->r + r) * d->s + s;
 }
 
-static int known(cudnnDataType_t t) { return t == CUDNN_DATA_FLOAT || t == CUDNN_DATA_HALF || t == CUDNN_DATA_BFLOAT16; }
+static int known(cudnnDataType_t t) {
+    return t == CUDNN_DATA_FLOAT || t == CUDNN_DATA_HALF || t == CUDNN_DATA_BFLOAT16;
+}
 
 static float ld16(cudnnDataType_t t, const void *p, size_t i) {
     if (t == CUDNN_DATA_FLOAT) return ((const float *)p)[i];
@@ -70,20 +80,40 @@ static void st16(cudnnDataType_t t, void *p, size_t i, float v) {
     }
     ((uint16_t *)p)[i] = out;
 }
-struct cudnnConvolutionStruct { int ph, pw, sh, sw, dh, dw, group; cudnnMathType_t math; };
+struct cudnnConvolutionStruct {
+    int ph, pw, sh, sw, dh, dw, group;
+    cudnnMathType_t math;
+};
 
 const char *cudnnGetErrorString(cudnnStatus_t s) { return s ? "MOCK_CUDNN_ERROR" : "CUDNN_STATUS_SUCCESS"; }
-void cudnnGetLastErrorString(char *buf, size_t n) { if (n) buf[0] = 0; }
-cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t *d) { *d = calloc(1, sizeof **d); return 0; }
-cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t d) { free(d); return 0; }
-cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t *d) { *d = calloc(1, sizeof **d); return 0; }
-cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t d) { free(d); return 0; }
+void cudnnGetLastErrorString(char *buf, size_t n) {
+    if (n) buf[0] = 0;
+}
+cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t *d) {
+    *d = calloc(1, sizeof **d);
+    return 0;
+}
+cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t d) {
+    free(d);
+    return 0;
+}
+cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t *d) {
+    *d = calloc(1, sizeof **d);
+    return 0;
+}
+cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t d) {
+    free(d);
+    return 0;
+}
 cudnnStatus_t cudnnCreateConvolutionDescriptor(cudnnConvolutionDescriptor_t *d) {
     *d = calloc(1, sizeof **d);
     (*d)->group = 1;
     return 0;
 }
-cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t d) { free(d); return 0; }
+cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t d) {
+    free(d);
+    return 0;
+}
 cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t f, cudnnDataType_t t, int n,
                                          int c, int h, int w) {
     if ((f != CUDNN_TENSOR_NCHW && f != CUDNN_TENSOR_NHWC) || !known(t) || n <= 0 || c <= 0 || h <= 0 || w <= 0)
@@ -100,7 +130,8 @@ cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, cudnnDataTyp
 }
 cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t d, int ph, int pw, int sh, int sw, int dh,
                                               int dw, cudnnConvolutionMode_t m, cudnnDataType_t t) {
-    if (m != CUDNN_CROSS_CORRELATION || t != CUDNN_DATA_FLOAT || ph < 0 || pw < 0 || sh <= 0 || sw <= 0 || dh <= 0 || dw <= 0)
+    if (m != CUDNN_CROSS_CORRELATION || t != CUDNN_DATA_FLOAT || ph < 0 || pw < 0 || sh <= 0 || sw <= 0 || dh <= 0 ||
+        dw <= 0)
         return CUDNN_STATUS_BAD_PARAM;
     d->ph = ph, d->pw = pw, d->sh = sh, d->sw = sw, d->dh = dh, d->dw = dw;
     return 0;
@@ -110,7 +141,10 @@ cudnnStatus_t cudnnSetConvolutionGroupCount(cudnnConvolutionDescriptor_t d, int 
     d->group = g;
     return 0;
 }
-cudnnStatus_t cudnnSetConvolutionMathType(cudnnConvolutionDescriptor_t d, cudnnMathType_t m) { d->math = m; return 0; }
+cudnnStatus_t cudnnSetConvolutionMathType(cudnnConvolutionDescriptor_t d, cudnnMathType_t m) {
+    d->math = m;
+    return 0;
+}
 cudnnStatus_t cudnnGetConvolution2dForwardOutputDim(const cudnnConvolutionDescriptor_t cd,
                                                     const cudnnTensorDescriptor_t x, const cudnnFilterDescriptor_t w,
                                                     int *n, int *c, int *h, int *wo) {

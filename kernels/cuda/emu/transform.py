@@ -8,7 +8,9 @@ while True:
     if j < 0:
         out.append(src[i:]); break
     # kernel expression: back from j to the start of the statement (after ; { } or newline indentation)
+    # the formatter may put the kernel name on the line before <<<
     k = j
+    while k > 0 and src[k - 1] in ' \t\n': k -= 1
     depth = 0
     while k > 0:
         c = src[k - 1]
@@ -18,7 +20,21 @@ while True:
         if depth == 0 and c == ':' and src[k - 2] != ':' and src[k] != ':': break
         k -= 1
     while src[k] in ' \t': k += 1
-    kern = src[k:j]
+    # the kernel is the trailing name<targs>; anything before it ("else",
+    # "if (c)") stays in front of the emulated launch
+    expr = src[k:j].rstrip()
+    m = len(expr)
+    if expr.endswith('>'):
+        d = 0
+        while m > 0:
+            m -= 1
+            if expr[m] == '>': d += 1
+            elif expr[m] == '<':
+                d -= 1
+                if d == 0: break
+    while m > 0 and (expr[m - 1].isalnum() or expr[m - 1] in '_:'): m -= 1
+    k += m
+    kern = expr[m:].strip()
     e = src.find('>>>', j)
     cfg = src[j + 3:e]
     # args: balanced parens after >>>
