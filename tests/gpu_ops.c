@@ -17,7 +17,7 @@
  * inputs' rounding; not with --device cpu, which computes in f32 only).
  *
  * Without a GPU: `gpu_ops --device cpu` checks the table itself (CPU against
- * CPU), and kernels/cuda/emu/run.sh runs it against the CUDA kernels emulated
+ * CPU), and tests/emu/run.sh runs it against the CUDA kernels emulated
  * on the host.
  */
 #include <math.h>
