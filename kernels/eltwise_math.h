@@ -61,6 +61,7 @@ PP_HD float pp_act_f32(pp_act_kind k, float x, float alpha, float beta) {
     X(CEIL,        ceilf(x))                                                                                           \
     X(SIN,         sinf(x))                                                                                            \
     X(COS,         cosf(x))                                                                                            \
+    X(TAN,         tanf(x))                                                                                            \
     X(SIGN,        pp_sign_f32(x))                                                                                     \
     X(ROUND,       nearbyintf(x))                                                                                      \
     X(MISH,        x * tanhf(pp_softplus_f32(x)))                                                                      \

@@ -62,6 +62,7 @@
     X(MISH,             unary,            eltwise,         kernel,   1, 1,      1, 1)                                  \
     X(SELU,             unary,            eltwise,         kernel,   1, 1,      1, 1)                                  \
     X(GELU_TANH,        unary,            eltwise,         kernel,   1, 1,      1, 1)                                  \
+    X(TAN,              unary,            eltwise,         kernel,   1, 1,      1, 1)                                  \
     X(ADD,              binary,           eltwise,         kernel,   2, 2,      1, 1)                                  \
     X(SUB,              binary,           eltwise,         kernel,   2, 2,      1, 1)                                  \
     X(MUL,              binary,           eltwise,         kernel,   2, 2,      1, 1)                                  \

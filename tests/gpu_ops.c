@@ -538,6 +538,7 @@ static void eltwise_cases(void) {
         {PP_OP_CEIL, "ceil", G_NORMAL},
         {PP_OP_SIN, "sin", G_NORMAL},
         {PP_OP_COS, "cos", G_NORMAL},
+        {PP_OP_TAN, "tan", G_NORMAL},
         {PP_OP_SIGN, "sign", G_NORMAL},
         {PP_OP_ROUND, "round", G_NORMAL},
         {PP_OP_MISH, "mish", G_NORMAL},
