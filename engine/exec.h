@@ -18,6 +18,7 @@
 
 #include "backend.h"
 #include "graph.h"
+#include "formats.h"
 #include "plan.h"
 
 #ifdef __cplusplus
@@ -78,6 +79,12 @@ pp_code pp_exec_io_copy(pp_exec *e, int side, int to_device, void *dst, const vo
 uint64_t pp_exec_input_bytes(const pp_exec *e, int i, int64_t batch);
 uint64_t pp_exec_output_bytes(const pp_exec *e, int i, int64_t batch);
 const pp_plan *pp_exec_plan(const pp_exec *e);
+/* The graph the engine runs: the one it was built from with every activation's
+ * format planned and the conversions inserted (formats.h); node indices of the
+ * plan, the profile and the trace refer to it. */
+const pp_graph *pp_exec_graph(const pp_exec *e);
+/* How many conversions the format plan inserted, and relabels. */
+pp_format_report pp_exec_formats(const pp_exec *e);
 int pp_exec_replicas(const pp_exec *e);
 int pp_exec_fell_back(const pp_exec *e);
 /* The device name of replica r, stage s ("cpu:1"). */

@@ -8,6 +8,7 @@
 
 #include "backend.h"
 #include "exec.h"
+#include "formats.h"
 #include "trace.h"
 
 #define MAX_SIZES 16 /* distinct micro-batch sizes prepared per stage (M and remainders) */
@@ -42,7 +43,9 @@ typedef struct replica_job {
 } replica_job;
 
 struct pp_exec {
-    const pp_graph *g;
+    const pp_graph *g; /* what runs: the planned graph (formats.h), owned */
+    pp_graph *planned;
+    pp_format_report formats;
     pp_plan *plan;
     int P, R, K, M;
     int fell_back;
