@@ -377,6 +377,10 @@ pp_status *pp_batcher_wait(pp_batcher *b, uint64_t id, pp_request_result *result
     return st;
 }
 
+void pp_batcher_drain(pp_batcher *b) {
+    if (b) pp_batch_queue_drain(b->q);
+}
+
 int pp_batcher_cancel(pp_batcher *b, uint64_t id) { return b ? pp_batch_queue_cancel(b->q, id) : 0; }
 int64_t pp_batcher_queue_depth(pp_batcher *b) { return b ? pp_batch_queue_depth(b->q) : 0; }
 int64_t pp_batcher_batches(pp_batcher *b, int64_t rows) { return b ? pp_batch_queue_batches(b->q, rows) : 0; }

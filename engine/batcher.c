@@ -341,13 +341,17 @@ pp_code pp_batch_queue_create(pp_exec *x, const pp_graph *g, const pp_batch_queu
     return PP_OK;
 }
 
+void pp_batch_queue_drain(pp_batch_queue *q) {
+    pthread_mutex_lock(&q->mu);
+    q->stopping = 1;
+    pthread_cond_signal(&q->work);
+    pthread_mutex_unlock(&q->mu);
+}
+
 void pp_batch_queue_free(pp_batch_queue *q) {
     if (!q) return;
     if (q->started) {
-        pthread_mutex_lock(&q->mu);
-        q->stopping = 1;
-        pthread_cond_signal(&q->work);
-        pthread_mutex_unlock(&q->mu);
+        pp_batch_queue_drain(q);
         pthread_join(q->worker, NULL);
     }
     for (int i = 0; q->slots && i < q->cap; i++)

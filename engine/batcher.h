@@ -35,6 +35,8 @@ typedef struct pp_batch_queue_options {
  * thread and prepares the engine for every batch size up to max_batch. */
 pp_code pp_batch_queue_create(pp_exec *x, const pp_graph *g, const pp_batch_queue_options *o, pp_batch_queue **out,
                               pp_error *err);
+/* Refuses new requests and runs the queued ones without waiting for company. */
+void pp_batch_queue_drain(pp_batch_queue *q);
 /* Runs what is queued, stops the worker, frees. No thread may be inside
  * pp_batch_queue_wait; results never waited for are dropped. */
 void pp_batch_queue_free(pp_batch_queue *q);

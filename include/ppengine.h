@@ -223,6 +223,11 @@ typedef void (*pp_request_callback)(void *user, const pp_request_result *result)
  * takes a moment. UNSUPPORTED when an input or output has no batch axis.
  * *out is the caller's, freed with pp_batcher_free. */
 pp_status *pp_batcher_create(pp_engine *eng, const pp_options *opt, pp_batcher **out);
+/* Refuses new requests from now on (submit: CANCELLED) and runs those already
+ * queued at once, without waiting out max_delay_us; returns without waiting
+ * for them. A service that stops calls it, lets its waiters finish, then
+ * frees. Any thread; NULL is fine. */
+void pp_batcher_drain(pp_batcher *b);
 /* Refuses new requests, runs every one already queued to completion (their
  * callbacks are called, waiters woken), stops the thread and frees. No thread
  * may be inside another pp_batcher_* call on b, nor call one later; results

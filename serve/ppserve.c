@@ -305,6 +305,7 @@ int main(int argc, char **argv) {
     int quiesced = MHD_quiesce_daemon(d); /* no more accepts; the socket is ours again */
     if (quiesced >= 0) close(quiesced);
     lfd = -1;
+    for (int i = 0; i < s.n_models; i++) pp_batcher_drain(s.models[i].b); /* no waiting for company now */
     drain(&s, c.timeout + 5);
     rc = 0;
 done:

@@ -376,6 +376,33 @@ Test(batcher, cancel_queued_requests) {
     unlink(path);
 }
 
+/* Drain runs a lone queued request at once (max_delay is a minute) and
+ * refuses new ones; what was queued still completes. */
+Test(batcher, drain_runs_the_queue_and_refuses_more) {
+    write_mlp();
+    setup s = make("cpu", "1", "8", FOREVER, "8");
+    io a = io_make(s.net, 2, 6), want = io_make(s.net, 2, 6);
+    const void *in[8];
+    void *out[8];
+    io_rows(&want, 0, in, out);
+    cr_assert_null(pp_engine_run(s.eng, 1, in, out));
+    io_rows(&a, 0, in, out);
+    uint64_t id, id2;
+    cr_assert_null(pp_batcher_submit(s.b, 1, in, out, 0, NULL, NULL, &id));
+    pp_batcher_drain(s.b);
+    pp_request_result res;
+    cr_assert_null(pp_batcher_wait(s.b, id, &res));
+    cr_assert_eq(res.batch, 1);
+    cr_assert(!memcmp(a.out[0], want.out[0], a.out_row[0]));
+    pp_status *st = pp_batcher_submit(s.b, 1, in, out, 0, NULL, NULL, &id2);
+    cr_assert_eq(pp_status_get_code(st), PP_STATUS_CANCELLED, "%s", pp_status_message(st));
+    pp_status_free(st);
+    io_free(&a);
+    io_free(&want);
+    unmake(&s);
+    unlink(path);
+}
+
 Test(batcher, bad_arguments) {
     write_mlp();
     setup s = make("cpu", "1", "4", "100", "4");
