@@ -14,8 +14,8 @@
 set -euo pipefail
 secs=${1:-30}
 here=$(cd "$(dirname "$0")" && pwd)
-work=${2:-$here/../build/serve-bench}
-build=${PP_BUILD:-$here/../build}
+build=$(cd "${PP_BUILD:-$here/../build}" && pwd)
+work=${2:-$build/serve-bench}
 max_batch=${MAX_BATCH:-32}
 delay=${DELAY:-2000}
 conc=${CONCURRENCY:-32}
