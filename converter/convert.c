@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "checkpoint.h"
 #include "fold.h"
 
 static double now_s(void) {
@@ -67,6 +68,73 @@ pp_code pp_convert_onnx_graph(const char *path, const pp_onnx_options *opt, pp_o
     return PP_OK;
 }
 
+pp_source_format pp_source_sniff(const char *path) {
+    size_t n = strlen(path);
+    if (n >= 11 && !strcmp(path + n - 11, ".index.json")) return PP_SRC_CHECKPOINT;
+    unsigned char b[9] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return PP_SRC_UNKNOWN;
+    size_t got = fread(b, 1, sizeof b, f);
+    fclose(f);
+    if (got >= 4 && b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4) return PP_SRC_CHECKPOINT; /* torch.save zip */
+    if (got >= 8 && !memcmp(b, "PPGRAPH", 8)) return PP_SRC_GRAPHBIN;
+    if (got >= 2 && b[0] == 0x80 && b[1] <= 5) return PP_SRC_CHECKPOINT; /* a bare pickle: legacy torch.save */
+    if (got == 9 && b[6] == 0 && b[7] == 0 && (b[8] == '{' || b[8] == ' ')) return PP_SRC_CHECKPOINT; /* safetensors */
+    return PP_SRC_ONNX;
+}
+
+static const char *base_name(const char *path) {
+    const char *base = strrchr(path, '/');
+    return base ? base + 1 : path;
+}
+
+/* ONNX: the imported, folded, optimised graph and its provenance. *h keeps the
+ * source mapping the graph may borrow from. */
+static pp_code onnx_graph(const pp_convert_options *opt, pp_onnx **h, pp_graph **g, pp_convert_stats *st,
+                          pp_error *err) {
+    pp_onnx_options oo;
+    memset(&oo, 0, sizeof oo);
+    oo.consts = opt->consts;
+    oo.n_consts = opt->n_consts;
+    oo.dims = opt->dims;
+    oo.n_dims = opt->n_dims;
+    pp_code rc = pp_convert_onnx_graph(opt->input, &oo, h, g, st, err);
+    if (rc) return rc;
+    const pp_onnx_info *info = pp_onnx_get_info(*h);
+    char producer[512], opset[32], ir[32];
+    snprintf(producer, sizeof producer, "%s%s%s", info->producer_name, *info->producer_version ? " " : "",
+             info->producer_version);
+    snprintf(opset, sizeof opset, "%" PRId64, info->opset);
+    snprintf(ir, sizeof ir, "%" PRId64, info->ir_version);
+    if (!rc) rc = pp_graph_add_meta(*g, "producer", producer, err);
+    if (!rc) rc = pp_graph_add_meta(*g, "source", base_name(opt->input), err);
+    if (!rc) rc = pp_graph_add_meta(*g, "source_format", "onnx", err);
+    if (!rc) rc = pp_graph_add_meta(*g, "opset", opset, err);
+    if (!rc) rc = pp_graph_add_meta(*g, "onnx_ir_version", ir, err);
+    return rc;
+}
+
+/* A checkpoint: the architecture (given or detected from the keys) builds the graph. */
+static pp_code checkpoint_graph(const pp_convert_options *opt, pp_graph **g, pp_convert_stats *st, pp_error *err) {
+    if (opt->n_consts || opt->n_dims)
+        return pp_error_set(err, PP_ERR_INVALID_ARG,
+                            "%s: --const and --dim bind ONNX graph inputs; a checkpoint has none", opt->input);
+    pp_code rc =
+        pp_convert_checkpoint(opt->input, opt->arch, opt->arch_file, g, st->architecture, sizeof st->architecture, err);
+    if (rc) return rc;
+    st->nodes_imported = st->nodes_final = (*g)->n_nodes;
+    st->n_inputs = (*g)->n_inputs;
+    st->n_outputs = (*g)->n_outputs;
+    st->params = pp_graph_param_count(*g);
+    for (int i = 0; i < (*g)->n_tensors; i++)
+        if ((*g)->tensors[i].kind == PP_TENSOR_WEIGHT) st->weight_bytes += (*g)->tensors[i].nbytes;
+    rc = pp_graph_add_meta(*g, "producer", "torch.save / safetensors checkpoint", err);
+    if (!rc) rc = pp_graph_add_meta(*g, "source", base_name(opt->input), err);
+    if (!rc) rc = pp_graph_add_meta(*g, "source_format", "checkpoint", err);
+    if (!rc) rc = pp_graph_add_meta(*g, "architecture", st->architecture, err);
+    return rc;
+}
+
 pp_code pp_convert(const pp_convert_options *opt, pp_convert_stats *stats, pp_error *err) {
     double t0 = now_s();
     if (!opt || !opt->input) return pp_error_set(err, PP_ERR_INVALID_ARG, "no input model given");
@@ -74,42 +142,17 @@ pp_code pp_convert(const pp_convert_options *opt, pp_convert_stats *stats, pp_er
         opt->dtype != PP_DTYPE_BF16)
         return pp_error_set(err, PP_ERR_INVALID_ARG, "--dtype %s: expected f32, f16 or bf16",
                             pp_dtype_name(opt->dtype));
-    const char *dot = strrchr(opt->input, '.');
-    if (!dot || strcmp(dot, ".onnx") != 0) {
-        /* Only ONNX for now; the extension is the format's name. */
-        FILE *f = fopen(opt->input, "rb");
-        if (!f) return pp_error_set(err, PP_ERR_IO, "%s: cannot open", opt->input);
-        unsigned char head[4] = {0};
-        size_t n = fread(head, 1, 4, f);
-        fclose(f);
-        if (n >= 2 && head[0] == 'P' && head[1] == 'K')
-            return pp_error_set(err, PP_ERR_UNSUPPORTED,
-                                "%s: a zip archive (torch.save?); only ONNX models are converted for now", opt->input);
-    }
-    pp_onnx_options oo;
-    memset(&oo, 0, sizeof oo);
-    oo.consts = opt->consts;
-    oo.n_consts = opt->n_consts;
-    oo.dims = opt->dims;
-    oo.n_dims = opt->n_dims;
-    pp_onnx *h;
-    pp_graph *g;
     pp_convert_stats st;
-    pp_code rc = pp_convert_onnx_graph(opt->input, &oo, &h, &g, &st, err);
-    if (rc) return rc;
-    const pp_onnx_info *info = pp_onnx_get_info(h);
-    char producer[512], opset[32], ir[32];
-    snprintf(producer, sizeof producer, "%s%s%s", info->producer_name, *info->producer_version ? " " : "",
-             info->producer_version);
-    snprintf(opset, sizeof opset, "%" PRId64, info->opset);
-    snprintf(ir, sizeof ir, "%" PRId64, info->ir_version);
-    const char *base = strrchr(opt->input, '/');
-    base = base ? base + 1 : opt->input;
-    if (!rc) rc = pp_graph_add_meta(g, "producer", producer, err);
-    if (!rc) rc = pp_graph_add_meta(g, "source", base, err);
-    if (!rc) rc = pp_graph_add_meta(g, "source_format", "onnx", err);
-    if (!rc) rc = pp_graph_add_meta(g, "opset", opset, err);
-    if (!rc) rc = pp_graph_add_meta(g, "onnx_ir_version", ir, err);
+    memset(&st, 0, sizeof st);
+    pp_source_format fmt = pp_source_sniff(opt->input);
+    if (fmt == PP_SRC_GRAPHBIN) return pp_error_set(err, PP_ERR_INVALID_ARG, "%s is already a graph.bin", opt->input);
+    if (fmt != PP_SRC_CHECKPOINT && (opt->arch || opt->arch_file))
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "--arch and --arch-file are for checkpoints; %s is an ONNX model",
+                            opt->input);
+    pp_onnx *h = NULL;
+    pp_graph *g = NULL;
+    pp_code rc = fmt == PP_SRC_CHECKPOINT ? checkpoint_graph(opt, &g, &st, err) : onnx_graph(opt, &h, &g, &st, err);
+    st.format = fmt;
     if (!rc) rc = pp_graph_add_meta(g, "tool", "ppconvert " PP_CONVERT_VERSION, err);
     if (!rc && opt->inspect) opt->inspect(g, opt->inspect_arg);
     /* Last, after every pass has read the weights in f32. */

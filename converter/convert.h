@@ -1,8 +1,10 @@
-/* convert.h: the converter's face. A foreign model file to a graph.bin:
+/* convert.h: the converter's face and front door. A foreign model file to a
+ * graph.bin; the format is read from the file's first bytes, not its name:
  *
- *   import (onnx.h) → constant folding (fold.h) → dead-node elimination →
- *   graph passes (passes.h) →
- *   shape inference (pp_graph_infer) → metadata → pp_graph_write
+ *   ONNX:        import (onnx.h) → constant folding (fold.h) → dead-node
+ *                elimination → graph passes (passes.h) → shape inference
+ *   checkpoints: tensors (checkpoint.h) → an architecture builds the graph
+ *   then:        metadata → stored precision → pp_graph_write
  *
  * The write goes through a temporary file and a rename: on any failure nothing
  * is left under the output path.
@@ -23,14 +25,27 @@ extern "C" {
 
 #define PP_CONVERT_VERSION "0.1.0"
 
+/* What a file is, from its first bytes (names lie; a sharded safetensors index
+ * is the one format known by its name). */
+typedef enum pp_source_format {
+    PP_SRC_UNKNOWN = 0, /* unreadable: the importer that tries it says why */
+    PP_SRC_ONNX,
+    PP_SRC_CHECKPOINT, /* torch.save zip or pickle, .safetensors, *.safetensors.index.json */
+    PP_SRC_GRAPHBIN,
+} pp_source_format;
+
+pp_source_format pp_source_sniff(const char *path);
+
 typedef struct pp_convert_options {
-    const char *input;           /* model.onnx */
+    const char *input;           /* model.onnx, model.pth, model.safetensors */
     const char *output;          /* graph.bin; NULL: convert and check, write nothing */
     pp_dtype dtype;              /* PP_DTYPE_F32 (or INVALID, the same); f16 / bf16 are refused for now */
     const pp_onnx_const *consts; /* graph inputs bound to constant data (borrowed) */
     int n_consts;
     const pp_onnx_dim *dims; /* dim_params bound to extents (borrowed) */
     int n_dims;
+    const char *arch;      /* checkpoints: "resnet50", "auto:input=32", ... (checkpoint.h); NULL = auto */
+    const char *arch_file; /* checkpoints: an architecture description file, or NULL */
     /* Called with the final graph just before it is written (a tool's -v
      * listing); may be NULL. */
     void (*inspect)(const pp_graph *g, void *arg);
@@ -52,6 +67,8 @@ typedef struct pp_convert_stats {
     uint64_t bytes_written; /* size of graph.bin; 0 when not written */
     int64_t opset;
     double seconds;
+    pp_source_format format;
+    char architecture[256];           /* checkpoints: what was built, e.g. "resnet50 (bottleneck 3,4,6,3; ...)" */
     pp_pass_stat passes[PP_PASS_MAX]; /* graph passes in the order run (passes.h) */
     int n_passes;
 } pp_convert_stats;
@@ -62,7 +79,7 @@ typedef struct pp_convert_stats {
 pp_code pp_convert_onnx_graph(const char *path, const pp_onnx_options *opt, pp_onnx **handle, pp_graph **graph,
                               pp_convert_stats *stats, pp_error *err);
 
-/* The whole conversion. stats may be NULL. */
+/* The whole conversion, for any format pp_source_sniff knows. stats may be NULL. */
 pp_code pp_convert(const pp_convert_options *opt, pp_convert_stats *stats, pp_error *err);
 
 #ifdef __cplusplus

@@ -1832,6 +1832,7 @@ static const struct {
     {"Ceil", op_unary, PP_OP_CEIL},
     {"Sin", op_unary, PP_OP_SIN},
     {"Cos", op_unary, PP_OP_COS},
+    {"Tan", op_unary, PP_OP_TAN},
     {"Sign", op_unary, PP_OP_SIGN},
     {"Round", op_unary, PP_OP_ROUND},
     {"Softplus", op_unary, PP_OP_SOFTPLUS},

@@ -18,16 +18,19 @@ _Static_assert(PP_STATUS_CANCELLED == (int)PP_ERR_CANCELLED && PP_STATUS_INTERNA
 
 struct pp_status {
     pp_error err;
+    int is_static; /* the out-of-memory status below: never freed */
 };
 
 /* A status for a failure; when even that allocation fails, a static one that
- * pp_status_free knows not to free. */
-static pp_status nomem_status = {{PP_ERR_NOMEM, "out of memory (allocating a status)"}};
+ * pp_status_free knows not to free (by its flag, not its address, so a status
+ * made by another library's copy of this code frees the same way). */
+static pp_status nomem_status = {{PP_ERR_NOMEM, "out of memory (allocating a status)"}, 1};
 
 static pp_status *status_from(const pp_error *err) {
     pp_status *s = malloc(sizeof *s);
     if (!s) return &nomem_status;
     s->err = *err;
+    s->is_static = 0;
     return s;
 }
 
@@ -43,10 +46,15 @@ static pp_status *status_new(pp_code code, const char *msg) {
     return status_from(&e);
 }
 
+pp_status *pp_status_create(pp_status_code code, const char *message) {
+    if (code == PP_STATUS_OK) return NULL;
+    return status_new((pp_code)code, message ? message : "");
+}
+
 pp_status_code pp_status_get_code(const pp_status *st) { return st ? (pp_status_code)st->err.code : PP_STATUS_OK; }
 const char *pp_status_message(const pp_status *st) { return st ? st->err.msg : ""; }
 void pp_status_free(pp_status *st) {
-    if (st && st != &nomem_status) free(st);
+    if (st && !st->is_static) free(st);
 }
 
 const char *pp_version(void) { return "0.1.0"; }

@@ -30,12 +30,3 @@ pp_code pp_backend_create(const char *spec, pp_backend **out, pp_error *err) {
 void pp_backend_destroy(pp_backend *b) {
     if (b) b->ops->destroy(b);
 }
-
-#ifndef PP_HAVE_CUDA
-/* A build without the CUDA toolkit: the same calls, a clear refusal. */
-pp_code pp_backend_cuda_create(int index, pp_backend **out, pp_error *err) {
-    *out = NULL;
-    return pp_error_set(err, PP_ERR_DEVICE, "cuda:%d: this build of ppengine has no CUDA backend", index);
-}
-int pp_cuda_device_count(void) { return 0; }
-#endif

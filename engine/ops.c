@@ -5,66 +5,22 @@
 #include <stdio.h>
 #include <string.h>
 
-#define V PP_MAX_IO
-// clang-format off
-static const pp_op_def op_defs[] = {
-    {PP_OP_CONV, 2, 4, 1, 1, pp_describe_conv},
-    {PP_OP_GEMM, 2, 3, 1, 1, pp_describe_gemm},
-    {PP_OP_MATMUL, 2, 2, 1, 1, pp_describe_matmul},
-    {PP_OP_BATCHNORM, 5, 5, 1, 1, pp_describe_batchnorm},
-#define UNARY(op) {PP_OP_##op, 1, 1, 1, 1, pp_describe_unary},
-    UNARY(RELU) UNARY(CLIP) UNARY(SIGMOID) UNARY(TANH) UNARY(GELU) UNARY(GELU_TANH) UNARY(SILU) UNARY(HARDSWISH)
-    UNARY(HARDSIGMOID) UNARY(LEAKY_RELU) UNARY(SQRT) UNARY(ERF) UNARY(EXP) UNARY(LOG) UNARY(NEG) UNARY(ABS)
-    UNARY(RECIPROCAL) UNARY(NOT) UNARY(ELU) UNARY(SOFTPLUS) UNARY(FLOOR) UNARY(CEIL) UNARY(SIN) UNARY(COS)
-    UNARY(SIGN) UNARY(ROUND) UNARY(MISH) UNARY(SELU)
-#undef UNARY
-#define BINARY(op) {PP_OP_##op, 2, 2, 1, 1, pp_describe_binary},
-    BINARY(ADD) BINARY(SUB) BINARY(MUL) BINARY(DIV) BINARY(POW) BINARY(EQUAL) BINARY(LESS) BINARY(GREATER)
-    BINARY(LESS_EQUAL) BINARY(GREATER_EQUAL) BINARY(AND) BINARY(OR) BINARY(XOR) BINARY(MAX) BINARY(MIN)
-    BINARY(MOD) BINARY(PRELU)
-#undef BINARY
-    {PP_OP_WHERE, 3, 3, 1, 1, pp_describe_where},
-    {PP_OP_CAST, 1, 1, 1, 1, pp_describe_cast},
-    {PP_OP_MAXPOOL, 1, 1, 1, 1, pp_describe_pool},
-    {PP_OP_AVGPOOL, 1, 1, 1, 1, pp_describe_pool},
-    {PP_OP_GLOBAL_AVGPOOL, 1, 1, 1, 1, pp_describe_pool},
-    {PP_OP_GLOBAL_MAXPOOL, 1, 1, 1, 1, pp_describe_pool},
-    {PP_OP_SOFTMAX, 1, 1, 1, 1, pp_describe_softmax},
-    {PP_OP_LOG_SOFTMAX, 1, 1, 1, 1, pp_describe_softmax},
-    {PP_OP_LAYERNORM, 2, 3, 1, 1, pp_describe_layernorm},
-    {PP_OP_ATTENTION, 3, 4, 1, 1, pp_describe_attention},
-    {PP_OP_REDUCE_MEAN, 1, 1, 1, 1, pp_describe_reduce},
-    {PP_OP_REDUCE_SUM, 1, 1, 1, 1, pp_describe_reduce},
-    {PP_OP_REDUCE_MAX, 1, 1, 1, 1, pp_describe_reduce},
-    {PP_OP_REDUCE_MIN, 1, 1, 1, 1, pp_describe_reduce},
-    {PP_OP_REDUCE_PROD, 1, 1, 1, 1, pp_describe_reduce},
-    {PP_OP_ARGMAX, 1, 1, 1, 1, pp_describe_reduce},
-    {PP_OP_ARGMIN, 1, 1, 1, 1, pp_describe_reduce},
-    {PP_OP_IDENTITY, 1, 1, 1, 1, pp_describe_reshape},
-    {PP_OP_FLATTEN, 1, 1, 1, 1, pp_describe_reshape},
-    {PP_OP_RESHAPE, 1, 1, 1, 1, pp_describe_reshape},
-    {PP_OP_SQUEEZE, 1, 1, 1, 1, pp_describe_reshape},
-    {PP_OP_UNSQUEEZE, 1, 1, 1, 1, pp_describe_reshape},
-    {PP_OP_TRANSPOSE, 1, 1, 1, 1, pp_describe_transpose},
-    {PP_OP_CONCAT, 1, V, 1, 1, pp_describe_concat},
-    {PP_OP_SPLIT, 1, 1, 1, V, pp_describe_split},
-    {PP_OP_SLICE, 1, 1, 1, 1, pp_describe_slice},
-    {PP_OP_GATHER, 2, 2, 1, 1, pp_describe_gather},
-    {PP_OP_GATHER_ELEMENTS, 2, 2, 1, 1, pp_describe_gather_elements},
-    {PP_OP_EXPAND, 1, 1, 1, 1, pp_describe_expand},
-    {PP_OP_TILE, 1, 1, 1, 1, pp_describe_expand},
-    {PP_OP_PAD, 1, 1, 1, 1, pp_describe_pad},
-    {PP_OP_RESIZE, 1, 1, 1, 1, pp_describe_resize},
-    {PP_OP_TRILU, 1, 1, 1, 1, pp_describe_trilu},
-    {PP_OP_SHAPE, 1, 1, 1, 1, pp_describe_fill},
-    {PP_OP_CONSTANT_OF_SHAPE, 0, 0, 1, 1, pp_describe_fill},
-    {PP_OP_RANGE, 0, 0, 1, 1, pp_describe_fill},
-    {PP_OP_DEPTH_TO_SPACE, 1, 1, 1, 1, pp_describe_d2s},
-    {PP_OP_SPACE_TO_DEPTH, 1, 1, 1, 1, pp_describe_d2s},
-    {PP_OP_CUMSUM, 1, 1, 1, 1, pp_describe_cumsum},
-};
-// clang-format on
-#undef V
+_Static_assert(PP_OP_TABLE_ROWS == PP_OP_LIST_ROWS,
+               "every op of PP_OP_LIST (include/ppformat.h) needs a row in PP_OP_TABLE (kernels/op_table.h)");
+
+/* With the count above this makes the table a bijection onto PP_OP_LIST: a row
+ * named twice is a redeclared enumerator, a name outside the list has no PP_OP_. */
+#define PP_X_ROW(name, ...) PP_OP_ROW_##name,
+enum { PP_OP_TABLE(PP_X_ROW) };
+#undef PP_X_ROW
+
+#define PP_CUDA_PATH_kernel PP_CUDA_PATH_KERNEL
+#define PP_CUDA_PATH_cudnn PP_CUDA_PATH_CUDNN
+#define PP_CUDA_PATH_cublaslt PP_CUDA_PATH_CUBLASLT
+#define PP_X_DEF(name, desc, kern, cuda, min_in, max_in, min_out, max_out)                                             \
+    {PP_OP_##name, min_in, max_in, min_out, max_out, pp_describe_##desc, #kern, PP_CUDA_PATH_##cuda},
+static const pp_op_def op_defs[] = {PP_OP_TABLE(PP_X_DEF)};
+#undef PP_X_DEF
 
 const pp_op_def *pp_op_def_get(pp_op op) {
     for (size_t i = 0; i < sizeof op_defs / sizeof op_defs[0]; i++)

@@ -12,6 +12,7 @@
 #ifndef PP_OPS_H
 #define PP_OPS_H
 
+#include "../kernels/op_table.h"
 #include "../kernels/params.h"
 #include "graph.h"
 
@@ -42,11 +43,14 @@ typedef struct pp_describe_ctx {
 typedef pp_code (*pp_describe_fn)(const pp_describe_ctx *ctx, const pp_shape *in, int n_in, pp_shape *out, int n_out,
                                   pp_op_params *p, pp_cost *cost, pp_error *err);
 
+/* An op's row of kernels/op_table.h. */
 typedef struct pp_op_def {
     pp_op op;
     int min_in, max_in; /* max_in = PP_MAX_IO for variadic ops */
     int min_out, max_out;
     pp_describe_fn describe;
+    const char *kernel; /* the kernel family: "conv", "eltwise", ... */
+    pp_cuda_path cuda;  /* how the CUDA backend runs it */
 } pp_op_def;
 
 /* The definition of op, or NULL when the engine does not know it. */
@@ -75,61 +79,12 @@ int pp_axis_normalize(int64_t axis, int rank, const char *what, pp_error *err);
  * pp_act_kind, "act_alpha", "act_beta"). */
 pp_act pp_node_act(const pp_node *n);
 
-/* Describe functions, one per op family (engine/ops_*.c). */
-pp_code pp_describe_conv(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                         pp_error *);
-pp_code pp_describe_gemm(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                         pp_error *);
-pp_code pp_describe_matmul(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                           pp_error *);
-pp_code pp_describe_batchnorm(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *,
-                              pp_cost *, pp_error *);
-pp_code pp_describe_pool(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                         pp_error *);
-pp_code pp_describe_softmax(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                            pp_error *);
-pp_code pp_describe_layernorm(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *,
-                              pp_cost *, pp_error *);
-pp_code pp_describe_attention(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *,
-                              pp_cost *, pp_error *);
-pp_code pp_describe_reduce(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                           pp_error *);
-pp_code pp_describe_unary(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                          pp_error *);
-pp_code pp_describe_binary(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                           pp_error *);
-pp_code pp_describe_where(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                          pp_error *);
-pp_code pp_describe_cast(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                         pp_error *);
-pp_code pp_describe_reshape(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                            pp_error *); /* IDENTITY FLATTEN RESHAPE SQUEEZE UNSQUEEZE */
-pp_code pp_describe_transpose(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *,
-                              pp_cost *, pp_error *);
-pp_code pp_describe_concat(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                           pp_error *);
-pp_code pp_describe_split(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                          pp_error *);
-pp_code pp_describe_slice(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                          pp_error *);
-pp_code pp_describe_gather(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                           pp_error *);
-pp_code pp_describe_gather_elements(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *,
-                                    pp_cost *, pp_error *);
-pp_code pp_describe_expand(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                           pp_error *); /* EXPAND TILE */
-pp_code pp_describe_pad(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                        pp_error *);
-pp_code pp_describe_resize(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                           pp_error *);
-pp_code pp_describe_trilu(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                          pp_error *);
-pp_code pp_describe_fill(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                         pp_error *); /* SHAPE CONSTANT_OF_SHAPE RANGE */
-pp_code pp_describe_d2s(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                        pp_error *);
-pp_code pp_describe_cumsum(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *, pp_cost *,
-                           pp_error *);
+/* Describe functions, one per op family (engine/ops_*.c), named by the op table. */
+#define PP_X_DESCRIBE_DECL(name, desc, ...)                                                                            \
+    pp_code pp_describe_##desc(const pp_describe_ctx *, const pp_shape *, int, pp_shape *, int, pp_op_params *,        \
+                               pp_cost *, pp_error *);
+PP_OP_TABLE(PP_X_DESCRIBE_DECL)
+#undef PP_X_DESCRIBE_DECL
 
 #ifdef __cplusplus
 }

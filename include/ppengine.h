@@ -31,12 +31,22 @@
 extern "C" {
 #endif
 
+/* PP_API marks what the library exports (it is built with hidden visibility, so
+ * nothing else leaves it); PP_NODISCARD makes ignoring a returned status a warning. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PP_API __attribute__((visibility("default")))
+#define PP_NODISCARD __attribute__((warn_unused_result))
+#else
+#define PP_API
+#define PP_NODISCARD
+#endif
+
 #define PPENGINE_VERSION_MAJOR 0
 #define PPENGINE_VERSION_MINOR 1
 #define PPENGINE_VERSION_PATCH 0
 
 /* "0.1.0": the library's version, which may differ from the header's. */
-const char *pp_version(void);
+PP_API const char *pp_version(void);
 
 /* ---- status ------------------------------------------------------------------ */
 
@@ -57,20 +67,23 @@ typedef enum pp_status_code {
 
 typedef struct pp_status pp_status;
 
+/* A status of this code and message (copied; cut to 511 bytes), for callbacks
+ * and libraries built on this one; PP_STATUS_OK gives NULL. The caller owns it. */
+PP_API pp_status *pp_status_create(pp_status_code code, const char *message);
 /* NULL (success) gives PP_STATUS_OK and "". */
-pp_status_code pp_status_get_code(const pp_status *st);
-const char *pp_status_message(const pp_status *st); /* borrowed; lives as long as st */
-void pp_status_free(pp_status *st);                 /* NULL is fine */
+PP_API pp_status_code pp_status_get_code(const pp_status *st);
+PP_API const char *pp_status_message(const pp_status *st); /* borrowed; lives as long as st */
+PP_API void pp_status_free(pp_status *st);                 /* NULL is fine */
 
 /* ---- nets: loaded graph.bin files ----------------------------------------------- */
 
 typedef struct pp_net pp_net;
 
 /* Maps and validates the file. *out is the caller's; free with pp_net_free. */
-pp_status *pp_net_load(const char *path, pp_net **out);
+PP_API PP_NODISCARD pp_status *pp_net_load(const char *path, pp_net **out);
 /* The same over memory the caller keeps valid and unchanged until pp_net_free. */
-pp_status *pp_net_load_memory(const void *data, size_t size, pp_net **out);
-void pp_net_free(pp_net *net);
+PP_API PP_NODISCARD pp_status *pp_net_load_memory(const void *data, size_t size, pp_net **out);
+PP_API void pp_net_free(pp_net *net);
 
 enum { PP_MAX_DIMS = 8 };
 
@@ -93,21 +106,21 @@ typedef struct pp_tensor_info {
     int64_t dims[PP_MAX_DIMS]; /* -k means k × batch; the batch is always on axis 0 */
 } pp_tensor_info;
 
-int pp_net_input_count(const pp_net *net);
-int pp_net_output_count(const pp_net *net);
+PP_API int pp_net_input_count(const pp_net *net);
+PP_API int pp_net_output_count(const pp_net *net);
 /* index out of range: INVALID_ARGUMENT */
-pp_status *pp_net_input_info(const pp_net *net, int index, pp_tensor_info *info);
-pp_status *pp_net_output_info(const pp_net *net, int index, pp_tensor_info *info);
+PP_API PP_NODISCARD pp_status *pp_net_input_info(const pp_net *net, int index, pp_tensor_info *info);
+PP_API PP_NODISCARD pp_status *pp_net_output_info(const pp_net *net, int index, pp_tensor_info *info);
 /* Bytes of input/output `index` at batch size `batch`. */
-size_t pp_net_input_bytes(const pp_net *net, int index, int64_t batch);
-size_t pp_net_output_bytes(const pp_net *net, int index, int64_t batch);
+PP_API size_t pp_net_input_bytes(const pp_net *net, int index, int64_t batch);
+PP_API size_t pp_net_output_bytes(const pp_net *net, int index, int64_t batch);
 
 /* ---- options -------------------------------------------------------------------- */
 
 typedef struct pp_options pp_options;
 
-pp_status *pp_options_create(pp_options **out);
-void pp_options_free(pp_options *opt);
+PP_API PP_NODISCARD pp_status *pp_options_create(pp_options **out);
+PP_API void pp_options_free(pp_options *opt);
 /* Keys (values are strings; an unknown key or a bad value is INVALID_ARGUMENT):
  *   devices     "auto" (default), "cpu", "cpu:0,cpu:1", "cuda:0,cuda:1", "cuda:0,cuda:0"
  *   stages      pipeline stages per replica, default "1"; replicas = devices / stages
@@ -133,7 +146,7 @@ void pp_options_free(pp_options *opt);
  *   max_batch     also the most rows the batcher merges into one run (default: the engine's)
  *   max_delay_us  how long a queued request waits for others to join its batch, default "1000"
  *   max_queue     requests waiting at once; a submit beyond it is OVERLOADED, default "1024" */
-pp_status *pp_options_set(pp_options *opt, const char *key, const char *value);
+PP_API PP_NODISCARD pp_status *pp_options_set(pp_options *opt, const char *key, const char *value);
 
 /* ---- engines ---------------------------------------------------------------------- */
 
@@ -141,14 +154,15 @@ typedef struct pp_engine pp_engine;
 
 /* Places net on the devices, uploads weights, prepares every kernel. net is
  * borrowed and must outlive the engine; opt may be NULL and may be freed after. */
-pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine **out);
-void pp_engine_free(pp_engine *eng);
+PP_API PP_NODISCARD pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine **out);
+PP_API void pp_engine_free(pp_engine *eng);
 
 /* Runs a batch. inputs[i] points at input i's data (C order, batch on axis 0,
  * pp_net_input_bytes(net, i, batch) bytes), outputs[i] at a caller buffer of
  * pp_net_output_bytes(net, i, batch) bytes. Both stay the caller's. The first run
  * at a new batch size prepares it; later runs at that size allocate nothing. */
-pp_status *pp_engine_run(pp_engine *eng, int64_t batch, const void *const *inputs, void *const *outputs);
+PP_API PP_NODISCARD pp_status *pp_engine_run(pp_engine *eng, int64_t batch, const void *const *inputs,
+                                             void *const *outputs);
 /* Runs a batch on device buffers the caller owns, in the order of the caller's
  * stream, without waiting: inputs[i] lies on the device of the engine's first
  * stage, outputs[i] on the device of its last (one device when there is one
@@ -161,19 +175,19 @@ pp_status *pp_engine_run(pp_engine *eng, int64_t batch, const void *const *input
  * the call returns when the outputs are written. Needs an engine with one
  * replica (devices / stages == 1). Errors that kernels detect in the data (an
  * index out of range) surface in the next pp_engine_synchronize or pp_engine_run. */
-pp_status *pp_engine_run_device(pp_engine *eng, int64_t batch, const void *const *inputs, void *const *outputs,
-                                void *stream);
+PP_API PP_NODISCARD pp_status *pp_engine_run_device(pp_engine *eng, int64_t batch, const void *const *inputs,
+                                                    void *const *outputs, void *stream);
 /* Waits until everything the engine has enqueued is done and reports errors
  * kernels raised meanwhile. */
-pp_status *pp_engine_synchronize(pp_engine *eng);
+PP_API PP_NODISCARD pp_status *pp_engine_synchronize(pp_engine *eng);
 /* Runs once at `batch` on zeros, so the first real run is as fast as the rest. */
-pp_status *pp_engine_warmup(pp_engine *eng, int64_t batch);
+PP_API PP_NODISCARD pp_status *pp_engine_warmup(pp_engine *eng, int64_t batch);
 /* What the engine had to change from what was asked, in one line, or NULL:
  * fewer micro-batches in flight to fit mem_limit, graphs turned off after a
  * capture failed. Borrowed; lives as long as the engine. */
-const char *pp_engine_notice(const pp_engine *eng);
+PP_API const char *pp_engine_notice(const pp_engine *eng);
 /* Stops the run in progress, which returns PP_STATUS_CANCELLED; any thread. */
-void pp_engine_cancel(pp_engine *eng);
+PP_API void pp_engine_cancel(pp_engine *eng);
 
 /* ---- dynamic batching --------------------------------------------------------------- */
 
@@ -222,17 +236,17 @@ typedef void (*pp_request_callback)(void *user, const pp_request_result *result)
  * thread and prepares the engine for every batch size up to max_batch, which
  * takes a moment. UNSUPPORTED when an input or output has no batch axis.
  * *out is the caller's, freed with pp_batcher_free. */
-pp_status *pp_batcher_create(pp_engine *eng, const pp_options *opt, pp_batcher **out);
+PP_API PP_NODISCARD pp_status *pp_batcher_create(pp_engine *eng, const pp_options *opt, pp_batcher **out);
 /* Refuses new requests from now on (submit: CANCELLED) and runs those already
  * queued at once, without waiting out max_delay_us; returns without waiting
  * for them. A service that stops calls it, lets its waiters finish, then
  * frees. Any thread; NULL is fine. */
-void pp_batcher_drain(pp_batcher *b);
+PP_API void pp_batcher_drain(pp_batcher *b);
 /* Refuses new requests, runs every one already queued to completion (their
  * callbacks are called, waiters woken), stops the thread and frees. No thread
  * may be inside another pp_batcher_* call on b, nor call one later; results
  * of requests nobody waited for are dropped. NULL is fine. */
-void pp_batcher_free(pp_batcher *b);
+PP_API void pp_batcher_free(pp_batcher *b);
 
 /* Queues a request of `batch` rows (>= 1). inputs / outputs: as for
  * pp_engine_run at `batch` (the arrays themselves are copied and may be reused
@@ -245,29 +259,30 @@ void pp_batcher_free(pp_batcher *b);
  * exactly once, which frees its slot. On error (INVALID_ARGUMENT; OVERLOADED
  * when max_queue requests are waiting already; CANCELLED once pp_batcher_free
  * began) nothing is queued and cb is never called. */
-pp_status *pp_batcher_submit(pp_batcher *b, int64_t batch, const void *const *inputs, void *const *outputs,
-                             int64_t timeout_us, pp_request_callback cb, void *user, uint64_t *id);
+PP_API PP_NODISCARD pp_status *pp_batcher_submit(pp_batcher *b, int64_t batch, const void *const *inputs,
+                                                 void *const *outputs, int64_t timeout_us, pp_request_callback cb,
+                                                 void *user, uint64_t *id);
 /* Blocks until request `id` (submitted without a callback) completes, and
  * returns its status (NULL: the outputs are written); *result (may be NULL)
  * gets its timings. Expires the request itself at its deadline while it is
  * still queued. An id not waitable (unknown, already waited for, submitted
  * with a callback) is INVALID_ARGUMENT. */
-pp_status *pp_batcher_wait(pp_batcher *b, uint64_t id, pp_request_result *result);
+PP_API PP_NODISCARD pp_status *pp_batcher_wait(pp_batcher *b, uint64_t id, pp_request_result *result);
 /* Cancels a request that is still queued: it completes at once (on this
  * thread, for a callback) with PP_STATUS_CANCELLED, is never run, and its
  * buffers are the caller's again. Returns 1, or 0 when it is already running
  * or finished (it then completes as usual) or the id is unknown. */
-int pp_batcher_cancel(pp_batcher *b, uint64_t id);
+PP_API int pp_batcher_cancel(pp_batcher *b, uint64_t id);
 /* Requests queued now (not yet in a run). */
-int64_t pp_batcher_queue_depth(pp_batcher *b);
+PP_API int64_t pp_batcher_queue_depth(pp_batcher *b);
 /* Runs made so far with exactly `rows` rows; rows > max_batch counts the runs
  * of single requests larger than max_batch. */
-int64_t pp_batcher_batches(pp_batcher *b, int64_t rows);
+PP_API int64_t pp_batcher_batches(pp_batcher *b, int64_t rows);
 /* The most rows merged into one run. */
-int64_t pp_batcher_max_batch(const pp_batcher *b);
+PP_API int64_t pp_batcher_max_batch(const pp_batcher *b);
 
 /* Number of CUDA devices this process can use (0 without a GPU or driver). */
-int pp_cuda_devices(void);
+PP_API int pp_cuda_devices(void);
 
 #ifdef __cplusplus
 }

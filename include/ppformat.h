@@ -61,7 +61,7 @@ typedef enum pp_dtype {
     X(RELU, 10) X(CLIP, 11) X(SIGMOID, 12) X(TANH, 13) X(GELU, 14) X(SILU, 15) X(HARDSWISH, 16)                  \
     X(HARDSIGMOID, 17) X(LEAKY_RELU, 18) X(SQRT, 19) X(ERF, 20) X(EXP, 21) X(LOG, 22) X(NEG, 23) X(ABS, 24)      \
     X(RECIPROCAL, 25) X(NOT, 26) X(CAST, 27) X(ELU, 28) X(SOFTPLUS, 29) X(FLOOR, 30) X(CEIL, 31)                 \
-    X(SIN, 32) X(COS, 33) X(SIGN, 34) X(ROUND, 35) X(MISH, 36) X(SELU, 37) X(GELU_TANH, 38)                     \
+    X(SIN, 32) X(COS, 33) X(SIGN, 34) X(ROUND, 35) X(MISH, 36) X(SELU, 37) X(GELU_TANH, 38) X(TAN, 39)          \
     X(ADD, 50) X(SUB, 51) X(MUL, 52) X(DIV, 53) X(POW, 54) X(EQUAL, 55) X(LESS, 56) X(GREATER, 57)               \
     X(AND, 58) X(OR, 59) X(MAX, 60) X(MIN, 61) X(WHERE, 62) X(LESS_EQUAL, 63) X(GREATER_EQUAL, 64)              \
     X(XOR, 65) X(MOD, 66) X(PRELU, 67)                                                                           \

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # serve_bench: ppserve's dynamic batching on the CPU backend, against the
 # engine's offline throughput. A ResNet-18 (torchvision's architecture, random
-# weights: speed does not depend on them) is exported to ONNX by PyTorch into
-# WORKDIR once and converted; then, each for SECONDS:
+# weights: speed does not depend on them; SIZE x SIZE inputs, default 224) is
+# exported to ONNX by PyTorch into WORKDIR once and converted; then, each for SECONDS:
 #   offline   ppengine bench at batch MAX_BATCH (and at 1)
 #   batched   ppserve --max-batch MAX_BATCH --max-delay-us DELAY, ppload with
 #             32 connections of batch-1 binary requests
@@ -17,32 +17,35 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${PP_BUILD:-$here/../build}" && pwd)
 work=${2:-$build/serve-bench}
 max_batch=${MAX_BATCH:-32}
+size=${SIZE:-224} # input height and width
 delay=${DELAY:-2000}
 conc=${CONCURRENCY:-32}
 mkdir -p "$work"
 cd "$work"
 
-if [ ! -s resnet18.onnx ]; then
-  /usr/bin/python3 - << 'EOF'
-import torch, torchvision
+model=resnet18_$size
+if [ ! -s $model.onnx ]; then
+  SIZE=$size MODEL=$model /usr/bin/python3 - << 'EOF'
+import os, torch, torchvision
 m = torchvision.models.resnet18().eval()
-torch.onnx.export(m, torch.randn(1, 3, 224, 224), "resnet18.onnx.tmp", input_names=["input"],
+s = int(os.environ["SIZE"])
+torch.onnx.export(m, torch.randn(1, 3, s, s), os.environ["MODEL"] + ".onnx.tmp", input_names=["input"],
                   output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
                   opset_version=13)
 EOF
-  mv resnet18.onnx.tmp resnet18.onnx
+  mv $model.onnx.tmp $model.onnx
 fi
-[ -s resnet18.bin ] || "$build/ppconvert" resnet18.onnx -o resnet18.bin > /dev/null
+[ -s $model.bin ] || "$build/ppconvert" $model.onnx -o $model.bin > /dev/null
 
 # offline BATCH: "items/s median_ms"
 offline() {
-  "$build/ppengine" bench resnet18.bin --devices cpu --batch "$1" --duration "$secs" > "bench$1.txt" 2>&1
+  "$build/ppengine" bench $model.bin --devices cpu --batch "$1" --duration "$secs" > "bench$1.txt" 2>&1
   awk '/^throughput:/ {t = $2} /^latency ms:/ {for (i = 1; i < NF; i++) if ($i == "median") m = $(i + 1)} END {print t, m}' "bench$1.txt"
 }
 
 # served MAX_BATCH: "rows/s p50 p99", from ppload against a fresh ppserve
 served() {
-  "$build/ppserve" --model resnet=resnet18.bin --port 0 --devices cpu --max-batch "$1" --max-delay-us "$delay" \
+  "$build/ppserve" --model resnet=$model.bin --port 0 --devices cpu --max-batch "$1" --max-delay-us "$delay" \
     --max-queue 4096 > serve.out 2> serve.err &
   local pid=$! port=
   for _ in $(seq 1200); do
@@ -55,15 +58,16 @@ served() {
   "$build/ppload" "127.0.0.1:$port" --model resnet --concurrency "$conc" --duration "$secs" > "load$1.txt" || true
   kill -TERM "$pid"
   wait "$pid" || true
-  awk '/throughput/ {r = $5} /latency ms/ {print r, $4, $8}' "load$1.txt"
+  awk '/throughput/ {r = $5} /latency ms/ {print r, $5, $9}' "load$1.txt"
 }
 
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 read -r off_b off_ms <<< "$(offline "$max_batch")"
 read -r off_1 off_1ms <<< "$(offline 1)"
 read -r bat_t bat_p50 bat_p99 <<< "$(served "$max_batch")"
 read -r one_t one_p50 one_p99 <<< "$(served 1)"
 bound=$(awk -v d="$delay" -v c="$off_ms" 'BEGIN {printf "%.0f", d / 1000 + 2 * c}')
-echo "ResNet-18 (224x224), CPU backend, $(nproc) cores, $conc connections of batch-1 binary requests, ${secs} s each"
+echo "ResNet-18 (${size}x${size}), CPU backend, $(nproc) cores (load average before: $load), $conc connections of batch-1 binary requests, ${secs} s each"
 printf '%-44s %12s %10s %10s %10s\n' "configuration" "images/s" "vs offline" "p50 ms" "p99 ms"
 awk -v a="$off_b" -v b="$max_batch" -v m="$off_ms" 'BEGIN {printf "%-44s %12.2f %10s %10s %10s\n", "ppengine bench, batch " b " (offline)", a, "1.00", "", m " (run)"}'
 awk -v a="$off_1" -v m="$off_1ms" -v o="$off_b" 'BEGIN {printf "%-44s %12.2f %10.2f %10s %10s\n", "ppengine bench, batch 1 (offline)", a, a / o, "", m " (run)"}'

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The CUDA backend without a GPU, in every `make test` of a build with CUDA:
-# kernels/cuda/emu/run.sh compiles the real kernels (kernels/cuda/*.cu) as host
+# tests/emu/run.sh compiles the real kernels (kernels/cuda/*.cu) as host
 # C++ that runs every CUDA thread, links them with engine/cuda's cuBLASLt and
 # cuDNN glue against host mocks of those libraries, and runs tests/gpu_ops'
 # table against the CPU kernels. This is the part that changes most and that no
 # other CI test reaches: the fp16/bf16 precision cases, graph capture and
 # replay, convolutions (NHWC in 16 bits) and GEMMs (also where cuBLASLt offers no
-# fused epilogue). The whole table and every model: `bash kernels/cuda/emu/run.sh
+# fused epilogue). The whole table and every model: `bash tests/emu/run.sh
 # build all` (tens of minutes on two cores).
 #
 # Environment (set by ctest): PP_SOURCE_DIR, PP_BINARY_DIR. Exit 77 when the build
@@ -18,4 +18,4 @@ for t in g++ gcc python3; do
   command -v "$t" > /dev/null || { echo "SKIPPED: no $t"; exit 77; }
 done
 [ -f "${CUDA_INC:-/usr/local/cuda/include}/cuda_runtime.h" ] || { echo "SKIPPED: no CUDA headers"; exit 77; }
-exec bash "$PP_SOURCE_DIR/kernels/cuda/emu/run.sh" "$PP_BINARY_DIR" ops "fp16,bf16,graph,conv,gemm,matmul"
+exec bash "$PP_SOURCE_DIR/tests/emu/run.sh" "$PP_BINARY_DIR" ops "fp16,bf16,graph,conv,gemm,matmul"

@@ -17,7 +17,7 @@
  * inputs' rounding; not with --device cpu, which computes in f32 only).
  *
  * Without a GPU: `gpu_ops --device cpu` checks the table itself (CPU against
- * CPU), and kernels/cuda/emu/run.sh runs it against the CUDA kernels emulated
+ * CPU), and tests/emu/run.sh runs it against the CUDA kernels emulated
  * on the host.
  */
 #include <math.h>
@@ -538,6 +538,7 @@ static void eltwise_cases(void) {
         {PP_OP_CEIL, "ceil", G_NORMAL},
         {PP_OP_SIN, "sin", G_NORMAL},
         {PP_OP_COS, "cos", G_NORMAL},
+        {PP_OP_TAN, "tan", G_NORMAL},
         {PP_OP_SIGN, "sign", G_NORMAL},
         {PP_OP_ROUND, "round", G_NORMAL},
         {PP_OP_MISH, "mish", G_NORMAL},

@@ -100,6 +100,7 @@ static double ref_unary(pp_op op, double x, double alpha, double beta) {
     case PP_OP_CEIL: return ceil(x);
     case PP_OP_SIN: return sin(x);
     case PP_OP_COS: return cos(x);
+    case PP_OP_TAN: return tan(x);
     case PP_OP_SIGN: return x > 0 ? 1 : (x < 0 ? -1 : 0);
     case PP_OP_ROUND: return nearbyint(x);
     case PP_OP_MISH: return x * tanh(ref_softplus(x));
@@ -132,7 +133,7 @@ Test(unary, every_f32_op_against_libm) {
                                 PP_OP_SILU,  PP_OP_HARDSWISH, PP_OP_SQRT, PP_OP_ERF,        PP_OP_EXP,
                                 PP_OP_LOG,   PP_OP_NEG,       PP_OP_ABS,  PP_OP_RECIPROCAL, PP_OP_SOFTPLUS,
                                 PP_OP_FLOOR, PP_OP_CEIL,      PP_OP_SIN,  PP_OP_COS,        PP_OP_SIGN,
-                                PP_OP_ROUND, PP_OP_MISH};
+                                PP_OP_ROUND, PP_OP_MISH,      PP_OP_TAN};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         tnode t;
         tn_init(&t, ops[i], 1);

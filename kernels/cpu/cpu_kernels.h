@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 
+#include "../op_table.h"
 #include "../params.h"
 
 #ifdef __cplusplus
@@ -42,38 +43,13 @@ void pp_cpu_sgemm_rows(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k
 size_t pp_cpu_gemm_workspace(const pp_op_params *p);
 size_t pp_cpu_matmul_workspace(const pp_op_params *p);
 
-int pp_cpu_conv(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+/* The kernels, one per family of the op table (kernels/op_table.h). */
+#define PP_X_CPU_DECL(name, desc, kern, ...)                                                                           \
+    int pp_cpu_##kern(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
+PP_OP_TABLE(PP_X_CPU_DECL)
+#undef PP_X_CPU_DECL
 size_t pp_cpu_conv_workspace(const pp_op_params *p);
-int pp_cpu_gemm(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
-int pp_cpu_matmul(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
-int pp_cpu_batchnorm(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
-int pp_cpu_pool(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
-int pp_cpu_softmax(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
-int pp_cpu_layernorm(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
-int pp_cpu_attention(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
 size_t pp_cpu_attention_workspace(const pp_op_params *p);
-int pp_cpu_reduce(const pp_op_params *p, const void *const *in, void *const *out,
-                  void *ws); /* REDUCE_*, ARGMAX, ARGMIN */
-
-int pp_cpu_eltwise(const pp_op_params *p, const void *const *in, void *const *out,
-                   void *ws); /* unary, binary, WHERE, PRELU */
-int pp_cpu_cast(const pp_op_params *p, const void *const *in, void *const *out, void *ws); /* eltwise params */
-
-int pp_cpu_copy(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
-int pp_cpu_transpose(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
-int pp_cpu_concat(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
-int pp_cpu_split(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
-int pp_cpu_slice(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
-int pp_cpu_gather(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
-int pp_cpu_gather_elements(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
-int pp_cpu_expand(const pp_op_params *p, const void *const *in, void *const *out, void *ws); /* EXPAND, TILE */
-int pp_cpu_pad(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
-int pp_cpu_resize(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
-int pp_cpu_trilu(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
-int pp_cpu_fill(const pp_op_params *p, const void *const *in, void *const *out,
-                void *ws); /* SHAPE, CONSTANT_OF_SHAPE, RANGE */
-int pp_cpu_d2s(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
-int pp_cpu_cumsum(const pp_op_params *p, const void *const *in, void *const *out, void *ws);
 
 /* f16 / bf16 ↔ f32, round to nearest even; shared by CAST, .npy I/O and tests. */
 float pp_f16_to_f32(uint16_t h);

@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../act.h"
+#include "../eltwise_math.h"
 #include "cpu_kernels.h"
 #include "omp.h"
 
@@ -41,46 +41,13 @@ enum { PAR_MIN = 32768, BLK = 4096 };
         }                                                                                                              \
     } while (0)
 
-#define ACT_LOOP(KIND)                                                                                                 \
-    do {                                                                                                               \
-        const pp_act act_ = {KIND, e->alpha, e->beta};                                                                 \
-        UNARY_LOOP(float, float, pp_act_apply(act_, x));                                                               \
-    } while (0)
-
-static inline float softplus_f(float x) { return fmaxf(x, 0.f) + log1pf(expf(-fabsf(x))); }
-
-static float sign_f(float x) { return x > 0.f ? 1.f : (x < 0.f ? -1.f : x); /* ±0 and NaN stay */ }
-
 static int unary_f32(const pp_eltwise_params *e, const void *const *in, void *const *out, int64_t n) {
     const float alpha = e->alpha, beta = e->beta;
     switch (e->op) {
-    case PP_OP_RELU: ACT_LOOP(PP_ACT_RELU); break;
-    case PP_OP_CLIP: ACT_LOOP(PP_ACT_CLIP); break;
-    case PP_OP_SIGMOID: ACT_LOOP(PP_ACT_SIGMOID); break;
-    case PP_OP_TANH: ACT_LOOP(PP_ACT_TANH); break;
-    case PP_OP_GELU: ACT_LOOP(PP_ACT_GELU); break;
-    case PP_OP_GELU_TANH: ACT_LOOP(PP_ACT_GELU_TANH); break;
-    case PP_OP_SILU: ACT_LOOP(PP_ACT_SILU); break;
-    case PP_OP_HARDSWISH: ACT_LOOP(PP_ACT_HARDSWISH); break;
-    case PP_OP_HARDSIGMOID: ACT_LOOP(PP_ACT_HARDSIGMOID); break;
-    case PP_OP_LEAKY_RELU: ACT_LOOP(PP_ACT_LEAKY_RELU); break;
-    case PP_OP_SQRT: UNARY_LOOP(float, float, sqrtf(x)); break;
-    case PP_OP_ERF: UNARY_LOOP(float, float, erff(x)); break;
-    case PP_OP_EXP: UNARY_LOOP(float, float, expf(x)); break;
-    case PP_OP_LOG: UNARY_LOOP(float, float, logf(x)); break;
-    case PP_OP_NEG: UNARY_LOOP(float, float, -x); break;
-    case PP_OP_ABS: UNARY_LOOP(float, float, fabsf(x)); break;
-    case PP_OP_RECIPROCAL: UNARY_LOOP(float, float, 1.f / x); break;
-    case PP_OP_ELU: UNARY_LOOP(float, float, x > 0.f ? x : alpha * expm1f(x)); break;
-    case PP_OP_SOFTPLUS: UNARY_LOOP(float, float, softplus_f(x)); break;
-    case PP_OP_FLOOR: UNARY_LOOP(float, float, floorf(x)); break;
-    case PP_OP_CEIL: UNARY_LOOP(float, float, ceilf(x)); break;
-    case PP_OP_SIN: UNARY_LOOP(float, float, sinf(x)); break;
-    case PP_OP_COS: UNARY_LOOP(float, float, cosf(x)); break;
-    case PP_OP_SIGN: UNARY_LOOP(float, float, sign_f(x)); break;
-    case PP_OP_ROUND: UNARY_LOOP(float, float, nearbyintf(x)); break; /* default mode: half to even */
-    case PP_OP_MISH: UNARY_LOOP(float, float, x *tanhf(softplus_f(x))); break;
-    case PP_OP_SELU: UNARY_LOOP(float, float, x > 0.f ? beta * x : beta * alpha * expm1f(x)); break;
+#define PP_X(op, expr)                                                                                                 \
+    case PP_OP_##op: UNARY_LOOP(float, float, expr); break;
+        PP_UNARY_F32_OPS(PP_X)
+#undef PP_X
     default: return 1;
     }
     return 0;
@@ -231,15 +198,6 @@ static inline int64_t walk_task(const walk *w, int64_t t, int64_t off[4]) {
 INT_HELPERS(int64_t, uint64_t, i64)
 INT_HELPERS(int32_t, uint32_t, i32)
 
-static inline float mod_f32(float a, float b, int c_fmod) {
-    float r = fmodf(a, b);
-    if (!c_fmod && r != 0.f && ((r < 0.f) != (b < 0.f))) r += b;
-    return r;
-}
-
-static inline float max_f32(float a, float b) { return (a != a || a > b) ? a : b; }
-static inline float min_f32(float a, float b) { return (a != a || a < b) ? a : b; }
-
 #define COMPARE(TA, NORM)                                                                                              \
     case PP_OP_EQUAL: BIN_LOOP(TA, uint8_t, NORM(a) == NORM(b)); return 0;                                             \
     case PP_OP_LESS: BIN_LOOP(TA, uint8_t, NORM(a) < NORM(b)); return 0;                                               \
@@ -275,17 +233,10 @@ static int binary(const pp_eltwise_params *e, const void *const *in, void *const
     switch (e->dtype) {
     case PP_DTYPE_F32:
         switch (e->op) {
-        case PP_OP_ADD: BIN_LOOP(float, float, a + b); return 0;
-        case PP_OP_SUB: BIN_LOOP(float, float, a - b); return 0;
-        case PP_OP_MUL: BIN_LOOP(float, float, a *b); return 0;
-        case PP_OP_DIV: BIN_LOOP(float, float, a / b); return 0;
-        case PP_OP_POW: BIN_LOOP(float, float, powf(a, b)); return 0;
-        case PP_OP_MAX: BIN_LOOP(float, float, max_f32(a, b)); return 0;
-        case PP_OP_MIN: BIN_LOOP(float, float, min_f32(a, b)); return 0;
-        case PP_OP_MOD: BIN_LOOP(float, float, mod_f32(a, b, c_fmod)); return 0;
-        case PP_OP_PRELU:
-            BIN_LOOP(float, float, a < 0.f ? a * b : a);
-            return 0; /* b: the slope */
+#define PP_X(op, expr)                                                                                                 \
+    case PP_OP_##op: BIN_LOOP(float, float, expr); return 0;
+            PP_BINARY_F32_OPS(PP_X)
+#undef PP_X
             COMPARE(float, AS_IS)
         default: return 1;
         }

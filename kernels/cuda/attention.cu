@@ -105,3 +105,11 @@ extern "C" cudaError_t pp_cuda_attention(const pp_op_params *pp, const void *con
                                                            smem_scores ? NULL : (float *)ws, rows);
     return cudaGetLastError();
 }
+
+/* One query row's scores live in shared memory (40 KiB of it); masks are additive
+ * f32 or bool. */
+extern "C" int pp_cuda_attention_supports(const pp_op_params *p) {
+    const pp_attention_params *a = &p->attention;
+    return (size_t)a->d * sizeof(float) <= 40 * 1024 &&
+           (a->mask_dtype == PP_DTYPE_INVALID || a->mask_dtype == PP_DTYPE_F32 || a->mask_dtype == PP_DTYPE_BOOL);
+}

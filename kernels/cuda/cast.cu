@@ -77,15 +77,17 @@ __global__ void k_cast_i(pp_dtype from, pp_dtype to, const void *x, void *y, int
     PP_FOR(i, n) store_i(to, y, i, load_i(from, x, i));
 }
 
-extern "C" int pp_cuda_cast_supports(const pp_eltwise_params *e) {
+static int cast_supports_of(const pp_eltwise_params *e) {
     return pp_dtype_bytes(e->dtype) != 0 && pp_dtype_bytes(e->out_dtype) != 0;
 }
+
+extern "C" int pp_cuda_cast_supports(const pp_op_params *p) { return cast_supports_of(&p->eltwise); }
 
 extern "C" cudaError_t pp_cuda_cast(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
                                     const pp_cuda_exec *x) {
     (void)ws;
     const pp_eltwise_params *e = &p->eltwise;
-    if (!pp_cuda_cast_supports(e) || e->count < 0) return cudaErrorInvalidValue;
+    if (!cast_supports_of(e) || e->count < 0) return cudaErrorInvalidValue;
     int64_t n = e->count;
     if (n == 0) return cudaSuccess;
     if (e->dtype == e->out_dtype) {

@@ -143,4 +143,7 @@ __device__ __forceinline__ void pp_store_float(pp_dtype t, void *p, int64_t i, f
     }
 }
 
+/* Data-movement kernels copy elements as 1-, 2-, 4- or 8-byte words. */
+static inline int pp_cuda_elem_ok(size_t e) { return e == 1 || e == 2 || e == 4 || e == 8; }
+
 #endif

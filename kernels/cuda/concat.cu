@@ -42,3 +42,15 @@ extern "C" cudaError_t pp_cuda_split(const pp_op_params *p, const void *const *i
     (void)ws;
     return concat_split(&p->concat, in, out, 0, x->stream);
 }
+
+/* f32 only, which describe has checked: every shape it lets through runs here. */
+extern "C" int pp_cuda_concat_supports(const pp_op_params *p) {
+    (void)p;
+    return 1;
+}
+
+/* f32 only, which describe has checked: every shape it lets through runs here. */
+extern "C" int pp_cuda_split_supports(const pp_op_params *p) {
+    (void)p;
+    return 1;
+}

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../op_table.h"
 #include "../params.h"
 
 #ifdef __cplusplus
@@ -44,55 +45,19 @@ int pp_cuda_kernel_supports(pp_op op, const pp_op_params *p);
 /* Workspace bytes the kernel for op needs with these params. */
 size_t pp_cuda_workspace_size(pp_op op, const pp_op_params *p);
 
-cudaError_t pp_cuda_eltwise(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                            const pp_cuda_exec *x);
-cudaError_t pp_cuda_cast(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                         const pp_cuda_exec *x);
-cudaError_t pp_cuda_copy(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                         const pp_cuda_exec *x);
-cudaError_t pp_cuda_batchnorm(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                              const pp_cuda_exec *x);
-cudaError_t pp_cuda_pool(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                         const pp_cuda_exec *x);
-cudaError_t pp_cuda_softmax(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                            const pp_cuda_exec *x);
-cudaError_t pp_cuda_layernorm(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                              const pp_cuda_exec *x);
-cudaError_t pp_cuda_attention(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                              const pp_cuda_exec *x);
+/* The kernels, one per family of the op table (kernels/op_table.h) whose CUDA
+ * column is `kernel`, each with the check of what it handles (dtypes, element
+ * sizes, ranks) in its own .cu. */
+#define PP_CUDA_DECL_kernel(kern)                                                                                      \
+    cudaError_t pp_cuda_##kern(const pp_op_params *p, const void *const *in, void *const *out, void *ws,               \
+                               const pp_cuda_exec *x);                                                                 \
+    int pp_cuda_##kern##_supports(const pp_op_params *p);
+#define PP_CUDA_DECL_cudnn(kern)
+#define PP_CUDA_DECL_cublaslt(kern)
+#define PP_X_CUDA_DECL(name, desc, kern, cuda, ...) PP_CUDA_DECL_##cuda(kern)
+PP_OP_TABLE(PP_X_CUDA_DECL)
+#undef PP_X_CUDA_DECL
 size_t pp_cuda_attention_workspace(const pp_op_params *p);
-cudaError_t pp_cuda_reduce(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                           const pp_cuda_exec *x);
-int pp_cuda_reduce_supports(const pp_op_params *p);
-int pp_cuda_eltwise_supports(const pp_eltwise_params *e);
-int pp_cuda_cast_supports(const pp_eltwise_params *e);
-int pp_cuda_fill_supports(const pp_fill_params *p);
-cudaError_t pp_cuda_transpose(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                              const pp_cuda_exec *x);
-cudaError_t pp_cuda_concat(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                           const pp_cuda_exec *x);
-cudaError_t pp_cuda_split(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                          const pp_cuda_exec *x);
-cudaError_t pp_cuda_slice(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                          const pp_cuda_exec *x);
-cudaError_t pp_cuda_gather(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                           const pp_cuda_exec *x);
-cudaError_t pp_cuda_gather_elements(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                                    const pp_cuda_exec *x);
-cudaError_t pp_cuda_expand(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                           const pp_cuda_exec *x);
-cudaError_t pp_cuda_pad(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                        const pp_cuda_exec *x);
-cudaError_t pp_cuda_resize(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                           const pp_cuda_exec *x);
-cudaError_t pp_cuda_trilu(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                          const pp_cuda_exec *x);
-cudaError_t pp_cuda_fill(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                         const pp_cuda_exec *x);
-cudaError_t pp_cuda_d2s(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                        const pp_cuda_exec *x);
-cudaError_t pp_cuda_cumsum(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
-                           const pp_cuda_exec *x);
 
 /* Follow-ups for the library ops, f32, in place on y:
  * conv: y (N,K,HW) = act(y + bias[k] + residual), bias / residual may be NULL; */

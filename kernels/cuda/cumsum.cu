@@ -47,3 +47,8 @@ extern "C" cudaError_t pp_cuda_cumsum(const pp_op_params *pp, const void *const 
     }
     return cudaGetLastError();
 }
+
+extern "C" int pp_cuda_cumsum_supports(const pp_op_params *p) {
+    pp_dtype t = p->cumsum.dtype;
+    return t == PP_DTYPE_F32 || t == PP_DTYPE_I64 || t == PP_DTYPE_I32;
+}

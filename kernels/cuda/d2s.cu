@@ -49,3 +49,6 @@ extern "C" cudaError_t pp_cuda_d2s(const pp_op_params *pp, const void *const *in
     if (total <= 0) return cudaSuccess;
     PP_ELEM_DISPATCH(p->elem, d2s_t, p, in[0], out[0], total, x->stream)
 }
+
+/* Elements are moved as 1-, 2-, 4- or 8-byte words. */
+extern "C" int pp_cuda_d2s_supports(const pp_op_params *p) { return pp_cuda_elem_ok(p->d2s.elem); }

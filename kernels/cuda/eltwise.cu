@@ -9,44 +9,17 @@
  * thread per output element then finds its input offsets by division over the
  * (few) remaining axes. The op is a uniform switch inside the kernel.
  */
+#include "../eltwise_math.h"
 #include "common.cuh"
 
 /* ---- unary ------------------------------------------------------------------ */
 
-__device__ __forceinline__ float softplus_f(float x) { return fmaxf(x, 0.f) + log1pf(expf(-fabsf(x))); }
-
 __device__ __forceinline__ float unary_f32(pp_op op, float x, float alpha, float beta) {
-    pp_act a;
-    a.alpha = alpha;
-    a.beta = beta;
     switch (op) {
-    case PP_OP_RELU: a.kind = PP_ACT_RELU; return pp_act_apply(a, x);
-    case PP_OP_CLIP: a.kind = PP_ACT_CLIP; return pp_act_apply(a, x);
-    case PP_OP_SIGMOID: a.kind = PP_ACT_SIGMOID; return pp_act_apply(a, x);
-    case PP_OP_TANH: a.kind = PP_ACT_TANH; return pp_act_apply(a, x);
-    case PP_OP_GELU: a.kind = PP_ACT_GELU; return pp_act_apply(a, x);
-    case PP_OP_GELU_TANH: a.kind = PP_ACT_GELU_TANH; return pp_act_apply(a, x);
-    case PP_OP_SILU: a.kind = PP_ACT_SILU; return pp_act_apply(a, x);
-    case PP_OP_HARDSWISH: a.kind = PP_ACT_HARDSWISH; return pp_act_apply(a, x);
-    case PP_OP_HARDSIGMOID: a.kind = PP_ACT_HARDSIGMOID; return pp_act_apply(a, x);
-    case PP_OP_LEAKY_RELU: a.kind = PP_ACT_LEAKY_RELU; return pp_act_apply(a, x);
-    case PP_OP_SQRT: return sqrtf(x);
-    case PP_OP_ERF: return erff(x);
-    case PP_OP_EXP: return expf(x);
-    case PP_OP_LOG: return logf(x);
-    case PP_OP_NEG: return -x;
-    case PP_OP_ABS: return fabsf(x);
-    case PP_OP_RECIPROCAL: return 1.f / x;
-    case PP_OP_ELU: return x > 0.f ? x : alpha * expm1f(x);
-    case PP_OP_SOFTPLUS: return softplus_f(x);
-    case PP_OP_FLOOR: return floorf(x);
-    case PP_OP_CEIL: return ceilf(x);
-    case PP_OP_SIN: return sinf(x);
-    case PP_OP_COS: return cosf(x);
-    case PP_OP_SIGN: return x > 0.f ? 1.f : (x < 0.f ? -1.f : x);
-    case PP_OP_ROUND: return rintf(x);
-    case PP_OP_MISH: return x * tanhf(softplus_f(x));
-    case PP_OP_SELU: return x > 0.f ? beta * x : beta * alpha * expm1f(x);
+#define PP_X(op, expr)                                                                                                 \
+    case PP_OP_##op: return expr;
+        PP_UNARY_F32_OPS(PP_X)
+#undef PP_X
     default: return x;
     }
 }
@@ -74,7 +47,7 @@ __global__ void k_not(const uint8_t *__restrict__ x, uint8_t *__restrict__ y, in
 
 static int unary_ok(const pp_eltwise_params *e) {
     switch (e->dtype) {
-    case PP_DTYPE_F32: return e->op != PP_OP_NOT;
+    case PP_DTYPE_F32: return pp_unary_f32_has(e->op);
     case PP_DTYPE_I64:
     case PP_DTYPE_I32: return e->op == PP_OP_NEG || e->op == PP_OP_ABS || e->op == PP_OP_SIGN;
     case PP_DTYPE_BOOL: return e->op == PP_OP_NOT;
@@ -147,12 +120,6 @@ template <typename T, typename U> __device__ __forceinline__ T pow_int(T a, T b)
     }
     return (T)r;
 }
-__device__ __forceinline__ float mod_f32(float a, float b, int c_fmod) {
-    float r = fmodf(a, b);
-    if (!c_fmod && r != 0.f && ((r < 0.f) != (b < 0.f))) r += b;
-    return r;
-}
-
 /* Comparisons for every type, giving bool. */
 template <typename T> __device__ __forceinline__ int compare(pp_op op, T a, T b, uint8_t *out) {
     switch (op) {
@@ -167,15 +134,10 @@ template <typename T> __device__ __forceinline__ int compare(pp_op op, T a, T b,
 
 __device__ __forceinline__ float bin_f32(pp_op op, float a, float b, int c_fmod) {
     switch (op) {
-    case PP_OP_ADD: return a + b;
-    case PP_OP_SUB: return a - b;
-    case PP_OP_MUL: return a * b;
-    case PP_OP_DIV: return a / b;
-    case PP_OP_POW: return powf(a, b);
-    case PP_OP_MAX: return (a != a || a > b) ? a : b;
-    case PP_OP_MIN: return (a != a || a < b) ? a : b;
-    case PP_OP_MOD: return mod_f32(a, b, c_fmod);
-    case PP_OP_PRELU: return a < 0.f ? a * b : a;
+#define PP_X(op, expr)                                                                                                 \
+    case PP_OP_##op: return expr;
+        PP_BINARY_F32_OPS(PP_X)
+#undef PP_X
     default: return 0.f;
     }
 }
@@ -243,9 +205,7 @@ __global__ void k_bin_bool(pp_op op, pp_nd s, const uint8_t *__restrict__ a, con
 static int binary_ok(const pp_eltwise_params *e) {
     pp_op op = e->op;
     switch (e->dtype) {
-    case PP_DTYPE_F32:
-        return is_compare(op) || op == PP_OP_ADD || op == PP_OP_SUB || op == PP_OP_MUL || op == PP_OP_DIV ||
-               op == PP_OP_POW || op == PP_OP_MAX || op == PP_OP_MIN || op == PP_OP_MOD || op == PP_OP_PRELU;
+    case PP_DTYPE_F32: return is_compare(op) || pp_binary_f32_has(op);
     case PP_DTYPE_I64:
     case PP_DTYPE_I32:
         return is_compare(op) || op == PP_OP_ADD || op == PP_OP_SUB || op == PP_OP_MUL || op == PP_OP_DIV ||
@@ -308,12 +268,14 @@ static cudaError_t where_t(const pp_nd *s, const void *c, const void *x, const v
 
 /* ---- entry points ----------------------------------------------------------------------- */
 
-extern "C" int pp_cuda_eltwise_supports(const pp_eltwise_params *e) {
+static int eltwise_supports_of(const pp_eltwise_params *e) {
     if (e->op == PP_OP_WHERE) return e->n_in == 3 && pp_dtype_bytes(e->dtype) != 0;
     if (e->n_in == 1) return unary_ok(e);
     if (e->n_in == 2) return binary_ok(e);
     return 0;
 }
+
+extern "C" int pp_cuda_eltwise_supports(const pp_op_params *p) { return eltwise_supports_of(&p->eltwise); }
 
 extern "C" cudaError_t pp_cuda_eltwise(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
                                        const pp_cuda_exec *x) {

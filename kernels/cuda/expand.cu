@@ -41,3 +41,6 @@ extern "C" cudaError_t pp_cuda_expand(const pp_op_params *p, const void *const *
     if (n <= 0) return cudaSuccess;
     PP_ELEM_DISPATCH(e->elem, expand_t, e, in[0], out[0], n, x->stream)
 }
+
+/* Elements are moved as 1-, 2-, 4- or 8-byte words. */
+extern "C" int pp_cuda_expand_supports(const pp_op_params *p) { return pp_cuda_elem_ok(p->expand.elem); }

@@ -56,7 +56,7 @@ __global__ void k_fill(pp_fill_params p, void *y) {
 }
 
 /* What k_fill can write. */
-extern "C" int pp_cuda_fill_supports(const pp_fill_params *p) {
+static int fill_supports_of(const pp_fill_params *p) {
     switch (p->op) {
     case PP_OP_SHAPE: return p->count <= PP_MAX_RANK;
     case PP_OP_CONSTANT_OF_SHAPE: return pp_dtype_bytes(p->dtype) != 0;
@@ -67,13 +67,15 @@ extern "C" int pp_cuda_fill_supports(const pp_fill_params *p) {
     }
 }
 
+extern "C" int pp_cuda_fill_supports(const pp_op_params *p) { return fill_supports_of(&p->fill); }
+
 extern "C" cudaError_t pp_cuda_fill(const pp_op_params *pp, const void *const *in, void *const *out, void *ws,
                                     const pp_cuda_exec *x) {
     (void)ws;
     (void)in;
     const pp_fill_params *p = &pp->fill;
     if (p->count <= 0) return cudaSuccess;
-    if (!pp_cuda_fill_supports(p)) return cudaErrorInvalidValue;
+    if (!fill_supports_of(p)) return cudaErrorInvalidValue;
     k_fill<<<pp_blocks(p->count), PP_THREADS, 0, x->stream>>>(*p, out[0]);
     return cudaGetLastError();
 }

@@ -91,3 +91,11 @@ extern "C" cudaError_t pp_cuda_gather_elements(const pp_op_params *p, const void
     if (n <= 0) return cudaSuccess;
     PP_ELEM_DISPATCH(g->elem, gather_elements_t, g, in[0], in[1], out[0], n, x->err_flag, x->stream)
 }
+
+/* Elements are moved as 1-, 2-, 4- or 8-byte words. */
+extern "C" int pp_cuda_gather_supports(const pp_op_params *p) { return pp_cuda_elem_ok(p->gather.elem); }
+
+/* Elements are moved as 1-, 2-, 4- or 8-byte words. */
+extern "C" int pp_cuda_gather_elements_supports(const pp_op_params *p) {
+    return pp_cuda_elem_ok(p->gather_elements.elem);
+}

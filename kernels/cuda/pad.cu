@@ -112,3 +112,6 @@ extern "C" cudaError_t pp_cuda_pad(const pp_op_params *pp, const void *const *in
     uint64_t bits = encode_value(p->dtype, p->value);
     PP_ELEM_DISPATCH(p->elem, pad_t, p, in[0], out[0], n, bits, x->stream)
 }
+
+/* Elements are moved as 1-, 2-, 4- or 8-byte words. */
+extern "C" int pp_cuda_pad_supports(const pp_op_params *p) { return pp_cuda_elem_ok(p->pad.elem); }

@@ -86,3 +86,9 @@ extern "C" cudaError_t pp_cuda_pool(const pp_op_params *pp, const void *const *i
     }
     return cudaGetLastError();
 }
+
+/* f32 only, which describe has checked: every shape it lets through runs here. */
+extern "C" int pp_cuda_pool_supports(const pp_op_params *p) {
+    (void)p;
+    return 1;
+}

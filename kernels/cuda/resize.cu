@@ -56,3 +56,9 @@ extern "C" cudaError_t pp_cuda_resize(const pp_op_params *p, const void *const *
     k_resize<<<pp_blocks(n), PP_THREADS, 0, x->stream>>>(*r, (const float *)in[0], (float *)out[0], n);
     return cudaGetLastError();
 }
+
+/* f32 only, which describe has checked: every shape it lets through runs here. */
+extern "C" int pp_cuda_resize_supports(const pp_op_params *p) {
+    (void)p;
+    return 1;
+}

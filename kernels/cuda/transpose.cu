@@ -59,3 +59,6 @@ extern "C" cudaError_t pp_cuda_transpose(const pp_op_params *pp, const void *con
         return cudaMemcpyAsync(out[0], in[0], (size_t)n * p->elem, cudaMemcpyDeviceToDevice, x->stream);
     PP_ELEM_DISPATCH(p->elem, transpose_t, &s, in[0], out[0], n, x->stream)
 }
+
+/* Elements are moved as 1-, 2-, 4- or 8-byte words. */
+extern "C" int pp_cuda_transpose_supports(const pp_op_params *p) { return pp_cuda_elem_ok(p->transpose.elem); }

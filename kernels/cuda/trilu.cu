@@ -25,3 +25,6 @@ extern "C" cudaError_t pp_cuda_trilu(const pp_op_params *pp, const void *const *
     if (n <= 0) return cudaSuccess;
     PP_ELEM_DISPATCH(p->elem, trilu_t, p, in[0], out[0], n, x->stream)
 }
+
+/* Elements are moved as 1-, 2-, 4- or 8-byte words. */
+extern "C" int pp_cuda_trilu_supports(const pp_op_params *p) { return pp_cuda_elem_ok(p->trilu.elem); }

@@ -1,4 +1,4 @@
-/* emu_backend.c: a "cuda" backend on host memory for kernels/cuda/emu/run.sh. The
+/* emu_backend.c: a "cuda" backend on host memory for tests/emu/run.sh. The
  * custom CUDA kernels run emulated; GEMM and MATMUL go through engine/cuda/gemm_lt.c
  * itself, against the host cuBLASLt of mock_cublaslt.c; CONV through
  * engine/cuda/conv_cudnn.c against the host cuDNN of mock_cudnn.c (or the direct

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh: the CUDA backend's custom kernels checked on a machine without a GPU.
 #
-#   bash kernels/cuda/emu/run.sh BUILD_DIR [ops|models|all] [FILTER]
+#   bash tests/emu/run.sh BUILD_DIR [ops|models|all] [FILTER]
 #
 # FILTER: run only the cases (models) whose name contains it; for ops "a,b" means either.
 #
@@ -25,7 +25,7 @@
 # Slow (a thread per CUDA thread): minutes, not seconds.
 set -eu
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../../.." && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=$(cd "${1:?usage: run.sh BUILD_DIR [ops|models|all] [FILTER]}" && pwd)
 WHAT=${2:-all}
 FILTER=${3:-}
