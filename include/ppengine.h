@@ -257,8 +257,8 @@ PP_API void pp_batcher_free(pp_batcher *b);
  * *id (when id is non-NULL) may be used to cancel until then; with cb NULL,
  * id must be non-NULL and the request must be waited for with pp_batcher_wait
  * exactly once, which frees its slot. On error (INVALID_ARGUMENT; OVERLOADED
- * when max_queue requests are waiting already; CANCELLED once pp_batcher_free
- * began) nothing is queued and cb is never called. */
+ * when max_queue requests are waiting already; CANCELLED once pp_batcher_drain
+ * or pp_batcher_free began) nothing is queued and cb is never called. */
 PP_API PP_NODISCARD pp_status *pp_batcher_submit(pp_batcher *b, int64_t batch, const void *const *inputs,
                                                  void *const *outputs, int64_t timeout_us, pp_request_callback cb,
                                                  void *user, uint64_t *id);
