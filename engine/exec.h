@@ -66,6 +66,14 @@ pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *
  * returns when the outputs are written. Needs one replica. */
 pp_code pp_exec_run_device(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, void *stream,
                            pp_error *err);
+/* Prepares (describes, captures) every micro-batch size a run of `batch` uses,
+ * so that the first run at that size allocates nothing either. Any thread. */
+pp_code pp_exec_prepare(pp_exec *e, int64_t batch, pp_error *err);
+/* How many micro-batch sizes stay prepared at once per stage; runs at more
+ * distinct sizes than this re-prepare (and allocate) as they go. */
+int pp_exec_size_capacity(const pp_exec *e);
+/* The micro-batch size M: a run of n rows uses sizes M and n % M. */
+int pp_exec_microbatch(const pp_exec *e);
 /* Waits for everything enqueued; reports what kernels raised meanwhile (bad
  * indices in a device run's inputs). */
 pp_code pp_exec_synchronize(pp_exec *e, pp_error *err);

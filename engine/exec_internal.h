@@ -11,7 +11,10 @@
 #include "formats.h"
 #include "trace.h"
 
-#define MAX_SIZES 16 /* distinct micro-batch sizes prepared per stage (M and remainders) */
+/* Distinct micro-batch sizes prepared per stage (M and remainders). A dynamic
+ * batcher (engine/batcher.c) runs every size up to M, and prepares them all up
+ * front so that its steady state allocates nothing: up to 64 fit. */
+#define MAX_SIZES 64
 
 typedef struct sized_launches {
     int size;
