@@ -20,8 +20,8 @@
  * End: the per-rank figures and trace fragments go to rank 0, which joins the
  * chunks into OUT/<output>.npy and prints the summary; the exit status is
  * broadcast so that every rank returns the same. When a rank dies, the
- * launcher ends the others (SIGTERM): rank 0 then says how many chunks are
- * recorded and that --resume computes the rest. docs/scale.md.
+ * launcher ends the others (SIGTERM): rank 0 then says that the recorded
+ * chunks are kept and --resume computes the rest. docs/scale.md.
  */
 #include <mpi.h>
 #include <errno.h>
@@ -74,8 +74,14 @@ typedef struct rank_state {
     atomic_int local_done;
 } rank_state;
 
-static volatile sig_atomic_t g_signal;
-static void on_signal(int sig) { g_signal = sig; }
+/* Said at once from the handler: the launcher's SIGKILL may follow its
+ * SIGTERM closely. */
+static char g_stop_msg[4096];
+static void on_signal(int sig) {
+    ssize_t n = write(2, g_stop_msg, strlen(g_stop_msg));
+    (void)n;
+    _exit(128 + sig); /* the compute thread is mid-chunk: its temporary is swept on --resume */
+}
 
 /* ---- start ------------------------------------------------------------------------ */
 
@@ -191,18 +197,6 @@ static void *local_worker(void *arg) {
     return NULL;
 }
 
-/* The launcher ends every rank when one dies: say where the job stands. */
-static void report_signal(rank_state *s) {
-    int64_t recorded, total;
-    pp_job_counts(s->job, &recorded, &total, NULL, NULL);
-    fprintf(stderr,
-            "\nppengine: rank 0 stopped by signal %d (the launcher ends every rank when one fails; its message above "
-            "names the rank); %lld of %lld chunks are recorded in %s/chunks/manifest: run the same command with "
-            "--resume to compute the other %lld\n",
-            (int)g_signal, (long long)recorded, (long long)total, s->o->output, (long long)(total - recorded));
-    fflush(stderr);
-}
-
 /* One request from rank `src`: record what it finished, answer with its next chunk. */
 static void serve(rank_state *s, const req_msg *m, int src, int *byes) {
     pp_error err = {0};
@@ -233,10 +227,6 @@ static int coordinate(rank_state *s) {
     int byes = 0, dirty = 0;
     long nap_ns = 0;
     while (byes < s->size - 1 || !atomic_load(&s->local_done)) {
-        if (g_signal) {
-            report_signal(s);
-            _exit(128 + (int)g_signal); /* the compute thread is mid-chunk; the record is consistent */
-        }
         int got = 0;
         MPI_Status st;
         MPI_Test(&rq, &got, &st);
@@ -416,6 +406,11 @@ int pp_run_mpi(const pp_chunked_options *o, const char *why) {
     if (start(&s)) {
         if (s.rank == 0) {
             print_start(&s);
+            snprintf(g_stop_msg, sizeof g_stop_msg,
+                     "\nppengine: rank 0 stopped by a signal (the launcher ends every rank when one fails; it names "
+                     "the rank): the chunks recorded in %s/chunks/manifest are kept, run the same command with "
+                     "--resume to compute the others\n",
+                     o->output);
             struct sigaction sa;
             memset(&sa, 0, sizeof sa);
             sa.sa_handler = on_signal;
