@@ -205,6 +205,9 @@ pp_code pp_worker_run(pp_worker *w, int64_t c, pp_error *err) {
     w->st.chunks++;
     w->st.items += n;
     w->st.busy_s += (s.t_end - s.t0) / 1e3;
+    w->st.read_s += (s.t_read - s.t0) / 1e3;
+    w->st.run_s += (s.t_run - s.t_read) / 1e3;
+    w->st.write_s += (s.t_end - s.t_run) / 1e3;
     if (w->throttle_ms > 0) {
         struct timespec ts = {w->throttle_ms / 1000, (w->throttle_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
@@ -302,17 +305,25 @@ pp_code pp_chunked_merge(const pp_chunked_options *o, const pp_graph *g, const p
 }
 
 void pp_chunked_summary(const pp_rank_stats *st, int n, double wall_s) {
-    printf("%-5s %-20s %8s %10s %7s %9s\n", "rank", "host", "chunks", "items", "busy %", "seconds");
-    int64_t chunks = 0, items = 0;
+    printf("%-5s %-20s %8s %10s %7s %7s %9s\n", "rank", "host", "chunks", "items", "busy %", "wait %", "seconds");
+    pp_rank_stats all = {0};
     for (int r = 0; r < n; r++) {
         const pp_rank_stats *s = &st[r];
-        printf("%-5d %-20.20s %8lld %10lld %6.1f%% %9.2f\n", r, s->host, (long long)s->chunks, (long long)s->items,
-               s->wall_s > 0 ? 100.0 * s->busy_s / s->wall_s : 0.0, s->wall_s);
-        chunks += s->chunks;
-        items += s->items;
+        double w = s->wall_s > 0 ? 100.0 / s->wall_s : 0.0;
+        printf("%-5d %-20.20s %8lld %10lld %6.1f%% %6.1f%% %9.2f\n", r, s->host, (long long)s->chunks,
+               (long long)s->items, s->busy_s * w, s->wait_s * w, s->wall_s);
+        all.chunks += s->chunks;
+        all.items += s->items;
+        all.read_s += s->read_s;
+        all.run_s += s->run_s;
+        all.write_s += s->write_s;
+        all.wait_s += s->wait_s;
     }
-    printf("all   %-20s %8lld %10lld %7s %9.2f  (%.1f items/s)\n", "", (long long)chunks, (long long)items, "", wall_s,
-           wall_s > 0 ? (double)items / wall_s : 0.0);
+    printf("all   %-20s %8lld %10lld %7s %7s %9.2f  (%.1f items/s)\n", "", (long long)all.chunks, (long long)all.items,
+           "", "", wall_s, wall_s > 0 ? (double)all.items / wall_s : 0.0);
+    double k = all.chunks ? 1e3 / (double)all.chunks : 0.0;
+    printf("per chunk: read %.3f ms, run %.3f ms, write %.3f ms; waiting for it %.3f ms\n", all.read_s * k,
+           all.run_s * k, all.write_s * k, all.wait_s * k);
 }
 
 int pp_mpi_launched(char *why, size_t n) {

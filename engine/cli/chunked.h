@@ -36,6 +36,7 @@ typedef struct pp_chunked_options {
 typedef struct pp_rank_stats {
     int64_t chunks, items;
     double busy_s; /* reading, running and writing chunks */
+    double read_s, run_s, write_s;
     double wait_s; /* waiting to be handed a chunk */
     double wall_s; /* from the common start to this rank's last chunk */
     char host[64];
@@ -83,7 +84,8 @@ void pp_worker_trace(const pp_worker *w, FILE *f, int rank, double origin_ms, in
  * rename), then removes the chunk files. */
 pp_code pp_chunked_merge(const pp_chunked_options *o, const pp_graph *g, const pp_dataset *ds, pp_job *job,
                          pp_error *err);
-/* The per-rank table: chunks, items, busy %, seconds. */
+/* The per-rank table: chunks, items, busy %, wait %, seconds; then what a
+ * chunk cost on average. */
 void pp_chunked_summary(const pp_rank_stats *st, int n, double wall_s);
 
 /* Whether the environment says mpirun or srun started this process, and by
