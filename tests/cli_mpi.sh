@@ -11,8 +11,8 @@
 #      --resume, killed again at rank 0; --resume to the end: only the chunks
 #      not recorded are computed, nothing is recorded twice, no temporary is
 #      left, and logits.npy is the same;
-#  (d) a rank that cannot open its input, one whose graph.bin is damaged, and
-#      one with another graph.bin: the job stops with that rank's message.
+#  (d) a rank (0 or another) that cannot open its input, one whose graph.bin is
+#      damaged, one with another graph.bin: the job stops with that rank's message.
 # Skipped (77) where ppengine was built without MPI (after checking that --mpi
 # says so) or mpirun is missing. Every mpirun runs under `timeout`.
 set -euo pipefail
@@ -219,6 +219,10 @@ common=(--output "$tmp/d" --devices cpu --chunk 16)
 mpmd "$tmp/d1.err" "$graph" --input "$src" "${common[@]}" -- "$graph" --input "$tmp/missing.npy" "${common[@]}"
 grep -q "^ppengine: rank 1 ([^)]*): $tmp/missing.npy: cannot open: No such file" "$tmp/d1.err" ||
   { cat "$tmp/d1.err"; fail "no message naming rank 1 and its missing input"; }
+mpmd "$tmp/d0.err" "$graph" --input "$tmp/missing.npy" "${common[@]}" -- "$graph" --input "$src" "${common[@]}"
+grep -q "^ppengine: rank 0 ([^)]*): $tmp/missing.npy: cannot open: No such file" "$tmp/d0.err" ||
+  { cat "$tmp/d0.err"; fail "no message naming rank 0 and its missing input"; }
+[ "$(grep -c '^ppengine: rank' "$tmp/d0.err")" -eq 1 ] || { cat "$tmp/d0.err"; fail "rank 0's failure is reported for other ranks too"; }
 head -c 1000 "$graph" > "$tmp/cut.bin"
 mpmd "$tmp/d2.err" "$graph" --input "$src" "${common[@]}" -- "$tmp/cut.bin" --input "$src" "${common[@]}"
 grep -q "^ppengine: rank 1 ([^)]*): .*cut.bin" "$tmp/d2.err" ||
@@ -228,5 +232,5 @@ mpmd "$tmp/d3.err" "$graph" --input "$src" "${common[@]}" -- "$tmp/other.bin" --
 grep -q "^ppengine: rank 1 ([^)]*) loaded $tmp/other.bin with checksum [0-9a-f]*, but rank 0 loaded $graph" \
   "$tmp/d3.err" || { cat "$tmp/d3.err"; fail "a different graph.bin on rank 1 is not refused by name"; }
 [ ! -e "$tmp/d/logits.npy" ] || fail "a refused job wrote logits.npy"
-echo "ok: a missing input, a damaged and a different graph.bin on rank 1 stop the job with rank 1's message"
+echo "ok: a missing input (rank 0 or 1), a damaged and a different graph.bin stop the job with that rank's message"
 echo "cli_mpi: all checks passed"

@@ -17,13 +17,6 @@
 
 pp_code pp_chunked_load(const char *path, pp_graph **g, uint64_t *checksum, pp_error *err) {
     *g = NULL;
-    pp_fmt_header h;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return pp_error_set(err, PP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    ssize_t n = pread(fd, &h, sizeof h, 0);
-    close(fd);
-    if (n != (ssize_t)sizeof h) return pp_error_set(err, PP_ERR_FORMAT, "%s: too short for a graph.bin header", path);
-    *checksum = h.header_checksum; /* pp_model_load checks it, and it covers every section's checksum */
     pp_model *m = NULL;
     if (pp_model_load(path, 0, &m, err)) return err->code;
     if (pp_graph_from_model(&m, g, err)) {
@@ -31,6 +24,17 @@ pp_code pp_chunked_load(const char *path, pp_graph **g, uint64_t *checksum, pp_e
         pp_model_free(m);
         return err->code;
     }
+    /* The loader has checked it; it covers every section's checksum. */
+    pp_fmt_header h;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : pread(fd, &h, sizeof h, 0);
+    if (fd >= 0) close(fd);
+    if (n != (ssize_t)sizeof h) {
+        pp_graph_free(*g);
+        *g = NULL;
+        return pp_error_set(err, PP_ERR_IO, "%s: cannot read the header again: %s", path, strerror(errno));
+    }
+    *checksum = h.header_checksum;
     for (int i = 0; i < (*g)->n_outputs; i++) {
         const pp_tensor *t = &(*g)->tensors[(*g)->outputs[i]];
         int ok = t->rank >= 1 && t->dims[0] < 0;

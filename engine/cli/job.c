@@ -73,7 +73,6 @@ static long long read_records(pp_job *j, const char *header, unsigned char *done
     FILE *f = fopen(j->manifest, "rb");
     *absent = !f;
     if (!f) return errno == ENOENT ? 0 : (pp_error_set(err, PP_ERR_IO, "%s: %s", j->manifest, strerror(errno)), -1);
-    size_t hl = strlen(header);
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -98,7 +97,6 @@ static long long read_records(pp_job *j, const char *header, unsigned char *done
         h += want;
         at += (long long)want;
     }
-    (void)hl;
     while ((len = getline(&line, &cap, f)) > 0) {
         if (line[len - 1] != '\n') break; /* torn by a kill mid-append */
         long long c;

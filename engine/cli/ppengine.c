@@ -311,6 +311,7 @@ static int run_chunked(const opts *o) {
     if (!mpi && !dir && !o->chunk && !o->resume) return -1;
     if (!o->n_inputs || !o->output)
         return usage_error("a chunked run (a folder input, --chunk, --resume or MPI) needs --input and --output%s", "");
+    if (o->batch_set) return usage_error("--batch does not apply to a chunked run: its inputs set the batch%s", "");
     pp_chunked_options co = {o->graph,
                              o->output,
                              o->trace,

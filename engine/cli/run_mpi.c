@@ -127,6 +127,8 @@ static void share_dataset(rank_state *s, start_check *me) {
         int piece = (int)(n - at < (1u << 30) ? n - at : (1u << 30));
         MPI_Bcast(bytes ? bytes + at : NULL, bytes ? piece : 0, MPI_BYTE, 0, MPI_COMM_WORLD);
     }
+    /* n == 0: rank 0 failed, and its message is the one to read; this rank has
+     * nothing to build and waits for the verdict. */
     if (s->rank != 0 && me->ok && n && (pp_dataset_unpack(bytes, (size_t)n, &s->ds, &err) || check_reachable(s, &err)))
         me->ok = 0;
     if (!me->ok && err.msg[0]) snprintf(me->msg, sizeof me->msg, "%s", err.msg);
@@ -169,11 +171,11 @@ static int start(rank_state *s) {
     }
     me.checksum = s->checksum;
     share_dataset(s, &me);
-    if (me.ok && pp_worker_create(&s->w, s->g, &s->ds, s->o, &err)) {
+    if (me.ok && s->ds.n_inputs > 0 && pp_worker_create(&s->w, s->g, &s->ds, s->o, &err)) {
         me.ok = 0;
         snprintf(me.msg, sizeof me.msg, "%s", err.msg);
     }
-    s->have_worker = me.ok;
+    s->have_worker = me.ok && s->ds.n_inputs > 0;
     start_check *all = s->rank == 0 ? calloc((size_t)s->size, sizeof *all) : NULL;
     MPI_Gather(&me, sizeof me, MPI_BYTE, all, sizeof me, MPI_BYTE, 0, MPI_COMM_WORLD);
     int go = 0;
