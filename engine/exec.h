@@ -15,6 +15,7 @@
 #define PP_EXEC_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "backend.h"
 #include "graph.h"
@@ -121,6 +122,9 @@ pp_code pp_exec_phases(pp_exec *e, double ms[4], pp_error *err);
  * rename) and, when spans is non-NULL, says how many spans it holds and how many
  * ran at once at most. */
 pp_code pp_exec_write_trace(pp_exec *e, int *spans, int *max_concurrent, pp_error *err);
+/* The trace's spans as events in process pid of a trace the caller assembles
+ * (pp_trace_write_events); nothing without options.trace. */
+void pp_exec_trace_events(const pp_exec *e, FILE *f, int pid, int tid_base, double origin_us, int *first);
 
 #ifdef __cplusplus
 }

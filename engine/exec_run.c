@@ -465,3 +465,7 @@ pp_code pp_exec_write_trace(pp_exec *e, int *spans, int *max_concurrent, pp_erro
     if (!rc && spans && max_concurrent) rc = pp_trace_summary(e->trace, spans, max_concurrent, err);
     return rc;
 }
+
+void pp_exec_trace_events(const pp_exec *e, FILE *f, int pid, int tid_base, double origin_us, int *first) {
+    if (e->trace) pp_trace_write_events(e->trace, f, pid, tid_base, origin_us, first);
+}
