@@ -32,13 +32,18 @@ static int grow(void **arr, int *cap, int need, size_t elem, pp_error *err) {
     return 0;
 }
 
-pp_graph *pp_graph_new(void) { return pp_calloc(1, sizeof(pp_graph)); }
+pp_graph *pp_graph_new(void) {
+    pp_graph *g = pp_calloc(1, sizeof(pp_graph));
+    if (g) pp_symtab_init(&g->sym);
+    return g;
+}
 
 static void attr_clear(pp_attr *a) {
     pp_free(a->name);
     pp_free(a->s);
     pp_free(a->ints);
     pp_free(a->floats);
+    pp_free(a->sym);
     memset(a, 0, sizeof *a);
 }
 
@@ -68,6 +73,8 @@ void pp_graph_free(pp_graph *g) {
     pp_free(g->nodes);
     pp_free(g->inputs);
     pp_free(g->outputs);
+    pp_symtab_free(&g->sym);
+    pp_graph_forget_probes(g);
     pp_model_free(g->model);
     if (g->keep && g->keep_free) g->keep_free(g->keep);
     pp_free(g);
@@ -267,6 +274,65 @@ pp_code pp_node_set_floats(pp_graph *g, int node, const char *name, const double
     return PP_OK;
 }
 
+pp_code pp_node_set_sym(pp_graph *g, int node, const char *name, uint32_t elem, int32_t slot, pp_error *err) {
+    pp_node *n = &g->nodes[node];
+    pp_attr *a = (pp_attr *)pp_node_attr(n, name);
+    if (!a || a->type == PP_ATTR_STRING || elem >= a->count || slot < 0 || slot >= g->sym.n_prog)
+        return pp_error_set(err, PP_ERR_INTERNAL, "node '%s': cannot bind value %u of attribute '%s' to shape value %d",
+                            n->name, elem, name, slot);
+    if (!a->sym) {
+        a->sym = pp_malloc(sizeof(int32_t) * a->count);
+        if (!a->sym) return pp_error_nomem(err, "node '%s': out of memory for attribute '%s'", n->name, name);
+        for (uint32_t k = 0; k < a->count; k++) a->sym[k] = -1;
+    }
+    a->sym[elem] = slot;
+    switch (a->type) {
+    case PP_ATTR_INT: a->i = 0; break;
+    case PP_ATTR_FLOAT: a->f = 0; break;
+    case PP_ATTR_INTS: a->ints[elem] = 0; break;
+    case PP_ATTR_FLOATS: a->floats[elem] = 0; break;
+    default: break;
+    }
+    return PP_OK;
+}
+
+pp_code pp_node_copy_attr(pp_graph *g, int node, const pp_attr *at, pp_error *err) {
+    pp_code rc = PP_ERR_INTERNAL;
+    switch (at->type) {
+    case PP_ATTR_INT: rc = pp_node_set_int(g, node, at->name, at->i, err); break;
+    case PP_ATTR_FLOAT: rc = pp_node_set_float(g, node, at->name, at->f, err); break;
+    case PP_ATTR_STRING: rc = pp_node_set_string(g, node, at->name, at->s, err); break;
+    case PP_ATTR_INTS: rc = pp_node_set_ints(g, node, at->name, at->ints, at->count, err); break;
+    case PP_ATTR_FLOATS: rc = pp_node_set_floats(g, node, at->name, at->floats, at->count, err); break;
+    }
+    for (uint32_t k = 0; !rc && at->sym && k < at->count; k++)
+        if (at->sym[k] >= 0) rc = pp_node_set_sym(g, node, at->name, k, at->sym[k], err);
+    return rc;
+}
+
+int pp_node_is_symbolic(const pp_node *n) {
+    for (int i = 0; i < n->n_attr; i++)
+        if (n->attrs[i].sym) return 1;
+    return 0;
+}
+
+void pp_node_resolve(pp_node *n, const int64_t *slot) {
+    for (int i = 0; i < n->n_attr; i++) {
+        pp_attr *a = &n->attrs[i];
+        for (uint32_t k = 0; a->sym && k < a->count; k++) {
+            if (a->sym[k] < 0) continue;
+            int64_t v = slot[a->sym[k]];
+            switch (a->type) {
+            case PP_ATTR_INT: a->i = v; break;
+            case PP_ATTR_FLOAT: a->f = (double)v; break;
+            case PP_ATTR_INTS: a->ints[k] = v; break;
+            case PP_ATTR_FLOATS: a->floats[k] = (double)v; break;
+            default: break;
+            }
+        }
+    }
+}
+
 const pp_attr *pp_node_attr(const pp_node *n, const char *name) {
     for (int i = 0; i < n->n_attr; i++)
         if (n->attrs[i].name && strcmp(n->attrs[i].name, name) == 0) return &n->attrs[i];
@@ -309,18 +375,28 @@ const int64_t *pp_node_ints(const pp_node *n, const char *name, uint32_t *count)
 /* ---- shapes -------------------------------------------------------------- */
 
 void pp_tensor_dims_at(const pp_tensor *t, int64_t batch, int64_t *dims) {
-    /* Saturating: a file may hold absurd batch multiples, which the size
-     * check in pp_op_describe then refuses. */
-    for (int i = 0; i < t->rank; i++) {
-        int64_t d = t->dims[i];
-        if (d >= 0) dims[i] = d;
-        else if (d == INT64_MIN || __builtin_mul_overflow(-d, batch, &dims[i])) dims[i] = INT64_MAX;
-    }
+    pp_dimenv env = {{0}, batch, NULL, 0};
+    pp_tensor_dims_env(t, &env, dims);
+}
+
+void pp_tensor_dims_env(const pp_tensor *t, const pp_dimenv *env, int64_t *dims) {
+    for (int i = 0; i < t->rank; i++) dims[i] = pp_dim_value(t->dims[i], env);
+}
+
+int pp_tensor_is_symbolic(const pp_tensor *t) {
+    for (int i = 0; i < t->rank; i++)
+        if (t->dims[i] < 0) return 1;
+    return 0;
 }
 
 uint64_t pp_tensor_bytes_at(const pp_tensor *t, int64_t batch) {
+    pp_dimenv env = {{0}, batch, NULL, 0};
+    return pp_tensor_bytes_env(t, &env);
+}
+
+uint64_t pp_tensor_bytes_env(const pp_tensor *t, const pp_dimenv *env) {
     int64_t d[PP_MAX_RANK];
-    pp_tensor_dims_at(t, batch, d);
+    pp_tensor_dims_env(t, env, d);
     /* a blocked layout pads the channels to whole blocks */
     if (t->layout == PP_LAYOUT_NCHWC && t->rank == 4 && t->block > 0)
         d[1] = (d[1] + t->block - 1) / t->block * t->block;
@@ -331,13 +407,16 @@ uint64_t pp_tensor_bytes_at(const pp_tensor *t, int64_t batch) {
 }
 
 const char *pp_tensor_shape_str(const pp_tensor *t, char *buf, size_t size) {
+    return pp_graph_shape_str(NULL, t, buf, size);
+}
+
+const char *pp_graph_shape_str(const pp_graph *g, const pp_tensor *t, char *buf, size_t size) {
     size_t o = 0;
     o += (size_t)snprintf(buf + o, size - o, "(");
     for (int i = 0; i < t->rank && o < size; i++) {
-        const char *sep = i ? ", " : "";
-        if (t->dims[i] == PP_DIM_BATCH) o += (size_t)snprintf(buf + o, size - o, "%sN", sep);
-        else if (t->dims[i] < 0) o += (size_t)snprintf(buf + o, size - o, "%s%lldN", sep, (long long)-t->dims[i]);
-        else o += (size_t)snprintf(buf + o, size - o, "%s%lld", sep, (long long)t->dims[i]);
+        char d[96];
+        o += (size_t)snprintf(buf + o, size - o, "%s%s", i ? ", " : "",
+                              pp_symtab_dim_str(g ? &g->sym : NULL, t->dims[i], d, sizeof d));
     }
     if (o < size) snprintf(buf + o, size - o, ")");
     return buf;
@@ -522,65 +601,34 @@ pp_code pp_graph_toposort(pp_graph *g, pp_error *err) {
     return rc;
 }
 
-pp_code pp_graph_infer(pp_graph *g, pp_error *err) {
-    for (int i = 0; i < g->n_nodes; i++) {
-        pp_node *n = &g->nodes[i];
-        pp_shape in1[PP_MAX_IO], in2[PP_MAX_IO], out1[PP_MAX_IO], out2[PP_MAX_IO];
-        const void *cdata[PP_MAX_IO];
-        if (n->n_in > PP_MAX_IO || n->n_out > PP_MAX_IO)
-            return pp_error_set(err, PP_ERR_UNSUPPORTED, "node '%s' (%s): %d inputs and %d outputs exceed %d", n->name,
-                                pp_op_name(n->op), n->n_in, n->n_out, PP_MAX_IO);
-        for (int j = 0; j < n->n_in; j++) {
-            if (n->in[j] < 0) {
-                memset(&in1[j], 0, sizeof in1[j]);
-                memset(&in2[j], 0, sizeof in2[j]);
-                cdata[j] = NULL;
-                continue;
-            }
-            const pp_tensor *t = &g->tensors[n->in[j]];
-            if (t->rank < 0)
-                return pp_error_set(err, PP_ERR_SHAPE, "node '%s' (%s): input %d ('%s') has no known shape", n->name,
-                                    pp_op_name(n->op), j, t->name);
-            pp_shape_of(t, 1, &in1[j]);
-            pp_shape_of(t, 2, &in2[j]);
-            cdata[j] = t->kind == PP_TENSOR_WEIGHT ? t->data : NULL;
-        }
-        pp_op_params p;
-        pp_code rc = pp_op_describe(n, in1, out1, &p, NULL, cdata, err);
-        if (rc) return rc;
-        rc = pp_op_describe(n, in2, out2, &p, NULL, cdata, err);
-        if (rc) return rc;
-        for (int j = 0; j < n->n_out; j++) {
-            if (n->out[j] < 0) continue;
-            pp_tensor *t = &g->tensors[n->out[j]];
-            if (out1[j].rank != out2[j].rank || out1[j].dtype != out2[j].dtype)
-                return pp_error_set(err, PP_ERR_SHAPE, "node '%s' (%s): output %d ('%s') changes rank with the batch",
-                                    n->name, pp_op_name(n->op), j, t->name);
-            t->rank = out1[j].rank;
-            t->dtype = out1[j].dtype;
-            for (int d = 0; d < t->rank; d++) {
-                int64_t a = out1[j].dims[d], b = out2[j].dims[d];
-                if (a == b) t->dims[d] = a;
-                else if (b == 2 * a && a > 0) t->dims[d] = -a;
-                else
-                    return pp_error_set(err, PP_ERR_SHAPE,
-                                        "node '%s' (%s): output '%s' axis %d is %lld at batch 1 and %lld at batch 2, "
-                                        "not a multiple of the batch",
-                                        n->name, pp_op_name(n->op), t->name, d, (long long)a, (long long)b);
-            }
-        }
+/* ---- model <-> graph --------------------------------------------------------- */
+
+/* The model's symbols and shape program; a batch symbol when some dim is a
+ * (-k) × batch one and the file names none (every 1.x file). */
+static pp_code graph_symbols_from_model(pp_graph *g, const pp_model *m, pp_error *err) {
+    for (uint32_t i = 0; i < m->n_symbols; i++)
+        if (pp_symtab_add(&g->sym, m->symbols[i].name, m->symbols[i].min, m->symbols[i].max,
+                          (m->symbols[i].flags & PP_SYMBOL_BATCH) != 0, err) < 0)
+            return err ? err->code : PP_ERR_FORMAT;
+    if (m->n_shape_insts) {
+        g->sym.prog = pp_malloc(sizeof(pp_fmt_shape_inst) * m->n_shape_insts);
+        if (!g->sym.prog) return pp_error_nomem(err, "out of memory for %u shape instructions", m->n_shape_insts);
+        memcpy(g->sym.prog, m->shape_prog, sizeof(pp_fmt_shape_inst) * m->n_shape_insts);
+        g->sym.n_prog = g->sym.cap_prog = (int)m->n_shape_insts;
     }
+    for (uint32_t i = 0; i < m->n_tensors; i++)
+        for (int d = 0; d < m->tensors[i].rank; d++)
+            if (m->tensors[i].dims[d] < 0 && !pp_dim_is_slot(m->tensors[i].dims[d]))
+                return pp_symtab_ensure_batch(&g->sym, err) < 0 ? (err ? err->code : PP_ERR_FORMAT) : PP_OK;
     return PP_OK;
 }
-
-/* ---- model <-> graph --------------------------------------------------------- */
 
 pp_code pp_graph_from_model(pp_model **model, pp_graph **out, pp_error *err) {
     const pp_model *m = *model;
     *out = NULL;
     pp_graph *g = pp_graph_new();
     if (!g) return pp_error_nomem(err, "graph: out of memory");
-    pp_code rc = PP_OK;
+    pp_code rc = graph_symbols_from_model(g, m, err);
     for (uint32_t i = 0; i < m->n_tensors && !rc; i++) {
         const pp_model_tensor *t = &m->tensors[i];
         if (pp_graph_add_tensor(g, t->name, t->dtype, t->kind, t->rank, t->dims, err) < 0) rc = PP_ERR_NOMEM;
@@ -614,6 +662,9 @@ pp_code pp_graph_from_model(pp_model **model, pp_graph **out, pp_error *err) {
             case PP_ATTR_INTS: rc = pp_node_set_ints(g, id, ma->name, ma->ints, ma->count, err); break;
             case PP_ATTR_FLOATS: rc = pp_node_set_floats(g, id, ma->name, ma->floats, ma->count, err); break;
             }
+            uint32_t cnt = ma->type == PP_ATTR_INTS || ma->type == PP_ATTR_FLOATS ? ma->count : 1;
+            for (uint32_t k = 0; !rc && ma->sym && k < cnt; k++)
+                if (ma->sym[k] != PP_FMT_NONE) rc = pp_node_set_sym(g, id, ma->name, k, (int32_t)ma->sym[k], err);
         }
     }
     if (!rc) {
@@ -678,8 +729,14 @@ static pp_code graph_write(const pp_graph *g, const char *path, void **out, size
     uint32_t *idx = pp_calloc(n_idx + (size_t)g->n_inputs + (size_t)g->n_outputs + 1, sizeof *idx);
     pp_model_attr *as = pp_calloc(n_attr + 1, sizeof *as);
     pp_model_meta *ms = pp_calloc((size_t)g->n_meta + 1, sizeof *ms);
+    size_t n_sym = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int j = 0; j < g->nodes[i].n_attr; j++)
+            if (g->nodes[i].attrs[j].sym) n_sym += g->nodes[i].attrs[j].count;
+    uint32_t *syms = pp_calloc(n_sym + 1, sizeof *syms), *sp = syms;
+    pp_model_symbol *symbols = pp_calloc(PP_MAX_SYMBOLS, sizeof *symbols);
     pp_code rc = PP_OK;
-    if (!ts || !ns || !idx || !as || !ms) {
+    if (!ts || !ns || !idx || !as || !ms || !syms || !symbols) {
         rc = pp_error_nomem(err, "writing '%s': out of memory", path ? path : "graph.bin");
         goto done;
     }
@@ -717,6 +774,10 @@ static pp_code graph_write(const pp_graph *g, const char *path, void **out, size
             o->count = a->count;
             o->ints = a->ints;
             o->floats = a->floats;
+            if (a->sym) {
+                o->sym = sp;
+                for (uint32_t k = 0; k < a->count; k++) *sp++ = a->sym[k] < 0 ? PP_FMT_NONE : (uint32_t)a->sym[k];
+            }
         }
     }
     m.inputs = &idx[ip];
@@ -735,6 +796,16 @@ static pp_code graph_write(const pp_graph *g, const char *path, void **out, size
     m.tensors = ts;
     m.nodes = ns;
     m.meta = ms;
+    /* A plain table (at most an unbounded batch) is what format 1.0 implies. */
+    if (!pp_symtab_is_plain(&g->sym)) {
+        for (int i = 0; i < g->sym.n_sym; i++)
+            symbols[i] = (pp_model_symbol){g->sym.sym[i].name, i == g->sym.batch ? PP_SYMBOL_BATCH : 0,
+                                           g->sym.sym[i].min, g->sym.sym[i].max};
+        m.n_symbols = (uint32_t)g->sym.n_sym;
+        m.symbols = symbols;
+        m.n_shape_insts = (uint32_t)g->sym.n_prog;
+        m.shape_prog = g->sym.prog;
+    }
     rc = path ? pp_model_write_progress(&m, path, progress, arg, err) : pp_model_write_memory(&m, out, out_size, err);
 done:
     pp_free(ts);
@@ -742,6 +813,8 @@ done:
     pp_free(idx);
     pp_free(as);
     pp_free(ms);
+    pp_free(symbols);
+    pp_free(syms);
     return rc;
 }
 

@@ -1,8 +1,10 @@
 /* graph.h: the engine's IR, the layer graph.
  *
  * Tensors and nodes live in growable arrays and refer to each other by index.
- * A tensor's dims use the file's encoding (ppformat.h): d >= 0 fixed, d < 0 is
- * (-d) × batch, so one graph runs at every batch size. Weights point at bytes the
+ * A tensor's dims use the file's encoding (ppformat.h, symbols.h): d >= 0 fixed,
+ * (-d) × batch, or a value of the graph's shape program (its symbols: batch,
+ * seq, ...), so one graph runs at every batch size and sequence length; an
+ * attribute element may be such a value too (pp_attr.sym). Weights point at bytes the
  * graph borrows (the loaded model's mapping) or owns (constants the converter
  * made). The converter edits graphs (passes add, rewire and kill nodes); the
  * engine only reads them.
@@ -19,6 +21,7 @@
 #include "../kernels/params.h"
 #include "../loader/error.h"
 #include "../loader/model.h"
+#include "symbols.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,6 +36,10 @@ typedef struct pp_attr {
     uint32_t count;
     int64_t *ints;  /* owned, count values */
     double *floats; /* owned, count values */
+    /* INT, FLOAT, INTS, FLOATS: NULL, or (owned) one entry per value: the
+     * graph's shape program slot that value takes before describe runs
+     * (pp_node_resolve), -1 for a literal. */
+    int32_t *sym;
 } pp_attr;
 
 typedef struct pp_tensor {
@@ -70,7 +77,9 @@ typedef struct pp_graph {
     int *outputs, n_outputs;
     char **meta_keys, **meta_values;
     int n_meta;
-    pp_model *model; /* owned: the loaded model whose mapping weights borrow; may be NULL */
+    pp_symtab sym;            /* symbols and the shape program (symbols.h); empty for a static graph */
+    struct pp_probes *probes; /* owned: shape inference's sample points (infer.c), or NULL */
+    pp_model *model;          /* owned: the loaded model whose mapping weights borrow; may be NULL */
     /* Anything else weights borrow from (a checkpoint's mapping), freed with
      * the graph by keep_free; may be NULL. */
     void *keep;
@@ -111,6 +120,19 @@ pp_code pp_node_set_string(pp_graph *g, int node, const char *name, const char *
 pp_code pp_node_set_ints(pp_graph *g, int node, const char *name, const int64_t *v, uint32_t n, pp_error *err);
 pp_code pp_node_set_floats(pp_graph *g, int node, const char *name, const double *v, uint32_t n, pp_error *err);
 
+/* Makes value `elem` of node's existing numeric attribute `name` shape program
+ * slot `slot` (its stored value becomes 0 until resolved). */
+pp_code pp_node_set_sym(pp_graph *g, int node, const char *name, uint32_t elem, int32_t slot, pp_error *err);
+/* Copies attribute a (bindings included) onto node, replacing one of that name. */
+pp_code pp_node_copy_attr(pp_graph *g, int node, const pp_attr *a, pp_error *err);
+/* 1 when some attribute value of n is a shape program slot. */
+int pp_node_is_symbolic(const pp_node *n);
+/* Gives every bound attribute value of n its slot's value in slot[]. Nodes
+ * resolved so are what describe functions see; call it before each describe
+ * at a new point (graphs shared between threads are never resolved in place:
+ * engines resolve their own planned copy). */
+void pp_node_resolve(pp_node *n, const int64_t *slot);
+
 /* Attribute lookups; the default when absent or of another type. */
 const pp_attr *pp_node_attr(const pp_node *n, const char *name);
 int64_t pp_node_int(const pp_node *n, const char *name, int64_t def);
@@ -125,16 +147,31 @@ pp_code pp_graph_compact(pp_graph *g, pp_error *err);
 /* Orders nodes so every input is produced before use; names a cycle when there is one. */
 pp_code pp_graph_toposort(pp_graph *g, pp_error *err);
 /* Infers every activation's dtype and symbolic shape from the inputs and weights
- * (engine/ops.c does each op), checking that the graph runs at every batch size.
- * Errors name the node, its op and the input and axis at fault. */
+ * (engine/ops.c does each op), checking that the graph runs for every value of
+ * its symbols (engine/infer.c: each node is described at a few sample points of
+ * the symbols' ranges and each extent fitted). Errors name the node, its op and
+ * the input and axis at fault. */
 pp_code pp_graph_infer(pp_graph *g, pp_error *err);
+/* The same for node i alone, its inputs' shapes known (the ONNX importer infers
+ * node by node). */
+pp_code pp_graph_infer_node(pp_graph *g, int i, pp_error *err);
+/* Forgets shape inference's sample points (after the symbols' ranges changed). */
+void pp_graph_forget_probes(pp_graph *g);
 
-/* Resolved extents of tensor t at batch size `batch`. */
+/* Resolved extents of tensor t at batch size `batch` (a graph without a shape
+ * program; a slot dim reads INT64_MAX). */
 void pp_tensor_dims_at(const pp_tensor *t, int64_t batch, int64_t *dims);
 /* numel × dtype size at batch size `batch` (0 on overflow, which inference rules out). */
 uint64_t pp_tensor_bytes_at(const pp_tensor *t, int64_t batch);
-/* "(N, 3, 224, 224)"-style text into buf. */
+/* The same at every symbol's value (env, symbols.h). */
+void pp_tensor_dims_env(const pp_tensor *t, const pp_dimenv *env, int64_t *dims);
+uint64_t pp_tensor_bytes_env(const pp_tensor *t, const pp_dimenv *env);
+/* 1 when some dim of t is symbolic (a batch multiple or a slot). */
+int pp_tensor_is_symbolic(const pp_tensor *t);
+/* "(N, 3, 224, 224)"-style text into buf; pp_graph_shape_str names the graph's
+ * symbols ("(batch, seq, 768)"). */
 const char *pp_tensor_shape_str(const pp_tensor *t, char *buf, size_t size);
+const char *pp_graph_shape_str(const pp_graph *g, const pp_tensor *t, char *buf, size_t size);
 
 /* Stored precision (ppconvert --dtype f16|bf16): narrows every f32 weight to
  * dt and records it in the metadata key "weights_dtype", so graph.bin is half

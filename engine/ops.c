@@ -94,10 +94,15 @@ pp_code pp_op_describe(const pp_node *node, const pp_shape *in, pp_shape *out, p
 }
 
 void pp_shape_of(const pp_tensor *t, int64_t batch, pp_shape *s) {
+    pp_dimenv env = {{0}, batch, NULL, 0};
+    pp_shape_env(t, &env, s);
+}
+
+void pp_shape_env(const pp_tensor *t, const pp_dimenv *env, pp_shape *s) {
     memset(s, 0, sizeof *s);
     s->dtype = t->dtype;
     s->rank = t->rank;
-    pp_tensor_dims_at(t, batch, s->dims);
+    pp_tensor_dims_env(t, env, s->dims);
     s->layout = t->layout;
     s->block = t->block;
 }

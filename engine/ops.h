@@ -30,8 +30,10 @@ typedef struct pp_shape {
     int block; /* NCHWC: channels per block */
 } pp_shape;
 
-/* Tensor t's type at batch size `batch`. */
+/* Tensor t's type at batch size `batch` (a graph without a shape program). */
 void pp_shape_of(const pp_tensor *t, int64_t batch, pp_shape *s);
+/* Tensor t's type with every symbol's value given (symbols.h). */
+void pp_shape_env(const pp_tensor *t, const pp_dimenv *env, pp_shape *s);
 
 typedef struct pp_cost {
     double flops; /* multiply-adds count 2 */

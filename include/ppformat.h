@@ -23,7 +23,10 @@
  *
  * Versioning: a reader refuses a file whose major version is newer than its own,
  * naming both; minor versions only add things an older reader may ignore (new
- * metadata keys, new section kinds it does not need).
+ * metadata keys, new section kinds it does not need). Format 2 adds symbolic
+ * dimensions (SYMBOLS, SHAPE_PROGRAM, SYM_ATTRS and dims that name a program
+ * value); a writer writes 1.0 whenever a graph needs none of them, and readers
+ * of format 2 read 1.x files as they always were.
  */
 #ifndef PPFORMAT_H
 #define PPFORMAT_H
@@ -31,7 +34,7 @@
 #include <stdint.h>
 
 #define PP_FMT_MAGIC "PPGRAPH" /* 8 bytes with the terminating NUL */
-#define PP_FMT_VERSION_MAJOR 1
+#define PP_FMT_VERSION_MAJOR 2 /* the newest this reader knows; 1.0 is still written when enough */
 #define PP_FMT_VERSION_MINOR 0
 #define PP_FMT_ALIGN 64u /* sections and tensor data start on this */
 #define PP_MAX_RANK 8
@@ -110,11 +113,44 @@ typedef enum pp_fmt_section_kind {
     PP_SEC_GRAPH_IO = 7, /* pp_fmt_io header then u32 tensor ids: inputs, then outputs */
     PP_SEC_METADATA = 8, /* pp_fmt_meta[] */
     PP_SEC_DATA = 9,     /* tensor bytes, each at a PP_FMT_ALIGN multiple of the file */
+    /* Format 2 (in 1.x files these kinds are unknown and ignored): */
+    PP_SEC_SYMBOLS = 10,       /* pp_fmt_symbol[]: named symbols with ranges (batch, seq, ...) */
+    PP_SEC_SHAPE_PROGRAM = 11, /* pp_fmt_shape_inst[]: integer instructions over the symbols */
+    PP_SEC_SYM_ATTRS = 12,     /* pp_fmt_sym_attr[]: attribute elements that are program values */
 } pp_fmt_section_kind;
 
-/* Dimension encoding. d >= 0 is a fixed extent; d < 0 is (-d) × batch, so
- * (N, 3, 224, 224) is {-1, 3, 224, 224} and a (N*T, C) reshape is {-T, C}. */
+/* Dimension encoding. d >= 0 is a fixed extent; PP_DIM_SLOT_BASE < d < 0 is
+ * (-d) × batch, so (N, 3, 224, 224) is {-1, 3, 224, 224} and a (N*T, C) reshape
+ * is {-T, C}; d <= PP_DIM_SLOT_BASE (format 2) is the value of instruction
+ * PP_DIM_SLOT_BASE - d of the shape program, evaluated for each run's symbols. */
 #define PP_DIM_BATCH (-1)
+#define PP_DIM_SLOT_BASE (-((int64_t)1 << 62))
+
+/* Symbols (format 2): at most PP_MAX_SYMBOLS per graph, at most one the batch. */
+#define PP_MAX_SYMBOLS 8
+#define PP_SYMBOL_BATCH 1u /* pp_fmt_symbol.flags: the batch, split over micro-batches on axis 0 */
+/* Shape program instructions: at most this many. */
+#define PP_MAX_SHAPE_INSTS (1 << 24)
+
+/* Shape program operations. Values are stored in the file; append only. Every
+ * instruction yields one int64; operands are earlier instructions' values or
+ * immediates (pp_fmt_shape_inst.imm); arithmetic that overflows int64, and a
+ * division or remainder by zero, is an error at evaluation. */
+typedef enum pp_shape_op {
+    PP_SHAPE_SYM = 1,   /* the value of symbol a (a is an immediate index) */
+    PP_SHAPE_ADD = 2,   /* a + b */
+    PP_SHAPE_SUB = 3,   /* a - b */
+    PP_SHAPE_MUL = 4,   /* a * b */
+    PP_SHAPE_DIV = 5,   /* a / b, truncated toward zero (ONNX integer Div) */
+    PP_SHAPE_MOD = 6,   /* a mod b with the sign of b (ONNX Mod, fmod 0) */
+    PP_SHAPE_MIN = 7,   /* min(a, b) */
+    PP_SHAPE_MAX = 8,   /* max(a, b) */
+    PP_SHAPE_EQ = 9,    /* a == b: 1 or 0 */
+    PP_SHAPE_LT = 10,   /* a < b */
+    PP_SHAPE_LE = 11,   /* a <= b */
+    PP_SHAPE_WHERE = 12 /* a != 0 ? b : c */
+} pp_shape_op;
+#define PP_SHAPE_OP_MAX 12
 
 typedef struct pp_fmt_header { /* 64 bytes at offset 0 */
     char magic[8];             /* "PPGRAPH\0" */
@@ -184,6 +220,27 @@ typedef struct pp_fmt_meta { /* 8 bytes */
     uint32_t value;
 } pp_fmt_meta;
 
+typedef struct pp_fmt_symbol { /* 32 bytes */
+    uint32_t name;             /* STRINGS offset; non-empty, unique */
+    uint32_t flags;            /* PP_SYMBOL_BATCH or 0 */
+    int64_t min, max;          /* the values a run may give it: 0 <= min <= max (batch: 1 <= min) */
+    uint8_t reserved[8];
+} pp_fmt_symbol;
+
+typedef struct pp_fmt_shape_inst { /* 32 bytes; instruction i's value is "slot" i */
+    uint8_t op;                    /* pp_shape_op */
+    uint8_t imm;                   /* bit k set: operand k (a, b, c) is an immediate, else an earlier slot */
+    uint8_t reserved[6];
+    int64_t a, b, c; /* operands the op does not read are 0 with their imm bit clear */
+} pp_fmt_shape_inst;
+
+typedef struct pp_fmt_sym_attr { /* 16 bytes; sorted by (attr, element), each pair once */
+    uint32_t attr;               /* index into ATTRS: an INT, FLOAT, INTS or FLOATS attribute */
+    uint32_t element;            /* which value of it (0 for INT and FLOAT) */
+    uint32_t slot;               /* the program value it takes (its stored value is 0) */
+    uint32_t reserved;
+} pp_fmt_sym_attr;
+
 #ifdef __cplusplus
 #define PP_FMT_STATIC_ASSERT static_assert
 #else
@@ -194,5 +251,8 @@ PP_FMT_STATIC_ASSERT(sizeof(pp_fmt_section) == 32, "section entry is 32 bytes");
 PP_FMT_STATIC_ASSERT(sizeof(pp_fmt_tensor) == 96, "tensor record is 96 bytes");
 PP_FMT_STATIC_ASSERT(sizeof(pp_fmt_node) == 40, "node record is 40 bytes");
 PP_FMT_STATIC_ASSERT(sizeof(pp_fmt_attr) == 24, "attribute record is 24 bytes");
+PP_FMT_STATIC_ASSERT(sizeof(pp_fmt_symbol) == 32, "symbol record is 32 bytes");
+PP_FMT_STATIC_ASSERT(sizeof(pp_fmt_shape_inst) == 32, "shape instruction is 32 bytes");
+PP_FMT_STATIC_ASSERT(sizeof(pp_fmt_sym_attr) == 16, "symbolic attribute record is 16 bytes");
 
 #endif /* PPFORMAT_H */

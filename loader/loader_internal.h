@@ -39,6 +39,25 @@ uint64_t pp_cksum_final(const pp_cksum *c);
  * negation being unrepresentable), 0 otherwise. */
 int pp_dims_bytes(pp_dtype dt, int rank, const int64_t *dims, uint64_t *out);
 
+/* Format 2's symbolic sections (symbols.c). The checks name the section, the
+ * byte offset and the record; read.c and write.c share them. */
+struct pp_model_symbol;
+struct pp_model_attr;
+pp_code pp_check_symbol(const struct pp_model_symbol *s, uint32_t i, const struct pp_model_symbol *all,
+                        const char *where, uint64_t off, pp_error *err);
+pp_code pp_check_shape_inst(const pp_fmt_shape_inst *in, uint32_t i, uint32_t n_symbols, const char *where,
+                            uint64_t off, pp_error *err);
+/* SYMBOLS at [off, +n records) into out[]; names point into STRINGS. */
+pp_code pp_read_symbols(const unsigned char *base, uint64_t off, uint32_t n, uint64_t str_off, uint64_t str_size,
+                        struct pp_model_symbol *out, pp_error *err);
+pp_code pp_read_shape_prog(const unsigned char *base, uint64_t off, uint32_t n, uint32_t n_symbols, pp_error *err);
+/* Entries of `store` SYM_ATTRS needs (sum of the bound attributes' counts). */
+uint64_t pp_sym_attrs_store(const unsigned char *base, uint64_t off, uint64_t n, const struct pp_model_attr *attrs,
+                            uint32_t n_attrs);
+/* Checks SYM_ATTRS and points each bound attribute's sym into store. */
+pp_code pp_read_sym_attrs(const unsigned char *base, uint64_t off, uint64_t n, struct pp_model_attr *attrs,
+                          uint32_t n_attrs, uint32_t n_prog, uint32_t *store, pp_error *err);
+
 /* Copies s into out (at most outsz - 1 bytes) for use inside a one-line error
  * message: control bytes become '?', and long names are cut with "...". */
 const char *pp_msg_name(char *out, size_t outsz, const char *s);

@@ -29,7 +29,7 @@ typedef struct pp_model_tensor {
     pp_dtype dtype;
     pp_tensor_kind kind;
     int rank;
-    int64_t dims[PP_MAX_RANK]; /* PP_DIM_BATCH encoding, see ppformat.h */
+    int64_t dims[PP_MAX_RANK]; /* fixed, (-k) × batch, or a shape program slot: see ppformat.h */
     const void *data;          /* WEIGHT only: borrowed (the mapping, or the writer's caller) */
     uint64_t nbytes;           /* WEIGHT only */
 } pp_model_tensor;
@@ -43,6 +43,9 @@ typedef struct pp_model_attr {
     uint32_t count;       /* INTS / FLOATS */
     const int64_t *ints;  /* INTS: count values */
     const double *floats; /* FLOATS: count values */
+    /* INT, FLOAT, INTS, FLOATS (format 2): NULL, or one entry per value: the
+     * shape program slot it takes, PP_FMT_NONE for a literal value. */
+    const uint32_t *sym;
 } pp_model_attr;
 
 typedef struct pp_model_node {
@@ -58,6 +61,12 @@ typedef struct pp_model_meta {
     const char *key, *value;
 } pp_model_meta;
 
+typedef struct pp_model_symbol { /* format 2 */
+    const char *name;
+    uint32_t flags; /* PP_SYMBOL_BATCH or 0 */
+    int64_t min, max;
+} pp_model_symbol;
+
 typedef struct pp_model {
     uint32_t n_tensors, n_nodes, n_inputs, n_outputs, n_meta;
     const pp_model_tensor *tensors;
@@ -65,6 +74,12 @@ typedef struct pp_model {
     const uint32_t *inputs;     /* graph input tensor ids */
     const uint32_t *outputs;    /* graph output tensor ids */
     const pp_model_meta *meta;
+    /* Format 2: symbols and the shape program (empty in 1.x files). A writer
+     * writes format 1.0 when both are empty, no attribute is symbolic and no
+     * dim names a slot. */
+    uint32_t n_symbols, n_shape_insts;
+    const pp_model_symbol *symbols;
+    const pp_fmt_shape_inst *shape_prog;
     uint16_t version_major, version_minor;
     void *priv; /* loader-owned storage; NULL for a caller-built model */
 } pp_model;

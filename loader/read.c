@@ -20,20 +20,23 @@
 #include "loader_internal.h"
 #include "model.h"
 
-#define N_KINDS 10 /* section kinds 1..9; index 0 unused */
+#define N_KINDS 13    /* section kinds 1..12; index 0 unused */
+#define N_KINDS_V1 10 /* format 1 knows kinds 1..9 */
 
 static const char *const section_names[N_KINDS] = {
-    NULL, "STRINGS", "TENSORS", "NODES", "ATTRS", "INDICES", "VALUES", "GRAPH_IO", "METADATA", "DATA",
+    NULL,       "STRINGS",  "TENSORS", "NODES",   "ATTRS",         "INDICES",   "VALUES",
+    "GRAPH_IO", "METADATA", "DATA",    "SYMBOLS", "SHAPE_PROGRAM", "SYM_ATTRS",
 };
 
 /* Absent optional sections read as empty. */
-static const int section_required[N_KINDS] = {0, 1, 1, 1, 0, 0, 0, 1, 0, 0};
+static const int section_required[N_KINDS] = {0, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0};
 
 /* Owns the mapping (or the aligned copy of caller memory) behind a pp_model. */
 typedef struct loaded {
     void *map; /* mmap'ed file, or NULL */
     size_t map_size;
-    void *copy; /* pp_malloc'ed copy of misaligned caller memory, or NULL */
+    void *copy;          /* pp_malloc'ed copy of misaligned caller memory, or NULL */
+    uint32_t *sym_store; /* the bound attributes' sym arrays (format 2), or NULL */
 } loaded;
 
 typedef struct section {
@@ -49,8 +52,9 @@ typedef struct reader {
     pp_error *err;
     pp_fmt_header h;
     section sec[N_KINDS];
-    uint32_t n_tensors, n_nodes, n_attrs, n_meta;
-    uint64_t n_idx, n_values;
+    int n_kinds; /* the section kinds this file's major version knows, + 1 */
+    uint32_t n_tensors, n_nodes, n_attrs, n_meta, n_symbols, n_prog;
+    uint64_t n_idx, n_values, n_sym_attrs;
     uint32_t io_in, io_out;
 } reader;
 
@@ -116,6 +120,7 @@ static pp_code check_header(reader *r) {
     if (h->version_major < 1)
         return bad(r, "header", 8, "file format %u.%u predates format 1 and is not supported", h->version_major,
                    h->version_minor);
+    r->n_kinds = h->version_major == 1 ? N_KINDS_V1 : N_KINDS;
     if (h->header_size != sizeof *h)
         return bad(r, "header", 12, "header_size is %u, expected %zu", h->header_size, sizeof *h);
     if (h->flags != 0) return bad(r, "header", 28, "flags are 0x%x, expected 0", h->flags);
@@ -153,7 +158,7 @@ static pp_code check_table(reader *r) {
         pp_fmt_section s;
         memcpy(&s, r->base + at, sizeof s);
         char label[64];
-        const char *nm = s.kind > 0 && s.kind < N_KINDS ? section_names[s.kind] : NULL;
+        const char *nm = s.kind > 0 && s.kind < (uint32_t)r->n_kinds ? section_names[s.kind] : NULL;
         if (nm) snprintf(label, sizeof label, "section %s", nm);
         else snprintf(label, sizeof label, "section of unknown kind %u", s.kind);
         if (s.offset % PP_FMT_ALIGN)
@@ -186,7 +191,7 @@ static pp_code check_table(reader *r) {
         return bad(r, "section table", sizeof(pp_fmt_header),
                    "the sections end at %llu (padded) but the file is %llu bytes", (unsigned long long)expect,
                    (unsigned long long)r->size);
-    for (int k = 1; k < N_KINDS; k++) {
+    for (int k = 1; k < r->n_kinds; k++) {
         if (!r->sec[k].present && section_required[k])
             return bad(r, "section table", sizeof(pp_fmt_header), "required section %s is missing", section_names[k]);
         if (!r->sec[k].present) r->sec[k] = (section){0, 0, 0, 0}; /* reads as empty at offset 0 */
@@ -202,7 +207,7 @@ static pp_code check_checksums(reader *r) {
         uint64_t at = sizeof(pp_fmt_header) + (uint64_t)i * sizeof(pp_fmt_section);
         pp_fmt_section s;
         memcpy(&s, r->base + at, sizeof s);
-        const char *nm = s.kind > 0 && s.kind < N_KINDS ? section_names[s.kind] : "of unknown kind";
+        const char *nm = s.kind > 0 && s.kind < (uint32_t)r->n_kinds ? section_names[s.kind] : "of unknown kind";
         uint64_t end = s.offset + s.size, padded = pp_fmt_align(end);
         if (!(s.kind == PP_SEC_DATA && (r->flags & PP_LOAD_SKIP_DATA_CHECKSUM))) {
             uint64_t got = pp_fmt_checksum(r->base + s.offset, (size_t)(padded - s.offset));
@@ -250,6 +255,11 @@ static pp_code check_sizes(reader *r) {
     r->n_meta = (uint32_t)n;
     if ((rc = record_count(r, PP_SEC_INDICES, sizeof(uint32_t), UINT64_MAX, &r->n_idx))) return rc;
     if ((rc = record_count(r, PP_SEC_VALUES, sizeof(int64_t), UINT64_MAX, &r->n_values))) return rc;
+    if ((rc = record_count(r, PP_SEC_SYMBOLS, sizeof(pp_fmt_symbol), PP_MAX_SYMBOLS, &n))) return rc;
+    r->n_symbols = (uint32_t)n;
+    if ((rc = record_count(r, PP_SEC_SHAPE_PROGRAM, sizeof(pp_fmt_shape_inst), PP_MAX_SHAPE_INSTS, &n))) return rc;
+    r->n_prog = (uint32_t)n;
+    if ((rc = record_count(r, PP_SEC_SYM_ATTRS, sizeof(pp_fmt_sym_attr), UINT64_MAX, &r->n_sym_attrs))) return rc;
     const section *io = &r->sec[PP_SEC_GRAPH_IO];
     if (io->size < sizeof(pp_fmt_io))
         return bad(r, "GRAPH_IO", io->off, "section is %llu bytes, shorter than its %zu-byte header",
@@ -310,8 +320,20 @@ static pp_code check_tensors(reader *r, pp_model_tensor *out, scratch *sc) {
                            k, (long long)t.dims[k], t.rank);
         if (!all_zero(t.reserved, sizeof t.reserved))
             return bad(r, "TENSORS", at + 88, "%s: reserved bytes are not zero", lb);
+        /* Format 2: a dim may name a shape program value (sized at run time); it
+         * counts as 1 here. */
+        int64_t fixed[PP_MAX_RANK];
+        for (int k = 0; k < t.rank; k++) {
+            fixed[k] = t.dims[k];
+            if (r->h.version_major < 2 || t.dims[k] > PP_DIM_SLOT_BASE) continue;
+            if ((uint64_t)(PP_DIM_SLOT_BASE - t.dims[k]) >= r->n_prog)
+                return bad(r, "TENSORS", at + 8 + 8 * (uint64_t)k,
+                           "%s: dims[%d] names shape value %llu, but the program has %u", lb, k,
+                           (unsigned long long)(PP_DIM_SLOT_BASE - t.dims[k]), r->n_prog);
+            fixed[k] = 1;
+        }
         uint64_t bytes;
-        if (pp_dims_bytes((pp_dtype)t.dtype, t.rank, t.dims, &bytes))
+        if (pp_dims_bytes((pp_dtype)t.dtype, t.rank, fixed, &bytes))
             return bad(r, "TENSORS", at + 8, "%s: dims overflow (numel × %zu bytes exceeds 2^64)", lb,
                        pp_dtype_size((pp_dtype)t.dtype));
         pp_model_tensor *m = &out[i];
@@ -598,6 +620,22 @@ static pp_code check_meta(reader *r, pp_model_meta *out) {
     return PP_OK;
 }
 
+/* Format 2: SYMBOLS, SHAPE_PROGRAM and SYM_ATTRS (loader/symbols.c). The bound
+ * attributes' arrays go in *store, which the model owns. */
+static pp_code check_symbolic(reader *r, pp_model_symbol *symbols, pp_model_attr *attrs, uint32_t **store) {
+    const section *ss = &r->sec[PP_SEC_SYMBOLS], *ps = &r->sec[PP_SEC_SHAPE_PROGRAM], *as = &r->sec[PP_SEC_SYM_ATTRS];
+    pp_code rc = pp_read_symbols(r->base, ss->off, r->n_symbols, r->sec[PP_SEC_STRINGS].off,
+                                 r->sec[PP_SEC_STRINGS].size, symbols, r->err);
+    if (!rc) rc = pp_read_shape_prog(r->base, ps->off, r->n_prog, r->n_symbols, r->err);
+    if (rc || !r->n_sym_attrs) return rc;
+    uint64_t n = pp_sym_attrs_store(r->base, as->off, r->n_sym_attrs, attrs, r->n_attrs);
+    size_t bytes;
+    if (n > SIZE_MAX || pp_mul_size((size_t)n, sizeof(uint32_t), &bytes) || !(*store = pp_malloc(bytes ? bytes : 1)))
+        return pp_error_set(r->err, PP_ERR_NOMEM, "cannot allocate %llu symbolic attribute values",
+                            (unsigned long long)n);
+    return pp_read_sym_attrs(r->base, as->off, r->n_sym_attrs, attrs, r->n_attrs, r->n_prog, *store, r->err);
+}
+
 /* ---- assembly ----------------------------------------------------------------- */
 
 /* Lays out n items of size sz at *at (max-aligned), advancing *at; -1 on overflow. */
@@ -623,8 +661,9 @@ static pp_code build_model(const unsigned char *base, uint64_t size, unsigned fl
     if ((rc = check_header(&r)) || (rc = check_table(&r)) || (rc = check_checksums(&r)) || (rc = check_sizes(&r)))
         return rc;
 
-    size_t total = 0, o_model, o_priv, o_t, o_n, o_a, o_m;
+    size_t total = 0, o_model, o_priv, o_t, o_n, o_a, o_m, o_s;
     if (carve(&total, 1, sizeof(pp_model), &o_model) || carve(&total, 1, sizeof(loaded), &o_priv) ||
+        carve(&total, r.n_symbols, sizeof(pp_model_symbol), &o_s) ||
         carve(&total, r.n_tensors, sizeof(pp_model_tensor), &o_t) ||
         carve(&total, r.n_nodes, sizeof(pp_model_node), &o_n) ||
         carve(&total, r.n_attrs, sizeof(pp_model_attr), &o_a) || carve(&total, r.n_meta, sizeof(pp_model_meta), &o_m))
@@ -647,15 +686,24 @@ static pp_code build_model(const unsigned char *base, uint64_t size, unsigned fl
     pp_model_node *nodes = (pp_model_node *)(void *)(block + o_n);
     pp_model_attr *attrs = (pp_model_attr *)(void *)(block + o_a);
     pp_model_meta *meta = (pp_model_meta *)(void *)(block + o_m);
+    pp_model_symbol *symbols = (pp_model_symbol *)(void *)(block + o_s);
     const uint32_t *ins = NULL, *outs = NULL;
+    uint32_t *store = NULL;
     if (!(rc = check_tensors(&r, tensors, &sc)) && !(rc = check_nodes_own(&r, nodes, tensors, attrs, &sc)) &&
         !(rc = check_nodes_inputs(&r, nodes, tensors, &sc)) && !(rc = check_graph_io(&r, tensors, &sc, &ins, &outs)))
         rc = check_meta(&r, meta);
+    if (!rc) rc = check_symbolic(&r, symbols, attrs, &store);
     pp_free(sblock);
     if (rc) {
+        pp_free(store);
         pp_free(block);
         return rc;
     }
+    m->n_symbols = r.n_symbols;
+    m->symbols = symbols;
+    m->n_shape_insts = r.n_prog;
+    m->shape_prog = r.n_prog ? (const pp_fmt_shape_inst *)(const void *)(base + r.sec[PP_SEC_SHAPE_PROGRAM].off) : NULL;
+    ((loaded *)(void *)(block + o_priv))->sym_store = store;
     m->n_tensors = r.n_tensors;
     m->n_nodes = r.n_nodes;
     m->n_inputs = r.io_in;
@@ -759,6 +807,7 @@ void pp_model_free(pp_model *m) {
     loaded *l = m->priv;
     if (l->map) munmap(l->map, l->map_size);
     pp_free(l->copy);
+    pp_free(l->sym_store);
     /* m is the start of the one block that also holds *l and the arrays. */
     pp_free(m);
 }

@@ -11,14 +11,44 @@
 #include "loader_internal.h"
 #include "model.h"
 
-enum { N_SECTIONS = 9 };
+enum { N_SECTIONS = 12 };
 
-/* File order, which is also the order of the section table. */
+/* File order, which is also the order of the section table. A format 1.0 file
+ * (a model with nothing symbolic beyond the batch) leaves out the three
+ * symbolic sections; DATA always comes last. */
 static const uint32_t section_order[N_SECTIONS] = {
-    PP_SEC_STRINGS, PP_SEC_TENSORS,  PP_SEC_NODES,    PP_SEC_ATTRS, PP_SEC_INDICES,
-    PP_SEC_VALUES,  PP_SEC_GRAPH_IO, PP_SEC_METADATA, PP_SEC_DATA,
+    PP_SEC_STRINGS,  PP_SEC_TENSORS,  PP_SEC_NODES,   PP_SEC_ATTRS,         PP_SEC_INDICES,   PP_SEC_VALUES,
+    PP_SEC_GRAPH_IO, PP_SEC_METADATA, PP_SEC_SYMBOLS, PP_SEC_SHAPE_PROGRAM, PP_SEC_SYM_ATTRS, PP_SEC_DATA,
 };
-enum { S_STRINGS, S_TENSORS, S_NODES, S_ATTRS, S_INDICES, S_VALUES, S_GRAPH_IO, S_METADATA, S_DATA };
+enum {
+    S_STRINGS,
+    S_TENSORS,
+    S_NODES,
+    S_ATTRS,
+    S_INDICES,
+    S_VALUES,
+    S_GRAPH_IO,
+    S_METADATA,
+    S_SYMBOLS,
+    S_PROGRAM,
+    S_SYM_ATTRS,
+    S_DATA
+};
+
+/* A dim that names a shape program value (format 2). */
+static int slot_dim(int64_t d) { return d <= PP_DIM_SLOT_BASE; }
+
+/* 1 when the model needs format 2. */
+static int needs_v2(const pp_model *m) {
+    if (m->n_symbols || m->n_shape_insts) return 1;
+    for (uint32_t i = 0; i < m->n_tensors; i++)
+        for (int k = 0; k < m->tensors[i].rank && k < PP_MAX_RANK; k++)
+            if (slot_dim(m->tensors[i].dims[k])) return 1;
+    for (uint32_t j = 0; j < m->n_nodes; j++)
+        for (uint32_t a = 0; a < m->nodes[j].n_attrs; a++)
+            if (m->nodes[j].attrs[a].sym) return 1;
+    return 0;
+}
 
 static const unsigned char zeros[PP_FMT_ALIGN];
 
@@ -46,8 +76,17 @@ static pp_code check_tensor(const pp_model *m, uint32_t i, pp_error *err) {
     if (t->rank < 0 || t->rank > PP_MAX_RANK)
         return pp_error_set(err, PP_ERR_INVALID_ARG, "tensor %u '%s': rank %d is outside 0..%d", i, nm, t->rank,
                             PP_MAX_RANK);
+    int64_t fixed[PP_MAX_RANK];
+    for (int k = 0; k < t->rank; k++) {
+        fixed[k] = t->dims[k];
+        if (!slot_dim(t->dims[k])) continue;
+        if ((uint64_t)(PP_DIM_SLOT_BASE - t->dims[k]) >= m->n_shape_insts)
+            return pp_error_set(err, PP_ERR_INVALID_ARG, "tensor %u '%s': dims[%d] names shape value %llu of %u", i, nm,
+                                k, (unsigned long long)(PP_DIM_SLOT_BASE - t->dims[k]), m->n_shape_insts);
+        fixed[k] = 1;
+    }
     uint64_t bytes;
-    if (pp_dims_bytes(t->dtype, t->rank, t->dims, &bytes))
+    if (pp_dims_bytes(t->dtype, t->rank, fixed, &bytes))
         return pp_error_set(err, PP_ERR_INVALID_ARG, "tensor %u '%s': dims overflow (numel × %zu bytes exceeds 2^64)",
                             i, nm, pp_dtype_size(t->dtype));
     if (t->kind != PP_TENSOR_WEIGHT) {
@@ -84,6 +123,12 @@ static pp_code check_attr(const pp_model *m, uint32_t j, uint32_t a, pp_error *e
     const char *nm = NAME(nb, m->nodes[j].name), *an = NAME(ab, at->name);
     if (!at->name || !*at->name)
         return pp_error_set(err, PP_ERR_INVALID_ARG, "node %u '%s': attribute %u has no name", j, nm, a);
+    uint32_t count = at->type == PP_ATTR_INTS || at->type == PP_ATTR_FLOATS ? at->count : 1;
+    for (uint32_t k = 0; at->sym && k < count; k++)
+        if (at->type == PP_ATTR_STRING || (at->sym[k] != PP_FMT_NONE && at->sym[k] >= m->n_shape_insts))
+            return pp_error_set(err, PP_ERR_INVALID_ARG,
+                                "node %u '%s': value %u of attribute '%s' is bound to shape value %u of %u", j, nm, k,
+                                an, at->sym[k], m->n_shape_insts);
     switch (at->type) {
     case PP_ATTR_INT:
     case PP_ATTR_FLOAT: return PP_OK;
@@ -158,6 +203,19 @@ static pp_code check_model(const pp_model *m, pp_error *err) {
     if (m->n_tensors >= PP_FMT_NONE)
         return pp_error_set(err, PP_ERR_INVALID_ARG, "model: %u tensors, the format holds at most %u", m->n_tensors,
                             PP_FMT_NONE - 1);
+    if ((m->n_symbols && !m->symbols) || (m->n_shape_insts && !m->shape_prog))
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "model: symbols or a shape program counted but NULL");
+    if (m->n_symbols > PP_MAX_SYMBOLS || m->n_shape_insts > PP_MAX_SHAPE_INSTS)
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "model: %u symbols and %u shape instructions exceed %d and %d",
+                            m->n_symbols, m->n_shape_insts, PP_MAX_SYMBOLS, PP_MAX_SHAPE_INSTS);
+    for (uint32_t i = 0; i < m->n_symbols; i++) {
+        pp_code rc = pp_check_symbol(&m->symbols[i], i, m->symbols, "model: SYMBOLS", i, err);
+        if (rc) return err ? (err->code = PP_ERR_INVALID_ARG) : rc;
+    }
+    for (uint32_t i = 0; i < m->n_shape_insts; i++) {
+        pp_code rc = pp_check_shape_inst(&m->shape_prog[i], i, m->n_symbols, "model: SHAPE_PROGRAM", i, err);
+        if (rc) return err ? (err->code = PP_ERR_INVALID_ARG) : rc;
+    }
     for (uint32_t i = 0; i < m->n_tensors; i++) {
         pp_code rc = check_tensor(m, i, err);
         if (rc) return rc;
@@ -276,7 +334,8 @@ static pp_code pool_add(strpool *sp, const char *s, uint32_t *out, pp_error *err
 /* ---- layout ---------------------------------------------------------------- */
 
 typedef struct plan {
-    pp_fmt_section sec[N_SECTIONS];
+    pp_fmt_section sec[N_SECTIONS]; /* by S_ index */
+    int n_sec;                      /* those in the file: all, or all but the symbolic three */
     uint64_t file_size;
     uint64_t *weight_off; /* per tensor, from the DATA start; WEIGHT only */
     unsigned char *front; /* file bytes [0, DATA offset) */
@@ -301,14 +360,19 @@ static pp_code build(const pp_model *m, plan *p, pp_error *err) {
     uint32_t *soff = NULL; /* string offsets: tensors, nodes, then per attribute name + value, then meta */
     memset(p, 0, sizeof *p);
 
-    uint64_t n_attrs = 0, n_idx = 0, n_values = 0;
+    uint64_t n_attrs = 0, n_idx = 0, n_values = 0, n_bound = 0;
     for (uint32_t j = 0; j < m->n_nodes; j++) {
         const pp_model_node *n = &m->nodes[j];
         n_attrs += n->n_attrs;
         n_idx += (uint64_t)n->n_inputs + n->n_outputs;
-        for (uint32_t a = 0; a < n->n_attrs; a++)
-            if (n->attrs[a].type == PP_ATTR_INTS || n->attrs[a].type == PP_ATTR_FLOATS) n_values += n->attrs[a].count;
+        for (uint32_t a = 0; a < n->n_attrs; a++) {
+            const pp_model_attr *at = &n->attrs[a];
+            int list = at->type == PP_ATTR_INTS || at->type == PP_ATTR_FLOATS;
+            if (list) n_values += at->count;
+            for (uint32_t k = 0; at->sym && k < (list ? at->count : 1); k++) n_bound += at->sym[k] != PP_FMT_NONE;
+        }
     }
+    int v2 = needs_v2(m);
     uint64_t sz[N_SECTIONS] = {0}, nsoff;
     if ((rc = checked_bytes(m->n_tensors, sizeof(pp_fmt_tensor), &sz[S_TENSORS], "tensors", err)) ||
         (rc = checked_bytes(m->n_nodes, sizeof(pp_fmt_node), &sz[S_NODES], "nodes", err)) ||
@@ -317,10 +381,13 @@ static pp_code build(const pp_model *m, plan *p, pp_error *err) {
         (rc = checked_bytes(n_values, sizeof(int64_t), &sz[S_VALUES], "attribute values", err)) ||
         (rc = checked_bytes((uint64_t)m->n_inputs + m->n_outputs, sizeof(uint32_t), &sz[S_GRAPH_IO],
                             "graph inputs and outputs", err)) ||
-        (rc = checked_bytes(m->n_meta, sizeof(pp_fmt_meta), &sz[S_METADATA], "metadata entries", err)))
+        (rc = checked_bytes(m->n_meta, sizeof(pp_fmt_meta), &sz[S_METADATA], "metadata entries", err)) ||
+        (rc = checked_bytes(n_bound, sizeof(pp_fmt_sym_attr), &sz[S_SYM_ATTRS], "symbolic attribute values", err)))
         return rc;
+    sz[S_SYMBOLS] = (uint64_t)m->n_symbols * sizeof(pp_fmt_symbol);
+    sz[S_PROGRAM] = (uint64_t)m->n_shape_insts * sizeof(pp_fmt_shape_inst);
     sz[S_GRAPH_IO] += sizeof(pp_fmt_io);
-    nsoff = (uint64_t)m->n_tensors + m->n_nodes + 2 * n_attrs + 2 * (uint64_t)m->n_meta;
+    nsoff = (uint64_t)m->n_tensors + m->n_nodes + 2 * n_attrs + 2 * (uint64_t)m->n_meta + m->n_symbols;
 
     soff = pp_malloc((size_t)(nsoff ? nsoff : 1) * sizeof(uint32_t));
     p->weight_off = pp_calloc(m->n_tensors ? m->n_tensors : 1, sizeof(uint64_t));
@@ -346,6 +413,7 @@ static pp_code build(const pp_model *m, plan *p, pp_error *err) {
         rc = pool_add(&sp, m->meta[k].key, so++, err);
         if (!rc) rc = pool_add(&sp, m->meta[k].value, so++, err);
     }
+    for (uint32_t k = 0; k < m->n_symbols && !rc; k++) rc = pool_add(&sp, m->symbols[k].name, so++, err);
     if (rc) goto out;
     sz[S_STRINGS] = sp.len;
 
@@ -362,9 +430,12 @@ static pp_code build(const pp_model *m, plan *p, pp_error *err) {
     }
     sz[S_DATA] = cursor;
 
-    uint64_t off = pp_fmt_align(sizeof(pp_fmt_header) + N_SECTIONS * sizeof(pp_fmt_section));
+    /* Format 1.0 leaves the symbolic sections out: they stay at offset 0, empty. */
+    p->n_sec = v2 ? N_SECTIONS : N_SECTIONS - 3;
+    uint64_t off = pp_fmt_align(sizeof(pp_fmt_header) + (uint64_t)p->n_sec * sizeof(pp_fmt_section));
     for (int s = 0; s < N_SECTIONS; s++) {
         p->sec[s].kind = section_order[s];
+        if (!v2 && (s == S_SYMBOLS || s == S_PROGRAM || s == S_SYM_ATTRS)) continue;
         p->sec[s].offset = off;
         p->sec[s].size = sz[s];
         if (sz[s] > UINT64_MAX - PP_FMT_ALIGN - off) {
@@ -405,7 +476,7 @@ static pp_code build(const pp_model *m, plan *p, pp_error *err) {
         put(f, p->sec[S_TENSORS].offset + (uint64_t)i * sizeof r, &r, sizeof r);
     }
     uint32_t idx = 0, attr = 0;
-    uint64_t pool = 0;
+    uint64_t pool = 0, n_sa = 0;
     uint32_t *attr_soff = soff + m->n_tensors + m->n_nodes;
     for (uint32_t j = 0; j < m->n_nodes; j++) {
         const pp_model_node *n = &m->nodes[j];
@@ -444,6 +515,16 @@ static pp_code build(const pp_model *m, plan *p, pp_error *err) {
                 pool += (uint64_t)at->count * 8;
                 break;
             }
+            /* A bound value is stored as 0 and listed in SYM_ATTRS, attribute
+             * by attribute and value by value, so records come out sorted. */
+            uint32_t cnt = at->type == PP_ATTR_INTS || at->type == PP_ATTR_FLOATS ? at->count : 1;
+            for (uint32_t k = 0; at->sym && k < cnt; k++) {
+                if (at->sym[k] == PP_FMT_NONE) continue;
+                if (cnt == 1 && at->type != PP_ATTR_INTS && at->type != PP_ATTR_FLOATS) ra.value.i = 0;
+                else put(f, p->sec[S_VALUES].offset + ra.value.pool + 8 * (uint64_t)k, zeros, 8);
+                pp_fmt_sym_attr sa = {attr, k, at->sym[k], 0};
+                put(f, p->sec[S_SYM_ATTRS].offset + (uint64_t)n_sa++ * sizeof sa, &sa, sizeof sa);
+            }
             put(f, p->sec[S_ATTRS].offset + (uint64_t)attr * sizeof ra, &ra, sizeof ra);
         }
         put(f, p->sec[S_NODES].offset + (uint64_t)j * sizeof r, &r, sizeof r);
@@ -459,6 +540,16 @@ static pp_code build(const pp_model *m, plan *p, pp_error *err) {
         so += 2;
         put(f, p->sec[S_METADATA].offset + (uint64_t)k * sizeof r, &r, sizeof r);
     }
+    for (uint32_t k = 0; k < m->n_symbols; k++) {
+        pp_fmt_symbol r;
+        memset(&r, 0, sizeof r);
+        r.name = *so++;
+        r.flags = m->symbols[k].flags;
+        r.min = m->symbols[k].min;
+        r.max = m->symbols[k].max;
+        put(f, p->sec[S_SYMBOLS].offset + (uint64_t)k * sizeof r, &r, sizeof r);
+    }
+    put(f, p->sec[S_PROGRAM].offset, m->shape_prog, (size_t)sz[S_PROGRAM]);
 
     /* DATA's checksum, over the bytes emit() will produce. */
     pp_cksum ck;
@@ -473,19 +564,23 @@ static pp_code build(const pp_model *m, plan *p, pp_error *err) {
     }
     pp_cksum_update(&ck, zeros, (size_t)(pp_fmt_align(at_off) - at_off));
     p->sec[S_DATA].checksum = pp_cksum_final(&ck);
-    for (int s = 0; s < S_DATA; s++)
-        p->sec[s].checksum =
-            pp_fmt_checksum(f + p->sec[s].offset, (size_t)(pp_fmt_align(p->sec[s].offset + sz[s]) - p->sec[s].offset));
-    put(f, sizeof(pp_fmt_header), p->sec, sizeof p->sec);
+    int t = 0;
+    for (int s = 0; s < N_SECTIONS; s++) {
+        if (!v2 && (s == S_SYMBOLS || s == S_PROGRAM || s == S_SYM_ATTRS)) continue;
+        if (s != S_DATA)
+            p->sec[s].checksum = pp_fmt_checksum(f + p->sec[s].offset,
+                                                 (size_t)(pp_fmt_align(p->sec[s].offset + sz[s]) - p->sec[s].offset));
+        put(f, sizeof(pp_fmt_header) + (uint64_t)t++ * sizeof(pp_fmt_section), &p->sec[s], sizeof p->sec[s]);
+    }
 
     pp_fmt_header h;
     memset(&h, 0, sizeof h);
     memcpy(h.magic, PP_FMT_MAGIC, sizeof h.magic);
-    h.version_major = PP_FMT_VERSION_MAJOR;
-    h.version_minor = PP_FMT_VERSION_MINOR;
+    h.version_major = v2 ? 2 : 1;
+    h.version_minor = 0;
     h.header_size = sizeof h;
     h.file_size = p->file_size;
-    h.section_count = N_SECTIONS;
+    h.section_count = (uint32_t)p->n_sec;
     h.section_table_offset = sizeof h;
     put(f, 0, &h, sizeof h); /* with header_checksum still zero, as the checksum reads it */
     h.header_checksum = pp_fmt_checksum(f, (size_t)p->sec[0].offset);
