@@ -63,9 +63,53 @@ int pp_cuda_devices(void) { return pp_cuda_device_count(); }
 
 /* ---- nets ------------------------------------------------------------------------- */
 
+/* What pp_tensor_info says of one input or output axis beyond the graph. */
+typedef struct io_axis {
+    char name[64]; /* "" for a fixed axis */
+    int64_t min, max;
+} io_axis;
+
 struct pp_net {
     pp_graph *g;
+    io_axis (*axes)[PP_MAX_RANK]; /* [n_inputs + n_outputs] */
 };
+
+/* Each input's and output's symbolic axes: their names and the extents the
+ * file's ranges allow. */
+static pp_code describe_axes(pp_net *n, pp_error *err) {
+    const pp_graph *g = n->g;
+    int nio = g->n_inputs + g->n_outputs;
+    n->axes = pp_calloc((size_t)nio + 1, sizeof *n->axes);
+    int64_t *lo = pp_calloc((size_t)g->sym.n_prog + 1, 2 * sizeof(int64_t)), *hi = lo ? lo + g->sym.n_prog + 1 : NULL;
+    if (!n->axes || !lo) {
+        pp_free(lo);
+        return pp_error_nomem(err, "out of memory describing the net's inputs and outputs");
+    }
+    int64_t slo[PP_MAX_SYMBOLS], shi[PP_MAX_SYMBOLS];
+    for (int s = 0; s < g->sym.n_sym; s++) slo[s] = g->sym.sym[s].min, shi[s] = g->sym.sym[s].max;
+    pp_symtab_bounds(&g->sym, slo, shi, lo, hi);
+    int b = g->sym.batch;
+    for (int i = 0; i < nio; i++) {
+        const pp_tensor *t = &g->tensors[i < g->n_inputs ? g->inputs[i] : g->outputs[i - g->n_inputs]];
+        for (int d = 0; d < t->rank; d++) {
+            io_axis *a = &n->axes[i][d];
+            int64_t v = t->dims[d];
+            a->min = a->max = v;
+            if (v >= 0) continue;
+            pp_symtab_dim_str(&g->sym, v, a->name, sizeof a->name);
+            if (pp_dim_is_slot(v)) {
+                a->min = lo[pp_dim_slot(v)];
+                a->max = hi[pp_dim_slot(v)];
+            } else {
+                a->min = b >= 0 ? -v * g->sym.sym[b].min : -v;
+                a->max = b >= 0 && __builtin_mul_overflow(-v, g->sym.sym[b].max, &a->max) ? INT64_MAX : a->max;
+                if (b < 0) a->max = -v;
+            }
+        }
+    }
+    pp_free(lo);
+    return PP_OK;
+}
 
 static pp_status *net_from_model(pp_model *m, pp_net **out, pp_error *err) {
     pp_net *n = pp_calloc(1, sizeof *n);
@@ -73,8 +117,10 @@ static pp_status *net_from_model(pp_model *m, pp_net **out, pp_error *err) {
         pp_model_free(m);
         return status_nomem();
     }
-    if (pp_graph_from_model(&m, &n->g, err)) {
+    if (pp_graph_from_model(&m, &n->g, err) || describe_axes(n, err)) {
         pp_model_free(m);
+        pp_graph_free(n->g);
+        pp_free(n->axes);
         pp_free(n);
         return status_from(err);
     }
@@ -105,6 +151,7 @@ pp_status *pp_net_load_memory(const void *data, size_t size, pp_net **out) {
 void pp_net_free(pp_net *net) {
     if (!net) return;
     pp_graph_free(net->g);
+    pp_free(net->axes);
     pp_free(net);
 }
 
@@ -120,11 +167,35 @@ static pp_status *tensor_info(const pp_net *net, int index, int n, const int *id
         return status_from(&e);
     }
     const pp_tensor *t = &net->g->tensors[ids[index]];
+    const io_axis *ax = net->axes[(ids == net->g->outputs ? net->g->n_inputs : 0) + index];
+    memset(info, 0, sizeof *info);
     info->name = t->name;
     info->type = (pp_elem_type)t->dtype;
     info->rank = t->rank;
-    memset(info->dims, 0, sizeof info->dims);
-    for (int d = 0; d < t->rank; d++) info->dims[d] = t->dims[d];
+    for (int d = 0; d < t->rank; d++) {
+        info->dims[d] = pp_dim_is_slot(t->dims[d]) ? PP_DIM_SYMBOLIC : t->dims[d];
+        info->dim_name[d] = ax[d].name[0] ? ax[d].name : NULL;
+        info->dim_min[d] = ax[d].min;
+        info->dim_max[d] = ax[d].max;
+    }
+    return NULL;
+}
+
+int pp_net_symbol_count(const pp_net *net) { return net ? net->g->sym.n_sym : 0; }
+
+pp_status *pp_net_symbol_info(const pp_net *net, int index, const char **name, int64_t *min, int64_t *max,
+                              int *is_batch) {
+    if (!net || index < 0 || index >= net->g->sym.n_sym) {
+        pp_error e;
+        pp_error_set(&e, PP_ERR_INVALID_ARG, "symbol %d does not exist (the net has %d)", index,
+                     net ? net->g->sym.n_sym : 0);
+        return status_from(&e);
+    }
+    const pp_symbol *s = &net->g->sym.sym[index];
+    if (name) *name = s->name;
+    if (min) *min = s->min;
+    if (max) *max = s->max;
+    if (is_batch) *is_batch = index == net->g->sym.batch;
     return NULL;
 }
 
@@ -136,18 +207,18 @@ pp_status *pp_net_output_info(const pp_net *net, int index, pp_tensor_info *info
 }
 
 size_t pp_net_input_bytes(const pp_net *net, int index, int64_t batch) {
-    if (!net || index < 0 || index >= net->g->n_inputs || batch < 0) return 0;
+    if (!net || index < 0 || index >= net->g->n_inputs || batch < 0 || net->g->sym.n_prog) return 0;
     return (size_t)pp_tensor_bytes_at(&net->g->tensors[net->g->inputs[index]], batch);
 }
 size_t pp_net_output_bytes(const pp_net *net, int index, int64_t batch) {
-    if (!net || index < 0 || index >= net->g->n_outputs || batch < 0) return 0;
+    if (!net || index < 0 || index >= net->g->n_outputs || batch < 0 || net->g->sym.n_prog) return 0;
     return (size_t)pp_tensor_bytes_at(&net->g->tensors[net->g->outputs[index]], batch);
 }
 
 /* ---- options ----------------------------------------------------------------------- */
 
 struct pp_options {
-    char devices[512], split[1024], trace[1024];
+    char devices[512], split[1024], trace[1024], dims[1024];
     int stages, microbatch, max_batch, inflight, p2p, graphs;
     int max_delay_us, max_queue; /* the batcher's */
     pp_precision precision;
@@ -211,6 +282,27 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
         pp_error_set(&e, PP_ERR_INVALID_ARG, "option precision: '%s' is not one of fp32, tf32, fp16, bf16", value);
         return status_from(&e);
     }
+    if (!strcmp(key, "dim")) {
+        /* accumulates: one symbol per call, or a list */
+        size_t have = strlen(opt->dims);
+        if (have + strlen(value) + 2 > sizeof opt->dims) {
+            pp_error_set(&e, PP_ERR_INVALID_ARG, "option dim: the ranges exceed %zu characters", sizeof opt->dims - 1);
+            return status_from(&e);
+        }
+        int64_t a, b;
+        char name[128];
+        for (const char *p = value; *p;) {
+            const char *c = strchr(p, ',');
+            size_t len = c ? (size_t)(c - p) : strlen(p);
+            if (pp_dim_spec_parse(p, len, name, sizeof name, &a, &b, &e)) {
+                pp_error_prefix(&e, "option dim");
+                return status_from(&e);
+            }
+            p = c ? c + 1 : p + len;
+        }
+        snprintf(opt->dims + have, sizeof opt->dims - have, "%s%s", have ? "," : "", value);
+        return NULL;
+    }
     struct {
         const char *key;
         char *buf;
@@ -230,7 +322,7 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
         }
     pp_error_set(&e, PP_ERR_INVALID_ARG,
                  "unknown option '%s' (devices, stages, microbatch, max_batch, inflight, p2p, graphs, precision, "
-                 "mem_limit, split, trace, max_delay_us, max_queue)",
+                 "mem_limit, split, trace, dim, max_delay_us, max_queue)",
                  key);
     return status_from(&e);
 }
@@ -268,7 +360,8 @@ pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine 
                          .trace = opt->trace[0] ? opt->trace : NULL,
                          .graphs = opt->graphs,
                          .precision = opt->precision,
-                         .mem_limit = opt->mem_limit};
+                         .mem_limit = opt->mem_limit,
+                         .dims = opt->dims[0] ? opt->dims : NULL};
     pp_engine *e = pp_calloc(1, sizeof *e);
     if (!e) return status_nomem();
     if (pp_exec_create(net->g, &o, &e->x, &err)) {
@@ -306,6 +399,43 @@ pp_status *pp_engine_run_device(pp_engine *eng, int64_t batch, const void *const
     return NULL;
 }
 
+pp_status *pp_engine_run_shapes(pp_engine *eng, const int64_t *const *input_dims, const void *const *inputs,
+                                void *const *outputs) {
+    pp_error err;
+    if (!eng || !input_dims || !inputs || !outputs)
+        return status_new(PP_ERR_INVALID_ARG,
+                          "pp_engine_run_shapes: engine, input_dims, inputs and outputs must not be NULL");
+    if (pp_exec_run_shapes(eng->x, input_dims, inputs, outputs, &err)) return status_from(&err);
+    return NULL;
+}
+
+pp_status *pp_engine_run_device_shapes(pp_engine *eng, const int64_t *const *input_dims, const void *const *inputs,
+                                       void *const *outputs, void *stream) {
+    pp_error err;
+    if (!eng || !input_dims || !inputs || !outputs)
+        return status_new(PP_ERR_INVALID_ARG,
+                          "pp_engine_run_device_shapes: engine, input_dims, inputs and outputs must not be NULL");
+    if (pp_exec_run_device_shapes(eng->x, input_dims, inputs, outputs, stream, &err)) return status_from(&err);
+    return NULL;
+}
+
+pp_status *pp_engine_output_dims(const pp_engine *eng, const int64_t *const *input_dims, int index, int64_t *dims,
+                                 size_t *bytes) {
+    pp_error err;
+    if (!eng || !input_dims || !dims)
+        return status_new(PP_ERR_INVALID_ARG, "pp_engine_output_dims: engine, input_dims and dims must not be NULL");
+    const pp_graph *g = eng->net->g;
+    if (index < 0 || index >= g->n_outputs) {
+        pp_error_set(&err, PP_ERR_INVALID_ARG, "output %d does not exist (the net has %d)", index, g->n_outputs);
+        return status_from(&err);
+    }
+    int64_t sym[PP_MAX_SYMBOLS];
+    if (pp_exec_bind(eng->x, input_dims, sym, &err)) return status_from(&err);
+    pp_exec_tensor_dims(eng->x, 1, index, sym, dims);
+    if (bytes) *bytes = (size_t)pp_exec_tensor_bytes(eng->x, 1, index, sym);
+    return NULL;
+}
+
 pp_status *pp_engine_synchronize(pp_engine *eng) {
     pp_error err;
     if (!eng) return status_new(PP_ERR_INVALID_ARG, "pp_engine_synchronize: engine must not be NULL");
@@ -316,20 +446,31 @@ pp_status *pp_engine_synchronize(pp_engine *eng) {
 pp_status *pp_engine_warmup(pp_engine *eng, int64_t batch) {
     if (!eng) return status_new(PP_ERR_INVALID_ARG, "pp_engine_warmup: engine must not be NULL");
     if (batch < 1) return status_new(PP_ERR_INVALID_ARG, "pp_engine_warmup: batch must be at least 1");
+    /* At `batch` with every other symbol at its largest value in this engine. */
     const pp_graph *g = eng->net->g;
+    int64_t lo[PP_MAX_SYMBOLS], sym[PP_MAX_SYMBOLS];
+    pp_exec_ranges(eng->x, lo, sym);
+    if (g->sym.batch >= 0) sym[g->sym.batch] = batch;
     void **in = calloc((size_t)g->n_inputs + 1, sizeof(void *)),
          **out = calloc((size_t)g->n_outputs + 1, sizeof(void *));
+    int64_t(*dims)[PP_MAX_RANK] = calloc((size_t)g->n_inputs + 1, sizeof *dims);
+    const int64_t **dp = calloc((size_t)g->n_inputs + 1, sizeof *dp);
     pp_status *st = NULL;
-    if (!in || !out) st = status_nomem();
-    for (int i = 0; !st && i < g->n_inputs; i++)
-        if (!(in[i] = calloc(1, pp_net_input_bytes(eng->net, i, batch) + 1))) st = status_nomem();
+    if (!in || !out || !dims || !dp) st = status_nomem();
+    for (int i = 0; !st && i < g->n_inputs; i++) {
+        pp_exec_tensor_dims(eng->x, 0, i, sym, dims[i]);
+        dp[i] = dims[i];
+        if (!(in[i] = calloc(1, (size_t)pp_exec_tensor_bytes(eng->x, 0, i, sym) + 1))) st = status_nomem();
+    }
     for (int i = 0; !st && i < g->n_outputs; i++)
-        if (!(out[i] = calloc(1, pp_net_output_bytes(eng->net, i, batch) + 1))) st = status_nomem();
-    if (!st) st = pp_engine_run(eng, batch, (const void *const *)in, out);
+        if (!(out[i] = calloc(1, (size_t)pp_exec_tensor_bytes(eng->x, 1, i, sym) + 1))) st = status_nomem();
+    if (!st) st = pp_engine_run_shapes(eng, dp, (const void *const *)in, out);
     for (int i = 0; in && i < g->n_inputs; i++) free(in[i]);
     for (int i = 0; out && i < g->n_outputs; i++) free(out[i]);
     free(in);
     free(out);
+    free(dims);
+    free(dp);
     return st;
 }
 

@@ -44,6 +44,12 @@ typedef struct pp_exec_options {
                               per stage and micro-batch in steady state. 1 on, 0 off, -1 on for
                               CUDA devices only. A capture that fails turns them off (notice). */
     pp_precision precision; /* fp32 (default), tf32, fp16, bf16: see backend.h */
+    /* Narrower ranges for the graph's symbols, like TensorRT's optimisation
+     * profiles: "seq=1..256", "seq=128" (one value), several comma-separated;
+     * each within the file's range. Buffers are sized for the maxima. A symbol
+     * other than the batch needs a bounded range here or in the file. NULL: the
+     * file's ranges. */
+    const char *dims;
 } pp_exec_options;
 
 /* A byte count as options spell it: "262144", "512K", "512M", "2G" (powers of
@@ -57,8 +63,22 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
 void pp_exec_free(pp_exec *e);
 
 /* inputs[i]: host data of graph input i at this batch, C order, batch on axis 0.
- * outputs[i]: host buffers of pp_exec_output_bytes(e, i, batch). */
+ * outputs[i]: host buffers of pp_exec_output_bytes(e, i, batch). The graph's
+ * symbols other than the batch must each have one value in this engine. */
 pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, pp_error *err);
+/* The same with each input's extents given: in_dims[i] holds input i's rank
+ * extents; the symbols take their values from them (pp_exec_bind) and outputs[i]
+ * must hold pp_exec_tensor_bytes(e, 1, i, sym) bytes. */
+pp_code pp_exec_run_shapes(pp_exec *e, const int64_t *const *in_dims, const void *const *inputs, void *const *outputs,
+                           pp_error *err);
+/* Every symbol's value for inputs of these extents, checked against the
+ * engine's ranges; errors name the input, the axis, the value and the range. */
+pp_code pp_exec_bind(const pp_exec *e, const int64_t *const *in_dims, int64_t *sym, pp_error *err);
+/* Extents and bytes of input (io 0) or output (io 1) i with the symbols at sym[]. */
+void pp_exec_tensor_dims(const pp_exec *e, int io, int i, const int64_t *sym, int64_t *dims);
+uint64_t pp_exec_tensor_bytes(const pp_exec *e, int io, int i, const int64_t *sym);
+/* Each symbol's range in this engine. */
+void pp_exec_ranges(const pp_exec *e, int64_t *lo, int64_t *hi);
 
 /* The same on device buffers, enqueued on the caller's stream and returning
  * without waiting (pp_engine_run_device): inputs[i] on the first stage's device,
@@ -67,6 +87,8 @@ pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *
  * returns when the outputs are written. Needs one replica. */
 pp_code pp_exec_run_device(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, void *stream,
                            pp_error *err);
+pp_code pp_exec_run_device_shapes(pp_exec *e, const int64_t *const *in_dims, const void *const *inputs,
+                                  void *const *outputs, void *stream, pp_error *err);
 /* Prepares (describes, captures) every micro-batch size a run of `batch` uses,
  * so that the first run at that size allocates nothing either. Any thread. */
 pp_code pp_exec_prepare(pp_exec *e, int64_t batch, pp_error *err);

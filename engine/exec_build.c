@@ -1,5 +1,6 @@
 /* exec_build.c: building an engine: devices, placement, per-stage arenas,
  * weights, streams and events, launch records and graphs (exec.h). */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,11 +8,53 @@
 
 #include "exec_internal.h"
 
+/* The symbols' values at a batch when the others are fixed (their ranges' max
+ * otherwise: callers with symbols give shapes instead). */
+static void at_batch(const pp_exec *e, int64_t batch, int64_t *sym) {
+    memcpy(sym, e->hi, sizeof e->hi);
+    if (e->g->sym.batch >= 0) sym[e->g->sym.batch] = batch;
+}
+
+void pp_exec_tensor_dims(const pp_exec *e, int io, int i, const int64_t *sym, int64_t *dims) {
+    const pp_tensor *t = &e->g->tensors[io ? e->g->outputs[i] : e->g->inputs[i]];
+    pp_dimenv env = {{0}, 1, NULL, 0};
+    if (pp_dimenv_set(&env, &e->g->sym, sym, NULL)) pp_dimenv_free(&env); /* slots then read INT64_MAX */
+    pp_tensor_dims_env(t, &env, dims);
+    pp_dimenv_free(&env);
+}
+
+uint64_t pp_exec_tensor_bytes(const pp_exec *e, int io, int i, const int64_t *sym) {
+    const pp_tensor *t = &e->g->tensors[io ? e->g->outputs[i] : e->g->inputs[i]];
+    pp_dimenv env = {{0}, 1, NULL, 0};
+    uint64_t n = pp_dimenv_set(&env, &e->g->sym, sym, NULL) ? 0 : pp_tensor_bytes_env(t, &env);
+    pp_dimenv_free(&env);
+    return n;
+}
+
 uint64_t pp_exec_input_bytes(const pp_exec *e, int i, int64_t batch) {
-    return pp_tensor_bytes_at(&e->g->tensors[e->g->inputs[i]], batch);
+    int64_t sym[PP_MAX_SYMBOLS];
+    at_batch(e, batch, sym);
+    return e->g->sym.n_prog ? pp_exec_tensor_bytes(e, 0, i, sym)
+                            : pp_tensor_bytes_at(&e->g->tensors[e->g->inputs[i]], batch);
 }
 uint64_t pp_exec_output_bytes(const pp_exec *e, int i, int64_t batch) {
-    return pp_tensor_bytes_at(&e->g->tensors[e->g->outputs[i]], batch);
+    int64_t sym[PP_MAX_SYMBOLS];
+    at_batch(e, batch, sym);
+    return e->g->sym.n_prog ? pp_exec_tensor_bytes(e, 1, i, sym)
+                            : pp_tensor_bytes_at(&e->g->tensors[e->g->outputs[i]], batch);
+}
+
+pp_code pp_exec_bind(const pp_exec *e, const int64_t *const *in_dims, int64_t *sym, pp_error *err) {
+    /* A run's batch may exceed the engine's max: it splits into micro-batches. */
+    int64_t hi[PP_MAX_SYMBOLS];
+    memcpy(hi, e->hi, sizeof hi);
+    if (e->g->sym.batch >= 0) hi[e->g->sym.batch] = e->g->sym.sym[e->g->sym.batch].max;
+    return pp_graph_bind_inputs(e->g, in_dims, e->lo, hi, sym, err);
+}
+
+void pp_exec_ranges(const pp_exec *e, int64_t *lo, int64_t *hi) {
+    memcpy(lo, e->lo, sizeof e->lo);
+    memcpy(hi, e->hi, sizeof e->hi);
 }
 const pp_plan *pp_exec_plan(const pp_exec *e) { return e->plan; }
 const pp_graph *pp_exec_graph(const pp_exec *e) { return e->g; }
@@ -75,6 +118,7 @@ void pp_exec_free_sized(pp_exec *e, stage_rt *rt, int p, sized_launches *sl) {
     for (int i = 0; sl->l && i < nn * e->K; i++) b->ops->release(b, &sl->l[i]);
     pp_free(sl->l);
     sl->l = NULL;
+    pp_dimenv_free(&sl->env);
 }
 
 static void release_stage(pp_exec *e, int r, int p) {
@@ -132,31 +176,44 @@ void pp_exec_free(pp_exec *e) {
     pp_plan_free(e->plan);
     pp_trace_free(e->trace);
     pp_graph_free(e->planned);
+    pp_dimenv_free(&e->max_env);
+    pp_dimenv_free(&e->row_env);
+    pp_free(e->in_rows);
+    pp_free(e->out_rows);
     pp_free(e->trace_path);
     pthread_mutex_destroy(&e->mu);
     pp_free(e);
 }
 
 /* --measure: times every node on one device at the micro-batch size (a few
- * profiled runs on zeros), so placement balances measured, not estimated, cost. */
-static pp_code measure_nodes(const pp_graph *g, const char *device, int M, double **out, pp_error *err) {
-    pp_exec_options o = {device, 1, M, M, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
+ * profiled runs on zeros at the largest shapes), so placement balances
+ * measured, not estimated, cost. */
+static pp_code measure_nodes(const pp_graph *g, const char *device, int M, const char *dims, double **out,
+                             pp_error *err) {
+    pp_exec_options o = {device, 1, M, M, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32, dims};
     pp_exec *e = NULL;
     pp_code rc = pp_exec_create(g, &o, &e, err);
     if (rc) return pp_error_prefix(err, "--measure on %s", device), rc;
     void **in = pp_calloc((size_t)g->n_inputs + 1, sizeof(void *)),
          **outs = pp_calloc((size_t)g->n_outputs + 1, sizeof(void *));
+    int64_t(*in_dims)[PP_MAX_RANK] = pp_calloc((size_t)g->n_inputs + 1, sizeof *in_dims);
+    const int64_t **dp = pp_calloc((size_t)g->n_inputs + 1, sizeof *dp);
     double *ms = pp_calloc((size_t)g->n_nodes, sizeof(double));
-    if (!in || !outs || !ms) rc = pp_error_nomem(err, "--measure: out of memory");
-    for (int i = 0; !rc && i < g->n_inputs; i++)
-        if (!(in[i] = pp_calloc(1, (size_t)pp_exec_input_bytes(e, i, M) + 1)))
+    int64_t sym[PP_MAX_SYMBOLS];
+    at_batch(e, M, sym);
+    if (!in || !outs || !ms || !in_dims || !dp) rc = pp_error_nomem(err, "--measure: out of memory");
+    for (int i = 0; !rc && i < g->n_inputs; i++) {
+        pp_exec_tensor_dims(e, 0, i, sym, in_dims[i]);
+        dp[i] = in_dims[i];
+        if (!(in[i] = pp_calloc(1, (size_t)pp_exec_tensor_bytes(e, 0, i, sym) + 1)))
             rc = pp_error_nomem(err, "--measure: out of memory");
+    }
     for (int i = 0; !rc && i < g->n_outputs; i++)
-        if (!(outs[i] = pp_calloc(1, (size_t)pp_exec_output_bytes(e, i, M) + 1)))
+        if (!(outs[i] = pp_calloc(1, (size_t)pp_exec_tensor_bytes(e, 1, i, sym) + 1)))
             rc = pp_error_nomem(err, "--measure: out of memory");
-    if (!rc) rc = pp_exec_run(e, M, (const void *const *)in, outs, err); /* warm-up */
+    if (!rc) rc = pp_exec_run_shapes(e, dp, (const void *const *)in, outs, err); /* warm-up */
     if (!rc) pp_exec_set_profile(e, 1);
-    for (int r = 0; !rc && r < 3; r++) rc = pp_exec_run(e, M, (const void *const *)in, outs, err);
+    for (int r = 0; !rc && r < 3; r++) rc = pp_exec_run_shapes(e, dp, (const void *const *)in, outs, err);
     for (int i = 0; !rc && i < g->n_nodes; i++) {
         double t, f, b;
         long n;
@@ -167,6 +224,8 @@ static pp_code measure_nodes(const pp_graph *g, const char *device, int M, doubl
     for (int i = 0; outs && i < g->n_outputs; i++) pp_free(outs[i]);
     pp_free(in);
     pp_free(outs);
+    pp_free(in_dims);
+    pp_free(dp);
     pp_exec_free(e);
     if (rc) {
         pp_free(ms);
@@ -176,19 +235,62 @@ static pp_code measure_nodes(const pp_graph *g, const char *device, int M, doubl
     return PP_OK;
 }
 
-static pp_code check_batch_axis(const pp_graph *g, pp_error *err) {
+/* The engine's ranges: the file's, narrowed by options.dims. Every symbol but
+ * the batch needs a bounded one, since buffers are sized for its maximum. */
+static pp_code set_ranges(pp_exec *e, const char *dims, pp_error *err) {
+    const pp_symtab *t = &e->g->sym;
+    pp_code rc = pp_symtab_narrow(t, dims, e->lo, e->hi, err);
+    if (rc) return rc;
+    for (int s = 0; s < t->n_sym; s++)
+        if (s != t->batch && e->hi[s] == PP_SYM_UNBOUNDED)
+            return pp_error_set(err, PP_ERR_INVALID_ARG,
+                                "symbol '%s' has no upper bound (%" PRId64 "..%" PRId64 " in the file); give one with "
+                                "the dim option, e.g. %s=%" PRId64 "..512 (ppengine --dim)",
+                                t->sym[s].name, e->lo[s], e->hi[s], t->sym[s].name, e->lo[s]);
+    if (t->batch >= 0) e->hi[t->batch] = e->M; /* a run splits into micro-batches of at most M */
+    memcpy(e->run_sym, e->hi, sizeof e->hi);
+    return PP_OK;
+}
+
+/* Which inputs and outputs split into rows over micro-batches: those whose
+ * axis 0 is a multiple of the batch. The batch elsewhere cannot be split. */
+static pp_code io_rows(pp_exec *e, pp_error *err) {
+    const pp_graph *g = e->g;
+    e->in_rows = pp_calloc((size_t)g->n_inputs + 1, 1);
+    e->out_rows = pp_calloc((size_t)g->n_outputs + 1, 1);
+    if (!e->in_rows || !e->out_rows) return pp_error_nomem(err, "engine: out of memory");
     for (int io = 0; io < 2; io++) {
         int n = io ? g->n_outputs : g->n_inputs;
         const int *ids = io ? g->outputs : g->inputs;
         for (int i = 0; i < n; i++) {
             const pp_tensor *t = &g->tensors[ids[i]];
-            for (int d = 1; d < t->rank; d++)
-                if (t->dims[d] < 0)
-                    return pp_error_set(err, PP_ERR_UNSUPPORTED,
-                                        "%s '%s': the batch is on axis %d; the engine splits batches on axis 0",
-                                        io ? "output" : "input", t->name, d);
+            int axis, r = pp_graph_batch_rows(g, t, e->hi, &axis);
+            if (r < 0)
+                return pp_error_set(err, PP_ERR_UNSUPPORTED,
+                                    "%s '%s': the batch is on axis %d; the engine splits batches on axis 0",
+                                    io ? "output" : "input", t->name, axis);
+            (io ? e->out_rows : e->in_rows)[i] = (char)r;
         }
     }
+    return PP_OK;
+}
+
+/* The largest shapes a micro-batch may have, for the plan: each shape value at
+ * its upper bound over the ranges (batch 1..M), and every symbolic attribute of
+ * the planned graph resolved there. */
+static pp_code max_shapes(pp_exec *e, pp_error *err) {
+    const pp_symtab *t = &e->g->sym;
+    int64_t lo[PP_MAX_SYMBOLS];
+    memcpy(lo, e->lo, sizeof lo);
+    if (t->batch >= 0) lo[t->batch] = 1;
+    pp_code rc = pp_dimenv_set(&e->max_env, t, e->hi, err);
+    if (rc) return pp_error_prefix(err, "at the ranges' maxima");
+    int64_t *scratch = pp_malloc(sizeof(int64_t) * (size_t)(t->n_prog + 1));
+    if (!scratch) return pp_error_nomem(err, "engine: out of memory");
+    pp_symtab_bounds(t, lo, e->hi, scratch, e->max_env.slot);
+    pp_free(scratch);
+    e->max_env.batch = e->M;
+    pp_graph_resolve(e->planned, &e->max_env);
     return PP_OK;
 }
 
@@ -288,11 +390,38 @@ static pp_code build_stage_rt(pp_exec *e, int r, int p, pp_error *err) {
     return pp_exec_prepare_size(e, r, p, e->M, &sl, err);
 }
 
-/* One node's launch record at micro-batch `size` in slot k: its params from
- * describe, its pointers (weights, the slot), and the backend's preparation. */
-static pp_code describe_launch(pp_exec *e, stage_rt *rt, const pp_plan_stage *st, const pp_node *n, int k, int size,
-                               pp_launch *L, pp_error *err) {
+/* Node n's outputs as describe gave them (out) must be what the graph's shapes
+ * say in this bucket: a fit from sample points is only trusted once checked. */
+static pp_code check_outputs(const pp_exec *e, const pp_node *n, const sized_launches *sl, const pp_shape *out,
+                             pp_error *err) {
     const pp_graph *g = e->g;
+    for (int j = 0; j < n->n_out; j++) {
+        if (n->out[j] < 0) continue;
+        const pp_tensor *t = &g->tensors[n->out[j]];
+        int64_t want[PP_MAX_RANK];
+        pp_tensor_dims_env(t, &sl->env, want);
+        int same = out[j].rank == t->rank;
+        for (int d = 0; same && d < t->rank; d++) same = out[j].dims[d] == want[d];
+        if (same) continue;
+        char a[160], b[160], v[160];
+        pp_tensor tmp = *t;
+        memcpy(tmp.dims, out[j].dims, sizeof tmp.dims);
+        tmp.rank = out[j].rank;
+        return pp_error_set(err, PP_ERR_SHAPE,
+                            "node '%s' (%s): output '%s' is %s with %s, but the graph's shape %s says otherwise; "
+                            "narrow the symbols' ranges (--dim) to where the model's shapes follow one formula",
+                            n->name, pp_op_name(n->op), t->name, pp_tensor_shape_str(&tmp, a, sizeof a),
+                            pp_symtab_values_str(&g->sym, sl->sym, v, sizeof v), pp_graph_shape_str(g, t, b, sizeof b));
+    }
+    return PP_OK;
+}
+
+/* One node's launch record in bucket sl, slot k: its params from describe, its
+ * pointers (weights, the slot), and the backend's preparation. */
+static pp_code describe_launch(pp_exec *e, stage_rt *rt, const pp_plan_stage *st, int node, int k,
+                               const sized_launches *sl, pp_launch *L, pp_error *err) {
+    const pp_graph *g = e->g;
+    pp_node *n = &e->planned->nodes[node];
     pp_shape in[PP_MAX_IO], outs[PP_MAX_IO];
     const void *cdata[PP_MAX_IO];
     for (int j = 0; j < n->n_in; j++) {
@@ -304,7 +433,7 @@ static pp_code describe_launch(pp_exec *e, stage_rt *rt, const pp_plan_stage *st
             continue;
         }
         const pp_tensor *tt = &g->tensors[t];
-        pp_shape_of(tt, size, &in[j]);
+        pp_shape_env(tt, &sl->env, &in[j]);
         cdata[j] = tt->kind == PP_TENSOR_WEIGHT ? tt->data : NULL;
         if (tt->kind == PP_TENSOR_WEIGHT) {
             L->in[j] = rt->weight[t];
@@ -314,8 +443,10 @@ static pp_code describe_launch(pp_exec *e, stage_rt *rt, const pp_plan_stage *st
     for (int j = 0; j < n->n_out; j++)
         L->out[j] = rt->slot[k] && n->out[j] >= 0 ? rt->slot[k] + st->offset[n->out[j]] : NULL;
     L->node = n;
+    if (pp_node_is_symbolic(n)) pp_node_resolve(n, sl->env.slot);
     pp_cost c;
     pp_code rc = pp_op_describe(n, in, outs, &L->params, &c, cdata, err);
+    if (!rc && g->sym.n_prog) rc = check_outputs(e, n, sl, outs, err);
     if (rc) return rc;
     L->cost_flops = c.flops;
     L->cost_bytes = c.bytes;
@@ -325,7 +456,7 @@ static pp_code describe_launch(pp_exec *e, stage_rt *rt, const pp_plan_stage *st
         if (rt->arena)
             return pp_error_set(err, PP_ERR_INTERNAL,
                                 "node '%s': workspace of %zu bytes at micro-batch %d exceeds the planned %zu", n->name,
-                                L->ws_bytes, size, rt->ws_bytes);
+                                L->ws_bytes, sl->size, rt->ws_bytes);
         rt->ws_bytes = L->ws_bytes;
     }
     L->ws = rt->ws;
@@ -362,14 +493,18 @@ static void capture_graphs(pp_exec *e, stage_rt *rt, int p, int nn, sized_launch
 
 pp_code pp_exec_prepare_size(pp_exec *e, int r, int p, int size, sized_launches **out, pp_error *err) {
     stage_rt *rt = RT(e, r, p);
+    const pp_symtab *t = &e->g->sym;
+    int64_t key[PP_MAX_SYMBOLS];
+    memcpy(key, e->run_sym, sizeof key);
+    if (t->batch >= 0) key[t->batch] = size;
     for (int s = 0; s < rt->n_sizes; s++)
-        if (rt->sizes[s].size == size) {
+        if (rt->sizes[s].size == size && memcmp(rt->sizes[s].sym, key, sizeof key) == 0) {
             *out = &rt->sizes[s];
             return PP_OK;
         }
     if (rt->n_sizes == MAX_SIZES) {
-        /* Evict the oldest size other than M (entry 0), once the streams have
-         * passed its launches (a device run returns before they have). */
+        /* Evict the oldest bucket other than the largest (entry 0), once the
+         * streams have passed its launches (a device run returns before they have). */
         pp_code src = rt->b->ops->stream_sync(rt->b, rt->compute, err);
         if (!src) src = rt->b->ops->stream_sync(rt->b, rt->copy, err);
         if (src) return src;
@@ -379,12 +514,20 @@ pp_code pp_exec_prepare_size(pp_exec *e, int r, int p, int size, sized_launches 
     }
     const pp_plan_stage *st = &e->plan->stages[p];
     int nn = st->last - st->first;
-    sized_launches sl = {size, pp_calloc((size_t)(nn * e->K) + 1, sizeof(pp_launch)), NULL};
+    sized_launches sl;
+    memset(&sl, 0, sizeof sl);
+    sl.size = size;
+    memcpy(sl.sym, key, sizeof key);
+    sl.l = pp_calloc((size_t)(nn * e->K) + 1, sizeof(pp_launch));
     if (!sl.l) return pp_error_nomem(err, "%s: out of memory preparing stage %d", rt->b->name, p);
-    pp_code rc = PP_OK;
+    pp_code rc = pp_dimenv_set(&sl.env, t, key, err);
+    if (rc && t->n_sym) {
+        char v[160];
+        pp_error_prefix(err, "with %s", pp_symtab_values_str(t, key, v, sizeof v));
+    }
     for (int k = 0; k < e->K && !rc; k++)
         for (int i = 0; i < nn && !rc; i++)
-            rc = describe_launch(e, rt, st, &e->g->nodes[st->first + i], k, size, &sl.l[k * nn + i], err);
+            rc = describe_launch(e, rt, st, st->first + i, k, &sl, &sl.l[k * nn + i], err);
     if (rc) {
         pp_exec_free_sized(e, rt, p, &sl);
         return rc;
@@ -452,11 +595,13 @@ static pp_code place(pp_exec *e, const pp_exec_options *o, const char *first_dev
     }
     double *node_ms = NULL;
     pp_code rc = PP_OK;
-    if (o->measure && e->P > 1 && e->g->n_nodes > 0) rc = measure_nodes(e->g, first_device, e->M, &node_ms, err);
+    if (o->measure && e->P > 1 && e->g->n_nodes > 0)
+        rc = measure_nodes(e->g, first_device, e->M, o->dims, &node_ms, err);
     while (!rc) {
         const char *devnames[PP_MAX_IO];
         for (int p = 0; p < e->P && p < PP_MAX_IO; p++) devnames[p] = e->rt[p].b->name;
-        pp_plan_options po = {e->P, e->M, o->split, node_ms, limit, e->K, e->P <= PP_MAX_IO ? devnames : NULL};
+        pp_plan_options po = {e->P,       e->M, o->split, node_ms, limit, e->K, e->P <= PP_MAX_IO ? devnames : NULL,
+                              &e->max_env};
         rc = pp_plan_build(e->g, &po, &e->plan, err);
         if (rc != PP_ERR_NOMEM || e->K == 1 || !strstr(err->msg, "does not fit")) break;
         snprintf(e->notice, sizeof e->notice, "%s; retried with %d micro-batch%s in flight per stage", err->msg,
@@ -534,10 +679,14 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
     if (o.microbatch <= 0) o.microbatch = o.max_batch;
     if (o.inflight <= 0) o.inflight = 2;
     if (o.inflight > 64) return pp_error_set(err, PP_ERR_INVALID_ARG, "--inflight %d is more than 64", o.inflight);
-    pp_code rc = check_batch_axis(g, err);
-    if (rc) return rc;
     pp_exec *e = exec_new(g, &o);
     if (!e) return pp_error_nomem(err, "engine: out of memory");
+    pp_code rc = set_ranges(e, o.dims, err);
+    if (!rc) rc = io_rows(e, err);
+    if (rc) {
+        pp_exec_free(e);
+        return rc;
+    }
     char **names = NULL;
     int nd = 0;
     if ((rc = parse_devices(o.devices, &names, &nd, &e->fell_back, err))) goto done;
@@ -552,6 +701,7 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
     if (!e->rt || !e->owned) rc = pp_error_nomem(err, "engine: out of memory");
     if (!rc) rc = create_backends(e, &o, names, nd, err);
     if (!rc) rc = plan_formats(e, &o, err);
+    if (!rc) rc = max_shapes(e, err);
     if (!rc) rc = place(e, &o, names[0], err);
     /* Step 4: every stage of every replica gets its arena, weights and launches. */
     for (int r = 0; r < e->R && !rc; r++)

@@ -16,10 +16,14 @@
  * front so that its steady state allocates nothing: up to 64 fit. */
 #define MAX_SIZES 64
 
+/* One shape bucket's launches: a micro-batch size and the values of the other
+ * symbols (whole per run); key (size, sym). */
 typedef struct sized_launches {
     int size;
-    pp_launch *l; /* [K][n_nodes] */
-    void **graph; /* [K]: the stage's launches for slot k captured once (options.graphs), or NULL */
+    int64_t sym[PP_MAX_SYMBOLS]; /* every symbol, the batch's entry = size */
+    pp_dimenv env;               /* the bucket's shapes (owned) */
+    pp_launch *l;                /* [K][n_nodes] */
+    void **graph;                /* [K]: the stage's launches for slot k captured once (options.graphs), or NULL */
 } sized_launches;
 
 typedef struct stage_rt {
@@ -65,11 +69,19 @@ struct pp_exec {
     pp_event *ev_caller; /* stage 0: where the caller's stream was when a device run began */
     pp_event *ev_done;   /* last stage: where a device run's outputs are written */
     int64_t batch;
+    int64_t run_sym[PP_MAX_SYMBOLS]; /* this run's symbols (the batch's entry: the whole batch) */
+    pp_dimenv row_env;               /* this run with a batch of 1: one row of an input or output */
     atomic_int next_mb;
     int n_mb;
     atomic_int cancel; /* set by pp_exec_cancel from any thread */
     int profile;
     int graphs; /* replay captured launches (options.graphs and the backend can) */
+    /* Symbols (docs/ir.md): each one's range in this engine (the file's, narrowed
+     * by options.dims), the largest shapes (for the plan), and which inputs and
+     * outputs split into rows over micro-batches. */
+    int64_t lo[PP_MAX_SYMBOLS], hi[PP_MAX_SYMBOLS];
+    pp_dimenv max_env;
+    char *in_rows, *out_rows;
     size_t mem_limit;
     /* Replicas 1..R-1 are driven by threads made once at build (replica 0 by
      * the caller), so a run creates no thread and allocates nothing. */
@@ -85,9 +97,10 @@ struct pp_exec {
 
 static inline stage_rt *RT(pp_exec *e, int r, int p) { return &e->rt[r * e->P + p]; }
 
-/* Launch records for micro-batch size `size` on replica r, stage p: params from
- * describe at that size, pointers into the slots, backend prepare (and the
- * stage's graphs). Cached; the first run at a new size pays for it. */
+/* Launch records for micro-batch size `size` (the other symbols at e->run_sym)
+ * on replica r, stage p: params from describe in that bucket, pointers into
+ * the slots, backend prepare (and the stage's graphs). Cached; the first run in
+ * a new bucket pays for it. */
 pp_code pp_exec_prepare_size(pp_exec *e, int r, int p, int size, sized_launches **out, pp_error *err);
 /* Frees one size's launch records and graphs; the stage's streams must have passed them. */
 void pp_exec_free_sized(pp_exec *e, stage_rt *rt, int p, sized_launches *sl);

@@ -6,8 +6,10 @@
 
 #include "exec_internal.h"
 
-static size_t row_bytes(const pp_tensor *t) { return (size_t)pp_tensor_bytes_at(t, 1); }
-static int has_batch(const pp_tensor *t) { return t->rank > 0 && t->dims[0] < 0; }
+/* One row of an input or output in this run (its batch taken as 1); whether a
+ * graph input (io 0) or output (io 1) splits into rows over micro-batches. */
+static size_t row_bytes(const pp_exec *e, const pp_tensor *t) { return (size_t)pp_tensor_bytes_env(t, &e->row_env); }
+static int has_rows(const pp_exec *e, int io, int i) { return (io ? e->out_rows : e->in_rows)[i]; }
 
 /* NVTX-style ranges where the backend has them: "stage 1 mb 3 (cuda:1)". */
 static void range_push(pp_backend *b, const char *fmt, int a, int c) {
@@ -56,9 +58,9 @@ static pp_code upload_inputs(pp_exec *e, const mb_ref *m, pp_error *err) {
     for (int i = 0; i < g->n_inputs && !rc; i++) {
         const pp_tensor *t = &g->tensors[g->inputs[i]];
         if (st->offset[g->inputs[i]] < 0) continue;
-        size_t rb = row_bytes(t);
-        const char *src = (const char *)e->inputs[i] + (has_batch(t) ? (size_t)m->off * rb : 0);
-        size_t n = has_batch(t) ? rb * (size_t)m->size : rb;
+        size_t rb = row_bytes(e, t);
+        const char *src = (const char *)e->inputs[i] + (has_rows(e, 0, i) ? (size_t)m->off * rb : 0);
+        size_t n = has_rows(e, 0, i) ? rb * (size_t)m->size : rb;
         void *dst = rt->slot[m->k] + st->offset[g->inputs[i]];
         rc = e->dev_io ? b->ops->copy(b, rt->copy, dst, src, n, err) : b->ops->upload(b, rt->copy, dst, src, n, err);
     }
@@ -92,7 +94,7 @@ static pp_code compute_stage(pp_exec *e, const mb_ref *m, int p, const sized_lau
 /* Stage p's outputs into stage p+1's slot k, once its previous micro-batch there
  * has been computed and passed on: device to device when peer, else down on
  * this stage's copy stream and up on the next one's. */
-static pp_code pass_on(pp_exec *e, const mb_ref *m, int p, pp_error *err) {
+static pp_code pass_on(pp_exec *e, const mb_ref *m, int p, const sized_launches *sl, pp_error *err) {
     const pp_graph *g = e->g;
     stage_rt *rt = RT(e, m->r, p), *nx = RT(e, m->r, p + 1);
     const pp_plan_stage *st = &e->plan->stages[p], *ns = &e->plan->stages[p + 1];
@@ -109,7 +111,7 @@ static pp_code pass_on(pp_exec *e, const mb_ref *m, int p, pp_error *err) {
         size_t pos = 0;
         for (int i = 0; i < st->n_out && !rc; i++) {
             int t = st->out_ids[i];
-            size_t n = (size_t)pp_tensor_bytes_at(&g->tensors[t], m->size);
+            size_t n = (size_t)pp_tensor_bytes_env(&g->tensors[t], &sl->env);
             rc = b->ops->download(b, rt->copy, (char *)rt->staging[k] + pos, rt->slot[k] + st->offset[t], n, err);
             pos += n;
         }
@@ -121,7 +123,7 @@ static pp_code pass_on(pp_exec *e, const mb_ref *m, int p, pp_error *err) {
     size_t pos = 0;
     for (int i = 0; i < st->n_out && !rc; i++) {
         int t = st->out_ids[i];
-        size_t n = (size_t)pp_tensor_bytes_at(&g->tensors[t], m->size);
+        size_t n = (size_t)pp_tensor_bytes_env(&g->tensors[t], &sl->env);
         void *dst = nx->slot[k] + ns->offset[t];
         if (rt->peer) rc = nb->ops->copy_peer(nb, nx->copy, dst, b, rt->slot[k] + st->offset[t], n, err);
         else rc = nb->ops->upload(nb, nx->copy, dst, (char *)rt->staging[k] + pos, n, err);
@@ -146,10 +148,10 @@ static pp_code download_outputs(pp_exec *e, const mb_ref *m, pp_error *err) {
     for (int i = 0; i < g->n_outputs && !rc; i++) {
         int t = g->outputs[i];
         const pp_tensor *tt = &g->tensors[t];
-        size_t rb = row_bytes(tt);
-        if (!has_batch(tt) && m->off != 0) continue;
-        char *dst = (char *)e->outputs[i] + (has_batch(tt) ? (size_t)m->off * rb : 0);
-        size_t n = has_batch(tt) ? rb * (size_t)m->size : rb;
+        size_t rb = row_bytes(e, tt);
+        if (!has_rows(e, 1, i) && m->off != 0) continue;
+        char *dst = (char *)e->outputs[i] + (has_rows(e, 1, i) ? (size_t)m->off * rb : 0);
+        size_t n = has_rows(e, 1, i) ? rb * (size_t)m->size : rb;
         const void *src = tt->kind == PP_TENSOR_WEIGHT ? tt->data : rt->slot[m->k] + st->offset[t];
         if (tt->kind == PP_TENSOR_WEIGHT && !b->ops->host_memory) src = rt->weight[t];
         if (!src && !e->dev_io) {
@@ -174,7 +176,7 @@ static pp_code enqueue_mb(pp_exec *e, int r, int k, int mb, int64_t off, int siz
         if ((rc = pp_exec_prepare_size(e, r, p, size, &sl, err))) return rc;
         if (p == 0) rc = upload_inputs(e, &m, err);
         if (!rc) rc = compute_stage(e, &m, p, sl, err);
-        if (!rc) rc = p + 1 < e->P ? pass_on(e, &m, p, err) : download_outputs(e, &m, err);
+        if (!rc) rc = p + 1 < e->P ? pass_on(e, &m, p, sl, err) : download_outputs(e, &m, err);
     }
     return rc;
 }
@@ -241,9 +243,32 @@ static pp_code prepare_batch(pp_exec *e, int64_t batch, pp_error *err) {
     return PP_OK;
 }
 
-/* What every run does first: checks the buffers, takes the engine, and prepares
- * the micro-batch sizes this batch needs. Returns with e->mu held on success. */
-static pp_code begin_run(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, pp_error *err) {
+/* The symbols of a run at `batch` when none but the batch is given: each other
+ * symbol must have one value in this engine. */
+static pp_code batch_symbols(const pp_exec *e, int64_t batch, int64_t *sym, pp_error *err) {
+    const pp_symtab *t = &e->g->sym;
+    memcpy(sym, e->hi, sizeof e->hi);
+    for (int s = 0; s < t->n_sym; s++) {
+        if (s == t->batch) {
+            sym[s] = batch;
+            continue;
+        }
+        if (e->lo[s] != e->hi[s])
+            return pp_error_set(err, PP_ERR_INVALID_ARG,
+                                "the graph has the symbol '%s' (%lld..%lld): a run needs its inputs' shapes "
+                                "(pp_engine_run_shapes), not only a batch size",
+                                t->sym[s].name, (long long)e->lo[s], (long long)e->hi[s]);
+    }
+    return PP_OK;
+}
+
+/* What every run does first: checks the buffers, takes the engine, sets the
+ * run's symbols and prepares the buckets this batch needs. Returns with e->mu
+ * held on success. */
+static pp_code begin_run(pp_exec *e, const int64_t *sym, const void *const *inputs, void *const *outputs,
+                         pp_error *err) {
+    int b = e->g->sym.batch;
+    int64_t batch = b >= 0 ? sym[b] : 1;
     if (batch < 1) return pp_error_set(err, PP_ERR_INVALID_ARG, "batch %lld: need at least 1", (long long)batch);
     for (int i = 0; i < e->g->n_inputs; i++)
         if (!inputs[i])
@@ -254,21 +279,34 @@ static pp_code begin_run(pp_exec *e, int64_t batch, const void *const *inputs, v
             return pp_error_set(err, PP_ERR_INVALID_ARG, "output %d ('%s') has no buffer", i,
                                 e->g->tensors[e->g->outputs[i]].name);
     pthread_mutex_lock(&e->mu);
+    int64_t row[PP_MAX_SYMBOLS];
+    memcpy(row, sym, sizeof row);
+    if (b >= 0) row[b] = 1;
+    pp_code prc = pp_dimenv_set(&e->row_env, &e->g->sym, row, err);
+    if (prc) {
+        pthread_mutex_unlock(&e->mu);
+        return prc;
+    }
     atomic_store(&e->cancel, 0);
     e->inputs = inputs;
     e->outputs = outputs;
     e->batch = batch;
+    memcpy(e->run_sym, sym, sizeof e->run_sym);
     e->n_mb = (int)((batch + e->M - 1) / e->M);
     atomic_store(&e->next_mb, 0);
-    pp_code prc = prepare_batch(e, batch, err);
+    prc = prepare_batch(e, batch, err);
     if (prc) pthread_mutex_unlock(&e->mu);
     return prc;
 }
 
 pp_code pp_exec_prepare(pp_exec *e, int64_t batch, pp_error *err) {
     if (batch < 1) return pp_error_set(err, PP_ERR_INVALID_ARG, "batch %lld: need at least 1", (long long)batch);
+    int64_t sym[PP_MAX_SYMBOLS];
+    pp_code rc = batch_symbols(e, batch, sym, err);
+    if (rc) return rc;
     pthread_mutex_lock(&e->mu);
-    pp_code rc = prepare_batch(e, batch, err);
+    memcpy(e->run_sym, sym, sizeof e->run_sym);
+    rc = prepare_batch(e, batch, err);
     pthread_mutex_unlock(&e->mu);
     return rc;
 }
@@ -295,8 +333,10 @@ static void drain_replica(pp_exec *e, int r, pp_code *rc, pp_error *err) {
     }
 }
 
-pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, pp_error *err) {
-    pp_code rc = begin_run(e, batch, inputs, outputs, err);
+/* A run with its symbols bound (pp_exec_run, pp_exec_run_shapes). */
+static pp_code run_host(pp_exec *e, const int64_t *sym, const void *const *inputs, void *const *outputs,
+                        pp_error *err) {
+    pp_code rc = begin_run(e, sym, inputs, outputs, err);
     if (rc) return rc;
     for (int r = 0; r < e->R; r++) {
         e->jobs[r].rc = PP_OK;
@@ -325,14 +365,28 @@ pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *
     return rc;
 }
 
-pp_code pp_exec_run_device(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, void *stream,
+pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, pp_error *err) {
+    int64_t sym[PP_MAX_SYMBOLS];
+    pp_code rc = batch_symbols(e, batch, sym, err);
+    return rc ? rc : run_host(e, sym, inputs, outputs, err);
+}
+
+pp_code pp_exec_run_shapes(pp_exec *e, const int64_t *const *in_dims, const void *const *inputs, void *const *outputs,
                            pp_error *err) {
+    int64_t sym[PP_MAX_SYMBOLS];
+    if (!in_dims) return pp_error_set(err, PP_ERR_INVALID_ARG, "a run with shapes needs each input's extents");
+    pp_code rc = pp_exec_bind(e, in_dims, sym, err);
+    return rc ? rc : run_host(e, sym, inputs, outputs, err);
+}
+
+static pp_code run_device(pp_exec *e, const int64_t *sym, const void *const *inputs, void *const *outputs, void *stream,
+                          pp_error *err) {
     if (e->R != 1)
         return pp_error_set(err, PP_ERR_INVALID_ARG,
                             "device buffers live on one device, but this engine has %d replicas (%s, %s, ...); build "
                             "it with one replica",
                             e->R, RT(e, 0, 0)->b->name, RT(e, 1, 0)->b->name);
-    pp_code rc = begin_run(e, batch, inputs, outputs, err);
+    pp_code rc = begin_run(e, sym, inputs, outputs, err);
     if (rc) return rc;
     stage_rt *first = RT(e, 0, 0), *last = RT(e, 0, e->P - 1);
     e->dev_io = 1;
@@ -365,6 +419,21 @@ pp_code pp_exec_run_device(pp_exec *e, int64_t batch, const void *const *inputs,
     e->dev_io = 0;
     pthread_mutex_unlock(&e->mu);
     return rc;
+}
+
+pp_code pp_exec_run_device(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, void *stream,
+                           pp_error *err) {
+    int64_t sym[PP_MAX_SYMBOLS];
+    pp_code rc = batch_symbols(e, batch, sym, err);
+    return rc ? rc : run_device(e, sym, inputs, outputs, stream, err);
+}
+
+pp_code pp_exec_run_device_shapes(pp_exec *e, const int64_t *const *in_dims, const void *const *inputs,
+                                  void *const *outputs, void *stream, pp_error *err) {
+    int64_t sym[PP_MAX_SYMBOLS];
+    if (!in_dims) return pp_error_set(err, PP_ERR_INVALID_ARG, "a run with shapes needs each input's extents");
+    pp_code rc = pp_exec_bind(e, in_dims, sym, err);
+    return rc ? rc : run_device(e, sym, inputs, outputs, stream, err);
 }
 
 pp_code pp_exec_synchronize(pp_exec *e, pp_error *err) {

@@ -73,6 +73,7 @@ typedef struct planner {
     pp_format_report rep;
     converted *conv;
     int n_conv, cap_conv;
+    pp_dimenv env; /* symbols at the reference point: formats do not depend on extents */
 } planner;
 
 static int find_converted(const planner *pl, int from, const pp_shape *want) {
@@ -84,9 +85,12 @@ static int find_converted(const planner *pl, int from, const pp_shape *want) {
     return -1;
 }
 
-/* A copy of g's tensors (same ids, weights borrowed) with no nodes yet. */
+/* A copy of g's tensors (same ids, weights borrowed) and symbols, with no nodes yet. */
 static pp_code copy_tensors(planner *pl, pp_error *err) {
     const pp_graph *g = pl->g;
+    pp_code src = pp_symtab_copy(&pl->p->sym, &g->sym, err);
+    if (!src) src = pp_graph_ref_env(g, &pl->env, err);
+    if (src) return src;
     for (int i = 0; i < g->n_tensors; i++) {
         const pp_tensor *t = &g->tensors[i];
         int id = pp_graph_add_tensor(pl->p, t->name, t->dtype, t->kind, t->rank, t->dims, err);
@@ -201,16 +205,7 @@ static int in_format(planner *pl, int id, const pp_shape *have, const pp_shape *
 
 static pp_code copy_attrs(pp_graph *p, int node, const pp_node *src, pp_error *err) {
     pp_code rc = PP_OK;
-    for (int a = 0; a < src->n_attr && !rc; a++) {
-        const pp_attr *at = &src->attrs[a];
-        switch (at->type) {
-        case PP_ATTR_INT: rc = pp_node_set_int(p, node, at->name, at->i, err); break;
-        case PP_ATTR_FLOAT: rc = pp_node_set_float(p, node, at->name, at->f, err); break;
-        case PP_ATTR_STRING: rc = pp_node_set_string(p, node, at->name, at->s, err); break;
-        case PP_ATTR_INTS: rc = pp_node_set_ints(p, node, at->name, at->ints, at->count, err); break;
-        case PP_ATTR_FLOATS: rc = pp_node_set_floats(p, node, at->name, at->floats, at->count, err); break;
-        }
-    }
+    for (int a = 0; a < src->n_attr && !rc; a++) rc = pp_node_copy_attr(p, node, &src->attrs[a], err);
     return rc;
 }
 
@@ -225,7 +220,7 @@ static pp_code plan_node(planner *pl, const pp_node *n, pp_error *err) {
         return pp_error_set(err, PP_ERR_UNSUPPORTED, "node '%s': more than %d inputs or outputs", n->name, PP_MAX_IO);
     for (int j = 0; j < n->n_in; j++) {
         memset(&have[j], 0, sizeof have[j]);
-        if (n->in[j] >= 0) pp_shape_of(&p->tensors[n->in[j]], 1, &have[j]);
+        if (n->in[j] >= 0) pp_shape_env(&p->tensors[n->in[j]], &pl->env, &have[j]);
         want[j] = have[j];
     }
     pl->policy(pl->caps, n, have, want);
@@ -238,7 +233,7 @@ static pp_code plan_node(planner *pl, const pp_node *n, pp_error *err) {
                                 pl->caps->kind, j);
         ins[j] = in_format(pl, ins[j], &have[j], &want[j], n->name, err);
         if (ins[j] < 0) return err ? err->code : PP_ERR_NOMEM;
-        pp_shape_of(&p->tensors[ins[j]], 1, &want[j]);
+        pp_shape_env(&p->tensors[ins[j]], &pl->env, &want[j]);
         const pp_tensor *t = &p->tensors[ins[j]];
         cdata[j] = t->kind == PP_TENSOR_WEIGHT ? t->data : NULL;
     }
@@ -246,6 +241,7 @@ static pp_code plan_node(planner *pl, const pp_node *n, pp_error *err) {
     if (id < 0) return err ? err->code : PP_ERR_NOMEM;
     pp_code rc = copy_attrs(p, id, n, err);
     if (rc) return rc;
+    if (pl->env.slot) pp_node_resolve(&p->nodes[id], pl->env.slot);
     pp_op_params params;
     rc = pp_op_describe(&p->nodes[id], want, out, &params, NULL, cdata, err);
     if (rc) {
@@ -275,8 +271,8 @@ static pp_code plan_outputs(planner *pl, int *outs, pp_error *err) {
         outs[i] = id;
         const pp_tensor *decl = &pl->g->tensors[id];
         pp_shape have, want;
-        pp_shape_of(&p->tensors[id], 1, &have);
-        pp_shape_of(decl, 1, &want);
+        pp_shape_env(&p->tensors[id], &pl->env, &have);
+        pp_shape_env(decl, &pl->env, &want);
         if (same_format(&have, &want)) continue;
         if (pp_format_same_bytes(&have, &want)) {
             p->tensors[id].layout = want.layout;
@@ -314,7 +310,7 @@ pp_code pp_formats_plan(const pp_graph *g, const pp_format_caps *caps, pp_format
     if (!policy)
         return pp_error_set(err, PP_ERR_INVALID_ARG, "planner: no format policy for devices of kind '%s'",
                             caps->kind ? caps->kind : "?");
-    planner pl = {g, pp_graph_new(), caps, policy, {0, 0}, NULL, 0, 0};
+    planner pl = {g, pp_graph_new(), caps, policy, {0, 0}, NULL, 0, 0, {{0}, 1, NULL, 0}};
     if (!pl.p) return pp_error_nomem(err, "planner: out of memory");
     int *outs = pp_calloc((size_t)g->n_outputs + 1, sizeof(int));
     pp_code rc = outs ? copy_tensors(&pl, err) : pp_error_nomem(err, "planner: out of memory");
@@ -323,6 +319,7 @@ pp_code pp_formats_plan(const pp_graph *g, const pp_format_caps *caps, pp_format
     if (!rc) rc = pp_graph_set_io(pl.p, g->n_inputs, g->inputs, g->n_outputs, outs, err);
     pp_free(outs);
     pp_free(pl.conv);
+    pp_dimenv_free(&pl.env);
     if (rc) {
         pp_graph_free(pl.p);
         return rc;

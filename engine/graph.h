@@ -173,6 +173,28 @@ int pp_tensor_is_symbolic(const pp_tensor *t);
 const char *pp_tensor_shape_str(const pp_tensor *t, char *buf, size_t size);
 const char *pp_graph_shape_str(const pp_graph *g, const pp_tensor *t, char *buf, size_t size);
 
+/* ---- symbolic shapes at a point (engine/shapes.c) ------------------------------ */
+
+/* The reference point: every symbol at 1, or the nearest value in its range.
+ * For work that needs some concrete shape and does not depend on which (the
+ * format planner's choices). env is filled as by pp_dimenv_set. */
+pp_code pp_graph_ref_env(const pp_graph *g, pp_dimenv *env, pp_error *err);
+/* Resolves every node's symbolic attributes at env (pp_node_resolve). Only on a
+ * graph no other thread reads: an engine's own planned copy, or one being built. */
+void pp_graph_resolve(pp_graph *g, const pp_dimenv *env);
+/* Every symbol's value from the graph inputs' extents in_dims[i][0..rank-1],
+ * each within [lo[s], hi[s]] (NULL: the symbols' own ranges): an axis whose dim
+ * is a symbol (or k × batch) gives its value, a symbol that no input gives must
+ * have a range of one value, and every other axis must then equal what its dim
+ * evaluates to. Errors name the input, the axis, the value and the range. */
+pp_code pp_graph_bind_inputs(const pp_graph *g, const int64_t *const *in_dims, const int64_t *lo, const int64_t *hi,
+                             int64_t *sym, pp_error *err);
+/* How tensor t depends on the batch, judged at two batch sizes with the other
+ * symbols at sym[]: 1 when axis 0 is a multiple of the batch and no other axis
+ * depends on it (its rows split over micro-batches), 0 when no axis depends on
+ * it, -1 otherwise (axis in *axis). */
+int pp_graph_batch_rows(const pp_graph *g, const pp_tensor *t, const int64_t *sym, int *axis);
+
 /* Stored precision (ppconvert --dtype f16|bf16): narrows every f32 weight to
  * dt and records it in the metadata key "weights_dtype", so graph.bin is half
  * the size. Loading such a graph widens those weights back to f32 once, at

@@ -11,7 +11,7 @@
 #define EST_FLOPS_PER_MS 2.0e7 /* 20 GFLOP/s */
 #define EST_BYTES_PER_MS 5.0e6 /* 5 GB/s */
 
-static void shapes_at(const pp_graph *g, const pp_node *n, int64_t batch, pp_shape *in, const void **cdata) {
+static void shapes_at(const pp_graph *g, const pp_node *n, const pp_dimenv *env, pp_shape *in, const void **cdata) {
     for (int j = 0; j < n->n_in; j++) {
         if (n->in[j] < 0) {
             memset(&in[j], 0, sizeof in[j]);
@@ -19,18 +19,18 @@ static void shapes_at(const pp_graph *g, const pp_node *n, int64_t batch, pp_sha
             continue;
         }
         const pp_tensor *t = &g->tensors[n->in[j]];
-        pp_shape_of(t, batch, &in[j]);
+        pp_shape_env(t, env, &in[j]);
         cdata[j] = t->kind == PP_TENSOR_WEIGHT ? t->data : NULL;
     }
 }
 
-double pp_plan_node_estimate(const pp_graph *g, int node, int64_t batch, double *flops, double *bytes) {
+double pp_plan_node_estimate(const pp_graph *g, int node, const pp_dimenv *env, double *flops, double *bytes) {
     const pp_node *n = &g->nodes[node];
     pp_shape in[PP_MAX_IO], out[PP_MAX_IO];
     const void *cdata[PP_MAX_IO];
     pp_op_params p;
     pp_cost c = {0, 0};
-    shapes_at(g, n, batch, in, cdata);
+    shapes_at(g, n, env, in, cdata);
     if (pp_op_describe(n, in, out, &p, &c, cdata, NULL) != PP_OK) c.flops = c.bytes = 0;
     if (flops) *flops = c.flops;
     if (bytes) *bytes = c.bytes;
@@ -118,9 +118,10 @@ static size_t assign_offsets(live *l, int n) {
     return total;
 }
 
-static pp_code build_stage(const pp_graph *g, pp_plan *pl, int s, const int *stage_of_node, pp_error *err) {
+static pp_code build_stage(const pp_graph *g, pp_plan *pl, int s, const int *stage_of_node, const pp_dimenv *env,
+                           pp_error *err) {
     pp_plan_stage *st = &pl->stages[s];
-    int nt = g->n_tensors, M = pl->microbatch, P = pl->n_stages;
+    int nt = g->n_tensors, P = pl->n_stages;
     st->offset = pp_malloc(sizeof(int64_t) * (size_t)(nt ? nt : 1));
     st->in_ids = pp_malloc(sizeof(int) * (size_t)(nt ? nt : 1));
     st->out_ids = pp_malloc(sizeof(int) * (size_t)(nt ? nt : 1));
@@ -165,7 +166,7 @@ static pp_code build_stage(const pp_graph *g, pp_plan *pl, int s, const int *sta
             for (int j = 0; j < g->nodes[i].n_in; j++)
                 if (g->nodes[i].in[j] == t && i - st->first + 1 > end) end = i - st->first + 1;
         if (leaves) end = depart;
-        size_t bytes = (size_t)pp_tensor_bytes_at(tt, M);
+        size_t bytes = (size_t)pp_tensor_bytes_env(tt, env);
         l[nl++] = (live){t, begin, end, bytes, 0};
         st->sum_bytes += bytes;
         if (arrives) st->in_bytes += bytes;
@@ -187,7 +188,7 @@ static pp_code build_stage(const pp_graph *g, pp_plan *pl, int s, const int *sta
     st->slot_bytes = total;
     for (int i = st->first; i < st->last; i++) {
         double f, b;
-        st->est_ms += pp_plan_node_estimate(g, i, M, &f, &b);
+        st->est_ms += pp_plan_node_estimate(g, i, env, &f, &b);
         st->flops += f;
         st->bytes += b;
     }
@@ -248,11 +249,13 @@ pp_code pp_plan_build(const pp_graph *g, const pp_plan_options *opt, pp_plan **o
         return pp_error_nomem(err, "plan: out of memory");
     }
     pl->microbatch = M;
+    pp_dimenv batch_only = {{0}, M, NULL, 0};
+    const pp_dimenv *env = opt->env ? opt->env : &batch_only;
     pl->stages = pp_calloc((size_t)P, sizeof(pp_plan_stage));
     pl->n_stages = pl->stages ? P : 0; /* pp_plan_free walks n_stages entries */
     pp_code rc = pl->stages ? PP_OK : pp_error_nomem(err, "plan: out of memory");
     for (int i = 0; !rc && i < g->n_nodes; i++)
-        cost[i] = opt->node_ms ? opt->node_ms[i] : pp_plan_node_estimate(g, i, M, NULL, NULL);
+        cost[i] = opt->node_ms ? opt->node_ms[i] : pp_plan_node_estimate(g, i, env, NULL, NULL);
     if (!rc && opt->split && *opt->split) {
         /* Manual split: the named nodes start stages 2..P, in order. */
         const char *p = opt->split;
@@ -284,7 +287,7 @@ pp_code pp_plan_build(const pp_graph *g, const pp_plan_options *opt, pp_plan **o
         pl->stages[s].last = starts[s + 1];
         for (int i = starts[s]; i < starts[s + 1]; i++) stage_of[i] = s;
     }
-    for (int s = 0; !rc && s < P; s++) rc = build_stage(g, pl, s, stage_of, err);
+    for (int s = 0; !rc && s < P; s++) rc = build_stage(g, pl, s, stage_of, env, err);
     for (int s = 0; !rc && s < P; s++) {
         pp_plan_stage *st = &pl->stages[s];
         pl->est_total_ms += st->est_ms;

@@ -47,14 +47,19 @@ typedef struct pp_plan_options {
     const size_t *mem_limit; /* per stage device bytes for weights + in-flight slots, 0 = unknown; may be NULL */
     int inflight;            /* slots per stage (memory check) */
     const char *const *device_names; /* per stage, for messages; may be NULL */
+    /* The largest shapes a micro-batch may have: batch = microbatch, every other
+     * symbol at its range's max and each shape value at its upper bound, with the
+     * graph's symbolic attributes resolved there (pp_graph_resolve). Sizes the
+     * slots and prices the nodes. NULL: a graph with no symbol but the batch. */
+    const pp_dimenv *env;
 } pp_plan_options;
 
 pp_code pp_plan_build(const pp_graph *g, const pp_plan_options *opt, pp_plan **out, pp_error *err);
 void pp_plan_free(pp_plan *p);
 
-/* Estimated time of one node at batch size `batch` from its FLOPs and bytes
- * (a roofline with nominal CPU figures), in milliseconds. */
-double pp_plan_node_estimate(const pp_graph *g, int node, int64_t batch, double *flops, double *bytes);
+/* Estimated time of one node with the symbols at env (see pp_plan_options.env)
+ * from its FLOPs and bytes (a roofline with nominal CPU figures), in ms. */
+double pp_plan_node_estimate(const pp_graph *g, int node, const pp_dimenv *env, double *flops, double *bytes);
 
 #ifdef __cplusplus
 }

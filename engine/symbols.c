@@ -521,6 +521,83 @@ const char *pp_symtab_values_str(const pp_symtab *t, const int64_t *sym, char *b
     return buf;
 }
 
+/* ---- ranges from the command line and options ---------------------------------------------- */
+
+static int parse_i64(const char *s, size_t n, int64_t *out) {
+    char buf[32];
+    if (n == 0 || n >= sizeof buf) return -1;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] < '0' || buf[i] > '9' || __builtin_mul_overflow(v, 10, &v) ||
+            __builtin_add_overflow(v, buf[i] - '0', &v))
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+pp_code pp_dim_spec_parse(const char *item, size_t len, char *name, size_t n, int64_t *lo, int64_t *hi, pp_error *err) {
+    const char *eq = memchr(item, '=', len);
+    size_t nl = eq ? (size_t)(eq - item) : 0;
+    if (!eq || nl == 0 || nl >= n)
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "dim '%.*s': expected NAME=MIN..MAX or NAME=VALUE", (int)len,
+                            item);
+    memcpy(name, item, nl);
+    name[nl] = 0;
+    const char *v = eq + 1, *end = item + len, *dots = NULL;
+    for (const char *c = v; c + 1 < end; c++)
+        if (c[0] == '.' && c[1] == '.') {
+            dots = c;
+            break;
+        }
+    int bad = dots ? parse_i64(v, (size_t)(dots - v), lo) || parse_i64(dots + 2, (size_t)(end - dots - 2), hi)
+                   : parse_i64(v, (size_t)(end - v), lo);
+    if (!dots) *hi = *lo;
+    if (bad)
+        return pp_error_set(err, PP_ERR_INVALID_ARG,
+                            "dim '%.*s': expected NAME=MIN..MAX or NAME=VALUE with non-negative integers", (int)len,
+                            item);
+    if (*hi < *lo)
+        return pp_error_set(err, PP_ERR_INVALID_ARG,
+                            "dim '%.*s': the range is empty (max %" PRId64 " < min %" PRId64 ")", (int)len, item, *hi,
+                            *lo);
+    return PP_OK;
+}
+
+pp_code pp_symtab_narrow(const pp_symtab *t, const char *list, int64_t *lo, int64_t *hi, pp_error *err) {
+    for (int i = 0; i < t->n_sym; i++) lo[i] = t->sym[i].min, hi[i] = t->sym[i].max;
+    for (const char *p = list; p && *p;) {
+        const char *c = strchr(p, ',');
+        size_t len = c ? (size_t)(c - p) : strlen(p);
+        char name[128];
+        int64_t a, b;
+        pp_code rc = len ? pp_dim_spec_parse(p, len, name, sizeof name, &a, &b, err) : PP_OK;
+        if (rc) return rc;
+        if (len) {
+            int s = pp_symtab_find(t, name);
+            if (s < 0 && strcmp(name, "batch") == 0) s = t->batch;
+            if (s < 0) {
+                char names[PP_MAX_SYMBOLS * 64] = "";
+                size_t o = 0;
+                for (int i = 0; i < t->n_sym && o < sizeof names; i++)
+                    o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", i ? ", " : "", t->sym[i].name);
+                return pp_error_set(err, PP_ERR_INVALID_ARG, "dim '%.*s': the graph has no symbol '%s' (%s%s)",
+                                    (int)len, p, name, t->n_sym ? "it has " : "it has none", names);
+            }
+            if (a < t->sym[s].min || b > t->sym[s].max)
+                return pp_error_set(err, PP_ERR_INVALID_ARG,
+                                    "dim '%.*s': outside the range %" PRId64 "..%" PRId64 " the graph allows for '%s'",
+                                    (int)len, p, t->sym[s].min, t->sym[s].max, t->sym[s].name);
+            lo[s] = a;
+            hi[s] = b;
+        }
+        p = c ? c + 1 : p + len;
+    }
+    return PP_OK;
+}
+
 /* ---- environments ------------------------------------------------------------------------- */
 
 pp_code pp_dimenv_set(pp_dimenv *env, const pp_symtab *t, const int64_t *sym, pp_error *err) {

@@ -113,6 +113,15 @@ const char *pp_symtab_dim_str(const pp_symtab *t, int64_t dim, char *buf, size_t
 /* "batch=2, seq=7": every symbol's value, into buf. */
 const char *pp_symtab_values_str(const pp_symtab *t, const int64_t *sym, char *buf, size_t size);
 
+/* Narrows ranges by a list like "seq=1..256,batch=1..8" ("seq=128": one value)
+ * within the table's own: lo[] and hi[] (one entry per symbol) start as the
+ * table's ranges and are narrowed. "batch" names the batch symbol whatever its
+ * name. Errors name the item: an unknown symbol (listing the graph's), a bad
+ * spelling, an empty range (max < min), a range outside the table's. */
+pp_code pp_symtab_narrow(const pp_symtab *t, const char *list, int64_t *lo, int64_t *hi, pp_error *err);
+/* One item "NAME=MIN..MAX" or "NAME=VALUE": the name into name[n], the range. */
+pp_code pp_dim_spec_parse(const char *item, size_t len, char *name, size_t n, int64_t *lo, int64_t *hi, pp_error *err);
+
 /* The values of everything symbolic at one point: each symbol, the batch (for
  * (-k) × batch dims: the batch symbol's value, 1 without one) and every slot. */
 typedef struct pp_dimenv {

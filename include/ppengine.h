@@ -99,11 +99,22 @@ typedef enum pp_elem_type {
     PP_ELEM_F64 = 9,
 } pp_elem_type;
 
+/* An axis whose extent is a symbol other than k × batch (pp_tensor_info.dims). */
+#define PP_DIM_SYMBOLIC INT64_MIN
+
 typedef struct pp_tensor_info {
     const char *name; /* borrowed from the net */
     pp_elem_type type;
     int rank;
-    int64_t dims[PP_MAX_DIMS]; /* -k means k × batch; the batch is always on axis 0 */
+    /* Per axis: a fixed extent (>= 0); -k, k × batch (the batch is always on
+     * axis 0); or PP_DIM_SYMBOLIC, an extent given by the net's other symbols
+     * (sequence lengths: dim_name says which). */
+    int64_t dims[PP_MAX_DIMS];
+    /* Per symbolic axis: its symbol or expression ("batch", "seq", "batch*seq"),
+     * borrowed from the net; NULL for a fixed one. */
+    const char *dim_name[PP_MAX_DIMS];
+    /* The extents each axis may take in the net's ranges (fixed: both the extent). */
+    int64_t dim_min[PP_MAX_DIMS], dim_max[PP_MAX_DIMS];
 } pp_tensor_info;
 
 PP_API int pp_net_input_count(const pp_net *net);
@@ -111,9 +122,16 @@ PP_API int pp_net_output_count(const pp_net *net);
 /* index out of range: INVALID_ARGUMENT */
 PP_API PP_NODISCARD pp_status *pp_net_input_info(const pp_net *net, int index, pp_tensor_info *info);
 PP_API PP_NODISCARD pp_status *pp_net_output_info(const pp_net *net, int index, pp_tensor_info *info);
-/* Bytes of input/output `index` at batch size `batch`. */
+/* Bytes of input/output `index` at batch size `batch` (a net whose only symbol,
+ * if any, is the batch; 0 otherwise). */
 PP_API size_t pp_net_input_bytes(const pp_net *net, int index, int64_t batch);
 PP_API size_t pp_net_output_bytes(const pp_net *net, int index, int64_t batch);
+/* The net's symbols (batch, seq, ...): the extents its inputs may take, each
+ * with the range [min, max] the file allows. name is borrowed from the net;
+ * is_batch (may be NULL) is 1 for the batch, split over micro-batches. */
+PP_API int pp_net_symbol_count(const pp_net *net);
+PP_API PP_NODISCARD pp_status *pp_net_symbol_info(const pp_net *net, int index, const char **name, int64_t *min,
+                                                  int64_t *max, int *is_batch);
 
 /* ---- options -------------------------------------------------------------------- */
 
@@ -142,6 +160,10 @@ PP_API void pp_options_free(pp_options *opt);
  *               that does not fit retries with fewer micro-batches in flight
  *   split       "NODE,NODE": start stages 2..P at these nodes
  *   trace       a file to write a Chrome/Perfetto trace of every run to (pp_engine_free writes it)
+ *   dim         "seq=1..256" or "seq=128": narrows a symbol's range for this engine, within
+ *               the file's (like a TensorRT optimisation profile); buffers are sized for the
+ *               maxima. Set it once per symbol, or list several: "seq=1..256,batch=1..8". A
+ *               symbol other than the batch needs a bounded range, here or in the file.
  * Keys for pp_batcher_create (pp_engine_create ignores them):
  *   max_batch     also the most rows the batcher merges into one run (default: the engine's)
  *   max_delay_us  how long a queued request waits for others to join its batch, default "1000"
@@ -177,6 +199,25 @@ PP_API PP_NODISCARD pp_status *pp_engine_run(pp_engine *eng, int64_t batch, cons
  * index out of range) surface in the next pp_engine_synchronize or pp_engine_run. */
 PP_API PP_NODISCARD pp_status *pp_engine_run_device(pp_engine *eng, int64_t batch, const void *const *inputs,
                                                     void *const *outputs, void *stream);
+/* Runs with each input's extents given, as ONNX Runtime takes shaped values and
+ * TensorRT setInputShape: input_dims[i] holds input i's rank extents (batch and
+ * sequence lengths included). They give the net's symbols their values, which
+ * must lie in the engine's ranges (INVALID_ARGUMENT otherwise, naming the
+ * input, the axis, the value and the range). outputs[i] holds the bytes
+ * pp_engine_output_dims gives for these inputs. The batch splits over replicas
+ * and micro-batches as for pp_engine_run; every other symbol is whole per run,
+ * and the first run in a new bucket (micro-batch size and symbol values)
+ * prepares it (launches, CUDA graphs). Works for any net. */
+PP_API PP_NODISCARD pp_status *pp_engine_run_shapes(pp_engine *eng, const int64_t *const *input_dims,
+                                                    const void *const *inputs, void *const *outputs);
+/* pp_engine_run_device with each input's extents given (see pp_engine_run_shapes). */
+PP_API PP_NODISCARD pp_status *pp_engine_run_device_shapes(pp_engine *eng, const int64_t *const *input_dims,
+                                                           const void *const *inputs, void *const *outputs,
+                                                           void *stream);
+/* Output `index`'s extents (its rank of them into dims) and bytes (may be NULL)
+ * for inputs of these extents, checked as a run would check them. */
+PP_API PP_NODISCARD pp_status *pp_engine_output_dims(const pp_engine *eng, const int64_t *const *input_dims, int index,
+                                                     int64_t *dims, size_t *bytes);
 /* Waits until everything the engine has enqueued is done and reports errors
  * kernels raised meanwhile. */
 PP_API PP_NODISCARD pp_status *pp_engine_synchronize(pp_engine *eng);

@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
     for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++) {
         pp_exec *e;
         pp_exec_options o = {cfg[c].devices, cfg[c].stages, cfg[c].micro, batch, 2, 0, NULL, "/dev/null", 0, 0, 0,
-                             PP_PREC_FP32};
+                             PP_PREC_FP32,   NULL};
         if (pp_exec_create(g, &o, &e, &err)) {
             fprintf(stderr, "%s: %s\n", cfg[c].devices, err.msg);
             continue;

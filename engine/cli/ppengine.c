@@ -318,7 +318,7 @@ static int run_chunked(const opts *o) {
                              o->inputs,
                              o->n_inputs,
                              {o->devices, (int)o->stages, (int)o->microbatch, 0, (int)o->inflight, o->p2p, o->split,
-                              NULL, o->measure, o->mem_limit, o->cuda_graph, o->precision},
+                              NULL, o->measure, o->mem_limit, o->cuda_graph, o->precision, NULL},
                              o->chunk ? o->chunk : 64,
                              o->throttle_ms,
                              o->resume,
@@ -423,8 +423,8 @@ static int cmd_run(int argc, char **argv) {
             goto done;
         }
     }
-    pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch,  (int)o.inflight, o.p2p,
-                          o.split,   o.trace,       o.measure,         o.mem_limit, o.cuda_graph,    o.precision};
+    pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch,   (int)o.inflight, o.p2p, o.split,
+                          o.trace,   o.measure,     o.mem_limit,       o.cuda_graph, o.precision,     NULL};
     double t0 = now_ms();
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
@@ -540,14 +540,15 @@ static int cmd_info(int argc, char **argv) {
     printf("parameters: %llu (%s)\n", (unsigned long long)params, b1);
     int64_t batch = o.batch;
     double flops = 0;
+    pp_dimenv env = {{0}, batch, NULL, 0};
     for (int i = 0; i < g->n_nodes; i++) {
         double f;
-        pp_plan_node_estimate(g, i, batch, &f, NULL);
+        pp_plan_node_estimate(g, i, &env, &f, NULL);
         flops += f;
     }
     printf("FLOPs per item: %.4g (at batch %lld)\n", flops / (double)batch, (long long)batch);
     pp_plan *pl = NULL;
-    pp_plan_options po = {1, (int)batch, NULL, NULL, NULL, 1, NULL};
+    pp_plan_options po = {1, (int)batch, NULL, NULL, NULL, 1, NULL, NULL};
     if (g->n_nodes > 0 && pp_plan_build(g, &po, &pl, &err) == PP_OK) {
         human_bytes((double)pl->stages[0].sum_bytes / (double)batch, b1, sizeof b1);
         human_bytes((double)pl->stages[0].slot_bytes, b2, sizeof b2);
@@ -574,8 +575,8 @@ static int cmd_plan(int argc, char **argv) {
     pp_graph *g = NULL;
     if (load_graph(o.graph, &g, NULL, &err)) return fail(&err);
     int M = o.microbatch ? (int)o.microbatch : (int)o.batch;
-    pp_exec_options eo = {o.devices, (int)o.stages, M,         (int)o.batch, (int)o.inflight, o.p2p,
-                          o.split,   NULL,          o.measure, o.mem_limit,  o.cuda_graph,    o.precision};
+    pp_exec_options eo = {o.devices, (int)o.stages, M,           (int)o.batch, (int)o.inflight, o.p2p, o.split,
+                          NULL,      o.measure,     o.mem_limit, o.cuda_graph, o.precision,     NULL};
     pp_exec *e = NULL;
     if (pp_exec_create(g, &eo, &e, &err)) {
         pp_graph_free(g);
@@ -676,9 +677,19 @@ static int cmd_bench(int argc, char **argv) {
     if (!in || !out) goto oom;
     /* --profile also collects the timeline (never written) for the upload /
      * compute / copy / download split. */
-    pp_exec_options eo = {o.devices,       (int)o.stages, (int)o.microbatch, (int)batch,
-                          (int)o.inflight, o.p2p,         o.split,           o.profile ? "/dev/null" : NULL,
-                          o.measure,       o.mem_limit,   o.cuda_graph,      o.precision};
+    pp_exec_options eo = {o.devices,
+                          (int)o.stages,
+                          (int)o.microbatch,
+                          (int)batch,
+                          (int)o.inflight,
+                          o.p2p,
+                          o.split,
+                          o.profile ? "/dev/null" : NULL,
+                          o.measure,
+                          o.mem_limit,
+                          o.cuda_graph,
+                          o.precision,
+                          NULL};
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
         goto done;
