@@ -49,7 +49,7 @@ pp_code pp_exec_bind(const pp_exec *e, const int64_t *const *in_dims, int64_t *s
     int64_t hi[PP_MAX_SYMBOLS];
     memcpy(hi, e->hi, sizeof hi);
     if (e->g->sym.batch >= 0) hi[e->g->sym.batch] = e->g->sym.sym[e->g->sym.batch].max;
-    return pp_graph_bind_inputs(e->g, in_dims, e->lo, hi, sym, err);
+    return pp_graph_bind_inputs(e->g, in_dims, e->lo, hi, sym, NULL, err);
 }
 
 void pp_exec_ranges(const pp_exec *e, int64_t *lo, int64_t *hi) {

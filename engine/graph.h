@@ -186,9 +186,10 @@ void pp_graph_resolve(pp_graph *g, const pp_dimenv *env);
  * each within [lo[s], hi[s]] (NULL: the symbols' own ranges): an axis whose dim
  * is a symbol (or k × batch) gives its value, a symbol that no input gives must
  * have a range of one value, and every other axis must then equal what its dim
- * evaluates to. Errors name the input, the axis, the value and the range. */
+ * evaluates to. Errors name the input, the axis, the value and the range;
+ * *bad (may be NULL) gets the index of the input at fault, or -1. */
 pp_code pp_graph_bind_inputs(const pp_graph *g, const int64_t *const *in_dims, const int64_t *lo, const int64_t *hi,
-                             int64_t *sym, pp_error *err);
+                             int64_t *sym, int *bad, pp_error *err);
 /* How tensor t depends on the batch, judged at two batch sizes with the other
  * symbols at sym[]: 1 when axis 0 is a multiple of the batch and no other axis
  * depends on it (its rows split over micro-batches), 0 when no axis depends on

@@ -37,8 +37,11 @@ static int dim_symbol(const pp_graph *g, int64_t d, int64_t *k) {
 }
 
 pp_code pp_graph_bind_inputs(const pp_graph *g, const int64_t *const *in_dims, const int64_t *lo, const int64_t *hi,
-                             int64_t *sym, pp_error *err) {
+                             int64_t *sym, int *bad, pp_error *err) {
     const pp_symtab *t = &g->sym;
+    int scratch;
+    if (!bad) bad = &scratch;
+    *bad = -1;
     int from_in[PP_MAX_SYMBOLS], from_ax[PP_MAX_SYMBOLS];
     for (int s = 0; s < PP_MAX_SYMBOLS; s++) from_in[s] = -1, from_ax[s] = -1, sym[s] = 0;
     for (int i = 0; i < g->n_inputs; i++) {
@@ -48,6 +51,7 @@ pp_code pp_graph_bind_inputs(const pp_graph *g, const int64_t *const *in_dims, c
             int s = dim_symbol(g, x->dims[d], &k);
             if (s < 0) continue;
             const char *nm = t->sym[s].name;
+            *bad = i;
             if (v < k || v % k)
                 return pp_error_set(err, PP_ERR_SHAPE,
                                     "input '%s' axis %d is %" PRId64 "; expected a positive multiple of %" PRId64
@@ -69,6 +73,7 @@ pp_code pp_graph_bind_inputs(const pp_graph *g, const int64_t *const *in_dims, c
             from_ax[s] = d;
         }
     }
+    *bad = -1;
     for (int s = 0; s < t->n_sym; s++) {
         if (from_in[s] >= 0) continue;
         int64_t l = lo ? lo[s] : t->sym[s].min, h = hi ? hi[s] : t->sym[s].max;
@@ -87,6 +92,7 @@ pp_code pp_graph_bind_inputs(const pp_graph *g, const int64_t *const *in_dims, c
         for (int d = 0; !rc && d < x->rank; d++) {
             int64_t want = pp_dim_value(x->dims[d], &env);
             if (in_dims[i][d] == want) continue;
+            *bad = i;
             char b[96], v[160], why[300] = "";
             if (x->dims[d] < 0)
                 snprintf(why, sizeof why, " (%s with %s)", pp_symtab_dim_str(t, x->dims[d], b, sizeof b),

@@ -1,6 +1,7 @@
 /* cli_common.c: helpers ppengine run's single and chunked paths both use. */
 #include "cli_common.h"
 
+#include <stdio.h>
 #include <time.h>
 
 double pp_cli_now_ms(void) {
@@ -44,5 +45,46 @@ pp_code pp_cli_check_input(const pp_tensor *t, const pp_npy *a, const char *file
                                 (long long)a->dims[d], (long long)want);
     }
     *batch = b;
+    return PP_OK;
+}
+
+pp_code pp_cli_run_symbols(const pp_graph *g, const pp_npy *files, const char *const *paths, int given, int64_t batch,
+                           const char *dims, int64_t *sym, char *engine_dims, size_t n, pp_error *err) {
+    const pp_symtab *t = &g->sym;
+    int64_t lo[PP_MAX_SYMBOLS], hi[PP_MAX_SYMBOLS];
+    pp_code rc = pp_symtab_narrow(t, dims, lo, hi, err);
+    if (rc) return rc;
+    if (given) {
+        const int64_t *in_dims[PP_MAX_IO];
+        if (g->n_inputs > PP_MAX_IO) return pp_error_set(err, PP_ERR_UNSUPPORTED, "more than %d inputs", PP_MAX_IO);
+        for (int i = 0; i < g->n_inputs; i++) {
+            const pp_tensor *x = &g->tensors[g->inputs[i]];
+            if (files[i].dtype != x->dtype)
+                return pp_error_set(err, PP_ERR_SHAPE, "%s: input '%s' wants %s, the file holds %s", paths[i], x->name,
+                                    pp_dtype_name(x->dtype), pp_dtype_name(files[i].dtype));
+            if (files[i].rank != x->rank)
+                return pp_error_set(err, PP_ERR_SHAPE, "%s: input '%s' has rank %d, the file has rank %d", paths[i],
+                                    x->name, x->rank, files[i].rank);
+            in_dims[i] = files[i].dims;
+        }
+        int bad = -1;
+        rc = pp_graph_bind_inputs(g, in_dims, lo, hi, sym, &bad, err);
+        if (rc && bad >= 0) pp_error_prefix(err, "%s", paths[bad]);
+        if (rc) return rc;
+    } else {
+        for (int s = 0; s < t->n_sym; s++) {
+            sym[s] = s == t->batch ? batch : hi[s];
+            if (s != t->batch && hi[s] == PP_SYM_UNBOUNDED)
+                return pp_error_set(err, PP_ERR_INVALID_ARG,
+                                    "random inputs need a value for symbol '%s': give --dim %s=N (or --input files)",
+                                    t->sym[s].name, t->sym[s].name);
+        }
+    }
+    /* The engine plans for this run: symbols nobody bounded take its values. */
+    size_t o = (size_t)snprintf(engine_dims, n, "%s", dims ? dims : "");
+    for (int s = 0; s < t->n_sym && o < n; s++)
+        if (s != t->batch && hi[s] == PP_SYM_UNBOUNDED)
+            o += (size_t)snprintf(engine_dims + o, n - o, "%s%s=%lld", o ? "," : "", t->sym[s].name, (long long)sym[s]);
+    if (o >= n) return pp_error_set(err, PP_ERR_INVALID_ARG, "--dim: the ranges exceed %zu characters", n - 1);
     return PP_OK;
 }

@@ -14,6 +14,14 @@ double pp_cli_now_ms(void);
 /* Checks an .npy (its header is enough: a->data is not read) against graph
  * input t and returns its batch in *batch (1 when t has none). */
 pp_code pp_cli_check_input(const pp_tensor *t, const pp_npy *a, const char *file, int64_t *batch, pp_error *err);
+/* The symbols of a `ppengine run` (sym[], one per graph symbol): from the
+ * input files' extents when inputs are given (files[i], named paths[i]; each
+ * checked against graph input i: type, rank, extents), otherwise the batch from
+ * `batch` and every other symbol at its largest value in the ranges that `dims`
+ * ("seq=1..256,...") narrows to. engine_dims[n] gets the ranges an engine for
+ * this run takes: `dims`, and each symbol nobody bounded fixed at its value. */
+pp_code pp_cli_run_symbols(const pp_graph *g, const pp_npy *files, const char *const *paths, int given, int64_t batch,
+                           const char *dims, int64_t *sym, char *engine_dims, size_t n, pp_error *err);
 /* A tensor name made safe as a file name: [A-Za-z0-9_.-] kept, anything else '_'. */
 void pp_cli_safe_name(const char *in, char *out, size_t n);
 

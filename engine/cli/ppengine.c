@@ -50,6 +50,9 @@ static const char *RUN_HELP =
     "  --output DIR           write DIR/<output name>.npy for every output\n"
     "  --batch N              batch size for random inputs (default 1)\n"
     "  --seed S               seed for random inputs (default 1)\n"
+    "  --dim NAME=MIN..MAX    narrow a symbol's range (seq=1..256), or fix it (seq=128); buffers\n"
+    "                         are sized for the maxima (repeatable). Inputs of any shape within\n"
+    "                         the ranges run; random inputs take each symbol's maximum\n"
     "  --devices LIST         cpu, cpu:0,cpu:1,..., cuda:0,cuda:1, auto (default auto)\n"
     "  --stages P             pipeline stages per replica (default 1); replicas = devices / P\n"
     "  --microbatch M         micro-batch size (default: the whole batch)\n"
@@ -76,7 +79,7 @@ static const char *RUN_HELP =
     "  --no-mpi               one independent process even under mpirun or srun\n"
     "  --throttle-ms MS       pause after each chunk (to try out a kill and --resume)\n";
 
-static const char *INFO_HELP = "usage: ppengine info GRAPH [--batch N]\n"
+static const char *INFO_HELP = "usage: ppengine info GRAPH [--batch N] [--dim NAME=MIN..MAX]...\n"
                                "\n"
                                "Prints the graph's inputs and outputs, ops by count, parameters, FLOPs and\n"
                                "activation bytes per batch item, and the peak activation memory the planner\n"
@@ -102,6 +105,7 @@ typedef struct opts {
     long chunk, throttle_ms;
     pp_precision precision;
     size_t mem_limit;
+    char dims[1024]; /* --dim NAME=MIN..MAX, comma-joined */
 } opts;
 
 static int parse_long(const char *s, long lo, long hi, long *out) {
@@ -216,6 +220,18 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
             o->no_mpi = 1;
         } else if (!strcmp(a, "--resume")) {
             o->resume = 1;
+        } else if (!strcmp(a, "--dim")) {
+            NEED_VALUE();
+            char nm[128];
+            int64_t lo, hi;
+            size_t have = strlen(o->dims);
+            pp_error derr;
+            if (pp_dim_spec_parse(v, strlen(v), nm, sizeof nm, &lo, &hi, &derr)) {
+                fprintf(stderr, "ppengine: --%s\n", derr.msg);
+                return 1 + 2;
+            }
+            if (have + strlen(v) + 2 > sizeof o->dims) return 1 + usage_error("too many --dim options%s", "");
+            snprintf(o->dims + have, sizeof o->dims - have, "%s%s", have ? "," : "", v);
         } else if (!strcmp(a, "--p2p")) {
             o->p2p = 1;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
@@ -267,9 +283,9 @@ static void fill_random(const pp_tensor *t, void *data, size_t bytes, uint64_t *
     }
 }
 
-static void summarize(const pp_tensor *t, const void *data, int64_t batch) {
+static void summarize(const pp_tensor *t, const void *data, const pp_dimenv *env) {
     int64_t dims[PP_MAX_RANK];
-    pp_tensor_dims_at(t, batch, dims);
+    pp_tensor_dims_env(t, env, dims);
     size_t n = 1;
     printf("  %s: %s (", t->name, pp_dtype_name(t->dtype));
     for (int i = 0; i < t->rank; i++) {
@@ -341,11 +357,12 @@ static int cmd_run(int argc, char **argv) {
     void **out = calloc((size_t)g->n_outputs + 1, sizeof(void *));
     int *given = calloc((size_t)g->n_inputs + 1, sizeof(int));
     pp_exec *e = NULL;
+    pp_dimenv env = {{0}, 1, NULL, 0};
     if (!files || !in || !out || !given) {
         fprintf(stderr, "ppengine: out of memory\n");
         goto done;
     }
-    int64_t batch = 0;
+    const char *paths[PP_MAX_IO] = {0};
     for (int i = 0; i < o.n_inputs; i++) {
         const char *spec = o.inputs[i], *eq = strchr(spec, '=');
         int idx = -1;
@@ -372,28 +389,14 @@ static int cmd_run(int argc, char **argv) {
             fprintf(stderr, "ppengine: input '%s' is given twice\n", g->tensors[g->inputs[idx]].name);
             goto done;
         }
-        if (pp_npy_read(file, &files[idx], &err)) {
+        if (idx >= PP_MAX_IO || pp_npy_read(file, &files[idx], &err)) {
+            if (idx >= PP_MAX_IO) pp_error_set(&err, PP_ERR_UNSUPPORTED, "more than %d inputs", PP_MAX_IO);
             fail(&err);
             goto done;
         }
-        int64_t b = 1;
-        if (pp_cli_check_input(&g->tensors[g->inputs[idx]], &files[idx], file, &b, &err)) {
-            fail(&err);
-            goto done;
-        }
-        if (batch && b != batch && g->tensors[g->inputs[idx]].dims[0] < 0) {
-            fprintf(stderr, "ppengine: %s: batch %lld differs from the other inputs' %lld\n", file, (long long)b,
-                    (long long)batch);
-            goto done;
-        }
-        if (g->tensors[g->inputs[idx]].rank > 0 && g->tensors[g->inputs[idx]].dims[0] < 0) batch = b;
+        paths[idx] = file;
         given[idx] = 1;
         in[idx] = files[idx].data;
-    }
-    if (!batch) batch = o.batch;
-    else if (o.batch_set && o.batch != batch) {
-        fprintf(stderr, "ppengine: --batch %ld disagrees with the inputs' batch %lld\n", o.batch, (long long)batch);
-        goto done;
     }
     /* Random data stands in for every input, or for none: a forgotten input
      * among given ones is a mistake, not a request for noise. */
@@ -403,11 +406,30 @@ static int cmd_run(int argc, char **argv) {
                     g->tensors[g->inputs[i]].name, g->n_inputs);
             goto done;
         }
+    /* The inputs' shapes give the symbols (batch, sequence lengths, ...). */
+    int64_t sym[PP_MAX_SYMBOLS] = {0}, in_dims[PP_MAX_IO][PP_MAX_RANK];
+    const int64_t *dp[PP_MAX_IO];
+    char edims[sizeof o.dims + 256];
+    if (pp_cli_run_symbols(g, files, paths, o.n_inputs > 0, o.batch, o.dims, sym, edims, sizeof edims, &err)) {
+        fail(&err);
+        goto done;
+    }
+    int64_t batch = g->sym.batch >= 0 ? sym[g->sym.batch] : 1;
+    if (o.n_inputs && o.batch_set && o.batch != batch) {
+        fprintf(stderr, "ppengine: --batch %ld disagrees with the inputs' batch %lld\n", o.batch, (long long)batch);
+        goto done;
+    }
+    if (pp_dimenv_set(&env, &g->sym, sym, &err)) {
+        fail(&err);
+        goto done;
+    }
     uint64_t seed = (uint64_t)o.seed * 2654435761u + 1;
-    for (int i = 0; i < g->n_inputs; i++) {
-        if (given[i]) continue;
+    for (int i = 0; i < g->n_inputs && i < PP_MAX_IO; i++) {
         const pp_tensor *t = &g->tensors[g->inputs[i]];
-        size_t bytes = (size_t)pp_tensor_bytes_at(t, batch);
+        pp_tensor_dims_env(t, &env, in_dims[i]);
+        dp[i] = in_dims[i];
+        if (given[i]) continue;
+        size_t bytes = (size_t)pp_tensor_bytes_env(t, &env);
         in[i] = malloc(bytes ? bytes : 1);
         if (!in[i]) {
             fprintf(stderr, "ppengine: out of memory for input '%s' (%zu bytes)\n", t->name, bytes);
@@ -416,7 +438,7 @@ static int cmd_run(int argc, char **argv) {
         fill_random(t, in[i], bytes, &seed);
     }
     for (int i = 0; i < g->n_outputs; i++) {
-        size_t bytes = (size_t)pp_tensor_bytes_at(&g->tensors[g->outputs[i]], batch);
+        size_t bytes = (size_t)pp_tensor_bytes_env(&g->tensors[g->outputs[i]], &env);
         out[i] = calloc(1, bytes ? bytes : 1);
         if (!out[i]) {
             fprintf(stderr, "ppengine: out of memory for output %d (%zu bytes)\n", i, bytes);
@@ -424,7 +446,7 @@ static int cmd_run(int argc, char **argv) {
         }
     }
     pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch,   (int)o.inflight, o.p2p, o.split,
-                          o.trace,   o.measure,     o.mem_limit,       o.cuda_graph, o.precision,     NULL};
+                          o.trace,   o.measure,     o.mem_limit,       o.cuda_graph, o.precision,     edims};
     double t0 = now_ms();
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
@@ -435,7 +457,7 @@ static int cmd_run(int argc, char **argv) {
     if (pp_exec_fell_back(e) && !o.quiet) printf("ppengine: no CUDA device found; running on the CPU\n");
     if (pp_exec_notice(e)) fprintf(stderr, "ppengine: %s\n", pp_exec_notice(e));
     double t1 = now_ms();
-    if (pp_exec_run(e, batch, (const void *const *)in, out, &err)) {
+    if (pp_exec_run_shapes(e, dp, (const void *const *)in, out, &err)) {
         fail(&err);
         goto done;
     }
@@ -456,7 +478,7 @@ static int cmd_run(int argc, char **argv) {
             int64_t dims[PP_MAX_RANK];
             pp_cli_safe_name(t->name, name, sizeof name);
             snprintf(path, sizeof path, "%s/%s.npy", o.output, name);
-            pp_tensor_dims_at(t, batch, dims);
+            pp_tensor_dims_env(t, &env, dims);
             if (pp_npy_write(path, t->dtype, t->rank, dims, out[i], &err)) {
                 fail(&err);
                 goto done;
@@ -469,7 +491,7 @@ static int cmd_run(int argc, char **argv) {
         if (pl->n_stages > 1 || pp_exec_replicas(e) > 1)
             printf(" (%d stages x %d replicas, micro-batch %d)", pl->n_stages, pp_exec_replicas(e), pl->microbatch);
         printf("\n");
-        for (int i = 0; i < g->n_outputs; i++) summarize(&g->tensors[g->outputs[i]], out[i], batch);
+        for (int i = 0; i < g->n_outputs; i++) summarize(&g->tensors[g->outputs[i]], out[i], &env);
         printf("load %.2f ms, build %.2f ms, run %.2f ms\n", load_ms, t1 - t0, t2 - t1);
         if (o.output) printf("wrote %d output%s to %s/\n", g->n_outputs, g->n_outputs == 1 ? "" : "s", o.output);
         if (o.trace)
@@ -478,6 +500,7 @@ static int cmd_run(int argc, char **argv) {
     rc = 0;
 done:
     pp_exec_free(e);
+    pp_dimenv_free(&env);
     if (g) {
         for (int i = 0; i < g->n_inputs && in; i++)
             if (given && !given[i]) free(in[i]);
@@ -499,8 +522,21 @@ static void print_io(const char *what, const pp_graph *g, const int *ids, int n)
     for (int i = 0; i < n; i++) {
         char buf[256];
         const pp_tensor *t = &g->tensors[ids[i]];
-        printf("  %-24s %-5s %s\n", t->name, pp_dtype_name(t->dtype), pp_tensor_shape_str(t, buf, sizeof buf));
+        printf("  %-24s %-5s %s\n", t->name, pp_dtype_name(t->dtype), pp_graph_shape_str(g, t, buf, sizeof buf));
     }
+}
+
+static void print_symbols(const pp_graph *g) {
+    if (pp_symtab_is_plain(&g->sym)) return;
+    printf("symbols:\n");
+    for (int i = 0; i < g->sym.n_sym; i++) {
+        const pp_symbol *s = &g->sym.sym[i];
+        printf("  %-24s %lld..", s->name, (long long)s->min);
+        if (s->max == PP_SYM_UNBOUNDED) printf("(unbounded)");
+        else printf("%lld", (long long)s->max);
+        printf("%s\n", i == g->sym.batch ? "  (the batch)" : "");
+    }
+    if (g->sym.n_prog) printf("shape program: %d values\n", g->sym.n_prog);
 }
 
 static void human_bytes(double b, char *buf, size_t n) {
@@ -526,6 +562,7 @@ static int cmd_info(int argc, char **argv) {
     for (int i = 0; i < g->n_meta; i++) printf("  %s: %s\n", g->meta_keys[i], g->meta_values[i]);
     print_io("inputs", g, g->inputs, g->n_inputs);
     print_io("outputs", g, g->outputs, g->n_outputs);
+    print_symbols(g);
     int counts[PP_OP_MAX_VALUE + 1] = {0};
     for (int i = 0; i < g->n_nodes; i++) counts[g->nodes[i].op]++;
     printf("nodes: %d\n", g->n_nodes);
@@ -540,15 +577,29 @@ static int cmd_info(int argc, char **argv) {
     printf("parameters: %llu (%s)\n", (unsigned long long)params, b1);
     int64_t batch = o.batch;
     double flops = 0;
+    /* Figures at --batch and each other symbol's largest value (--dim narrows). */
+    int64_t sym[PP_MAX_SYMBOLS] = {0};
+    char edims[sizeof o.dims + 256];
     pp_dimenv env = {{0}, batch, NULL, 0};
+    if (pp_cli_run_symbols(g, NULL, NULL, 0, batch, o.dims, sym, edims, sizeof edims, &err) ||
+        pp_dimenv_set(&env, &g->sym, sym, &err)) {
+        printf("FLOPs and memory: %s\n", err.msg);
+        pp_dimenv_free(&env);
+        pp_graph_free(g);
+        return 0;
+    }
+    pp_graph_resolve(g, &env);
     for (int i = 0; i < g->n_nodes; i++) {
         double f;
         pp_plan_node_estimate(g, i, &env, &f, NULL);
         flops += f;
     }
-    printf("FLOPs per item: %.4g (at batch %lld)\n", flops / (double)batch, (long long)batch);
+    char at[256];
+    if (g->sym.n_sym > (g->sym.batch >= 0)) pp_symtab_values_str(&g->sym, sym, at, sizeof at);
+    else snprintf(at, sizeof at, "batch %lld", (long long)batch);
+    printf("FLOPs per item: %.4g (at %s)\n", flops / (double)batch, at);
     pp_plan *pl = NULL;
-    pp_plan_options po = {1, (int)batch, NULL, NULL, NULL, 1, NULL, NULL};
+    pp_plan_options po = {1, (int)batch, NULL, NULL, NULL, 1, NULL, &env};
     if (g->n_nodes > 0 && pp_plan_build(g, &po, &pl, &err) == PP_OK) {
         human_bytes((double)pl->stages[0].sum_bytes / (double)batch, b1, sizeof b1);
         human_bytes((double)pl->stages[0].slot_bytes, b2, sizeof b2);
@@ -561,6 +612,7 @@ static int cmd_info(int argc, char **argv) {
     } else if (g->n_nodes > 0) {
         fail(&err);
     }
+    pp_dimenv_free(&env);
     pp_graph_free(g);
     return 0;
 }
@@ -576,7 +628,7 @@ static int cmd_plan(int argc, char **argv) {
     if (load_graph(o.graph, &g, NULL, &err)) return fail(&err);
     int M = o.microbatch ? (int)o.microbatch : (int)o.batch;
     pp_exec_options eo = {o.devices, (int)o.stages, M,           (int)o.batch, (int)o.inflight, o.p2p, o.split,
-                          NULL,      o.measure,     o.mem_limit, o.cuda_graph, o.precision,     NULL};
+                          NULL,      o.measure,     o.mem_limit, o.cuda_graph, o.precision,     o.dims};
     pp_exec *e = NULL;
     if (pp_exec_create(g, &eo, &e, &err)) {
         pp_graph_free(g);
@@ -645,10 +697,10 @@ static double pct(const double *sorted, long n, double p) {
 
 /* One timed run: from host buffers, or device to device when din is set
  * (waiting for the end, as a caller reading the outputs would). */
-static pp_code bench_run(pp_exec *e, int64_t batch, const void *const *in, void *const *out, const void *const *din,
-                         void *const *dout, pp_error *err) {
-    if (!din) return pp_exec_run(e, batch, in, out, err);
-    pp_code rc = pp_exec_run_device(e, batch, din, dout, NULL, err);
+static pp_code bench_run(pp_exec *e, const int64_t *const *dims, const void *const *in, void *const *out,
+                         const void *const *din, void *const *dout, pp_error *err) {
+    if (!din) return pp_exec_run_shapes(e, dims, in, out, err);
+    pp_code rc = pp_exec_run_device_shapes(e, dims, din, dout, NULL, err);
     return rc ? rc : pp_exec_synchronize(e, err);
 }
 
@@ -667,13 +719,26 @@ static int cmd_bench(int argc, char **argv) {
     pp_exec *e = NULL;
     void **din = NULL, **dout = NULL; /* device buffers (--no-transfers) */
     uint64_t seed = 12345;
+    /* --batch, and every other symbol at its largest value (--dim narrows) */
+    int64_t sym[PP_MAX_SYMBOLS] = {0}, in_dims[PP_MAX_IO][PP_MAX_RANK];
+    const int64_t *dp[PP_MAX_IO];
+    char edims[sizeof o.dims + 256];
+    pp_dimenv env = {{0}, batch, NULL, 0};
+    if (g->n_inputs > PP_MAX_IO) pp_error_set(&err, PP_ERR_UNSUPPORTED, "more than %d inputs", PP_MAX_IO);
+    if (err.code || pp_cli_run_symbols(g, NULL, NULL, 0, batch, o.dims, sym, edims, sizeof edims, &err) ||
+        pp_dimenv_set(&env, &g->sym, sym, &err)) {
+        fail(&err);
+        goto done;
+    }
     for (int i = 0; in && i < g->n_inputs; i++) {
-        size_t bytes = (size_t)pp_tensor_bytes_at(&g->tensors[g->inputs[i]], batch);
+        size_t bytes = (size_t)pp_tensor_bytes_env(&g->tensors[g->inputs[i]], &env);
+        pp_tensor_dims_env(&g->tensors[g->inputs[i]], &env, in_dims[i]);
+        dp[i] = in_dims[i];
         if (!(in[i] = malloc(bytes ? bytes : 1))) goto oom;
         fill_random(&g->tensors[g->inputs[i]], in[i], bytes, &seed);
     }
     for (int i = 0; out && i < g->n_outputs; i++)
-        if (!(out[i] = malloc((size_t)pp_tensor_bytes_at(&g->tensors[g->outputs[i]], batch) + 1))) goto oom;
+        if (!(out[i] = malloc((size_t)pp_tensor_bytes_env(&g->tensors[g->outputs[i]], &env) + 1))) goto oom;
     if (!in || !out) goto oom;
     /* --profile also collects the timeline (never written) for the upload /
      * compute / copy / download split. */
@@ -689,7 +754,7 @@ static int cmd_bench(int argc, char **argv) {
                           o.mem_limit,
                           o.cuda_graph,
                           o.precision,
-                          NULL};
+                          edims};
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
         goto done;
@@ -703,14 +768,14 @@ static int cmd_bench(int argc, char **argv) {
         dout = calloc((size_t)g->n_outputs + 1, sizeof(void *));
         if (!din || !dout) goto oom;
         for (int i = 0; i < g->n_inputs; i++) {
-            size_t bytes = (size_t)pp_tensor_bytes_at(&g->tensors[g->inputs[i]], batch);
+            size_t bytes = (size_t)pp_tensor_bytes_env(&g->tensors[g->inputs[i]], &env);
             if (pp_exec_io_alloc(e, 0, bytes, &din[i], &err) || pp_exec_io_copy(e, 0, 1, din[i], in[i], bytes, &err)) {
                 fail(&err);
                 goto done;
             }
         }
         for (int i = 0; i < g->n_outputs; i++)
-            if (pp_exec_io_alloc(e, 1, (size_t)pp_tensor_bytes_at(&g->tensors[g->outputs[i]], batch), &dout[i], &err)) {
+            if (pp_exec_io_alloc(e, 1, (size_t)pp_tensor_bytes_env(&g->tensors[g->outputs[i]], &env), &dout[i], &err)) {
                 fail(&err);
                 goto done;
             }
@@ -718,7 +783,7 @@ static int cmd_bench(int argc, char **argv) {
     double t_end = now_ms() + (double)o.warmup_ms;
     long warm = 0;
     do {
-        if (bench_run(e, batch, (const void *const *)in, out, (const void *const *)din, dout, &err)) {
+        if (bench_run(e, dp, (const void *const *)in, out, (const void *const *)din, dout, &err)) {
             fail(&err);
             goto done;
         }
@@ -742,7 +807,7 @@ static int cmd_bench(int argc, char **argv) {
             cap *= 2;
         }
         double t0 = now_ms();
-        if (bench_run(e, batch, (const void *const *)in, out, (const void *const *)din, dout, &err)) {
+        if (bench_run(e, dp, (const void *const *)in, out, (const void *const *)din, dout, &err)) {
             fail(&err);
             goto done;
         }
@@ -849,6 +914,7 @@ done:
     free(in);
     free(out);
     free(lat);
+    pp_dimenv_free(&env);
     pp_graph_free(g);
     return rc;
 }
