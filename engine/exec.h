@@ -44,6 +44,9 @@ typedef struct pp_exec_options {
                               per stage and micro-batch in steady state. 1 on, 0 off, -1 on for
                               CUDA devices only. A capture that fails turns them off (notice). */
     pp_precision precision; /* fp32 (default), tf32, fp16, bf16: see backend.h */
+    /* The format policy (formats.h) instead of the devices' built-in one: for
+     * tests and experiments; NULL in normal use. */
+    pp_format_policy policy;
 } pp_exec_options;
 
 /* A byte count as options spell it: "262144", "512K", "512M", "2G" (powers of

@@ -317,8 +317,16 @@ static int run_chunked(const opts *o) {
                              o->trace,
                              o->inputs,
                              o->n_inputs,
-                             {o->devices, (int)o->stages, (int)o->microbatch, 0, (int)o->inflight, o->p2p, o->split,
-                              NULL, o->measure, o->mem_limit, o->cuda_graph, o->precision},
+                             {.devices = o->devices,
+                              .stages = (int)o->stages,
+                              .microbatch = (int)o->microbatch,
+                              .inflight = (int)o->inflight,
+                              .p2p = o->p2p,
+                              .split = o->split,
+                              .measure = o->measure,
+                              .mem_limit = o->mem_limit,
+                              .graphs = o->cuda_graph,
+                              .precision = o->precision},
                              o->chunk ? o->chunk : 64,
                              o->throttle_ms,
                              o->resume,
@@ -423,8 +431,18 @@ static int cmd_run(int argc, char **argv) {
             goto done;
         }
     }
-    pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch,  (int)o.inflight, o.p2p,
-                          o.split,   o.trace,       o.measure,         o.mem_limit, o.cuda_graph,    o.precision};
+    pp_exec_options eo = {.devices = o.devices,
+                          .stages = (int)o.stages,
+                          .microbatch = (int)o.microbatch,
+                          .max_batch = (int)batch,
+                          .inflight = (int)o.inflight,
+                          .p2p = o.p2p,
+                          .split = o.split,
+                          .trace = o.trace,
+                          .measure = o.measure,
+                          .mem_limit = o.mem_limit,
+                          .graphs = o.cuda_graph,
+                          .precision = o.precision};
     double t0 = now_ms();
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
@@ -574,8 +592,18 @@ static int cmd_plan(int argc, char **argv) {
     pp_graph *g = NULL;
     if (load_graph(o.graph, &g, NULL, &err)) return fail(&err);
     int M = o.microbatch ? (int)o.microbatch : (int)o.batch;
-    pp_exec_options eo = {o.devices, (int)o.stages, M,         (int)o.batch, (int)o.inflight, o.p2p,
-                          o.split,   NULL,          o.measure, o.mem_limit,  o.cuda_graph,    o.precision};
+    pp_exec_options eo = {.devices = o.devices,
+                          .stages = (int)o.stages,
+                          .microbatch = M,
+                          .max_batch = (int)o.batch,
+                          .inflight = (int)o.inflight,
+                          .p2p = o.p2p,
+                          .split = o.split,
+                          .trace = NULL,
+                          .measure = o.measure,
+                          .mem_limit = o.mem_limit,
+                          .graphs = o.cuda_graph,
+                          .precision = o.precision};
     pp_exec *e = NULL;
     if (pp_exec_create(g, &eo, &e, &err)) {
         pp_graph_free(g);
@@ -676,9 +704,18 @@ static int cmd_bench(int argc, char **argv) {
     if (!in || !out) goto oom;
     /* --profile also collects the timeline (never written) for the upload /
      * compute / copy / download split. */
-    pp_exec_options eo = {o.devices,       (int)o.stages, (int)o.microbatch, (int)batch,
-                          (int)o.inflight, o.p2p,         o.split,           o.profile ? "/dev/null" : NULL,
-                          o.measure,       o.mem_limit,   o.cuda_graph,      o.precision};
+    pp_exec_options eo = {.devices = o.devices,
+                          .stages = (int)o.stages,
+                          .microbatch = (int)o.microbatch,
+                          .max_batch = (int)batch,
+                          .inflight = (int)o.inflight,
+                          .p2p = o.p2p,
+                          .split = o.split,
+                          .trace = o.profile ? "/dev/null" : NULL,
+                          .measure = o.measure,
+                          .mem_limit = o.mem_limit,
+                          .graphs = o.cuda_graph,
+                          .precision = o.precision};
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
         goto done;
