@@ -537,6 +537,24 @@ static pp_exec *exec_new(const pp_graph *g, const pp_exec_options *o) {
     return e;
 }
 
+pp_code pp_exec_plan_offline(const pp_graph *g, const pp_exec_options *opt, const pp_format_caps *caps,
+                             pp_graph **planned, pp_plan **plan, pp_format_report *report, pp_error *err) {
+    *planned = NULL;
+    *plan = NULL;
+    pp_code rc = check_batch_axis(g, err);
+    if (!rc) rc = pp_formats_plan(g, caps, opt->policy, planned, report, err);
+    if (rc) return rc;
+    int M = opt->microbatch > 0 ? opt->microbatch : opt->max_batch > 0 ? opt->max_batch : 1;
+    pp_plan_options po = {opt->stages > 0 ? opt->stages : 1, M,   opt->split, NULL, NULL,
+                          opt->inflight ? opt->inflight : 2, NULL};
+    rc = pp_plan_build(*planned, &po, plan, err);
+    if (rc) {
+        pp_graph_free(*planned);
+        *planned = NULL;
+    }
+    return rc;
+}
+
 pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **out, pp_error *err) {
     *out = NULL;
     pp_exec_options o = *opt;
