@@ -190,7 +190,13 @@ void pp_exec_free(pp_exec *e) {
  * measured, not estimated, cost. */
 static pp_code measure_nodes(const pp_graph *g, const char *device, int M, const char *dims, double **out,
                              pp_error *err) {
-    pp_exec_options o = {device, 1, M, M, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32, dims};
+    pp_exec_options o = {.devices = device,
+                         .stages = 1,
+                         .microbatch = M,
+                         .max_batch = M,
+                         .inflight = 2,
+                         .precision = PP_PREC_FP32,
+                         .dims = dims};
     pp_exec *e = NULL;
     pp_code rc = pp_exec_create(g, &o, &e, err);
     if (rc) return pp_error_prefix(err, "--measure on %s", device), rc;
@@ -577,7 +583,7 @@ static pp_code create_backends(pp_exec *e, const pp_exec_options *o, char **name
 static pp_code plan_formats(pp_exec *e, const pp_exec_options *o, pp_error *err) {
     pp_format_caps caps = {e->owned[0]->ops->kind, o->precision, NULL, 0};
     if (e->owned[0]->ops->facts) e->owned[0]->ops->facts(e->owned[0], &caps);
-    pp_code rc = pp_formats_plan(e->g, &caps, NULL, &e->planned, &e->formats, err);
+    pp_code rc = pp_formats_plan(e->g, &caps, o->policy, &e->planned, &e->formats, err);
     if (!rc) e->g = e->planned;
     return rc;
 }
@@ -669,6 +675,33 @@ static pp_exec *exec_new(const pp_graph *g, const pp_exec_options *o) {
     e->M = o->microbatch;
     e->mem_limit = o->mem_limit;
     return e;
+}
+
+pp_code pp_exec_plan_offline(const pp_graph *g, const pp_exec_options *opt, const pp_format_caps *caps,
+                             pp_graph **planned, pp_plan **plan, pp_format_report *report, pp_error *err) {
+    *planned = NULL;
+    *plan = NULL;
+    pp_exec_options o = *opt;
+    if (o.stages <= 0) o.stages = 1;
+    if (o.max_batch <= 0) o.max_batch = 1;
+    if (o.microbatch <= 0) o.microbatch = o.max_batch;
+    if (o.inflight <= 0) o.inflight = 2;
+    /* The steps of pp_exec_create that need no device. */
+    pp_exec *e = exec_new(g, &o);
+    if (!e) return pp_error_nomem(err, "engine: out of memory");
+    pp_code rc = set_ranges(e, o.dims, err);
+    if (!rc) rc = io_rows(e, err);
+    if (!rc) rc = pp_formats_plan(g, caps, o.policy, &e->planned, report, err);
+    if (!rc) e->g = e->planned;
+    if (!rc) rc = max_shapes(e, err);
+    pp_plan_options po = {o.stages, e->M, o.split, NULL, NULL, o.inflight, NULL, &e->max_env};
+    if (!rc) rc = pp_plan_build(e->planned, &po, plan, err);
+    if (!rc) {
+        *planned = e->planned;
+        e->planned = NULL;
+    }
+    pp_exec_free(e);
+    return rc;
 }
 
 pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **out, pp_error *err) {

@@ -198,7 +198,13 @@ Test(symbolic, format_2_round_trip) {
 
 static pp_exec *engine(pp_graph *g, const char *devices, int stages, int micro, const char *dims, pp_error *err) {
     pp_exec *e = NULL;
-    pp_exec_options o = {devices, stages, micro, micro, 2, 0, NULL, NULL, 0, 0, 1, PP_PREC_FP32, dims};
+    pp_exec_options o = {.devices = devices,
+                         .stages = stages,
+                         .microbatch = micro,
+                         .max_batch = micro,
+                         .inflight = 2,
+                         .graphs = 1,
+                         .dims = dims};
     pp_code rc = pp_exec_create(g, &o, &e, err);
     return rc ? NULL : e;
 }
