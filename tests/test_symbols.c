@@ -286,3 +286,110 @@ Test(symbolic, refusals_name_what_is_wrong) {
     pp_graph_free(u);
     pp_graph_free(g);
 }
+
+/* ---- format 2's sections, damaged one field at a time ---------------------- */
+
+typedef struct image {
+    unsigned char *p;
+    size_t n;
+} image;
+
+static image symbolic_image(void) {
+    pp_graph *g = seq_graph(512);
+    pp_error err;
+    image im = {NULL, 0};
+    void *buf;
+    cr_assert_eq(pp_graph_write_memory(g, &buf, &im.n, &err), PP_OK, "%s", err.msg);
+    im.p = buf;
+    pp_graph_free(g);
+    return im;
+}
+
+static pp_fmt_section *section(image *im, uint32_t kind) {
+    pp_fmt_header *h = (pp_fmt_header *)(void *)im->p;
+    pp_fmt_section *t = (pp_fmt_section *)(void *)(im->p + sizeof *h);
+    for (uint32_t i = 0; i < h->section_count; i++)
+        if (t[i].kind == kind) return &t[i];
+    cr_assert_fail("no section of kind %u", kind);
+    return NULL;
+}
+
+static void *record(image *im, uint32_t kind, size_t size, uint32_t i) {
+    pp_fmt_section *s = section(im, kind);
+    cr_assert((uint64_t)(i + 1) * size <= s->size);
+    return im->p + s->offset + (uint64_t)i * size;
+}
+
+static void reseal(image *im) {
+    pp_fmt_header *h = (pp_fmt_header *)(void *)im->p;
+    pp_fmt_section *t = (pp_fmt_section *)(void *)(im->p + sizeof *h);
+    for (uint32_t i = 0; i < h->section_count; i++)
+        t[i].checksum =
+            pp_fmt_checksum(im->p + t[i].offset, (size_t)(pp_fmt_align(t[i].offset + t[i].size) - t[i].offset));
+    h->header_checksum = 0;
+    h->header_checksum = pp_fmt_checksum(im->p, (size_t)pp_fmt_align(sizeof *h + h->section_count * sizeof *t));
+}
+
+static void refused_with(image *im, const char *what) {
+    reseal(im);
+    pp_error err;
+    pp_model *m = NULL;
+    cr_assert_eq(pp_model_load_memory(im->p, im->n, 0, &m, &err), PP_ERR_FORMAT, "accepted; expected: %s", what);
+    cr_assert(strstr(err.msg, what), "message \"%s\" lacks \"%s\"", err.msg, what);
+    pp_free(im->p);
+}
+
+Test(format2, symbols_are_checked) {
+    image im = symbolic_image();
+    pp_fmt_symbol *s = record(&im, PP_SEC_SYMBOLS, sizeof *s, 1);
+    s->min = 9;
+    s->max = 3;
+    refused_with(&im, "SYMBOLS at offset");
+    im = symbolic_image();
+    s = record(&im, PP_SEC_SYMBOLS, sizeof *s, 1);
+    s->flags = PP_SYMBOL_BATCH;
+    refused_with(&im, "symbol 1 'seq' is a second batch (symbol 0 is one)");
+    im = symbolic_image();
+    s = record(&im, PP_SEC_SYMBOLS, sizeof *s, 1);
+    s->name = ((pp_fmt_symbol *)record(&im, PP_SEC_SYMBOLS, sizeof *s, 0))->name;
+    refused_with(&im, "has the name of symbol 0");
+}
+
+Test(format2, the_program_is_checked) {
+    image im = symbolic_image();
+    pp_fmt_shape_inst *in = record(&im, PP_SEC_SHAPE_PROGRAM, sizeof *in, 2);
+    cr_assert_eq(in->op, PP_SHAPE_MUL);
+    in->b = 5; /* reads an instruction after itself */
+    refused_with(&im, "instruction 2: operand 1 reads value 5, not an earlier instruction");
+    im = symbolic_image();
+    in = record(&im, PP_SEC_SHAPE_PROGRAM, sizeof *in, 0);
+    in->a = 7;
+    refused_with(&im, "instruction 0: SYM of symbol 7");
+    im = symbolic_image();
+    in = record(&im, PP_SEC_SHAPE_PROGRAM, sizeof *in, 1);
+    in->op = 99;
+    refused_with(&im, "instruction 1: unknown op 99");
+}
+
+Test(format2, bound_attributes_and_dims_are_checked) {
+    image im = symbolic_image();
+    pp_fmt_sym_attr *a = record(&im, PP_SEC_SYM_ATTRS, sizeof *a, 0);
+    a->slot = 77;
+    refused_with(&im, "shape value 77, but the program has");
+    im = symbolic_image();
+    a = record(&im, PP_SEC_SYM_ATTRS, sizeof *a, 1);
+    pp_fmt_sym_attr *b = record(&im, PP_SEC_SYM_ATTRS, sizeof *a, 2);
+    pp_fmt_sym_attr t = *a;
+    *a = *b;
+    *b = t;
+    refused_with(&im, "records are sorted, each value once");
+    im = symbolic_image();
+    a = record(&im, PP_SEC_SYM_ATTRS, sizeof *a, 0);
+    a->element = 9;
+    refused_with(&im, "value 9 of attribute");
+    im = symbolic_image();
+    pp_fmt_tensor *x = record(&im, PP_SEC_TENSORS, sizeof *x, 0);
+    cr_assert(x->dims[1] <= PP_DIM_SLOT_BASE);
+    x->dims[1] = PP_DIM_SLOT_BASE - 1000;
+    refused_with(&im, "dims[1] names shape value 1000, but the program has");
+}
