@@ -482,6 +482,44 @@ uint64_t pp_graph_param_count(const pp_graph *g) {
 
 /* ---- structure ------------------------------------------------------------ */
 
+/* The shape program without the values no dim and no attribute needs any more
+ * (importers emit some that later fold away). */
+static pp_code compact_program(pp_graph *g, pp_error *err) {
+    int n = g->sym.n_prog;
+    if (!n) return PP_OK;
+    char *used = pp_calloc((size_t)n, 1);
+    int32_t *remap = pp_malloc(sizeof(int32_t) * (size_t)n);
+    if (!used || !remap) {
+        pp_free(used);
+        pp_free(remap);
+        return pp_error_nomem(err, "graph: out of memory compacting %d shape values", n);
+    }
+    for (int i = 0; i < g->n_tensors; i++)
+        for (int d = 0; d < g->tensors[i].rank; d++)
+            if (pp_dim_is_slot(g->tensors[i].dims[d])) used[pp_dim_slot(g->tensors[i].dims[d])] = 1;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int a = 0; a < g->nodes[i].n_attr; a++) {
+            const pp_attr *at = &g->nodes[i].attrs[a];
+            for (uint32_t k = 0; at->sym && k < at->count; k++)
+                if (at->sym[k] >= 0) used[at->sym[k]] = 1;
+        }
+    pp_symtab_prune(&g->sym, used, remap);
+    for (int i = 0; i < g->n_tensors; i++)
+        for (int d = 0; d < g->tensors[i].rank; d++)
+            if (pp_dim_is_slot(g->tensors[i].dims[d]))
+                g->tensors[i].dims[d] = pp_dim_of_slot(remap[pp_dim_slot(g->tensors[i].dims[d])]);
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int a = 0; a < g->nodes[i].n_attr; a++) {
+            pp_attr *at = &g->nodes[i].attrs[a];
+            for (uint32_t k = 0; at->sym && k < at->count; k++)
+                if (at->sym[k] >= 0) at->sym[k] = remap[at->sym[k]];
+        }
+    if (g->sym.n_prog != n) pp_graph_forget_probes(g);
+    pp_free(used);
+    pp_free(remap);
+    return PP_OK;
+}
+
 pp_code pp_graph_compact(pp_graph *g, pp_error *err) {
     /* Live nodes first, then the tensors they or the graph's I/O touch. */
     int *remap = pp_malloc(sizeof(int) * (size_t)(g->n_tensors ? g->n_tensors : 1));
@@ -536,7 +574,7 @@ pp_code pp_graph_compact(pp_graph *g, pp_error *err) {
     for (int i = 0; i < g->n_outputs; i++) g->outputs[i] = remap[g->outputs[i]];
     pp_free(remap);
     pp_free(used);
-    return PP_OK;
+    return compact_program(g, err);
 }
 
 pp_code pp_graph_toposort(pp_graph *g, pp_error *err) {

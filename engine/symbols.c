@@ -262,6 +262,30 @@ pp_code pp_symtab_emit(pp_symtab *t, pp_shape_op op, pp_sx a, pp_sx b, pp_sx c, 
     return append(t, &in, out, err);
 }
 
+void pp_symtab_prune(pp_symtab *t, char *used, int32_t *remap) {
+    for (int i = t->n_prog - 1; i >= 0; i--) {
+        if (!used[i]) continue;
+        const pp_fmt_shape_inst *in = &t->prog[i];
+        const int64_t v[3] = {in->a, in->b, in->c};
+        for (int k = 0; k < op_arity(in->op); k++)
+            if (!((in->imm >> k) & 1)) used[v[k]] = 1;
+    }
+    int w = 0;
+    for (int i = 0; i < t->n_prog; i++) {
+        if (!used[i]) {
+            remap[i] = -1;
+            continue;
+        }
+        pp_fmt_shape_inst in = t->prog[i];
+        int64_t *v[3] = {&in.a, &in.b, &in.c};
+        for (int k = 0; k < op_arity(in.op); k++)
+            if (!((in.imm >> k) & 1)) *v[k] = remap[*v[k]];
+        t->prog[w] = in;
+        remap[i] = w++;
+    }
+    t->n_prog = w;
+}
+
 pp_code pp_symtab_symbol(pp_symtab *t, int s, pp_sx *out, pp_error *err) {
     if (s < 0 || s >= t->n_sym) return pp_error_set(err, PP_ERR_INTERNAL, "shape program: no symbol %d", s);
     pp_fmt_shape_inst in;

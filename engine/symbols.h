@@ -90,6 +90,10 @@ int pp_symtab_is_plain(const pp_symtab *t);
  * constant or a slot. Errors: constant arithmetic that overflows or divides by
  * zero, a program past PP_MAX_SHAPE_INSTS, out of memory. */
 pp_code pp_symtab_emit(pp_symtab *t, pp_shape_op op, pp_sx a, pp_sx b, pp_sx c, pp_sx *out, pp_error *err);
+/* Drops the instructions nothing needs: used[i] (n_prog flags) marks those the
+ * graph refers to, and their operands are kept too. remap[i] gets instruction
+ * i's new index, -1 for a dropped one. used is overwritten. */
+void pp_symtab_prune(pp_symtab *t, char *used, int32_t *remap);
 /* The slot holding symbol s. */
 pp_code pp_symtab_symbol(pp_symtab *t, int s, pp_sx *out, pp_error *err);
 /* A dimension as a symbolic scalar: a constant, a slot, or (for (-k) × batch)
