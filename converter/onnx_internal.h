@@ -175,7 +175,7 @@ typedef struct ox_nctx {
     int n_extra; /* helper nodes and tensors made so far (for unique names) */
 } ox_nctx;
 
-/* ---- onnx.c ------------------------------------------------------------------ */
+/* ---- onnx_parse.c: the arena and ModelProto ------------------------------------ */
 void *ox_alloc(ox_ctx *x, size_t n); /* zeroed; NULL + err on OOM */
 char *ox_strdup(ox_ctx *x, const char *s);
 char *ox_printf(ox_ctx *x, const char *fmt, ...)
@@ -183,6 +183,22 @@ char *ox_printf(ox_ctx *x, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+void ox_arena_free(ox_arena *a);
+/* A name from the file, made safe for a one-line message: control bytes become
+ * '?', long names end in "...". */
+const char *ox_safe(char *buf, size_t size, const char *s);
+/* ModelProto (x->file) into x's records: nodes, initializers, inputs, outputs. */
+pp_code ox_parse_model(ox_ctx *x);
+pp_code ox_parse_tensor(ox_ctx *x, pp_pb_cursor cur, ox_tensor *t);
+void ox_tensor_release(ox_tensor *t);
+
+/* ---- onnx_weights.c ---------------------------------------------------------- */
+/* Maps a whole file read-only. */
+pp_code ox_map_file(const char *path, void **map, size_t *size, pp_error *err);
+/* A TensorProto's bytes as a new graph weight named `name`; returns the id or -1. */
+int ox_tensor_to_weight(ox_ctx *x, const ox_tensor *t, const char *name);
+
+/* ---- onnx.c ------------------------------------------------------------------ */
 ox_value *ox_lookup(ox_ctx *x, const char *name);
 /* Binds an ONNX name to a graph tensor or a symval (replacing any binding). */
 pp_code ox_bind_tensor(ox_ctx *x, const char *name, int tensor);
@@ -190,8 +206,6 @@ pp_code ox_bind_sym(ox_ctx *x, const char *name, const pp_symval *v);
 int ox_is_consumed(ox_ctx *x, const char *name);
 /* Folds or infers the shapes of every node added since the last call. */
 pp_code ox_finish_pending(ox_ctx *x);
-/* A TensorProto's bytes as a new graph weight named `name`; returns the id or -1. */
-int ox_tensor_to_weight(ox_ctx *x, const ox_tensor *t, const char *name);
 
 /* ---- onnx_ops.c -------------------------------------------------------------- */
 /* 1 when the importer knows op_type in the default domain. */
