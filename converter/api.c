@@ -11,8 +11,8 @@
 /* One "NAME=VALUE" setting that repeats (dim, const). */
 typedef struct binding {
     char *name;
-    int64_t value; /* dim */
-    pp_npy npy;    /* const: the data, read when set */
+    int64_t value, max; /* dim: the range (value alone when max < value) */
+    pp_npy npy;         /* const: the data, read when set */
 } binding;
 
 struct pp_converter {
@@ -102,13 +102,13 @@ pp_status *pp_converter_set(pp_converter *c, const char *key, const char *value)
     if (!strcmp(key, "arch_file")) return set_string(&c->arch_file, value);
     binding *b = NULL;
     if (!strcmp(key, "dim")) {
-        const char *eq = strchr(value, '=');
-        char *end;
-        errno = 0;
-        long long v = eq ? strtoll(eq + 1, &end, 10) : 0;
-        if (!eq || errno || *end || v < 1) return invalid(key, value, "expected NAME=N with N a positive extent");
+        char name[128];
+        int64_t lo, hi;
+        pp_error err = {0};
+        if (pp_dim_spec_parse(value, strlen(value), name, sizeof name, &lo, &hi, &err))
+            return invalid(key, value, "expected NAME=N, or NAME=MIN..MAX with MIN <= MAX");
         pp_status *st = bind(&c->dims, &c->n_dims, key, value, &b);
-        if (!st) b->value = v;
+        if (!st) b->value = lo, b->max = hi;
         return st;
     }
     if (!strcmp(key, "const")) {
@@ -136,7 +136,7 @@ pp_status *pp_converter_run(pp_converter *c, const char *input, const char *outp
         free(consts);
         return nomem();
     }
-    for (int i = 0; i < c->n_dims; i++) dims[i] = (pp_onnx_dim){c->dims[i].name, c->dims[i].value};
+    for (int i = 0; i < c->n_dims; i++) dims[i] = (pp_onnx_dim){c->dims[i].name, c->dims[i].value, c->dims[i].max};
     for (int i = 0; i < c->n_consts; i++) {
         const pp_npy *np = &c->consts[i].npy;
         consts[i].name = c->consts[i].name;

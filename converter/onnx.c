@@ -152,61 +152,6 @@ static pp_code build_consumed(ox_ctx *x) {
 
 /* ---- shapes while importing -------------------------------------------------- */
 
-static void shape_at(const pp_tensor *t, int64_t batch, pp_shape *s) {
-    s->dtype = t->dtype;
-    s->rank = t->rank;
-    memset(s->dims, 0, sizeof s->dims);
-    pp_tensor_dims_at(t, batch, s->dims);
-}
-
-/* Output shapes of node i from its inputs', at batch 1 and 2: an extent that
- * doubles is a batch multiple (the rule pp_graph_infer uses). */
-static pp_code infer_node(ox_ctx *x, int i) {
-    pp_graph *g = x->g;
-    pp_node *n = &g->nodes[i];
-    pp_shape in1[PP_MAX_IO], in2[PP_MAX_IO], out1[PP_MAX_IO], out2[PP_MAX_IO];
-    const void *cdata[PP_MAX_IO];
-    pp_op_params p;
-    for (int j = 0; j < n->n_in; j++) {
-        cdata[j] = NULL;
-        memset(&in1[j], 0, sizeof in1[j]);
-        memset(&in2[j], 0, sizeof in2[j]);
-        if (n->in[j] < 0) continue;
-        const pp_tensor *t = &g->tensors[n->in[j]];
-        if (t->rank < 0)
-            return pp_error_set(x->err, PP_ERR_INTERNAL, "node '%s': input '%s' has no shape yet", n->name, t->name);
-        shape_at(t, 1, &in1[j]);
-        shape_at(t, 2, &in2[j]);
-        cdata[j] = t->kind == PP_TENSOR_WEIGHT ? t->data : NULL;
-    }
-    pp_code rc = pp_op_describe(n, in1, out1, &p, NULL, cdata, x->err);
-    if (!rc) rc = pp_op_describe(n, in2, out2, &p, NULL, cdata, x->err);
-    if (rc) return rc;
-    for (int j = 0; j < n->n_out; j++) {
-        if (n->out[j] < 0) continue;
-        pp_tensor *t = &g->tensors[n->out[j]];
-        if (out1[j].rank != out2[j].rank || out1[j].dtype != out2[j].dtype)
-            return pp_error_set(x->err, PP_ERR_SHAPE,
-                                "node '%s' (%s): output '%s' changes rank or type with the "
-                                "batch",
-                                n->name, pp_op_name(n->op), t->name);
-        t->rank = out1[j].rank;
-        t->dtype = out1[j].dtype;
-        memset(t->dims, 0, sizeof t->dims);
-        for (int d = 0; d < t->rank; d++) {
-            int64_t a = out1[j].dims[d], b = out2[j].dims[d];
-            if (a == b) t->dims[d] = a;
-            else if (a > 0 && b == 2 * a) t->dims[d] = -a;
-            else
-                return pp_error_set(x->err, PP_ERR_SHAPE,
-                                    "node '%s' (%s): output '%s' axis %d is %" PRId64 " at batch 1 and %" PRId64
-                                    " at batch 2, not a multiple of the batch",
-                                    n->name, pp_op_name(n->op), t->name, d, a, b);
-        }
-    }
-    return PP_OK;
-}
-
 pp_code ox_finish_pending(ox_ctx *x) {
     while (x->n_finished < x->g->n_nodes) {
         int i = x->n_finished;
@@ -216,7 +161,7 @@ pp_code ox_finish_pending(ox_ctx *x) {
             if (rc) return rc;
         }
         if (!folded) {
-            pp_code rc = infer_node(x, i);
+            pp_code rc = pp_graph_infer_node(x->g, i, x->err);
             if (rc) return rc;
         }
         x->n_finished++;
@@ -274,6 +219,51 @@ static int is_batch_param(ox_ctx *x, const char *p) {
     return 0;
 }
 
+/* The --dim option naming dim_param p (or "batch" for a batch param), or NULL. */
+static const pp_onnx_dim *dim_option(ox_ctx *x, const char *p) {
+    for (int k = 0; x->opt && k < x->opt->n_dims; k++) {
+        const char *n = x->opt->dims[k].name;
+        if (n && (strcmp(n, p) == 0 || (strcmp(n, "batch") == 0 && is_batch_param(x, p)))) return &x->opt->dims[k];
+    }
+    return NULL;
+}
+
+/* The dim a graph input axis with dim_param p gets: the extent --dim binds it
+ * to, or its symbol (made on first sight with the range --dim gives, else
+ * 1..unbounded; the batch's, once named, for every batch param). */
+static pp_code param_dim(ox_ctx *x, const char *p, int64_t *dim) {
+    const pp_onnx_dim *o = dim_option(x, p);
+    int64_t lo = o ? o->value : 1, hi = o ? (o->max >= o->value ? o->max : o->value) : PP_SYM_UNBOUNDED;
+    if (o && lo == hi) return *dim = lo, PP_OK;
+    int batch = is_batch_param(x, p);
+    pp_symtab *t = &x->g->sym;
+    int s = batch && t->batch >= 0 ? t->batch : pp_symtab_find(t, p);
+    if (s < 0 && (s = pp_symtab_add(t, p, lo, hi, batch, x->err)) < 0) return x->err->code;
+    if (batch) return *dim = PP_DIM_BATCH, PP_OK;
+    pp_sx v;
+    pp_code rc = pp_symtab_symbol(t, s, &v, x->err);
+    if (!rc) *dim = pp_dim_of_slot(v.slot);
+    return rc;
+}
+
+/* Every --dim must name a dim_param of a graph input: a misspelt one would be
+ * ignored without a word otherwise. */
+static pp_code check_dim_options(ox_ctx *x) {
+    for (int k = 0; x->opt && k < x->opt->n_dims; k++) {
+        const char *n = x->opt->dims[k].name ? x->opt->dims[k].name : "";
+        int found = strcmp(n, "batch") == 0 && x->n_batch_params > 0;
+        for (int i = 0; i < x->n_inputs && !found; i++)
+            for (int d = 0; d < x->inputs[i].rank && d < PP_MAX_RANK && !found; d++)
+                found = x->inputs[i].params[d] && strcmp(x->inputs[i].params[d], n) == 0;
+        if (!found) {
+            char b[64];
+            return pp_error_set(x->err, PP_ERR_INVALID_ARG, "--dim %s: no graph input has the symbolic extent '%s'",
+                                ox_safe(b, sizeof b, n), ox_safe(b, sizeof b, n));
+        }
+    }
+    return PP_OK;
+}
+
 static const pp_onnx_const *find_const(ox_ctx *x, const char *name) {
     if (!x->opt) return NULL;
     for (int i = 0; i < x->opt->n_consts; i++)
@@ -318,6 +308,7 @@ static pp_code import_inputs(ox_ctx *x, int **ins, int *n_ins) {
         if (v->has_shape && v->rank > 0 && v->params[0] && !is_batch_param(x, v->params[0]))
             x->batch_params[x->n_batch_params++] = v->params[0];
     }
+    if ((rc = check_dim_options(x))) return rc;
     for (int i = 0; i < x->n_inputs; i++) {
         const ox_vinfo *v = &x->inputs[i];
         const char *nm = ox_safe(b, sizeof b, v->name);
@@ -349,24 +340,11 @@ static pp_code import_inputs(ox_ctx *x, int **ins, int *n_ins) {
             const char *p = v->params[d];
             int64_t val = v->dims[d];
             if (p) {
-                int bound = 0;
-                for (int k = 0; x->opt && k < x->opt->n_dims; k++)
-                    if (x->opt->dims[k].name && strcmp(x->opt->dims[k].name, p) == 0) {
-                        dims[d] = x->opt->dims[k].value;
-                        bound = 1;
-                    }
-                if (bound) continue;
-                if (is_batch_param(x, p)) {
-                    dims[d] = PP_DIM_BATCH;
-                    continue;
-                }
-                char pb[64];
-                return pp_error_set(x->err, PP_ERR_UNSUPPORTED,
-                                    "graph input '%s' axis %d has the symbolic extent '%s': only the batch may be "
-                                    "symbolic (bind it with --dim %s=N)",
-                                    nm, d, ox_safe(pb, sizeof pb, p), ox_safe(pb, sizeof pb, p));
+                if ((rc = param_dim(x, p, &dims[d]))) return rc;
+                continue;
             }
             if (d == 0 && val < 0) { /* no extent given: the batch; a literal 0 is an empty axis */
+                if (x->g->sym.batch < 0 && pp_symtab_ensure_batch(&x->g->sym, x->err) < 0) return x->err->code;
                 dims[d] = PP_DIM_BATCH;
                 continue;
             }

@@ -22,9 +22,11 @@
  *     arithmetic torch exports (Shape → Gather → Unsqueeze → Concat → Reshape),
  *     so the graph runs at any batch size (converter/fold.h, docs/converter.md).
  *
- * The batch: a graph input whose first dimension is a dim_param (or has no
- * value) gets PP_DIM_BATCH there; the same dim_param anywhere else is the batch
- * too. Any other dim_param must be bound with pp_onnx_options.dims.
+ * Symbols: a graph input whose first dimension is a dim_param (or has no value)
+ * gets the batch there (PP_DIM_BATCH); the same dim_param anywhere else is the
+ * batch too. Every other dim_param is a symbol of the graph (engine/symbols.h)
+ * with the range pp_onnx_options.dims gives it (1..unbounded otherwise), unless
+ * dims binds it to one extent.
  */
 #ifndef PP_ONNX_H
 #define PP_ONNX_H
@@ -50,10 +52,13 @@ typedef struct pp_onnx_const {
     uint64_t nbytes;
 } pp_onnx_const;
 
-/* A dim_param bound to a fixed extent ("seq" = 128). */
+/* A dim_param given a range of values (ppconvert --dim seq=1..512), or bound
+ * to one extent (--dim seq=128: then it is no symbol at all). "batch" names the
+ * batch (every dim_param on axis 0) whatever its name. */
 typedef struct pp_onnx_dim {
     const char *name; /* borrowed */
-    int64_t value;
+    int64_t value;    /* the extent, or the range's min */
+    int64_t max;      /* the range's max; below value (0 when unset) means value alone */
 } pp_onnx_dim;
 
 typedef struct pp_onnx_options {

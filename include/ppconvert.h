@@ -39,7 +39,9 @@ PP_API void pp_converter_free(pp_converter *c); /* NULL is fine */
 /* Settings, one key at a time (an unknown key or a bad value is INVALID_ARGUMENT):
  *   dtype      "f32" (default), "f16" or "bf16": how weights are stored in graph.bin
  *              (16 bits halve the file; the engine widens them once at load)
- *   dim        "NAME=N": bind the symbolic extent NAME of the inputs to N (repeatable)
+ *   dim        "NAME=N": bind the symbolic extent NAME of the inputs to N; "NAME=MIN..MAX": keep it
+ *              symbolic with that range (the graph's buffers are sized for MAX); "batch" names
+ *              the batch whatever the model calls it (repeatable)
  *   const      "NAME=FILE.npy": bind graph input NAME to constant data (repeatable;
  *              the file is read when set)
  *   arch       checkpoints: "resnet50", "mobilenet_v2", "auto:input=32", ... (default: detected)

@@ -639,18 +639,33 @@ Test(handmade, dim_params) {
     pp_onnx *h;
     pp_graph *gr;
     pp_error err = {0};
-    cr_assert_eq(import_pb(&m, NULL, NULL, &h, &gr, &err), PP_ERR_UNSUPPORTED);
-    cr_assert(strstr(err.msg, "graph input 'z' axis 1 has the symbolic extent 'seq'"), "%s", err.msg);
-    pp_onnx_dim dim = {"seq", 7};
+    char buf[64];
+    /* Unbound, 'seq' is a symbol of its own, unbounded. */
+    cr_assert_eq(import_pb(&m, NULL, NULL, &h, &gr, &err), PP_OK, "%s", err.msg);
+    cr_assert_str_eq(pp_graph_shape_str(gr, &gr->tensors[gr->inputs[1]], buf, sizeof buf), "(N, seq)");
+    cr_assert_eq(gr->sym.n_sym, 2);
+    cr_assert_eq(gr->sym.sym[1].max, PP_SYM_UNBOUNDED);
+    pp_graph_free(gr);
+    pp_onnx_free(h);
+    /* --dim seq=1..64 gives it a range; --dim seq=7 binds it. */
+    pp_onnx_dim dim = {"seq", 1, 64};
     pp_onnx_options o = {0};
     o.dims = &dim;
     o.n_dims = 1;
     cr_assert_eq(import_pb(&m, NULL, &o, &h, &gr, &err), PP_OK, "%s", err.msg);
-    char buf[64];
+    cr_assert_eq(gr->sym.sym[1].max, 64);
+    pp_graph_free(gr);
+    pp_onnx_free(h);
+    dim = (pp_onnx_dim){"seq", 7, 7};
+    cr_assert_eq(import_pb(&m, NULL, &o, &h, &gr, &err), PP_OK, "%s", err.msg);
     cr_assert_str_eq(pp_tensor_shape_str(&gr->tensors[gr->inputs[0]], buf, sizeof buf), "(N, N)");
     cr_assert_str_eq(pp_tensor_shape_str(&gr->tensors[gr->inputs[1]], buf, sizeof buf), "(N, 7)");
     pp_graph_free(gr);
     pp_onnx_free(h);
+    /* A misspelt --dim is not ignored. */
+    dim = (pp_onnx_dim){"sqe", 1, 64};
+    cr_assert_eq(import_pb(&m, NULL, &o, &h, &gr, &err), PP_ERR_INVALID_ARG);
+    cr_assert(strstr(err.msg, "--dim sqe: no graph input has the symbolic extent 'sqe'"), "%s", err.msg);
     free(m.b);
 }
 
