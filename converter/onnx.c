@@ -33,7 +33,7 @@ static pp_code rehash(ox_ctx *x, size_t want) {
     if (!slots) return pp_error_nomem(x->err, "out of memory for the name table");
     for (size_t i = 0; i < n; i++) slots[i] = -1;
     for (int v = 0; v < x->n_vals; v++) {
-        size_t i = hash_str(x->vals[v].name) & (n - 1);
+        size_t i = hash_str(x->vals[v]->name) & (n - 1);
         while (slots[i] >= 0) i = (i + 1) & (n - 1);
         slots[i] = v;
     }
@@ -47,19 +47,21 @@ ox_value *ox_lookup(ox_ctx *x, const char *name) {
     if (!x->n_slots) return NULL;
     size_t i = hash_str(name) & (x->n_slots - 1);
     while (x->slots[i] >= 0) {
-        ox_value *v = &x->vals[x->slots[i]];
+        ox_value *v = x->vals[x->slots[i]];
         if (strcmp(v->name, name) == 0) return v;
         i = (i + 1) & (x->n_slots - 1);
     }
     return NULL;
 }
 
+/* Values live in the arena, so a pointer to one (a node's inputs) stays valid
+ * while later nodes bind more names. */
 static ox_value *bind(ox_ctx *x, const char *name) {
     ox_value *v = ox_lookup(x, name);
     if (v) return v;
     if (x->n_vals + 1 > x->cap_vals) {
         int nc = x->cap_vals ? x->cap_vals * 2 : 256;
-        ox_value *nv = pp_realloc(x->vals, sizeof(ox_value) * (size_t)nc);
+        ox_value **nv = pp_realloc(x->vals, sizeof(ox_value *) * (size_t)nc);
         if (!nv) {
             pp_error_nomem(x->err, "out of memory for %d names", nc);
             return NULL;
@@ -69,9 +71,8 @@ static ox_value *bind(ox_ctx *x, const char *name) {
     }
     if ((size_t)(x->n_vals + 1) * 2 > x->n_slots && rehash(x, (size_t)x->n_vals + 1)) return NULL;
     char *copy = ox_strdup(x, name);
-    if (!copy) return NULL;
-    v = &x->vals[x->n_vals];
-    memset(v, 0, sizeof *v);
+    if (!copy || !(v = ox_alloc(x, sizeof *v))) return NULL;
+    x->vals[x->n_vals] = v;
     v->name = copy;
     size_t i = hash_str(copy) & (x->n_slots - 1);
     while (x->slots[i] >= 0) i = (i + 1) & (x->n_slots - 1);

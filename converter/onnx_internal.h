@@ -150,7 +150,7 @@ typedef struct ox_ctx {
     int n_inputs, n_outputs, n_vinfos;
     /* building */
     pp_graph *g;
-    ox_value *vals;
+    ox_value **vals; /* each in the arena: pointers to them stay valid */
     int n_vals, cap_vals;
     int *slots; /* hash: name → index into vals, -1 empty */
     size_t n_slots;
