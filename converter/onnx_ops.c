@@ -507,7 +507,8 @@ static pp_code op_binary(ox_nctx *c, pp_op op) {
         if (!ta || !tb) return c->rc;
         int64_t axis = attr_i(c, "axis", 0);
         if (axis < 0) axis += ta->rank;
-        int64_t trailing = ta->rank - axis - tb->rank;
+        /* axis is the file's: check its range before any arithmetic with it */
+        int64_t trailing = axis >= 0 && axis <= ta->rank ? ta->rank - axis - tb->rank : -1;
         if (axis < 0 || trailing < 0)
             return fail(c, PP_ERR_SHAPE, "legacy broadcast of rank %d at axis %" PRId64 " into rank %d", tb->rank,
                         attr_i(c, "axis", 0), ta->rank);
@@ -1470,18 +1471,26 @@ static pp_code op_constant_of_shape(ox_nctx *c, pp_op op) {
 
 static pp_code op_range(ox_nctx *c, pp_op op) {
     double v[3];
+    int64_t iv[3];
     static const char *role[3] = {"start", "limit", "delta"};
+    const pp_tensor *t = tensor_of(c, 0);
+    /* Integer ranges stay integers: INT64_MAX as a double is 2^63. */
+    int exact = t && (t->dtype == PP_DTYPE_I64 || t->dtype == PP_DTYPE_I32);
     for (int i = 0; i < 3; i++) {
-        int r = param_scalar(c, i, role[i], &v[i]);
+        int64_t *ints;
+        size_t n = 1;
+        int r = exact ? param_ints(c, i, role[i], &ints, &n) : param_scalar(c, i, role[i], &v[i]);
         if (r < 0) return c->rc;
         if (r == 0) return fail(c, PP_ERR_FORMAT, "input %d (%s) is required", i, role[i]);
+        if (n != 1) return fail(c, PP_ERR_SHAPE, "input %d (%s) has %zu elements, expected one", i, role[i], n);
+        if (exact) iv[i] = ints[0];
     }
-    const pp_tensor *t = tensor_of(c, 0);
     int y = out_t(c, 0);
     int nd = emit(c, PP_OP_RANGE, 0, NULL, 1, &y);
-    setf(c, nd, "start", v[0]);
-    setf(c, nd, "limit", v[1]);
-    setf(c, nd, "delta", v[2]);
+    for (int i = 0; i < 3; i++) {
+        if (exact) seti(c, nd, role[i], iv[i]);
+        else setf(c, nd, role[i], v[i]);
+    }
     seti(c, nd, "dtype", t ? t->dtype : PP_DTYPE_F32);
     return c->rc;
 }
