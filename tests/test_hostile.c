@@ -134,6 +134,7 @@ static const struct onnx_case {
     {"range-delta-zero", "delta", "0"},
     {"constant-of-shape-product-past-2^63", "shape", "4294967296"},
     {"add-legacy-axis-int64-min", "axis", "-9223372036854775808"},
+    {"dropout-mask-past-2^64", "mask", "4294967297"},
     {"slice-shape-step-int64-max", "steps", NULL}, /* legal: the shape value's element 1 */
 };
 

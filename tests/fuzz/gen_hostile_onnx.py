@@ -30,9 +30,12 @@ def i64(name, values):
 def save(name, op, inputs, x_shape, attrs=None, inits=(), opset=13, before=(), after=()):
     """One node `op` named `name` (with nodes before and after it, if given)."""
     ins = [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)] if x_shape is not None else []
-    node = helper.make_node(op, inputs, ["y" if not after else "t"], name=name, **(attrs or {}))
-    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
-    graph = helper.make_graph(list(before) + [node] + list(after), name, ins, [y], list(inits))
+    outs = ["y" if not after else "t"] + (["mask"] if op == "Dropout" else [])
+    node = helper.make_node(op, inputs, outs, name=name, **(attrs or {}))
+    ys = [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
+    if op == "Dropout":
+        ys.append(helper.make_tensor_value_info("z", TensorProto.BOOL, None))
+    graph = helper.make_graph(list(before) + [node] + list(after), name, ins, ys, list(inits))
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 7
     with open(os.path.join(OUT, "hostile-%s.onnx" % name), "wb") as f:
@@ -73,6 +76,11 @@ def main():
          before=[helper.make_node("Shape", ["x"], ["s"], name="shape")],
          after=[helper.make_node("Concat", ["minus1", "t"], ["c"], name="concat", axis=0),
                 helper.make_node("Reshape", ["x", "c"], ["y"], name="reshape")])
+    # Dropout's mask output is made at import, from the input's extents alone:
+    # (2^32 + 1)^2 elements wrapped around size_t to 2^33 + 1 (8 GB of ones).
+    save("dropout-mask-past-2^64", "Dropout", ["x"], [P32 + 1, P32 + 1],
+         after=[helper.make_node("Identity", ["t"], ["y"], name="id"),
+                helper.make_node("Not", ["mask"], ["z"], name="not")])
     # Opset 6 broadcasting lines B up at `axis`.
     save("add-legacy-axis-int64-min", "Add", ["x", "b"], ["N", 4], {"broadcast": 1, "axis": MIN},
          [numpy_helper.from_array(np.zeros(4, dtype=np.float32), "b")], opset=6)
