@@ -67,41 +67,45 @@ static int reached(const char *name) {
         }                                                                                                              \
     } while (0)
 
+/* Exported whatever the build's default visibility (the project's is hidden):
+ * interposing is the whole point. */
+#define SHIM __attribute__((visibility("default")))
+
 #define REAL(ret, name, ...)                                                                                           \
     static ret (*real)(__VA_ARGS__);                                                                                   \
     if (!real) *(void **)&real = dlsym(RTLD_NEXT, name)
 
-int rename(const char *from, const char *to) {
+SHIM int rename(const char *from, const char *to) {
     REAL(int, "rename", const char *, const char *);
     FAIL_IF_CHOSEN("rename", -1);
     return real(from, to);
 }
 
-int fsync(int fd) {
+SHIM int fsync(int fd) {
     REAL(int, "fsync", int);
     FAIL_IF_CHOSEN("fsync", -1);
     return real(fd);
 }
 
-int fdatasync(int fd) {
+SHIM int fdatasync(int fd) {
     REAL(int, "fdatasync", int);
     FAIL_IF_CHOSEN("fdatasync", -1);
     return real(fd);
 }
 
-size_t fwrite(const void *p, size_t size, size_t n, FILE *f) {
+SHIM size_t fwrite(const void *p, size_t size, size_t n, FILE *f) {
     REAL(size_t, "fwrite", const void *, size_t, size_t, FILE *);
     FAIL_IF_CHOSEN("fwrite", 0);
     return real(p, size, n, f);
 }
 
-int mkostemp(char *tmpl, int flags) {
+SHIM int mkostemp(char *tmpl, int flags) {
     REAL(int, "mkostemp", char *, int);
     FAIL_IF_CHOSEN("mkostemp", -1);
     return real(tmpl, flags);
 }
 
-int mkostemp64(char *tmpl, int flags) {
+SHIM int mkostemp64(char *tmpl, int flags) {
     REAL(int, "mkostemp64", char *, int);
     FAIL_IF_CHOSEN("mkostemp", -1);
     return real(tmpl, flags);
