@@ -2,8 +2,9 @@
 # Every error a command-line tool prints ends its line, and its exit status says
 # failure. cli_bad_inputs.sh asserts both for its refusals (ppengine, ppconvert,
 # classify, ppbatch, ppserve); this adds the error paths of the remaining tools
-# (ppload, ppengine compare, digits_accuracy) and the one place a line can be
-# left open: a progress bar drawn on a terminal when the work then fails. The
+# (ppload, ppengine compare, digits_accuracy) and the places a line can be left
+# open: a progress bar drawn on a terminal (ppconvert's, ppbatch's) when the
+# work then fails. The
 # terminal is util-linux script(1)'s pseudo-terminal; the failure is a write
 # made to fail at a chosen call (tests/shim/killpoint.c), not a full disk.
 set -u
@@ -47,12 +48,11 @@ if [ -x "$bin/digits_accuracy" ]; then
   ended accuracy_missing "$bin/digits_accuracy" nosuch.npy "$X" "$Y"
   ended accuracy_mismatch "$bin/digits_accuracy" "$X" "$X" "$Y"
 fi
-if [ -x "$ex/ppload" ]; then
-  ended ppload_usage "$ex/ppload"
-  ended ppload_requests "$ex/ppload" 127.0.0.1:9 --requests x
-  ended ppload_unknown "$ex/ppload" 127.0.0.1:9 --requests 1 --bogus 1
-  ended ppload_remote "$ex/ppload" 10.1.2.3:9 --requests 1
-  ended ppload_refused "$ex/ppload" 127.0.0.1:9 --requests 1 # the discard port: nothing listens on loopback
+if [ -x "$bin/ppload" ]; then
+  ended ppload_usage "$bin/ppload"
+  ended ppload_requests "$bin/ppload" 127.0.0.1:9 --model m --requests x
+  ended ppload_unknown "$bin/ppload" 127.0.0.1:9 --model m --requests 1 --bogus 1
+  ended ppload_refused "$bin/ppload" 127.0.0.1:9 --model m --requests 1 # the discard port: nothing listens on loopback
 fi
 echo "ok: $checks error paths of ppengine compare, digits_accuracy and ppload end their line"
 

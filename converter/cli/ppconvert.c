@@ -23,6 +23,8 @@
 #include "../../loader/npy.h"
 #include "../../engine/cli/cli_msg.h"
 
+int pp_cli_progress_open; /* cli_msg.h */
+
 static void usage(FILE *f) {
     fprintf(f, "usage: ppconvert MODEL.onnx -o GRAPH.bin [options]\n"
                "       ppconvert CHECKPOINT.pth|.safetensors -o GRAPH.bin [--arch SPEC | --arch-file FILE]\n"

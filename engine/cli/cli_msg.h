@@ -2,7 +2,8 @@
  * stderr, "PROG: MESSAGE\n", whatever MESSAGE holds (a library message, a file
  * name, an option), and never run on after a progress bar left open on stderr.
  * Scripts and logs read one error per line; a message without its newline
- * would glue the next output onto it.
+ * would glue the next output onto it. Each program defines
+ * pp_cli_progress_open once (ppengine.c, ppconvert.c).
  */
 #ifndef PP_CLI_MSG_H
 #define PP_CLI_MSG_H
@@ -13,7 +14,7 @@
 
 /* Set by a tool while a progress bar ("\r..." without a newline) is on stderr;
  * the next message first ends that line. */
-static int pp_cli_progress_open;
+extern int pp_cli_progress_open;
 
 static inline void pp_cli_vmsg(const char *prog, const char *fmt, va_list ap) {
     char msg[2048];

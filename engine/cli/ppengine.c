@@ -18,6 +18,8 @@
 #include "cli_common.h"
 #include "cli_msg.h"
 
+int pp_cli_progress_open; /* cli_msg.h */
+
 static double now_ms(void) { return pp_cli_now_ms(); }
 
 static int fail(const pp_error *err) {
@@ -711,7 +713,7 @@ static int cmd_plan(int argc, char **argv) {
         pp_graph_free(g);
         return fail(&err);
     }
-    if (pp_exec_notice(e)) fprintf(stderr, "ppengine: %s\n", pp_exec_notice(e));
+    if (pp_exec_notice(e)) pp_cli_msg("ppengine", "%s", pp_exec_notice(e));
     const pp_plan *pl = pp_exec_plan(e);
     const char *names[PP_MAX_IO];
     for (int s = 0; s < pl->n_stages && s < PP_MAX_IO; s++) names[s] = pp_exec_device(e, 0, s);
