@@ -1,5 +1,6 @@
 /* symval.c: shape values at conversion (symval.h). */
 #include "symval.h"
+#include "../loader/checked.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -299,7 +300,7 @@ pp_code pp_symval_slice(const pp_symval *data, int64_t start, int64_t end, int64
     for (int64_t i = start; step > 0 ? i < end : i > end;) {
         if (i < 0 || i >= n) break;
         r.e[r.n++] = data->e[i];
-        if (__builtin_add_overflow(i, step, &i)) break;
+        if (pp_add_i64(i, step, &i)) break;
     }
     *out = r;
     return PP_OK;

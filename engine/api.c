@@ -9,6 +9,7 @@
 #include "batcher.h"
 #include "exec.h"
 #include "graph.h"
+#include "../loader/checked.h"
 
 _Static_assert(PP_ELEM_F32 == (int)PP_DTYPE_F32 && PP_ELEM_F64 == (int)PP_DTYPE_F64, "element types are dtypes");
 _Static_assert(PP_STATUS_CANCELLED == (int)PP_ERR_CANCELLED && PP_STATUS_INTERNAL == (int)PP_ERR_INTERNAL &&
@@ -108,7 +109,7 @@ static pp_code describe_axes(pp_net *n, pp_error *err) {
                 a->max = hi[pp_dim_slot(v)];
             } else {
                 a->min = b >= 0 ? -v * g->sym.sym[b].min : -v;
-                a->max = b >= 0 && __builtin_mul_overflow(-v, g->sym.sym[b].max, &a->max) ? INT64_MAX : a->max;
+                a->max = b >= 0 && pp_mul_i64(-v, g->sym.sym[b].max, &a->max) ? INT64_MAX : a->max;
                 if (b < 0) a->max = -v;
             }
         }

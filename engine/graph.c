@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../kernels/cpu/cpu_kernels.h"
+#include "../loader/checked.h"
 #include "ops.h"
 
 static char *dup_str(const char *s) {

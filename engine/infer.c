@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../loader/checked.h"
 #include "graph.h"
 #include "ops.h"
 
@@ -168,32 +169,32 @@ static int fit(const pp_probes *p, const int64_t *y, poly *f) {
     f->c = y[0];
     for (int k = 0; k < p->n_act; k++) {
         int64_t d;
-        CK(__builtin_sub_overflow(y[p->single[k]], y[0], &d));
+        CK(pp_sub_i64(y[p->single[k]], y[0], &d));
         if (d % p->step[k]) return 0;
         f->a[k] = d / p->step[k];
     }
     for (int k = 0; k < p->n_act; k++)
         for (int l = k + 1; l < p->n_act; l++) {
             int64_t d, ss;
-            CK(__builtin_sub_overflow(y[p->pair[k][l]], y[p->single[k]], &d));
-            CK(__builtin_sub_overflow(d, y[p->single[l]], &d));
-            CK(__builtin_add_overflow(d, y[0], &d));
-            CK(__builtin_mul_overflow(p->step[k], p->step[l], &ss));
+            CK(pp_sub_i64(y[p->pair[k][l]], y[p->single[k]], &d));
+            CK(pp_sub_i64(d, y[p->single[l]], &d));
+            CK(pp_add_i64(d, y[0], &d));
+            CK(pp_mul_i64(p->step[k], p->step[l], &ss));
             if (d % ss) return 0;
             f->ab[k][l] = d / ss;
         }
     for (int q = 0; q < p->n; q++) {
         int64_t v = f->c, u[PP_MAX_SYMBOLS], t;
         for (int k = 0; k < p->n_act; k++) {
-            CK(__builtin_sub_overflow(p->sym[q][p->act[k]], p->base[k], &u[k]));
-            CK(__builtin_mul_overflow(f->a[k], u[k], &t));
-            CK(__builtin_add_overflow(v, t, &v));
+            CK(pp_sub_i64(p->sym[q][p->act[k]], p->base[k], &u[k]));
+            CK(pp_mul_i64(f->a[k], u[k], &t));
+            CK(pp_add_i64(v, t, &v));
         }
         for (int k = 0; k < p->n_act; k++)
             for (int l = k + 1; l < p->n_act; l++) {
-                CK(__builtin_mul_overflow(f->ab[k][l], u[k], &t));
-                CK(__builtin_mul_overflow(t, u[l], &t));
-                CK(__builtin_add_overflow(v, t, &v));
+                CK(pp_mul_i64(f->ab[k][l], u[k], &t));
+                CK(pp_mul_i64(t, u[l], &t));
+                CK(pp_add_i64(v, t, &v));
             }
         if (v != y[q]) return 0;
     }
@@ -205,17 +206,17 @@ static int unshift(const pp_probes *p, const poly *f, poly *o) {
     *o = *f;
     for (int k = 0; k < p->n_act; k++) {
         int64_t t;
-        CK(__builtin_mul_overflow(f->a[k], p->base[k], &t));
-        CK(__builtin_sub_overflow(o->c, t, &o->c));
+        CK(pp_mul_i64(f->a[k], p->base[k], &t));
+        CK(pp_sub_i64(o->c, t, &o->c));
         for (int l = k + 1; l < p->n_act; l++) {
             int64_t b = f->ab[k][l];
             if (!b) continue;
-            CK(__builtin_mul_overflow(b, p->base[l], &t));
-            CK(__builtin_sub_overflow(o->a[k], t, &o->a[k]));
-            CK(__builtin_mul_overflow(b, p->base[k], &t));
-            CK(__builtin_sub_overflow(o->a[l], t, &o->a[l]));
-            CK(__builtin_mul_overflow(t, p->base[l], &t));
-            CK(__builtin_add_overflow(o->c, t, &o->c));
+            CK(pp_mul_i64(b, p->base[l], &t));
+            CK(pp_sub_i64(o->a[k], t, &o->a[k]));
+            CK(pp_mul_i64(b, p->base[k], &t));
+            CK(pp_sub_i64(o->a[l], t, &o->a[l]));
+            CK(pp_mul_i64(t, p->base[l], &t));
+            CK(pp_add_i64(o->c, t, &o->c));
         }
     }
     return 1;

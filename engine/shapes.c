@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../loader/checked.h"
 #include "graph.h"
 
 pp_code pp_graph_ref_env(const pp_graph *g, pp_dimenv *env, pp_error *err) {

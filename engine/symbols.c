@@ -1,5 +1,6 @@
 /* symbols.c: symbols, the shape program, its evaluation and bounds (symbols.h). */
 #include "symbols.h"
+#include "../loader/checked.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -107,9 +108,9 @@ int pp_symtab_is_plain(const pp_symtab *t) {
 /* One instruction on concrete operands. 0, or -1 (overflow) / -2 (zero divisor). */
 static int apply(int op, int64_t a, int64_t b, int64_t c, int64_t *out) {
     switch (op) {
-    case PP_SHAPE_ADD: return __builtin_add_overflow(a, b, out) ? -1 : 0;
-    case PP_SHAPE_SUB: return __builtin_sub_overflow(a, b, out) ? -1 : 0;
-    case PP_SHAPE_MUL: return __builtin_mul_overflow(a, b, out) ? -1 : 0;
+    case PP_SHAPE_ADD: return pp_add_i64(a, b, out) ? -1 : 0;
+    case PP_SHAPE_SUB: return pp_sub_i64(a, b, out) ? -1 : 0;
+    case PP_SHAPE_MUL: return pp_mul_i64(a, b, out) ? -1 : 0;
     case PP_SHAPE_DIV:
         if (b == 0) return -2;
         if (a == INT64_MIN && b == -1) return -1;
@@ -172,8 +173,7 @@ static int simplify(pp_symtab *t, int *op, pp_sx *a, pp_sx *b, pp_sx *c, pp_sx *
         const pp_fmt_shape_inst *ia = inst_of(t, *a);
         int64_t k;
         /* (x + k1) + k2 is x + (k1 + k2) */
-        if (bc && ia && ia->op == PP_SHAPE_ADD && (ia->imm & 2) && !(ia->imm & 1) &&
-            !__builtin_add_overflow(ia->b, b->v, &k)) {
+        if (bc && ia && ia->op == PP_SHAPE_ADD && (ia->imm & 2) && !(ia->imm & 1) && !pp_add_i64(ia->b, b->v, &k)) {
             *a = pp_sx_slot((int32_t)ia->a);
             b->v = k;
             return simplify(t, op, a, b, c, out);
@@ -186,8 +186,7 @@ static int simplify(pp_symtab *t, int *op, pp_sx *a, pp_sx *b, pp_sx *c, pp_sx *
         const pp_fmt_shape_inst *ia = inst_of(t, *a);
         int64_t k;
         /* (x * k1) * k2 is x * (k1 * k2) */
-        if (bc && ia && ia->op == PP_SHAPE_MUL && (ia->imm & 2) && !(ia->imm & 1) &&
-            !__builtin_mul_overflow(ia->b, b->v, &k)) {
+        if (bc && ia && ia->op == PP_SHAPE_MUL && (ia->imm & 2) && !(ia->imm & 1) && !pp_mul_i64(ia->b, b->v, &k)) {
             *a = pp_sx_slot((int32_t)ia->a);
             b->v = k;
             return simplify(t, op, a, b, c, out);
@@ -339,13 +338,13 @@ pp_code pp_symtab_eval(const pp_symtab *t, const int64_t *sym, int64_t *slot, in
 
 static int64_t sat_add(int64_t a, int64_t b) {
     int64_t r;
-    if (!__builtin_add_overflow(a, b, &r)) return r;
+    if (!pp_add_i64(a, b, &r)) return r;
     return a > 0 ? INT64_MAX : INT64_MIN;
 }
 
 static int64_t sat_mul(int64_t a, int64_t b) {
     int64_t r;
-    if (!__builtin_mul_overflow(a, b, &r)) return r;
+    if (!pp_mul_i64(a, b, &r)) return r;
     return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
 }
 
@@ -554,9 +553,7 @@ static int parse_i64(const char *s, size_t n, int64_t *out) {
     buf[n] = 0;
     int64_t v = 0;
     for (size_t i = 0; i < n; i++) {
-        if (buf[i] < '0' || buf[i] > '9' || __builtin_mul_overflow(v, 10, &v) ||
-            __builtin_add_overflow(v, buf[i] - '0', &v))
-            return -1;
+        if (buf[i] < '0' || buf[i] > '9' || pp_mul_i64(v, 10, &v) || pp_add_i64(v, buf[i] - '0', &v)) return -1;
     }
     *out = v;
     return 0;
@@ -652,6 +649,6 @@ int64_t pp_dim_value(int64_t d, const pp_dimenv *env) {
     int64_t r, b = env ? env->batch : 1;
     /* Saturating: a file may hold absurd batch multiples, which the size check
      * in pp_op_describe then refuses. */
-    if (__builtin_mul_overflow(-d, b, &r)) return INT64_MAX;
+    if (pp_mul_i64(-d, b, &r)) return INT64_MAX;
     return r;
 }
