@@ -11,9 +11,27 @@ static size_t shape_bytes(const pp_shape *s) {
     return n;
 }
 
+/* The symbols at `batch`: every other one must have a single value. */
+static pp_code interp_env(const pp_graph *g, int64_t batch, pp_dimenv *env, pp_error *err) {
+    int64_t sym[PP_MAX_SYMBOLS] = {0};
+    for (int s = 0; s < g->sym.n_sym; s++) {
+        const pp_symbol *y = &g->sym.sym[s];
+        if (s == g->sym.batch) sym[s] = batch;
+        else if (y->min == y->max) sym[s] = y->min;
+        else
+            return pp_error_set(err, PP_ERR_INVALID_ARG,
+                                "interpreter: symbol '%s' (%lld..%lld) needs a value; only the batch is given", y->name,
+                                (long long)y->min, (long long)y->max);
+    }
+    pp_code rc = pp_dimenv_set(env, &g->sym, sym, err);
+    env->batch = batch;
+    return rc;
+}
+
 pp_code pp_interp_run(const pp_graph *g, int64_t batch, const void *const *inputs, void **outputs, pp_shape *out_shapes,
                       pp_error *err) {
     int nt = g->n_tensors;
+    pp_dimenv env = {{0}, batch, NULL, 0};
     pp_shape *shape = pp_calloc((size_t)(nt ? nt : 1), sizeof *shape);
     const void **data = pp_calloc((size_t)(nt ? nt : 1), sizeof *data);
     void **owned = pp_calloc((size_t)(nt ? nt : 1), sizeof *owned);
@@ -23,6 +41,7 @@ pp_code pp_interp_run(const pp_graph *g, int64_t batch, const void *const *input
         rc = pp_error_nomem(err, "interpreter: out of memory for %d tensors", nt);
         goto done;
     }
+    if ((rc = interp_env(g, batch, &env, err))) goto done;
     for (int t = 0; t < nt; t++) {
         const pp_tensor *x = &g->tensors[t];
         if (x->kind != PP_TENSOR_WEIGHT) continue;
@@ -48,7 +67,7 @@ pp_code pp_interp_run(const pp_graph *g, int64_t batch, const void *const *input
         const pp_tensor *x = &g->tensors[t];
         shape[t].dtype = x->dtype;
         shape[t].rank = x->rank;
-        pp_tensor_dims_at(x, batch, shape[t].dims);
+        pp_tensor_dims_env(x, &env, shape[t].dims);
         data[t] = inputs[i];
     }
     for (int k = 0; k < g->n_nodes; k++) {
@@ -61,6 +80,8 @@ pp_code pp_interp_run(const pp_graph *g, int64_t batch, const void *const *input
             rc = pp_error_set(err, PP_ERR_UNSUPPORTED, "node '%s': too many inputs or outputs", n->name);
             goto done;
         }
+        /* The converter's own graph, not shared: resolved in place. */
+        if (env.slot && pp_node_is_symbolic(n)) pp_node_resolve((pp_node *)n, env.slot);
         for (int j = 0; j < n->n_in; j++) {
             int t = n->in[j];
             if (t < 0) {
@@ -117,5 +138,6 @@ done:
     pp_free(owned);
     pp_free(shape);
     pp_free((void *)data);
+    pp_dimenv_free(&env);
     return rc;
 }

@@ -19,7 +19,9 @@
 extern "C" {
 #endif
 
-/* inputs[i]: the bytes of graph input i at batch size `batch` (borrowed).
+/* inputs[i]: the bytes of graph input i at batch size `batch` (borrowed); any
+ * other symbol of the graph must have a single value. Symbolic attributes are
+ * resolved in place, so g must not be one another thread reads.
  * On success outputs[i] is a pp_malloc'ed copy of graph output i (free with
  * pp_free) and out_shapes[i] its concrete shape. The graph must be topologically
  * sorted (pp_graph_toposort). */

@@ -89,10 +89,10 @@ pp_code ox_bind_tensor(ox_ctx *x, const char *name, int tensor) {
 }
 
 pp_code ox_bind_sym(ox_ctx *x, const char *name, const pp_symval *s) {
-    if (pp_sym_is_const(s)) {
+    if (pp_symval_is_const(s)) {
         void *data;
         uint64_t nbytes;
-        pp_code rc = pp_sym_to_data(s, &data, &nbytes, x->err);
+        pp_code rc = pp_symval_to_data(s, &data, &nbytes, x->err);
         if (rc) return rc;
         int64_t dims[1] = {s->n};
         int id = pp_graph_add_tensor(x->g, name, s->dtype, PP_TENSOR_WEIGHT, s->rank, dims, x->err);
@@ -445,9 +445,10 @@ static pp_code import_graph(ox_ctx *x) {
             return pp_error_set(x->err, PP_ERR_FORMAT, "graph output '%s' is not produced by any node",
                                 ox_safe(b, sizeof b, x->outputs[i].name));
         if (v->kind != OX_TENSOR)
-            return pp_error_set(x->err, PP_ERR_UNSUPPORTED,
-                                "graph output '%s' is a batch-dependent shape value; outputs must be tensors",
-                                ox_safe(b, sizeof b, x->outputs[i].name));
+            return pp_error_set(
+                x->err, PP_ERR_UNSUPPORTED,
+                "graph output '%s' is a shape value that depends on the symbols; outputs must be tensors",
+                ox_safe(b, sizeof b, x->outputs[i].name));
         outs[i] = v->tensor;
     }
     return pp_graph_set_io(x->g, n_ins, ins, x->n_outputs, outs, x->err);

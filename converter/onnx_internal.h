@@ -1,5 +1,8 @@
-/* onnx_internal.h: what onnx.c (parsing, the import driver) and onnx_ops.c (one
- * handler per ONNX op) share. Not part of the importer's face (onnx.h). */
+/* onnx_internal.h: what the ONNX importer's files share: onnx_parse.c
+ * (ModelProto), onnx_weights.c (tensors, external data), onnx.c (the import
+ * driver), onnx_attrs.c (what every handler uses), onnx_ops.c and
+ * onnx_ops_data.c (one handler per ONNX op), onnx_sym.c (shape values). Not
+ * part of the importer's face (onnx.h). */
 #ifndef PP_ONNX_INTERNAL_H
 #define PP_ONNX_INTERNAL_H
 
@@ -11,6 +14,7 @@
 #include "fold.h"
 #include "onnx.h"
 #include "protobuf.h"
+#include "symval.h"
 
 /* ONNX AttributeProto.AttributeType */
 enum {
@@ -105,13 +109,14 @@ typedef struct ox_vinfo {
 /* What an ONNX value name stands for while importing. */
 typedef enum ox_kind {
     OX_TENSOR = 0, /* a graph tensor: input, weight or activation (kind says) */
-    OX_SYM = 1,    /* a batch-dependent shape value, not (yet) in the graph */
+    OX_SYM = 1,    /* a shape value that depends on the symbols, not (yet) in the graph */
 } ox_kind;
 
 typedef struct ox_value {
     const char *name;
     ox_kind kind;
-    int tensor;    /* OX_TENSOR: graph tensor id */
+    int tensor;    /* OX_TENSOR: graph tensor id; OX_SYM: the value as a tensor once
+                      something used it as data (ox_materialize), else -1 */
     pp_symval sym; /* OX_SYM */
 } ox_value;
 
@@ -207,7 +212,91 @@ int ox_is_consumed(ox_ctx *x, const char *name);
 /* Folds or infers the shapes of every node added since the last call. */
 pp_code ox_finish_pending(ox_ctx *x);
 
-/* ---- onnx_ops.c -------------------------------------------------------------- */
+/* ---- onnx_attrs.c: what every handler uses ------------------------------------ */
+/* Sets err to "node 'NAME' (OP): <message>" (the first error of a node wins) and
+ * returns the node's error. */
+pp_code ox_fail(ox_nctx *c, pp_code code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Records an error some callee already put in err. */
+pp_code ox_keep(ox_nctx *c, pp_code rc);
+/* "node 'NAME' (OP)" into buf. */
+const char *ox_what(ox_nctx *c, char *buf, size_t size);
+int64_t ox_opset(ox_nctx *c);
+/* Attributes: the default when absent; a wrong type is an error. */
+const ox_attr *ox_attr_get(ox_nctx *c, const char *name);
+const ox_attr *ox_attr_of(ox_nctx *c, const char *name, int64_t type, const char *tname);
+int64_t ox_attr_i(ox_nctx *c, const char *name, int64_t def);
+double ox_attr_f(ox_nctx *c, const char *name, double def);
+const char *ox_attr_s(ox_nctx *c, const char *name, const char *def);
+const int64_t *ox_attr_ints(ox_nctx *c, const char *name, size_t *n); /* NULL, *n = 0 when absent */
+const float *ox_attr_floats(ox_nctx *c, const char *name, size_t *n);
+/* Inputs. */
+int ox_has_in(ox_nctx *c, int i);
+pp_tensor *ox_tensor_of(ox_nctx *c, int i); /* NULL for an absent input or a shape value */
+int ox_is_const(ox_nctx *c, int i);
+const char *ox_in_name(ox_nctx *c, int i);
+/* A data input's tensor id (a shape value becomes one), -1 when absent. */
+int ox_data_in(ox_nctx *c, int i);
+int ox_need_in(ox_nctx *c, int i, const char *role);
+/* Elements of t (every extent fixed), or -1 with the error set. */
+int ox_elements(ox_nctx *c, const pp_tensor *t, const char *what, size_t *n);
+pp_code ox_const_values(ox_nctx *c, int i, const char *role, double **vals, size_t *n);
+void ox_note_needs_const(ox_nctx *c, int t);
+/* Parameter inputs: 1 when present and constant, 0 when absent, -1 (error set)
+ * when computed at run time or (but for ox_param_sx) symbolic. Values live in
+ * the import arena. */
+int ox_param_check(ox_nctx *c, int i, const char *role);
+int ox_param_ints(ox_nctx *c, int i, const char *role, int64_t **vals, size_t *n);
+int ox_param_floats(ox_nctx *c, int i, const char *role, double **vals, size_t *n);
+int ox_param_scalar(ox_nctx *c, int i, const char *role, double *out);
+/* An integer parameter that may depend on the symbols: constants and program values. */
+int ox_param_sx(ox_nctx *c, int i, const char *role, pp_sx **vals, size_t *n);
+/* Input i as a shape value (a constant tensor qualifies): 0, or -1 with the error set. */
+int ox_sym_in(ox_nctx *c, int i, pp_symval *out);
+/* Outputs and nodes: each does nothing once the node has failed. */
+int ox_out_t(ox_nctx *c, int j);            /* the tensor bound to ONNX output j */
+int ox_tmp_t(ox_nctx *c, const char *what); /* a helper tensor */
+int ox_tmp_weight(ox_nctx *c, const char *what, pp_dtype dt, int rank, const int64_t *dims, const void *data,
+                  uint64_t nbytes);
+int ox_emit(ox_nctx *c, pp_op op, int n_in, const int *in, int n_out, const int *out);
+void ox_seti(ox_nctx *c, int node, const char *name, int64_t v);
+void ox_setf(ox_nctx *c, int node, const char *name, double v);
+void ox_sets(ox_nctx *c, int node, const char *name, const char *v);
+void ox_setis(ox_nctx *c, int node, const char *name, const int64_t *v, size_t n);
+void ox_setfs(ox_nctx *c, int node, const char *name, const double *v, size_t n);
+/* INTS whose values may be program values (bound, docs/ir.md); a FLOAT likewise. */
+void ox_setis_sx(ox_nctx *c, int node, const char *name, const pp_sx *v, size_t n);
+void ox_seti_sx(ox_nctx *c, int node, const char *name, pp_sx v);
+void ox_setf_sx(ox_nctx *c, int node, const char *name, pp_sx v);
+void ox_copy_ints(ox_nctx *c, int node, const char *name);
+/* Refuses a node whose outputs from keep_n on are read by something. */
+void ox_only_outputs(ox_nctx *c, int keep_n);
+/* The shape of a tensor made so far (every earlier node is finished first). */
+const pp_tensor *ox_shape_of(ox_nctx *c, int id);
+
+/* ---- onnx_sym.c: shape values ------------------------------------------------ */
+/* Shape (size_only 0) and Size (1) of input 0, as shape values. */
+pp_code ox_sym_shape(ox_nctx *c, int size_only);
+/* The ONNX shape ops on shape values; *handled 0 when the node is not one (or
+ * its result is no integer shape value: its handler then computes it as data). */
+pp_code ox_sym_node(ox_nctx *c, int *handled);
+/* A shape value as a tensor computed at run time (kept in v); -1 on error. */
+int ox_materialize(ox_nctx *c, ox_value *v);
+
+/* ---- onnx_ops.c, onnx_ops_data.c ----------------------------------------------- */
+typedef pp_code (*ox_op_fn)(ox_nctx *c, pp_op op);
+/* The data-movement handlers (onnx_ops_data.c) the table in onnx_ops.c names. */
+// clang-format off
+#define OX_DATA_OPS(X)                                                                                                 \
+    X(identity) X(flatten) X(reshape) X(transpose) X(concat) X(split) X(slice) X(gather) X(squeeze) X(expand)         \
+    X(tile) X(pad) X(resize) X(trilu) X(constant_of_shape) X(range) X(d2s) X(cumsum) X(constant) X(scatter_nd)
+// clang-format on
+#define OX_DECL(name) pp_code ox_op_##name(ox_nctx *c, pp_op op);
+OX_DATA_OPS(OX_DECL)
+#undef OX_DECL
 /* 1 when the importer knows op_type in the default domain. */
 int ox_op_known(const char *op_type);
 /* Imports one node. */

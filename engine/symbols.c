@@ -193,9 +193,19 @@ static int simplify(pp_symtab *t, int *op, pp_sx *a, pp_sx *b, pp_sx *c, pp_sx *
         }
         break;
     }
-    case PP_SHAPE_DIV:
+    case PP_SHAPE_DIV: {
         if (bc && b->v == 1) return *out = *a, 1;
+        const pp_fmt_shape_inst *ia = inst_of(t, *a);
+        /* (x * k1) / k2 is x * (k1 / k2) when k2 divides k1: no remainder either way */
+        if (bc && b->v != 0 && ia && ia->op == PP_SHAPE_MUL && (ia->imm & 2) && !(ia->imm & 1) && ia->b % b->v == 0 &&
+            !(ia->b == INT64_MIN && b->v == -1)) {
+            *op = PP_SHAPE_MUL;
+            b->v = ia->b / b->v;
+            *a = pp_sx_slot((int32_t)ia->a);
+            return simplify(t, op, a, b, c, out);
+        }
         break;
+    }
     case PP_SHAPE_MIN:
     case PP_SHAPE_MAX:
         if (same(*a, *b)) return *out = *a, 1;
@@ -580,6 +590,9 @@ pp_code pp_dim_spec_parse(const char *item, size_t len, char *name, size_t n, in
         return pp_error_set(err, PP_ERR_INVALID_ARG,
                             "dim '%.*s': expected NAME=MIN..MAX or NAME=VALUE with non-negative integers", (int)len,
                             item);
+    if (*lo < 1)
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "dim '%.*s': %" PRId64 " is not a positive extent", (int)len, item,
+                            *lo);
     if (*hi < *lo)
         return pp_error_set(err, PP_ERR_INVALID_ARG,
                             "dim '%.*s': the range is empty (max %" PRId64 " < min %" PRId64 ")", (int)len, item, *hi,

@@ -155,7 +155,7 @@ check json_unwritable 1 "/nonexistent/x.json: cannot create a temporary file bes
 check conv_no_model 1 "no model given" "$C"
 check conv_two_models 1 "more than one model given" "$C" "$M/mlp.onnx" "$M/mlp.onnx" -o out.bin
 check conv_o_no_value 1 "-o needs a value" "$C" "$M/mlp.onnx" -o
-check conv_dim_zero 1 "--dim seq=0: '0' is not a positive extent" "$C" "$M/mlp.onnx" -o out.bin --dim seq=0
+check conv_dim_zero 1 "--dim 'seq=0': 0 is not a positive extent" "$C" "$M/mlp.onnx" -o out.bin --dim seq=0
 check conv_const_no_equals 1 "--const expects NAME=VALUE, got 'nothing'" "$C" "$M/mlp.onnx" -o out.bin --const nothing
 check conv_output_folder_missing 1 "/nonexistent/dir/g.bin: cannot create a temporary file beside it" \
   "$C" "$M/mlp.onnx" -o /nonexistent/dir/g.bin
@@ -224,7 +224,8 @@ EOF
   cv other_domain "com.microsoft::FusedGelu x1 (first 'ms1')"
   cv opset30 "ONNX opset 30 is not supported (the default domain at opsets 1 to 21)"
   cv ir99 "ONNX IR version 99 is not supported (3 to 15)"
-  cv symbolic "graph input 'x' axis 1 has the symbolic extent 'seq': only the batch may be symbolic (bind it with --dim seq=N)"
+  check symbolic_empty_range 1 "--dim 'seq=9..3': the range is empty (max 3 < min 9)" "$C" symbolic.onnx -o out.bin \
+    --dim seq=9..3
   cv external_dotdot "initializer 'w': external data location '../etc/passwd' leaves the model's folder"
   cv sparse "sparse initializers are not supported"
   cv string_init "data type STRING (8) is not supported"

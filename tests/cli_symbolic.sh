@@ -45,27 +45,40 @@ for model in convnext swin bert llama; do
   [ "$points" -ge 3 ] || fail "$model: only $points points ran"
 done
 
-# The text models keep 'seq' symbolic: info names it with its range.
-if [ -f bert.bin ]; then
-  "$PPENGINE" info bert.bin > info.log 2>&1 || fail "info bert.bin: $(tail -1 info.log)"
+# ONNX carries no ranges: --dim gives them at conversion, and info names them.
+"$PPCONVERT" "$F/bert.onnx" -o ranged.bin --dim batch=1..64 --dim seq=1..256 > convert.log 2>&1 ||
+  fail "bert with ranges: $(tail -1 convert.log)"
+if [ -f ranged.bin ]; then
+  "$PPENGINE" info ranged.bin > info.log 2>&1 || fail "info ranged.bin: $(tail -1 info.log)"
   grep -q "x .*(batch, seq)" info.log || fail "info does not show x as (batch, seq): $(grep -A1 inputs info.log)"
   grep -qE "^  seq +1\.\.256" info.log || fail "info does not list seq 1..256"
-  grep -q "format 2.0" info.log || fail "bert.bin is not format 2.0"
+  grep -qE "^  batch +1\.\.64 +\(the batch\)" info.log || fail "info does not list batch 1..64"
+  grep -q "format 2.0" info.log || fail "ranged.bin is not format 2.0"
+  # a narrower range at load: the same answers
+  rm -rf out
+  "$PPENGINE" run ranged.bin --input "$F/bert.b2s50.in.npy" --output out --dim seq=40..64 --devices cpu --quiet ||
+    fail "run with --dim seq=40..64"
+  "$PPENGINE" compare out/y.npy "$F/bert.b2s50.out.npy" --tol 1e-4 > cmp.log 2>&1 || fail "narrowed: $(cat cmp.log)"
 fi
 
 # ---- refusals ---------------------------------------------------------------------------
-# check ID PATTERN [--no FILE] CMD...: exit 1, one line on stderr containing PATTERN,
-# and (with --no) FILE does not exist afterwards.
+# check ID PATTERN [--no FILE] [--rc N] CMD...: exit 1 (or N: 2 for ppengine's usage
+# errors), one line on stderr containing PATTERN, and (with --no) FILE does not
+# exist afterwards.
 check() {
-  local id=$1 pat=$2 none="" err rc
+  local id=$1 pat=$2 none="" want=1 err rc
   shift 2
   if [ "$1" = --no ]; then
     none=$2
     shift 2
   fi
+  if [ "$1" = --rc ]; then
+    want=$2
+    shift 2
+  fi
   err=$("$@" 2>&1 > /dev/null)
   rc=$?
-  [ "$rc" -eq 1 ] || fail "$id: exit status $rc, expected 1 ($err)"
+  [ "$rc" -eq "$want" ] || fail "$id: exit status $rc, expected $want ($err)"
   [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "$id: not one line on stderr: $err"
   case "$err" in *"$pat"*) ;; *) fail "$id: message '$err' lacks '$pat'" ;; esac
   [ -z "$none" ] || [ ! -e "$none" ] || fail "$id: $none was written"
@@ -75,12 +88,28 @@ check dim_empty_convert "dim 'seq=9..3': the range is empty (max 3 < min 9)" --n
   "$PPCONVERT" "$F/bert.onnx" -o bad.bin --dim seq=9..3
 check dim_unknown_convert "--dim sqe: no graph input has the symbolic extent 'sqe'" --no bad.bin \
   "$PPCONVERT" "$F/bert.onnx" -o bad.bin --dim sqe=1..8
-if [ -f bert.bin ]; then
-  check dim_empty_run "dim 'seq=9..3': the range is empty (max 3 < min 9)" "$PPENGINE" run bert.bin --dim seq=9..3
+# npy FILE DESCR SHAPE DATA_BYTES: a .npy (format 1.0) of zeros.
+npy() {
+  local hdr="{'descr': '$2', 'fortran_order': False, 'shape': $3, }"
+  while [ $(((10 + ${#hdr} + 1) % 64)) -ne 0 ]; do hdr="$hdr "; done
+  local n=$((${#hdr} + 1))
+  {
+    printf '\x93NUMPY\x01\x00'
+    printf "\\x$(printf %02x $((n % 256)))\\x$(printf %02x $((n / 256)))"
+    printf '%s\n' "$hdr"
+    head -c "$4" /dev/zero
+  } > "$1"
+}
+npy big.npy '<i8' '(65, 7)' 3640
+if [ -f ranged.bin ]; then
+  rm -rf out
+  check dim_empty_run "dim 'seq=9..3': the range is empty (max 3 < min 9)" --rc 2 "$PPENGINE" run ranged.bin --dim seq=9..3
   check dim_outside_file "dim 'seq=1..600': outside the range 1..256 the graph allows for 'seq'" \
-    "$PPENGINE" run bert.bin --dim seq=1..600 --devices cpu
+    "$PPENGINE" run ranged.bin --dim seq=1..600 --devices cpu
   check input_outside_range "input 'x' axis 1 is 50: seq = 50 is outside its range 1..32" --no out/y.npy \
-    "$PPENGINE" run bert.bin --input "$F/bert.b2s50.in.npy" --dim seq=1..32 --output out --devices cpu
+    "$PPENGINE" run ranged.bin --input "$F/bert.b2s50.in.npy" --dim seq=1..32 --output out --devices cpu
+  check input_outside_file "input 'x' axis 0 is 65: batch = 65 is outside its range 1..64" --no out/y.npy \
+    "$PPENGINE" run ranged.bin --input big.npy --output out --devices cpu
 fi
 
 # External data (a copy of convnext's export): missing, short, outside the folder.

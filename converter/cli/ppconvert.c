@@ -1,7 +1,7 @@
 /* ppconvert: a model file to a graph.bin, without Python.
  *
  *   ppconvert MODEL.onnx -o graph.bin [--dtype f32] [--const NAME=FILE.npy]...
- *             [--dim NAME=N]... [-v] [--help]
+ *             [--dim NAME=MIN..MAX | NAME=N]... [-v] [--help]
  *   ppconvert model.pth|model.safetensors -o graph.bin [--arch SPEC | --arch-file FILE]
  *   ppconvert --inspect FILE      (.pt/.pth, .safetensors, .onnx or graph.bin)
  *
@@ -32,15 +32,17 @@ static void usage(FILE *f) {
                "\n"
                "Converts an ONNX model, or a PyTorch state_dict (torch.save) or safetensors\n"
                "checkpoint plus an architecture, into a graph.bin for ppengine. The first axis\n"
-               "of each graph input whose extent is symbolic (a dim_param) is the batch: the\n"
-               "graph runs at any batch size. No Python runs and no pickle code executes.\n"
+               "of each graph input whose extent is symbolic (a dim_param) is the batch; every\n"
+               "other dim_param (seq, ...) is a symbol too: the graph runs at any batch size\n"
+               "and sequence length in their ranges. No Python runs and no pickle code executes.\n"
                "\n"
                "options:\n"
                "  -o, --output PATH      the graph.bin to write (through a temporary and a rename)\n"
                "  --dtype f32|f16|bf16   how weights are stored: f16/bf16 halve graph.bin; they are\n"
                "                         widened to f32 once at load\n"
                "  --const NAME=FILE.npy  bind graph input NAME to constant data (repeatable)\n"
-               "  --dim NAME=N           bind the symbolic extent NAME to N (repeatable)\n"
+               "  --dim NAME=MIN..MAX    the range of the symbolic extent NAME (seq=1..512; batch=1..64\n"
+               "                         names the batch); NAME=N binds it to N instead (repeatable)\n"
                "  --arch SPEC            checkpoints: resnet50, mobilenet_v2, mlp, ... or auto (the default:\n"
                "                         detected from the keys), with options: resnet:input=32 (docs/checkpoints.md)\n"
                "  --arch-file FILE       checkpoints: an architecture description file\n"
@@ -264,16 +266,17 @@ int main(int argc, char **argv) {
                     break;
                 }
                 if (!strcmp(a, "--dim")) {
-                    char *end;
-                    errno = 0;
-                    long long v = strtoll(eq + 1, &end, 10);
-                    if (errno || *end || v < 1) {
+                    char nm[128];
+                    int64_t lo, hi;
+                    pp_error err = {0};
+                    if (pp_dim_spec_parse(val, strlen(val), nm, sizeof nm, &lo, &hi, &err)) {
                         free(name);
-                        rc = die("--dim %s: '%s' is not a positive extent", val, eq + 1);
+                        rc = die("--%s", err.msg);
                         break;
                     }
                     dims[n_dims].name = name;
-                    dims[n_dims].value = v;
+                    dims[n_dims].value = lo;
+                    dims[n_dims].max = hi;
                     n_dims++;
                 } else {
                     pp_error err = {0};
