@@ -47,16 +47,24 @@ pp_code pp_check_symbol(const struct pp_model_symbol *s, uint32_t i, const struc
                         const char *where, uint64_t off, pp_error *err);
 pp_code pp_check_shape_inst(const pp_fmt_shape_inst *in, uint32_t i, uint32_t n_symbols, const char *where,
                             uint64_t off, pp_error *err);
-/* SYMBOLS at [off, +n records) into out[]; names point into STRINGS. */
-pp_code pp_read_symbols(const unsigned char *base, uint64_t off, uint32_t n, uint64_t str_off, uint64_t str_size,
-                        struct pp_model_symbol *out, pp_error *err);
-pp_code pp_read_shape_prog(const unsigned char *base, uint64_t off, uint32_t n, uint32_t n_symbols, pp_error *err);
-/* Entries of `store` SYM_ATTRS needs (sum of the bound attributes' counts). */
-uint64_t pp_sym_attrs_store(const unsigned char *base, uint64_t off, uint64_t n, const struct pp_model_attr *attrs,
-                            uint32_t n_attrs);
-/* Checks SYM_ATTRS and points each bound attribute's sym into store. */
-pp_code pp_read_sym_attrs(const unsigned char *base, uint64_t off, uint64_t n, struct pp_model_attr *attrs,
-                          uint32_t n_attrs, uint32_t n_prog, uint32_t *store, pp_error *err);
+/* dims with every one naming a shape program value (format 2, when `slots`)
+ * counted as 1, into fixed[], for the byte-size check; the axis naming a value
+ * the program (n_prog long) lacks, or -1. */
+int pp_slot_dims(const int64_t *dims, int rank, uint32_t n_prog, int slots, int64_t *fixed);
+/* Where format 2's sections lie (offsets into the file, record counts). */
+typedef struct pp_symbolic_sections {
+    uint64_t str_off, str_size;
+    uint64_t sym_off;
+    uint32_t n_symbols;
+    uint64_t prog_off;
+    uint32_t n_prog;
+    uint64_t attr_off, n_sym_attrs;
+} pp_symbolic_sections;
+/* Checks SYMBOLS into symbols[] (names point into STRINGS), SHAPE_PROGRAM, and
+ * SYM_ATTRS, pointing each bound attribute's sym into *store (pp_malloc'ed; the
+ * model owns it; NULL when there are none). */
+pp_code pp_read_symbolic(const unsigned char *base, const pp_symbolic_sections *v, struct pp_model_attr *attrs,
+                         uint32_t n_attrs, struct pp_model_symbol *symbols, uint32_t **store, pp_error *err);
 
 /* Copies s into out (at most outsz - 1 bytes) for use inside a one-line error
  * message: control bytes become '?', and long names are cut with "...". */

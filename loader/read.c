@@ -320,18 +320,13 @@ static pp_code check_tensors(reader *r, pp_model_tensor *out, scratch *sc) {
                            k, (long long)t.dims[k], t.rank);
         if (!all_zero(t.reserved, sizeof t.reserved))
             return bad(r, "TENSORS", at + 88, "%s: reserved bytes are not zero", lb);
-        /* Format 2: a dim may name a shape program value (sized at run time); it
-         * counts as 1 here. */
         int64_t fixed[PP_MAX_RANK];
-        for (int k = 0; k < t.rank; k++) {
-            fixed[k] = t.dims[k];
-            if (r->h.version_major < 2 || t.dims[k] > PP_DIM_SLOT_BASE) continue;
-            if ((uint64_t)(PP_DIM_SLOT_BASE - t.dims[k]) >= r->n_prog)
-                return bad(r, "TENSORS", at + 8 + 8 * (uint64_t)k,
-                           "%s: dims[%d] names shape value %llu, but the program has %u", lb, k,
-                           (unsigned long long)(PP_DIM_SLOT_BASE - t.dims[k]), r->n_prog);
-            fixed[k] = 1;
-        }
+        int bad_axis =
+            pp_slot_dims(t.dims, t.rank, r->h.version_major >= 2 ? r->n_prog : 0, r->h.version_major >= 2, fixed);
+        if (bad_axis >= 0)
+            return bad(r, "TENSORS", at + 8 + 8 * (uint64_t)bad_axis,
+                       "%s: dims[%d] names shape value %llu, but the program has %u", lb, bad_axis,
+                       (unsigned long long)(PP_DIM_SLOT_BASE - t.dims[bad_axis]), r->n_prog);
         uint64_t bytes;
         if (pp_dims_bytes((pp_dtype)t.dtype, t.rank, fixed, &bytes))
             return bad(r, "TENSORS", at + 8, "%s: dims overflow (numel × %zu bytes exceeds 2^64)", lb,
@@ -620,22 +615,6 @@ static pp_code check_meta(reader *r, pp_model_meta *out) {
     return PP_OK;
 }
 
-/* Format 2: SYMBOLS, SHAPE_PROGRAM and SYM_ATTRS (loader/symbols.c). The bound
- * attributes' arrays go in *store, which the model owns. */
-static pp_code check_symbolic(reader *r, pp_model_symbol *symbols, pp_model_attr *attrs, uint32_t **store) {
-    const section *ss = &r->sec[PP_SEC_SYMBOLS], *ps = &r->sec[PP_SEC_SHAPE_PROGRAM], *as = &r->sec[PP_SEC_SYM_ATTRS];
-    pp_code rc = pp_read_symbols(r->base, ss->off, r->n_symbols, r->sec[PP_SEC_STRINGS].off,
-                                 r->sec[PP_SEC_STRINGS].size, symbols, r->err);
-    if (!rc) rc = pp_read_shape_prog(r->base, ps->off, r->n_prog, r->n_symbols, r->err);
-    if (rc || !r->n_sym_attrs) return rc;
-    uint64_t n = pp_sym_attrs_store(r->base, as->off, r->n_sym_attrs, attrs, r->n_attrs);
-    size_t bytes;
-    if (n > SIZE_MAX || pp_mul_size((size_t)n, sizeof(uint32_t), &bytes) || !(*store = pp_malloc(bytes ? bytes : 1)))
-        return pp_error_set(r->err, PP_ERR_NOMEM, "cannot allocate %llu symbolic attribute values",
-                            (unsigned long long)n);
-    return pp_read_sym_attrs(r->base, as->off, r->n_sym_attrs, attrs, r->n_attrs, r->n_prog, *store, r->err);
-}
-
 /* ---- assembly ----------------------------------------------------------------- */
 
 /* Lays out n items of size sz at *at (max-aligned), advancing *at; -1 on overflow. */
@@ -692,7 +671,18 @@ static pp_code build_model(const unsigned char *base, uint64_t size, unsigned fl
     if (!(rc = check_tensors(&r, tensors, &sc)) && !(rc = check_nodes_own(&r, nodes, tensors, attrs, &sc)) &&
         !(rc = check_nodes_inputs(&r, nodes, tensors, &sc)) && !(rc = check_graph_io(&r, tensors, &sc, &ins, &outs)))
         rc = check_meta(&r, meta);
-    if (!rc) rc = check_symbolic(&r, symbols, attrs, &store);
+    if (!rc) {
+        const section *ss = &r.sec[PP_SEC_SYMBOLS], *ps = &r.sec[PP_SEC_SHAPE_PROGRAM], *as = &r.sec[PP_SEC_SYM_ATTRS];
+        pp_symbolic_sections v = {r.sec[PP_SEC_STRINGS].off,
+                                  r.sec[PP_SEC_STRINGS].size,
+                                  ss->off,
+                                  r.n_symbols,
+                                  ps->off,
+                                  r.n_prog,
+                                  as->off,
+                                  r.n_sym_attrs};
+        rc = pp_read_symbolic(r.base, &v, attrs, r.n_attrs, symbols, &store, r.err);
+    }
     pp_free(sblock);
     if (rc) {
         pp_free(store);

@@ -78,8 +78,18 @@ pp_code pp_check_shape_inst(const pp_fmt_shape_inst *in, uint32_t i, uint32_t n_
     return PP_OK;
 }
 
-pp_code pp_read_symbols(const unsigned char *base, uint64_t off, uint32_t n, uint64_t str_off, uint64_t str_size,
-                        pp_model_symbol *out, pp_error *err) {
+int pp_slot_dims(const int64_t *dims, int rank, uint32_t n_prog, int slots, int64_t *fixed) {
+    for (int k = 0; k < rank; k++) {
+        fixed[k] = dims[k];
+        if (!slots || dims[k] > PP_DIM_SLOT_BASE) continue;
+        if ((uint64_t)(PP_DIM_SLOT_BASE - dims[k]) >= n_prog) return k;
+        fixed[k] = 1;
+    }
+    return -1;
+}
+
+static pp_code read_symbols(const unsigned char *base, uint64_t off, uint32_t n, uint64_t str_off, uint64_t str_size,
+                            pp_model_symbol *out, pp_error *err) {
     for (uint32_t i = 0; i < n; i++) {
         uint64_t at = off + (uint64_t)i * sizeof(pp_fmt_symbol);
         pp_fmt_symbol s;
@@ -96,7 +106,7 @@ pp_code pp_read_symbols(const unsigned char *base, uint64_t off, uint32_t n, uin
     return PP_OK;
 }
 
-pp_code pp_read_shape_prog(const unsigned char *base, uint64_t off, uint32_t n, uint32_t n_symbols, pp_error *err) {
+static pp_code read_shape_prog(const unsigned char *base, uint64_t off, uint32_t n, uint32_t n_symbols, pp_error *err) {
     for (uint32_t i = 0; i < n; i++) {
         uint64_t at = off + (uint64_t)i * sizeof(pp_fmt_shape_inst);
         pp_fmt_shape_inst in;
@@ -107,8 +117,8 @@ pp_code pp_read_shape_prog(const unsigned char *base, uint64_t off, uint32_t n, 
     return PP_OK;
 }
 
-pp_code pp_read_sym_attrs(const unsigned char *base, uint64_t off, uint64_t n, pp_model_attr *attrs, uint32_t n_attrs,
-                          uint32_t n_prog, uint32_t *store, pp_error *err) {
+static pp_code read_sym_attrs(const unsigned char *base, uint64_t off, uint64_t n, pp_model_attr *attrs,
+                              uint32_t n_attrs, uint32_t n_prog, uint32_t *store, pp_error *err) {
     /* Each bound attribute gets `count` entries of store, in record order. */
     uint64_t used = 0;
     int64_t prev_attr = -1, prev_elem = -1;
@@ -157,8 +167,8 @@ pp_code pp_read_sym_attrs(const unsigned char *base, uint64_t off, uint64_t n, p
     return PP_OK;
 }
 
-uint64_t pp_sym_attrs_store(const unsigned char *base, uint64_t off, uint64_t n, const pp_model_attr *attrs,
-                            uint32_t n_attrs) {
+static uint64_t sym_attrs_store(const unsigned char *base, uint64_t off, uint64_t n, const pp_model_attr *attrs,
+                                uint32_t n_attrs) {
     uint64_t total = 0;
     int64_t prev = -1;
     for (uint64_t i = 0; i < n; i++) {
@@ -170,4 +180,17 @@ uint64_t pp_sym_attrs_store(const unsigned char *base, uint64_t off, uint64_t n,
         prev = r.attr;
     }
     return total;
+}
+
+pp_code pp_read_symbolic(const unsigned char *base, const pp_symbolic_sections *v, pp_model_attr *attrs,
+                         uint32_t n_attrs, pp_model_symbol *symbols, uint32_t **store, pp_error *err) {
+    *store = NULL;
+    pp_code rc = read_symbols(base, v->sym_off, v->n_symbols, v->str_off, v->str_size, symbols, err);
+    if (!rc) rc = read_shape_prog(base, v->prog_off, v->n_prog, v->n_symbols, err);
+    if (rc || !v->n_sym_attrs) return rc;
+    uint64_t n = sym_attrs_store(base, v->attr_off, v->n_sym_attrs, attrs, n_attrs);
+    size_t bytes;
+    if (n > SIZE_MAX || pp_mul_size((size_t)n, sizeof(uint32_t), &bytes) || !(*store = pp_malloc(bytes ? bytes : 1)))
+        return pp_error_set(err, PP_ERR_NOMEM, "cannot allocate %" PRIu64 " symbolic attribute values", n);
+    return read_sym_attrs(base, v->attr_off, v->n_sym_attrs, attrs, n_attrs, v->n_prog, *store, err);
 }

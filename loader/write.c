@@ -77,14 +77,10 @@ static pp_code check_tensor(const pp_model *m, uint32_t i, pp_error *err) {
         return pp_error_set(err, PP_ERR_INVALID_ARG, "tensor %u '%s': rank %d is outside 0..%d", i, nm, t->rank,
                             PP_MAX_RANK);
     int64_t fixed[PP_MAX_RANK];
-    for (int k = 0; k < t->rank; k++) {
-        fixed[k] = t->dims[k];
-        if (!slot_dim(t->dims[k])) continue;
-        if ((uint64_t)(PP_DIM_SLOT_BASE - t->dims[k]) >= m->n_shape_insts)
-            return pp_error_set(err, PP_ERR_INVALID_ARG, "tensor %u '%s': dims[%d] names shape value %llu of %u", i, nm,
-                                k, (unsigned long long)(PP_DIM_SLOT_BASE - t->dims[k]), m->n_shape_insts);
-        fixed[k] = 1;
-    }
+    int bad_axis = pp_slot_dims(t->dims, t->rank, m->n_shape_insts, 1, fixed);
+    if (bad_axis >= 0)
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "tensor %u '%s': dims[%d] names shape value %llu of %u", i, nm,
+                            bad_axis, (unsigned long long)(PP_DIM_SLOT_BASE - t->dims[bad_axis]), m->n_shape_insts);
     uint64_t bytes;
     if (pp_dims_bytes(t->dtype, t->rank, fixed, &bytes))
         return pp_error_set(err, PP_ERR_INVALID_ARG, "tensor %u '%s': dims overflow (numel × %zu bytes exceeds 2^64)",

@@ -393,3 +393,75 @@ Test(format2, bound_attributes_and_dims_are_checked) {
     x->dims[1] = PP_DIM_SLOT_BASE - 1000;
     refused_with(&im, "dims[1] names shape value 1000, but the program has");
 }
+
+/* ---- the public API ------------------------------------------------------------------- */
+
+#include "include/ppengine.h"
+
+Test(api, run_with_shapes_and_symbolic_info) {
+    pp_graph *g = seq_graph(64);
+    pp_error err;
+    void *buf;
+    size_t n;
+    cr_assert_eq(pp_graph_write_memory(g, &buf, &n, &err), PP_OK, "%s", err.msg);
+    pp_graph_free(g);
+    pp_net *net = NULL;
+    pp_status *st = pp_net_load_memory(buf, n, &net);
+    cr_assert_null(st, "%s", pp_status_message(st));
+    cr_assert_eq(pp_net_symbol_count(net), 2);
+    const char *name;
+    int64_t lo, hi;
+    int is_batch;
+    cr_assert_null(pp_net_symbol_info(net, 1, &name, &lo, &hi, &is_batch));
+    cr_assert(!strcmp(name, "seq") && lo == 1 && hi == 64 && !is_batch);
+    pp_tensor_info in, out;
+    cr_assert_null(pp_net_input_info(net, 0, &in));
+    cr_assert_eq(in.dims[0], -1);
+    cr_assert_str_eq(in.dim_name[0], "batch");
+    cr_assert_eq(in.dims[1], PP_DIM_SYMBOLIC);
+    cr_assert_str_eq(in.dim_name[1], "seq");
+    cr_assert(in.dim_min[1] == 1 && in.dim_max[1] == 64);
+    cr_assert(in.dims[2] == CIN && in.dim_name[2] == NULL && in.dim_min[2] == CIN && in.dim_max[2] == CIN);
+    cr_assert_null(pp_net_output_info(net, 1, &out));
+    cr_assert_str_eq(out.dim_name[0], "seq");
+    pp_options *opt;
+    cr_assert_null(pp_options_create(&opt));
+    cr_assert_null(pp_options_set(opt, "devices", "cpu"));
+    cr_assert_null(pp_options_set(opt, "max_batch", "2"));
+    st = pp_options_set(opt, "dim", "seq=9..3");
+    cr_assert_not_null(st);
+    cr_assert(strstr(pp_status_message(st), "the range is empty (max 3 < min 9)"), "%s", pp_status_message(st));
+    pp_status_free(st);
+    cr_assert_null(pp_options_set(opt, "dim", "seq=1..20"));
+    pp_engine *eng = NULL;
+    st = pp_engine_create(net, opt, &eng);
+    cr_assert_null(st, "%s", pp_status_message(st));
+    pp_options_free(opt);
+    float x[3 * 11 * CIN], y[3 * 11 * COUT], ry[3 * 11 * COUT];
+    int64_t r[11];
+    for (int i = 0; i < 3 * 11 * CIN; i++) x[i] = (float)(i % 7) - 3;
+    int64_t xd[3] = {3, 11, CIN}, od[PP_MAX_DIMS];
+    const int64_t *dims[] = {xd};
+    size_t bytes;
+    cr_assert_null(pp_engine_output_dims(eng, dims, 0, od, &bytes));
+    cr_assert(od[0] == 3 && od[1] == 11 && od[2] == COUT && bytes == sizeof y);
+    const void *ins[] = {x};
+    void *outs[] = {y, r};
+    st = pp_engine_run_shapes(eng, dims, ins, outs);
+    cr_assert_null(st, "%s", pp_status_message(st));
+    reference(3, 11, x, ry);
+    for (int i = 0; i < 3 * 11 * COUT; i++) cr_assert(fabsf(y[i] - ry[i]) <= 1e-5f * (1 + fabsf(ry[i])));
+    for (int i = 0; i < 11; i++) cr_assert_eq(r[i], i);
+    xd[1] = 21;
+    st = pp_engine_run_shapes(eng, dims, ins, outs);
+    cr_assert_eq(pp_status_get_code(st), PP_STATUS_SHAPE);
+    cr_assert_str_eq(pp_status_message(st), "input 'x' axis 1 is 21: seq = 21 is outside its range 1..20");
+    pp_status_free(st);
+    st = pp_engine_run(eng, 2, ins, outs);
+    cr_assert_eq(pp_status_get_code(st), PP_STATUS_INVALID_ARGUMENT);
+    pp_status_free(st);
+    cr_assert_null(pp_engine_warmup(eng, 2));
+    pp_engine_free(eng);
+    pp_net_free(net);
+    pp_free(buf);
+}
