@@ -145,7 +145,7 @@ size_t pp_net_output_bytes(const pp_net *net, int index, int64_t batch) {
 
 struct pp_options {
     char devices[512], split[1024], trace[1024];
-    int stages, microbatch, max_batch, inflight, p2p, graphs;
+    int stages, microbatch, max_batch, inflight, p2p, graphs, threads, deterministic;
     pp_precision precision;
     size_t mem_limit;
 };
@@ -185,7 +185,9 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
                 {"max_batch", &opt->max_batch, 1, 1L << 30},
                 {"inflight", &opt->inflight, 2, 64},
                 {"p2p", &opt->p2p, 0, 1},
-                {"graphs", &opt->graphs, -1, 1}};
+                {"graphs", &opt->graphs, -1, 1},
+                {"threads", &opt->threads, 0, 4096},
+                {"deterministic", &opt->deterministic, 0, 1}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (!strcmp(key, ints[i].key)) {
             if (parse_int(value, ints[i].lo, ints[i].hi, ints[i].v) == 0) return NULL;
@@ -222,7 +224,7 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
         }
     pp_error_set(&e, PP_ERR_INVALID_ARG,
                  "unknown option '%s' (devices, stages, microbatch, max_batch, inflight, p2p, graphs, precision, "
-                 "mem_limit, split, trace)",
+                 "mem_limit, split, trace, threads, deterministic)",
                  key);
     return status_from(&e);
 }
@@ -259,7 +261,9 @@ pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine 
                          .trace = opt->trace[0] ? opt->trace : NULL,
                          .graphs = opt->graphs,
                          .precision = opt->precision,
-                         .mem_limit = opt->mem_limit};
+                         .mem_limit = opt->mem_limit,
+                         .threads = opt->threads,
+                         .deterministic = opt->deterministic};
     pp_engine *e = pp_calloc(1, sizeof *e);
     if (!e) return status_nomem();
     if (pp_exec_create(net->g, &o, &e->x, &err)) {

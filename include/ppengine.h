@@ -139,7 +139,13 @@ PP_API void pp_options_free(pp_options *opt);
  *   mem_limit   bytes each device may use ("512M", "2G"; default: what it has); a plan
  *               that does not fit retries with fewer micro-batches in flight
  *   split       "NODE,NODE": start stages 2..P at these nodes
- *   trace       a file to write a Chrome/Perfetto trace of every run to (pp_engine_free writes it) */
+ *   trace       a file to write a Chrome/Perfetto trace of every run to (pp_engine_free writes it)
+ *   threads     host threads the CPU devices share (one persistent pool per device, the
+ *               count split among them); "0" (default): the cores of the process's
+ *               affinity mask
+ *   deterministic  "1": CPU results bit-identical whatever the placement, micro-batch
+ *               size and thread count; "0" (default): they may differ within f32 rounding
+ *               (relative error around 1e-6) where a faster order of the sums pays */
 PP_API PP_NODISCARD pp_status *pp_options_set(pp_options *opt, const char *key, const char *value);
 
 /* ---- engines ---------------------------------------------------------------------- */

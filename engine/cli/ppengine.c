@@ -66,6 +66,10 @@ static const char *RUN_HELP =
     "                         the default on CUDA devices); --no-cuda-graph launches node by node\n"
     "  --precision P          fp32 (default), tf32, or fp16 / bf16 (CUDA: GEMM, MATMUL and CONV\n"
     "                         read 16-bit inputs, weights converted once; f32 between nodes)\n"
+    "  --threads N            host threads the CPU devices share (default: the cores of the\n"
+    "                         affinity mask), one persistent pool per device\n"
+    "  --deterministic        CPU results bit-identical whatever the placement, micro-batch\n"
+    "                         and thread count (default: equal within f32 rounding)\n"
     "  --quiet                print only errors\n";
 
 static const char *INFO_HELP = "usage: ppengine info GRAPH [--batch N]\n"
@@ -87,9 +91,9 @@ typedef struct opts {
     const char *inputs[64];
     int n_inputs;
     const char *json;
-    long batch, seed, stages, microbatch, inflight, iterations, warmup_ms;
+    long batch, seed, stages, microbatch, inflight, iterations, warmup_ms, threads;
     double duration_s;
-    int batch_set, p2p, quiet, profile, cuda_graph, no_transfers, measure;
+    int batch_set, p2p, quiet, profile, cuda_graph, no_transfers, measure, deterministic;
     pp_precision precision;
     size_t mem_limit;
 } opts;
@@ -185,6 +189,11 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
             NEED_VALUE();
             if (pp_precision_parse(v, &o->precision))
                 return 1 + usage_error("--precision '%s' is not one of fp32, tf32, fp16, bf16", v);
+        } else if (!strcmp(a, "--threads")) {
+            NEED_VALUE();
+            if (parse_long(v, 1, 4096, &o->threads)) return 1 + usage_error("--threads '%s' is not in 1..4096", v);
+        } else if (!strcmp(a, "--deterministic")) {
+            o->deterministic = 1;
         } else if (!strcmp(a, "--no-transfers")) {
             o->no_transfers = 1;
         } else if (!strcmp(a, "--measure")) {
@@ -409,8 +418,9 @@ static int cmd_run(int argc, char **argv) {
             goto done;
         }
     }
-    pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch,  (int)o.inflight, o.p2p,
-                          o.split,   o.trace,       o.measure,         o.mem_limit, o.cuda_graph,    o.precision};
+    pp_exec_options eo = {o.devices,    (int)o.stages, (int)o.microbatch, (int)batch,     (int)o.inflight,
+                          o.p2p,        o.split,       o.trace,           o.measure,      o.mem_limit,
+                          o.cuda_graph, o.precision,   (int)o.threads,    o.deterministic};
     double t0 = now_ms();
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
@@ -560,8 +570,9 @@ static int cmd_plan(int argc, char **argv) {
     pp_graph *g = NULL;
     if (load_graph(o.graph, &g, NULL, &err)) return fail(&err);
     int M = o.microbatch ? (int)o.microbatch : (int)o.batch;
-    pp_exec_options eo = {o.devices, (int)o.stages, M,         (int)o.batch, (int)o.inflight, o.p2p,
-                          o.split,   NULL,          o.measure, o.mem_limit,  o.cuda_graph,    o.precision};
+    pp_exec_options eo = {o.devices,      (int)o.stages,  M,         (int)o.batch, (int)o.inflight, o.p2p,
+                          o.split,        NULL,           o.measure, o.mem_limit,  o.cuda_graph,    o.precision,
+                          (int)o.threads, o.deterministic};
     pp_exec *e = NULL;
     if (pp_exec_create(g, &eo, &e, &err)) {
         pp_graph_free(g);
@@ -605,6 +616,7 @@ static const char *BENCH_HELP =
     "  --devices LIST, --stages P, --microbatch M, --inflight K, --p2p,\n"
     "  --measure, --mem-limit SIZE   as for run\n"
     "  --precision P      fp32 (default), tf32, fp16, bf16, as for run\n"
+    "  --threads N, --deterministic   as for run\n"
     "  --cuda-graph       capture each stage's launches once and replay them (CUDA graphs,\n"
     "                     the default on CUDA; one queued task per stage on the CPU)\n"
     "  --no-cuda-graph    launch node by node\n"
@@ -662,9 +674,10 @@ static int cmd_bench(int argc, char **argv) {
     if (!in || !out) goto oom;
     /* --profile also collects the timeline (never written) for the upload /
      * compute / copy / download split. */
-    pp_exec_options eo = {o.devices,       (int)o.stages, (int)o.microbatch, (int)batch,
-                          (int)o.inflight, o.p2p,         o.split,           o.profile ? "/dev/null" : NULL,
-                          o.measure,       o.mem_limit,   o.cuda_graph,      o.precision};
+    pp_exec_options eo = {o.devices,       (int)o.stages,  (int)o.microbatch, (int)batch,
+                          (int)o.inflight, o.p2p,          o.split,           o.profile ? "/dev/null" : NULL,
+                          o.measure,       o.mem_limit,    o.cuda_graph,      o.precision,
+                          (int)o.threads,  o.deterministic};
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
         goto done;
