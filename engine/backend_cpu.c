@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -382,6 +383,23 @@ static int cpu_supports(pp_backend *b, const pp_node *node, const pp_shape *in) 
     return pp_cpu_kernel_for(node->op) != NULL;
 }
 
+/* The packed copy replaces the original weight, which usually lies in the
+ * mapped graph.bin: reading it to pack brought its pages in, and they would
+ * stay resident (counted in RSS, twice the weights in all) for nothing. Asking
+ * the kernel to reclaim them is only advice: the bytes stay valid, and are read
+ * again from the file should anything need them. */
+static void release_pages(const void *p, size_t bytes) {
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0 || bytes < 2 * (size_t)page) return;
+    uintptr_t lo = ((uintptr_t)p + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t hi = ((uintptr_t)p + bytes) & ~((uintptr_t)page - 1);
+#ifdef MADV_PAGEOUT
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_PAGEOUT);
+#else
+    (void)lo, (void)hi;
+#endif
+}
+
 /* The node's packed weights, made on first use; NULL when its fast kernel
  * packs nothing or it has none. */
 static pp_code packed_for(pp_backend *b, const pp_launch *l, packed_entry **out, pp_error *err) {
@@ -400,6 +418,7 @@ static pp_code packed_for(pp_backend *b, const pp_launch *l, packed_entry **out,
         } else if (pk) {
             *e = (packed_entry){l->node, pk, 0, c->packed};
             c->packed = e;
+            release_pages(l->in[1], pp_fast_packed_source_bytes(pk));
         }
     }
     if (e) e->refs++;

@@ -34,12 +34,14 @@ int pp_fast_pack(pp_op op, const pp_op_params *p, const void *const *in, unsigne
                  pp_fast_packed **out) {
     *out = NULL;
     const pp_gemm_kernel *kr = pp_gemm_kernel_for(isa);
-    pp_fast_packed pk = {op, NULL, NULL, 0};
+    pp_fast_packed pk = {op, NULL, NULL, 0, 0};
     switch (op) {
     case PP_OP_CONV: {
         size_t ws;
         if (!(weights & 2u) || !pp_fast_conv_plan(&p->conv, isa, 1, &ws)) return 0;
         if (pp_fast_conv_pack(&p->conv, in[1], in[2], isa, &pk)) return -1;
+        if (pk.w)
+            pk.src_bytes = (size_t)(p->conv.k * (p->conv.c / p->conv.group) * p->conv.kh * p->conv.kw) * sizeof(float);
         break;
     }
     case PP_OP_GEMM: {
@@ -51,6 +53,7 @@ int pp_fast_pack(pp_op op, const pp_op_params *p, const void *const *in, unsigne
         pp_gemm_pack(b, g->trans_b ? g->k : 1, g->trans_b ? 1 : g->n, g->n, g->k, kr->nr, pk.w);
         if (g->alpha != 1.f)
             for (int64_t i = 0; i < pp_gemm_packed_size(g->n, g->k, kr->nr); i++) pk.w[i] *= g->alpha;
+        pk.src_bytes = (size_t)(g->k * g->n) * sizeof(float);
         break;
     }
     case PP_OP_MATMUL: {
@@ -58,6 +61,7 @@ int pp_fast_pack(pp_op op, const pp_op_params *p, const void *const *in, unsigne
         if (!matmul_fast_ok(m, weights)) return 0;
         if (!(pk.w = pp_fast_alloc_floats((size_t)pp_gemm_packed_size(m->n, m->k, kr->nr)))) return -1;
         pp_gemm_pack(in[1], 1, m->n, m->n, m->k, kr->nr, pk.w);
+        pk.src_bytes = (size_t)(m->k * m->n) * sizeof(float);
         break;
     }
     default: return 0;
@@ -76,6 +80,8 @@ void pp_fast_packed_free(pp_fast_packed *pk) {
     free(pk->bias);
     free(pk);
 }
+
+size_t pp_fast_packed_source_bytes(const pp_fast_packed *pk) { return pk ? pk->src_bytes : 0; }
 
 int pp_fast_plan(pp_op op, const pp_op_params *p, const pp_fast_packed *pk, pp_cpu_isa isa, int threads,
                  size_t *ws_bytes) {
@@ -99,7 +105,7 @@ int pp_fast_plan(pp_op op, const pp_op_params *p, const pp_fast_packed *pk, pp_c
     case PP_OP_GLOBAL_AVGPOOL:
     case PP_OP_GLOBAL_MAXPOOL: return pp_fast_pool_plan(&p->pool, isa);
     case PP_OP_ATTENTION: return pp_fast_attention_plan(&p->attention, isa, threads, ws_bytes);
-    default: return pp_fast_sliced_plan(op, p);
+    default: return pp_fast_sliced_plan(op, p, isa);
     }
 }
 
@@ -127,6 +133,6 @@ int pp_fast_run(pp_op op, const pp_op_params *p, const pp_fast_packed *pk, pp_cp
     case PP_OP_GLOBAL_AVGPOOL:
     case PP_OP_GLOBAL_MAXPOOL: return pp_fast_pool_run(&p->pool, isa, in[0], out[0], pool);
     case PP_OP_ATTENTION: return pp_fast_attention_run(&p->attention, in, out[0], ws, pool);
-    default: return pp_fast_sliced_run(op, p, in, out, pool);
+    default: return pp_fast_sliced_run(op, p, isa, in, out, pool);
     }
 }

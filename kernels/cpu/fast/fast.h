@@ -72,6 +72,9 @@ typedef struct pp_fast_packed pp_fast_packed;
 int pp_fast_pack(pp_op op, const pp_op_params *p, const void *const *in, unsigned weights, pp_cpu_isa isa,
                  pp_fast_packed **out);
 void pp_fast_packed_free(pp_fast_packed *pk);
+/* Bytes of the weight in[1] that pk holds a packed copy of (0: none): the
+ * kernel never reads the original again. */
+size_t pp_fast_packed_source_bytes(const pp_fast_packed *pk);
 
 /* Whether a fast kernel runs these params (with pk from pp_fast_pack, which may
  * be NULL for ops that pack nothing), and its workspace in bytes for a pool of

@@ -11,9 +11,10 @@
 /* The packed weights of one node. */
 struct pp_fast_packed {
     pp_op op;
-    float *w;      /* packed weights, 64-byte aligned (pp_gemm_pack layout), or NULL */
-    float *bias;   /* a copy of the bias where the kernel wants one, or NULL */
-    int64_t extra; /* op-specific: the packed group stride of a convolution, in floats */
+    float *w;         /* packed weights, 64-byte aligned (pp_gemm_pack layout), or NULL */
+    float *bias;      /* a copy of the bias where the kernel wants one, or NULL */
+    int64_t extra;    /* op-specific: the packed group stride of a convolution, in floats */
+    size_t src_bytes; /* of in[1], which the packed copy replaces */
 };
 
 float *pp_fast_alloc_floats(size_t n);
@@ -36,7 +37,8 @@ int pp_fast_attention_plan(const pp_attention_params *p, pp_cpu_isa isa, int thr
 int pp_fast_attention_run(const pp_attention_params *p, const void *const *in, float *y, void *ws, pp_tpool *pool);
 /* Reference kernels run on slices, one per task (element-wise, softmax, layer
  * norm): the reference's own bytes, on every core. */
-int pp_fast_sliced_plan(pp_op op, const pp_op_params *p);
-int pp_fast_sliced_run(pp_op op, const pp_op_params *p, const void *const *in, void *const *out, pp_tpool *pool);
+int pp_fast_sliced_plan(pp_op op, const pp_op_params *p, pp_cpu_isa isa);
+int pp_fast_sliced_run(pp_op op, const pp_op_params *p, pp_cpu_isa isa, const void *const *in, void *const *out,
+                       pp_tpool *pool);
 
 #endif
