@@ -6,11 +6,14 @@
 #include <string.h>
 
 #include "backend.h"
+#include "batcher.h"
 #include "exec.h"
 #include "graph.h"
 
 _Static_assert(PP_ELEM_F32 == (int)PP_DTYPE_F32 && PP_ELEM_F64 == (int)PP_DTYPE_F64, "element types are dtypes");
-_Static_assert(PP_STATUS_CANCELLED == (int)PP_ERR_CANCELLED && PP_STATUS_INTERNAL == (int)PP_ERR_INTERNAL,
+_Static_assert(PP_STATUS_CANCELLED == (int)PP_ERR_CANCELLED && PP_STATUS_INTERNAL == (int)PP_ERR_INTERNAL &&
+                   PP_STATUS_DEADLINE_EXCEEDED == (int)PP_ERR_DEADLINE &&
+                   PP_STATUS_OVERLOADED == (int)PP_ERR_OVERLOADED,
                "status codes are error codes");
 
 struct pp_status {
@@ -146,6 +149,7 @@ size_t pp_net_output_bytes(const pp_net *net, int index, int64_t batch) {
 struct pp_options {
     char devices[512], split[1024], trace[1024];
     int stages, microbatch, max_batch, inflight, p2p, graphs, threads, deterministic;
+    int max_delay_us, max_queue; /* the batcher's */
     pp_precision precision;
     size_t mem_limit;
 };
@@ -156,9 +160,11 @@ pp_status *pp_options_create(pp_options **out) {
     if (!*out) return status_nomem();
     strcpy((*out)->devices, "auto");
     (*out)->stages = 1;
-    (*out)->max_batch = 1;
+    (*out)->max_batch = 0; /* unset: the engine plans for 1, a batcher takes the engine's */
     (*out)->inflight = 2;
     (*out)->graphs = -1;
+    (*out)->max_delay_us = 1000;
+    (*out)->max_queue = 1024;
     return NULL;
 }
 
@@ -187,7 +193,9 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
                 {"p2p", &opt->p2p, 0, 1},
                 {"graphs", &opt->graphs, -1, 1},
                 {"threads", &opt->threads, 0, 4096},
-                {"deterministic", &opt->deterministic, 0, 1}};
+                {"deterministic", &opt->deterministic, 0, 1},
+                {"max_delay_us", &opt->max_delay_us, 0, 60000000},
+                {"max_queue", &opt->max_queue, 1, 1L << 20}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (!strcmp(key, ints[i].key)) {
             if (parse_int(value, ints[i].lo, ints[i].hi, ints[i].v) == 0) return NULL;
@@ -224,7 +232,7 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
         }
     pp_error_set(&e, PP_ERR_INVALID_ARG,
                  "unknown option '%s' (devices, stages, microbatch, max_batch, inflight, p2p, graphs, precision, "
-                 "mem_limit, split, trace, threads, deterministic)",
+                 "mem_limit, split, trace, threads, deterministic, max_delay_us, max_queue)",
                  key);
     return status_from(&e);
 }
@@ -235,6 +243,7 @@ struct pp_engine {
     const pp_net *net;
     pp_exec *x;
     int tracing;
+    int max_batch; /* as planned */
 };
 
 pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine **out) {
@@ -254,7 +263,7 @@ pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine 
     pp_exec_options o = {.devices = opt->devices,
                          .stages = opt->stages,
                          .microbatch = opt->microbatch,
-                         .max_batch = opt->max_batch,
+                         .max_batch = opt->max_batch > 0 ? opt->max_batch : 1,
                          .inflight = opt->inflight,
                          .p2p = opt->p2p,
                          .split = opt->split[0] ? opt->split : NULL,
@@ -272,6 +281,7 @@ pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine 
     }
     e->net = net;
     e->tracing = opt->trace[0] != 0;
+    e->max_batch = opt->max_batch > 0 ? opt->max_batch : 1;
     *out = e;
     return NULL;
 }
@@ -332,3 +342,58 @@ const char *pp_engine_notice(const pp_engine *eng) { return eng ? pp_exec_notice
 void pp_engine_cancel(pp_engine *eng) {
     if (eng) pp_exec_cancel(eng->x);
 }
+
+/* ---- batchers --------------------------------------------------------------------------- */
+
+struct pp_batcher {
+    pp_batch_queue *q;
+};
+
+pp_status *pp_batcher_create(pp_engine *eng, const pp_options *opt, pp_batcher **out) {
+    pp_error err;
+    if (!eng || !out) return status_new(PP_ERR_INVALID_ARG, "pp_batcher_create: engine and out must not be NULL");
+    *out = NULL;
+    pp_batch_queue_options o = {.max_batch = opt && opt->max_batch > 0 ? opt->max_batch : eng->max_batch,
+                                .max_delay_us = opt ? opt->max_delay_us : 1000,
+                                .max_queue = opt ? opt->max_queue : 1024};
+    pp_batcher *b = pp_calloc(1, sizeof *b);
+    if (!b) return status_nomem();
+    if (pp_batch_queue_create(eng->x, eng->net->g, &o, &b->q, &err)) {
+        pp_free(b);
+        return status_from(&err);
+    }
+    *out = b;
+    return NULL;
+}
+
+void pp_batcher_free(pp_batcher *b) {
+    if (!b) return;
+    pp_batch_queue_free(b->q);
+    pp_free(b);
+}
+
+pp_status *pp_batcher_submit(pp_batcher *b, int64_t batch, const void *const *inputs, void *const *outputs,
+                             int64_t timeout_us, pp_request_callback cb, void *user, uint64_t *id) {
+    pp_error err;
+    if (!b) return status_new(PP_ERR_INVALID_ARG, "pp_batcher_submit: batcher must not be NULL");
+    if (pp_batch_queue_submit(b->q, batch, inputs, outputs, timeout_us, cb, user, id, &err)) return status_from(&err);
+    return NULL;
+}
+
+pp_status *pp_batcher_wait(pp_batcher *b, uint64_t id, pp_request_result *result) {
+    pp_error err;
+    if (!b) return status_new(PP_ERR_INVALID_ARG, "pp_batcher_wait: batcher must not be NULL");
+    if (!pp_batch_queue_wait(b->q, id, result, &err)) return NULL;
+    pp_status *st = status_from(&err);
+    if (result) result->message = st->err.msg;
+    return st;
+}
+
+void pp_batcher_drain(pp_batcher *b) {
+    if (b) pp_batch_queue_drain(b->q);
+}
+
+int pp_batcher_cancel(pp_batcher *b, uint64_t id) { return b ? pp_batch_queue_cancel(b->q, id) : 0; }
+int64_t pp_batcher_queue_depth(pp_batcher *b) { return b ? pp_batch_queue_depth(b->q) : 0; }
+int64_t pp_batcher_batches(pp_batcher *b, int64_t rows) { return b ? pp_batch_queue_batches(b->q, rows) : 0; }
+int64_t pp_batcher_max_batch(const pp_batcher *b) { return b ? pp_batch_queue_max_batch(b->q) : 0; }

@@ -38,6 +38,7 @@ const char *pp_precision_name(pp_precision p);
 int pp_precision_parse(const char *s, pp_precision *out);
 
 typedef struct pp_backend pp_backend;
+struct pp_format_caps; /* formats.h */
 typedef struct pp_stream pp_stream;
 typedef struct pp_event pp_event;
 
@@ -84,6 +85,10 @@ typedef struct pp_backend_ops {
      * count (options.deterministic); NULL where a backend cannot promise it.
      * Called before streams are created. */
     void (*set_deterministic)(pp_backend *b, int on);
+
+    /* What the layout planner may know of this device (formats.h): fills the
+     * device facts and vector widths into caps; NULL when there are none. */
+    void (*facts)(pp_backend *b, struct pp_format_caps *caps);
 
     /* The engine's precision, set once after creation, before any prepare;
      * PP_ERR_UNSUPPORTED naming the device where it cannot compute that way. */

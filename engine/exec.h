@@ -15,9 +15,11 @@
 #define PP_EXEC_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "backend.h"
 #include "graph.h"
+#include "formats.h"
 #include "plan.h"
 
 #ifdef __cplusplus
@@ -71,6 +73,14 @@ pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *
  * returns when the outputs are written. Needs one replica. */
 pp_code pp_exec_run_device(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, void *stream,
                            pp_error *err);
+/* Prepares (describes, captures) every micro-batch size a run of `batch` uses,
+ * so that the first run at that size allocates nothing either. Any thread. */
+pp_code pp_exec_prepare(pp_exec *e, int64_t batch, pp_error *err);
+/* How many micro-batch sizes stay prepared at once per stage; runs at more
+ * distinct sizes than this re-prepare (and allocate) as they go. */
+int pp_exec_size_capacity(const pp_exec *e);
+/* The micro-batch size M: a run of n rows uses sizes M and n % M. */
+int pp_exec_microbatch(const pp_exec *e);
 /* Waits for everything enqueued; reports what kernels raised meanwhile (bad
  * indices in a device run's inputs). */
 pp_code pp_exec_synchronize(pp_exec *e, pp_error *err);
@@ -84,6 +94,12 @@ pp_code pp_exec_io_copy(pp_exec *e, int side, int to_device, void *dst, const vo
 uint64_t pp_exec_input_bytes(const pp_exec *e, int i, int64_t batch);
 uint64_t pp_exec_output_bytes(const pp_exec *e, int i, int64_t batch);
 const pp_plan *pp_exec_plan(const pp_exec *e);
+/* The graph the engine runs: the one it was built from with every activation's
+ * format planned and the conversions inserted (formats.h); node indices of the
+ * plan, the profile and the trace refer to it. */
+const pp_graph *pp_exec_graph(const pp_exec *e);
+/* How many conversions the format plan inserted, and relabels. */
+pp_format_report pp_exec_formats(const pp_exec *e);
 int pp_exec_replicas(const pp_exec *e);
 int pp_exec_fell_back(const pp_exec *e);
 /* The device name of replica r, stage s ("cpu:1"). */
@@ -112,6 +128,9 @@ pp_code pp_exec_phases(pp_exec *e, double ms[4], pp_error *err);
  * rename) and, when spans is non-NULL, says how many spans it holds and how many
  * ran at once at most. */
 pp_code pp_exec_write_trace(pp_exec *e, int *spans, int *max_concurrent, pp_error *err);
+/* The trace's spans as events in process pid of a trace the caller assembles
+ * (pp_trace_write_events); nothing without options.trace. */
+void pp_exec_trace_events(const pp_exec *e, FILE *f, int pid, int tid_base, double origin_us, int *first);
 
 #ifdef __cplusplus
 }

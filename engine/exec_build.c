@@ -15,6 +15,8 @@ uint64_t pp_exec_output_bytes(const pp_exec *e, int i, int64_t batch) {
     return pp_tensor_bytes_at(&e->g->tensors[e->g->outputs[i]], batch);
 }
 const pp_plan *pp_exec_plan(const pp_exec *e) { return e->plan; }
+const pp_graph *pp_exec_graph(const pp_exec *e) { return e->g; }
+pp_format_report pp_exec_formats(const pp_exec *e) { return e->formats; }
 int pp_exec_replicas(const pp_exec *e) { return e->R; }
 int pp_exec_fell_back(const pp_exec *e) { return e->fell_back; }
 const char *pp_exec_device(const pp_exec *e, int r, int s) { return e->rt[r * e->P + s].b->name; }
@@ -138,6 +140,7 @@ void pp_exec_free(pp_exec *e) {
     pp_free(e->rt);
     pp_plan_free(e->plan);
     pp_trace_free(e->trace);
+    pp_graph_free(e->planned);
     pp_free(e->trace_path);
     pthread_mutex_destroy(&e->mu);
     pp_free(e);
@@ -310,9 +313,7 @@ static pp_code describe_launch(pp_exec *e, stage_rt *rt, const pp_plan_stage *st
             continue;
         }
         const pp_tensor *tt = &g->tensors[t];
-        in[j].dtype = tt->dtype;
-        in[j].rank = tt->rank;
-        pp_tensor_dims_at(tt, size, in[j].dims);
+        pp_shape_of(tt, size, &in[j]);
         cdata[j] = tt->kind == PP_TENSOR_WEIGHT ? tt->data : NULL;
         if (tt->kind == PP_TENSOR_WEIGHT) {
             L->in[j] = rt->weight[t];
@@ -441,7 +442,17 @@ static pp_code create_backends(pp_exec *e, const pp_exec_options *o, char **name
     return PP_OK;
 }
 
-/* Step 2: placement within each device's memory (measured node times when asked).
+/* Step 2: every activation's format for these devices (docs/planner.md); the
+ * engine runs the planned graph from here on. */
+static pp_code plan_formats(pp_exec *e, const pp_exec_options *o, pp_error *err) {
+    pp_format_caps caps = {e->owned[0]->ops->kind, o->precision, NULL, 0};
+    if (e->owned[0]->ops->facts) e->owned[0]->ops->facts(e->owned[0], &caps);
+    pp_code rc = pp_formats_plan(e->g, &caps, NULL, &e->planned, &e->formats, err);
+    if (!rc) e->g = e->planned;
+    return rc;
+}
+
+/* Step 3: placement within each device's memory (measured node times when asked).
  * A plan that does not fit tries again with fewer micro-batches in flight per
  * stage, down to one, and says so. */
 static pp_code place(pp_exec *e, const pp_exec_options *o, const char *first_device, pp_error *err) {
@@ -471,7 +482,7 @@ static pp_code place(pp_exec *e, const pp_exec_options *o, const char *first_dev
     return rc;
 }
 
-/* Step 4: boundary copies go device to device where the devices share memory or
+/* Step 5: boundary copies go device to device where the devices share memory or
  * peer access was asked for and granted; otherwise through pinned staging. */
 static pp_code connect_stages(pp_exec *e, int p2p, pp_error *err) {
     for (int r = 0; r < e->R; r++)
@@ -491,7 +502,7 @@ static pp_code connect_stages(pp_exec *e, int p2p, pp_error *err) {
     return PP_OK;
 }
 
-/* Step 5: replicas 1..R-1 get a driver thread each, made once, so a run creates
+/* Step 6: replicas 1..R-1 get a driver thread each, made once, so a run creates
  * no thread (replica 0 is driven by the caller). */
 static pp_code start_drivers(pp_exec *e, pp_error *err) {
     e->jobs = pp_calloc((size_t)e->R, sizeof(replica_job));
@@ -553,8 +564,9 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
     e->owned = pp_calloc((size_t)nd, sizeof(pp_backend *));
     if (!e->rt || !e->owned) rc = pp_error_nomem(err, "engine: out of memory");
     if (!rc) rc = create_backends(e, &o, names, nd, err);
+    if (!rc) rc = plan_formats(e, &o, err);
     if (!rc) rc = place(e, &o, names[0], err);
-    /* Step 3: every stage of every replica gets its arena, weights and launches. */
+    /* Step 4: every stage of every replica gets its arena, weights and launches. */
     for (int r = 0; r < e->R && !rc; r++)
         for (int p = 0; p < e->P && !rc; p++)
             if ((rc = build_stage_rt(e, r, p, err))) pp_error_prefix(err, "%s", RT(e, r, p)->b->name);

@@ -48,21 +48,22 @@ static shape conv(const char *name, int64_t n, int64_t c, int64_t h, int64_t k, 
     shape sh = {name, PP_OP_CONV, {{0}}, 0};
     pp_conv_params *p = &sh.p.conv;
     int64_t pad = ks / 2;
-    *p = (pp_conv_params){n,   c,   h,   h,   k, ks, ks, (h + 2 * pad - ks) / s + 1, (h + 2 * pad - ks) / s + 1, s, s,
-                          pad, pad, pad, pad, 1, 1,  g,  {PP_ACT_RELU, 0, 0}};
+    *p = (pp_conv_params){
+        n,   c,   h,   h,   k, ks, ks, (h + 2 * pad - ks) / s + 1, (h + 2 * pad - ks) / s + 1,        s, s,
+        pad, pad, pad, pad, 1, 1,  g,  {PP_ACT_RELU, 0, 0},        {PP_DTYPE_F32, PP_LAYOUT_PLAIN, 0}};
     sh.flops = 2.0 * (double)(n * k * p->oh * p->ow) * (double)(c / g * ks * ks);
     return sh;
 }
 
 static shape matmul(const char *name, int64_t m, int64_t n, int64_t k) {
     shape sh = {name, PP_OP_MATMUL, {{0}}, 2.0 * (double)m * (double)n * (double)k};
-    sh.p.matmul = (pp_matmul_params){m, n, k, 0, {0}, {0}, {0}, 1};
+    sh.p.matmul = (pp_matmul_params){m, n, k, 0, {0}, {0}, {0}, 1, PP_DTYPE_F32};
     return sh;
 }
 
 static shape attention(const char *name, int64_t b, int64_t h, int64_t t, int64_t d) {
     shape sh = {name, PP_OP_ATTENTION, {{0}}, 4.0 * (double)(b * h * t * t * d)};
-    sh.p.attention = (pp_attention_params){b, h, t, t, d, d, 0.125f, 0, PP_DTYPE_INVALID, {0}};
+    sh.p.attention = (pp_attention_params){b, h, t, t, d, d, 0.125f, 0, PP_DTYPE_INVALID, {0}, PP_DTYPE_F32};
     return sh;
 }
 

@@ -32,7 +32,7 @@ static double run_rel_err(pp_graph *g, const char *in_path, const char *ref_path
     cr_assert_eq(pp_npy_read(in_path, &x, &err), PP_OK, "%s", err.msg);
     cr_assert_eq(pp_npy_read(ref_path, &ref, &err), PP_OK, "%s", err.msg);
     int64_t batch = x.dims[0];
-    pp_exec_options o = {.devices = "cpu", .stages = 1, .max_batch = (int)batch, PP_PREC_FP32, 0, 0};
+    pp_exec_options o = {.devices = "cpu", .stages = 1, .max_batch = (int)batch, PP_PREC_FP32};
     pp_exec *e = NULL;
     cr_assert_eq(pp_exec_create(g, &o, &e, &err), PP_OK, "%s", err.msg);
     cr_assert_eq(pp_exec_input_bytes(e, 0, batch), x.nbytes, "%s: input bytes %llu, the .npy has %llu", in_path,

@@ -32,7 +32,7 @@ static void tn_act(tnode *t, pp_act_kind kind, double alpha, double beta) {
     tn_float(t, "act_beta", beta);
 }
 
-static const pp_shape ABSENT = {PP_DTYPE_INVALID, 0, {0}};
+static const pp_shape ABSENT = {.dtype = PP_DTYPE_INVALID, .rank = 0};
 
 static pp_code describe(tnode *t, const pp_shape *in, pp_shape *out, pp_op_params *p, pp_cost *cost, pp_error *err) {
     memset(err, 0, sizeof *err);
@@ -1133,7 +1133,7 @@ static void reduce_case(pp_op op, pp_shape xs, int n_axes, const int64_t *axes, 
     pp_op_params p;
     float *y = run(&t, in, data, &ys, &p);
     cr_assert_eq(p.reduce.axes_mask, want_mask, "mask %#x, expected %#x", p.reduce.axes_mask, want_mask);
-    pp_shape want = {PP_DTYPE_F32, 0, {0}};
+    pp_shape want = {.dtype = PP_DTYPE_F32, .rank = 0};
     for (int d = 0; d < xs.rank; d++) {
         if (!(want_mask & (1u << d))) want.dims[want.rank++] = xs.dims[d];
         else if (keepdims) want.dims[want.rank++] = 1;

@@ -22,6 +22,8 @@
 #define GUARD 37
 #define GUARD_VALUE 12345.678f
 
+static const pp_format F32_PLAIN = {PP_DTYPE_F32, PP_LAYOUT_PLAIN, 0};
+
 static float g_span = 1.f; /* data spans [-g_span, g_span) */
 
 static float *rnd(size_t n, unsigned seed) {
@@ -145,7 +147,8 @@ static pp_conv_params conv_params(const conv_case *cc) {
                         cc->dh,
                         cc->dw,
                         cc->g,
-                        {cc->act, 0.f, 6.f}};
+                        {cc->act, 0.f, 6.f},
+                        F32_PLAIN};
     p.oh = (cc->h + cc->pt + cc->pb - cc->dh * (cc->kh - 1) - 1) / cc->sh + 1;
     p.ow = (cc->w + cc->pl + cc->pr - cc->dw * (cc->kw - 1) - 1) / cc->sw + 1;
     return p;
@@ -288,9 +291,9 @@ Test(fast_pool, matches_the_reference) {
         {"global max 5x3", PP_OP_GLOBAL_MAXPOOL, 2, 4, 5, 3, 5, 3, 1, 1, 0, 0, 0, 0, 1, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        pp_pool_params q = {cases[i].op, cases[i].n,  cases[i].c,  cases[i].h,  cases[i].w,  0,
-                            0,           cases[i].kh, cases[i].kw, cases[i].sh, cases[i].sw, cases[i].pt,
-                            cases[i].pl, cases[i].pb, cases[i].pr, cases[i].dh, cases[i].dw, 0};
+        pp_pool_params q = {cases[i].op, cases[i].n,  cases[i].c,  cases[i].h,  cases[i].w,  0,           0,
+                            cases[i].kh, cases[i].kw, cases[i].sh, cases[i].sw, cases[i].pt, cases[i].pl, cases[i].pb,
+                            cases[i].pr, cases[i].dh, cases[i].dw, 0,           F32_PLAIN};
         q.oh = (q.h + q.pad_top + q.pad_bottom - q.dil_h * (q.kh - 1) - 1) / q.stride_h + 1;
         q.ow = (q.w + q.pad_left + q.pad_right - q.dil_w * (q.kw - 1) - 1) / q.stride_w + 1;
         pp_op_params p = {.pool = q};
@@ -300,7 +303,7 @@ Test(fast_pool, matches_the_reference) {
 }
 
 Test(fast_pool, a_nan_in_a_window_wins_as_in_the_reference) {
-    pp_pool_params q = {PP_OP_MAXPOOL, 1, 1, 4, 20, 2, 18, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0};
+    pp_pool_params q = {PP_OP_MAXPOOL, 1, 1, 4, 20, 2, 18, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, F32_PLAIN};
     pp_op_params p = {.pool = q};
     float x[80], ref[2 * 18], fast[2 * 18];
     for (int i = 0; i < 80; i++) x[i] = (float)i;

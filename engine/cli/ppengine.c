@@ -14,12 +14,10 @@
 #include "../exec.h"
 #include "../graph.h"
 #include "../plan.h"
+#include "chunked.h"
+#include "cli_common.h"
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
+static double now_ms(void) { return pp_cli_now_ms(); }
 
 static int fail(const pp_error *err) {
     fprintf(stderr, "ppengine: %s\n", err->msg);
@@ -70,7 +68,17 @@ static const char *RUN_HELP =
     "                         affinity mask), one persistent pool per device\n"
     "  --deterministic        CPU results bit-identical whatever the placement, micro-batch\n"
     "                         and thread count (default: equal within f32 rounding)\n"
-    "  --quiet                print only errors\n";
+    "  --quiet                print only errors\n"
+    "\n"
+    "Chunked, resumable and across MPI ranks (docs/scale.md): when an --input is a folder of\n"
+    ".npy files (taken in name order), or with --chunk, --resume or --mpi, or when mpirun or\n"
+    "srun started it, the items are cut into chunks, each chunk's outputs are written to\n"
+    "OUT/chunks/ and recorded, and OUT/<output>.npy is joined from them at the end.\n"
+    "  --chunk N              items per chunk (default 64)\n"
+    "  --resume               keep the chunks an interrupted run recorded; compute the rest\n"
+    "  --mpi                  run as one rank of an MPI job (detected under mpirun and srun)\n"
+    "  --no-mpi               one independent process even under mpirun or srun\n"
+    "  --throttle-ms MS       pause after each chunk (to try out a kill and --resume)\n";
 
 static const char *INFO_HELP = "usage: ppengine info GRAPH [--batch N]\n"
                                "\n"
@@ -94,6 +102,8 @@ typedef struct opts {
     long batch, seed, stages, microbatch, inflight, iterations, warmup_ms, threads;
     double duration_s;
     int batch_set, p2p, quiet, profile, cuda_graph, no_transfers, measure, deterministic;
+    int mpi, no_mpi, resume;
+    long chunk, throttle_ms;
     pp_precision precision;
     size_t mem_limit;
 } opts;
@@ -202,6 +212,19 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
             NEED_VALUE();
             if (pp_parse_size(v, &o->mem_limit))
                 return 1 + usage_error("--mem-limit '%s' is not a size like 512M or 2G", v);
+        } else if (!strcmp(a, "--chunk")) {
+            NEED_VALUE();
+            if (parse_long(v, 1, 1L << 24, &o->chunk)) return 1 + usage_error("--chunk '%s' is not in 1..16777216", v);
+        } else if (!strcmp(a, "--throttle-ms")) {
+            NEED_VALUE();
+            if (parse_long(v, 0, 60000, &o->throttle_ms))
+                return 1 + usage_error("--throttle-ms '%s' is not in 0..60000", v);
+        } else if (!strcmp(a, "--mpi")) {
+            o->mpi = 1;
+        } else if (!strcmp(a, "--no-mpi")) {
+            o->no_mpi = 1;
+        } else if (!strcmp(a, "--resume")) {
+            o->resume = 1;
         } else if (!strcmp(a, "--p2p")) {
             o->p2p = 1;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
@@ -253,18 +276,6 @@ static void fill_random(const pp_tensor *t, void *data, size_t bytes, uint64_t *
     }
 }
 
-static void safe_name(const char *in, char *out, size_t n) {
-    size_t k = 0;
-    for (; *in && k + 1 < n; in++) {
-        char c = *in;
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-                 c == '.';
-        out[k++] = ok ? c : '_';
-    }
-    if (k == 0 || (k == 1 && out[0] == '.') || (k == 2 && out[0] == '.' && out[1] == '.')) out[k++] = '_';
-    out[k] = '\0';
-}
-
 static void summarize(const pp_tensor *t, const void *data, int64_t batch) {
     int64_t dims[PP_MAX_RANK];
     pp_tensor_dims_at(t, batch, dims);
@@ -295,37 +306,41 @@ static void summarize(const pp_tensor *t, const void *data, int64_t batch) {
     printf("\n");
 }
 
-/* Checks an .npy against graph input t and returns its batch (1 when t has none). */
-static int check_input(const pp_tensor *t, const pp_npy *a, const char *file, int64_t *batch, pp_error *err) {
-    if (a->dtype != t->dtype)
-        return pp_error_set(err, PP_ERR_SHAPE, "%s: input '%s' wants %s, the file holds %s", file, t->name,
-                            pp_dtype_name(t->dtype), pp_dtype_name(a->dtype));
-    if (a->rank != t->rank)
-        return pp_error_set(err, PP_ERR_SHAPE, "%s: input '%s' has rank %d, the file has rank %d", file, t->name,
-                            t->rank, a->rank);
-    int64_t b = 1;
-    if (t->rank > 0 && t->dims[0] < 0) {
-        int64_t k = -t->dims[0];
-        if (a->dims[0] < k || a->dims[0] % k)
-            return pp_error_set(err, PP_ERR_SHAPE,
-                                "%s: input '%s' axis 0 is %lld; expected a positive multiple of %lld (the batch)", file,
-                                t->name, (long long)a->dims[0], (long long)k);
-        b = a->dims[0] / k;
+/* A chunked run (engine/cli/chunked.h) when a folder input, --chunk, --resume
+ * or MPI asks for one; -1 for the plain run. */
+static int run_chunked(const opts *o) {
+    char why[96] = "--mpi";
+    int mpi = o->mpi || (!o->no_mpi && pp_mpi_launched(why, sizeof why) > 1);
+    int dir = 0;
+    for (int i = 0; i < o->n_inputs; i++) {
+        const char *eq = strchr(o->inputs[i], '=');
+        struct stat st;
+        dir |= stat(eq ? eq + 1 : o->inputs[i], &st) == 0 && S_ISDIR(st.st_mode);
     }
-    for (int d = 0; d < t->rank; d++) {
-        int64_t want = t->dims[d] < 0 ? -t->dims[d] * b : t->dims[d];
-        if (a->dims[d] != want)
-            return pp_error_set(err, PP_ERR_SHAPE, "%s: input '%s' axis %d is %lld, expected %lld", file, t->name, d,
-                                (long long)a->dims[d], (long long)want);
-    }
-    *batch = b;
-    return PP_OK;
+    if (!mpi && !dir && !o->chunk && !o->resume) return -1;
+    if (!o->n_inputs || !o->output)
+        return usage_error("a chunked run (a folder input, --chunk, --resume or MPI) needs --input and --output%s", "");
+    if (o->batch_set) return usage_error("--batch does not apply to a chunked run: its inputs set the batch%s", "");
+    pp_chunked_options co = {o->graph,
+                             o->output,
+                             o->trace,
+                             o->inputs,
+                             o->n_inputs,
+                             {o->devices, (int)o->stages, (int)o->microbatch, 0, (int)o->inflight, o->p2p, o->split,
+                              NULL, o->measure, o->mem_limit, o->cuda_graph, o->precision, (int)o->threads,
+                              o->deterministic},
+                             o->chunk ? o->chunk : 64,
+                             o->throttle_ms,
+                             o->resume,
+                             o->quiet};
+    return mpi ? pp_run_mpi(&co, why) : pp_run_chunked(&co);
 }
 
 static int cmd_run(int argc, char **argv) {
     opts o;
     int r = parse_opts(argc, argv, &o, RUN_HELP);
     if (r) return r - 1;
+    if ((r = run_chunked(&o)) >= 0) return r;
     pp_error err = {0};
     pp_graph *g = NULL;
     double load_ms;
@@ -372,7 +387,7 @@ static int cmd_run(int argc, char **argv) {
             goto done;
         }
         int64_t b = 1;
-        if (check_input(&g->tensors[g->inputs[idx]], &files[idx], file, &b, &err)) {
+        if (pp_cli_check_input(&g->tensors[g->inputs[idx]], &files[idx], file, &b, &err)) {
             fail(&err);
             goto done;
         }
@@ -450,7 +465,7 @@ static int cmd_run(int argc, char **argv) {
             const pp_tensor *t = &g->tensors[g->outputs[i]];
             char name[256], path[4096];
             int64_t dims[PP_MAX_RANK];
-            safe_name(t->name, name, sizeof name);
+            pp_cli_safe_name(t->name, name, sizeof name);
             snprintf(path, sizeof path, "%s/%s.npy", o.output, name);
             pp_tensor_dims_at(t, batch, dims);
             if (pp_npy_write(path, t->dtype, t->rank, dims, out[i], &err)) {

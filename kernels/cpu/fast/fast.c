@@ -30,11 +30,34 @@ static int matmul_fast_ok(const pp_matmul_params *p, unsigned weights) {
     return 1;
 }
 
+/* The fast kernels take f32 (a dtype field left 0 means the graph's f32) in
+ * the plain layout; the planner's other formats go to the reference. */
+static int f32(pp_dtype t) { return t == PP_DTYPE_F32 || t == PP_DTYPE_INVALID; }
+static int f32_plain(pp_format f) { return f32(f.dtype) && f.layout == PP_LAYOUT_PLAIN; }
+
+static int takes(pp_op op, const pp_op_params *p) {
+    switch (op) {
+    case PP_OP_CONV: return f32_plain(p->conv.fmt);
+    case PP_OP_GEMM: return f32(p->gemm.dtype);
+    case PP_OP_MATMUL: return f32(p->matmul.dtype);
+    case PP_OP_MAXPOOL:
+    case PP_OP_AVGPOOL:
+    case PP_OP_GLOBAL_AVGPOOL:
+    case PP_OP_GLOBAL_MAXPOOL: return f32_plain(p->pool.fmt);
+    case PP_OP_ATTENTION: return f32(p->attention.dtype);
+    case PP_OP_SOFTMAX:
+    case PP_OP_LOG_SOFTMAX: return f32(p->softmax.dtype);
+    case PP_OP_LAYERNORM: return f32(p->layernorm.dtype);
+    default: return 1;
+    }
+}
+
 int pp_fast_pack(pp_op op, const pp_op_params *p, const void *const *in, unsigned weights, pp_cpu_isa isa,
                  pp_fast_packed **out) {
     *out = NULL;
     const pp_gemm_kernel *kr = pp_gemm_kernel_for(isa);
     pp_fast_packed pk = {op, NULL, NULL, 0, 0};
+    if (!takes(op, p)) return 0;
     switch (op) {
     case PP_OP_CONV: {
         size_t ws;
@@ -86,6 +109,7 @@ size_t pp_fast_packed_source_bytes(const pp_fast_packed *pk) { return pk ? pk->s
 int pp_fast_plan(pp_op op, const pp_op_params *p, const pp_fast_packed *pk, pp_cpu_isa isa, int threads,
                  size_t *ws_bytes) {
     *ws_bytes = 0;
+    if (!takes(op, p)) return 0;
     const pp_gemm_kernel *kr = pp_gemm_kernel_for(isa);
     switch (op) {
     case PP_OP_CONV:
