@@ -104,6 +104,7 @@ typedef struct cpu_launch_state {
     packed_entry *packed; /* or NULL */
     pp_tpool *pool;
     pp_cpu_isa isa;
+    int variant; /* pp_fast_plan's choice */
 } cpu_launch_state;
 
 static void run_launch(pp_stream *s, const pp_launch *l) {
@@ -111,8 +112,8 @@ static void run_launch(pp_stream *s, const pp_launch *l) {
     struct timespec t0, t1;
     if (l->profile) clock_gettime(CLOCK_MONOTONIC, &t0);
     const cpu_launch_state *st = l->state;
-    int bad = st ? pp_fast_run(l->node->op, &l->params, st->packed ? st->packed->pk : NULL, st->isa, l->in, l->out,
-                               l->ws, st->pool)
+    int bad = st ? pp_fast_run(l->node->op, &l->params, st->packed ? st->packed->pk : NULL, st->isa, st->variant, l->in,
+                               l->out, l->ws, st->pool)
                  : pp_cpu_kernel_for(l->node->op)(&l->params, l->in, l->out, l->ws);
     if (l->profile) {
         /* The stream thread is the only writer; readers synchronize first. */
@@ -447,14 +448,14 @@ static pp_code cpu_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
                             pp_op_name(l->node->op));
     l->state = NULL;
     l->ws_bytes = pp_cpu_workspace_size(l->node->op, &l->params);
-    /* Every fast kernel is deterministic (fast.h), so options.deterministic
-     * takes none of them away. Weights are packed when their pointers exist: a
-     * weight slot still NULL means this preparation only sizes the arena. */
+    /* options.deterministic only narrows which kernel runs (fast.h). Weights
+     * are packed when their pointers exist: a weight slot still NULL means this
+     * preparation only sizes the arena. */
     if (c->reference) return PP_OK;
     for (int j = 0; j < 32 && j < l->node->n_in; j++)
         if ((l->weights >> j & 1u) && !l->in[j]) {
             size_t ws = 0;
-            pp_fast_plan(l->node->op, &l->params, NULL, c->isa, c->threads, &ws);
+            pp_fast_plan(l->node->op, &l->params, NULL, c->isa, c->threads, c->deterministic, &ws);
             if (ws > l->ws_bytes) l->ws_bytes = ws;
             return PP_OK;
         }
@@ -464,7 +465,8 @@ static pp_code cpu_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
     pp_code rc = packed_for(b, l, &pe, err);
     if (rc) return rc;
     size_t ws = 0;
-    if (!pp_fast_plan(l->node->op, &l->params, pe ? pe->pk : NULL, c->isa, c->threads, &ws)) {
+    int variant = pp_fast_plan(l->node->op, &l->params, pe ? pe->pk : NULL, c->isa, c->threads, c->deterministic, &ws);
+    if (!variant) {
         packed_release(c, pe);
         return PP_OK;
     }
@@ -473,7 +475,7 @@ static pp_code cpu_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
         packed_release(c, pe);
         return pp_error_nomem(err, "%s: out of memory", b->name);
     }
-    *st = (cpu_launch_state){pe, c->pool, c->isa};
+    *st = (cpu_launch_state){pe, c->pool, c->isa, variant};
     l->state = st;
     l->ws_bytes = ws;
     return PP_OK;

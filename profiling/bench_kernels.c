@@ -117,16 +117,17 @@ int main(int argc, char **argv) {
         double gf[2][2];
         for (int fast = 0; fast < 2; fast++) {
             pp_fast_packed *pk = NULL;
+            int variant = 0;
             size_t ws_bytes = pp_cpu_workspace_size(s->op, &s->p);
             if (fast) {
                 pp_fast_pack(s->op, &s->p, in, 2u, isa, &pk);
-                pp_fast_plan(s->op, &s->p, pk, isa, threads, &ws_bytes);
+                variant = pp_fast_plan(s->op, &s->p, pk, isa, threads, 0, &ws_bytes);
             }
             void *ws = ws_bytes ? aligned_alloc(64, (ws_bytes + 63) & ~(size_t)63) : NULL;
             double t0 = 0, c0 = 0;
             for (int r = -1; r < reps; r++) {
                 if (r == 0) t0 = now_s(), c0 = cpu_s();
-                if (fast) pp_fast_run(s->op, &s->p, pk, isa, in, out, ws, pool);
+                if (fast) pp_fast_run(s->op, &s->p, pk, isa, variant, in, out, ws, pool);
                 else pp_cpu_kernel_for(s->op)(&s->p, in, out, ws);
             }
             double wall = now_s() - t0, cpu = cpu_s() - c0;

@@ -43,6 +43,10 @@ int pp_fast_conv_pack(const pp_conv_params *p, const float *w, const float *bias
     if (!(pk->w = pp_fast_alloc_floats((size_t)(stride * p->group)))) return -1;
     for (int64_t g = 0; g < p->group; g++) pp_gemm_pack(w + g * kg * ckk, ckk, 1, kg, ckk, kr->mr, pk->w + g * stride);
     pk->extra = stride;
+    /* the Winograd form too where an image has tiles enough that a batch of a
+     * few makes it pay */
+    if (isa == PP_ISA_AVX512 && pp_fast_winograd_fits(p) && ((p->oh + 1) / 2) * ((p->ow + 1) / 2) >= 16)
+        if (pp_fast_winograd_pack(p, w, isa, &pk->wino)) return -1;
     return 0;
 }
 
@@ -293,10 +297,15 @@ static void dw_task_ref(void *arg, int64_t t, int thread) {
 
 /* ---- the family's face ---------------------------------------------------------------- */
 
-int pp_fast_conv_plan(const pp_conv_params *p, pp_cpu_isa isa, int threads, size_t *ws) {
+int pp_fast_conv_plan(const pp_conv_params *p, const pp_fast_packed *pk, pp_cpu_isa isa, int threads, int deterministic,
+                      size_t *ws) {
     *ws = 0;
     if (p->group <= 0 || p->c % p->group || p->k % p->group || p->n <= 0) return 0;
     if (is_depthwise(p)) return isa == PP_ISA_AVX512 ? p->stride_w <= 2 : 1;
+    if (pk && pk->wino && pp_fast_winograd_pays(p, deterministic)) {
+        *ws = pp_fast_winograd_workspace(p, isa, threads);
+        return 2;
+    }
     pp_conv_params v = gemm_view(p);
     const pp_gemm_kernel *kr = pp_gemm_kernel_for(isa);
     int64_t nch, n_chunks, mbp, n_mblk;
@@ -305,10 +314,14 @@ int pp_fast_conv_plan(const pp_conv_params *p, pp_cpu_isa isa, int threads, size
     return 1;
 }
 
-int pp_fast_conv_run(const pp_conv_params *p, const pp_fast_packed *pk, pp_cpu_isa isa, const void *const *in, float *y,
-                     void *ws, pp_tpool *pool) {
+int pp_fast_conv_run(const pp_conv_params *p, const pp_fast_packed *pk, pp_cpu_isa isa, int variant,
+                     const void *const *in, float *y, void *ws, pp_tpool *pool) {
     const float *x = in[0], *w = in[1], *bias = in[2], *res = in[3];
     int threads = pp_tpool_threads(pool);
+    if (variant == 2) {
+        pp_fast_winograd_run(p, pk->wino, x, bias, res, y, ws, pool);
+        return 0;
+    }
     if (is_depthwise(p)) {
         int64_t planes = p->n * p->c, ohw = p->oh * p->ow;
         /* tasks of at least ~4K outputs, at most a few per thread */

@@ -61,7 +61,7 @@ int pp_fast_pack(pp_op op, const pp_op_params *p, const void *const *in, unsigne
     switch (op) {
     case PP_OP_CONV: {
         size_t ws;
-        if (!(weights & 2u) || !pp_fast_conv_plan(&p->conv, isa, 1, &ws)) return 0;
+        if (!(weights & 2u) || !pp_fast_conv_plan(&p->conv, NULL, isa, 1, 1, &ws)) return 0;
         if (pp_fast_conv_pack(&p->conv, in[1], in[2], isa, &pk)) return -1;
         if (pk.w)
             pk.src_bytes = (size_t)(p->conv.k * (p->conv.c / p->conv.group) * p->conv.kh * p->conv.kw) * sizeof(float);
@@ -100,22 +100,22 @@ int pp_fast_pack(pp_op op, const pp_op_params *p, const void *const *in, unsigne
 void pp_fast_packed_free(pp_fast_packed *pk) {
     if (!pk) return;
     free(pk->w);
-    free(pk->bias);
+    free(pk->wino);
     free(pk);
 }
 
 size_t pp_fast_packed_source_bytes(const pp_fast_packed *pk) { return pk ? pk->src_bytes : 0; }
 
 int pp_fast_plan(pp_op op, const pp_op_params *p, const pp_fast_packed *pk, pp_cpu_isa isa, int threads,
-                 size_t *ws_bytes) {
+                 int deterministic, size_t *ws_bytes) {
     *ws_bytes = 0;
     if (!takes(op, p)) return 0;
     const pp_gemm_kernel *kr = pp_gemm_kernel_for(isa);
     switch (op) {
     case PP_OP_CONV:
         /* depthwise packs nothing; the GEMM path needs its packed weights */
-        if (!pp_fast_conv_plan(&p->conv, isa, threads, ws_bytes)) return 0;
-        return pk != NULL || (p->conv.group == p->conv.c && p->conv.c == p->conv.k && p->conv.group > 1);
+        if (!pk && !(p->conv.group == p->conv.c && p->conv.c == p->conv.k && p->conv.group > 1)) return 0;
+        return pp_fast_conv_plan(&p->conv, pk, isa, threads, deterministic, ws_bytes);
     case PP_OP_GEMM:
         if (!pk) return 0;
         *ws_bytes = pp_fast_mm_workspace(kr, p->gemm.m, p->gemm.n, p->gemm.k, threads);
@@ -133,11 +133,11 @@ int pp_fast_plan(pp_op op, const pp_op_params *p, const pp_fast_packed *pk, pp_c
     }
 }
 
-int pp_fast_run(pp_op op, const pp_op_params *p, const pp_fast_packed *pk, pp_cpu_isa isa, const void *const *in,
-                void *const *out, void *ws, pp_tpool *pool) {
+int pp_fast_run(pp_op op, const pp_op_params *p, const pp_fast_packed *pk, pp_cpu_isa isa, int variant,
+                const void *const *in, void *const *out, void *ws, pp_tpool *pool) {
     const pp_gemm_kernel *kr = pp_gemm_kernel_for(isa);
     switch (op) {
-    case PP_OP_CONV: return pp_fast_conv_run(&p->conv, pk, isa, in, out[0], ws, pool);
+    case PP_OP_CONV: return pp_fast_conv_run(&p->conv, pk, isa, variant, in, out[0], ws, pool);
     case PP_OP_GEMM: {
         const pp_gemm_params *g = &p->gemm;
         const float *c = g->beta != 0.f ? in[2] : NULL;

@@ -9,10 +9,12 @@
  * device owns; no library below starts threads of its own.
  *
  * Every fast kernel computes each output element in one thread, in an order of
- * sums fixed by the shapes of the weights alone (never by the batch, the thread
- * count or the split), so its results are bit-identical across placements,
- * micro-batch sizes and thread counts: what options.deterministic promises.
- * They differ from the reference within f32 rounding (other sum order, FMA).
+ * sums fixed by the shapes alone (never by the thread count or how the work is
+ * split), so its results are bit-identical across thread counts. Which kernel
+ * runs may depend on the batch (Winograd pays from enough tiles in all); with
+ * options.deterministic the choice looks at one image only, so results are
+ * also bit-identical across placements and micro-batch sizes. They differ from
+ * the reference within f32 rounding (another order of sums, FMA, Winograd).
  *
  * Use: pp_fast_pack makes a node's packed weights (shared by every launch of the
  * node: per micro-batch size and slot), pp_fast_plan picks the kernel for one
@@ -76,14 +78,16 @@ void pp_fast_packed_free(pp_fast_packed *pk);
  * kernel never reads the original again. */
 size_t pp_fast_packed_source_bytes(const pp_fast_packed *pk);
 
-/* Whether a fast kernel runs these params (with pk from pp_fast_pack, which may
- * be NULL for ops that pack nothing), and its workspace in bytes for a pool of
- * `threads`. */
+/* Which fast kernel runs these params (with pk from pp_fast_pack, which may be
+ * NULL for ops that pack nothing): 0 for none, else a variant to hand to
+ * pp_fast_run; and its workspace in bytes for a pool of `threads`. With
+ * `deterministic`, only kernels whose choice does not depend on the batch size
+ * (so an image gives the same bytes in any micro-batch). */
 int pp_fast_plan(pp_op op, const pp_op_params *p, const pp_fast_packed *pk, pp_cpu_isa isa, int threads,
-                 size_t *ws_bytes);
+                 int deterministic, size_t *ws_bytes);
 /* Runs it: in and out as for the reference kernel; ws of the planned size. */
-int pp_fast_run(pp_op op, const pp_op_params *p, const pp_fast_packed *pk, pp_cpu_isa isa, const void *const *in,
-                void *const *out, void *ws, pp_tpool *pool);
+int pp_fast_run(pp_op op, const pp_op_params *p, const pp_fast_packed *pk, pp_cpu_isa isa, int variant,
+                const void *const *in, void *const *out, void *ws, pp_tpool *pool);
 
 #ifdef __cplusplus
 }
