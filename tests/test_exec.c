@@ -1,6 +1,7 @@
 /* The executor: single-device results against a plain C reference, and every
  * placement (stages × replicas × micro-batch × batch, batches not divisible by
- * either) bit-identical to the single-device run. */
+ * either) and thread count bit-identical to the single-device run, as
+ * options.deterministic promises. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -24,11 +25,12 @@ static pp_code run_once(pp_exec *e, int mode, int batch, const void *const *in, 
     return mode & RUN_DEVICE ? pp_exec_run_device(e, batch, in, out, NULL, err) : pp_exec_run(e, batch, in, out, err);
 }
 
-static void run_mode(pp_graph *g, const char *devices, int stages, int micro, int batch, int mode, const float *x,
-                     float *probs, float *h3) {
+static void run_threads(pp_graph *g, const char *devices, int stages, int micro, int batch, int mode, int threads,
+                        const float *x, float *probs, float *h3) {
     pp_error err;
     pp_exec *e = NULL;
-    pp_exec_options o = {devices, stages, micro, batch, 2, 0, NULL, NULL, 0, 0, mode & RUN_GRAPHS, PP_PREC_FP32, 0, 0};
+    pp_exec_options o = {devices,           stages,       micro,   batch, 2, 0, NULL, NULL, 0, 0,
+                         mode & RUN_GRAPHS, PP_PREC_FP32, threads, 1};
     cr_assert_eq(pp_exec_create(g, &o, &e, &err), PP_OK, "%s: %s", devices, err.msg);
     cr_assert_null(pp_exec_notice(e), "%s", pp_exec_notice(e));
     const void *in[] = {x};
@@ -43,6 +45,11 @@ static void run_mode(pp_graph *g, const char *devices, int stages, int micro, in
     free(p2);
     free(h2);
     pp_exec_free(e);
+}
+
+static void run_mode(pp_graph *g, const char *devices, int stages, int micro, int batch, int mode, const float *x,
+                     float *probs, float *h3) {
+    run_threads(g, devices, stages, micro, batch, mode, 0, x, probs, h3);
 }
 
 static void run(pp_graph *g, const char *devices, int stages, int micro, int batch, const float *x, float *probs,
@@ -94,6 +101,21 @@ Test(exec, every_placement_is_bit_identical) {
         free(p2);
         free(h2);
     }
+    pp_graph_free(g);
+}
+
+Test(exec, deterministic_results_do_not_depend_on_the_thread_count) {
+    pp_graph *g = test_mlp_graph();
+    int batch = 9;
+    float *x = test_random_floats((size_t)batch * IN, 11);
+    float p1[OUT * 9], h1[HID * 9], p2[OUT * 9], h2[HID * 9];
+    run_threads(g, "cpu", 1, 0, batch, 0, 1, x, p1, h1);
+    for (int threads = 2; threads <= 5; threads += 3) {
+        run_threads(g, "cpu", 1, 4, batch, RUN_GRAPHS, threads, x, p2, h2);
+        cr_assert(memcmp(p1, p2, sizeof p1) == 0 && memcmp(h1, h2, sizeof h1) == 0, "%d threads differ from 1",
+                  threads);
+    }
+    free(x);
     pp_graph_free(g);
 }
 

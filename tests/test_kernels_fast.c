@@ -214,6 +214,7 @@ static const conv_case CONVS[] = {
     {"winograd one-sided pad", 2, 16, 17, 30, 16, 3, 3, 1, 1, 1, 0, 0, 1, 1, 1, 1, PP_ACT_NONE, 1, 0},
     {"winograd 7x7 images b8", 8, 24, 7, 7, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, PP_ACT_RELU, 0, 1},
     {"winograd C > 256 (two K blocks)", 3, 300, 12, 12, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, PP_ACT_SILU, 1, 0},
+    {"winograd 5x5 images b3 (9 tiles each)", 3, 16, 5, 5, 18, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, PP_ACT_RELU, 1, 0},
 };
 
 Test(fast_conv, matches_the_reference_over_odd_shapes) {
@@ -228,8 +229,9 @@ Test(fast_conv, matches_the_reference_over_odd_shapes) {
     }
 }
 
-/* With options.deterministic the kernel is chosen per image: Winograd for the
- * 7×7 images neither alone nor in a batch of 8. */
+/* With options.deterministic the kernel is chosen per image: the 5×5 images
+ * (9 tiles) take the implicit GEMM alone and in a batch of 3, where the batch's
+ * 27 tiles would otherwise take Winograd. */
 Test(fast_conv, an_image_gives_the_same_bytes_alone_or_in_a_batch) {
     g_deterministic = 1;
     check_conv_batch_invariant(&CONVS[1]);
@@ -238,6 +240,7 @@ Test(fast_conv, an_image_gives_the_same_bytes_alone_or_in_a_batch) {
     check_conv_batch_invariant(&CONVS[19]);
     check_conv_batch_invariant(&CONVS[20]);
     check_conv_batch_invariant(&CONVS[21]);
+    check_conv_batch_invariant(&CONVS[22]);
     g_deterministic = 0;
 }
 

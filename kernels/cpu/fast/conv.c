@@ -43,9 +43,8 @@ int pp_fast_conv_pack(const pp_conv_params *p, const float *w, const float *bias
     if (!(pk->w = pp_fast_alloc_floats((size_t)(stride * p->group)))) return -1;
     for (int64_t g = 0; g < p->group; g++) pp_gemm_pack(w + g * kg * ckk, ckk, 1, kg, ckk, kr->mr, pk->w + g * stride);
     pk->extra = stride;
-    /* the Winograd form too where an image has tiles enough that a batch of a
-     * few makes it pay */
-    if (isa == PP_ISA_AVX512 && pp_fast_winograd_fits(p) && ((p->oh + 1) / 2) * ((p->ow + 1) / 2) >= 16)
+    /* the Winograd form too, for the batch sizes it pays at */
+    if (isa == PP_ISA_AVX512 && pp_fast_winograd_fits(p))
         if (pp_fast_winograd_pack(p, w, isa, &pk->wino)) return -1;
     return 0;
 }
@@ -79,12 +78,26 @@ static void put_zeros(float *dst, int64_t jj, int64_t cnt, int64_t pp, int64_t k
     }
 }
 
+/* d[t] = src[2t] for t < n: the even elements of 32 at a time, reading no
+ * further than src[2n - 2]. */
+PP_AVX512 static void copy_even_avx512(float *d, const float *src, int64_t n) {
+    static const int32_t even[16] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+    __m512i ev = _mm512_loadu_si512(even);
+    for (int64_t t = 0; t < n; t += 16, src += 32) {
+        int64_t need = 2 * (n - t) - 1; /* elements of src still read */
+        __m512 a = _mm512_maskz_loadu_ps(pp512_mask(need), src),
+               b = _mm512_maskz_loadu_ps(pp512_mask(need - 16), src + 16);
+        _mm512_mask_storeu_ps(d + t, pp512_mask(n - t), _mm512_permutex2var_ps(a, ev, b));
+    }
+}
+
 static void put_values(float *dst, int64_t jj, const float *src, int64_t step, int64_t cnt, int64_t pp, int64_t kc,
                        int nr) {
     while (cnt > 0) {
         int64_t piece = nr - jj % nr < cnt ? nr - jj % nr : cnt;
         float *d = packed_at(dst, jj, pp, kc, nr);
         if (step == 1) memcpy(d, src, (size_t)piece * sizeof(float));
+        else if (step == 2 && nr == 32) /* nr 32: the AVX-512 kernel's panels */ copy_even_avx512(d, src, piece);
         else
             for (int64_t t = 0; t < piece; t++) d[t] = src[t * step];
         src += piece * step;
