@@ -15,7 +15,7 @@
 #include "fast_internal.h"
 #include "simd512.h"
 
-enum { ATT_QB = 16, ATT_DV_MAX = 256 };
+enum { ATT_QB = 64, ATT_DV_MAX = 256 }; /* query rows per task: one Kᵀ serves them all */
 
 typedef struct att_job {
     const pp_attention_params *p;

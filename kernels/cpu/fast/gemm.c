@@ -97,7 +97,9 @@ static void mm_task(void *arg, int64_t t, int thread) {
  * (four per thread), A blocks that stay in L2. */
 static void mm_split(const pp_gemm_kernel *kr, int64_t m, int64_t n, int threads, int64_t *mch, int64_t *nbp) {
     int64_t mp = (m + kr->mr - 1) / kr->mr, np = (n + kr->nr - 1) / kr->nr;
-    int64_t mpt = mp < 8 ? mp : 8; /* ≤ 96 rows of A per task with AVX-512 */
+    /* ≤ 288 rows of A per task with AVX-512 (288 KB a block, in L2): each B panel
+     * read from L3 then serves 24 micro-tiles */
+    int64_t mpt = mp < 24 ? mp : 24;
     int64_t mchunks = (mp + mpt - 1) / mpt;
     int64_t want = 4 * (int64_t)threads, nblk = (want + mchunks - 1) / mchunks;
     if (nblk > np) nblk = np;
