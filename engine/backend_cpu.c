@@ -454,8 +454,7 @@ static pp_code cpu_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
     if (c->reference) return PP_OK;
     for (int j = 0; j < 32 && j < l->node->n_in; j++)
         if ((l->weights >> j & 1u) && !l->in[j]) {
-            size_t ws = 0;
-            pp_fast_plan(l->node->op, &l->params, NULL, c->isa, c->threads, c->deterministic, &ws);
+            size_t ws = pp_fast_workspace_bound(l->node->op, &l->params, c->isa, c->threads);
             if (ws > l->ws_bytes) l->ws_bytes = ws;
             return PP_OK;
         }

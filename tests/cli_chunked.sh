@@ -22,7 +22,8 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 # Under mpirun or srun a run would be one rank of their job; this test is one process.
-run() { timeout 120 "$PPENGINE" run "$graph" --no-mpi --devices cpu "$@"; }
+# Chunks are batches of other sizes: --deterministic promises their bytes.
+run() { timeout 120 "$PPENGINE" run "$graph" --no-mpi --devices cpu --deterministic "$@"; }
 
 digits=$PP_SOURCE_DIR/examples/digits
 src=$digits/test_x.npy
@@ -60,7 +61,7 @@ echo "ok: a folder of 3 files in chunks of 1, 64 and 1000 gives the same logits.
 # ---- (b) kill -9, torn record, resume ------------------------------------------------------------
 out=$tmp/b
 man=$out/chunks/manifest
-"$PPENGINE" run "$graph" --no-mpi --devices cpu --input "$src" --output "$out" --chunk 4 --throttle-ms 20 \
+"$PPENGINE" run "$graph" --no-mpi --devices cpu --deterministic --input "$src" --output "$out" --chunk 4 --throttle-ms 20 \
   > /dev/null 2> "$tmp/b1.err" &
 pid=$!
 for ((i = 0; i < 6000; i++)); do # polls every 10 ms, 60 s at most

@@ -104,6 +104,25 @@ void pp_fast_packed_free(pp_fast_packed *pk) {
     free(pk);
 }
 
+size_t pp_fast_workspace_bound(pp_op op, const pp_op_params *p, pp_cpu_isa isa, int threads) {
+    size_t ws = 0, w2 = 0;
+    if (!takes(op, p)) return 0;
+    const pp_gemm_kernel *kr = pp_gemm_kernel_for(isa);
+    switch (op) {
+    case PP_OP_CONV: {
+        pp_fast_packed gemm_only = {op, NULL, NULL, 0, 0}; /* plans the implicit GEMM or depthwise */
+        pp_fast_conv_plan(&p->conv, &gemm_only, isa, threads, 1, &ws);
+        if (isa == PP_ISA_AVX512 && pp_fast_winograd_fits(&p->conv))
+            w2 = pp_fast_winograd_workspace(&p->conv, isa, threads);
+        return ws > w2 ? ws : w2;
+    }
+    case PP_OP_GEMM: return pp_fast_mm_workspace(kr, p->gemm.m, p->gemm.n, p->gemm.k, threads);
+    case PP_OP_MATMUL:
+        return pp_fast_mm_workspace(kr, p->matmul.batch * p->matmul.m, p->matmul.n, p->matmul.k, threads);
+    default: pp_fast_plan(op, p, NULL, isa, threads, 0, &ws); return ws;
+    }
+}
+
 size_t pp_fast_packed_source_bytes(const pp_fast_packed *pk) { return pk ? pk->src_bytes : 0; }
 
 int pp_fast_plan(pp_op op, const pp_op_params *p, const pp_fast_packed *pk, pp_cpu_isa isa, int threads,

@@ -85,6 +85,9 @@ size_t pp_fast_packed_source_bytes(const pp_fast_packed *pk);
  * (so an image gives the same bytes in any micro-batch). */
 int pp_fast_plan(pp_op op, const pp_op_params *p, const pp_fast_packed *pk, pp_cpu_isa isa, int threads,
                  int deterministic, size_t *ws_bytes);
+/* The most workspace any fast kernel for these params may plan, before the
+ * weights exist to pack (the engine sizes its arena first). */
+size_t pp_fast_workspace_bound(pp_op op, const pp_op_params *p, pp_cpu_isa isa, int threads);
 /* Runs it: in and out as for the reference kernel; ws of the planned size. */
 int pp_fast_run(pp_op op, const pp_op_params *p, const pp_fast_packed *pk, pp_cpu_isa isa, int variant,
                 const void *const *in, void *const *out, void *ws, pp_tpool *pool);
