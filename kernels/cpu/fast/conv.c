@@ -49,6 +49,14 @@ int pp_fast_conv_pack(const pp_conv_params *p, const float *w, const float *bias
     return 0;
 }
 
+/* gemm_view'd params of a 1×1 stride-1 unpadded convolution on images of half
+ * a panel or more (smaller ones, a squeeze-excite's 1×1 maps, fill tiles
+ * better with columns from across the batch), on AVX-512. */
+static int is_direct(const pp_conv_params *v, pp_cpu_isa isa) {
+    return isa == PP_ISA_AVX512 && v->ow >= 16 && v->h == 1 && v->oh == 1 && v->kh == 1 && v->kw == 1 &&
+           v->stride_w == 1 && !v->pad_left && !v->pad_right && !v->pad_top && !v->pad_bottom;
+}
+
 /* ---- the implicit GEMM ---------------------------------------------------------------- */
 
 typedef struct conv_job {
@@ -58,6 +66,8 @@ typedef struct conv_job {
     float *y;
     int64_t kg, cg, ckk, ohw, cols;    /* cols = N·OH·OW */
     int64_t nch, mbp;                  /* columns and A panels per task */
+    int direct;                        /* 1×1 on AVX-512: B read from the image in place, chunks per image */
+    int64_t per_img;                   /* direct: chunks per image */
     int64_t n_chunks, n_mblk, gstride; /* tasks = group · n_chunks · n_mblk */
     float *ws;
     size_t ws_floats;
@@ -173,6 +183,32 @@ static void conv_tile(const conv_job *j, int64_t kc, const float *ap, const floa
     }
 }
 
+/* A 1×1 stride-1 convolution's task: B is the image itself (channel rows H·W
+ * apart), so the micro-kernel reads it in place; chunks never cross images. */
+static void conv_task_direct(const conv_job *j, int64_t g, int64_t ch, int64_t mp0, int64_t mp1) {
+    const pp_gemm_kernel *kr = j->kr;
+    int64_t hw = j->ohw, n = ch / j->per_img, off = (ch % j->per_img) * j->nch;
+    int64_t ncols = hw - off < j->nch ? hw - off : j->nch, npanels = (ncols + kr->nr - 1) / kr->nr;
+    int64_t kblocks = (j->ckk + PP_GEMM_KC - 1) / PP_GEMM_KC;
+    const float *wg = j->wp + g * j->gstride, *xg = j->x + (n * j->p.c + g * j->cg) * hw + off;
+    for (int64_t kb = 0; kb < kblocks; kb++) {
+        int64_t kc = j->ckk - kb * PP_GEMM_KC < PP_GEMM_KC ? j->ckk - kb * PP_GEMM_KC : PP_GEMM_KC;
+        int last = kb == kblocks - 1;
+        for (int64_t mp = mp0; mp < mp1; mp++) {
+            const float *ap = wg + pp_gemm_panel_offset(j->kg, j->ckk, kr->mr, kb, mp);
+            int64_t k0 = g * j->kg + mp * kr->mr;
+            int mr = (int)(j->kg - mp * kr->mr < kr->mr ? j->kg - mp * kr->mr : kr->mr);
+            for (int64_t np = 0; np < npanels; np++) {
+                int64_t c0 = np * kr->nr, yoff = (n * j->p.k + k0) * hw + off + c0;
+                int nr = (int)(ncols - c0 < kr->nr ? ncols - c0 : kr->nr);
+                pp_gemm_epi epi = {j->bias ? j->bias + k0 : NULL, NULL, j->res ? j->res + yoff : NULL, hw, j->p.act};
+                pp_gemm_ukr_avx512_strided(kc, ap, xg + kb * PP_GEMM_KC * hw + c0, hw, j->y + yoff, hw, mr, nr, kb > 0,
+                                           last ? &epi : NULL);
+            }
+        }
+    }
+}
+
 static void conv_task(void *arg, int64_t t, int thread) {
     const conv_job *j = arg;
     const pp_gemm_kernel *kr = j->kr;
@@ -181,6 +217,10 @@ static void conv_task(void *arg, int64_t t, int thread) {
     int64_t j0 = ch * j->nch, ncols = j->cols - j0 < j->nch ? j->cols - j0 : j->nch;
     int64_t mpanels = (j->kg + kr->mr - 1) / kr->mr;
     int64_t mp0 = mb * j->mbp, mp1 = mp0 + j->mbp < mpanels ? mp0 + j->mbp : mpanels;
+    if (j->direct) {
+        conv_task_direct(j, g, ch, mp0, mp1);
+        return;
+    }
     float *bbuf = j->ws + (size_t)thread * j->ws_floats;
     float *tmp = bbuf + (size_t)PP_GEMM_KC * (size_t)j->nch;
     int64_t kblocks = (j->ckk + PP_GEMM_KC - 1) / PP_GEMM_KC, npanels = (ncols + kr->nr - 1) / kr->nr;
@@ -204,12 +244,13 @@ static void conv_task(void *arg, int64_t t, int thread) {
 
 /* Column chunks of NCH_PANELS panels; when they are too few to keep the
  * threads busy, the rows (output channels) are split as well. */
-static void conv_split(const pp_conv_params *p, const pp_gemm_kernel *kr, int threads, int64_t *nch, int64_t *n_chunks,
-                       int64_t *mbp, int64_t *n_mblk) {
-    int64_t cols = p->n * p->oh * p->ow, kg = p->k / p->group;
+static void conv_split(const pp_conv_params *p, const pp_gemm_kernel *kr, int threads, int direct, int64_t *nch,
+                       int64_t *n_chunks, int64_t *mbp, int64_t *n_mblk) {
+    /* direct: chunks within each image */
+    int64_t ohw = p->oh * p->ow, cols = direct ? ohw : p->n * ohw, kg = p->k / p->group;
     *nch = (int64_t)NCH_PANELS * kr->nr;
     if (cols < *nch) *nch = (cols + kr->nr - 1) / kr->nr * kr->nr;
-    *n_chunks = (cols + *nch - 1) / *nch;
+    *n_chunks = (cols + *nch - 1) / *nch * (direct ? p->n : 1);
     int64_t mpanels = (kg + kr->mr - 1) / kr->mr, want = 4 * (int64_t)threads;
     int64_t have = p->group * *n_chunks, mblk = have >= want ? 1 : (want + have - 1) / have;
     if (mblk > mpanels) mblk = mpanels;
@@ -322,7 +363,7 @@ int pp_fast_conv_plan(const pp_conv_params *p, const pp_fast_packed *pk, pp_cpu_
     pp_conv_params v = gemm_view(p);
     const pp_gemm_kernel *kr = pp_gemm_kernel_for(isa);
     int64_t nch, n_chunks, mbp, n_mblk;
-    conv_split(&v, kr, threads, &nch, &n_chunks, &mbp, &n_mblk);
+    conv_split(&v, kr, threads, is_direct(&v, isa), &nch, &n_chunks, &mbp, &n_mblk);
     *ws = (size_t)threads * conv_ws_floats(kr, nch) * sizeof(float) + 64;
     return 1;
 }
@@ -352,7 +393,9 @@ int pp_fast_conv_run(const pp_conv_params *p, const pp_fast_packed *pk, pp_cpu_i
     j.x = x, j.wp = pk->w, j.bias = bias, j.res = res, j.y = y;
     j.kg = p->k / p->group, j.cg = p->c / p->group, j.ckk = j.cg * p->kh * p->kw;
     j.ohw = j.p.oh * j.p.ow, j.cols = p->n * j.ohw, j.gstride = pk->extra;
-    conv_split(&j.p, j.kr, threads, &j.nch, &j.n_chunks, &j.mbp, &j.n_mblk);
+    j.direct = is_direct(&j.p, isa);
+    conv_split(&j.p, j.kr, threads, j.direct, &j.nch, &j.n_chunks, &j.mbp, &j.n_mblk);
+    j.per_img = j.direct ? j.n_chunks / p->n : 0;
     j.ws_floats = conv_ws_floats(j.kr, j.nch);
     j.ws = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
     if (j.ckk == 0) return 1;

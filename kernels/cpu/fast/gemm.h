@@ -50,6 +50,9 @@ void pp_gemm_ukr_avx2(int64_t kc, const float *a, const float *b, float *c, int6
                       const pp_gemm_epi *epi);
 void pp_gemm_ukr_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int mr, int nr,
                          int accumulate, const pp_gemm_epi *epi);
+/* AVX-512 with B unpacked: row p at b + p·ldb (ukr_avx512.c). */
+void pp_gemm_ukr_avx512_strided(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int mr,
+                                int nr, int accumulate, const pp_gemm_epi *epi);
 /* The scalar store: tile (mr × nr of a row stride ts) into c, with epi. */
 void pp_gemm_store_tile(const float *tile, int64_t ts, float *c, int64_t ldc, int mr, int nr, int accumulate,
                         const pp_gemm_epi *epi);
