@@ -67,7 +67,8 @@ PP_AVX512 void pp_gemm_ukr_avx512_strided(int64_t kc, const float *restrict a, c
                                           const pp_gemm_epi *epi) {
     __mmask16 m0 = pp512_mask(nr), m1 = pp512_mask(nr - 16);
     ZERO2(0)
-    ZERO2(1) ZERO2(2) ZERO2(3) ZERO2(4) ZERO2(5) ZERO2(6) ZERO2(7) ZERO2(8) ZERO2(9) ZERO2(10)
+    ZERO2(1)
+    ZERO2(2) ZERO2(3) ZERO2(4) ZERO2(5) ZERO2(6) ZERO2(7) ZERO2(8) ZERO2(9) ZERO2(10)
         ZERO2(11) for (int64_t p = 0; p < kc; p++) {
         __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16);
         FMA2(0) FMA2(1) FMA2(2) FMA2(3) FMA2(4) FMA2(5) FMA2(6) FMA2(7) FMA2(8) FMA2(9) FMA2(10) FMA2(11) a += 12;

@@ -194,15 +194,6 @@ static void wg_task(void *arg, int64_t t, int thread) {
     int64_t t0 = ch * j->nch, ncols = j->tiles - t0 < j->nch ? j->tiles - t0 : j->nch;
     int64_t k0 = kb_task * j->kblk, kn = p->k - k0 < j->kblk ? p->k - k0 : j->kblk;
     float *vbuf = j->ws + (size_t)thread * j->ws_floats, *mbuf = vbuf + WG_T * j->vstride;
-    /* columns past the chunk in its last panel: zeros, so the products there stay finite */
-    if (ncols % kr->nr)
-        for (int x = 0; x < WG_T; x++)
-            for (int64_t c = 0; c < p->c; c++) {
-                int64_t kb = c / PP_GEMM_KC;
-                float *row = vbuf + x * j->vstride + pp_gemm_panel_offset(j->nch, p->c, kr->nr, kb, ncols / kr->nr) +
-                             (c % PP_GEMM_KC) * kr->nr;
-                memset(row + ncols % kr->nr, 0, sizeof(float) * (size_t)(kr->nr - ncols % kr->nr));
-            }
     FOR_TILE_RUNS(j, t0, ncols, input_transform(j, n, ty, tx0, cnt, p0, vbuf));
     int64_t kblocks = (p->c + PP_GEMM_KC - 1) / PP_GEMM_KC, npanels = (ncols + kr->nr - 1) / kr->nr;
     int64_t mp0 = k0 / kr->mr, mp1 = (k0 + kn + kr->mr - 1) / kr->mr;
@@ -217,7 +208,9 @@ static void wg_task(void *arg, int64_t t, int thread) {
                 for (int64_t np = 0; np < npanels; np++) {
                     const float *bp = vbuf + x * j->vstride + pp_gemm_panel_offset(j->nch, p->c, kr->nr, kb, np);
                     int nr = (int)(ncols - np * kr->nr < kr->nr ? ncols - np * kr->nr : kr->nr);
-                    kr->ukr(kc, ap, bp, mx + (mp * kr->mr - k0) * j->nch + np * kr->nr, j->nch, mr, nr, kb > 0, NULL);
+                    /* reads only the nr columns the chunk filled: the rest of the panel is never written */
+                    pp_gemm_ukr_avx512_strided(kc, ap, bp, kr->nr, mx + (mp * kr->mr - k0) * j->nch + np * kr->nr,
+                                               j->nch, mr, nr, kb > 0, NULL);
                 }
             }
         }
