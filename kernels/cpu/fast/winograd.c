@@ -93,13 +93,13 @@ PP_AVX512 static void put_lanes(float *v0, int64_t nch, int64_t C, int nr, int64
 }
 
 /* Tiles tx0..tx0+cnt of tile row ty of image n, every channel: V into vbuf. */
-PP_AVX512 static void input_transform(const wg_job *j, int64_t n, int64_t ty, int64_t tx0, int cnt, int64_t p0,
-                                      float *vbuf) {
+PP_AVX512 static void input_transform(const wg_job *j, int64_t c0, int64_t c1, int64_t n, int64_t ty, int64_t tx0,
+                                      int cnt, int64_t p0, float *vbuf) {
     static const int32_t even[16] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
     const pp_conv_params *p = j->p;
     __m512i ev = _mm512_loadu_si512(even);
     int nr = j->kr->nr;
-    for (int64_t c = 0; c < p->c; c++) {
+    for (int64_t c = c0; c < c1; c++) {
         const float *xc = j->x + (n * p->c + c) * p->h * p->w;
         __m512 d[4][4];
         for (int r = 0; r < 4; r++) {
@@ -186,6 +186,57 @@ PP_AVX512 static void output_transform(const wg_job *j, const float *mbuf, int64
         t_ += cnt;                                                                                                     \
     }
 
+/* The 16 products of position x for output-channel panels [mp0, mp1), chunk
+ * columns [0, ncols), from V (vbuf) into M (mbuf, kblk rows from k0). */
+static void wg_products(const wg_job *j, int x, int64_t mp0, int64_t mp1, int64_t k0, int64_t ncols, const float *vbuf,
+                        float *mbuf) {
+    const pp_gemm_kernel *kr = j->kr;
+    const pp_conv_params *p = j->p;
+    int64_t kblocks = (p->c + PP_GEMM_KC - 1) / PP_GEMM_KC, npanels = (ncols + kr->nr - 1) / kr->nr;
+    const float *u = j->u + x * j->ustride;
+    float *mx = mbuf + x * j->kblk * j->nch;
+    for (int64_t kb = 0; kb < kblocks; kb++) {
+        int64_t kc = p->c - kb * PP_GEMM_KC < PP_GEMM_KC ? p->c - kb * PP_GEMM_KC : PP_GEMM_KC;
+        for (int64_t mp = mp0; mp < mp1; mp++) {
+            const float *ap = u + pp_gemm_panel_offset(p->k, p->c, kr->mr, kb, mp);
+            int mr = (int)(p->k - mp * kr->mr < kr->mr ? p->k - mp * kr->mr : kr->mr);
+            for (int64_t np = 0; np < npanels; np++) {
+                const float *bp = vbuf + x * j->vstride + pp_gemm_panel_offset(j->nch, p->c, kr->nr, kb, np);
+                int nr = (int)(ncols - np * kr->nr < kr->nr ? ncols - np * kr->nr : kr->nr);
+                /* reads only the nr columns the chunk filled: the rest of the panel is never written */
+                pp_gemm_ukr_avx512_strided(kc, ap, bp, kr->nr, mx + (mp * kr->mr - k0) * j->nch + np * kr->nr, j->nch,
+                                           mr, nr, kb > 0, NULL);
+            }
+        }
+    }
+}
+
+/* Few tiles (batch 1's late layers: 49 or 16): one chunk, shared by three
+ * passes over the pool instead of each task transforming it again: the input
+ * transform by channel blocks, the products by (position, panel block), the
+ * output transform by channel blocks. */
+enum { WG_SHARED_CB = 32, WG_SHARED_MP = 2 };
+
+static void wg_shared_in(void *arg, int64_t t, int thread) {
+    const wg_job *j = arg;
+    int64_t c0 = t * WG_SHARED_CB, c1 = c0 + WG_SHARED_CB < j->p->c ? c0 + WG_SHARED_CB : j->p->c;
+    FOR_TILE_RUNS(j, 0, j->tiles, input_transform(j, c0, c1, n, ty, tx0, cnt, p0, j->ws));
+}
+
+static void wg_shared_mul(void *arg, int64_t t, int thread) {
+    const wg_job *j = arg;
+    int64_t kpanels = (j->p->k + j->kr->mr - 1) / j->kr->mr, per = (kpanels + WG_SHARED_MP - 1) / WG_SHARED_MP;
+    int x = (int)(t / WG_SHARED_MP), mp0 = (t % WG_SHARED_MP) * per, mp1 = mp0 + per < kpanels ? mp0 + per : kpanels;
+    wg_products(j, x, mp0, mp1, 0, j->tiles, j->ws, j->ws + WG_T * j->vstride);
+}
+
+static void wg_shared_out(void *arg, int64_t t, int thread) {
+    const wg_job *j = arg;
+    int64_t k0 = t * WG_SHARED_CB, kn = j->p->k - k0 < WG_SHARED_CB ? j->p->k - k0 : WG_SHARED_CB;
+    const float *mbuf = j->ws + WG_T * j->vstride + k0 * j->nch;
+    FOR_TILE_RUNS(j, 0, j->tiles, output_transform(j, mbuf, k0, kn, n, ty, tx0, cnt, p0));
+}
+
 static void wg_task(void *arg, int64_t t, int thread) {
     const wg_job *j = arg;
     const pp_gemm_kernel *kr = j->kr;
@@ -194,33 +245,26 @@ static void wg_task(void *arg, int64_t t, int thread) {
     int64_t t0 = ch * j->nch, ncols = j->tiles - t0 < j->nch ? j->tiles - t0 : j->nch;
     int64_t k0 = kb_task * j->kblk, kn = p->k - k0 < j->kblk ? p->k - k0 : j->kblk;
     float *vbuf = j->ws + (size_t)thread * j->ws_floats, *mbuf = vbuf + WG_T * j->vstride;
-    FOR_TILE_RUNS(j, t0, ncols, input_transform(j, n, ty, tx0, cnt, p0, vbuf));
-    int64_t kblocks = (p->c + PP_GEMM_KC - 1) / PP_GEMM_KC, npanels = (ncols + kr->nr - 1) / kr->nr;
+    FOR_TILE_RUNS(j, t0, ncols, input_transform(j, 0, p->c, n, ty, tx0, cnt, p0, vbuf));
     int64_t mp0 = k0 / kr->mr, mp1 = (k0 + kn + kr->mr - 1) / kr->mr;
-    for (int x = 0; x < WG_T; x++) {
-        const float *u = j->u + x * j->ustride;
-        float *mx = mbuf + x * j->kblk * j->nch;
-        for (int64_t kb = 0; kb < kblocks; kb++) {
-            int64_t kc = p->c - kb * PP_GEMM_KC < PP_GEMM_KC ? p->c - kb * PP_GEMM_KC : PP_GEMM_KC;
-            for (int64_t mp = mp0; mp < mp1; mp++) {
-                const float *ap = u + pp_gemm_panel_offset(p->k, p->c, kr->mr, kb, mp);
-                int mr = (int)(p->k - mp * kr->mr < kr->mr ? p->k - mp * kr->mr : kr->mr);
-                for (int64_t np = 0; np < npanels; np++) {
-                    const float *bp = vbuf + x * j->vstride + pp_gemm_panel_offset(j->nch, p->c, kr->nr, kb, np);
-                    int nr = (int)(ncols - np * kr->nr < kr->nr ? ncols - np * kr->nr : kr->nr);
-                    /* reads only the nr columns the chunk filled: the rest of the panel is never written */
-                    pp_gemm_ukr_avx512_strided(kc, ap, bp, kr->nr, mx + (mp * kr->mr - k0) * j->nch + np * kr->nr,
-                                               j->nch, mr, nr, kb > 0, NULL);
-                }
-            }
-        }
-    }
+    for (int x = 0; x < WG_T; x++) wg_products(j, x, mp0, mp1, k0, ncols, vbuf, mbuf);
     FOR_TILE_RUNS(j, t0, ncols, output_transform(j, mbuf, k0, kn, n, ty, tx0, cnt, p0));
+}
+
+/* Whether the tiles fit one chunk of two panels and the passes share it. */
+static int wg_shared(const pp_conv_params *p, const pp_gemm_kernel *kr) {
+    return p->n * ((p->oh + 1) / 2) * ((p->ow + 1) / 2) <= 2 * kr->nr;
 }
 
 static void wg_split(const pp_conv_params *p, const pp_gemm_kernel *kr, int threads, int64_t *nch, int64_t *n_chunks,
                      int64_t *kblk, int64_t *n_kblk) {
     int64_t tiles = p->n * ((p->oh + 1) / 2) * ((p->ow + 1) / 2);
+    if (wg_shared(p, kr)) {
+        *nch = (tiles + kr->nr - 1) / kr->nr * kr->nr;
+        *n_chunks = *n_kblk = 1;
+        *kblk = p->k;
+        return;
+    }
     *nch = p->c > 128 || p->k > 128 ? kr->nr : 2 * kr->nr; /* V and M of a task in L2 */
     *n_chunks = (tiles + *nch - 1) / *nch;
     int64_t kpanels = (p->k + kr->mr - 1) / kr->mr, want = 4 * (int64_t)threads;
@@ -239,7 +283,7 @@ size_t pp_fast_winograd_workspace(const pp_conv_params *p, pp_cpu_isa isa, int t
     const pp_gemm_kernel *kr = pp_gemm_kernel_for(isa);
     int64_t nch, n_chunks, kblk, n_kblk;
     wg_split(p, kr, threads, &nch, &n_chunks, &kblk, &n_kblk);
-    return (size_t)threads * wg_ws_floats(p, kr, nch, kblk) * sizeof(float) + 64;
+    return (size_t)(wg_shared(p, kr) ? 1 : threads) * wg_ws_floats(p, kr, nch, kblk) * sizeof(float) + 64;
 }
 
 void pp_fast_winograd_run(const pp_conv_params *p, const float *u, const float *x, const float *bias, const float *res,
@@ -255,5 +299,11 @@ void pp_fast_winograd_run(const pp_conv_params *p, const float *u, const float *
     j.vstride = pp_gemm_packed_size(j.nch, p->c, j.kr->nr);
     j.ws_floats = wg_ws_floats(p, j.kr, j.nch, j.kblk);
     j.ws = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+    if (wg_shared(p, j.kr)) {
+        pp_tpool_run(pool, (p->c + WG_SHARED_CB - 1) / WG_SHARED_CB, wg_shared_in, &j);
+        pp_tpool_run(pool, WG_T * WG_SHARED_MP, wg_shared_mul, &j);
+        pp_tpool_run(pool, (p->k + WG_SHARED_CB - 1) / WG_SHARED_CB, wg_shared_out, &j);
+        return;
+    }
     pp_tpool_run(pool, j.n_chunks * j.n_kblk, wg_task, &j);
 }
