@@ -3,15 +3,17 @@
 #include "gemm.h"
 #include "simd512.h"
 
-#define ZERO2(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = _mm512_setzero_ps();
+#define ZERO2(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = _mm512_setzero_ps()
 #define FMA2(i)                                                                                                        \
-    {                                                                                                                  \
+    do {                                                                                                               \
         __m512 av = _mm512_set1_ps(a[i]);                                                                              \
         c##i##0 = _mm512_fmadd_ps(av, b0, c##i##0);                                                                    \
         c##i##1 = _mm512_fmadd_ps(av, b1, c##i##1);                                                                    \
-    }
+    } while (0)
 #define STORE2(i)                                                                                                      \
-    if (i < mr) store_row(c + (i)*ldc, c##i##0, c##i##1, m0, m1, accumulate, epi, i);
+    do {                                                                                                               \
+        if (i < mr) store_row(c + (i)*ldc, c##i##0, c##i##1, m0, m1, accumulate, epi, i);                              \
+    } while (0)
 
 PP_AVX512 static inline void store_row(float *cr, __m512 v0, __m512 v1, __mmask16 m0, __mmask16 m1, int accumulate,
                                        const pp_gemm_epi *epi, int i) {
@@ -45,18 +47,48 @@ PP_AVX512 static inline void store_row(float *cr, __m512 v0, __m512 v1, __mmask1
 
 PP_AVX512 void pp_gemm_ukr_avx512(int64_t kc, const float *restrict a, const float *restrict b, float *c, int64_t ldc,
                                   int mr, int nr, int accumulate, const pp_gemm_epi *epi) {
-    ZERO2(0)
-    ZERO2(1)
-    ZERO2(2)
-    ZERO2(3)
-    ZERO2(4) ZERO2(5) ZERO2(6) ZERO2(7) ZERO2(8) ZERO2(9) ZERO2(10) ZERO2(11) for (int64_t p = 0; p < kc; p++) {
+    ZERO2(0);
+    ZERO2(1);
+    ZERO2(2);
+    ZERO2(3);
+    ZERO2(4);
+    ZERO2(5);
+    ZERO2(6);
+    ZERO2(7);
+    ZERO2(8);
+    ZERO2(9);
+    ZERO2(10);
+    ZERO2(11);
+    for (int64_t p = 0; p < kc; p++) {
         __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-        FMA2(0) FMA2(1) FMA2(2) FMA2(3) FMA2(4) FMA2(5) FMA2(6) FMA2(7) FMA2(8) FMA2(9) FMA2(10) FMA2(11) a += 12;
+        FMA2(0);
+        FMA2(1);
+        FMA2(2);
+        FMA2(3);
+        FMA2(4);
+        FMA2(5);
+        FMA2(6);
+        FMA2(7);
+        FMA2(8);
+        FMA2(9);
+        FMA2(10);
+        FMA2(11);
+        a += 12;
         b += 32;
     }
     __mmask16 m0 = pp512_mask(nr), m1 = pp512_mask(nr - 16);
-    STORE2(0)
-    STORE2(1) STORE2(2) STORE2(3) STORE2(4) STORE2(5) STORE2(6) STORE2(7) STORE2(8) STORE2(9) STORE2(10) STORE2(11)
+    STORE2(0);
+    STORE2(1);
+    STORE2(2);
+    STORE2(3);
+    STORE2(4);
+    STORE2(5);
+    STORE2(6);
+    STORE2(7);
+    STORE2(8);
+    STORE2(9);
+    STORE2(10);
+    STORE2(11);
 }
 
 /* The same with B read in place: row p of the panel at b + p·ldb, nr valid
@@ -66,14 +98,45 @@ PP_AVX512 void pp_gemm_ukr_avx512_strided(int64_t kc, const float *restrict a, c
                                           float *c, int64_t ldc, int mr, int nr, int accumulate,
                                           const pp_gemm_epi *epi) {
     __mmask16 m0 = pp512_mask(nr), m1 = pp512_mask(nr - 16);
-    ZERO2(0)
-    ZERO2(1)
-    ZERO2(2) ZERO2(3) ZERO2(4) ZERO2(5) ZERO2(6) ZERO2(7) ZERO2(8) ZERO2(9) ZERO2(10)
-        ZERO2(11) for (int64_t p = 0; p < kc; p++) {
+    ZERO2(0);
+    ZERO2(1);
+    ZERO2(2);
+    ZERO2(3);
+    ZERO2(4);
+    ZERO2(5);
+    ZERO2(6);
+    ZERO2(7);
+    ZERO2(8);
+    ZERO2(9);
+    ZERO2(10);
+    ZERO2(11);
+    for (int64_t p = 0; p < kc; p++) {
         __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16);
-        FMA2(0) FMA2(1) FMA2(2) FMA2(3) FMA2(4) FMA2(5) FMA2(6) FMA2(7) FMA2(8) FMA2(9) FMA2(10) FMA2(11) a += 12;
+        FMA2(0);
+        FMA2(1);
+        FMA2(2);
+        FMA2(3);
+        FMA2(4);
+        FMA2(5);
+        FMA2(6);
+        FMA2(7);
+        FMA2(8);
+        FMA2(9);
+        FMA2(10);
+        FMA2(11);
+        a += 12;
         b += ldb;
     }
-    STORE2(0)
-    STORE2(1) STORE2(2) STORE2(3) STORE2(4) STORE2(5) STORE2(6) STORE2(7) STORE2(8) STORE2(9) STORE2(10) STORE2(11)
+    STORE2(0);
+    STORE2(1);
+    STORE2(2);
+    STORE2(3);
+    STORE2(4);
+    STORE2(5);
+    STORE2(6);
+    STORE2(7);
+    STORE2(8);
+    STORE2(9);
+    STORE2(10);
+    STORE2(11);
 }
