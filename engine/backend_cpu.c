@@ -12,7 +12,7 @@
  * thread joining in; the reference kernels' OpenMP is held to one thread here,
  * so no second team competes for the cores. A node's packed weights are made at
  * its first prepare and shared by all its launches (every micro-batch size and
- * slot), freed with the last.
+ * slot, and the preparation that only sizes the arena), freed with the device.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -94,7 +94,6 @@ static void event_wait_gen(pp_event *e, uint64_t gen) {
 typedef struct packed_entry {
     const pp_node *node;
     pp_fast_packed *pk;
-    int refs;
     struct packed_entry *next;
 } packed_entry;
 
@@ -202,6 +201,12 @@ typedef struct cpu_ctx {
 static void cpu_destroy(pp_backend *b) {
     cpu_ctx *c = b->ctx;
     pp_tpool_free(c->pool);
+    while (c->packed) {
+        packed_entry *next = c->packed->next;
+        pp_fast_packed_free(c->packed->pk);
+        pp_free(c->packed);
+        c->packed = next;
+    }
     pthread_mutex_destroy(&c->mu);
     pp_free(c);
     pp_free(b);
@@ -417,28 +422,14 @@ static pp_code packed_for(pp_backend *b, const pp_launch *l, packed_entry **out,
             pp_fast_packed_free(pk);
             rc = pp_error_nomem(err, "%s: out of memory", b->name);
         } else if (pk) {
-            *e = (packed_entry){l->node, pk, 0, c->packed};
+            *e = (packed_entry){l->node, pk, c->packed};
             c->packed = e;
             release_pages(l->in[1], pp_fast_packed_source_bytes(pk));
         }
     }
-    if (e) e->refs++;
     pthread_mutex_unlock(&c->mu);
     *out = e;
     return rc;
-}
-
-static void packed_release(cpu_ctx *c, packed_entry *e) {
-    if (!e) return;
-    pthread_mutex_lock(&c->mu);
-    if (--e->refs == 0) {
-        packed_entry **pp = &c->packed;
-        while (*pp != e) pp = &(*pp)->next;
-        *pp = e->next;
-        pp_fast_packed_free(e->pk);
-        pp_free(e);
-    }
-    pthread_mutex_unlock(&c->mu);
 }
 
 static pp_code cpu_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
@@ -466,12 +457,10 @@ static pp_code cpu_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
     size_t ws = 0;
     int variant = pp_fast_plan(l->node->op, &l->params, pe ? pe->pk : NULL, c->isa, c->threads, c->deterministic, &ws);
     if (!variant) {
-        packed_release(c, pe);
         return PP_OK;
     }
     cpu_launch_state *st = pp_calloc(1, sizeof *st);
     if (!st) {
-        packed_release(c, pe);
         return pp_error_nomem(err, "%s: out of memory", b->name);
     }
     *st = (cpu_launch_state){pe, c->pool, c->isa, variant};
@@ -483,7 +472,6 @@ static pp_code cpu_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
 static void cpu_release(pp_backend *b, pp_launch *l) {
     cpu_launch_state *st = l->state;
     if (!st) return;
-    packed_release(b->ctx, st->packed);
     pp_free(st);
     l->state = NULL;
 }

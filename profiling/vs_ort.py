@@ -120,7 +120,9 @@ def pp_bench(build, graph, batch, threads, iters, json_path):
     p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
         with open(json_path + ".log") as f:
-            raise RuntimeError("%s failed: %s" % (" ".join(argv), f.read().strip()))
+            raise RuntimeError("%s failed (exit status %d%s): %s" % (
+                " ".join(argv), p.returncode, " = signal %d" % -p.returncode if p.returncode < 0 else "",
+                f.read().strip()))
     with open(json_path) as f:
         lat = json.load(f)["latency_ms"]
     return lat, usage.ru_maxrss

@@ -8,8 +8,9 @@
  *
  * A worker may notice a job late, after the caller has returned: it then finds
  * every task claimed and never calls fn, whose arg may be gone. Before
- * publishing the next job, the caller waits until no worker is still inside the
- * previous one, so a late worker never takes a new job's task with an old fn.
+ * publishing the next job the caller waits, holding the mutex under which
+ * workers take jobs, until none is still inside an earlier one, so a late
+ * worker never takes a new job's task with an old fn.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -136,9 +137,15 @@ void pp_tpool_run(pp_tpool *p, int64_t tasks, pp_pool_fn fn, void *arg) {
         for (int64_t t = 0; t < tasks; t++) fn(arg, t, 0);
         return;
     }
-    /* workers still inside the previous job would claim from the new counter */
-    while (atomic_load(&p->active) != 0) sched_yield();
+    /* A worker still inside an earlier job would claim from the new counter and
+     * call the old fn. Workers take a job (and count themselves active) under
+     * the mutex, so with it held and none active, none can take the old one. */
     pthread_mutex_lock(&p->mu);
+    while (atomic_load(&p->active) != 0) {
+        pthread_mutex_unlock(&p->mu);
+        sched_yield();
+        pthread_mutex_lock(&p->mu);
+    }
     p->fn = fn;
     p->arg = arg;
     p->tasks = tasks;
