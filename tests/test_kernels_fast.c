@@ -215,6 +215,7 @@ static const conv_case CONVS[] = {
     {"winograd 7x7 images b8", 8, 24, 7, 7, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, PP_ACT_RELU, 0, 1},
     {"winograd C > 256 (two K blocks)", 3, 300, 12, 12, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, PP_ACT_SILU, 1, 0},
     {"winograd 5x5 images b3 (9 tiles each)", 3, 16, 5, 5, 18, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, PP_ACT_RELU, 1, 0},
+    {"1x1 on 1x1 maps b3 (squeeze-excite)", 3, 40, 1, 1, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, PP_ACT_SIGMOID, 1, 0},
 };
 
 Test(fast_conv, matches_the_reference_over_odd_shapes) {
@@ -241,6 +242,7 @@ Test(fast_conv, an_image_gives_the_same_bytes_alone_or_in_a_batch) {
     check_conv_batch_invariant(&CONVS[20]);
     check_conv_batch_invariant(&CONVS[21]);
     check_conv_batch_invariant(&CONVS[22]);
+    check_conv_batch_invariant(&CONVS[23]); /* one column alone, three in a batch */
     g_deterministic = 0;
 }
 

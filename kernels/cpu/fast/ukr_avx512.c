@@ -45,8 +45,39 @@ PP_AVX512 static inline void store_row(float *cr, __m512 v0, __m512 v1, __mmask1
     _mm512_mask_storeu_ps(cr + 16, m1, v1);
 }
 
+/* One row (a GEMM at batch 1) or one column (a 1×1 convolution on a 1×1 map at
+ * batch 1): the full tile would spend 24 multiply-adds per step on 2 or 1 useful
+ * ones. The same sums in the same order, and the same vector store, as the
+ * tile: an element's bytes do not depend on which path computed it. */
+PP_AVX512 static void row_or_column(int64_t kc, const float *restrict a, const float *restrict b, float *c, int64_t ldc,
+                                    int mr, int nr, int accumulate, const pp_gemm_epi *epi) {
+    __mmask16 m0 = pp512_mask(nr), m1 = pp512_mask(nr - 16);
+    if (mr == 1) {
+        __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps();
+        for (int64_t p = 0; p < kc; p++) {
+            __m512 av = _mm512_set1_ps(a[p * 12]);
+            c0 = _mm512_fmadd_ps(av, _mm512_load_ps(b + p * 32), c0);
+            c1 = _mm512_fmadd_ps(av, _mm512_load_ps(b + p * 32 + 16), c1);
+        }
+        store_row(c, c0, c1, m0, m1, accumulate, epi, 0);
+        return;
+    }
+    __mmask16 rows = pp512_mask(12);
+    __m512 acc = _mm512_setzero_ps(); /* lane i: row i */
+    for (int64_t p = 0; p < kc; p++)
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(rows, a + p * 12), _mm512_set1_ps(b[p * 32]), acc);
+    float t[16];
+    _mm512_storeu_ps(t, acc);
+    for (int i = 0; i < mr; i++)
+        store_row(c + i * ldc, _mm512_set1_ps(t[i]), _mm512_setzero_ps(), m0, 0, accumulate, epi, i);
+}
+
 PP_AVX512 void pp_gemm_ukr_avx512(int64_t kc, const float *restrict a, const float *restrict b, float *c, int64_t ldc,
                                   int mr, int nr, int accumulate, const pp_gemm_epi *epi) {
+    if (mr == 1 || nr == 1) {
+        row_or_column(kc, a, b, c, ldc, mr, nr, accumulate, epi);
+        return;
+    }
     ZERO2(0);
     ZERO2(1);
     ZERO2(2);
