@@ -44,7 +44,7 @@ stale() {
 }
 
 srcs=()
-for s in "$root"/loader/*.c "$root"/kernels/cpu/*.c "$root"/engine/*.c "$root"/engine/nocuda/*.c "$root"/converter/*.c; do
+for s in "$root"/loader/*.c "$root"/kernels/cpu/*.c "$root"/kernels/cpu/fast/*.c "$root"/engine/*.c "$root"/engine/nocuda/*.c "$root"/converter/*.c; do
     [ -e "$s" ] && srcs+=("$s")
 done
 todo=()
