@@ -593,6 +593,238 @@ static pp_code persid(pp_pickle *P) {
 
 /* ---- the machine -------------------------------------------------------------------- */
 
+/* PROTO, FRAME, GLOBAL, STACK_GLOBAL and the memo. */
+static pp_code op_frame_global_memo(pp_pickle *P, const uint8_t *a) {
+    pp_code rc = PP_OK;
+    switch (P->op) {
+    case 0x80: /* PROTO */
+        if ((rc = need(P, 1))) break;
+        if (a[0] > 5) return fail(P, PP_ERR_UNSUPPORTED, "pickle protocol %u", a[0]);
+        P->pos += 1;
+        break;
+    case 0x95: /* FRAME: advisory length, frames are not needed to read */
+        if ((rc = need(P, 8))) break;
+        if (rd_le(a, 8) > P->size - P->pos - 8) return fail(P, PP_ERR_FORMAT, "frame runs past the end");
+        P->pos += 8;
+        break;
+    case 0x63: { /* GLOBAL module\nname\n */
+        const uint8_t *nl1 = memchr(a, '\n', P->size - P->pos);
+        if (!nl1) return fail(P, PP_ERR_FORMAT, "unterminated module name");
+        const uint8_t *nl2 = memchr(nl1 + 1, '\n', (size_t)(P->b + P->size - nl1 - 1));
+        if (!nl2) return fail(P, PP_ERR_FORMAT, "unterminated global name");
+        P->pos = (size_t)(nl2 + 1 - P->b);
+        rc = push_global(P, (const char *)a, (size_t)(nl1 - a), (const char *)nl1 + 1, (size_t)(nl2 - nl1 - 1));
+        break;
+    }
+    case 0x93: { /* STACK_GLOBAL */
+        pp_pk_value *name = pop(P), *mod = name ? pop(P) : NULL;
+        if (!mod) return P->err->code;
+        if (name->type != PP_PK_STR || mod->type != PP_PK_STR)
+            return fail(P, PP_ERR_FORMAT, "STACK_GLOBAL needs two strings");
+        rc = push_global(P, mod->s, mod->len, name->s, name->len);
+        break;
+    }
+    case 0x71:
+        if (!(rc = need(P, 1))) {
+            rc = memo_put(P, a[0]);
+            P->pos += 1;
+        }
+        break;
+    case 0x72:
+        if (!(rc = need(P, 4))) {
+            rc = memo_put(P, rd_le(a, 4));
+            P->pos += 4;
+        }
+        break;
+    case 0x94: rc = memo_put(P, P->memo_count); break;
+    case 0x68:
+        if (!(rc = need(P, 1))) {
+            rc = memo_get(P, a[0]);
+            P->pos += 1;
+        }
+        break;
+    case 0x6A:
+        if (!(rc = need(P, 4))) {
+            rc = memo_get(P, rd_le(a, 4));
+            P->pos += 4;
+        }
+        break;
+    default: return fail(P, PP_ERR_UNSUPPORTED, "opcode not allowed");
+    }
+    return rc;
+}
+
+/* MARK and the containers: empty ones, TUPLE*, FROZENSET, SETITEM(S), APPEND(S), ADDITEMS. */
+static pp_code op_container(pp_pickle *P, const uint8_t *a) {
+    pp_code rc = PP_OK;
+    switch (P->op) {
+    case 0x28: /* MARK */
+        if (P->n_marks >= PP_PICKLE_MAX_MARKS)
+            return fail(P, PP_ERR_UNSUPPORTED, "more than %d nested MARKs", PP_PICKLE_MAX_MARKS);
+        P->marks[P->n_marks++] = P->sp;
+        break;
+    case 0x29: rc = push(P, new_value(P, PP_PK_TUPLE)); break;
+    case 0x5D: rc = push(P, new_value(P, PP_PK_LIST)); break;
+    case 0x7D: rc = push(P, new_value(P, PP_PK_DICT)); break;
+    case 0x8F: rc = push(P, new_value(P, PP_PK_SET)); break;
+    case 0x74:   /* TUPLE */
+    case 0x91: { /* FROZENSET */
+        size_t first = 0;
+        if ((rc = pop_mark(P, &first))) break;
+        pp_pk_value *t = new_value(P, P->op == 0x74 ? PP_PK_TUPLE : PP_PK_SET);
+        if (!t) return P->err->code;
+        for (size_t i = first; i < P->sp && !rc; i++) rc = add_item(P, t, P->stack[i]);
+        P->sp = first;
+        if (!rc) rc = push(P, t);
+        break;
+    }
+    case 0x85:
+    case 0x86:
+    case 0x87: { /* TUPLE1..3 */
+        size_t k = (size_t)(P->op - 0x84);
+        if (P->sp - base(P) < k) return fail(P, PP_ERR_FORMAT, "stack underflow");
+        pp_pk_value *t = new_value(P, PP_PK_TUPLE);
+        if (!t) return P->err->code;
+        for (size_t i = P->sp - k; i < P->sp && !rc; i++) rc = add_item(P, t, P->stack[i]);
+        P->sp -= k;
+        if (!rc) rc = push(P, t);
+        break;
+    }
+    case 0x73: { /* SETITEM */
+        pp_pk_value *v = pop(P), *k = v ? pop(P) : NULL, *d = k ? top(P) : NULL;
+        if (!d) return P->err->code;
+        if (d->type != PP_PK_DICT) return fail(P, PP_ERR_UNSUPPORTED, "SETITEM on a %s", pp_pk_type_name(d->type));
+        if (!(rc = add_item(P, d, k))) rc = add_item(P, d, v);
+        break;
+    }
+    case 0x75:   /* SETITEMS */
+    case 0x65:   /* APPENDS */
+    case 0x90: { /* ADDITEMS */
+        size_t first = 0;
+        if ((rc = pop_mark(P, &first))) break;
+        if (first <= base(P)) return fail(P, PP_ERR_FORMAT, "stack underflow (no container below the MARK)");
+        pp_pk_value *c = P->stack[first - 1];
+        pp_pk_type want = P->op == 0x75 ? PP_PK_DICT : P->op == 0x65 ? PP_PK_LIST : PP_PK_SET;
+        if (c->type != want) return fail(P, PP_ERR_UNSUPPORTED, "%s on a %s", op_name(P->op), pp_pk_type_name(c->type));
+        if (P->op == 0x75 && (P->sp - first) % 2) return fail(P, PP_ERR_FORMAT, "SETITEMS with an odd item count");
+        for (size_t i = first; i < P->sp && !rc; i++) rc = add_item(P, c, P->stack[i]);
+        P->sp = first;
+        break;
+    }
+    case 0x61: { /* APPEND */
+        pp_pk_value *v = pop(P), *l = v ? top(P) : NULL;
+        if (!l) return P->err->code;
+        if (l->type != PP_PK_LIST) return fail(P, PP_ERR_UNSUPPORTED, "APPEND on a %s", pp_pk_type_name(l->type));
+        rc = add_item(P, l, v);
+        break;
+    }
+    default: return fail(P, PP_ERR_UNSUPPORTED, "opcode not allowed");
+    }
+    return rc;
+}
+
+/* Integers, floats, None, bools, strings and bytes. */
+static pp_code op_scalar(pp_pickle *P, const uint8_t *a) {
+    pp_code rc = PP_OK;
+    switch (P->op) {
+    case 0x4B:
+    case 0x4D:
+    case 0x4A: { /* BININT1, BININT2, BININT */
+        int n = P->op == 0x4B ? 1 : P->op == 0x4D ? 2 : 4;
+        if ((rc = need(P, (size_t)n))) break;
+        pp_pk_value *v = new_value(P, PP_PK_INT);
+        if (!v) return P->err->code;
+        uint64_t u = rd_le(a, n);
+        v->i = n == 4 ? (int64_t)(int32_t)(uint32_t)u : (int64_t)u;
+        P->pos += (size_t)n;
+        rc = push(P, v);
+        break;
+    }
+    case 0x8A: { /* LONG1: two's complement, little-endian */
+        if ((rc = need(P, 1))) break;
+        size_t n = a[0];
+        if ((rc = need(P, 1 + n))) break;
+        if (n > 8) return fail(P, PP_ERR_UNSUPPORTED, "a %zu-byte integer (at most 8)", n);
+        uint64_t u = rd_le(a + 1, (int)n);
+        if (n && n < 8 && (a[n] & 0x80)) u |= ~(uint64_t)0 << (8 * n);
+        pp_pk_value *v = new_value(P, PP_PK_INT);
+        if (!v) return P->err->code;
+        v->i = (int64_t)u;
+        P->pos += 1 + n;
+        rc = push(P, v);
+        break;
+    }
+    case 0x47: { /* BINFLOAT, big-endian */
+        if ((rc = need(P, 8))) break;
+        uint64_t u = 0;
+        for (int i = 0; i < 8; i++) u = (u << 8) | a[i];
+        pp_pk_value *v = new_value(P, PP_PK_FLOAT);
+        if (!v) return P->err->code;
+        memcpy(&v->f, &u, 8);
+        P->pos += 8;
+        rc = push(P, v);
+        break;
+    }
+    case 0x4E: rc = push(P, new_value(P, PP_PK_NONE)); break;
+    case 0x88:
+    case 0x89: {
+        pp_pk_value *v = new_value(P, PP_PK_BOOL);
+        if (v) v->i = P->op == 0x88;
+        rc = push(P, v);
+        break;
+    }
+    case 0x58:
+    case 0x8C:
+    case 0x8D:
+    case 0x55:
+    case 0x54:
+    case 0x42:
+    case 0x43:
+    case 0x8E: {
+        int lb = (P->op == 0x8C || P->op == 0x55 || P->op == 0x43) ? 1 : (P->op == 0x8D || P->op == 0x8E) ? 8 : 4;
+        if ((rc = need(P, (size_t)lb))) break;
+        uint64_t len = rd_le(a, lb);
+        if (P->op == 0x54 && (len & 0x80000000u)) return fail(P, PP_ERR_FORMAT, "negative string length");
+        P->pos += (size_t)lb;
+        if (len > P->size - P->pos)
+            return fail(P, PP_ERR_FORMAT, "a %" PRIu64 "-byte string with only %zu bytes left", len, P->size - P->pos);
+        int is_bytes = P->op == 0x42 || P->op == 0x43 || P->op == 0x8E;
+        rc = push(P, new_str(P, is_bytes ? PP_PK_BYTES : PP_PK_STR, P->b + P->pos, (size_t)len));
+        P->pos += (size_t)len;
+        break;
+    }
+    default: return fail(P, PP_ERR_UNSUPPORTED, "opcode not allowed");
+    }
+    return rc;
+}
+
+/* PERSID, REDUCE, BUILD; NEWOBJ refused by name. */
+static pp_code op_object(pp_pickle *P, const uint8_t *a) {
+    pp_code rc = PP_OK;
+    switch (P->op) {
+    case 0x51: rc = persid(P); break;
+    case 0x52: rc = reduce(P); break;
+    case 0x62: { /* BUILD: state for dicts (OrderedDict._metadata) and tensors is ignored */
+        pp_pk_value *state = pop(P), *obj = state ? top(P) : NULL;
+        if (!obj) return P->err->code;
+        if (obj->type != PP_PK_DICT && obj->type != PP_PK_TENSOR)
+            return fail(P, PP_ERR_UNSUPPORTED, "BUILD on a %s", pp_pk_type_name(obj->type));
+        break;
+    }
+    case 0x81:
+    case 0x92: { /* NEWOBJ, NEWOBJ_EX */
+        char pb[160];
+        size_t k = P->op == 0x81 ? 2 : 3;
+        const pp_pk_value *cls = P->sp - base(P) >= k ? P->stack[P->sp - k] : NULL;
+        return fail(P, PP_ERR_UNSUPPORTED,
+                    "instantiating '%s' is not allowed (a whole-module pickle? save model.state_dict() instead)",
+                    cls && cls->type == PP_PK_GLOBAL ? printable(pb, sizeof pb, cls->s) : "?");
+    }
+    default: return fail(P, PP_ERR_UNSUPPORTED, "opcode not allowed");
+    }
+    return rc;
+}
+
 static pp_code run(pp_pickle *P, const pp_pk_value **root) {
     pp_code rc = PP_OK;
     while (!rc) {
@@ -601,16 +833,6 @@ static pp_code run(pp_pickle *P, const pp_pk_value **root) {
         P->op = P->b[P->pos++];
         const uint8_t *a = P->b + P->pos;
         switch (P->op) {
-        case 0x80: /* PROTO */
-            if ((rc = need(P, 1))) break;
-            if (a[0] > 5) return fail(P, PP_ERR_UNSUPPORTED, "pickle protocol %u", a[0]);
-            P->pos += 1;
-            break;
-        case 0x95: /* FRAME: advisory length, frames are not needed to read */
-            if ((rc = need(P, 8))) break;
-            if (rd_le(a, 8) > P->size - P->pos - 8) return fail(P, PP_ERR_FORMAT, "frame runs past the end");
-            P->pos += 8;
-            break;
         case 0x2E: { /* STOP */
             pp_pk_value *v = pop(P);
             if (!v) return P->err->code;
@@ -618,155 +840,38 @@ static pp_code run(pp_pickle *P, const pp_pk_value **root) {
             *root = v;
             return PP_OK;
         }
-        case 0x63: { /* GLOBAL module\nname\n */
-            const uint8_t *nl1 = memchr(a, '\n', P->size - P->pos);
-            if (!nl1) return fail(P, PP_ERR_FORMAT, "unterminated module name");
-            const uint8_t *nl2 = memchr(nl1 + 1, '\n', (size_t)(P->b + P->size - nl1 - 1));
-            if (!nl2) return fail(P, PP_ERR_FORMAT, "unterminated global name");
-            P->pos = (size_t)(nl2 + 1 - P->b);
-            rc = push_global(P, (const char *)a, (size_t)(nl1 - a), (const char *)nl1 + 1, (size_t)(nl2 - nl1 - 1));
-            break;
-        }
-        case 0x93: { /* STACK_GLOBAL */
-            pp_pk_value *name = pop(P), *mod = name ? pop(P) : NULL;
-            if (!mod) return P->err->code;
-            if (name->type != PP_PK_STR || mod->type != PP_PK_STR)
-                return fail(P, PP_ERR_FORMAT, "STACK_GLOBAL needs two strings");
-            rc = push_global(P, mod->s, mod->len, name->s, name->len);
-            break;
-        }
+        case 0x80:
+        case 0x95:
+        case 0x63:
+        case 0x93:
         case 0x71:
-            if (!(rc = need(P, 1))) {
-                rc = memo_put(P, a[0]);
-                P->pos += 1;
-            }
-            break;
         case 0x72:
-            if (!(rc = need(P, 4))) {
-                rc = memo_put(P, rd_le(a, 4));
-                P->pos += 4;
-            }
-            break;
-        case 0x94: rc = memo_put(P, P->memo_count); break;
+        case 0x94:
         case 0x68:
-            if (!(rc = need(P, 1))) {
-                rc = memo_get(P, a[0]);
-                P->pos += 1;
-            }
-            break;
-        case 0x6A:
-            if (!(rc = need(P, 4))) {
-                rc = memo_get(P, rd_le(a, 4));
-                P->pos += 4;
-            }
-            break;
-        case 0x28: /* MARK */
-            if (P->n_marks >= PP_PICKLE_MAX_MARKS)
-                return fail(P, PP_ERR_UNSUPPORTED, "more than %d nested MARKs", PP_PICKLE_MAX_MARKS);
-            P->marks[P->n_marks++] = P->sp;
-            break;
-        case 0x29: rc = push(P, new_value(P, PP_PK_TUPLE)); break;
-        case 0x5D: rc = push(P, new_value(P, PP_PK_LIST)); break;
-        case 0x7D: rc = push(P, new_value(P, PP_PK_DICT)); break;
-        case 0x8F: rc = push(P, new_value(P, PP_PK_SET)); break;
-        case 0x74:   /* TUPLE */
-        case 0x91: { /* FROZENSET */
-            size_t first = 0;
-            if ((rc = pop_mark(P, &first))) break;
-            pp_pk_value *t = new_value(P, P->op == 0x74 ? PP_PK_TUPLE : PP_PK_SET);
-            if (!t) return P->err->code;
-            for (size_t i = first; i < P->sp && !rc; i++) rc = add_item(P, t, P->stack[i]);
-            P->sp = first;
-            if (!rc) rc = push(P, t);
-            break;
-        }
+        case 0x6A: rc = op_frame_global_memo(P, a); break;
+        case 0x28:
+        case 0x29:
+        case 0x5D:
+        case 0x7D:
+        case 0x8F:
+        case 0x74:
+        case 0x91:
         case 0x85:
         case 0x86:
-        case 0x87: { /* TUPLE1..3 */
-            size_t k = (size_t)(P->op - 0x84);
-            if (P->sp - base(P) < k) return fail(P, PP_ERR_FORMAT, "stack underflow");
-            pp_pk_value *t = new_value(P, PP_PK_TUPLE);
-            if (!t) return P->err->code;
-            for (size_t i = P->sp - k; i < P->sp && !rc; i++) rc = add_item(P, t, P->stack[i]);
-            P->sp -= k;
-            if (!rc) rc = push(P, t);
-            break;
-        }
-        case 0x73: { /* SETITEM */
-            pp_pk_value *v = pop(P), *k = v ? pop(P) : NULL, *d = k ? top(P) : NULL;
-            if (!d) return P->err->code;
-            if (d->type != PP_PK_DICT) return fail(P, PP_ERR_UNSUPPORTED, "SETITEM on a %s", pp_pk_type_name(d->type));
-            if (!(rc = add_item(P, d, k))) rc = add_item(P, d, v);
-            break;
-        }
-        case 0x75:   /* SETITEMS */
-        case 0x65:   /* APPENDS */
-        case 0x90: { /* ADDITEMS */
-            size_t first = 0;
-            if ((rc = pop_mark(P, &first))) break;
-            if (first <= base(P)) return fail(P, PP_ERR_FORMAT, "stack underflow (no container below the MARK)");
-            pp_pk_value *c = P->stack[first - 1];
-            pp_pk_type want = P->op == 0x75 ? PP_PK_DICT : P->op == 0x65 ? PP_PK_LIST : PP_PK_SET;
-            if (c->type != want)
-                return fail(P, PP_ERR_UNSUPPORTED, "%s on a %s", op_name(P->op), pp_pk_type_name(c->type));
-            if (P->op == 0x75 && (P->sp - first) % 2) return fail(P, PP_ERR_FORMAT, "SETITEMS with an odd item count");
-            for (size_t i = first; i < P->sp && !rc; i++) rc = add_item(P, c, P->stack[i]);
-            P->sp = first;
-            break;
-        }
-        case 0x61: { /* APPEND */
-            pp_pk_value *v = pop(P), *l = v ? top(P) : NULL;
-            if (!l) return P->err->code;
-            if (l->type != PP_PK_LIST) return fail(P, PP_ERR_UNSUPPORTED, "APPEND on a %s", pp_pk_type_name(l->type));
-            rc = add_item(P, l, v);
-            break;
-        }
+        case 0x87:
+        case 0x73:
+        case 0x75:
+        case 0x65:
+        case 0x90:
+        case 0x61: rc = op_container(P, a); break;
         case 0x4B:
         case 0x4D:
-        case 0x4A: { /* BININT1, BININT2, BININT */
-            int n = P->op == 0x4B ? 1 : P->op == 0x4D ? 2 : 4;
-            if ((rc = need(P, (size_t)n))) break;
-            pp_pk_value *v = new_value(P, PP_PK_INT);
-            if (!v) return P->err->code;
-            uint64_t u = rd_le(a, n);
-            v->i = n == 4 ? (int64_t)(int32_t)(uint32_t)u : (int64_t)u;
-            P->pos += (size_t)n;
-            rc = push(P, v);
-            break;
-        }
-        case 0x8A: { /* LONG1: two's complement, little-endian */
-            if ((rc = need(P, 1))) break;
-            size_t n = a[0];
-            if ((rc = need(P, 1 + n))) break;
-            if (n > 8) return fail(P, PP_ERR_UNSUPPORTED, "a %zu-byte integer (at most 8)", n);
-            uint64_t u = rd_le(a + 1, (int)n);
-            if (n && n < 8 && (a[n] & 0x80)) u |= ~(uint64_t)0 << (8 * n);
-            pp_pk_value *v = new_value(P, PP_PK_INT);
-            if (!v) return P->err->code;
-            v->i = (int64_t)u;
-            P->pos += 1 + n;
-            rc = push(P, v);
-            break;
-        }
-        case 0x47: { /* BINFLOAT, big-endian */
-            if ((rc = need(P, 8))) break;
-            uint64_t u = 0;
-            for (int i = 0; i < 8; i++) u = (u << 8) | a[i];
-            pp_pk_value *v = new_value(P, PP_PK_FLOAT);
-            if (!v) return P->err->code;
-            memcpy(&v->f, &u, 8);
-            P->pos += 8;
-            rc = push(P, v);
-            break;
-        }
-        case 0x4E: rc = push(P, new_value(P, PP_PK_NONE)); break;
+        case 0x4A:
+        case 0x8A:
+        case 0x47:
+        case 0x4E:
         case 0x88:
-        case 0x89: {
-            pp_pk_value *v = new_value(P, PP_PK_BOOL);
-            if (v) v->i = P->op == 0x88;
-            rc = push(P, v);
-            break;
-        }
+        case 0x89:
         case 0x58:
         case 0x8C:
         case 0x8D:
@@ -774,39 +879,8 @@ static pp_code run(pp_pickle *P, const pp_pk_value **root) {
         case 0x54:
         case 0x42:
         case 0x43:
-        case 0x8E: {
-            int lb = (P->op == 0x8C || P->op == 0x55 || P->op == 0x43) ? 1 : (P->op == 0x8D || P->op == 0x8E) ? 8 : 4;
-            if ((rc = need(P, (size_t)lb))) break;
-            uint64_t len = rd_le(a, lb);
-            if (P->op == 0x54 && (len & 0x80000000u)) return fail(P, PP_ERR_FORMAT, "negative string length");
-            P->pos += (size_t)lb;
-            if (len > P->size - P->pos)
-                return fail(P, PP_ERR_FORMAT, "a %" PRIu64 "-byte string with only %zu bytes left", len,
-                            P->size - P->pos);
-            int is_bytes = P->op == 0x42 || P->op == 0x43 || P->op == 0x8E;
-            rc = push(P, new_str(P, is_bytes ? PP_PK_BYTES : PP_PK_STR, P->b + P->pos, (size_t)len));
-            P->pos += (size_t)len;
-            break;
-        }
-        case 0x51: rc = persid(P); break;
-        case 0x52: rc = reduce(P); break;
-        case 0x62: { /* BUILD: state for dicts (OrderedDict._metadata) and tensors is ignored */
-            pp_pk_value *state = pop(P), *obj = state ? top(P) : NULL;
-            if (!obj) return P->err->code;
-            if (obj->type != PP_PK_DICT && obj->type != PP_PK_TENSOR)
-                return fail(P, PP_ERR_UNSUPPORTED, "BUILD on a %s", pp_pk_type_name(obj->type));
-            break;
-        }
-        case 0x81:
-        case 0x92: { /* NEWOBJ, NEWOBJ_EX */
-            char pb[160];
-            size_t k = P->op == 0x81 ? 2 : 3;
-            const pp_pk_value *cls = P->sp - base(P) >= k ? P->stack[P->sp - k] : NULL;
-            return fail(P, PP_ERR_UNSUPPORTED,
-                        "instantiating '%s' is not allowed (a whole-module pickle? save model.state_dict() instead)",
-                        cls && cls->type == PP_PK_GLOBAL ? printable(pb, sizeof pb, cls->s) : "?");
-        }
-        default: return fail(P, PP_ERR_UNSUPPORTED, "opcode not allowed");
+        case 0x8E: rc = op_scalar(P, a); break;
+        default: rc = op_object(P, a); break;
         }
     }
     return rc;
