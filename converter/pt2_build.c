@@ -594,4 +594,39 @@ void pt2_set_ints(pt2_node *n, int nd, const char *attr, const int64_t *v, int c
     if (!*rc) *rc = pp_node_set_ints(n->x->g, nd, attr, v, (uint32_t)count, n->x->err);
 }
 
+/* ---- node helpers ----------------------------------------------------------------- */
+
+/* The metadata of a node's tensor argument (or output name). */
+pp_code pt2_arg_meta(pt2_node *n, const char *arg, pp_dtype *dt, int *rank, int64_t *dims) {
+    const cJSON *a = pt2_arg(n, arg), *t = a ? cJSON_GetObjectItemCaseSensitive(a, "as_tensor") : NULL;
+    const cJSON *nm = t ? cJSON_GetObjectItemCaseSensitive(t, "name") : NULL;
+    if (!cJSON_IsString(nm)) return pt2_fail(n, PP_ERR_FORMAT, "argument '%s' is not a tensor", arg);
+    return pt2_meta(n->x, nm->valuestring, dt, rank, dims);
+}
+
+const char *pt2_arg_tensor_name(pt2_node *n, const char *arg) {
+    const cJSON *a = pt2_arg(n, arg), *t = a ? cJSON_GetObjectItemCaseSensitive(a, "as_tensor") : NULL;
+    const cJSON *nm = t ? cJSON_GetObjectItemCaseSensitive(t, "name") : NULL;
+    return cJSON_IsString(nm) ? nm->valuestring : NULL;
+}
+
+pp_code pt2_out_meta(pt2_node *n, pp_dtype *dt, int *rank, int64_t *dims) {
+    return pt2_meta(n->x, n->name, dt, rank, dims);
+}
+
+/* The node's result: one IR op on ins, bound to output 0. */
+pp_code pt2_simple(pt2_node *n, pp_op op, int n_in, const int *in, int *nd_out) {
+    int nd = -1;
+    if (nd_out) *nd_out = -1;
+    int y = pt2_add(n, op, "", n_in, in, &nd);
+    if (y < 0) return pt2_rc(n);
+    if (nd_out) *nd_out = nd;
+    return pt2_bind_output(n, 0, y);
+}
+
+/* "relu_" and "relu" both: the base name without a trailing '_'. */
+int pt2_base_is(const char *base, const char *name) {
+    size_t l = strlen(name);
+    return !strncmp(base, name, l) && (!base[l] || (base[l] == '_' && !base[l + 1]));
+}
 #endif

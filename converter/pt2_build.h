@@ -133,6 +133,27 @@ void pt2_set_int(pt2_node *n, int nd, const char *attr, int64_t v, pp_code *rc);
 void pt2_set_float(pt2_node *n, int nd, const char *attr, double v, pp_code *rc);
 void pt2_set_ints(pt2_node *n, int nd, const char *attr, const int64_t *v, int count, pp_code *rc);
 
+/* ---- node helpers (the op handlers' common steps) ------------------------------------ */
+
+/* Returns from the calling function when x is not PP_OK. */
+#define PT2_TRY(x)                                                                                                     \
+    do {                                                                                                               \
+        pp_code rc_ = (x);                                                                                             \
+        if (rc_) return rc_;                                                                                           \
+    } while (0)
+
+/* The metadata of the node's tensor argument `arg`, or of its own first output. */
+pp_code pt2_arg_meta(pt2_node *n, const char *arg, pp_dtype *dt, int *rank, int64_t *dims);
+pp_code pt2_out_meta(pt2_node *n, pp_dtype *dt, int *rank, int64_t *dims);
+/* The name of the tensor argument `arg`, or NULL. */
+const char *pt2_arg_tensor_name(pt2_node *n, const char *arg);
+/* A negative axis counted from the end. */
+static inline int pt2_norm_axis(int64_t a, int rank) { return (int)(a < 0 ? a + rank : a); }
+/* The node's result is one IR op on in: added and bound to output 0; *nd_out its node. */
+pp_code pt2_simple(pt2_node *n, pp_op op, int n_in, const int *in, int *nd_out);
+/* 1 when base is name or its in-place form name_ ("relu", "relu_"). */
+int pt2_base_is(const char *base, const char *name);
+
 #ifdef __cplusplus
 }
 #endif
