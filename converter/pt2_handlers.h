@@ -38,6 +38,7 @@ pp_code pt2_outer(pt2_node *n, const char *base);
 pp_code pt2_full(pt2_node *n, const char *base);
 pp_code pt2_arange(pt2_node *n, const char *base);
 pp_code pt2_fill_(pt2_node *n, const char *base);
+pp_code pt2_unbind(pt2_node *n, const char *base);
 
 #ifdef __cplusplus
 }

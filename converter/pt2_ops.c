@@ -378,6 +378,10 @@ static const struct {
     {"full_like", pt2_full},
     {"scalar_tensor", pt2_full},
     {"arange", pt2_arange},
+    {"unbind", pt2_unbind},
+    {"split", pt2_unbind},
+    {"split_with_sizes", pt2_unbind},
+    {"chunk", pt2_unbind},
     {"fill_", pt2_fill_},
 };
 

@@ -253,6 +253,67 @@ pp_code pt2_select(pt2_node *n, const char *base) {
     return rc;
 }
 
+/* The names of a node's as_tensors output list; the count, or -1. */
+static int output_names(pt2_node *n, const char **names, int max) {
+    const cJSON *o = cJSON_GetArrayItem(n->outputs, 0),
+                *l = o ? cJSON_GetObjectItemCaseSensitive(o, "as_tensors") : NULL;
+    int k = 0;
+    const cJSON *it;
+    if (!cJSON_IsArray(l)) return -1;
+    cJSON_ArrayForEach(it, l) {
+        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(it, "name");
+        if (k >= max || !cJSON_IsString(nm)) return -1;
+        names[k++] = nm->valuestring;
+    }
+    return k;
+}
+
+/* unbind(dim) and split / split_with_sizes / chunk: one output per piece
+ * (a GATHER of one index for unbind, a SLICE otherwise), bound by name. */
+pp_code pt2_unbind(pt2_node *n, const char *base) {
+    int x, r, nd, cnt = 0;
+    int64_t d[PP_MAX_RANK], dim, sizes[PT2_MAX_LIST];
+    const char *names[PT2_MAX_LIST];
+    pp_code rc = PP_OK;
+    PT2_TRY(pt2_tensor_arg(n, "self", 0, &x));
+    PT2_TRY(pt2_arg_meta(n, "self", NULL, &r, d));
+    PT2_TRY(pt2_int_arg(n, "dim", 0, &dim));
+    int a = pt2_norm_axis(dim, r), k = output_names(n, names, PT2_MAX_LIST);
+    if (a < 0 || a >= r || k < 1) return pt2_fail(n, PP_ERR_FORMAT, "dim %" PRId64 " or its outputs", dim);
+    if (d[a] < 0) return pt2_fail(n, PP_ERR_UNSUPPORTED, "splitting the batch axis");
+    if (!strcmp(base, "split_with_sizes")) {
+        PT2_TRY(pt2_ints_arg(n, "split_sizes", sizes, PT2_MAX_LIST, &cnt));
+    } else if (strcmp(base, "unbind")) { /* split(split_size), chunk(chunks): equal pieces, the last shorter */
+        int64_t each;
+        PT2_TRY(pt2_int_arg(n, strcmp(base, "chunk") ? "split_size" : "chunks", 1, &each));
+        if (!strcmp(base, "chunk")) each = each > 0 ? (d[a] + each - 1) / each : 0;
+        for (int64_t at = 0; each > 0 && at < d[a] && cnt < PT2_MAX_LIST; at += each)
+            sizes[cnt++] = at + each > d[a] ? d[a] - at : each;
+    }
+    for (int i = 0, at = 0; i < k && !rc; i++) {
+        char sfx[32];
+        snprintf(sfx, sizeof sfx, "%d", i);
+        pt2_node piece = *n;
+        piece.name = names[i];
+        int y;
+        if (!strcmp(base, "unbind")) {
+            int idx = pt2_scalar(&piece, "index", i, PP_DTYPE_I64);
+            if (idx < 0 || (y = pt2_add(&piece, PP_OP_GATHER, "", 2, (int[]){x, idx}, &nd)) < 0) return pt2_rc(n);
+            pt2_set_int(n, nd, "axis", a, &rc);
+        } else {
+            if (i >= cnt) return pt2_fail(n, PP_ERR_FORMAT, "%d outputs for %d pieces", k, cnt);
+            int64_t st = at, en = at + sizes[i];
+            at += (int)sizes[i];
+            if ((y = pt2_add(&piece, PP_OP_SLICE, "", 1, &x, &nd)) < 0) return pt2_rc(n);
+            pt2_set_ints(n, nd, "starts", &st, 1, &rc);
+            pt2_set_ints(n, nd, "ends", &en, 1, &rc);
+            pt2_set_ints(n, nd, "axes", (int64_t[]){a}, 1, &rc);
+        }
+        if (!rc) rc = pt2_define(n->x, names[i], y);
+    }
+    return rc;
+}
+
 /* embedding(weight, indices); index_select(self, dim, index); index.Tensor(self, [None.., idx]). */
 pp_code pt2_gather(pt2_node *n, const char *base) {
     int x, idx, nd;

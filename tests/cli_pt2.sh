@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # ppconvert on torch.export archives (.pt2): the nine tiny-width models of
 # tests/fixtures/pt2 (tests/fixtures/gen/gen_pt2.py, torch 2.8) convert and
-# match PyTorch at batch 1, 2 and 5 from one graph.bin each.
+# match PyTorch at batch 1, 2 and 5 from one graph.bin each; two of the fuzz
+# seeds (unbind, split heads) at batch 1 and 3; four broken archives are
+# refused by name with no output file.
 set -euo pipefail
 : "${PPENGINE:?}" "${PPCONVERT:?}" "${PP_SOURCE_DIR:?}"
 [ -x "$PPCONVERT" ] || { echo "SKIPPED: no ppconvert"; exit 77; }
@@ -21,4 +23,32 @@ for m in resnet50 mobilenet_v3_large efficientnet_b0 convnext_tiny swin_t vit_b_
     n=$((n + 1))
   done
 done
+S=$PP_SOURCE_DIR/tests/fuzz/corpus/fuzz_pt2
+for m in conv_bn attention; do
+  "$PPCONVERT" "$S/$m.pt2" -o "$tmp/seed_$m.bin" > /dev/null
+  for b in 1 3; do
+    "$PPENGINE" run "$tmp/seed_$m.bin" --input "$F/seed_$m.input_b$b.npy" --output "$tmp/seed_$m.b$b" --devices cpu --quiet
+    "$PPENGINE" compare "$tmp/seed_$m.b$b"/*.npy "$F/seed_$m.output_b$b.npy" --tol 1e-4
+    n=$((n + 1))
+  done
+done
 echo "$n .pt2 runs match PyTorch"
+
+# Broken archives: a clear message naming what is wrong, exit 1, no output.
+refused() { # FILE EXPECTED-SUBSTRING
+  local out="$tmp/refused.bin" msg
+  if msg=$("$PPCONVERT" "$1" -o "$out" 2>&1); then
+    echo "FAIL: $1 was accepted"; exit 1
+  fi
+  [ ! -e "$out" ] || { echo "FAIL: $1 left $out behind"; exit 1; }
+  if ! grep -qF -- "$2" <<< "$msg"; then
+    echo "FAIL: $1: expected '$2' in: $msg"; exit 1
+  fi
+  echo "refused as expected: $msg"
+}
+refused "$F/bad_missing_weights.pt2" "data/weights/model.pt (the model's parameters and buffers) is missing"
+refused "$F/bad_future_schema.pt2" "schema version 99.0 is newer than this converter reads"
+refused "$F/bad_unknown_op.pt2" "aten.frobnicate.default x1 (first node 'relu')"
+refused "$F/bad_truncated_json.pt2" "the ExportedProgram JSON is malformed or cut short near byte"
+"$PPCONVERT" "$F/llama.pt2" -o "$tmp/x.bin" --arch resnet50 > "$tmp/arch.txt" 2>&1 && { echo "FAIL: --arch accepted"; exit 1; }
+grep -q "a .pt2 archive" "$tmp/arch.txt"
