@@ -22,6 +22,12 @@ pp_code pp_convert_pt2_graph(const char *path, pp_graph **out, pp_pt2_info *info
     return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: this build reads no .pt2 archives (it was built without cJSON)",
                         path);
 }
+pp_code pp_convert_pt2_memory(const void *data, size_t size, const char *what, pp_graph **out, pp_pt2_info *info,
+                              pp_error *err) {
+    (void)data;
+    (void)size;
+    return pp_convert_pt2_graph(what ? what : "archive.pt2", out, info, err);
+}
 
 #else
 
@@ -199,16 +205,14 @@ static pp_code optimise(pp_graph *g, pp_pt2_info *info, pp_error *err) {
     return rc;
 }
 
-static pp_code import(const char *path, pt2_handle *h, pp_graph **g, pp_pt2_info *info, pp_error *err) {
-    const uint8_t *d;
-    size_t n;
+/* The archive in [d, d + n) (named path in messages) into *g; h's tables borrow from d. */
+static pp_code import(const uint8_t *d, size_t n, const char *path, pt2_handle *h, pp_graph **g, pp_pt2_info *info,
+                      pp_error *err) {
     pp_zip z;
     cJSON *root = NULL;
     char model[64];
-    if (!(h->weights = pp_calloc(1, sizeof *h->weights))) return pp_error_nomem(err, "out of memory");
-    pp_code rc = pp_ckpt_map_file(h->weights, path, &d, &n, err);
+    pp_code rc = pp_zip_open(d, n, path, &z, err);
     if (rc) return rc;
-    if ((rc = pp_zip_open(d, n, path, &z, err))) return rc;
     const pp_zip_entry *prog = find_program(&z, model, sizeof model);
     const pp_zip_entry *fmt = pp_zip_find_record(&z, "archive_format");
     const uint8_t *fd;
@@ -235,18 +239,14 @@ static pp_code import(const char *path, pt2_handle *h, pp_graph **g, pp_pt2_info
     return rc;
 }
 
-pp_code pp_convert_pt2_graph(const char *path, pp_graph **out, pp_pt2_info *info, pp_error *err) {
-    pp_pt2_info local;
-    if (!info) info = &local;
-    memset(info, 0, sizeof *info);
-    *out = NULL;
-    pt2_handle *h = pp_calloc(1, sizeof *h);
-    if (!h) return pp_error_nomem(err, "out of memory");
+/* Import and optimise; *out keeps h (and so the tables and any mapping) alive. */
+static pp_code convert(const uint8_t *d, size_t n, const char *what, pt2_handle *h, pp_graph **out, pp_pt2_info *info,
+                       pp_error *err) {
     pp_graph *g = NULL;
-    pp_code rc = import(path, h, &g, info, err);
+    pp_code rc = import(d, n, what, h, &g, info, err);
     if (!rc) rc = optimise(g, info, err);
     if (rc) {
-        if (err && strncmp(err->msg, path, strlen(path))) pp_error_prefix(err, "%s", path);
+        if (err && strncmp(err->msg, what, strlen(what))) pp_error_prefix(err, "%s", what);
         pp_graph_free(g);
         handle_free(h);
         return rc;
@@ -255,5 +255,36 @@ pp_code pp_convert_pt2_graph(const char *path, pp_graph **out, pp_pt2_info *info
     g->keep_free = handle_free;
     *out = g;
     return PP_OK;
+}
+
+pp_code pp_convert_pt2_graph(const char *path, pp_graph **out, pp_pt2_info *info, pp_error *err) {
+    pp_pt2_info local;
+    if (!info) info = &local;
+    memset(info, 0, sizeof *info);
+    *out = NULL;
+    pt2_handle *h = pp_calloc(1, sizeof *h);
+    if (!h || !(h->weights = pp_calloc(1, sizeof *h->weights))) {
+        handle_free(h);
+        return pp_error_nomem(err, "out of memory");
+    }
+    const uint8_t *d;
+    size_t n;
+    pp_code rc = pp_ckpt_map_file(h->weights, path, &d, &n, err);
+    if (rc) {
+        handle_free(h);
+        return rc;
+    }
+    return convert(d, n, path, h, out, info, err);
+}
+
+pp_code pp_convert_pt2_memory(const void *data, size_t size, const char *what, pp_graph **out, pp_pt2_info *info,
+                              pp_error *err) {
+    pp_pt2_info local;
+    if (!info) info = &local;
+    memset(info, 0, sizeof *info);
+    *out = NULL;
+    pt2_handle *h = pp_calloc(1, sizeof *h);
+    if (!h) return pp_error_nomem(err, "out of memory");
+    return convert(data, size, what ? what : "archive.pt2", h, out, info, err);
 }
 #endif

@@ -20,6 +20,8 @@
 #ifndef PP_PT2_H
 #define PP_PT2_H
 
+#include <stddef.h>
+
 #include "../engine/graph.h"
 #include "../loader/error.h"
 #include "passes.h"
@@ -52,6 +54,10 @@ typedef struct pp_pt2_info {
  * keeps the archive's mapping and tables alive (weights are borrowed). info
  * may be NULL. Errors name the archive, the entry, the node or the tensor. */
 pp_code pp_convert_pt2_graph(const char *path, pp_graph **out, pp_pt2_info *info, pp_error *err);
+/* The same from bytes in memory (the fuzz target), which must outlive *out;
+ * `what` names them in messages. */
+pp_code pp_convert_pt2_memory(const void *data, size_t size, const char *what, pp_graph **out, pp_pt2_info *info,
+                              pp_error *err);
 
 #ifdef __cplusplus
 }
