@@ -12,8 +12,9 @@
 
 /* Tried in this order when detecting; mlp last, as its keys are the loosest. */
 static const pp_arch_family *const FAMILIES[] = {
-    &pp_arch_resnet,       &pp_arch_vgg,      &pp_arch_mobilenet_v2, &pp_arch_mobilenet_v3,
-    &pp_arch_efficientnet, &pp_arch_densenet, &pp_arch_mlp,
+    &pp_arch_resnet,   &pp_arch_vgg,        &pp_arch_mobilenet_v2, &pp_arch_mobilenet_v3, &pp_arch_efficientnet,
+    &pp_arch_densenet, &pp_arch_squeezenet, &pp_arch_shufflenet,   &pp_arch_mnasnet,      &pp_arch_googlenet,
+    &pp_arch_regnet,   &pp_arch_convnext,   &pp_arch_vit,          &pp_arch_swin,         &pp_arch_mlp,
 };
 #define N_FAMILIES (sizeof FAMILIES / sizeof FAMILIES[0])
 
@@ -93,6 +94,12 @@ pp_code pp_arch_parse(const char *arch, char *family, size_t n, pp_arch_opts *o,
             o->eps_set = 1;
         } else if (klen == 4 && !strncmp(p, "fold", 4)) {
             o->fold_bn = strcmp(val, "0") != 0;
+        } else if (klen == 15 && !strncmp(p, "transform_input", 15)) {
+            o->transform = strcmp(val, "0") != 0;
+        } else if (klen == 5 && !strncmp(p, "heads", 5)) {
+            long hd = strtol(val, &e1, 10);
+            if (*e1 || hd < 1 || hd > 4096) return pp_error_set(err, PP_ERR_INVALID_ARG, "arch option heads='%s'", val);
+            o->heads = (int)hd;
         } else if (klen == 3 && !strncmp(p, "act", 3)) {
             if (split_list(val, vlen, items, &ni))
                 return pp_error_set(err, PP_ERR_INVALID_ARG, "arch option act='%s'", val);
@@ -115,8 +122,10 @@ pp_code pp_arch_parse(const char *arch, char *family, size_t n, pp_arch_opts *o,
             }
             o->n_strides = ni;
         } else {
-            return pp_error_set(err, PP_ERR_INVALID_ARG,
-                                "unknown arch option '%.*s' (input, channels, eps, fold, act, strides)", (int)klen, p);
+            return pp_error_set(
+                err, PP_ERR_INVALID_ARG,
+                "unknown arch option '%.*s' (input, channels, eps, fold, act, strides, heads, transform_input)",
+                (int)klen, p);
         }
         p = end ? end + 1 : NULL;
     }
@@ -150,6 +159,33 @@ pp_code pp_arch_detect(const pp_ckpt *c, char *out, size_t n) {
     return PP_ERR_UNSUPPORTED;
 }
 
+/* The keys grouped by their first component, "encoder.* x8, head.* x2, w", at most 8 groups. */
+static void unplaced_keys(const pp_ckpt *c, char *out, size_t n) {
+    char groups[8][48];
+    int counts[8], module[8], ng = 0, more = 0;
+    for (int i = 0; i < c->n; i++) {
+        char nb[48];
+        pp_ckpt_printable(nb, sizeof nb, c->tensors[i].name);
+        char *dot = strchr(nb, '.');
+        if (dot) dot[0] = 0;
+        int g = 0;
+        while (g < ng && strcmp(groups[g], nb)) g++;
+        if (g == ng && ng < 8) memcpy(groups[ng], nb, sizeof nb), counts[ng] = module[ng] = 0, ng++;
+        if (g == ng) {
+            more++;
+            continue;
+        }
+        counts[g]++;
+        module[g] |= dot != NULL;
+    }
+    out[0] = 0;
+    for (int g = 0; g < ng; g++) {
+        if (module[g]) pp_ab_append(out, n, "%s%s.* x%d", g ? ", " : "", groups[g], counts[g]);
+        else pp_ab_append(out, n, "%s%s", g ? ", " : "", groups[g]);
+    }
+    if (more) pp_ab_append(out, n, ", +%d more", more);
+}
+
 /* The family to build: given by name, or detected from the keys; NULL and
  * err set when there is none. */
 static const pp_arch_family *choose(const pp_ckpt *c, const char *family, int detecting, pp_error *err) {
@@ -163,15 +199,13 @@ static const pp_arch_family *choose(const pp_ckpt *c, const char *family, int de
                      known);
         return NULL;
     }
-    char keys[256] = "";
-    for (int i = 0; i < c->n && i < 4; i++) {
-        char nb[64];
-        pp_ab_append(keys, sizeof keys, "%s%s", i ? ", " : "", pp_ckpt_printable(nb, sizeof nb, c->tensors[i].name));
-    }
+    char keys[320] = "";
+    unplaced_keys(c, keys, sizeof keys);
     pp_error_set(err, PP_ERR_UNSUPPORTED,
-                 "cannot tell the architecture from the keys (%s%s): give one (mlp, resnet, vgg, mobilenet_v2, ...) or "
-                 "an architecture file",
-                 keys, c->n > 4 ? ", ..." : "");
+                 "cannot tell the architecture from the keys (%s): no known family places them; give one (--arch "
+                 "resnet50, vit_b_16, ...: docs/checkpoints.md) or an architecture file, or for a custom module "
+                 "export its graph with torch.export.save (.pt2) or torch.onnx.export",
+                 keys);
     return NULL;
 }
 

@@ -71,7 +71,7 @@ const pp_ckpt_tensor *pp_ab_get(pp_ab *b, const char *key, int rank, const int64
         return NULL;
     }
     b->used[t - b->c->tensors] = 1;
-    int ok = t->rank == rank;
+    int ok = rank < 0 || t->rank == rank;
     for (int d = 0; ok && d < rank; d++)
         if (want && want[d] >= 0 && t->dims[d] != want[d]) ok = 0;
     if (!ok) {
@@ -564,6 +564,8 @@ pp_code pp_ab_finish(pp_ab *b, int input, int output, const char *what) {
                          n_unused > shown_unused ? ", ..." : "");
         size_t len = strlen(msg);
         if (len && msg[len - 1] == ';') msg[len - 1] = 0;
+        /* Keys no layer of the family took: a custom module's state_dict says too little. */
+        if (n_unused) pp_ab_append(msg, sizeof msg, " (a custom module: export .pt2 or ONNX)");
         return pp_error_set(b->err, PP_ERR_SHAPE, "%s", msg);
     }
     if (input < 0 || output < 0) return pp_error_set(b->err, PP_ERR_INTERNAL, "%s: the graph has no output", what);

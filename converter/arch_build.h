@@ -29,7 +29,9 @@ typedef struct pp_arch_opts {
     int acts[PP_ARCH_MAX_LIST]; /* pp_op: PP_OP_RELU, PP_OP_GELU, ... */
     int n_strides;              /* resnet: stride of each layer's first block */
     int strides[PP_ARCH_MAX_LIST];
-    int fold_bn; /* 1 (default): fold conv+BN at build time */
+    int fold_bn;   /* 1 (default): fold conv+BN at build time */
+    int heads;     /* vit: attention heads; 0 = from the width (768: 12, 1024 and 1280: 16) */
+    int transform; /* googlenet: 1 = torchvision's transform_input renormalisation */
 } pp_arch_opts;
 
 typedef struct pp_ab {
@@ -47,7 +49,7 @@ typedef struct pp_ab {
     double eps;  /* BatchNorm epsilon in force */
 } pp_ab;
 
-/* A key with the expected rank and extents (-1: any); NULL (and the key
+/* A key with the expected rank (-1: any) and extents (-1: any); NULL (and the key
  * recorded as missing or mis-shaped) when it does not fit. Marks it used. */
 const pp_ckpt_tensor *pp_ab_get(pp_ab *b, const char *key, int rank, const int64_t *want);
 /* 1 when the checkpoint has the key (does not mark it used). */

@@ -30,7 +30,8 @@ typedef struct pp_arch_family {
 } pp_arch_family;
 
 extern const pp_arch_family pp_arch_mlp, pp_arch_resnet, pp_arch_vgg, pp_arch_mobilenet_v2, pp_arch_mobilenet_v3,
-    pp_arch_efficientnet, pp_arch_densenet;
+    pp_arch_efficientnet, pp_arch_densenet, pp_arch_squeezenet, pp_arch_shufflenet, pp_arch_mnasnet, pp_arch_googlenet,
+    pp_arch_regnet, pp_arch_convnext, pp_arch_vit, pp_arch_swin;
 
 /* The architecture description file (arch_file.c): builds its layers into
  * b->g and returns the graph's input and output activation ids. */
