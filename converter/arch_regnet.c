@@ -81,7 +81,10 @@ static int build_regnet(pp_ab *b, int *input, char *desc, size_t dn) {
         pp_ab_get(b, "fc.weight", 2, NULL);
         return -1;
     }
-    pp_ab_check_name(b, desc, "regnet");
+    /* torchvision's names (regnet_y_400mf, ...) say X or Y and a size the keys
+     * already fix: the X/Y must agree. */
+    size_t fl = strlen(b->family);
+    if (fl > 6 && strncmp(b->family, desc, 8)) pp_ab_problem(b, "the keys hold %s, not %s", desc, b->family);
     const pp_ckpt_tensor *w0 = pp_ab_find4(b->c, "stem.0.weight", 0, 0, 0);
     int64_t c, h, w, ch;
     pp_ab_input_size(b, w0->dims[1], &c, &h, &w);
