@@ -50,5 +50,7 @@ refused "$F/bad_missing_weights.pt2" "data/weights/model.pt (the model's paramet
 refused "$F/bad_future_schema.pt2" "schema version 99.0 is newer than this converter reads"
 refused "$F/bad_unknown_op.pt2" "aten.frobnicate.default x1 (first node 'relu')"
 refused "$F/bad_truncated_json.pt2" "the ExportedProgram JSON is malformed or cut short near byte"
+# Until symbolic dimensions beyond the batch land: a dynamic sequence length, named.
+refused "$F/bad_dynamic_seq.pt2" "tensor 'x' axis 1: the symbolic extent"
 "$PPCONVERT" "$F/llama.pt2" -o "$tmp/x.bin" --arch resnet50 > "$tmp/arch.txt" 2>&1 && { echo "FAIL: --arch accepted"; exit 1; }
 grep -q "a .pt2 archive" "$tmp/arch.txt"
