@@ -44,6 +44,9 @@ typedef struct pp_exec_options {
                               per stage and micro-batch in steady state. 1 on, 0 off, -1 on for
                               CUDA devices only. A capture that fails turns them off (notice). */
     pp_precision precision; /* fp32 (default), tf32, fp16, bf16: see backend.h */
+    /* The format policy (formats.h) instead of the devices' built-in one: for
+     * tests and experiments; NULL in normal use. */
+    pp_format_policy policy;
 } pp_exec_options;
 
 /* A byte count as options spell it: "262144", "512K", "512M", "2G" (powers of
@@ -92,6 +95,12 @@ const pp_plan *pp_exec_plan(const pp_exec *e);
  * format planned and the conversions inserted (formats.h); node indices of the
  * plan, the profile and the trace refer to it. */
 const pp_graph *pp_exec_graph(const pp_exec *e);
+/* What pp_exec_create would plan for g on devices described by caps (their
+ * kind, the precision, the device facts) without creating any: the planned
+ * graph (*planned, the caller frees it after *plan) and its placement over
+ * opt->stages stages (no memory limits), for ppengine plan --assume-gpu. */
+pp_code pp_exec_plan_offline(const pp_graph *g, const pp_exec_options *opt, const pp_format_caps *caps,
+                             pp_graph **planned, pp_plan **plan, pp_format_report *report, pp_error *err);
 /* How many conversions the format plan inserted, and relabels. */
 pp_format_report pp_exec_formats(const pp_exec *e);
 int pp_exec_replicas(const pp_exec *e);

@@ -140,7 +140,18 @@ void pp_exec_free(pp_exec *e) {
 /* --measure: times every node on one device at the micro-batch size (a few
  * profiled runs on zeros), so placement balances measured, not estimated, cost. */
 static pp_code measure_nodes(const pp_graph *g, const char *device, int M, double **out, pp_error *err) {
-    pp_exec_options o = {device, 1, M, M, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
+    pp_exec_options o = {.devices = device,
+                         .stages = 1,
+                         .microbatch = M,
+                         .max_batch = M,
+                         .inflight = 2,
+                         .p2p = 0,
+                         .split = NULL,
+                         .trace = NULL,
+                         .measure = 0,
+                         .mem_limit = 0,
+                         .graphs = 0,
+                         .precision = PP_PREC_FP32};
     pp_exec *e = NULL;
     pp_code rc = pp_exec_create(g, &o, &e, err);
     if (rc) return pp_error_prefix(err, "--measure on %s", device), rc;
@@ -434,7 +445,7 @@ static pp_code create_backends(pp_exec *e, const pp_exec_options *o, char **name
 static pp_code plan_formats(pp_exec *e, const pp_exec_options *o, pp_error *err) {
     pp_format_caps caps = {e->owned[0]->ops->kind, o->precision, NULL, 0};
     if (e->owned[0]->ops->facts) e->owned[0]->ops->facts(e->owned[0], &caps);
-    pp_code rc = pp_formats_plan(e->g, &caps, NULL, &e->planned, &e->formats, err);
+    pp_code rc = pp_formats_plan(e->g, &caps, o->policy, &e->planned, &e->formats, err);
     if (!rc) e->g = e->planned;
     return rc;
 }
@@ -524,6 +535,24 @@ static pp_exec *exec_new(const pp_graph *g, const pp_exec_options *o) {
     e->M = o->microbatch;
     e->mem_limit = o->mem_limit;
     return e;
+}
+
+pp_code pp_exec_plan_offline(const pp_graph *g, const pp_exec_options *opt, const pp_format_caps *caps,
+                             pp_graph **planned, pp_plan **plan, pp_format_report *report, pp_error *err) {
+    *planned = NULL;
+    *plan = NULL;
+    pp_code rc = check_batch_axis(g, err);
+    if (!rc) rc = pp_formats_plan(g, caps, opt->policy, planned, report, err);
+    if (rc) return rc;
+    int M = opt->microbatch > 0 ? opt->microbatch : opt->max_batch > 0 ? opt->max_batch : 1;
+    pp_plan_options po = {opt->stages > 0 ? opt->stages : 1, M,   opt->split, NULL, NULL,
+                          opt->inflight ? opt->inflight : 2, NULL};
+    rc = pp_plan_build(*planned, &po, plan, err);
+    if (rc) {
+        pp_graph_free(*planned);
+        *planned = NULL;
+    }
+    return rc;
 }
 
 pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **out, pp_error *err) {

@@ -74,21 +74,6 @@ typedef struct input {
     int absent;        /* an absent optional input */
 } input;
 
-static size_t dtype_size(pp_dtype t) {
-    switch (t) {
-    case PP_DTYPE_F64:
-    case PP_DTYPE_I64: return 8;
-    case PP_DTYPE_F32:
-    case PP_DTYPE_I32: return 4;
-    case PP_DTYPE_F16:
-    case PP_DTYPE_BF16: return 2;
-    case PP_DTYPE_BOOL:
-    case PP_DTYPE_U8:
-    case PP_DTYPE_I8: return 1;
-    default: return 0;
-    }
-}
-
 static int64_t numel(int rank, const int64_t *dims) {
     int64_t n = 1;
     for (int i = 0; i < rank; i++) n *= dims[i];
@@ -360,13 +345,13 @@ static void run_case(const tcase *c, run_mode mode) {
     pp_code rc = PP_OK;
     for (int i = 0; i < c->n_in; i++) {
         if (c->in[i].absent) continue;
-        in_bytes[i] = (size_t)numel(c->in[i].rank, c->in[i].dims) * dtype_size(c->in[i].dtype);
+        in_bytes[i] = (size_t)numel(c->in[i].rank, c->in[i].dims) * pp_dtype_bytes(c->in[i].dtype);
         void *buf = malloc(in_bytes[i] ? in_bytes[i] : 1);
         fill(&c->in[i], buf);
         h_in[i] = buf;
     }
     for (int i = 0; i < c->n_out; i++) {
-        out_bytes[i] = (size_t)pp_shape_numel(&out[i]) * dtype_size(out[i].dtype);
+        out_bytes[i] = (size_t)pp_shape_numel(&out[i]) * pp_dtype_bytes(out[i].dtype);
         h_ref[i] = malloc(out_bytes[i] + GUARD);
         h_got[i] = malloc(out_bytes[i] + GUARD);
         memset(h_ref[i], PATTERN, out_bytes[i] + GUARD);

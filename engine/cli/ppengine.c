@@ -84,14 +84,20 @@ static const char *INFO_HELP = "usage: ppengine info GRAPH [--batch N]\n"
 
 static const char *PLAN_HELP =
     "usage: ppengine plan GRAPH --devices LIST --stages P [--batch N] [--microbatch M] [--split NODE,...]\n"
-    "                          [--measure] [--mem-limit SIZE] [--inflight K]\n"
+    "                          [--measure] [--mem-limit SIZE] [--inflight K] [--precision P]\n"
+    "                          [--assume-gpu NAME]\n"
     "\n"
-    "Prints per stage its device, first and last node, parameters, activation\n"
+    "Prints every node's output format (dtype, layout) and the kernel that runs it,\n"
+    "the conversions the layout planner inserted and the peak activation memory,\n"
+    "then per stage its device, first and last node, parameters, activation\n"
     "memory, estimated time and boundary transfer, and the estimated pipeline\n"
-    "efficiency m/(m+P-1) for the batch's micro-batches.\n";
+    "efficiency m/(m+P-1) for the batch's micro-batches.\n"
+    "\n"
+    "  --assume-gpu NAME  plan for CUDA devices this machine does not have (no GPU or\n"
+    "                     driver needed): h200, h100, a100 or l4 (docs/planner.md)\n";
 
 typedef struct opts {
-    const char *graph, *output, *devices, *split, *trace;
+    const char *graph, *output, *devices, *split, *trace, *assume_gpu;
     const char *inputs[64];
     int n_inputs;
     const char *json;
@@ -191,6 +197,14 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
             o->cuda_graph = 1;
         } else if (!strcmp(a, "--no-cuda-graph") || !strcmp(a, "--no-graphs")) {
             o->cuda_graph = 0;
+        } else if (!strcmp(a, "--assume-gpu")) {
+            NEED_VALUE();
+            if (!pp_device_facts_find(v)) {
+                char why[256];
+                snprintf(why, sizeof why, "--assume-gpu '%s' is not one of %s", v, pp_device_facts_names());
+                return 1 + usage_error("%s", why);
+            }
+            o->assume_gpu = v;
         } else if (!strcmp(a, "--precision")) {
             NEED_VALUE();
             if (pp_precision_parse(v, &o->precision))
@@ -317,8 +331,16 @@ static int run_chunked(const opts *o) {
                              o->trace,
                              o->inputs,
                              o->n_inputs,
-                             {o->devices, (int)o->stages, (int)o->microbatch, 0, (int)o->inflight, o->p2p, o->split,
-                              NULL, o->measure, o->mem_limit, o->cuda_graph, o->precision},
+                             {.devices = o->devices,
+                              .stages = (int)o->stages,
+                              .microbatch = (int)o->microbatch,
+                              .inflight = (int)o->inflight,
+                              .p2p = o->p2p,
+                              .split = o->split,
+                              .measure = o->measure,
+                              .mem_limit = o->mem_limit,
+                              .graphs = o->cuda_graph,
+                              .precision = o->precision},
                              o->chunk ? o->chunk : 64,
                              o->throttle_ms,
                              o->resume,
@@ -423,8 +445,18 @@ static int cmd_run(int argc, char **argv) {
             goto done;
         }
     }
-    pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch,  (int)o.inflight, o.p2p,
-                          o.split,   o.trace,       o.measure,         o.mem_limit, o.cuda_graph,    o.precision};
+    pp_exec_options eo = {.devices = o.devices,
+                          .stages = (int)o.stages,
+                          .microbatch = (int)o.microbatch,
+                          .max_batch = (int)batch,
+                          .inflight = (int)o.inflight,
+                          .p2p = o.p2p,
+                          .split = o.split,
+                          .trace = o.trace,
+                          .measure = o.measure,
+                          .mem_limit = o.mem_limit,
+                          .graphs = o.cuda_graph,
+                          .precision = o.precision};
     double t0 = now_ms();
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
@@ -566,36 +598,50 @@ static int cmd_info(int argc, char **argv) {
 
 /* ---- plan ------------------------------------------------------------------ */
 
-static int cmd_plan(int argc, char **argv) {
-    opts o;
-    int r = parse_opts(argc, argv, &o, PLAN_HELP);
-    if (r) return r - 1;
-    pp_error err = {0};
-    pp_graph *g = NULL;
-    if (load_graph(o.graph, &g, NULL, &err)) return fail(&err);
-    int M = o.microbatch ? (int)o.microbatch : (int)o.batch;
-    pp_exec_options eo = {o.devices, (int)o.stages, M,         (int)o.batch, (int)o.inflight, o.p2p,
-                          o.split,   NULL,          o.measure, o.mem_limit,  o.cuda_graph,    o.precision};
-    pp_exec *e = NULL;
-    if (pp_exec_create(g, &eo, &e, &err)) {
-        pp_graph_free(g);
-        return fail(&err);
+/* The kernel that runs node n on devices of `kind`, for the plan's table. */
+static const char *kernel_name(const char *kind, const pp_node *n, char *buf, size_t size) {
+    const pp_op_def *d = pp_op_def_get(n->op);
+    if (!d) return "?";
+    if (strcmp(kind, "cuda")) snprintf(buf, size, "%s %s", kind, d->kernel);
+    else if (d->cuda == PP_CUDA_PATH_CUDNN) snprintf(buf, size, "cudnn %s", d->kernel);
+    else if (d->cuda == PP_CUDA_PATH_CUBLASLT) snprintf(buf, size, "cublaslt %s", d->kernel);
+    else snprintf(buf, size, "cuda %s", d->kernel);
+    return buf;
+}
+
+static void print_formats(const pp_graph *pg, const pp_plan *pl, const char *kind, pp_format_report rep) {
+    printf("%-5s %-16s %-40s %-16s %s\n", "node", "op", "name", "output", "kernel");
+    for (int i = 0; i < pg->n_nodes; i++) {
+        const pp_node *n = &pg->nodes[i];
+        char fb[32] = "-", kb[64];
+        if (n->n_out > 0 && n->out[0] >= 0) {
+            const pp_tensor *t = &pg->tensors[n->out[0]];
+            pp_format_str(t->dtype, t->layout, t->block, fb, sizeof fb);
+        }
+        printf("%-5d %-16s %-40.40s %-16s %s\n", i, pp_op_name(n->op) ? pp_op_name(n->op) : "?", n->name, fb,
+               kernel_name(kind, n, kb, sizeof kb));
     }
-    if (pp_exec_notice(e)) fprintf(stderr, "ppengine: %s\n", pp_exec_notice(e));
-    const pp_plan *pl = pp_exec_plan(e);
-    int R = pp_exec_replicas(e), P = pl->n_stages;
-    int64_t share = (o.batch + R - 1) / R;
+    size_t peak = 0;
+    for (int s = 0; s < pl->n_stages; s++)
+        if (pl->stages[s].slot_bytes > peak) peak = pl->stages[s].slot_bytes;
+    printf("conversions: %d\n", rep.conversions);
+    printf("peak activation memory: %zu bytes\n", peak);
+}
+
+static void print_stages(const pp_graph *pg, const pp_plan *pl, const char *const *devs, const opts *o, int R, int M) {
+    int P = pl->n_stages;
+    int64_t share = (o->batch + R - 1) / R;
     int64_t m = (share + M - 1) / M;
-    printf("%s: %d stage%s x %d replica%s, batch %ld, micro-batch %d (%lld per replica)\n", o.graph, P,
-           P == 1 ? "" : "s", R, R == 1 ? "" : "s", o.batch, M, (long long)m);
+    printf("%s: %d stage%s x %d replica%s, batch %ld, micro-batch %d (%lld per replica)\n", o->graph, P,
+           P == 1 ? "" : "s", R, R == 1 ? "" : "s", o->batch, M, (long long)m);
     printf("%-5s %-8s %-28s %-28s %10s %10s %10s %12s\n", "stage", "device", "first node", "last node", "params MB",
            "act MB", "est ms", "boundary MB");
     double worst = 0;
     for (int s = 0; s < P; s++) {
         const pp_plan_stage *st = &pl->stages[s];
-        const char *first = st->last > st->first ? g->nodes[st->first].name : "-";
-        const char *last = st->last > st->first ? g->nodes[st->last - 1].name : "-";
-        printf("%-5d %-8s %-28.28s %-28.28s %10.3f %10.3f %10.3f %12.3f\n", s, pp_exec_device(e, 0, s), first, last,
+        const char *first = st->last > st->first ? pg->nodes[st->first].name : "-";
+        const char *last = st->last > st->first ? pg->nodes[st->last - 1].name : "-";
+        printf("%-5d %-8s %-28.28s %-28.28s %10.3f %10.3f %10.3f %12.3f\n", s, devs[s], first, last,
                (double)st->weight_bytes / 1e6, (double)st->slot_bytes / 1e6, st->est_ms,
                s + 1 < P ? (double)st->out_bytes / 1e6 : 0.0);
         if (st->est_ms > worst) worst = st->est_ms;
@@ -604,6 +650,74 @@ static int cmd_plan(int argc, char **argv) {
     double balance = worst > 0 ? pl->est_total_ms / (P * worst) : 1.0;
     printf("pipeline efficiency: ideal m/(m+P-1) = %.3f, stage balance %.3f, estimated %.3f\n", ideal, balance,
            ideal * balance);
+}
+
+/* --assume-gpu: the plan for CUDA devices that are not here, from the built-in facts. */
+static int plan_assumed(const pp_graph *g, const pp_exec_options *eo, const opts *o) {
+    pp_error err = {0};
+    const char *devs = o->devices ? o->devices : "cuda:0";
+    int nd = 1;
+    for (const char *c = devs; *c; c++) nd += *c == ',';
+    for (const char *c = devs; *c; c += strcspn(c, ",") + (c[strcspn(c, ",")] == ',')) {
+        if (strncmp(c, "cuda", 4))
+            return usage_error("--assume-gpu plans for CUDA devices; --devices '%s' names others", devs);
+    }
+    if (nd % eo->stages) {
+        char why[128];
+        snprintf(why, sizeof why, "%d devices cannot be split into replicas of %d stages", nd, eo->stages);
+        return usage_error("%s", why);
+    }
+    pp_format_caps caps = {"cuda", eo->precision, pp_device_facts_find(o->assume_gpu), 0};
+    pp_graph *pg = NULL;
+    pp_plan *pl = NULL;
+    pp_format_report rep;
+    if (pp_exec_plan_offline(g, eo, &caps, &pg, &pl, &rep, &err)) return fail(&err);
+    printf("assuming %s (compute capability %d.%d, %d SMs, %.0f GiB), precision %s\n", caps.gpu->full_name,
+           caps.gpu->cc_major, caps.gpu->cc_minor, caps.gpu->sms, caps.gpu->mem_gib, pp_precision_name(eo->precision));
+    print_formats(pg, pl, "cuda", rep);
+    const char *names[PP_MAX_IO];
+    for (int s = 0; s < pl->n_stages && s < PP_MAX_IO; s++) names[s] = o->assume_gpu;
+    print_stages(pg, pl, names, o, nd / eo->stages, eo->microbatch);
+    pp_plan_free(pl);
+    pp_graph_free(pg);
+    return 0;
+}
+
+static int cmd_plan(int argc, char **argv) {
+    opts o;
+    int r = parse_opts(argc, argv, &o, PLAN_HELP);
+    if (r) return r - 1;
+    pp_error err = {0};
+    pp_graph *g = NULL;
+    if (load_graph(o.graph, &g, NULL, &err)) return fail(&err);
+    int M = o.microbatch ? (int)o.microbatch : (int)o.batch;
+    pp_exec_options eo = {.devices = o.devices,
+                          .stages = (int)o.stages,
+                          .microbatch = M,
+                          .max_batch = (int)o.batch,
+                          .inflight = (int)o.inflight,
+                          .p2p = o.p2p,
+                          .split = o.split,
+                          .measure = o.measure,
+                          .mem_limit = o.mem_limit,
+                          .graphs = o.cuda_graph,
+                          .precision = o.precision};
+    if (o.assume_gpu) {
+        r = plan_assumed(g, &eo, &o);
+        pp_graph_free(g);
+        return r;
+    }
+    pp_exec *e = NULL;
+    if (pp_exec_create(g, &eo, &e, &err)) {
+        pp_graph_free(g);
+        return fail(&err);
+    }
+    if (pp_exec_notice(e)) fprintf(stderr, "ppengine: %s\n", pp_exec_notice(e));
+    const pp_plan *pl = pp_exec_plan(e);
+    const char *names[PP_MAX_IO];
+    for (int s = 0; s < pl->n_stages && s < PP_MAX_IO; s++) names[s] = pp_exec_device(e, 0, s);
+    print_formats(pp_exec_graph(e), pl, strncmp(names[0], "cuda", 4) ? "cpu" : "cuda", pp_exec_formats(e));
+    print_stages(pp_exec_graph(e), pl, names, &o, pp_exec_replicas(e), M);
     pp_exec_free(e);
     pp_graph_free(g);
     return 0;
@@ -676,9 +790,18 @@ static int cmd_bench(int argc, char **argv) {
     if (!in || !out) goto oom;
     /* --profile also collects the timeline (never written) for the upload /
      * compute / copy / download split. */
-    pp_exec_options eo = {o.devices,       (int)o.stages, (int)o.microbatch, (int)batch,
-                          (int)o.inflight, o.p2p,         o.split,           o.profile ? "/dev/null" : NULL,
-                          o.measure,       o.mem_limit,   o.cuda_graph,      o.precision};
+    pp_exec_options eo = {.devices = o.devices,
+                          .stages = (int)o.stages,
+                          .microbatch = (int)o.microbatch,
+                          .max_batch = (int)batch,
+                          .inflight = (int)o.inflight,
+                          .p2p = o.p2p,
+                          .split = o.split,
+                          .trace = o.profile ? "/dev/null" : NULL,
+                          .measure = o.measure,
+                          .mem_limit = o.mem_limit,
+                          .graphs = o.cuda_graph,
+                          .precision = o.precision};
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
         goto done;
