@@ -116,6 +116,16 @@ static pp_code onnx_graph(const pp_convert_options *opt, pp_onnx **h, pp_graph *
     return rc;
 }
 
+/* The final graph's counts into st. */
+static void graph_stats(const pp_graph *g, pp_convert_stats *st) {
+    st->nodes_final = g->n_nodes;
+    st->n_inputs = g->n_inputs;
+    st->n_outputs = g->n_outputs;
+    st->params = pp_graph_param_count(g);
+    for (int i = 0; i < g->n_tensors; i++)
+        if (g->tensors[i].kind == PP_TENSOR_WEIGHT) st->weight_bytes += g->tensors[i].nbytes;
+}
+
 /* A checkpoint: the architecture (given or detected from the keys) builds the graph. */
 static pp_code checkpoint_graph(const pp_convert_options *opt, pp_graph **g, pp_convert_stats *st, pp_error *err) {
     if (opt->n_consts || opt->n_dims)
@@ -124,12 +134,8 @@ static pp_code checkpoint_graph(const pp_convert_options *opt, pp_graph **g, pp_
     pp_code rc =
         pp_convert_checkpoint(opt->input, opt->arch, opt->arch_file, g, st->architecture, sizeof st->architecture, err);
     if (rc) return rc;
-    st->nodes_imported = st->nodes_final = (*g)->n_nodes;
-    st->n_inputs = (*g)->n_inputs;
-    st->n_outputs = (*g)->n_outputs;
-    st->params = pp_graph_param_count(*g);
-    for (int i = 0; i < (*g)->n_tensors; i++)
-        if ((*g)->tensors[i].kind == PP_TENSOR_WEIGHT) st->weight_bytes += (*g)->tensors[i].nbytes;
+    st->nodes_imported = (*g)->n_nodes;
+    graph_stats(*g, st);
     rc = pp_graph_add_meta(*g, "producer", "torch.save / safetensors checkpoint", err);
     if (!rc) rc = pp_graph_add_meta(*g, "source", base_name(opt->input), err);
     if (!rc) rc = pp_graph_add_meta(*g, "source_format", "checkpoint", err);
@@ -151,12 +157,7 @@ static pp_code pt2_graph(const pp_convert_options *opt, pp_graph **g, pp_convert
     st->removed = info.removed;
     memcpy(st->passes, info.passes, sizeof st->passes);
     st->n_passes = info.n_passes;
-    st->nodes_final = (*g)->n_nodes;
-    st->n_inputs = (*g)->n_inputs;
-    st->n_outputs = (*g)->n_outputs;
-    st->params = pp_graph_param_count(*g);
-    for (int i = 0; i < (*g)->n_tensors; i++)
-        if ((*g)->tensors[i].kind == PP_TENSOR_WEIGHT) st->weight_bytes += (*g)->tensors[i].nbytes;
+    graph_stats(*g, st);
     char producer[64], schema[32];
     snprintf(producer, sizeof producer, "torch.export%s%s", info.torch_version[0] ? " " : "", info.torch_version);
     snprintf(schema, sizeof schema, "%d.%d", info.schema_major, info.schema_minor);
