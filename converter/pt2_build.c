@@ -4,6 +4,7 @@
 #include "pt2_build.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -261,6 +262,14 @@ int pt2_scalar_arg(pt2_node *n, const char *name, double *v) {
     const cJSON *a = pt2_arg(n, name);
     if (pt2_arg_is_none(a)) return 0;
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(a, "as_float");
+    if (cJSON_IsString(f)) { /* torch writes the non-finite floats as strings */
+        const char *t = f->valuestring;
+        if (!strcmp(t, "Infinity") || !strcmp(t, "inf")) *v = HUGE_VAL;
+        else if (!strcmp(t, "-Infinity") || !strcmp(t, "-inf")) *v = -HUGE_VAL;
+        else if (!strcmp(t, "NaN") || !strcmp(t, "nan")) *v = NAN;
+        else return 0;
+        return 1;
+    }
     if (!cJSON_IsNumber(f)) f = cJSON_GetObjectItemCaseSensitive(a, "as_int");
     if (cJSON_IsNumber(f)) {
         *v = f->valuedouble;

@@ -39,6 +39,10 @@ pp_code pt2_full(pt2_node *n, const char *base);
 pp_code pt2_arange(pt2_node *n, const char *base);
 pp_code pt2_fill_(pt2_node *n, const char *base);
 pp_code pt2_unbind(pt2_node *n, const char *base);
+pp_code pt2_slice_scatter(pt2_node *n, const char *base);
+pp_code pt2_copy(pt2_node *n, const char *base);
+pp_code pt2_as_strided(pt2_node *n, const char *base);
+pp_code pt2_any(pt2_node *n, const char *base);
 
 #ifdef __cplusplus
 }

@@ -381,6 +381,11 @@ static const struct {
     {"unbind", pt2_unbind},
     {"split", pt2_unbind},
     {"split_with_sizes", pt2_unbind},
+    {"slice_scatter", pt2_slice_scatter},
+    {"copy", pt2_copy},
+    {"as_strided", pt2_as_strided},
+    {"any", pt2_any},
+    {"all", pt2_any},
     {"chunk", pt2_unbind},
     {"fill_", pt2_fill_},
 };

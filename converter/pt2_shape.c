@@ -426,28 +426,42 @@ pp_code pt2_outer(pt2_node *n, const char *base) {
 /* zeros, ones, full, new_zeros, new_ones, new_full and the _like ones: a constant of the output's (fixed) shape. */
 pp_code pt2_full(pt2_node *n, const char *base) {
     pp_dtype dt;
-    int r;
-    int64_t d[PP_MAX_RANK];
+    int r, batch = 0;
+    int64_t d[PP_MAX_RANK], cd[PP_MAX_RANK];
     double v = strstr(base, "ones") ? 1 : 0;
     PT2_TRY(pt2_out_meta(n, &dt, &r, d));
-    if (strstr(base, "full") && !pt2_scalar_arg(n, "fill_value", &v))
-        return pt2_fail(n, PP_ERR_UNSUPPORTED, "fill_value is not a constant");
+    const char *arg = strstr(base, "full") ? "fill_value" : !strcmp(base, "scalar_tensor") ? "s" : NULL;
+    if (arg && !pt2_scalar_arg(n, arg, &v)) return pt2_fail(n, PP_ERR_UNSUPPORTED, "%s is not a constant", arg);
     uint64_t numel = 1;
     for (int i = 0; i < r; i++) {
-        if (d[i] < 0) return pt2_fail(n, PP_ERR_UNSUPPORTED, "a constant whose shape depends on the batch");
-        numel *= (uint64_t)d[i];
+        batch |= d[i] < 0;
+        cd[i] = d[i] < 0 ? 1 : d[i];
+        numel *= (uint64_t)cd[i];
     }
+    /* Batch-sized: only *_like can say which tensor has the batch. */
+    if (batch && !strstr(base, "_like"))
+        return pt2_fail(n, PP_ERR_UNSUPPORTED, "a constant whose shape depends on the batch");
     if (numel > (1u << 26)) return pt2_fail(n, PP_ERR_UNSUPPORTED, "a constant of %" PRIu64 " elements", numel);
     size_t es = pp_dtype_size(dt);
     uint8_t *buf = pp_calloc((size_t)numel + 1, es), one[8];
     if (!buf) return pp_error_nomem(n->x->err, "out of memory");
-    pt2_node tmp = *n;
-    int s = pt2_scalar(&tmp, "value", v, dt);
+    int s = pt2_scalar(n, "value", v, dt);
     if (s >= 0) memcpy(one, n->x->g->tensors[s].data, es);
     for (uint64_t i = 0; s >= 0 && i < numel; i++) memcpy(buf + i * es, one, es);
-    int id = s < 0 ? -1 : pt2_const(n->x, n->name, dt, r, d, buf);
+    char nm[300];
+    snprintf(nm, sizeof nm, "%s%s", n->name, batch ? ".value" : "");
+    int id = s < 0 ? -1 : pt2_const(n->x, nm, dt, r, cd, buf);
     pp_free(buf);
-    return id < 0 ? pt2_rc(n) : pt2_bind_output(n, 0, id);
+    if (id < 0) return pt2_rc(n);
+    if (!batch) return pt2_bind_output(n, 0, id);
+    /* Where(cast(self, bool), c, c): self's shape, c's values untouched. */
+    int x, nd;
+    pp_code rc = PP_OK;
+    PT2_TRY(pt2_tensor_arg(n, "self", 0, &x));
+    int cond = pt2_add(n, PP_OP_CAST, "shape", 1, &x, &nd);
+    if (cond < 0) return pt2_rc(n);
+    pt2_set_int(n, nd, "to", PP_DTYPE_BOOL, &rc);
+    return rc ? rc : pt2_simple(n, PP_OP_WHERE, 3, (int[]){cond, id, id}, NULL);
 }
 
 pp_code pt2_arange(pt2_node *n, const char *base) {
@@ -543,4 +557,110 @@ pp_code pt2_fill_(pt2_node *n, const char *base) {
     return PP_OK;
 }
 
+/* slice_scatter(self, src, dim, start, end, step 1): self with self[start:end] on
+ * dim replaced by src, as the concatenation of the parts around it (core ATen
+ * writes masks so; constant inputs fold). */
+pp_code pt2_slice_scatter(pt2_node *n, const char *base) {
+    int x, src, r, nd, parts[3], k = 0;
+    int64_t d[PP_MAX_RANK], dim, start, end, step;
+    pp_code rc = PP_OK;
+    (void)base;
+    PT2_TRY(pt2_tensor_arg(n, "self", 0, &x));
+    PT2_TRY(pt2_tensor_arg(n, "src", 0, &src));
+    PT2_TRY(pt2_arg_meta(n, "self", NULL, &r, d));
+    PT2_TRY(pt2_int_arg(n, "dim", 0, &dim));
+    PT2_TRY(pt2_int_arg(n, "start", 0, &start));
+    PT2_TRY(pt2_int_arg(n, "end", INT64_MAX, &end));
+    PT2_TRY(pt2_int_arg(n, "step", 1, &step));
+    int a = pt2_norm_axis(dim, r);
+    if (a < 0 || a >= r || d[a] < 0 || step != 1)
+        return pt2_fail(n, PP_ERR_UNSUPPORTED, "slice_scatter on axis %" PRId64 " with step %" PRId64, dim, step);
+    int64_t len = d[a];
+    if (start < 0) start += len;
+    if (end < 0) end += len;
+    start = start < 0 ? 0 : start > len ? len : start;
+    end = end < start ? start : end > len ? len : end;
+    int64_t bounds[2][2] = {{0, start}, {end, len}};
+    for (int i = 0; i < 2 && !rc; i++) {
+        if (i == 1) parts[k++] = src;
+        if (bounds[i][0] == bounds[i][1]) continue;
+        int y = pt2_add(n, PP_OP_SLICE, i ? "after" : "before", 1, &x, &nd);
+        if (y < 0) return pt2_rc(n);
+        pt2_set_ints(n, nd, "starts", &bounds[i][0], 1, &rc);
+        pt2_set_ints(n, nd, "ends", &bounds[i][1], 1, &rc);
+        pt2_set_ints(n, nd, "axes", (int64_t[]){a}, 1, &rc);
+        parts[k++] = y;
+    }
+    PT2_TRY(rc);
+    if (k == 1) return pt2_bind_output(n, 0, src);
+    PT2_TRY(pt2_simple(n, PP_OP_CONCAT, k, parts, &nd));
+    pt2_set_int(n, nd, "axis", a, &rc);
+    return rc;
+}
+
+/* copy(self, src): src broadcast to self's shape, in self's dtype. */
+pp_code pt2_copy(pt2_node *n, const char *base) {
+    int src, r, rs, nd;
+    int64_t d[PP_MAX_RANK], ds[PP_MAX_RANK], shape[PP_MAX_RANK];
+    pp_dtype dt, dts;
+    pp_code rc = PP_OK;
+    (void)base;
+    PT2_TRY(pt2_tensor_arg(n, "src", 0, &src));
+    PT2_TRY(pt2_arg_meta(n, "self", &dt, &r, d));
+    PT2_TRY(pt2_arg_meta(n, "src", &dts, &rs, ds));
+    for (int i = 0; i < r; i++) {
+        int j = i - (r - rs);
+        if (d[i] < 0 && !(j >= 0 && ds[j] == d[i])) return pt2_fail(n, PP_ERR_UNSUPPORTED, "copy onto a batch axis");
+        shape[i] = d[i] < 0 ? 1 : d[i];
+    }
+    int y = pt2_add(n, PP_OP_EXPAND, dt == dts ? "" : "expand", 1, &src, &nd);
+    if (y < 0) return pt2_rc(n);
+    pt2_set_ints(n, nd, "shape", shape, r, &rc);
+    if (rc || dt == dts) return rc ? rc : pt2_bind_output(n, 0, y);
+    PT2_TRY(pt2_simple(n, PP_OP_CAST, 1, &y, &nd));
+    pt2_set_int(n, nd, "to", dt, &rc);
+    return rc;
+}
+
+/* as_strided that only re-views a contiguous tensor (offset 0, strides those
+ * of the output's shape where an extent is above 1): a reshape. */
+pp_code pt2_as_strided(pt2_node *n, const char *base) {
+    int r, cnt;
+    int64_t d[PP_MAX_RANK], st[PP_MAX_RANK], off = 0, expect = 1;
+    PT2_TRY(pt2_out_meta(n, NULL, &r, d));
+    PT2_TRY(pt2_ints_arg(n, "stride", st, PP_MAX_RANK, &cnt));
+    PT2_TRY(pt2_int_arg(n, "storage_offset", 0, &off));
+    if (cnt != r || off) return pt2_fail(n, PP_ERR_UNSUPPORTED, "as_strided with an offset or %d strides", cnt);
+    for (int i = r - 1; i >= 0; i--) {
+        if (d[i] != 1 && st[i] != expect)
+            return pt2_fail(n, PP_ERR_UNSUPPORTED, "as_strided that is not a contiguous view (axis %d)", i);
+        if (d[i] < 0) break; /* the batch axis: every axis inside it matched */
+        expect *= d[i];
+    }
+    return pt2_reshape(n, base);
+}
+
+/* any / all over dims of a bool tensor: REDUCE_MAX / REDUCE_MIN of its 0/1 floats. */
+pp_code pt2_any(pt2_node *n, const char *base) {
+    int x, r, nd, cnt, keep = 0;
+    int64_t d[PP_MAX_RANK], axes[PP_MAX_RANK];
+    pp_code rc = PP_OK;
+    PT2_TRY(pt2_tensor_arg(n, "self", 0, &x));
+    PT2_TRY(pt2_arg_meta(n, "self", NULL, &r, d));
+    PT2_TRY(pt2_ints_arg(n, "dim", axes, PP_MAX_RANK, &cnt));
+    PT2_TRY(pt2_bool_arg(n, "keepdim", 0, &keep));
+    if (!cnt)
+        for (cnt = 0; cnt < r; cnt++) axes[cnt] = cnt;
+    int f = pt2_add(n, PP_OP_CAST, "f32", 1, &x, &nd);
+    if (f < 0) return pt2_rc(n);
+    pt2_set_int(n, nd, "to", PP_DTYPE_F32, &rc);
+    int m = pt2_add(n, strcmp(base, "all") ? PP_OP_REDUCE_MAX : PP_OP_REDUCE_MIN, "reduce", 1, &f, &nd);
+    if (m < 0) return pt2_rc(n);
+    pt2_set_ints(n, nd, "axes", axes, cnt, &rc);
+    pt2_set_int(n, nd, "keepdims", keep, &rc);
+    PT2_TRY(rc);
+    PT2_TRY(pt2_simple(n, PP_OP_CAST, 1, &m, &nd));
+    pt2_set_int(n, nd, "to", PP_DTYPE_BOOL, &rc);
+    return rc;
+}
 #endif

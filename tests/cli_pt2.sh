@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # ppconvert on torch.export archives (.pt2): the nine tiny-width models of
 # tests/fixtures/pt2 (tests/fixtures/gen/gen_pt2.py, torch 2.8) convert and
-# match PyTorch at batch 1, 2 and 5 from one graph.bin each; two of the fuzz
-# seeds (unbind, split heads) at batch 1 and 3; four broken archives are
-# refused by name with no output file.
+# match PyTorch at batch 1, 2 and 5 from one graph.bin each; Swin-T also as core
+# ATen (run_decompositions); four of the fuzz seeds (two in core ATen) at batch
+# 1 and 3; five broken archives are refused by name with no output file.
 set -euo pipefail
 : "${PPENGINE:?}" "${PPCONVERT:?}" "${PP_SOURCE_DIR:?}"
 [ -x "$PPCONVERT" ] || { echo "SKIPPED: no ppconvert"; exit 77; }
@@ -23,8 +23,15 @@ for m in resnet50 mobilenet_v3_large efficientnet_b0 convnext_tiny swin_t vit_b_
     n=$((n + 1))
   done
 done
+# Core ATen (ep.run_decompositions()): slice_scatter, copy, as_strided, _softmax, bmm, ...
+"$PPCONVERT" "$F/swin_t_core.pt2" -o "$tmp/swin_t_core.bin" > /dev/null
+for b in 1 2; do
+  "$PPENGINE" run "$tmp/swin_t_core.bin" --input "$F/swin_t.input_b$b.npy" --output "$tmp/swin_t_core.b$b" --devices cpu --quiet
+  "$PPENGINE" compare "$tmp/swin_t_core.b$b"/*.npy "$F/swin_t.output_b$b.npy" --tol 1e-4
+  n=$((n + 1))
+done
 S=$PP_SOURCE_DIR/tests/fuzz/corpus/fuzz_pt2
-for m in conv_bn attention; do
+for m in conv_bn attention conv_bn_core attention_core; do
   "$PPCONVERT" "$S/$m.pt2" -o "$tmp/seed_$m.bin" > /dev/null
   for b in 1 3; do
     "$PPENGINE" run "$tmp/seed_$m.bin" --input "$F/seed_$m.input_b$b.npy" --output "$tmp/seed_$m.b$b" --devices cpu --quiet
