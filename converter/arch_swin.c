@@ -101,7 +101,7 @@ static int region(int64_t i, int64_t len, int64_t win, int64_t sh) { return i < 
 static int attention_mask(swin *s, const char *p, int64_t heads, int64_t ph, int64_t pw, int64_t shift) {
     pp_ab *b = s->b;
     char k[160];
-    int64_t rows, t = s->t, win = s->win, nwh = ph / win, nww = pw / win, nw = nwh * nww;
+    int64_t rows = 0, t = s->t, win = s->win, nwh = ph / win, nww = pw / win, nw = nwh * nww;
     float *tab = bias_table(s, p, heads, &rows);
     snprintf(k, sizeof k, "%s.relative_position_index", p);
     const pp_ckpt_tensor *it = pp_ckpt_find(b->c, k); /* (T·T) integers: the flattened (T, T) */
@@ -289,11 +289,10 @@ static int shifted_attention(swin *s, int x, const char *p, int64_t h, int64_t w
 static int swin_block(swin *s, int x, const char *p, int64_t h, int64_t w, int64_t c, int64_t shift) {
     pp_ab *b = s->b;
     char k[160], nm[160];
-    int64_t rows, heads, m;
+    int64_t heads, m;
     snprintf(k, sizeof k, "%s.attn.%s", p, s->v2 ? "logit_scale" : "relative_position_bias_table");
     const pp_ckpt_tensor *ht = pp_ckpt_find(b->c, k);
     heads = ht && ht->rank >= 2 ? (s->v2 ? ht->dims[0] : ht->dims[1]) : -1;
-    (void)rows;
     if (heads < 1 || c % heads) {
         pp_ab_get(b, k, s->v2 ? 3 : 2, NULL);
         return -1;
