@@ -164,6 +164,12 @@ PP_API void pp_options_free(pp_options *opt);
  *               the file's (like a TensorRT optimisation profile); buffers are sized for the
  *               maxima. Set it once per symbol, or list several: "seq=1..256,batch=1..8". A
  *               symbol other than the batch needs a bounded range, here or in the file.
+ *   threads     host threads the CPU devices share (one persistent pool per device, the
+ *               count split among them); "0" (default): the cores of the process's
+ *               affinity mask
+ *   deterministic  "1": CPU results bit-identical whatever the placement, micro-batch
+ *               size and thread count; "0" (default): they may differ within f32 rounding
+ *               (relative error around 1e-6) where a faster order of the sums pays
  * Keys for pp_batcher_create (pp_engine_create ignores them):
  *   max_batch     also the most rows the batcher merges into one run (default: the engine's)
  *   max_delay_us  how long a queued request waits for others to join its batch, default "1000"

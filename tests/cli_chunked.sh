@@ -18,7 +18,8 @@ tmp=$(mktemp -d /tmp/pp_cli_chunked.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 # Under mpirun or srun a run would be one rank of their job; this test is one process.
-run() { "$PPENGINE" run "$graph" --no-mpi --devices cpu "$@"; }
+# Chunks are batches of other sizes: --deterministic promises their bytes.
+run() { "$PPENGINE" run "$graph" --no-mpi --devices cpu --deterministic "$@"; }
 
 digits=$PP_SOURCE_DIR/examples/digits
 src=$digits/test_x.npy
@@ -59,7 +60,8 @@ man=$out/chunks/manifest
 # Each chunk: its file written and renamed, its record appended, then synced.
 set +e
 LD_PRELOAD=$PP_KILLPOINT_LIB PP_KILLPOINT=fdatasync:6 ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0 \
-  "$PPENGINE" run "$graph" --no-mpi --devices cpu --input "$src" --output "$out" --chunk 4 > /dev/null 2> "$tmp/b1.err"
+  "$PPENGINE" run "$graph" --no-mpi --devices cpu --deterministic --input "$src" --output "$out" --chunk 4 \
+  > /dev/null 2> "$tmp/b1.err"
 rc=$?
 set -e
 [ "$rc" -eq 137 ] || fail "expected death by SIGKILL, got exit $rc"

@@ -3,6 +3,7 @@
 # 2-stage pipeline on 4 logical CPU devices (2 replicas) with micro-batch 3 on a
 # batch of 7: outputs identical to one device, byte for byte, and the trace
 # shows every micro-batch pass every step of the pipeline in order.
+# --deterministic is what promises the same bytes whatever the placement.
 set -euo pipefail
 : "${PPENGINE:?}" "${PPCONVERT:?}" "${PP_SOURCE_DIR:?}"
 [ -x "$PPCONVERT" ] || { echo "SKIPPED: no ppconvert"; exit 77; }
@@ -10,9 +11,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for m in resnet mobilenet densenet vit gpt; do
   "$PPCONVERT" "$PP_SOURCE_DIR/tests/fixtures/models/$m.onnx" -o "$tmp/$m.bin" > /dev/null
-  "$PPENGINE" run "$tmp/$m.bin" --batch 7 --seed 3 --devices cpu --output "$tmp/$m.one" --quiet
+  "$PPENGINE" run "$tmp/$m.bin" --batch 7 --seed 3 --devices cpu --deterministic --output "$tmp/$m.one" --quiet
   "$PPENGINE" run "$tmp/$m.bin" --batch 7 --seed 3 --devices cpu:0,cpu:1,cpu:2,cpu:3 --stages 2 --microbatch 3 \
-    --output "$tmp/$m.pipe" --trace "$tmp/$m.trace.json" --quiet
+    --deterministic --output "$tmp/$m.pipe" --trace "$tmp/$m.trace.json" --quiet
   for f in "$tmp/$m.one"/*.npy; do
     cmp "$f" "$tmp/$m.pipe/$(basename "$f")" || { echo "FAIL: $m pipelined output differs"; exit 1; }
   done

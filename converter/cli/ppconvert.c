@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../../converter/checkpoint.h"
+#include "../../converter/pt2.h"
 #include "../../converter/convert.h"
 #include "../../loader/model.h"
 #include "../../engine/graph.h"
@@ -123,22 +124,16 @@ static const char *human(uint64_t b, char *buf, size_t n) {
     return buf;
 }
 
-/* What a file is, from its first bytes (names lie; a sharded safetensors index
- * is the one format known by name). */
-typedef enum { FMT_ONNX, FMT_CHECKPOINT, FMT_GRAPHBIN } file_format;
+/* What a file is: pp_source_sniff (convert.h) decides, from the first bytes. */
+typedef enum { FMT_ONNX, FMT_CHECKPOINT, FMT_GRAPHBIN, FMT_PT2 } file_format;
 
 static file_format sniff(const char *path) {
-    size_t n = strlen(path);
-    if (n >= 11 && !strcmp(path + n - 11, ".index.json")) return FMT_CHECKPOINT;
-    unsigned char b[9] = {0};
-    FILE *f = fopen(path, "rb");
-    size_t got = f ? fread(b, 1, sizeof b, f) : 0;
-    if (f) fclose(f);
-    if (got >= 4 && b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4) return FMT_CHECKPOINT; /* torch.save zip */
-    if (got >= 8 && !memcmp(b, "PPGRAPH", 8)) return FMT_GRAPHBIN;
-    if (got >= 2 && b[0] == 0x80 && b[1] <= 5) return FMT_CHECKPOINT; /* a bare pickle: legacy torch.save */
-    if (got == 9 && b[6] == 0 && b[7] == 0 && (b[8] == '{' || b[8] == ' ')) return FMT_CHECKPOINT; /* safetensors */
-    return FMT_ONNX;
+    switch (pp_source_sniff(path)) {
+    case PP_SRC_CHECKPOINT: return FMT_CHECKPOINT;
+    case PP_SRC_GRAPHBIN: return FMT_GRAPHBIN;
+    case PP_SRC_PT2: return FMT_PT2;
+    default: return FMT_ONNX;
+    }
 }
 
 static void list_graph_tensors(const pp_graph *g) {
@@ -168,6 +163,14 @@ static int inspect_file(const char *path) {
         }
         printf("%s: graph.bin %u.%u, %d tensors, %d nodes\n", path, g->model->version_major, g->model->version_minor,
                g->n_tensors, g->n_nodes);
+        list_graph_tensors(g);
+        pp_graph_free(g);
+        return 0;
+    }
+    case FMT_PT2: {
+        pp_graph *g = NULL;
+        if (pp_convert_pt2_graph(path, &g, NULL, &err)) return die("%s", err.msg);
+        printf("%s: torch.export archive, %d nodes after import\n", path, g->n_nodes);
         list_graph_tensors(g);
         pp_graph_free(g);
         return 0;
@@ -318,7 +321,8 @@ int main(int argc, char **argv) {
     file_format fmt = !rc ? sniff(input) : FMT_ONNX;
     if (!rc && fmt == FMT_GRAPHBIN) rc = die("%s is already a graph.bin", input);
     if (!rc && fmt != FMT_CHECKPOINT && (arch || arch_file))
-        rc = die("--arch and --arch-file are for checkpoints; %s is an ONNX model", input);
+        rc = die("--arch and --arch-file are for checkpoints; %s is %s", input,
+                 fmt == FMT_PT2 ? "a .pt2 archive" : "an ONNX model");
     if (!rc && fmt == FMT_CHECKPOINT) {
         rc = convert_checkpoint(input, output, arch, arch_file, dt, verbose);
         goto out;
@@ -343,10 +347,16 @@ int main(int argc, char **argv) {
             rc = die("%s", err.msg);
         } else {
             char b1[32], b2[32];
-            printf("%s -> %s: opset %" PRId64 ", %d ONNX nodes -> %d nodes (%d folded, %d dead removed), "
-                   "%" PRIu64 " parameters (%s), %s written in %.2f s\n",
-                   input, output, st.opset, st.onnx_nodes, st.nodes_final, st.folded, st.removed, st.params,
-                   human(st.weight_bytes, b1, sizeof b1), human(st.bytes_written, b2, sizeof b2), st.seconds);
+            if (fmt == FMT_PT2)
+                printf("%s -> %s: torch.export program, %d ATen nodes -> %d nodes (%d folded, %d dead removed), "
+                       "%" PRIu64 " parameters (%s), %s written in %.2f s\n",
+                       input, output, st.onnx_nodes, st.nodes_final, st.folded, st.removed, st.params,
+                       human(st.weight_bytes, b1, sizeof b1), human(st.bytes_written, b2, sizeof b2), st.seconds);
+            else
+                printf("%s -> %s: opset %" PRId64 ", %d ONNX nodes -> %d nodes (%d folded, %d dead removed), "
+                       "%" PRIu64 " parameters (%s), %s written in %.2f s\n",
+                       input, output, st.opset, st.onnx_nodes, st.nodes_final, st.folded, st.removed, st.params,
+                       human(st.weight_bytes, b1, sizeof b1), human(st.bytes_written, b2, sizeof b2), st.seconds);
             /* the graph passes that changed something: nodes before -> after */
             int shown = 0;
             for (int i = 0; i < st.n_passes; i++) {

@@ -70,6 +70,10 @@ static const char *RUN_HELP =
     "                         the default on CUDA devices); --no-cuda-graph launches node by node\n"
     "  --precision P          fp32 (default), tf32, or fp16 / bf16 (CUDA: GEMM, MATMUL and CONV\n"
     "                         read 16-bit inputs, weights converted once; f32 between nodes)\n"
+    "  --threads N            host threads the CPU devices share (default: the cores of the\n"
+    "                         affinity mask), one persistent pool per device\n"
+    "  --deterministic        CPU results bit-identical whatever the placement, micro-batch\n"
+    "                         and thread count (default: equal within f32 rounding)\n"
     "  --quiet                print only errors\n"
     "\n"
     "Chunked, resumable and across MPI ranks (docs/scale.md): when an --input is a folder of\n"
@@ -107,9 +111,9 @@ typedef struct opts {
     const char *inputs[64];
     int n_inputs;
     const char *json;
-    long batch, seed, stages, microbatch, inflight, iterations, warmup_ms;
+    long batch, seed, stages, microbatch, inflight, iterations, warmup_ms, threads;
     double duration_s;
-    int batch_set, p2p, quiet, profile, cuda_graph, no_transfers, measure;
+    int batch_set, p2p, quiet, profile, cuda_graph, no_transfers, measure, deterministic;
     int mpi, no_mpi, resume;
     long chunk, throttle_ms;
     pp_precision precision;
@@ -216,6 +220,11 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
             NEED_VALUE();
             if (pp_precision_parse(v, &o->precision))
                 return 1 + usage_error("--precision '%s' is not one of fp32, tf32, fp16, bf16", v);
+        } else if (!strcmp(a, "--threads")) {
+            NEED_VALUE();
+            if (parse_long(v, 1, 4096, &o->threads)) return 1 + usage_error("--threads '%s' is not in 1..4096", v);
+        } else if (!strcmp(a, "--deterministic")) {
+            o->deterministic = 1;
         } else if (!strcmp(a, "--no-transfers")) {
             o->no_transfers = 1;
         } else if (!strcmp(a, "--measure")) {
@@ -359,7 +368,9 @@ static int run_chunked(const opts *o) {
                               .measure = o->measure,
                               .mem_limit = o->mem_limit,
                               .graphs = o->cuda_graph,
-                              .precision = o->precision},
+                              .precision = o->precision,
+                              .threads = (int)o->threads,
+                              .deterministic = o->deterministic},
                              o->chunk ? o->chunk : 64,
                              o->throttle_ms,
                              o->resume,
@@ -480,7 +491,9 @@ static int cmd_run(int argc, char **argv) {
                           .mem_limit = o.mem_limit,
                           .graphs = o.cuda_graph,
                           .precision = o.precision,
-                          .dims = edims};
+                          .dims = edims,
+                          .threads = (int)o.threads,
+                          .deterministic = o.deterministic};
     double t0 = now_ms();
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
@@ -757,7 +770,9 @@ static int cmd_plan(int argc, char **argv) {
                           .mem_limit = o.mem_limit,
                           .graphs = o.cuda_graph,
                           .precision = o.precision,
-                          .dims = o.dims[0] ? o.dims : NULL};
+                          .dims = o.dims[0] ? o.dims : NULL,
+                          .threads = (int)o.threads,
+                          .deterministic = o.deterministic};
     if (o.assume_gpu) {
         r = plan_assumed(g, &eo, &o);
         pp_graph_free(g);
@@ -789,6 +804,7 @@ static const char *BENCH_HELP =
     "  --devices LIST, --stages P, --microbatch M, --inflight K, --p2p,\n"
     "  --measure, --mem-limit SIZE   as for run\n"
     "  --precision P      fp32 (default), tf32, fp16, bf16, as for run\n"
+    "  --threads N, --deterministic   as for run\n"
     "  --cuda-graph       capture each stage's launches once and replay them (CUDA graphs,\n"
     "                     the default on CUDA; one queued task per stage on the CPU)\n"
     "  --no-cuda-graph    launch node by node\n"
@@ -871,7 +887,9 @@ static int cmd_bench(int argc, char **argv) {
                           .mem_limit = o.mem_limit,
                           .graphs = o.cuda_graph,
                           .precision = o.precision,
-                          .dims = edims};
+                          .dims = edims,
+                          .threads = (int)o.threads,
+                          .deterministic = o.deterministic};
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
         goto done;
