@@ -118,17 +118,13 @@ cp "$F/convnext.onnx" ext/
 check ext_missing "convnext.onnx.data" --no bad.bin "$PPCONVERT" ext/convnext.onnx -o bad.bin
 head -c 1000 "$F/convnext.onnx.data" > ext/convnext.onnx.data
 check ext_short "lies beyond the end of 'convnext.onnx.data'" --no bad.bin "$PPCONVERT" ext/convnext.onnx -o bad.bin
-# The location rewritten in place, to an absolute path and to one above the folder
-# (same length, so the protobuf's lengths stay right).
+# The location rewritten in place, to an absolute path and to one above the folder,
+# each as long as the original so the protobuf's lengths stay right (perl is part of
+# every Debian system; python3 need not be).
 cp "$F/convnext.onnx.data" ext/convnext.onnx.data
-for loc in /tmp/convnext.onnx.data ../../convnext.onnx.dat; do
-  python3 - "$F/convnext.onnx" "ext/moved.onnx" "$loc" << 'EOF' || { fail "cannot rewrite the location"; continue; }
-import sys
-b = open(sys.argv[1], "rb").read()
-old, new = b"convnext.onnx.data", sys.argv[3].encode()
-new = new[: len(old)].ljust(len(old), b"a") if len(new) != len(old) else new
-open(sys.argv[2], "wb").write(b.replace(old, new))
-EOF
+for loc in /tmp/convnext.onnx ../../convnext.onn; do
+  LOC="$loc" perl -0777 -pe 's/convnext\.onnx\.data/$ENV{LOC}/g' "$F/convnext.onnx" > ext/moved.onnx ||
+    { fail "cannot rewrite the location"; continue; }
   check "ext_escape_${loc:0:3}" "leaves the model's folder (absolute paths and '..' are refused)" --no bad.bin \
     "$PPCONVERT" ext/moved.onnx -o bad.bin
 done

@@ -62,55 +62,85 @@ static inline uint8_t *fz_copy_at(const uint8_t *data, size_t size, unsigned mis
 
 /* ---- running a graph, bounded ---------------------------------------------------- */
 
-/* Elements of t at batch `batch`, saturating at UINT64_MAX. */
-static inline uint64_t fz_numel_at(const pp_tensor *t, int64_t batch) {
+/* Elements of t at the symbols' values in env, saturating at UINT64_MAX. */
+static inline uint64_t fz_numel_env(const pp_tensor *t, const pp_dimenv *env) {
     if (t->rank < 0) return UINT64_MAX;
     uint64_t n = 1;
     for (int d = 0; d < t->rank; d++) {
-        int64_t v = t->dims[d];
-        uint64_t e = v >= 0 ? (uint64_t)v : (v == INT64_MIN ? UINT64_MAX : (uint64_t)(-v) * (uint64_t)batch);
+        int64_t v = pp_dim_value(t->dims[d], env);
+        uint64_t e = v < 0 || v == INT64_MAX ? UINT64_MAX : (uint64_t)v;
         if (e && n > UINT64_MAX / e) return UINT64_MAX;
         n *= e;
     }
     return n;
 }
 
-/* Runs g on one CPU device at batch `batch` with inputs filled from `seed`
- * bytes: floats in [-4, 4), integers in [-8, 8) (so Gather indices are also
- * negative and out of range), bools 0/1. Graphs whose activations or work are
- * too large for a 1-second timeout are skipped: the engine is allowed to be
+/* Runs g on one CPU device at batch `batch`, every other symbol fixed at a
+ * small value of its range (through the engine option dims, so the shape
+ * program and the shaped run are exercised too), with inputs filled from
+ * `seed` bytes: floats in [-4, 4), integers in [-8, 8) (so Gather indices are
+ * also negative and out of range), bools 0/1. Graphs whose activations or work
+ * are too large for a 1-second timeout are skipped: the engine is allowed to be
  * slow on a huge graph, not to crash on a small one. Returns 1 when it ran. */
 static inline int fz_exec_graph(const pp_graph *g, int64_t batch, const uint8_t *seed, size_t seed_size) {
+    const pp_symtab *st = &g->sym;
+    int64_t key[PP_MAX_SYMBOLS] = {0};
+    char dims[PP_MAX_SYMBOLS * 48] = "";
+    size_t used = 0;
+    for (int s = 0; s < st->n_sym; s++) {
+        int64_t v = st->sym[s].min > 3 || st->sym[s].max < 3 ? st->sym[s].min : 3;
+        key[s] = s == st->batch ? batch : v;
+        if (s == st->batch || strlen(st->sym[s].name) > 32) continue;
+        used += (size_t)snprintf(dims + used, sizeof dims - used, "%s%s=%lld", used ? "," : "", st->sym[s].name,
+                                 (long long)v);
+    }
+    pp_error err;
+    memset(&err, 0, sizeof err);
+    pp_dimenv env;
+    memset(&env, 0, sizeof env);
+    pp_code rc = pp_dimenv_set(&env, st, key, &err);
+    if (rc) {
+        fz_check_error(rc, &err, "pp_dimenv_set");
+        pp_dimenv_free(&env);
+        return 0; /* the shape program may refuse a point of the ranges */
+    }
+    env.batch = batch;
     /* Cost bound: total activation elements × the largest operand, a loose
      * upper bound on the multiply-adds of any one node (conv, matmul,
      * attention), must stay under ~3e7. */
     uint64_t act = 0, widest = 1;
-    for (int i = 0; i < g->n_tensors; i++) {
-        uint64_t n = fz_numel_at(&g->tensors[i], batch);
-        if (n > (1u << 20)) return 0;
+    int small = g->n_nodes <= 256;
+    for (int i = 0; i < g->n_tensors && small; i++) {
+        uint64_t n = fz_numel_env(&g->tensors[i], &env);
+        small = n <= (1u << 20);
         if (g->tensors[i].kind != PP_TENSOR_WEIGHT) act += n;
         if (n > widest) widest = n;
     }
-    if (act > (1u << 20) || act * widest > 30000000ull || g->n_nodes > 256) return 0;
+    pp_dimenv_free(&env);
+    if (!small || act > (1u << 20) || act * widest > 30000000ull) return 0;
 
     pp_exec_options o;
     memset(&o, 0, sizeof o);
     o.devices = "cpu";
     o.max_batch = (int)batch;
+    o.dims = used ? dims : NULL;
     pp_exec *e = NULL;
-    pp_error err;
-    memset(&err, 0, sizeof err);
-    pp_code rc = pp_exec_create(g, &o, &e, &err);
+    rc = pp_exec_create(g, &o, &e, &err);
     fz_check_error(rc, &err, "pp_exec_create");
     if (rc) return 0; /* refusing a graph is allowed (a device limit, an unsupported case) */
 
     void **ins = calloc((size_t)g->n_inputs + 1, sizeof *ins);
     void **outs = calloc((size_t)g->n_outputs + 1, sizeof *outs);
-    if (!ins || !outs) abort();
+    int64_t(*in_dims)[PP_MAX_RANK] = calloc((size_t)g->n_inputs + 1, sizeof *in_dims);
+    const int64_t **in_ptrs = calloc((size_t)g->n_inputs + 1, sizeof *in_ptrs);
+    if (!ins || !outs || !in_dims || !in_ptrs) abort();
     size_t k = 0;
     for (int i = 0; i < g->n_inputs; i++) {
         const pp_tensor *t = &g->tensors[g->inputs[i]];
-        uint64_t bytes = pp_exec_input_bytes(e, i, batch), n = fz_numel_at(t, batch);
+        pp_exec_tensor_dims(e, 0, i, key, in_dims[i]);
+        in_ptrs[i] = in_dims[i];
+        uint64_t bytes = pp_exec_tensor_bytes(e, 0, i, key), n = 1;
+        for (int d = 0; d < t->rank; d++) n *= (uint64_t)in_dims[i][d];
         ins[i] = malloc(bytes ? bytes : 1);
         if (!ins[i]) abort();
         for (uint64_t j = 0; j < n; j++) {
@@ -130,17 +160,22 @@ static inline int fz_exec_graph(const pp_graph *g, int64_t batch, const uint8_t 
         }
     }
     for (int i = 0; i < g->n_outputs; i++) {
-        uint64_t bytes = pp_exec_output_bytes(e, i, batch);
+        uint64_t bytes = pp_exec_tensor_bytes(e, 1, i, key);
         outs[i] = malloc(bytes ? bytes : 1);
         if (!outs[i]) abort();
     }
     memset(&err, 0, sizeof err);
-    rc = pp_exec_run(e, batch, (const void *const *)ins, outs, &err);
+    /* A graph with symbols besides the batch runs by its input shapes; the
+     * others by batch size, as most callers do. */
+    if (used) rc = pp_exec_run_shapes(e, in_ptrs, (const void *const *)ins, outs, &err);
+    else rc = pp_exec_run(e, batch, (const void *const *)ins, outs, &err);
     fz_check_error(rc, &err, "pp_exec_run");
     for (int i = 0; i < g->n_inputs; i++) free(ins[i]);
     for (int i = 0; i < g->n_outputs; i++) free(outs[i]);
     free(ins);
     free(outs);
+    free(in_dims);
+    free(in_ptrs);
     pp_exec_free(e);
     return rc == PP_OK;
 }

@@ -157,6 +157,23 @@ def synthetic_onnx():
         e.key, e.value = k, v
     s["external_data"] = model([helper.make_node("MatMul", ["x", "e"], ["y"])], [vi("x", F, ["N", 2])], [y], [ext])
     s["dim_param_bound"] = model([helper.make_node("Relu", ["x"], ["y"])], [vi("x", F, ["N", "seq"])], [y])
+    # Shape arithmetic on a symbol besides the batch, as torch's dynamo exporter
+    # writes it: Shape -> Gather -> Mul -> Concat -> Reshape, Range(seq) -> Expand.
+    s["symbolic_seq"] = model([
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Gather", ["s", "i0"], ["b"], axis=0),
+        helper.make_node("Gather", ["s", "i1"], ["t"], axis=0),
+        helper.make_node("Mul", ["b", "t"], ["bt"]),
+        helper.make_node("Concat", ["bt", "four"], ["shp"], axis=0),
+        helper.make_node("Reshape", ["x", "shp"], ["y"]),
+        helper.make_node("Squeeze", ["t", "i0"], ["ts"]),
+        helper.make_node("Range", ["zero", "ts", "one"], ["r"]),
+        helper.make_node("Unsqueeze", ["r", "i1"], ["rc"]),
+        helper.make_node("Concat", ["t", "t"], ["tt"], axis=0),
+        helper.make_node("Expand", ["rc", "tt"], ["re"]),
+        helper.make_node("Cast", ["re"], ["z"], to=F),
+    ], [vi("x", F, ["N", "seq", 4])], [vi("y", F, None), vi("z", F, None)],
+        [i64("i0", [0]), i64("i1", [1]), i64("four", [4]), i64("zero", 0), i64("one", 1)])
     return s
 
 
