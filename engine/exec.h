@@ -84,6 +84,9 @@ int pp_exec_fell_back(const pp_exec *e);
 const char *pp_exec_device(const pp_exec *e, int r, int s);
 /* Whether launches are captured and replayed (options.graphs, as it turned out). */
 int pp_exec_graphs(const pp_exec *e);
+/* Since the last call (and zeroes them): stage runs replayed as one captured
+ * graph, and launches made one by one. What bench reports as the mode used. */
+void pp_exec_counts(pp_exec *e, long *replays, long *launches);
 /* What the build had to change to fit (fewer micro-batches in flight), or NULL. */
 const char *pp_exec_notice(const pp_exec *e);
 /* Makes the run in progress (from any thread) stop taking micro-batches and

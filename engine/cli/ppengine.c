@@ -704,6 +704,8 @@ static int cmd_bench(int argc, char **argv) {
         pp_exec_set_profile(e, 1);
         (void)pp_exec_phases(e, ph, NULL); /* forget the warm-up's */
     }
+    long replays = 0, launches = 0; /* in the timed runs: the mode actually used */
+    pp_exec_counts(e, &replays, &launches);
     long cap = o.iterations ? o.iterations : 1024, n = 0;
     lat = malloc(sizeof(double) * (size_t)cap);
     if (!lat) goto oom;
@@ -727,6 +729,8 @@ static int cmd_bench(int argc, char **argv) {
             for (int i = 0; i < 4; i++) phase[i] += ph[i];
     }
     double wall = now_ms() - start, sum = 0;
+    pp_exec_counts(e, &replays, &launches);
+    const char *mode = replays && launches ? "mixed" : replays ? "graphs" : "launches";
     for (long i = 0; i < n; i++) sum += lat[i];
     double mean = sum / (double)n, var = 0;
     for (long i = 0; i < n; i++) var += (lat[i] - mean) * (lat[i] - mean);
@@ -737,8 +741,13 @@ static int cmd_bench(int argc, char **argv) {
     printf("%s on %s: batch %lld, %d stage%s x %d replica%s, micro-batch %d\n", o.graph, dev, (long long)batch,
            pl->n_stages, pl->n_stages == 1 ? "" : "s", pp_exec_replicas(e), pp_exec_replicas(e) == 1 ? "" : "s",
            pl->microbatch);
-    printf("mode: %s, %s, %s\n", pp_precision_name(o.precision),
-           pp_exec_graphs(e) ? "graphs (captured launches replayed)" : "launch by launch",
+    /* what the timed runs did, not what was asked: a capture that failed runs
+     * launch by launch */
+    printf("mode: %s, %s (%ld graph replays, %ld launches one by one), %s\n", pp_precision_name(o.precision),
+           !strcmp(mode, "graphs")  ? "graphs (captured launches replayed)"
+           : !strcmp(mode, "mixed") ? "graphs for some stages or sizes, launches for others"
+                                    : "launch by launch",
+           replays, launches,
            o.no_transfers ? "device buffers (no host transfers)" : "host buffers (uploads and downloads timed)");
     printf("runs: %ld timed (%ld warm-up) in %.1f ms\n", n, warm, wall);
     printf("throughput: %.2f items/s (%.2f runs/s)\n", thr, (double)n / (wall / 1e3));
@@ -791,6 +800,7 @@ static int cmd_bench(int argc, char **argv) {
         int len = snprintf(buf, sizeof buf,
                            "{\n  \"graph\": \"%s\",\n  \"device\": \"%s\",\n  \"batch\": %lld,\n  \"stages\": %d,\n"
                            "  \"replicas\": %d,\n  \"microbatch\": %d,\n  \"precision\": \"%s\",\n  \"graphs\": %s,\n"
+                           "  \"mode\": \"%s\",\n  \"graph_replays\": %ld,\n  \"launches\": %ld,\n"
                            "  \"transfers\": %s,\n"
                            "  \"runs\": %ld,\n"
                            "  \"throughput_items_per_s\": %.6g,\n  \"latency_ms\": {\"min\": %.6g, \"mean\": %.6g, "
@@ -799,10 +809,10 @@ static int cmd_bench(int argc, char **argv) {
                            "  \"split_ms\": {\"upload\": %.6g, \"compute\": %.6g, \"stage_copies\": %.6g, "
                            "\"download\": %.6g}\n}\n",
                            o.graph, dev, (long long)batch, pl->n_stages, pp_exec_replicas(e), pl->microbatch,
-                           pp_precision_name(o.precision), pp_exec_graphs(e) ? "true" : "false",
-                           o.no_transfers ? "false" : "true", n, thr, lat[0], mean, pct(lat, n, 50), pct(lat, n, 90),
-                           pct(lat, n, 95), pct(lat, n, 99), lat[n - 1], sd, compute_ms, phase[0], phase[1], phase[2],
-                           phase[3]);
+                           pp_precision_name(o.precision), pp_exec_graphs(e) ? "true" : "false", mode, replays,
+                           launches, o.no_transfers ? "false" : "true", n, thr, lat[0], mean, pct(lat, n, 50),
+                           pct(lat, n, 90), pct(lat, n, 95), pct(lat, n, 99), lat[n - 1], sd, compute_ms, phase[0],
+                           phase[1], phase[2], phase[3]);
         if (len < 0 || (size_t)len >= sizeof buf || pp_afile_write_all(o.json, buf, (size_t)len, &err)) {
             if (len >= 0 && (size_t)len >= sizeof buf) pp_error_set(&err, PP_ERR_INTERNAL, "bench JSON too long");
             fail(&err);

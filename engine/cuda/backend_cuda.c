@@ -23,12 +23,36 @@
 #include "cuda_internal.h"
 
 static atomic_int g_nvtx; /* the profiling switch (pp_cuda_set_profiling) */
+static atomic_int g_sync; /* PP_CUDA_SYNC=1: wait after every launch, so a fault names its node */
 
 void pp_cuda_set_profiling(int on) { atomic_store(&g_nvtx, on ? 1 : 0); }
 
+/* The runtime keeps the last error per thread until someone reads it: a failed
+ * call left uncleared would be reported again by the next cudaGetLastError, at
+ * some other node. Every failure is cleared where it is reported. */
 pp_code pp_cuda_fail(pp_error *err, pp_code code, const pp_backend *b, cudaError_t e, const char *what) {
+    (void)cudaGetLastError();
     return pp_error_set(err, code, "%s: %s: %s (%s)", b ? b->name : "cuda", what, cudaGetErrorName(e),
                         cudaGetErrorString(e));
+}
+
+pp_code pp_cuda_node_fail(pp_error *err, const pp_backend *b, const pp_launch *l, cudaError_t e, const char *what) {
+    (void)cudaGetLastError();
+    return pp_error_set(err, PP_ERR_DEVICE, "%s: node '%s' (%s): %s: %s (%s)", b->name, l->node->name,
+                        pp_op_name(l->node->op), what, cudaGetErrorName(e), cudaGetErrorString(e));
+}
+
+/* Before a node launches: an error still recorded is not this node's. A
+ * non-sticky one (a call whose failure was already reported) is dropped; a
+ * sticky one (a kernel fault: the context is lost) is reported as what it is,
+ * with the way to find the node that caused it. */
+static pp_code clear_stale(const pp_backend *b, const char *label, pp_error *err) {
+    cudaError_t e = cudaGetLastError();
+    if (e == cudaSuccess || cudaPeekAtLastError() != e) return PP_OK;
+    return pp_error_set(err, PP_ERR_DEVICE,
+                        "%s: before node '%s': earlier work on the device failed: %s (%s); run with PP_CUDA_SYNC=1 "
+                        "to name the node that caused it",
+                        b->name, label, cudaGetErrorName(e), cudaGetErrorString(e));
 }
 
 #define CTX(b) ((pp_cuda_ctx *)(b)->ctx)
@@ -193,7 +217,15 @@ static void cuda_stream_destroy(pp_backend *b, pp_stream *s) {
 static pp_code cuda_stream_sync(pp_backend *b, pp_stream *s, pp_error *err) {
     pp_code rc = use_device(b, err);
     if (rc) return rc;
-    CHECK(cudaStreamSynchronize(s->s), "cudaStreamSynchronize");
+    cudaError_t e = cudaStreamSynchronize(s->s);
+    if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        /* A fault in a kernel surfaces here, at the first wait after it. */
+        return pp_error_set(err, PP_ERR_DEVICE,
+                            "%s: cudaStreamSynchronize: %s (%s): work on this stream failed; PP_CUDA_SYNC=1 waits "
+                            "after every launch and names the node",
+                            b->name, cudaGetErrorName(e), cudaGetErrorString(e));
+    }
     volatile int *flag = s->err_host;
     if (*flag) {
         /* Report once and clear, like the CPU backend, so the engine stays usable. */
@@ -426,23 +458,26 @@ static pp_code cuda_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
     return rc;
 }
 
+static int capturing(const pp_stream *s) {
+    enum cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+    return cudaStreamIsCapturing(s->s, &cs) != cudaSuccess || cs != cudaStreamCaptureStatusNone;
+}
+
 static pp_code cuda_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_error *err) {
     const pp_cuda_state *st = l->state;
     if (!st)
         return pp_error_set(err, PP_ERR_INTERNAL, "%s: node '%s' launched without prepare", b->name, l->node->name);
     pp_code rc = use_device(b, err);
+    if (!rc) rc = clear_stale(b, st->label, err);
     if (rc) return rc;
     int nvtx = atomic_load_explicit(&g_nvtx, memory_order_relaxed);
     if (nvtx) nvtxRangePushA(st->label);
     /* Profiling (bench --profile) times each kernel between two events and
-     * waits for it: per-node figures at the cost of overlap. Never inside a
-     * capture, where waiting is not allowed. */
-    int prof = 0;
-    if (l->profile) {
-        enum cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
-        prof = cudaStreamIsCapturing(s->s, &cs) == cudaSuccess && cs == cudaStreamCaptureStatusNone &&
-               cudaEventRecord(s->prof[0], s->s) == cudaSuccess;
-    }
+     * waits for it: per-node figures at the cost of overlap; PP_CUDA_SYNC=1
+     * waits too, so an asynchronous fault is reported at its node. Never inside
+     * a capture, where waiting is not allowed. */
+    int wait = (l->profile || atomic_load_explicit(&g_sync, memory_order_relaxed)) && !capturing(s);
+    int prof = wait && l->profile && cudaEventRecord(s->prof[0], s->s) == cudaSuccess;
     switch (st->kind) {
     case PP_CUDA_STATE_GEMM: rc = pp_lt_launch(b, s, l, st->lt, err); break;
     case PP_CUDA_STATE_CONV: rc = pp_conv_launch(b, s, l, st->conv, err); break;
@@ -450,24 +485,22 @@ static pp_code cuda_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_e
         pp_cuda_exec x = {s->s, s->err_dev};
         cudaError_t e = st->fn(&l->params, l->in, l->out, l->ws, &x);
         if (e == cudaSuccess) e = cudaGetLastError();
-        if (e != cudaSuccess) {
-            (void)cudaGetLastError();
-            rc = pp_error_set(err, PP_ERR_DEVICE, "%s: node '%s': launching the kernel: %s (%s)", b->name, st->label,
-                              cudaGetErrorName(e), cudaGetErrorString(e));
-        }
+        if (e != cudaSuccess) rc = pp_cuda_node_fail(err, b, l, e, "launching the kernel");
         break;
     }
     }
-    if (prof && !rc) {
+    if (wait && !rc) {
         float ms = 0;
-        cudaError_t e = cudaEventRecord(s->prof[1], s->s);
-        if (e == cudaSuccess) e = cudaEventSynchronize(s->prof[1]);
-        if (e == cudaSuccess) e = cudaEventElapsedTime(&ms, s->prof[0], s->prof[1]);
-        if (e != cudaSuccess) rc = pp_cuda_fail(err, PP_ERR_DEVICE, b, e, "timing a kernel (profiling)");
-        /* This stream's driver thread is the only writer; readers drain first. */
-        pp_launch *w = (pp_launch *)l;
-        w->prof_ms += ms;
-        w->prof_n++;
+        cudaError_t e = prof ? cudaEventRecord(s->prof[1], s->s) : cudaSuccess;
+        if (e == cudaSuccess) e = prof ? cudaEventSynchronize(s->prof[1]) : cudaStreamSynchronize(s->s);
+        if (e == cudaSuccess && prof) e = cudaEventElapsedTime(&ms, s->prof[0], s->prof[1]);
+        if (e != cudaSuccess) rc = pp_cuda_node_fail(err, b, l, e, "running");
+        if (prof) {
+            /* This stream's driver thread is the only writer; readers drain first. */
+            pp_launch *w = (pp_launch *)l;
+            w->prof_ms += ms;
+            w->prof_n++;
+        }
     }
     if (nvtx) nvtxRangePop();
     return rc;
@@ -603,6 +636,7 @@ pp_code pp_backend_cuda_create(int index, pp_backend **out, pp_error *err) {
     c->peer_ok = peer;
     c->precision = PP_PREC_FP32;
     if (env_is("PP_NVTX", "1")) pp_cuda_set_profiling(1);
+    if (env_is("PP_CUDA_SYNC", "1")) atomic_store(&g_sync, 1);
     e = cudaSetDevice(index);
     if (e == cudaSuccess) e = cudaFree(NULL); /* create the context now, not inside the first timed call */
     if (e != cudaSuccess) {

@@ -84,6 +84,9 @@ void pp_cuda_half_weights_free(pp_backend *b);
 /* "cuda:0: what: cudaErrorX (text)" into err; returns code. */
 pp_code pp_cuda_fail(pp_error *err, pp_code code, const pp_backend *b, cudaError_t e, const char *what);
 
+/* "cuda:0: node 'name' (OP): what: cudaErrorX (text)", the error cleared. */
+pp_code pp_cuda_node_fail(pp_error *err, const pp_backend *b, const pp_launch *l, cudaError_t e, const char *what);
+
 /* cuBLASLt GEMM / MATMUL (gemm_lt.c). */
 pp_code pp_lt_prepare(pp_backend *b, pp_launch *l, pp_lt_plan **out, size_t *ws_bytes, pp_error *err);
 pp_code pp_lt_launch(pp_backend *b, pp_stream *s, const pp_launch *l, const pp_lt_plan *plan, pp_error *err);

@@ -3,13 +3,16 @@
 #include <cstdlib>
 #include <cstring>
 extern "C" {
+void pp_emu_count_alloc(void); /* emu_backend.c */
 cudaError_t cudaGetLastError(void) { return cudaSuccess; }
 // device memory is host memory; the default stream is synchronous
 cudaError_t cudaMalloc(void **p, size_t n) {
+    pp_emu_count_alloc();
     *p = aligned_alloc(256, (n + 255) / 256 * 256);
     return *p ? cudaSuccess : cudaErrorMemoryAllocation;
 }
 cudaError_t cudaFree(void *p) {
+    if (p) pp_emu_count_alloc();
     free(p);
     return cudaSuccess;
 }

@@ -6,6 +6,7 @@
  * launches and a replay runs them again in order, so the executor's graph path
  * runs here with the emulated kernels. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +19,20 @@ static void e_destroy(pp_backend *b) {
     free(b->ctx);
     free(b);
 }
+/* Every device or pinned allocation, and every cudaMalloc (cuda_stubs.cpp),
+ * counts: after an engine is built, runs (at any batch size) must make none. */
+atomic_long pp_emu_allocs;
+long pp_emu_alloc_count(void) { return atomic_load(&pp_emu_allocs); }
+void pp_emu_count_alloc(void) { atomic_fetch_add(&pp_emu_allocs, 1); }
 static pp_code e_alloc(pp_backend *b, size_t n, void **p, pp_error *err) {
+    atomic_fetch_add(&pp_emu_allocs, 1);
     *p = aligned_alloc(256, (n + 255) / 256 * 256 + 256);
     return PP_OK;
 }
-static void e_free(pp_backend *b, void *p) { free(p); }
+static void e_free(pp_backend *b, void *p) {
+    if (p) atomic_fetch_add(&pp_emu_allocs, 1);
+    free(p);
+}
 static size_t e_mem(pp_backend *b) { return 0; }
 static pp_code e_sc(pp_backend *b, pp_stream **s, pp_error *err) {
     *s = calloc(1, sizeof **s);
@@ -185,7 +195,8 @@ static pp_code e_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_erro
 
 static const pp_backend_ops emu_ops = {
     .kind = "cuda",
-    .host_memory = 1,
+    /* as a GPU: weights are uploaded into the arena, host I/O staged */
+    .host_memory = 0,
     .destroy = e_destroy,
     .alloc = e_alloc,
     .free = e_free,
