@@ -144,7 +144,7 @@ size_t pp_net_output_bytes(const pp_net *net, int index, int64_t batch) {
 /* ---- options ----------------------------------------------------------------------- */
 
 struct pp_options {
-    char devices[512], split[1024], trace[1024];
+    char devices[512], split[1024], trace[1024], tune_cache[1024];
     int stages, microbatch, max_batch, inflight, p2p, graphs;
     pp_precision precision;
     size_t mem_limit;
@@ -209,7 +209,8 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
         size_t size;
     } strs[] = {{"devices", opt->devices, sizeof opt->devices},
                 {"split", opt->split, sizeof opt->split},
-                {"trace", opt->trace, sizeof opt->trace}};
+                {"trace", opt->trace, sizeof opt->trace},
+                {"tune_cache", opt->tune_cache, sizeof opt->tune_cache}};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         if (!strcmp(key, strs[i].key)) {
             if (strlen(value) >= strs[i].size) {
@@ -222,7 +223,7 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
         }
     pp_error_set(&e, PP_ERR_INVALID_ARG,
                  "unknown option '%s' (devices, stages, microbatch, max_batch, inflight, p2p, graphs, precision, "
-                 "mem_limit, split, trace)",
+                 "mem_limit, split, trace, tune_cache)",
                  key);
     return status_from(&e);
 }
@@ -262,7 +263,7 @@ pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine 
                          .mem_limit = opt->mem_limit};
     pp_engine *e = pp_calloc(1, sizeof *e);
     if (!e) return status_nomem();
-    if (pp_exec_create(net->g, &o, &e->x, &err)) {
+    if (pp_exec_create_tuned(net->g, &o, opt->tune_cache[0] ? opt->tune_cache : NULL, &e->x, &err)) {
         pp_free(e);
         return status_from(&err);
     }

@@ -53,6 +53,10 @@ int pp_parse_size(const char *s, size_t *out);
  * devices="auto" falls back to the CPU; pp_exec_fell_back says so. */
 pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **out, pp_error *err);
 void pp_exec_free(pp_exec *e);
+/* The same, with the file where backends keep the choices they make by timing
+ * (docs/cuda.md: a tuning cache beside graph.bin); NULL keeps them in memory. */
+pp_code pp_exec_create_tuned(const pp_graph *g, const pp_exec_options *opt, const char *tune_cache, pp_exec **out,
+                             pp_error *err);
 
 /* inputs[i]: host data of graph input i at this batch, C order, batch on axis 0.
  * outputs[i]: host buffers of pp_exec_output_bytes(e, i, batch). */
@@ -84,6 +88,11 @@ int pp_exec_fell_back(const pp_exec *e);
 const char *pp_exec_device(const pp_exec *e, int r, int s);
 /* Whether launches are captured and replayed (options.graphs, as it turned out). */
 int pp_exec_graphs(const pp_exec *e);
+/* How a node runs on replica 0 (its prepared launch at the planned micro-batch,
+ * as the backend describes it), or NULL; and one line about the device of
+ * stage p. For bench and plan; valid until the engine changes. */
+const char *pp_exec_node_path(pp_exec *e, int node);
+const char *pp_exec_device_info(pp_exec *e, int p);
 /* Since the last call (and zeroes them): stage runs replayed as one captured
  * graph, and launches made one by one. What bench reports as the mode used. */
 void pp_exec_counts(pp_exec *e, long *replays, long *launches);

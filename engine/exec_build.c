@@ -263,7 +263,10 @@ static pp_code build_stage_rt(pp_exec *e, int r, int p, pp_error *err) {
         return rc;
     }
     size_t slot_bytes = (st->slot_bytes + 255) & ~(size_t)255;
+    /* never empty: the second prepare's workspace pointer says it is not sizing */
     size_t ws = (rt->ws_bytes + 255) & ~(size_t)255;
+    if (!ws) ws = 256;
+    rt->ws_bytes = ws;
     size_t total = wbytes + ws + slot_bytes * (size_t)e->K;
     if (e->mem_limit && total > e->mem_limit)
         rc = pp_error_set(err, PP_ERR_NOMEM,
@@ -324,6 +327,9 @@ static pp_code describe_launch(pp_exec *e, stage_rt *rt, const pp_plan_stage *st
     L->cost_flops = c.flops;
     L->cost_bytes = c.bytes;
     L->profile = e->profile;
+    /* the workspace prepare may time candidates in (none while sizing it) */
+    L->ws = rt->arena ? rt->ws : NULL;
+    L->ws_bytes = rt->arena ? rt->ws_bytes : 0;
     if ((rc = rt->b->ops->prepare(rt->b, L, err))) return rc;
     if (L->ws_bytes > rt->ws_bytes) {
         if (rt->arena)
@@ -405,6 +411,13 @@ pp_code pp_exec_prepare_size(pp_exec *e, int r, int p, int size, sized_launches 
     }
     const pp_plan_stage *st = &e->plan->stages[p];
     int nn = st->last - st->first;
+    /* With the arena in place prepare may time candidates on the slots: a
+     * device run still in flight must be done with them first. */
+    if (rt->arena) {
+        pp_code src = rt->b->ops->stream_sync(rt->b, rt->compute, err);
+        if (!src) src = rt->b->ops->stream_sync(rt->b, rt->copy, err);
+        if (src) return src;
+    }
     sized_launches sl = {size, pp_calloc((size_t)(nn * e->K) + 1, sizeof(pp_launch)), NULL};
     if (!sl.l) return pp_error_nomem(err, "%s: out of memory preparing stage %d", rt->b->name, p);
     pp_code rc = PP_OK;
@@ -429,7 +442,8 @@ pp_code pp_exec_prepare_size(pp_exec *e, int r, int p, int size, sized_launches 
  * two stages on one GPU with their own streams), all of one kind, with the
  * engine's precision, threads shared among the host-memory ones, and graphs
  * where they pay (CUDA) unless asked otherwise. */
-static pp_code create_backends(pp_exec *e, const pp_exec_options *o, char **names, int nd, pp_error *err) {
+static pp_code create_backends(pp_exec *e, const pp_exec_options *o, const char *tune_cache, char **names, int nd,
+                               pp_error *err) {
     pp_code rc;
     for (int i = 0; i < nd; i++) {
         if ((rc = pp_backend_create(names[i], &e->owned[i], err))) return rc;
@@ -440,6 +454,7 @@ static pp_code create_backends(pp_exec *e, const pp_exec_options *o, char **name
         else if (o->precision != PP_PREC_FP32)
             rc = pp_error_set(err, PP_ERR_UNSUPPORTED, "%s cannot compute in %s", b->name,
                               pp_precision_name(o->precision));
+        if (!rc && tune_cache && b->ops->set_tune_cache) rc = b->ops->set_tune_cache(b, tune_cache, err);
         if (rc) return rc;
     }
     for (int i = 1; i < nd; i++)
@@ -590,6 +605,11 @@ static pp_exec *exec_new(const pp_graph *g, const pp_exec_options *o) {
 }
 
 pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **out, pp_error *err) {
+    return pp_exec_create_tuned(g, opt, NULL, out, err);
+}
+
+pp_code pp_exec_create_tuned(const pp_graph *g, const pp_exec_options *opt, const char *tune_cache, pp_exec **out,
+                             pp_error *err) {
     *out = NULL;
     pp_exec_options o = *opt;
     if (o.stages <= 0) o.stages = 1;
@@ -613,7 +633,7 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
     e->rt = pp_calloc((size_t)nd, sizeof(stage_rt));
     e->owned = pp_calloc((size_t)nd, sizeof(pp_backend *));
     if (!e->rt || !e->owned) rc = pp_error_nomem(err, "engine: out of memory");
-    if (!rc) rc = create_backends(e, &o, names, nd, err);
+    if (!rc) rc = create_backends(e, &o, tune_cache, names, nd, err);
     if (!rc) rc = place(e, &o, names[0], err);
     /* Step 3: every stage of every replica gets its arena, weights and launches. */
     for (int r = 0; r < e->R && !rc; r++)

@@ -431,6 +431,21 @@ const char *pp_exec_notice(const pp_exec *e) { return e->notice[0] ? e->notice :
 
 int pp_exec_graphs(const pp_exec *e) { return e->graphs; }
 
+const char *pp_exec_node_path(pp_exec *e, int node) {
+    for (int p = 0; p < e->P; p++) {
+        stage_rt *rt = RT(e, 0, p);
+        const pp_plan_stage *st = &e->plan->stages[p];
+        if (node < st->first || node >= st->last || !rt->n_sizes || !rt->b->ops->describe) continue;
+        return rt->b->ops->describe(rt->b, &rt->sizes[0].l[node - st->first]);
+    }
+    return NULL;
+}
+
+const char *pp_exec_device_info(pp_exec *e, int p) {
+    stage_rt *rt = RT(e, 0, p);
+    return rt->b->ops->describe ? rt->b->ops->describe(rt->b, NULL) : NULL;
+}
+
 void pp_exec_counts(pp_exec *e, long *replays, long *launches) {
     *replays = atomic_exchange(&e->n_replays, 0);
     *launches = atomic_exchange(&e->n_launches, 0);

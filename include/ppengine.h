@@ -139,7 +139,12 @@ PP_API void pp_options_free(pp_options *opt);
  *   mem_limit   bytes each device may use ("512M", "2G"; default: what it has); a plan
  *               that does not fit retries with fewer micro-batches in flight
  *   split       "NODE,NODE": start stages 2..P at these nodes
- *   trace       a file to write a Chrome/Perfetto trace of every run to (pp_engine_free writes it) */
+ *   trace       a file to write a Chrome/Perfetto trace of every run to (pp_engine_free writes it)
+ *   tune_cache  a file (conventionally beside graph.bin: "model.bin.tune") where CUDA
+ *               devices keep the algorithms they chose by timing at engine build, so the
+ *               next engine for the same GPU and libraries times nothing; default none
+ *               (choices are kept for the engine's life only). Written atomically;
+ *               failing to write it is not an error. */
 PP_API PP_NODISCARD pp_status *pp_options_set(pp_options *opt, const char *key, const char *value);
 
 /* ---- engines ---------------------------------------------------------------------- */

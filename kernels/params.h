@@ -23,6 +23,18 @@ extern "C" {
 
 #define PP_MAX_IO 128 /* inputs or outputs of one node (a DenseNet concat has dozens) */
 
+/* How a tensor's bytes are laid out (docs/planner.md). A layout other than
+ * plain applies to rank-4 tensors, logically (N, C, H, W). */
+typedef enum pp_layout {
+    PP_LAYOUT_PLAIN = 0, /* row-major in the graph's axis order (NCHW) */
+    PP_LAYOUT_NHWC = 1,  /* (N, H, W, C) */
+    PP_LAYOUT_NCHWC = 2, /* (N, C/b, H, W, b), channels zero-padded to the block b */
+} pp_layout;
+
+/* The format fields below (dtype, layout) are what the planner decides for a
+ * node's float tensors. PP_DTYPE_INVALID (0, what describe leaves) means f32:
+ * params made before the planner existed compute as they always did. */
+
 /* An activation fused into conv / gemm, applied after bias and residual. */
 typedef enum pp_act_kind {
     PP_ACT_NONE = 0,
@@ -51,6 +63,8 @@ typedef struct pp_conv_params {
     int64_t oh, ow;
     int64_t stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right, dil_h, dil_w, group;
     pp_act act;
+    pp_dtype dtype;   /* x, w, bias, residual, y */
+    pp_layout layout; /* x, residual, y; NHWC also means w is (K, KH, KW, C/group) */
 } pp_conv_params;
 
 /* GEMM: in = A, B, [C]. Y (M,N) = act(alpha · op(A) · op(B) + beta · C)
@@ -62,6 +76,7 @@ typedef struct pp_gemm_params {
     float alpha, beta;
     int64_t c_stride_m, c_stride_n;
     pp_act act;
+    pp_dtype dtype; /* A, B, C, Y */
 } pp_gemm_params;
 
 /* MATMUL (NumPy matmul semantics): in = A (..., M, K), B (..., K, N); Y (..., M, N).
@@ -72,13 +87,16 @@ typedef struct pp_matmul_params {
     int batch_rank;
     int64_t batch_dims[PP_MAX_RANK];
     int64_t a_stride[PP_MAX_RANK], b_stride[PP_MAX_RANK];
-    int64_t batch; /* product of batch_dims (1 when batch_rank = 0) */
+    int64_t batch;  /* product of batch_dims (1 when batch_rank = 0) */
+    pp_dtype dtype; /* A, B, Y */
 } pp_matmul_params;
 
 /* BATCHNORM (inference): in = x (N,C,spatial...), scale, bias, mean, var (C). */
 typedef struct pp_batchnorm_params {
     int64_t n, c, spatial;
     float epsilon;
+    pp_dtype dtype;   /* x, y (the statistics stay f32) */
+    pp_layout layout; /* NHWC: x is (N, spatial, C) */
 } pp_batchnorm_params;
 
 /* Element-wise ops with NumPy broadcasting: unary (n_in = 1), binary (2), WHERE (3:
@@ -107,12 +125,15 @@ typedef struct pp_pool_params {
     int64_t n, c, h, w, oh, ow;
     int64_t kh, kw, stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right, dil_h, dil_w;
     int count_include_pad;
+    pp_dtype dtype;
+    pp_layout layout;
 } pp_pool_params;
 
 /* SOFTMAX, LOG_SOFTMAX over one axis: x viewed as (outer, axis_len, inner). */
 typedef struct pp_softmax_params {
     pp_op op;
     int64_t outer, axis_len, inner;
+    pp_dtype dtype;
 } pp_softmax_params;
 
 /* LAYERNORM: in = x, scale, [bias]; x viewed as (rows, cols), normalised over cols;
@@ -120,6 +141,7 @@ typedef struct pp_softmax_params {
 typedef struct pp_layernorm_params {
     int64_t rows, cols;
     float epsilon;
+    pp_dtype dtype; /* x, y; scale and bias too */
 } pp_layernorm_params;
 
 /* ATTENTION: in = q (B,H,TQ,D), k (B,H,TK,D), v (B,H,TK,DV), [mask]; y (B,H,TQ,DV).
@@ -131,6 +153,7 @@ typedef struct pp_attention_params {
     int causal;
     pp_dtype mask_dtype; /* PP_DTYPE_INVALID when there is no mask */
     int64_t mask_stride[4];
+    pp_dtype dtype; /* q, k, v, y (an additive mask keeps its own) */
 } pp_attention_params;
 
 /* REDUCE_* over the axes in axes_mask (bit d = axis d of x); ARGMAX/ARGMIN over one
@@ -217,6 +240,8 @@ typedef struct pp_resize_params {
     int64_t outer, ih, iw, oh, ow;
     int mode, coord, nearest;
     float scale_h, scale_w;
+    pp_dtype dtype;
+    pp_layout layout; /* NHWC: x is (N, IH, IW, C) with outer = N·C */
 } pp_resize_params;
 
 /* TRILU: x viewed as (batch, rows, cols); keeps the upper (or lower) triangle

@@ -21,6 +21,7 @@
 #include <nvtx3/nvToolsExt.h>
 
 #include "cuda_internal.h"
+#include "tune_cache.h"
 
 static atomic_int g_nvtx; /* the profiling switch (pp_cuda_set_profiling) */
 static atomic_int g_sync; /* PP_CUDA_SYNC=1: wait after every launch, so a fault names its node */
@@ -34,12 +35,6 @@ pp_code pp_cuda_fail(pp_error *err, pp_code code, const pp_backend *b, cudaError
     (void)cudaGetLastError();
     return pp_error_set(err, code, "%s: %s: %s (%s)", b ? b->name : "cuda", what, cudaGetErrorName(e),
                         cudaGetErrorString(e));
-}
-
-pp_code pp_cuda_node_fail(pp_error *err, const pp_backend *b, const pp_launch *l, cudaError_t e, const char *what) {
-    (void)cudaGetLastError();
-    return pp_error_set(err, PP_ERR_DEVICE, "%s: node '%s' (%s): %s: %s (%s)", b->name, l->node->name,
-                        pp_op_name(l->node->op), what, cudaGetErrorName(e), cudaGetErrorString(e));
 }
 
 /* Before a node launches: an error still recorded is not this node's. A
@@ -86,10 +81,14 @@ static void cuda_destroy(pp_backend *b) {
     pp_cuda_ctx *c = CTX(b);
     if (c) {
         if (cudaSetDevice(c->dev) == cudaSuccess) {
-            pp_cuda_half_weights_free(b);
+            pp_conv_choices_free(b);
             if (c->dnn) cudnnDestroy(c->dnn);
             if (c->lt) cublasLtDestroy(c->lt);
+            for (int i = 0; i < 2; i++)
+                if (c->tev[i]) (void)cudaEventDestroy(c->tev[i]);
+            if (c->tune) (void)cudaStreamDestroy(c->tune);
         }
+        pp_tune_cache_free(c->cache);
         pp_free(c->peer_ok);
         pp_free(c);
     }
@@ -429,16 +428,16 @@ static pp_code cuda_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
     if (!st) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory preparing node '%s'", b->name, node->name);
     snprintf(st->label, sizeof st->label, "%s (%s)", node->name ? node->name : "?", opname ? opname : "?");
     l->state = st;
-    l->ws_bytes = 0;
+    size_t need = 0; /* l->ws_bytes is the stage's workspace until prepare is done */
     switch (node->op) {
     case PP_OP_GEMM:
     case PP_OP_MATMUL:
         st->kind = PP_CUDA_STATE_GEMM;
-        rc = pp_lt_prepare(b, l, &st->lt, &l->ws_bytes, err);
+        rc = pp_lt_prepare(b, l, &st->lt, &need, st->path, sizeof st->path, err);
         break;
     case PP_OP_CONV:
         st->kind = PP_CUDA_STATE_CONV;
-        rc = pp_conv_prepare(b, l, &st->conv, &l->ws_bytes, err);
+        rc = pp_conv_prepare(b, l, &st->conv, &need, st->path, sizeof st->path, err);
         break;
     default:
         st->kind = PP_CUDA_STATE_KERNEL;
@@ -448,13 +447,15 @@ static pp_code cuda_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
                               b->name, node->name, opname ? opname : "?");
             break;
         }
-        l->ws_bytes = pp_cuda_workspace_size(node->op, &l->params);
+        need = pp_cuda_workspace_size(node->op, &l->params);
+        snprintf(st->path, sizeof st->path, "kernel %s", opname ? opname : "?");
         break;
     }
     if (rc != PP_OK) {
         cuda_release(b, l);
-        l->ws_bytes = 0;
+        need = 0;
     }
+    l->ws_bytes = need;
     return rc;
 }
 
@@ -596,6 +597,8 @@ static const pp_backend_ops cuda_ops = {
     .range_push = cuda_range_push,
     .range_pop = cuda_range_pop,
     .launch_ranges = cuda_launch_ranges,
+    .set_tune_cache = pp_cuda_set_tune_cache,
+    .describe = pp_cuda_describe,
     .capture_begin = cuda_capture_begin,
     .capture_end = cuda_capture_end,
     .replay = cuda_replay,
@@ -605,6 +608,26 @@ static const pp_backend_ops cuda_ops = {
 static int env_is(const char *name, const char *value) {
     const char *v = getenv(name);
     return v && strcmp(v, value) == 0;
+}
+
+/* Where prepare times candidates (a stream of its own with two timing events,
+ * cuDNN's plan-time handle bound to it), the workspace budget, and the device
+ * key and in-memory cache of the tuning choices. */
+static pp_code tuning_setup(pp_backend *b, pp_error *err) {
+    pp_cuda_ctx *c = CTX(b);
+    CHECK(cudaStreamCreateWithFlags(&c->tune, cudaStreamNonBlocking), "cudaStreamCreateWithFlags (tuning)");
+    for (int i = 0; i < 2; i++) CHECK(cudaEventCreate(&c->tev[i]), "cudaEventCreate (tuning)");
+    cudnnStatus_t ds = cudnnSetStream(c->dnn, c->tune);
+    if (ds != CUDNN_STATUS_SUCCESS)
+        return pp_error_set(err, PP_ERR_DEVICE, "%s: cudnnSetStream: %s", b->name, cudnnGetErrorString(ds));
+    struct cudaDeviceProp prop;
+    int driver = 0;
+    CHECK(cudaGetDeviceProperties(&prop, c->dev), "cudaGetDeviceProperties");
+    CHECK(cudaDriverGetVersion(&driver), "cudaDriverGetVersion");
+    size_t free_b = 0, total_b = 0;
+    CHECK(cudaMemGetInfo(&free_b, &total_b), "cudaMemGetInfo");
+    c->ws_budget = free_b / 8 < PP_CUDA_WS_BUDGET_MAX ? free_b / 8 : PP_CUDA_WS_BUDGET_MAX;
+    return pp_cuda_tuning_init(c, prop.name, prop.major, prop.minor, driver, err);
 }
 
 pp_code pp_backend_cuda_create(int index, pp_backend **out, pp_error *err) {
@@ -661,6 +684,11 @@ pp_code pp_backend_cuda_create(int index, pp_backend **out, pp_error *err) {
         pp_error_set(err, PP_ERR_DEVICE, "cuda:%d: cudnnCreate: %s (%s)", index, cudnnGetErrorString(ds), detail);
         cuda_destroy(b);
         return PP_ERR_DEVICE;
+    }
+    pp_code rc = tuning_setup(b, err);
+    if (rc) {
+        cuda_destroy(b);
+        return rc;
     }
     *out = b;
     return PP_OK;

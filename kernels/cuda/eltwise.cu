@@ -294,49 +294,25 @@ extern "C" cudaError_t pp_cuda_eltwise(const pp_op_params *p, const void *const 
 
 /* ---- follow-ups for the library ops -------------------------------------------------------- */
 
-__global__ void k_act(float *y, int64_t n, pp_act act) { PP_FOR(i, n) y[i] = pp_act_apply(act, y[i]); }
+__global__ void k_act(void *y, pp_dtype t, int64_t n, pp_act act) {
+    PP_FOR(i, n) pp_store_float(t, y, i, pp_act_apply(act, pp_load_float(t, y, i)));
+}
 
-extern "C" cudaError_t pp_cuda_act_inplace(float *y, int64_t count, pp_act act, cudaStream_t s) {
+extern "C" cudaError_t pp_cuda_act_inplace(void *y, pp_dtype t, int64_t count, pp_act act, cudaStream_t s) {
     if (count <= 0 || act.kind == PP_ACT_NONE) return cudaSuccess;
-    k_act<<<pp_blocks(count), PP_THREADS, 0, s>>>(y, count, act);
+    k_act<<<pp_blocks(count), PP_THREADS, 0, s>>>(y, pp_fdt(t), count, act);
     return cudaGetLastError();
 }
 
-/* (N,K,HW): blocks along y walk the (n, k) planes, along x the plane's cells, so
- * the channel (and its bias) comes once per plane, not from a division per element. */
-__global__ void k_bias_act_nchw(float *y, const float *__restrict__ bias, const float *__restrict__ res, int64_t k,
-                                int64_t hw, int64_t planes, pp_act act) {
-    for (int64_t pl = blockIdx.y; pl < planes; pl += gridDim.y) {
-        const float b = bias ? bias[pl % k] : 0.f;
-        float *yp = y + pl * hw;
-        const float *rp = res ? res + pl * hw : NULL;
-        for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < hw; i += (int64_t)blockDim.x * gridDim.x) {
-            float v = yp[i] + b;
-            if (rp) v += rp[i];
-            yp[i] = pp_act_apply(act, v);
-        }
-    }
+__global__ void k_broadcast_2d(void *__restrict__ y, const void *__restrict__ c, pp_dtype t, int64_t n, int64_t total,
+                               int64_t sm, int64_t sn) {
+    PP_FOR(i, total) pp_store_float(t, y, i, pp_load_float(t, c, (i / n) * sm + (i % n) * sn));
 }
 
-extern "C" cudaError_t pp_cuda_bias_act_nchw(float *y, const float *bias, const float *residual, int64_t n, int64_t k,
-                                             int64_t hw, pp_act act, cudaStream_t s) {
-    int64_t planes = n * k;
-    if (planes <= 0 || hw <= 0 || (!bias && !residual && act.kind == PP_ACT_NONE)) return cudaSuccess;
-    int64_t bx = (hw + PP_THREADS - 1) / PP_THREADS;
-    dim3 grid((unsigned)(bx > 1024 ? 1024 : bx), (unsigned)(planes > 65535 ? 65535 : planes));
-    k_bias_act_nchw<<<grid, PP_THREADS, 0, s>>>(y, bias, residual, k, hw, planes, act);
-    return cudaGetLastError();
-}
-
-__global__ void k_broadcast_2d(float *__restrict__ y, const float *__restrict__ c, int64_t n, int64_t total, int64_t sm,
-                               int64_t sn) {
-    PP_FOR(i, total) y[i] = c[(i / n) * sm + (i % n) * sn];
-}
-
-extern "C" cudaError_t pp_cuda_broadcast_2d(float *y, const float *c, int64_t m, int64_t n, int64_t c_stride_m,
-                                            int64_t c_stride_n, cudaStream_t s) {
+extern "C" cudaError_t pp_cuda_broadcast_2d(void *y, const void *c, pp_dtype t, int64_t m, int64_t n,
+                                            int64_t c_stride_m, int64_t c_stride_n, cudaStream_t s) {
     int64_t total = m * n;
     if (total <= 0) return cudaSuccess;
-    k_broadcast_2d<<<pp_blocks(total), PP_THREADS, 0, s>>>(y, c, n, total, c_stride_m, c_stride_n);
+    k_broadcast_2d<<<pp_blocks(total), PP_THREADS, 0, s>>>(y, c, pp_fdt(t), n, total, c_stride_m, c_stride_n);
     return cudaGetLastError();
 }

@@ -1,5 +1,6 @@
 // host stand-ins for the runtime calls the launchers make
 #include <cuda_runtime.h>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 extern "C" {
@@ -17,6 +18,27 @@ cudaError_t cudaFree(void *p) {
     return cudaSuccess;
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+// streams are synchronous: an event is the host clock when it was recorded
+struct CUevent_st {
+    double ms;
+};
+cudaError_t cudaEventCreate(cudaEvent_t *e) {
+    *e = new CUevent_st{0};
+    return cudaSuccess;
+}
+cudaError_t cudaEventDestroy(cudaEvent_t e) {
+    delete e;
+    return cudaSuccess;
+}
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t) {
+    e->ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    return cudaSuccess;
+}
+cudaError_t cudaEventSynchronize(cudaEvent_t) { return cudaSuccess; }
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t a, cudaEvent_t b) {
+    *ms = (float)(b->ms - a->ms);
+    return cudaSuccess;
+}
 cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, enum cudaMemcpyKind, cudaStream_t) {
     memmove(d, s, n);
     return cudaSuccess;
