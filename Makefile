@@ -17,9 +17,10 @@ else ifeq ($(SANITIZE),thread)
   BUILD ?= build-tsan
   CMAKE_FLAGS += -DPP_SANITIZE=thread -DPP_CUDA=OFF
   BUILD_TYPE := RelWithDebInfo
-  # TSan checks the threaded parts: the executor's and the API's stress programs
+  # TSan checks the threaded parts: the executor's, the API's and the batcher's stress
+  # programs, and ppserve under load (cli_serve)
   # (OpenBLAS's own threads are not instrumented, so they run single-threaded).
-  CTEST_FLAGS += -R '^stress_'
+  CTEST_FLAGS += -R '^(stress_|cli_serve$$)'
   export OPENBLAS_NUM_THREADS := 1
 else
   BUILD ?= build

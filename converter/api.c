@@ -36,8 +36,10 @@ static pp_status *nomem(void) {
     return status_of(&e);
 }
 
+/* PP_CONVERT_VERSION. */
 const char *pp_converter_version(void) { return PP_CONVERT_VERSION; }
 
+/* Defaults: f32 weights, no bindings, architecture detected; *out is the caller's. */
 pp_status *pp_converter_create(pp_converter **out) {
     if (!out) return pp_status_create(PP_STATUS_INVALID_ARGUMENT, "pp_converter_create: out is NULL");
     *out = calloc(1, sizeof **out);
@@ -54,6 +56,7 @@ static void bindings_free(binding *b, int n) {
     free(b);
 }
 
+/* Frees the converter and the .npy data its "const" settings read; NULL is fine. */
 void pp_converter_free(pp_converter *c) {
     if (!c) return;
     free(c->arch);
@@ -85,6 +88,7 @@ static pp_status *set_string(char **field, const char *value) {
     return NULL;
 }
 
+/* One key at a time; a bad key or value is INVALID_ARGUMENT and changes nothing. */
 pp_status *pp_converter_set(pp_converter *c, const char *key, const char *value) {
     if (!c || !key || !value) return pp_status_create(PP_STATUS_INVALID_ARGUMENT, "pp_converter_set: NULL argument");
     if (!strcmp(key, "dtype")) {
@@ -122,6 +126,7 @@ pp_status *pp_converter_set(pp_converter *c, const char *key, const char *value)
     return invalid(key, value, "unknown key (dtype, dim, const, arch, arch_file)");
 }
 
+/* Converts input to output (temporary file, then rename); nothing under output on failure. */
 pp_status *pp_converter_run(pp_converter *c, const char *input, const char *output) {
     if (!c || !input || !output) return pp_status_create(PP_STATUS_INVALID_ARGUMENT, "pp_converter_run: NULL argument");
     pp_onnx_dim *dims = calloc((size_t)c->n_dims + 1, sizeof *dims);

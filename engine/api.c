@@ -6,11 +6,14 @@
 #include <string.h>
 
 #include "backend.h"
+#include "batcher.h"
 #include "exec.h"
 #include "graph.h"
 
 _Static_assert(PP_ELEM_F32 == (int)PP_DTYPE_F32 && PP_ELEM_F64 == (int)PP_DTYPE_F64, "element types are dtypes");
-_Static_assert(PP_STATUS_CANCELLED == (int)PP_ERR_CANCELLED && PP_STATUS_INTERNAL == (int)PP_ERR_INTERNAL,
+_Static_assert(PP_STATUS_CANCELLED == (int)PP_ERR_CANCELLED && PP_STATUS_INTERNAL == (int)PP_ERR_INTERNAL &&
+                   PP_STATUS_DEADLINE_EXCEEDED == (int)PP_ERR_DEADLINE &&
+                   PP_STATUS_OVERLOADED == (int)PP_ERR_OVERLOADED,
                "status codes are error codes");
 
 struct pp_status {
@@ -43,19 +46,25 @@ static pp_status *status_new(pp_code code, const char *msg) {
     return status_from(&e);
 }
 
+/* A new status the caller owns; NULL for PP_STATUS_OK. */
 pp_status *pp_status_create(pp_status_code code, const char *message) {
     if (code == PP_STATUS_OK) return NULL;
     return status_new((pp_code)code, message ? message : "");
 }
 
+/* NULL is success. */
 pp_status_code pp_status_get_code(const pp_status *st) { return st ? (pp_status_code)st->err.code : PP_STATUS_OK; }
+/* Borrowed; "" for NULL. */
 const char *pp_status_message(const pp_status *st) { return st ? st->err.msg : ""; }
+/* Frees a status made here or by libppconvert (the static out-of-memory one is kept). */
 void pp_status_free(pp_status *st) {
     if (st && !st->is_static) free(st);
 }
 
+/* The library's version, which may differ from the header's. */
 const char *pp_version(void) { return "0.1.0"; }
 
+/* Usable CUDA devices; 0 without a driver or CUDA in the build. */
 int pp_cuda_devices(void) { return pp_cuda_device_count(); }
 
 /* ---- nets ------------------------------------------------------------------------- */
@@ -79,6 +88,7 @@ static pp_status *net_from_model(pp_model *m, pp_net **out, pp_error *err) {
     return NULL;
 }
 
+/* Maps and validates path; *out is the caller's (pp_net_free), NULL on failure. */
 pp_status *pp_net_load(const char *path, pp_net **out) {
     pp_error err;
     pp_model *m = NULL;
@@ -90,6 +100,7 @@ pp_status *pp_net_load(const char *path, pp_net **out) {
     return st;
 }
 
+/* The same over memory the caller keeps valid and unchanged until pp_net_free. */
 pp_status *pp_net_load_memory(const void *data, size_t size, pp_net **out) {
     pp_error err;
     pp_model *m = NULL;
@@ -99,13 +110,16 @@ pp_status *pp_net_load_memory(const void *data, size_t size, pp_net **out) {
     return net_from_model(m, out, &err);
 }
 
+/* NULL is fine; the net must outlive every engine built on it. */
 void pp_net_free(pp_net *net) {
     if (!net) return;
     pp_graph_free(net->g);
     pp_free(net);
 }
 
+/* 0 for a NULL net. */
 int pp_net_input_count(const pp_net *net) { return net ? net->g->n_inputs : 0; }
+/* 0 for a NULL net. */
 int pp_net_output_count(const pp_net *net) { return net ? net->g->n_outputs : 0; }
 
 static pp_status *tensor_info(const pp_net *net, int index, int n, const int *ids, const char *what,
@@ -125,17 +139,21 @@ static pp_status *tensor_info(const pp_net *net, int index, int n, const int *id
     return NULL;
 }
 
+/* Fills *info (names borrowed from the net); INVALID_ARGUMENT for a bad index. */
 pp_status *pp_net_input_info(const pp_net *net, int index, pp_tensor_info *info) {
     return tensor_info(net, index, net ? net->g->n_inputs : 0, net ? net->g->inputs : NULL, "input", info);
 }
+/* As pp_net_input_info, for outputs. */
 pp_status *pp_net_output_info(const pp_net *net, int index, pp_tensor_info *info) {
     return tensor_info(net, index, net ? net->g->n_outputs : 0, net ? net->g->outputs : NULL, "output", info);
 }
 
+/* Bytes of input `index` at `batch`; 0 for a bad index. */
 size_t pp_net_input_bytes(const pp_net *net, int index, int64_t batch) {
     if (!net || index < 0 || index >= net->g->n_inputs || batch < 0) return 0;
     return (size_t)pp_tensor_bytes_at(&net->g->tensors[net->g->inputs[index]], batch);
 }
+/* Bytes of output `index` at `batch`; 0 for a bad index. */
 size_t pp_net_output_bytes(const pp_net *net, int index, int64_t batch) {
     if (!net || index < 0 || index >= net->g->n_outputs || batch < 0) return 0;
     return (size_t)pp_tensor_bytes_at(&net->g->tensors[net->g->outputs[index]], batch);
@@ -146,22 +164,27 @@ size_t pp_net_output_bytes(const pp_net *net, int index, int64_t batch) {
 struct pp_options {
     char devices[512], split[1024], trace[1024], tune_cache[1024];
     int stages, microbatch, max_batch, inflight, p2p, graphs;
+    int max_delay_us, max_queue; /* the batcher's */
     pp_precision precision;
     size_t mem_limit;
 };
 
+/* Default options; *out is the caller's (pp_options_free). */
 pp_status *pp_options_create(pp_options **out) {
     if (!out) return status_new(PP_ERR_INVALID_ARG, "pp_options_create: out must not be NULL");
     *out = pp_calloc(1, sizeof **out);
     if (!*out) return status_nomem();
     strcpy((*out)->devices, "auto");
     (*out)->stages = 1;
-    (*out)->max_batch = 1;
+    (*out)->max_batch = 0; /* unset: the engine plans for 1, a batcher takes the engine's */
     (*out)->inflight = 2;
     (*out)->graphs = -1;
+    (*out)->max_delay_us = 1000;
+    (*out)->max_queue = 1024;
     return NULL;
 }
 
+/* NULL is fine. */
 void pp_options_free(pp_options *opt) { pp_free(opt); }
 
 static int parse_int(const char *v, long lo, long hi, int *out) {
@@ -173,6 +196,7 @@ static int parse_int(const char *v, long lo, long hi, int *out) {
     return 0;
 }
 
+/* One key at a time; an unknown key or bad value is INVALID_ARGUMENT and changes nothing. */
 pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
     pp_error e;
     if (!opt || !key || !value) return status_new(PP_ERR_INVALID_ARG, "pp_options_set: NULL argument");
@@ -185,7 +209,9 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
                 {"max_batch", &opt->max_batch, 1, 1L << 30},
                 {"inflight", &opt->inflight, 2, 64},
                 {"p2p", &opt->p2p, 0, 1},
-                {"graphs", &opt->graphs, -1, 1}};
+                {"graphs", &opt->graphs, -1, 1},
+                {"max_delay_us", &opt->max_delay_us, 0, 60000000},
+                {"max_queue", &opt->max_queue, 1, 1L << 20}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (!strcmp(key, ints[i].key)) {
             if (parse_int(value, ints[i].lo, ints[i].hi, ints[i].v) == 0) return NULL;
@@ -223,7 +249,7 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
         }
     pp_error_set(&e, PP_ERR_INVALID_ARG,
                  "unknown option '%s' (devices, stages, microbatch, max_batch, inflight, p2p, graphs, precision, "
-                 "mem_limit, split, trace, tune_cache)",
+                 "mem_limit, split, trace, tune_cache, max_delay_us, max_queue)",
                  key);
     return status_from(&e);
 }
@@ -234,8 +260,10 @@ struct pp_engine {
     const pp_net *net;
     pp_exec *x;
     int tracing;
+    int max_batch; /* as planned */
 };
 
+/* Places, uploads and prepares; net is borrowed, opt may be NULL; *out NULL on failure. */
 pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine **out) {
     pp_error err;
     if (!net || !out) return status_new(PP_ERR_INVALID_ARG, "pp_engine_create: net and out must not be NULL");
@@ -253,7 +281,7 @@ pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine 
     pp_exec_options o = {.devices = opt->devices,
                          .stages = opt->stages,
                          .microbatch = opt->microbatch,
-                         .max_batch = opt->max_batch,
+                         .max_batch = opt->max_batch > 0 ? opt->max_batch : 1,
                          .inflight = opt->inflight,
                          .p2p = opt->p2p,
                          .split = opt->split[0] ? opt->split : NULL,
@@ -263,16 +291,19 @@ pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine 
                          .mem_limit = opt->mem_limit};
     pp_engine *e = pp_calloc(1, sizeof *e);
     if (!e) return status_nomem();
-    if (pp_exec_create_tuned(net->g, &o, opt->tune_cache[0] ? opt->tune_cache : NULL, &e->x, &err)) {
+    o.tune_cache = opt->tune_cache[0] ? opt->tune_cache : NULL;
+    if (pp_exec_create(net->g, &o, &e->x, &err)) {
         pp_free(e);
         return status_from(&err);
     }
     e->net = net;
     e->tracing = opt->trace[0] != 0;
+    e->max_batch = opt->max_batch > 0 ? opt->max_batch : 1;
     *out = e;
     return NULL;
 }
 
+/* Waits for the engine's work and frees it; NULL is fine. */
 void pp_engine_free(pp_engine *eng) {
     if (!eng) return;
     if (eng->tracing) pp_exec_write_trace(eng->x, NULL, NULL, NULL);
@@ -280,6 +311,7 @@ void pp_engine_free(pp_engine *eng) {
     pp_free(eng);
 }
 
+/* One batch on host buffers the caller keeps; any thread; allocates nothing after warm-up. */
 pp_status *pp_engine_run(pp_engine *eng, int64_t batch, const void *const *inputs, void *const *outputs) {
     pp_error err;
     if (!eng || !inputs || !outputs)
@@ -288,6 +320,7 @@ pp_status *pp_engine_run(pp_engine *eng, int64_t batch, const void *const *input
     return NULL;
 }
 
+/* One batch on the caller's device buffers, in its stream's order, without waiting. */
 pp_status *pp_engine_run_device(pp_engine *eng, int64_t batch, const void *const *inputs, void *const *outputs,
                                 void *stream) {
     pp_error err;
@@ -297,6 +330,7 @@ pp_status *pp_engine_run_device(pp_engine *eng, int64_t batch, const void *const
     return NULL;
 }
 
+/* Waits for enqueued device runs; reports errors their kernels raised. */
 pp_status *pp_engine_synchronize(pp_engine *eng) {
     pp_error err;
     if (!eng) return status_new(PP_ERR_INVALID_ARG, "pp_engine_synchronize: engine must not be NULL");
@@ -304,6 +338,7 @@ pp_status *pp_engine_synchronize(pp_engine *eng) {
     return NULL;
 }
 
+/* Prepares and runs once at `batch` on zeros, so later runs allocate nothing. */
 pp_status *pp_engine_warmup(pp_engine *eng, int64_t batch) {
     if (!eng) return status_new(PP_ERR_INVALID_ARG, "pp_engine_warmup: engine must not be NULL");
     if (batch < 1) return status_new(PP_ERR_INVALID_ARG, "pp_engine_warmup: batch must be at least 1");
@@ -324,8 +359,74 @@ pp_status *pp_engine_warmup(pp_engine *eng, int64_t batch) {
     return st;
 }
 
+/* What the build changed from what was asked, or NULL; borrowed. */
 const char *pp_engine_notice(const pp_engine *eng) { return eng ? pp_exec_notice(eng->x) : NULL; }
 
+/* From any thread: the run in progress returns CANCELLED; the engine stays usable. */
 void pp_engine_cancel(pp_engine *eng) {
     if (eng) pp_exec_cancel(eng->x);
 }
+
+/* ---- batchers --------------------------------------------------------------------------- */
+
+struct pp_batcher {
+    pp_batch_queue *q;
+};
+
+/* A batcher over eng (borrowed, must outlive it); *out is the caller's (pp_batcher_free). */
+pp_status *pp_batcher_create(pp_engine *eng, const pp_options *opt, pp_batcher **out) {
+    pp_error err;
+    if (!eng || !out) return status_new(PP_ERR_INVALID_ARG, "pp_batcher_create: engine and out must not be NULL");
+    *out = NULL;
+    pp_batch_queue_options o = {.max_batch = opt && opt->max_batch > 0 ? opt->max_batch : eng->max_batch,
+                                .max_delay_us = opt ? opt->max_delay_us : 1000,
+                                .max_queue = opt ? opt->max_queue : 1024};
+    pp_batcher *b = pp_calloc(1, sizeof *b);
+    if (!b) return status_nomem();
+    if (pp_batch_queue_create(eng->x, eng->net->g, &o, &b->q, &err)) {
+        pp_free(b);
+        return status_from(&err);
+    }
+    *out = b;
+    return NULL;
+}
+
+/* Refuses new requests, runs the queued ones to completion, stops the thread, frees; NULL is fine. */
+void pp_batcher_free(pp_batcher *b) {
+    if (!b) return;
+    pp_batch_queue_free(b->q);
+    pp_free(b);
+}
+
+/* Queues a request of `batch` rows; nothing queued on error; allocates nothing. */
+pp_status *pp_batcher_submit(pp_batcher *b, int64_t batch, const void *const *inputs, void *const *outputs,
+                             int64_t timeout_us, pp_request_callback cb, void *user, uint64_t *id) {
+    pp_error err;
+    if (!b) return status_new(PP_ERR_INVALID_ARG, "pp_batcher_submit: batcher must not be NULL");
+    if (pp_batch_queue_submit(b->q, batch, inputs, outputs, timeout_us, cb, user, id, &err)) return status_from(&err);
+    return NULL;
+}
+
+/* Blocks until request id (submitted without a callback) completes; its status, timings in *result. */
+pp_status *pp_batcher_wait(pp_batcher *b, uint64_t id, pp_request_result *result) {
+    pp_error err;
+    if (!b) return status_new(PP_ERR_INVALID_ARG, "pp_batcher_wait: batcher must not be NULL");
+    if (!pp_batch_queue_wait(b->q, id, result, &err)) return NULL;
+    pp_status *st = status_from(&err);
+    if (result) result->message = st->err.msg;
+    return st;
+}
+
+/* Runs everything queued now, without waiting for more. */
+void pp_batcher_drain(pp_batcher *b) {
+    if (b) pp_batch_queue_drain(b->q);
+}
+
+/* 1 when request id was still queued and is now cancelled, else 0. */
+int pp_batcher_cancel(pp_batcher *b, uint64_t id) { return b ? pp_batch_queue_cancel(b->q, id) : 0; }
+/* Requests queued now. */
+int64_t pp_batcher_queue_depth(pp_batcher *b) { return b ? pp_batch_queue_depth(b->q) : 0; }
+/* Runs made so far with exactly `rows` rows. */
+int64_t pp_batcher_batches(pp_batcher *b, int64_t rows) { return b ? pp_batch_queue_batches(b->q, rows) : 0; }
+/* The most rows merged into one run. */
+int64_t pp_batcher_max_batch(const pp_batcher *b) { return b ? pp_batch_queue_max_batch(b->q) : 0; }

@@ -38,6 +38,7 @@ const char *pp_precision_name(pp_precision p);
 int pp_precision_parse(const char *s, pp_precision *out);
 
 typedef struct pp_backend pp_backend;
+struct pp_format_caps; /* formats.h */
 typedef struct pp_stream pp_stream;
 typedef struct pp_event pp_event;
 
@@ -80,6 +81,10 @@ typedef struct pp_backend_ops {
      * share the cores); NULL where kernels do not run on the host. Called before
      * streams are created. */
     void (*set_threads)(pp_backend *b, int n);
+
+    /* What the layout planner may know of this device (formats.h): fills the
+     * device facts and vector widths into caps; NULL when there are none. */
+    void (*facts)(pp_backend *b, struct pp_format_caps *caps);
 
     /* The engine's precision, set once after creation, before any prepare;
      * PP_ERR_UNSUPPORTED naming the device where it cannot compute that way. */

@@ -15,9 +15,11 @@
 #define PP_EXEC_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "backend.h"
 #include "graph.h"
+#include "formats.h"
 #include "plan.h"
 
 #ifdef __cplusplus
@@ -42,6 +44,12 @@ typedef struct pp_exec_options {
                               per stage and micro-batch in steady state. 1 on, 0 off, -1 on for
                               CUDA devices only. A capture that fails turns them off (notice). */
     pp_precision precision; /* fp32 (default), tf32, fp16, bf16: see backend.h */
+    /* The format policy (formats.h) instead of the devices' built-in one: for
+     * tests and experiments; NULL in normal use. */
+    pp_format_policy policy;
+    /* Where backends keep the choices they make by timing (docs/cuda.md: a
+     * tuning cache beside graph.bin); NULL keeps them in memory. */
+    const char *tune_cache;
 } pp_exec_options;
 
 /* A byte count as options spell it: "262144", "512K", "512M", "2G" (powers of
@@ -53,10 +61,6 @@ int pp_parse_size(const char *s, size_t *out);
  * devices="auto" falls back to the CPU; pp_exec_fell_back says so. */
 pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **out, pp_error *err);
 void pp_exec_free(pp_exec *e);
-/* The same, with the file where backends keep the choices they make by timing
- * (docs/cuda.md: a tuning cache beside graph.bin); NULL keeps them in memory. */
-pp_code pp_exec_create_tuned(const pp_graph *g, const pp_exec_options *opt, const char *tune_cache, pp_exec **out,
-                             pp_error *err);
 
 /* inputs[i]: host data of graph input i at this batch, C order, batch on axis 0.
  * outputs[i]: host buffers of pp_exec_output_bytes(e, i, batch). */
@@ -69,6 +73,14 @@ pp_code pp_exec_run(pp_exec *e, int64_t batch, const void *const *inputs, void *
  * returns when the outputs are written. Needs one replica. */
 pp_code pp_exec_run_device(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, void *stream,
                            pp_error *err);
+/* Prepares (describes, captures) every micro-batch size a run of `batch` uses,
+ * so that the first run at that size allocates nothing either. Any thread. */
+pp_code pp_exec_prepare(pp_exec *e, int64_t batch, pp_error *err);
+/* How many micro-batch sizes stay prepared at once per stage; runs at more
+ * distinct sizes than this re-prepare (and allocate) as they go. */
+int pp_exec_size_capacity(const pp_exec *e);
+/* The micro-batch size M: a run of n rows uses sizes M and n % M. */
+int pp_exec_microbatch(const pp_exec *e);
 /* Waits for everything enqueued; reports what kernels raised meanwhile (bad
  * indices in a device run's inputs). */
 pp_code pp_exec_synchronize(pp_exec *e, pp_error *err);
@@ -82,6 +94,18 @@ pp_code pp_exec_io_copy(pp_exec *e, int side, int to_device, void *dst, const vo
 uint64_t pp_exec_input_bytes(const pp_exec *e, int i, int64_t batch);
 uint64_t pp_exec_output_bytes(const pp_exec *e, int i, int64_t batch);
 const pp_plan *pp_exec_plan(const pp_exec *e);
+/* The graph the engine runs: the one it was built from with every activation's
+ * format planned and the conversions inserted (formats.h); node indices of the
+ * plan, the profile and the trace refer to it. */
+const pp_graph *pp_exec_graph(const pp_exec *e);
+/* What pp_exec_create would plan for g on devices described by caps (their
+ * kind, the precision, the device facts) without creating any: the planned
+ * graph (*planned, the caller frees it after *plan) and its placement over
+ * opt->stages stages (no memory limits), for ppengine plan --assume-gpu. */
+pp_code pp_exec_plan_offline(const pp_graph *g, const pp_exec_options *opt, const pp_format_caps *caps,
+                             pp_graph **planned, pp_plan **plan, pp_format_report *report, pp_error *err);
+/* How many conversions the format plan inserted, and relabels. */
+pp_format_report pp_exec_formats(const pp_exec *e);
 int pp_exec_replicas(const pp_exec *e);
 int pp_exec_fell_back(const pp_exec *e);
 /* The device name of replica r, stage s ("cpu:1"). */
@@ -118,6 +142,9 @@ pp_code pp_exec_phases(pp_exec *e, double ms[4], pp_error *err);
  * rename) and, when spans is non-NULL, says how many spans it holds and how many
  * ran at once at most. */
 pp_code pp_exec_write_trace(pp_exec *e, int *spans, int *max_concurrent, pp_error *err);
+/* The trace's spans as events in process pid of a trace the caller assembles
+ * (pp_trace_write_events); nothing without options.trace. */
+void pp_exec_trace_events(const pp_exec *e, FILE *f, int pid, int tid_base, double origin_us, int *first);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,8 @@ uint64_t pp_exec_output_bytes(const pp_exec *e, int i, int64_t batch) {
     return pp_tensor_bytes_at(&e->g->tensors[e->g->outputs[i]], batch);
 }
 const pp_plan *pp_exec_plan(const pp_exec *e) { return e->plan; }
+const pp_graph *pp_exec_graph(const pp_exec *e) { return e->g; }
+pp_format_report pp_exec_formats(const pp_exec *e) { return e->formats; }
 int pp_exec_replicas(const pp_exec *e) { return e->R; }
 int pp_exec_fell_back(const pp_exec *e) { return e->fell_back; }
 const char *pp_exec_device(const pp_exec *e, int r, int s) { return e->rt[r * e->P + s].b->name; }
@@ -134,6 +136,7 @@ void pp_exec_free(pp_exec *e) {
     pp_free(e->rt);
     pp_plan_free(e->plan);
     pp_trace_free(e->trace);
+    pp_graph_free(e->planned);
     pp_free(e->trace_path);
     pthread_mutex_destroy(&e->mu);
     pp_free(e);
@@ -142,7 +145,18 @@ void pp_exec_free(pp_exec *e) {
 /* --measure: times every node on one device at the micro-batch size (a few
  * profiled runs on zeros), so placement balances measured, not estimated, cost. */
 static pp_code measure_nodes(const pp_graph *g, const char *device, int M, double **out, pp_error *err) {
-    pp_exec_options o = {device, 1, M, M, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
+    pp_exec_options o = {.devices = device,
+                         .stages = 1,
+                         .microbatch = M,
+                         .max_batch = M,
+                         .inflight = 2,
+                         .p2p = 0,
+                         .split = NULL,
+                         .trace = NULL,
+                         .measure = 0,
+                         .mem_limit = 0,
+                         .graphs = 0,
+                         .precision = PP_PREC_FP32};
     pp_exec *e = NULL;
     pp_code rc = pp_exec_create(g, &o, &e, err);
     if (rc) return pp_error_prefix(err, "--measure on %s", device), rc;
@@ -309,9 +323,7 @@ static pp_code describe_launch(pp_exec *e, stage_rt *rt, const pp_plan_stage *st
             continue;
         }
         const pp_tensor *tt = &g->tensors[t];
-        in[j].dtype = tt->dtype;
-        in[j].rank = tt->rank;
-        pp_tensor_dims_at(tt, size, in[j].dims);
+        pp_shape_of(tt, size, &in[j]);
         cdata[j] = tt->kind == PP_TENSOR_WEIGHT ? tt->data : NULL;
         if (tt->kind == PP_TENSOR_WEIGHT) {
             L->in[j] = rt->weight[t];
@@ -442,8 +454,7 @@ pp_code pp_exec_prepare_size(pp_exec *e, int r, int p, int size, sized_launches 
  * two stages on one GPU with their own streams), all of one kind, with the
  * engine's precision, threads shared among the host-memory ones, and graphs
  * where they pay (CUDA) unless asked otherwise. */
-static pp_code create_backends(pp_exec *e, const pp_exec_options *o, const char *tune_cache, char **names, int nd,
-                               pp_error *err) {
+static pp_code create_backends(pp_exec *e, const pp_exec_options *o, char **names, int nd, pp_error *err) {
     pp_code rc;
     for (int i = 0; i < nd; i++) {
         if ((rc = pp_backend_create(names[i], &e->owned[i], err))) return rc;
@@ -454,7 +465,7 @@ static pp_code create_backends(pp_exec *e, const pp_exec_options *o, const char 
         else if (o->precision != PP_PREC_FP32)
             rc = pp_error_set(err, PP_ERR_UNSUPPORTED, "%s cannot compute in %s", b->name,
                               pp_precision_name(o->precision));
-        if (!rc && tune_cache && b->ops->set_tune_cache) rc = b->ops->set_tune_cache(b, tune_cache, err);
+        if (!rc && o->tune_cache && b->ops->set_tune_cache) rc = b->ops->set_tune_cache(b, o->tune_cache, err);
         if (rc) return rc;
     }
     for (int i = 1; i < nd; i++)
@@ -474,7 +485,17 @@ static pp_code create_backends(pp_exec *e, const pp_exec_options *o, const char 
     return PP_OK;
 }
 
-/* Step 2: placement within each device's memory (measured node times when asked).
+/* Step 2: every activation's format for these devices (docs/planner.md); the
+ * engine runs the planned graph from here on. */
+static pp_code plan_formats(pp_exec *e, const pp_exec_options *o, pp_error *err) {
+    pp_format_caps caps = {e->owned[0]->ops->kind, o->precision, NULL, 0};
+    if (e->owned[0]->ops->facts) e->owned[0]->ops->facts(e->owned[0], &caps);
+    pp_code rc = pp_formats_plan(e->g, &caps, o->policy, &e->planned, &e->formats, err);
+    if (!rc) e->g = e->planned;
+    return rc;
+}
+
+/* Step 3: placement within each device's memory (measured node times when asked).
  * A plan that does not fit tries again with fewer micro-batches in flight per
  * stage, down to one, and says so. */
 static pp_code place(pp_exec *e, const pp_exec_options *o, const char *first_device, pp_error *err) {
@@ -504,7 +525,7 @@ static pp_code place(pp_exec *e, const pp_exec_options *o, const char *first_dev
     return rc;
 }
 
-/* Step 4: boundary copies go device to device where the devices share memory or
+/* Step 5: boundary copies go device to device where the devices share memory or
  * peer access was asked for and granted; otherwise through pinned staging. */
 static pp_code connect_stages(pp_exec *e, int p2p, pp_error *err) {
     for (int r = 0; r < e->R; r++)
@@ -538,7 +559,7 @@ static pp_code connect_stages(pp_exec *e, int p2p, pp_error *err) {
     return PP_OK;
 }
 
-/* Step 4b: where the device does not read host memory, each slot's inputs and
+/* Step 5b: where the device does not read host memory, each slot's inputs and
  * outputs pass through pinned buffers (a copy from pageable memory is
  * synchronous and slower). */
 static size_t io_bytes(const pp_graph *g, const int *ids, int n, int64_t rows) {
@@ -567,7 +588,7 @@ static pp_code pin_io(pp_exec *e, pp_error *err) {
     return PP_OK;
 }
 
-/* Step 5: replicas 1..R-1 get a driver thread each, made once, so a run creates
+/* Step 6: replicas 1..R-1 get a driver thread each, made once, so a run creates
  * no thread (replica 0 is driven by the caller). */
 static pp_code start_drivers(pp_exec *e, pp_error *err) {
     e->jobs = pp_calloc((size_t)e->R, sizeof(replica_job));
@@ -604,12 +625,25 @@ static pp_exec *exec_new(const pp_graph *g, const pp_exec_options *o) {
     return e;
 }
 
-pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **out, pp_error *err) {
-    return pp_exec_create_tuned(g, opt, NULL, out, err);
+pp_code pp_exec_plan_offline(const pp_graph *g, const pp_exec_options *opt, const pp_format_caps *caps,
+                             pp_graph **planned, pp_plan **plan, pp_format_report *report, pp_error *err) {
+    *planned = NULL;
+    *plan = NULL;
+    pp_code rc = check_batch_axis(g, err);
+    if (!rc) rc = pp_formats_plan(g, caps, opt->policy, planned, report, err);
+    if (rc) return rc;
+    int M = opt->microbatch > 0 ? opt->microbatch : opt->max_batch > 0 ? opt->max_batch : 1;
+    pp_plan_options po = {opt->stages > 0 ? opt->stages : 1, M,   opt->split, NULL, NULL,
+                          opt->inflight ? opt->inflight : 2, NULL};
+    rc = pp_plan_build(*planned, &po, plan, err);
+    if (rc) {
+        pp_graph_free(*planned);
+        *planned = NULL;
+    }
+    return rc;
 }
 
-pp_code pp_exec_create_tuned(const pp_graph *g, const pp_exec_options *opt, const char *tune_cache, pp_exec **out,
-                             pp_error *err) {
+pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **out, pp_error *err) {
     *out = NULL;
     pp_exec_options o = *opt;
     if (o.stages <= 0) o.stages = 1;
@@ -633,9 +667,10 @@ pp_code pp_exec_create_tuned(const pp_graph *g, const pp_exec_options *opt, cons
     e->rt = pp_calloc((size_t)nd, sizeof(stage_rt));
     e->owned = pp_calloc((size_t)nd, sizeof(pp_backend *));
     if (!e->rt || !e->owned) rc = pp_error_nomem(err, "engine: out of memory");
-    if (!rc) rc = create_backends(e, &o, tune_cache, names, nd, err);
+    if (!rc) rc = create_backends(e, &o, names, nd, err);
+    if (!rc) rc = plan_formats(e, &o, err);
     if (!rc) rc = place(e, &o, names[0], err);
-    /* Step 3: every stage of every replica gets its arena, weights and launches. */
+    /* Step 4: every stage of every replica gets its arena, weights and launches. */
     for (int r = 0; r < e->R && !rc; r++)
         for (int p = 0; p < e->P && !rc; p++)
             if ((rc = build_stage_rt(e, r, p, err))) pp_error_prefix(err, "%s", RT(e, r, p)->b->name);

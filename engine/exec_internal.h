@@ -8,9 +8,13 @@
 
 #include "backend.h"
 #include "exec.h"
+#include "formats.h"
 #include "trace.h"
 
-#define MAX_SIZES 16 /* distinct micro-batch sizes prepared per stage (M and remainders) */
+/* Distinct micro-batch sizes prepared per stage (M and remainders). A dynamic
+ * batcher (engine/batcher.c) runs every size up to M, and prepares them all up
+ * front so that its steady state allocates nothing: up to 64 fit. */
+#define MAX_SIZES 64
 
 typedef struct sized_launches {
     int size;
@@ -58,7 +62,9 @@ typedef struct replica_job {
 } replica_job;
 
 struct pp_exec {
-    const pp_graph *g;
+    const pp_graph *g; /* what runs: the planned graph (formats.h), owned */
+    pp_graph *planned;
+    pp_format_report formats;
     pp_plan *plan;
     int P, R, K, M;
     int fell_back;

@@ -272,6 +272,21 @@ void *pp_exec_driver_main(void *arg) {
     }
 }
 
+/* Prepares the micro-batch sizes a run of `batch` needs (e->mu held). Any
+ * replica may draw the short last micro-batch: its size is prepared for all of
+ * them, before the drivers start, so they only ever look up. */
+static pp_code prepare_batch(pp_exec *e, int64_t batch, pp_error *err) {
+    int sizes[2] = {batch >= e->M ? e->M : 0, (int)(batch % e->M)};
+    for (int i = 0; i < 2; i++)
+        for (int r = 0; sizes[i] && r < e->R; r++)
+            for (int p = 0; p < e->P; p++) {
+                sized_launches *sl;
+                pp_code rc = pp_exec_prepare_size(e, r, p, sizes[i], &sl, err);
+                if (rc) return rc;
+            }
+    return PP_OK;
+}
+
 /* What every run does first: checks the buffers, takes the engine, and prepares
  * the micro-batch sizes this batch needs. Returns with e->mu held on success. */
 static pp_code begin_run(pp_exec *e, int64_t batch, const void *const *inputs, void *const *outputs, pp_error *err) {
@@ -291,21 +306,24 @@ static pp_code begin_run(pp_exec *e, int64_t batch, const void *const *inputs, v
     e->batch = batch;
     e->n_mb = (int)((batch + e->M - 1) / e->M);
     atomic_store(&e->next_mb, 0);
-    /* Any replica may draw the short last micro-batch: prepare its size for all
-     * of them here, before the drivers start, so they only ever look up. */
-    int sizes[2] = {batch >= e->M ? e->M : 0, (int)(batch % e->M)};
-    for (int i = 0; i < 2; i++)
-        for (int r = 0; sizes[i] && r < e->R; r++)
-            for (int p = 0; p < e->P; p++) {
-                sized_launches *sl;
-                pp_code prc = pp_exec_prepare_size(e, r, p, sizes[i], &sl, err);
-                if (prc) {
-                    pthread_mutex_unlock(&e->mu);
-                    return prc;
-                }
-            }
-    return PP_OK;
+    pp_code prc = prepare_batch(e, batch, err);
+    if (prc) pthread_mutex_unlock(&e->mu);
+    return prc;
 }
+
+pp_code pp_exec_prepare(pp_exec *e, int64_t batch, pp_error *err) {
+    if (batch < 1) return pp_error_set(err, PP_ERR_INVALID_ARG, "batch %lld: need at least 1", (long long)batch);
+    pthread_mutex_lock(&e->mu);
+    pp_code rc = prepare_batch(e, batch, err);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+int pp_exec_size_capacity(const pp_exec *e) {
+    (void)e;
+    return MAX_SIZES;
+}
+int pp_exec_microbatch(const pp_exec *e) { return e->M; }
 
 /* Waits for every stream of replica r; the first error goes to *rc / *err. */
 static void drain_replica(pp_exec *e, int r, pp_code *rc, pp_error *err) {
@@ -512,4 +530,8 @@ pp_code pp_exec_write_trace(pp_exec *e, int *spans, int *max_concurrent, pp_erro
     pp_code rc = pp_trace_write(e->trace, e->trace_path, err);
     if (!rc && spans && max_concurrent) rc = pp_trace_summary(e->trace, spans, max_concurrent, err);
     return rc;
+}
+
+void pp_exec_trace_events(const pp_exec *e, FILE *f, int pid, int tid_base, double origin_us, int *first) {
+    if (e->trace) pp_trace_write_events(e->trace, f, pid, tid_base, origin_us, first);
 }

@@ -321,6 +321,9 @@ void pp_tensor_dims_at(const pp_tensor *t, int64_t batch, int64_t *dims) {
 uint64_t pp_tensor_bytes_at(const pp_tensor *t, int64_t batch) {
     int64_t d[PP_MAX_RANK];
     pp_tensor_dims_at(t, batch, d);
+    /* a blocked layout pads the channels to whole blocks */
+    if (t->layout == PP_LAYOUT_NCHWC && t->rank == 4 && t->block > 0)
+        d[1] = (d[1] + t->block - 1) / t->block * t->block;
     size_t n = pp_dtype_size(t->dtype);
     for (int i = 0; i < t->rank; i++)
         if (pp_mul_size(n, (size_t)d[i], &n)) return 0;
@@ -519,12 +522,6 @@ pp_code pp_graph_toposort(pp_graph *g, pp_error *err) {
     return rc;
 }
 
-static void shape_of(const pp_tensor *t, int64_t batch, pp_shape *s) {
-    s->dtype = t->dtype;
-    s->rank = t->rank;
-    pp_tensor_dims_at(t, batch, s->dims);
-}
-
 pp_code pp_graph_infer(pp_graph *g, pp_error *err) {
     for (int i = 0; i < g->n_nodes; i++) {
         pp_node *n = &g->nodes[i];
@@ -544,8 +541,8 @@ pp_code pp_graph_infer(pp_graph *g, pp_error *err) {
             if (t->rank < 0)
                 return pp_error_set(err, PP_ERR_SHAPE, "node '%s' (%s): input %d ('%s') has no known shape", n->name,
                                     pp_op_name(n->op), j, t->name);
-            shape_of(t, 1, &in1[j]);
-            shape_of(t, 2, &in2[j]);
+            pp_shape_of(t, 1, &in1[j]);
+            pp_shape_of(t, 2, &in2[j]);
             cdata[j] = t->kind == PP_TENSOR_WEIGHT ? t->data : NULL;
         }
         pp_op_params p;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "../include/ppformat.h"
+#include "../kernels/params.h"
 #include "../loader/error.h"
 #include "../loader/model.h"
 
@@ -44,6 +45,10 @@ typedef struct pp_tensor {
     uint64_t nbytes;
     void *owned;  /* WEIGHT bytes the graph owns, or NULL */
     int producer; /* node index, -1 for inputs and weights */
+    /* The layout the planner chose (engine/formats.h); plain in every graph a
+     * file or a converter made. */
+    pp_layout layout;
+    int block;
 } pp_tensor;
 
 typedef struct pp_node {

@@ -22,6 +22,15 @@ enum { PP_OP_TABLE(PP_X_ROW) };
 static const pp_op_def op_defs[] = {PP_OP_TABLE(PP_X_DEF)};
 #undef PP_X_DEF
 
+/* The ops whose describe functions compute in any layout (docs/planner.md);
+ * every other op takes and gives plain tensors. */
+static int takes_layouts(pp_op op) {
+    switch (op) {
+    case PP_OP_REFORMAT: return 1;
+    default: return 0;
+    }
+}
+
 const pp_op_def *pp_op_def_get(pp_op op) {
     for (size_t i = 0; i < sizeof op_defs / sizeof op_defs[0]; i++)
         if (op_defs[i].op == op) return &op_defs[i];
@@ -45,6 +54,10 @@ pp_code pp_op_describe(const pp_node *node, const pp_shape *in, pp_shape *out, p
      * range; bounded extents coming out keep the planner's. */
     for (int i = 0; i < node->n_in; i++) {
         if (in[i].dtype == PP_DTYPE_INVALID) continue;
+        if (in[i].layout != PP_LAYOUT_PLAIN && !takes_layouts(node->op))
+            return pp_error_set(err, PP_ERR_UNSUPPORTED,
+                                "node '%s' (%s): input %d is in layout %d; this op takes plain", node->name, opname, i,
+                                (int)in[i].layout);
         char what[64];
         snprintf(what, sizeof what, "input %d", i);
         pp_code rc = pp_shape_check_size(&in[i], what, err);
@@ -55,6 +68,8 @@ pp_code pp_op_describe(const pp_node *node, const pp_shape *in, pp_shape *out, p
     }
     pp_describe_ctx ctx = {node, node->name, const_data};
     memset(p, 0, sizeof *p);
+    /* plain unless a describe function says otherwise */
+    memset(out, 0, sizeof *out * (size_t)node->n_out);
     pp_cost c = {0, 0};
     pp_code rc = def->describe(&ctx, in, node->n_in, out, node->n_out, p, &c, err);
     if (rc != PP_OK) {
@@ -62,6 +77,10 @@ pp_code pp_op_describe(const pp_node *node, const pp_shape *in, pp_shape *out, p
         return rc;
     }
     for (int i = 0; i < node->n_out; i++) {
+        if (!takes_layouts(node->op)) {
+            out[i].layout = PP_LAYOUT_PLAIN;
+            out[i].block = 0;
+        }
         char what[64];
         snprintf(what, sizeof what, "output %d", i);
         rc = pp_shape_check_size(&out[i], what, err);
@@ -72,6 +91,15 @@ pp_code pp_op_describe(const pp_node *node, const pp_shape *in, pp_shape *out, p
     }
     if (cost) *cost = c;
     return PP_OK;
+}
+
+void pp_shape_of(const pp_tensor *t, int64_t batch, pp_shape *s) {
+    memset(s, 0, sizeof *s);
+    s->dtype = t->dtype;
+    s->rank = t->rank;
+    pp_tensor_dims_at(t, batch, s->dims);
+    s->layout = t->layout;
+    s->block = t->block;
 }
 
 int64_t pp_shape_numel(const pp_shape *s) {

@@ -20,11 +20,18 @@
 extern "C" {
 #endif
 
+/* A tensor's type at one batch size: logical dims, dtype and layout (zero, the
+ * plain layout, unless the planner chose another: docs/planner.md). */
 typedef struct pp_shape {
     pp_dtype dtype; /* PP_DTYPE_INVALID for an absent optional input */
     int rank;
     int64_t dims[PP_MAX_RANK];
+    pp_layout layout;
+    int block; /* NCHWC: channels per block */
 } pp_shape;
+
+/* Tensor t's type at batch size `batch`. */
+void pp_shape_of(const pp_tensor *t, int64_t batch, pp_shape *s);
 
 typedef struct pp_cost {
     double flops; /* multiply-adds count 2 */

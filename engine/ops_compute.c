@@ -228,7 +228,7 @@ pp_code pp_describe_conv(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
     if ((rc = read_geometry(ctx->node, x, w->dims + 2, 0, ax, err))) return rc;
 
     int rank = x->rank;
-    pp_shape y = {PP_DTYPE_F32, rank, {0}};
+    pp_shape y = {.dtype = PP_DTYPE_F32, .rank = rank};
     y.dims[0] = n;
     y.dims[1] = k;
     if (rank == 4) {
@@ -322,7 +322,7 @@ pp_code pp_describe_gemm(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
     }
     g->act = pp_node_act(ctx->node);
     if ((rc = check_act(g->act, err))) return rc;
-    out[0] = (pp_shape){PP_DTYPE_F32, 2, {m, nn}};
+    out[0] = (pp_shape){.dtype = PP_DTYPE_F32, .rank = 2, .dims = {m, nn}};
     cost->flops = 2.0 * (double)m * (double)nn * (double)k;
     cost->bytes = io_bytes(in, n_in, out, n_out);
     return PP_OK;
@@ -370,7 +370,7 @@ pp_code pp_describe_matmul(const pp_describe_ctx *ctx, const pp_shape *in, int n
         sb *= db;
         mp->batch *= mp->batch_dims[d];
     }
-    pp_shape y = {PP_DTYPE_F32, 0, {0}};
+    pp_shape y = {.dtype = PP_DTYPE_F32, .rank = 0};
     for (int d = 0; d < br; d++) y.dims[y.rank++] = mp->batch_dims[d];
     if (ra >= 2) y.dims[y.rank++] = m;
     if (rb >= 2) y.dims[y.rank++] = nn;
@@ -582,7 +582,7 @@ pp_code pp_describe_attention(const pp_describe_ctx *ctx, const pp_shape *in, in
         }
         ap->mask_dtype = mk->dtype;
     }
-    out[0] = (pp_shape){PP_DTYPE_F32, 4, {ap->b, ap->h, ap->tq, ap->dv}};
+    out[0] = (pp_shape){.dtype = PP_DTYPE_F32, .rank = 4, .dims = {ap->b, ap->h, ap->tq, ap->dv}};
     cost->flops = 2.0 * (double)ap->b * (double)ap->h * (double)ap->tq * (double)ap->tk * (double)(ap->d + ap->dv);
     cost->bytes = io_bytes(in, n_in, out, n_out);
     return PP_OK;
@@ -636,7 +636,7 @@ pp_code pp_describe_reduce(const pp_describe_ctx *ctx, const pp_shape *in, int n
     rp->rank = x->rank;
     for (int d = 0; d < x->rank; d++) rp->dims[d] = x->dims[d];
     rp->axes_mask = mask;
-    pp_shape y = {arg ? PP_DTYPE_I64 : x->dtype, 0, {0}};
+    pp_shape y = {.dtype = arg ? PP_DTYPE_I64 : x->dtype, .rank = 0};
     for (int d = 0; d < x->rank; d++) {
         if (!(mask & (1u << d))) y.dims[y.rank++] = x->dims[d];
         else if (keepdims) y.dims[y.rank++] = 1;

@@ -678,7 +678,7 @@ pp_code pp_describe_expand(const pp_describe_ctx *ctx, const pp_shape *in, int n
         if (!shape) TRY(need_attr(ctx, "shape", PP_ATTR_INTS, err)); /* present but empty: no entries */
         if (cnt > PP_MAX_RANK)
             return pp_error_set(err, PP_ERR_SHAPE, "shape has %u entries (at most %d)", cnt, PP_MAX_RANK);
-        pp_shape target = {in[0].dtype, (int)cnt, {0}};
+        pp_shape target = {.dtype = in[0].dtype, .rank = (int)cnt};
         for (uint32_t i = 0; i < cnt; i++) {
             if (shape[i] < 0)
                 return pp_error_set(err, PP_ERR_SHAPE, "shape[%u] = %lld is negative", i, (long long)shape[i]);

@@ -19,9 +19,7 @@ static void shapes_at(const pp_graph *g, const pp_node *n, int64_t batch, pp_sha
             continue;
         }
         const pp_tensor *t = &g->tensors[n->in[j]];
-        in[j].dtype = t->dtype;
-        in[j].rank = t->rank;
-        pp_tensor_dims_at(t, batch, in[j].dims);
+        pp_shape_of(t, batch, &in[j]);
         cdata[j] = t->kind == PP_TENSOR_WEIGHT ? t->data : NULL;
     }
 }

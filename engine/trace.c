@@ -58,14 +58,11 @@ pp_code pp_trace_end(pp_trace *t, pp_backend *b, pp_stream *s, unsigned span, pp
     return b->ops->host_fn(b, s, stamp_end, &t->m[span], err);
 }
 
-pp_code pp_trace_write(pp_trace *t, const char *path, pp_error *err) {
-    pp_afile af;
-    pp_code rc = pp_afile_open(&af, path, err);
-    if (rc) return rc;
+/* The events of t into f: per replica a process (pid < 0), or all in process
+ * pid with lanes tid_base + 256 * replica + stream (a merged trace). */
+static void write_events(const pp_trace *t, FILE *f, int pid, int tid_base, double origin, int *first) {
     unsigned n = atomic_load(&t->next);
     if (n > CAP) n = CAP;
-    fprintf(af.f, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n");
-    int first = 1;
     /* Lane names: one per replica/stage/stream, named once. */
     static const int maxr = 64, maxt = 256;
     unsigned char seen[64][256];
@@ -78,25 +75,46 @@ pp_code pp_trace_write(pp_trace *t, const char *path, pp_error *err) {
             if (seen[m->replica][tid]) continue;
             seen[m->replica][tid] = 1;
         }
-        fprintf(
-            af.f,
-            "%s{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":\"stage %d %s (%s)\"}}",
-            first ? "" : ",\n", m->replica, tid, m->stage, copy ? "copy" : "compute", m->device);
-        first = 0;
+        if (pid < 0)
+            fprintf(f,
+                    "%s{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":\"stage %d %s "
+                    "(%s)\"}}",
+                    *first ? "" : ",\n", m->replica, tid, m->stage, copy ? "copy" : "compute", m->device);
+        else
+            fprintf(f,
+                    "%s{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":\"replica %d "
+                    "stage %d %s (%s)\"}}",
+                    *first ? "" : ",\n", pid, tid_base + 256 * m->replica + tid, m->replica, m->stage,
+                    copy ? "copy" : "compute", m->device);
+        *first = 0;
     }
     for (unsigned i = 0; i < n; i++) {
         const marker *m = &t->m[i];
         if (m->t1 <= 0 || m->t0 <= 0) continue;
         int copy = strcmp(m->what, "compute") != 0;
-        fprintf(af.f,
+        int tid = m->stage * 2 + copy;
+        fprintf(f,
                 "%s{\"name\":\"%s mb %d\",\"cat\":\"%s\",\"ph\":\"X\",\"ts\":%.3f,\"dur\":%.3f,\"pid\":%d,\"tid\":%d,"
                 "\"args\":{\"micro_batch\":%d,\"stage\":%d,\"device\":\"%s\"}}",
-                first ? "" : ",\n", m->what, m->mb, m->what, m->t0 - t->origin, m->t1 - m->t0, m->replica,
-                m->stage * 2 + copy, m->mb, m->stage, m->device);
-        first = 0;
+                *first ? "" : ",\n", m->what, m->mb, m->what, m->t0 - origin, m->t1 - m->t0, pid < 0 ? m->replica : pid,
+                pid < 0 ? tid : tid_base + 256 * m->replica + tid, m->mb, m->stage, m->device);
+        *first = 0;
     }
+}
+
+pp_code pp_trace_write(pp_trace *t, const char *path, pp_error *err) {
+    pp_afile af;
+    pp_code rc = pp_afile_open(&af, path, err);
+    if (rc) return rc;
+    fprintf(af.f, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n");
+    int first = 1;
+    write_events(t, af.f, -1, 0, t->origin, &first);
     fprintf(af.f, "\n]}\n");
     return pp_afile_commit(&af, err);
+}
+
+void pp_trace_write_events(const pp_trace *t, FILE *f, int pid, int tid_base, double origin_us, int *first) {
+    write_events(t, f, pid, tid_base, origin_us, first);
 }
 
 double pp_trace_busy_ms(const pp_trace *t, int replica, int stage) {

@@ -9,6 +9,8 @@
 #ifndef PP_TRACE_H
 #define PP_TRACE_H
 
+#include <stdio.h>
+
 #include "backend.h"
 
 typedef struct pp_trace pp_trace;
@@ -22,6 +24,11 @@ pp_code pp_trace_begin(pp_trace *t, pp_backend *b, pp_stream *s, int replica, in
                        unsigned *span, pp_error *err);
 pp_code pp_trace_end(pp_trace *t, pp_backend *b, pp_stream *s, unsigned span, pp_error *err);
 pp_code pp_trace_write(pp_trace *t, const char *path, pp_error *err);
+/* The spans as events for a trace someone else assembles (ppengine run under
+ * MPI merges one per rank): all in process pid, lanes tid_base + 256 * replica
+ * + stream, times in microseconds from origin_us (CLOCK_MONOTONIC). *first
+ * says whether no event precedes (no comma is written), and is cleared. */
+void pp_trace_write_events(const pp_trace *t, FILE *f, int pid, int tid_base, double origin_us, int *first);
 /* Milliseconds replica r's stage s spent in compute spans, and the span from the
  * first start to the last end of any span, since the last reset. */
 double pp_trace_busy_ms(const pp_trace *t, int replica, int stage);

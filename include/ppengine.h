@@ -61,6 +61,8 @@ typedef enum pp_status_code {
     PP_STATUS_DEVICE = 7,
     PP_STATUS_CANCELLED = 8,
     PP_STATUS_INTERNAL = 9,
+    PP_STATUS_DEADLINE_EXCEEDED = 10, /* a batched request's deadline passed before it ran; it did not run */
+    PP_STATUS_OVERLOADED = 11,        /* a batcher's queue is full; nothing was queued */
 } pp_status_code;
 
 typedef struct pp_status pp_status;
@@ -144,7 +146,11 @@ PP_API void pp_options_free(pp_options *opt);
  *               devices keep the algorithms they chose by timing at engine build, so the
  *               next engine for the same GPU and libraries times nothing; default none
  *               (choices are kept for the engine's life only). Written atomically;
- *               failing to write it is not an error. */
+ *               failing to write it is not an error.
+ * Keys for pp_batcher_create (pp_engine_create ignores them):
+ *   max_batch     also the most rows the batcher merges into one run (default: the engine's)
+ *   max_delay_us  how long a queued request waits for others to join its batch, default "1000"
+ *   max_queue     requests waiting at once; a submit beyond it is OVERLOADED, default "1024" */
 PP_API PP_NODISCARD pp_status *pp_options_set(pp_options *opt, const char *key, const char *value);
 
 /* ---- engines ---------------------------------------------------------------------- */
@@ -187,6 +193,98 @@ PP_API PP_NODISCARD pp_status *pp_engine_warmup(pp_engine *eng, int64_t batch);
 PP_API const char *pp_engine_notice(const pp_engine *eng);
 /* Stops the run in progress, which returns PP_STATUS_CANCELLED; any thread. */
 PP_API void pp_engine_cancel(pp_engine *eng);
+
+/* ---- dynamic batching --------------------------------------------------------------- */
+
+/* A batcher queues requests of any batch size on one engine and merges them
+ * along the batch axis (axis 0) into runs of at most max_batch rows: a run
+ * starts when max_batch rows are queued or when the oldest queued request has
+ * waited max_delay_us, takes queued requests in submission order (one larger
+ * than max_batch runs alone), and hands each request back its own rows. Each
+ * row's result is the one an unbatched pp_engine_run gives it wherever the
+ * backend's kernels treat rows independently (the CPU backend does, bit for bit).
+ *
+ * Buffers: a request's inputs and outputs are sized as for pp_engine_run at
+ * its own batch. They stay the caller's, must stay valid and untouched until
+ * the request completes, and are used in place where the requests of one run
+ * lie side by side in memory (one request alone always does); otherwise inputs
+ * are copied into the batcher's staging buffers and outputs copied back.
+ *
+ * Steady state: every request slot, staging buffer and the engine's launches
+ * for each batch size up to max_batch are made by pp_batcher_create, so submit,
+ * wait, cancel and the runs allocate nothing (with an engine whose micro-batch,
+ * the option of that name, is at most 64; larger ones re-prepare sizes as they go).
+ *
+ * Threads: every pp_batcher_* call may come from any thread at once, except
+ * pp_batcher_free. Runs happen on the batcher's own thread, which calls the
+ * callbacks; other threads may run the same engine meanwhile (runs serialize
+ * inside it), and pp_engine_cancel fails the run in progress, whose requests
+ * then complete with PP_STATUS_CANCELLED. */
+typedef struct pp_batcher pp_batcher;
+
+typedef struct pp_request_result {
+    pp_status_code code; /* PP_STATUS_OK, or why the request failed */
+    const char *message; /* "" on success; borrowed: valid during the callback, or as long as
+                            the status pp_batcher_wait returned */
+    int64_t batch;       /* rows of the run it was part of; 0 when it did not run */
+    int64_t queue_us;    /* from submit to the start of its run (or to its end when it did not run) */
+    int64_t compute_us;  /* its run, copies in and out included */
+} pp_request_result;
+
+/* Called once per request on completion (success or not), on the batcher's
+ * thread, or on the thread in pp_batcher_cancel that cancelled it. It must
+ * not call pp_batcher_free; it may submit. `result` is borrowed for the call. */
+typedef void (*pp_request_callback)(void *user, const pp_request_result *result);
+
+/* Starts a batcher over eng (borrowed; it must outlive the batcher) with the
+ * batcher keys of opt (may be NULL: defaults; may be freed after). Starts one
+ * thread and prepares the engine for every batch size up to max_batch, which
+ * takes a moment. UNSUPPORTED when an input or output has no batch axis.
+ * *out is the caller's, freed with pp_batcher_free. */
+PP_API PP_NODISCARD pp_status *pp_batcher_create(pp_engine *eng, const pp_options *opt, pp_batcher **out);
+/* Refuses new requests from now on (submit: CANCELLED) and runs those already
+ * queued at once, without waiting out max_delay_us; returns without waiting
+ * for them. A service that stops calls it, lets its waiters finish, then
+ * frees. Any thread; NULL is fine. */
+PP_API void pp_batcher_drain(pp_batcher *b);
+/* Refuses new requests, runs every one already queued to completion (their
+ * callbacks are called, waiters woken), stops the thread and frees. No thread
+ * may be inside another pp_batcher_* call on b, nor call one later; results
+ * of requests nobody waited for are dropped. NULL is fine. */
+PP_API void pp_batcher_free(pp_batcher *b);
+
+/* Queues a request of `batch` rows (>= 1). inputs / outputs: as for
+ * pp_engine_run at `batch` (the arrays themselves are copied and may be reused
+ * at once; the buffers stay the caller's until completion). timeout_us > 0 is
+ * a deadline, counted from now: a request still queued then completes with
+ * PP_STATUS_DEADLINE_EXCEEDED and is never run; 0 means none.
+ * Completion: with cb non-NULL, cb(user, result) is called exactly once and
+ * *id (when id is non-NULL) may be used to cancel until then; with cb NULL,
+ * id must be non-NULL and the request must be waited for with pp_batcher_wait
+ * exactly once, which frees its slot. On error (INVALID_ARGUMENT; OVERLOADED
+ * when max_queue requests are waiting already; CANCELLED once pp_batcher_drain
+ * or pp_batcher_free began) nothing is queued and cb is never called. */
+PP_API PP_NODISCARD pp_status *pp_batcher_submit(pp_batcher *b, int64_t batch, const void *const *inputs,
+                                                 void *const *outputs, int64_t timeout_us, pp_request_callback cb,
+                                                 void *user, uint64_t *id);
+/* Blocks until request `id` (submitted without a callback) completes, and
+ * returns its status (NULL: the outputs are written); *result (may be NULL)
+ * gets its timings. Expires the request itself at its deadline while it is
+ * still queued. An id not waitable (unknown, already waited for, submitted
+ * with a callback) is INVALID_ARGUMENT. */
+PP_API PP_NODISCARD pp_status *pp_batcher_wait(pp_batcher *b, uint64_t id, pp_request_result *result);
+/* Cancels a request that is still queued: it completes at once (on this
+ * thread, for a callback) with PP_STATUS_CANCELLED, is never run, and its
+ * buffers are the caller's again. Returns 1, or 0 when it is already running
+ * or finished (it then completes as usual) or the id is unknown. */
+PP_API int pp_batcher_cancel(pp_batcher *b, uint64_t id);
+/* Requests queued now (not yet in a run). */
+PP_API int64_t pp_batcher_queue_depth(pp_batcher *b);
+/* Runs made so far with exactly `rows` rows; rows > max_batch counts the runs
+ * of single requests larger than max_batch. */
+PP_API int64_t pp_batcher_batches(pp_batcher *b, int64_t rows);
+/* The most rows merged into one run. */
+PP_API int64_t pp_batcher_max_batch(const pp_batcher *b);
 
 /* Number of CUDA devices this process can use (0 without a GPU or driver). */
 PP_API int pp_cuda_devices(void);

@@ -72,7 +72,8 @@ typedef enum pp_dtype {
     X(FLATTEN, 120) X(RESHAPE, 121) X(TRANSPOSE, 122) X(CONCAT, 123) X(SPLIT, 124) X(SLICE, 125)                 \
     X(GATHER, 126) X(SQUEEZE, 127) X(UNSQUEEZE, 128) X(EXPAND, 129) X(PAD, 130) X(RESIZE, 131)                   \
     X(TRILU, 132) X(SHAPE, 133) X(TILE, 134) X(CONSTANT_OF_SHAPE, 135) X(RANGE, 136) X(DEPTH_TO_SPACE, 137)      \
-    X(SPACE_TO_DEPTH, 138) X(GATHER_ELEMENTS, 139) X(CUMSUM, 140)
+    X(SPACE_TO_DEPTH, 138) X(GATHER_ELEMENTS, 139) X(CUMSUM, 140)                                                \
+    X(REFORMAT, 200) /* 200 and up: inserted by the engine's planner, never by a converter */
 
 typedef enum pp_op {
     PP_OP_INVALID = 0,

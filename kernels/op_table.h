@@ -116,7 +116,8 @@
     X(DEPTH_TO_SPACE,   d2s,              d2s,             kernel,   1, 1,      1, 1)                                  \
     X(SPACE_TO_DEPTH,   d2s,              d2s,             kernel,   1, 1,      1, 1)                                  \
     X(GATHER_ELEMENTS,  gather_elements,  gather_elements, kernel,   2, 2,      1, 1)                                  \
-    X(CUMSUM,           cumsum,           cumsum,          kernel,   1, 1,      1, 1)
+    X(CUMSUM,           cumsum,           cumsum,          kernel,   1, 1,      1, 1)                                  \
+    X(REFORMAT,         reformat,         reformat,        kernel,   1, 1,      1, 1)
 // clang-format on
 
 /* How CUDA runs an op (the CUDA column). */

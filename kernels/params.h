@@ -3,8 +3,10 @@
  * engine/ops.c derives these from a node's attributes and its concrete input
  * shapes (pp_op_describe) once per batch size, at plan time; every backend's
  * kernels take them as they are. Plain data, no pointers, no IR: kernels never
- * see the graph or a file. Shapes are concrete (the batch is resolved). Layout is
- * NCHW, row-major, contiguous unless a stride field says otherwise.
+ * see the graph or a file. Shapes are concrete (the batch is resolved) and
+ * logical, in the graph's axis order (N, C, H, W); tensors are row-major in that
+ * order unless a `fmt` field names another layout (the planner's choice,
+ * docs/planner.md) or a stride field says otherwise.
  *
  * Input order per op is the ONNX order; an absent optional input is a NULL
  * pointer in the kernel's `in` array.
@@ -23,17 +25,43 @@ extern "C" {
 
 #define PP_MAX_IO 128 /* inputs or outputs of one node (a DenseNet concat has dozens) */
 
-/* How a tensor's bytes are laid out (docs/planner.md). A layout other than
- * plain applies to rank-4 tensors, logically (N, C, H, W). */
+/* How a tensor's bytes are laid out; the engine's layout planner chooses
+ * (docs/planner.md). Logical shapes stay in the graph's axis order (N, C, H, W);
+ * the layout says where each element is:
+ *   PLAIN  row-major in that order (NCHW);
+ *   NHWC   channels innermost: (N, H, W, C);
+ *   NCHWC  channels in blocks of `block` (8 or 16), zero-padded to a multiple of
+ *          it: (N, ceil(C/block), H, W, block).
+ * Layouts other than PLAIN apply to rank-4 tensors. */
 typedef enum pp_layout {
-    PP_LAYOUT_PLAIN = 0, /* row-major in the graph's axis order (NCHW) */
-    PP_LAYOUT_NHWC = 1,  /* (N, H, W, C) */
-    PP_LAYOUT_NCHWC = 2, /* (N, C/b, H, W, b), channels zero-padded to the block b */
+    PP_LAYOUT_PLAIN = 0,
+    PP_LAYOUT_NHWC = 1,
+    PP_LAYOUT_NCHWC = 2,
 } pp_layout;
 
-/* The format fields below (dtype, layout) are what the planner decides for a
- * node's float tensors. PP_DTYPE_INVALID (0, what describe leaves) means f32:
- * params made before the planner existed compute as they always did. */
+/* Bytes per element of t, 0 for an invalid dtype (the kernels' copy of
+ * loader's pp_dtype_size: kernels see no file). */
+static inline size_t pp_dtype_bytes(pp_dtype t) {
+    switch (t) {
+    case PP_DTYPE_F64:
+    case PP_DTYPE_I64: return 8;
+    case PP_DTYPE_F32:
+    case PP_DTYPE_I32: return 4;
+    case PP_DTYPE_F16:
+    case PP_DTYPE_BF16: return 2;
+    case PP_DTYPE_BOOL:
+    case PP_DTYPE_U8:
+    case PP_DTYPE_I8: return 1;
+    default: return 0;
+    }
+}
+
+/* A tensor's format: element type and layout. */
+typedef struct pp_format {
+    pp_dtype dtype;
+    pp_layout layout;
+    int block; /* NCHWC: channels per block; 0 otherwise */
+} pp_format;
 
 /* An activation fused into conv / gemm, applied after bias and residual. */
 typedef enum pp_act_kind {
@@ -56,15 +84,15 @@ typedef struct pp_act {
 } pp_act;
 
 /* CONV: in = x (N,C,H,W), w (K, C/group, KH, KW), [bias (K)], [residual (N,K,OH,OW)]
- * y = act(conv(x, w) + bias + residual) */
+ * y = act(conv(x, w) + bias + residual). x, residual and y are in `fmt` (the
+ * weights and bias as stored: a backend converts them once, at prepare). */
 typedef struct pp_conv_params {
     int64_t n, c, h, w;
     int64_t k, kh, kw;
     int64_t oh, ow;
     int64_t stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right, dil_h, dil_w, group;
     pp_act act;
-    pp_dtype dtype;   /* x, w, bias, residual, y */
-    pp_layout layout; /* x, residual, y; NHWC also means w is (K, KH, KW, C/group) */
+    pp_format fmt;
 } pp_conv_params;
 
 /* GEMM: in = A, B, [C]. Y (M,N) = act(alpha · op(A) · op(B) + beta · C)
@@ -76,7 +104,7 @@ typedef struct pp_gemm_params {
     float alpha, beta;
     int64_t c_stride_m, c_stride_n;
     pp_act act;
-    pp_dtype dtype; /* A, B, C, Y */
+    pp_dtype dtype; /* of A (when an activation) and Y; B and C as stored */
 } pp_gemm_params;
 
 /* MATMUL (NumPy matmul semantics): in = A (..., M, K), B (..., K, N); Y (..., M, N).
@@ -88,15 +116,14 @@ typedef struct pp_matmul_params {
     int64_t batch_dims[PP_MAX_RANK];
     int64_t a_stride[PP_MAX_RANK], b_stride[PP_MAX_RANK];
     int64_t batch;  /* product of batch_dims (1 when batch_rank = 0) */
-    pp_dtype dtype; /* A, B, Y */
+    pp_dtype dtype; /* of the activations among A, B and of Y; a weight operand as stored */
 } pp_matmul_params;
 
 /* BATCHNORM (inference): in = x (N,C,spatial...), scale, bias, mean, var (C). */
 typedef struct pp_batchnorm_params {
     int64_t n, c, spatial;
     float epsilon;
-    pp_dtype dtype;   /* x, y (the statistics stay f32) */
-    pp_layout layout; /* NHWC: x is (N, spatial, C) */
+    pp_format fmt; /* of x and y */
 } pp_batchnorm_params;
 
 /* Element-wise ops with NumPy broadcasting: unary (n_in = 1), binary (2), WHERE (3:
@@ -125,15 +152,14 @@ typedef struct pp_pool_params {
     int64_t n, c, h, w, oh, ow;
     int64_t kh, kw, stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right, dil_h, dil_w;
     int count_include_pad;
-    pp_dtype dtype;
-    pp_layout layout;
+    pp_format fmt; /* of x and y */
 } pp_pool_params;
 
 /* SOFTMAX, LOG_SOFTMAX over one axis: x viewed as (outer, axis_len, inner). */
 typedef struct pp_softmax_params {
     pp_op op;
     int64_t outer, axis_len, inner;
-    pp_dtype dtype;
+    pp_dtype dtype; /* of x and y; sums in f32 */
 } pp_softmax_params;
 
 /* LAYERNORM: in = x, scale, [bias]; x viewed as (rows, cols), normalised over cols;
@@ -141,7 +167,7 @@ typedef struct pp_softmax_params {
 typedef struct pp_layernorm_params {
     int64_t rows, cols;
     float epsilon;
-    pp_dtype dtype; /* x, y; scale and bias too */
+    pp_dtype dtype; /* of x and y; scale and bias as stored */
 } pp_layernorm_params;
 
 /* ATTENTION: in = q (B,H,TQ,D), k (B,H,TK,D), v (B,H,TK,DV), [mask]; y (B,H,TQ,DV).
@@ -153,7 +179,7 @@ typedef struct pp_attention_params {
     int causal;
     pp_dtype mask_dtype; /* PP_DTYPE_INVALID when there is no mask */
     int64_t mask_stride[4];
-    pp_dtype dtype; /* q, k, v, y (an additive mask keeps its own) */
+    pp_dtype dtype; /* of q, k, v and y; scores and sums in f32 */
 } pp_attention_params;
 
 /* REDUCE_* over the axes in axes_mask (bit d = axis d of x); ARGMAX/ARGMIN over one
@@ -240,8 +266,8 @@ typedef struct pp_resize_params {
     int64_t outer, ih, iw, oh, ow;
     int mode, coord, nearest;
     float scale_h, scale_w;
-    pp_dtype dtype;
-    pp_layout layout; /* NHWC: x is (N, IH, IW, C) with outer = N·C */
+    pp_format fmt; /* of x and y; NHWC: outer = N and c channels innermost */
+    int64_t c;
 } pp_resize_params;
 
 /* TRILU: x viewed as (batch, rows, cols); keeps the upper (or lower) triangle
@@ -277,6 +303,16 @@ typedef struct pp_cumsum_params {
     int exclusive, reverse;
 } pp_cumsum_params;
 
+/* REFORMAT (inserted by the layout planner, never by a converter): y = x in
+ * another format. A rank-4 tensor is (n, c, h, w); any other is plain, viewed
+ * as (count, 1, 1, 1), and only its dtype changes. Float types convert with
+ * round to nearest even; the padding lanes of an NCHWC output are zero. */
+typedef struct pp_reformat_params {
+    pp_format from, to;
+    int64_t n, c, h, w;
+    int64_t count; /* logical elements */
+} pp_reformat_params;
+
 typedef union pp_op_params {
     pp_conv_params conv;
     pp_gemm_params gemm;
@@ -301,6 +337,7 @@ typedef union pp_op_params {
     pp_fill_params fill;
     pp_d2s_params d2s;
     pp_cumsum_params cumsum;
+    pp_reformat_params reformat;
 } pp_op_params;
 
 #ifdef __cplusplus

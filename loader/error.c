@@ -42,6 +42,8 @@ const char *pp_code_name(pp_code code) {
     case PP_ERR_NOMEM: return "out of memory";
     case PP_ERR_DEVICE: return "device error";
     case PP_ERR_CANCELLED: return "cancelled";
+    case PP_ERR_DEADLINE: return "deadline exceeded";
+    case PP_ERR_OVERLOADED: return "overloaded";
     case PP_ERR_INTERNAL: return "internal error";
     }
     return "unknown error";

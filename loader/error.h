@@ -24,6 +24,8 @@ typedef enum pp_code {
     PP_ERR_DEVICE = 7,      /* a device is missing or failed */
     PP_ERR_CANCELLED = 8,   /* a run was cancelled */
     PP_ERR_INTERNAL = 9,    /* a bug: an invariant did not hold */
+    PP_ERR_DEADLINE = 10,   /* a batched request's deadline passed before it ran */
+    PP_ERR_OVERLOADED = 11, /* a batcher's queue is full */
 } pp_code;
 
 #define PP_ERROR_MSG_MAX 512

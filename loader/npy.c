@@ -200,16 +200,16 @@ static pp_code parse_dict(hparse *h, npy_header *out) {
     return PP_OK;
 }
 
-pp_code pp_npy_read_memory(const void *buf, size_t size, const char *what, pp_npy *out, pp_error *err) {
-    if (!out) return pp_error_set(err, PP_ERR_INVALID_ARG, "pp_npy_read_memory: NULL output");
-    memset(out, 0, sizeof *out);
-    if (!what) what = "npy";
-    if (!buf && size) return pp_error_set(err, PP_ERR_INVALID_ARG, "%s: NULL buffer", what);
-    const unsigned char *p = buf;
-    if (size < 10 || memcmp(p, npy_magic, sizeof npy_magic) != 0) {
-        if (size < sizeof npy_magic || memcmp(p, npy_magic, sizeof npy_magic) != 0)
+/* Parses the header at the start of a .npy of file_size bytes, of which the
+ * first avail are at p (enough for the whole header), into out (no data) and
+ * the data's offset; checks the data size the shape implies against the file. */
+static pp_code parse_header(const unsigned char *p, size_t avail, uint64_t file_size, const char *what, pp_npy *out,
+                            size_t *data_at_out, pp_error *err) {
+    if (file_size < 10 || avail < 10 || memcmp(p, npy_magic, sizeof npy_magic) != 0) {
+        if (avail < sizeof npy_magic || memcmp(p, npy_magic, sizeof npy_magic) != 0)
             return pp_error_set(err, PP_ERR_FORMAT, "%s: not a .npy file (no \\x93NUMPY magic at byte 0)", what);
-        return pp_error_set(err, PP_ERR_FORMAT, "%s: the file is %zu bytes, too short for a .npy header", what, size);
+        return pp_error_set(err, PP_ERR_FORMAT, "%s: the file is %llu bytes, too short for a .npy header", what,
+                            (unsigned long long)file_size);
     }
     unsigned major = p[6], minor = p[7];
     size_t hlen, start;
@@ -217,9 +217,9 @@ pp_code pp_npy_read_memory(const void *buf, size_t size, const char *what, pp_np
         hlen = (size_t)p[8] | (size_t)p[9] << 8;
         start = 10;
     } else if ((major == 2 || major == 3) && minor == 0) {
-        if (size < 12)
-            return pp_error_set(err, PP_ERR_FORMAT, "%s: the file is %zu bytes, too short for a version %u.0 header",
-                                what, size, major);
+        if (avail < 12)
+            return pp_error_set(err, PP_ERR_FORMAT, "%s: the file is %llu bytes, too short for a version %u.0 header",
+                                what, (unsigned long long)file_size, major);
         hlen = (size_t)p[8] | (size_t)p[9] << 8 | (size_t)p[10] << 16 | (size_t)p[11] << 24;
         start = 12;
     } else {
@@ -227,10 +227,10 @@ pp_code pp_npy_read_memory(const void *buf, size_t size, const char *what, pp_np
                             "%s: .npy version %u.%u at byte 6 is not supported (1.0, 2.0, 3.0 are)", what, major,
                             minor);
     }
-    if (hlen > size - start)
+    if (hlen > file_size - start || hlen > avail - start)
         return pp_error_set(err, PP_ERR_FORMAT,
-                            "%s: header length %zu at byte 8 runs past the end of the file (%zu bytes)", what, hlen,
-                            size);
+                            "%s: header length %zu at byte 8 runs past the end of the file (%llu bytes)", what, hlen,
+                            (unsigned long long)file_size);
     npy_header nh;
     memset(&nh, 0, sizeof nh);
     hparse h = {p, start, start + hlen, what, err};
@@ -257,7 +257,8 @@ pp_code pp_npy_read_memory(const void *buf, size_t size, const char *what, pp_np
     if (pp_dims_bytes(dt, nh.rank, nh.dims, &need))
         return pp_error_set(err, PP_ERR_FORMAT, "%s: shape dims overflow (numel × %zu bytes exceeds 2^64)", what,
                             pp_dtype_size(dt));
-    size_t data_at = start + hlen, have = size - data_at;
+    size_t data_at = start + hlen;
+    uint64_t have = file_size - data_at;
     if (need != have) {
         char sh[PP_MAX_RANK * 21 + 4];
         size_t k = 0;
@@ -266,23 +267,112 @@ pp_code pp_npy_read_memory(const void *buf, size_t size, const char *what, pp_np
             k += (size_t)snprintf(sh + k, sizeof sh - k, "%s%lld", d ? ", " : "", (long long)nh.dims[d]);
         snprintf(sh + k, sizeof sh - k, "%s)", nh.rank == 1 ? "," : "");
         return pp_error_set(err, PP_ERR_FORMAT,
-                            "%s: the data after byte %zu is %zu bytes but shape %s of %s needs %llu", what, data_at,
-                            have, sh, pp_dtype_name(dt), (unsigned long long)need);
+                            "%s: the data after byte %zu is %llu bytes but shape %s of %s needs %llu", what, data_at,
+                            (unsigned long long)have, sh, pp_dtype_name(dt), (unsigned long long)need);
     }
-    if (dt == PP_DTYPE_BOOL)
-        for (size_t e = 0; e < have; e++)
-            if (p[data_at + e] > 1)
-                return pp_error_set(err, PP_ERR_FORMAT, "%s: bool element %zu (byte %zu) is %u, not 0 or 1", what, e,
-                                    data_at + e, p[data_at + e]);
-    void *data = pp_malloc(have);
-    if (!data) return pp_error_set(err, PP_ERR_NOMEM, "%s: cannot allocate %zu bytes for the array", what, have);
-    if (have) memcpy(data, p + data_at, have);
     out->dtype = dt;
     out->rank = nh.rank;
     memcpy(out->dims, nh.dims, sizeof nh.dims);
-    out->data = data;
-    out->nbytes = have;
+    out->data = NULL;
+    out->nbytes = (size_t)have;
+    *data_at_out = data_at;
     return PP_OK;
+}
+
+/* p: n bool bytes, element `first` of the array, at byte `at` of the file. */
+static pp_code check_bools(const unsigned char *p, size_t n, uint64_t first, uint64_t at, const char *what,
+                           pp_error *err) {
+    for (size_t e = 0; e < n; e++)
+        if (p[e] > 1)
+            return pp_error_set(err, PP_ERR_FORMAT, "%s: bool element %llu (byte %llu) is %u, not 0 or 1", what,
+                                (unsigned long long)(first + e), (unsigned long long)(at + e), p[e]);
+    return PP_OK;
+}
+
+pp_code pp_npy_read_memory(const void *buf, size_t size, const char *what, pp_npy *out, pp_error *err) {
+    if (!out) return pp_error_set(err, PP_ERR_INVALID_ARG, "pp_npy_read_memory: NULL output");
+    memset(out, 0, sizeof *out);
+    if (!what) what = "npy";
+    if (!buf && size) return pp_error_set(err, PP_ERR_INVALID_ARG, "%s: NULL buffer", what);
+    const unsigned char *p = buf;
+    pp_npy h;
+    size_t data_at;
+    pp_code rc = parse_header(p, size, size, what, &h, &data_at, err);
+    if (rc) return rc;
+    size_t have = h.nbytes;
+    if (h.dtype == PP_DTYPE_BOOL && (rc = check_bools(p + data_at, have, 0, data_at, what, err))) return rc;
+    void *data = pp_malloc(have);
+    if (!data) return pp_error_set(err, PP_ERR_NOMEM, "%s: cannot allocate %zu bytes for the array", what, have);
+    if (have) memcpy(data, p + data_at, have);
+    *out = h;
+    out->data = data;
+    return PP_OK;
+}
+
+static pp_code pread_full(int fd, void *dst, size_t n, uint64_t at, const char *path, pp_error *err) {
+    unsigned char *p = dst;
+    for (size_t done = 0; done < n;) {
+        ssize_t r = pread(fd, p + done, n - done, (off_t)(at + done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0)
+            return pp_error_set(err, PP_ERR_IO, "%s: read at byte %llu failed: %s", path,
+                                (unsigned long long)(at + done), strerror(errno));
+        if (r == 0)
+            return pp_error_set(err, PP_ERR_IO, "%s: the file ends at byte %llu, %zu bytes short", path,
+                                (unsigned long long)(at + done), n - done);
+        done += (size_t)r;
+    }
+    return PP_OK;
+}
+
+pp_code pp_npy_read_header(const char *path, pp_npy *out, uint64_t *data_offset, pp_error *err) {
+    memset(out, 0, sizeof *out);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return pp_error_set(err, PP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    unsigned char *buf = NULL;
+    pp_code rc;
+    if (fstat(fd, &st) != 0) {
+        rc = pp_error_set(err, PP_ERR_IO, "%s: fstat failed: %s", path, strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        rc = pp_error_set(err, PP_ERR_IO, "%s: not a regular file", path);
+    } else {
+        /* The preamble first, then exactly the header it declares. */
+        uint64_t size = (uint64_t)st.st_size;
+        unsigned char pre[12];
+        size_t n = size < sizeof pre ? (size_t)size : sizeof pre, want = n;
+        rc = pread_full(fd, pre, n, 0, path, err);
+        if (!rc && n >= 10 && pre[6] == 1) want = 10 + ((size_t)pre[8] | (size_t)pre[9] << 8);
+        else if (!rc && n == 12 && (pre[6] == 2 || pre[6] == 3))
+            want = 12 + ((size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24);
+        if (want > size) want = (size_t)size; /* parse_header names the shortfall */
+        if (!rc && !(buf = pp_malloc(want ? want : 1)))
+            rc = pp_error_set(err, PP_ERR_NOMEM, "%s: cannot allocate %zu bytes for the header", path, want);
+        size_t data_at = 0;
+        if (!rc) rc = pread_full(fd, buf, want, 0, path, err);
+        if (!rc) rc = parse_header(buf, want, size, path, out, &data_at, err);
+        if (!rc) *data_offset = data_at;
+    }
+    pp_free(buf);
+    close(fd);
+    return rc;
+}
+
+pp_code pp_npy_read_rows(const char *path, const pp_npy *header, uint64_t data_offset, int64_t first, int64_t count,
+                         void *dst, pp_error *err) {
+    if (header->rank < 1 || first < 0 || count < 0 || first > header->dims[0] || count > header->dims[0] - first)
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "%s: rows %lld..%lld are outside axis 0 of %lld rows", path,
+                            (long long)first, (long long)(first + count),
+                            (long long)(header->rank ? header->dims[0] : 0));
+    uint64_t row = header->dims[0] ? header->nbytes / (uint64_t)header->dims[0] : 0;
+    size_t n = (size_t)(row * (uint64_t)count);
+    uint64_t at = data_offset + row * (uint64_t)first;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return pp_error_set(err, PP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    pp_code rc = pread_full(fd, dst, n, at, path, err);
+    close(fd);
+    if (!rc && header->dtype == PP_DTYPE_BOOL) rc = check_bools(dst, n, row * (uint64_t)first, at, path, err);
+    return rc;
 }
 
 pp_code pp_npy_read(const char *path, pp_npy *out, pp_error *err) {
@@ -326,6 +416,27 @@ void pp_npy_free(pp_npy *a) {
     memset(a, 0, sizeof *a);
 }
 
+size_t pp_npy_header(pp_dtype dtype, int rank, const int64_t *dims, char *head) {
+    const char *descr = NULL;
+    for (size_t i = 0; i < N_WRITABLE; i++)
+        if (descrs[i].dtype == dtype) descr = descrs[i].descr;
+    if (!descr || rank < 0 || rank > PP_MAX_RANK) return 0;
+    /* NumPy's own layout: the dict, spaces, '\n', the whole preamble a multiple of 64. */
+    int n = snprintf(head + 10, PP_NPY_HEADER_MAX - 10, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
+    for (int d = 0; d < rank; d++)
+        n += snprintf(head + 10 + n, PP_NPY_HEADER_MAX - 10 - (size_t)n, "%s%lld", d ? ", " : "", (long long)dims[d]);
+    n += snprintf(head + 10 + n, PP_NPY_HEADER_MAX - 10 - (size_t)n, "%s), }", rank == 1 ? "," : "");
+    size_t total = pp_fmt_align(10 + (size_t)n + 1); /* + the '\n' */
+    memset(head + 10 + n, ' ', total - 10 - (size_t)n - 1);
+    head[total - 1] = '\n';
+    memcpy(head, npy_magic, sizeof npy_magic);
+    head[6] = 1;
+    head[7] = 0;
+    head[8] = (char)((total - 10) & 0xFF);
+    head[9] = (char)((total - 10) >> 8);
+    return total;
+}
+
 pp_code pp_npy_write(const char *path, pp_dtype dtype, int rank, const int64_t *dims, const void *data, pp_error *err) {
     const char *descr = NULL;
     for (size_t i = 0; i < N_WRITABLE; i++)
@@ -347,21 +458,8 @@ pp_code pp_npy_write(const char *path, pp_dtype dtype, int rank, const int64_t *
         return pp_error_set(err, PP_ERR_INVALID_ARG, "%s: %llu bytes to write but no data", path ? path : "npy",
                             (unsigned long long)nbytes);
 
-    /* NumPy's own layout: the dict, spaces, '\n', the whole preamble a multiple of 64. */
-    char head[320]; /* 8 dims of 19 digits fit with room to spare */
-    int n = snprintf(head + 10, sizeof head - 10, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
-    for (int d = 0; d < rank; d++)
-        n += snprintf(head + 10 + n, sizeof head - 10 - (size_t)n, "%s%lld", d ? ", " : "", (long long)dims[d]);
-    n += snprintf(head + 10 + n, sizeof head - 10 - (size_t)n, "%s), }", rank == 1 ? "," : "");
-    size_t total = pp_fmt_align(10 + (size_t)n + 1); /* + the '\n' */
-    memset(head + 10 + n, ' ', total - 10 - (size_t)n - 1);
-    head[total - 1] = '\n';
-    memcpy(head, npy_magic, sizeof npy_magic);
-    head[6] = 1;
-    head[7] = 0;
-    head[8] = (char)((total - 10) & 0xFF);
-    head[9] = (char)((total - 10) >> 8);
-
+    char head[PP_NPY_HEADER_MAX];
+    size_t total = pp_npy_header(dtype, rank, dims, head);
     pp_afile af;
     pp_code rc = pp_afile_open(&af, path, err);
     if (rc) return rc;

@@ -74,8 +74,18 @@ int main(int argc, char **argv) {
            "efficiency", "ideal");
     for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++) {
         pp_exec *e;
-        pp_exec_options o = {cfg[c].devices, cfg[c].stages, cfg[c].micro, batch, 2, 0, NULL, "/dev/null", 0, 0, 0,
-                             PP_PREC_FP32};
+        pp_exec_options o = {.devices = cfg[c].devices,
+                             .stages = cfg[c].stages,
+                             .microbatch = cfg[c].micro,
+                             .max_batch = batch,
+                             .inflight = 2,
+                             .p2p = 0,
+                             .split = NULL,
+                             .trace = "/dev/null",
+                             .measure = 0,
+                             .mem_limit = 0,
+                             .graphs = 0,
+                             .precision = PP_PREC_FP32};
         if (pp_exec_create(g, &o, &e, &err)) {
             fprintf(stderr, "%s: %s\n", cfg[c].devices, err.msg);
             continue;

@@ -240,7 +240,7 @@ fi
 # ---- examples/classify and examples/ppbatch ----------------------------------------------
 if [ ! -x "$ex/classify" ] || [ ! -x "$ex/ppbatch" ]; then
   echo "examples not built ($ex): their checks are skipped"
-  skipped=$((skipped + 21))
+  skipped=$((skipped + 19))
 else
   crc() { # crc TYPE DATA_HEX: the big-endian CRC-32 of TYPE||DATA, in \x form
     local c
@@ -307,9 +307,21 @@ else
   check ppbatch_folder_missing 1 "/nonexistent/o.npy.partial: No such file or directory" \
     "$ex/ppbatch" digits.bin "$X" /nonexistent/o.npy --quiet
   [ -e o.npy ] && fail "a refused ppbatch left o.npy"
-  check ppserve_set_form 2 "--set 'fp16' is not KEY=VALUE" "$ex/ppserve" digits.bin --port 0 --set fp16
+fi
+
+# ---- ppserve (serve/) ------------------------------------------------------------------------
+PPSERVE=${PPSERVE:-${PP_BINARY_DIR:-$(dirname "$PPENGINE")}/ppserve}
+if [ ! -x "$PPSERVE" ]; then
+  echo "ppserve not built ($PPSERVE): its checks are skipped"
+  skipped=$((skipped + 5))
+else
+  check ppserve_set_form 2 "--set 'fp16' is not KEY=VALUE" "$PPSERVE" --model d=digits.bin --port 0 --set fp16
   check ppserve_set_value 1 "option precision: 'fp8' is not one of fp32, tf32, fp16, bf16" \
-    "$ex/ppserve" digits.bin --port 0 --devices cpu --set precision=fp8
+    "$PPSERVE" --model d=digits.bin --port 0 --devices cpu --set precision=fp8
+  check ppserve_model_form 2 "--model 'digits.bin' is not NAME=GRAPH" "$PPSERVE" --model digits.bin
+  check ppserve_max_body 2 "--max-body '12Q' is not a size like 65536, 512K or 64M" \
+    "$PPSERVE" --model d=digits.bin --max-body 12Q
+  check ppserve_max_batch 2 "--max-batch '65' is not in 1..64" "$PPSERVE" --model d=digits.bin --max-batch 65
 fi
 
 echo "cli_bad_inputs: $checks checks, $fails failed, $skipped skipped"

@@ -2,25 +2,21 @@
 # The embedding examples end to end on the bundled digits model (examples/):
 #  - classify: every sample image (PPM P5/P6, PNG gray/gray+alpha/RGB/RGBA, one
 #    that needs resizing) predicts its label; broken images fail cleanly
-#  - ppserve + ppload: 200 requests over 8 connections all succeed, responses
-#    bit-identical; protocol abuse is answered or dropped, never crashes it;
-#    SIGTERM stops it cleanly
 #  - ppbatch: interrupted with SIGINT after a chunk or two, no OUTPUT.npy exists;
 #    the rerun resumes and the result equals `ppengine run` byte for byte
-# Every step runs under `timeout`; the server on a port it picks itself.
+# Every step runs under `timeout`. (ppserve, the OIP server, has its own tests:
+# cli_serve.sh, cli_serve_triton.sh.)
 set -euo pipefail
 : "${PPENGINE:?}" "${PPCONVERT:?}" "${PP_SOURCE_DIR:?}" "${PP_BINARY_DIR:?}"
 ex=${PP_EXAMPLES_DIR:-$PP_BINARY_DIR/examples}
-for b in "$PPCONVERT" "$PPENGINE" "$ex/classify" "$ex/ppserve" "$ex/ppload" "$ex/ppbatch"; do
+for b in "$PPCONVERT" "$PPENGINE" "$ex/classify" "$ex/ppbatch"; do
   [ -x "$b" ] || { echo "SKIPPED: $b is not built"; exit 77; }
 done
 command -v timeout > /dev/null || { echo "SKIPPED: no timeout(1)"; exit 77; }
 
 tmp=$(mktemp -d)
-server_pid=
 batch_pid=
 cleanup() {
-  [ -n "$server_pid" ] && kill -KILL "$server_pid" 2> /dev/null || true
   [ -n "$batch_pid" ] && kill -KILL "$batch_pid" 2> /dev/null || true
   rm -rf "$tmp"
 }
@@ -63,68 +59,6 @@ for bad in short.ppm huge.ppm text.png trunc.png crc.png; do
   grep -q "$bad" <<< "$msg" || fail "classify on $bad: the message does not name the file: $msg"
 done
 echo "ok: classify rejects 5 broken images with a message"
-
-# ---- ppserve + ppload ------------------------------------------------------------
-"$ex/ppserve" "$graph" --port 0 --threads 4 --devices cpu --set graphs=1 --max-seconds 300 \
-  > "$tmp/serve.out" 2> "$tmp/serve.err" &
-server_pid=$!
-port=
-for _ in $(seq 300); do # up to 30 s for the engine to build
-  port=$(sed -n 's/^ppserve: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/serve.out")
-  [ -n "$port" ] && break
-  kill -0 "$server_pid" 2> /dev/null || { cat "$tmp/serve.err"; fail "ppserve exited at start-up"; }
-  sleep 0.1
-done
-[ -n "$port" ] || fail "ppserve never reported its port"
-out=$(timeout 120 "$ex/ppload" "127.0.0.1:$port" --requests 200 --concurrency 8 --verify --timeout 100) ||
-  { echo "$out"; fail "ppload reported failures"; }
-echo "$out"
-grep -q ": 200 ok, 0 failed, 0 not sent" <<< "$out" || fail "ppload did not report 200 successes"
-out=$(timeout 120 "$ex/ppload" "localhost:$port" --requests 50 --concurrency 3 --batch 16 --verify --timeout 100) ||
-  { echo "$out"; fail "ppload --batch 16 reported failures"; }
-grep -q ": 50 ok, 0 failed" <<< "$out" || fail "ppload --batch 16 did not report 50 successes"
-echo "ok: ppserve answered 200 requests over 8 connections and 50 of batch 16, all identical"
-
-# Clients that break the protocol; the server must survive and keep serving.
-set +e
-timeout 60 "$ex/ppload" "127.0.0.1:$port" --requests 3 --batch 100000 > /dev/null 2>&1
-rc_big=$?
-timeout 60 "$ex/ppload" "10.1.2.3:$port" --requests 1 > /dev/null 2>&1
-rc_remote=$?
-set -e
-[ "$rc_big" -eq 1 ] || fail "ppload --batch above the server's max: exit $rc_big, want 1"
-[ "$rc_remote" -eq 2 ] || fail "ppload to a non-loopback address: exit $rc_remote, want 2"
-if exec 3<> "/dev/tcp/127.0.0.1/$port"; then
-  # Bad magic: an error response, then the server closes. Exactly one header's
-  # worth of bytes, so the server never closes on unread data (which would reset
-  # the connection under a slow second write).
-  printf 'GET / HT' >&3
-  reply=$(timeout 10 head -c 8 <&3 | od -An -tu4 | tr -s ' ')
-  exec 3>&-
-  [ "$reply" = " 100 33" ] || fail "bad magic: reply '$reply', want status 100 and a 33-byte message"
-fi
-if exec 3<> "/dev/tcp/127.0.0.1/$port"; then
-  printf 'PPS1\x01\x00\x00\x00\x00\x00' >&3 # a batch of 1 whose input stops short, then hang up
-  exec 3>&-
-fi
-if exec 3<> "/dev/tcp/127.0.0.1/$port"; then
-  printf 'PPS1\xff\xff\xff\xff' >&3 # batch 2^32-1
-  reply=$(timeout 10 head -c 4 <&3 | od -An -tu4 | tr -d ' ')
-  exec 3>&-
-  [ "$reply" = "101" ] || fail "oversized batch: status '$reply', want 101"
-fi
-out=$(timeout 60 "$ex/ppload" "127.0.0.1:$port" --requests 20 --concurrency 2 --timeout 50) ||
-  { echo "$out"; fail "ppserve stopped serving after bad clients"; }
-kill -TERM "$server_pid"
-set +e
-timeout 60 tail --pid="$server_pid" -f /dev/null
-wait "$server_pid"
-rc=$?
-set -e
-server_pid=
-[ "$rc" -eq 0 ] || { cat "$tmp/serve.err"; fail "ppserve exit status $rc after SIGTERM"; }
-grep -q "ppserve: stopped" "$tmp/serve.err" || fail "ppserve did not report a clean stop"
-echo "ok: ppserve survives bad clients and stops cleanly on SIGTERM"
 
 # ---- ppbatch -----------------------------------------------------------------------
 # Chunks of 7 items, 50 ms apart: 78 chunks take about 4 s, and SIGINT lands

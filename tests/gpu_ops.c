@@ -74,21 +74,6 @@ typedef struct input {
     int absent;        /* an absent optional input */
 } input;
 
-static size_t dtype_size(pp_dtype t) {
-    switch (t) {
-    case PP_DTYPE_F64:
-    case PP_DTYPE_I64: return 8;
-    case PP_DTYPE_F32:
-    case PP_DTYPE_I32: return 4;
-    case PP_DTYPE_F16:
-    case PP_DTYPE_BF16: return 2;
-    case PP_DTYPE_BOOL:
-    case PP_DTYPE_U8:
-    case PP_DTYPE_I8: return 1;
-    default: return 0;
-    }
-}
-
 static int64_t numel(int rank, const int64_t *dims) {
     int64_t n = 1;
     for (int i = 0; i < rank; i++) n *= dims[i];
@@ -331,23 +316,26 @@ static int fmt_converts(pp_op op, int i) {
     return 1;
 }
 
-/* The params as describe makes them for 16-bit (and NHWC) tensors. */
-static void apply_format(pp_op op, pp_op_params *p, pp_dtype dt, int nhwc) {
-    pp_layout lay = nhwc ? PP_LAYOUT_NHWC : PP_LAYOUT_PLAIN;
+/* The params as describe makes them for 16-bit (and NHWC) tensors; x is input 0. */
+static void apply_format(pp_op op, pp_op_params *p, pp_dtype dt, int nhwc, const pp_shape *x) {
+    pp_format f = {dt, nhwc ? PP_LAYOUT_NHWC : PP_LAYOUT_PLAIN, 0};
     switch (op) {
-    case PP_OP_CONV: p->conv.dtype = dt, p->conv.layout = lay; break;
+    case PP_OP_CONV: p->conv.fmt = f; break;
     case PP_OP_GEMM: p->gemm.dtype = dt; break;
     case PP_OP_MATMUL: p->matmul.dtype = dt; break;
-    case PP_OP_BATCHNORM: p->batchnorm.dtype = dt, p->batchnorm.layout = lay; break;
+    case PP_OP_BATCHNORM: p->batchnorm.fmt = f; break;
     case PP_OP_MAXPOOL:
     case PP_OP_AVGPOOL:
     case PP_OP_GLOBAL_AVGPOOL:
-    case PP_OP_GLOBAL_MAXPOOL: p->pool.dtype = dt, p->pool.layout = lay; break;
+    case PP_OP_GLOBAL_MAXPOOL: p->pool.fmt = f; break;
     case PP_OP_SOFTMAX:
     case PP_OP_LOG_SOFTMAX: p->softmax.dtype = dt; break;
     case PP_OP_LAYERNORM: p->layernorm.dtype = dt; break;
     case PP_OP_ATTENTION: p->attention.dtype = dt; break;
-    case PP_OP_RESIZE: p->resize.dtype = dt, p->resize.layout = lay; break;
+    case PP_OP_RESIZE:
+        p->resize.fmt = f;
+        if (nhwc && x->rank == 4) p->resize.outer = x->dims[0], p->resize.c = x->dims[1];
+        break;
     default: {
         pp_eltwise_params *e = &p->eltwise;
         if (e->dtype == PP_DTYPE_F32) e->dtype = dt;
@@ -460,13 +448,13 @@ static void run_case_env(const tcase *c, run_mode mode) {
     int failed = 0;
     char msg[1024] = "";
     pp_code rc = PP_OK;
-    if (c->fmt) apply_format(c->op, &p, c->fmt, c->nhwc);
+    if (c->fmt) apply_format(c->op, &p, c->fmt, c->nhwc, &in[0]);
     /* which tensors the GPU sees in the 16-bit format (their values rounded for the CPU too) */
     int conv_in[MAX_IN] = {0}, conv_out[PP_MAX_IO] = {0};
     size_t dev_in[MAX_IN] = {0}, dev_out[PP_MAX_IO] = {0};
     for (int i = 0; i < c->n_in; i++) {
         if (c->in[i].absent) continue;
-        in_bytes[i] = (size_t)numel(c->in[i].rank, c->in[i].dims) * dtype_size(c->in[i].dtype);
+        in_bytes[i] = (size_t)numel(c->in[i].rank, c->in[i].dims) * pp_dtype_bytes(c->in[i].dtype);
         void *buf = malloc(in_bytes[i] ? in_bytes[i] : 1);
         fill(&c->in[i], buf);
         h_in[i] = buf;
@@ -479,7 +467,7 @@ static void run_case_env(const tcase *c, run_mode mode) {
         }
     }
     for (int i = 0; i < c->n_out; i++) {
-        out_bytes[i] = (size_t)pp_shape_numel(&out[i]) * dtype_size(out[i].dtype);
+        out_bytes[i] = (size_t)pp_shape_numel(&out[i]) * pp_dtype_bytes(out[i].dtype);
         conv_out[i] = c->fmt && out[i].dtype == PP_DTYPE_F32;
         dev_out[i] = conv_out[i] ? out_bytes[i] / 2 : out_bytes[i];
         h_ref[i] = malloc(out_bytes[i] + GUARD);

@@ -29,7 +29,18 @@ static int run(const pp_graph *g, const char *devices, int stages, int micro, in
                float *h3) {
     pp_error err;
     pp_exec *e = NULL;
-    pp_exec_options o = {devices, stages, micro, batch, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
+    pp_exec_options o = {.devices = devices,
+                         .stages = stages,
+                         .microbatch = micro,
+                         .max_batch = batch,
+                         .inflight = 2,
+                         .p2p = 0,
+                         .split = NULL,
+                         .trace = NULL,
+                         .measure = 0,
+                         .mem_limit = 0,
+                         .graphs = 0,
+                         .precision = PP_PREC_FP32};
     if (pp_exec_create(g, &o, &e, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return -1;
@@ -129,17 +140,50 @@ int main(int argc, char **argv) {
     }
     /* Soak: 16 threads × soak_runs runs on one engine, every output equal to a
      * serial run (the long version is `stress_exec 25 100000`). */
-    pp_exec_options soak = {"cpu", 1, 0, 4, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
+    pp_exec_options soak = {.devices = "cpu",
+                            .stages = 1,
+                            .microbatch = 0,
+                            .max_batch = 4,
+                            .inflight = 2,
+                            .p2p = 0,
+                            .split = NULL,
+                            .trace = NULL,
+                            .measure = 0,
+                            .mem_limit = 0,
+                            .graphs = 0,
+                            .precision = PP_PREC_FP32};
     char what[128];
     snprintf(what, sizeof what, "soak: 16 threads x %d runs equal the serial run", soak_runs);
     threads_on_one_engine(g, &soak, 1234, 16, soak_runs, 0, what);
     /* Concurrency: 4 threads share one pipelined, replicated engine. */
-    pp_exec_options piped = {"cpu:0,cpu:1,cpu:2,cpu:3", 2, 2, 9, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
+    pp_exec_options piped = {.devices = "cpu:0,cpu:1,cpu:2,cpu:3",
+                             .stages = 2,
+                             .microbatch = 2,
+                             .max_batch = 9,
+                             .inflight = 2,
+                             .p2p = 0,
+                             .split = NULL,
+                             .trace = NULL,
+                             .measure = 0,
+                             .mem_limit = 0,
+                             .graphs = 0,
+                             .precision = PP_PREC_FP32};
     threads_on_one_engine(g, &piped, 77, 4, 20, 0, "4 threads x 20 runs on one engine equal the serial run");
     /* Graphs and device runs: 4 threads mix host and device runs on one
      * three-stage engine that replays captured launches; device runs reuse
      * slots in stream order only. */
-    pp_exec_options graphs = {"cpu:0,cpu:1,cpu:2", 3, 1, 7, 2, 0, NULL, NULL, 0, 0, 1, PP_PREC_FP32};
+    pp_exec_options graphs = {.devices = "cpu:0,cpu:1,cpu:2",
+                              .stages = 3,
+                              .microbatch = 1,
+                              .max_batch = 7,
+                              .inflight = 2,
+                              .p2p = 0,
+                              .split = NULL,
+                              .trace = NULL,
+                              .measure = 0,
+                              .mem_limit = 0,
+                              .graphs = 1,
+                              .precision = PP_PREC_FP32};
     threads_on_one_engine(g, &graphs, 99, 4, 40, 1,
                           "4 threads x 40 host and device runs with graphs equal the serial run");
     pp_graph_free(g);

@@ -28,7 +28,18 @@ static void run_mode(pp_graph *g, const char *devices, int stages, int micro, in
                      float *probs, float *h3) {
     pp_error err;
     pp_exec *e = NULL;
-    pp_exec_options o = {devices, stages, micro, batch, 2, 0, NULL, NULL, 0, 0, mode & RUN_GRAPHS, PP_PREC_FP32};
+    pp_exec_options o = {.devices = devices,
+                         .stages = stages,
+                         .microbatch = micro,
+                         .max_batch = batch,
+                         .inflight = 2,
+                         .p2p = 0,
+                         .split = NULL,
+                         .trace = NULL,
+                         .measure = 0,
+                         .mem_limit = 0,
+                         .graphs = mode & RUN_GRAPHS,
+                         .precision = PP_PREC_FP32};
     cr_assert_eq(pp_exec_create(g, &o, &e, &err), PP_OK, "%s: %s", devices, err.msg);
     cr_assert_null(pp_exec_notice(e), "%s", pp_exec_notice(e));
     const void *in[] = {x};
@@ -101,15 +112,59 @@ Test(exec, bad_device_lists_are_refused) {
     pp_graph *g = test_mlp_graph();
     pp_error err;
     pp_exec *e = NULL;
-    pp_exec_options o = {"cpu:0,cpu:1,cpu:2", 2, 1, 4, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
+    pp_exec_options o = {.devices = "cpu:0,cpu:1,cpu:2",
+                         .stages = 2,
+                         .microbatch = 1,
+                         .max_batch = 4,
+                         .inflight = 2,
+                         .p2p = 0,
+                         .split = NULL,
+                         .trace = NULL,
+                         .measure = 0,
+                         .mem_limit = 0,
+                         .graphs = 0,
+                         .precision = PP_PREC_FP32};
     cr_assert_eq(pp_exec_create(g, &o, &e, &err), PP_ERR_INVALID_ARG);
     cr_assert(strstr(err.msg, "3 devices cannot be split into replicas of 2 stages"), "%s", err.msg);
-    pp_exec_options o2 = {"gpu:0", 1, 1, 4, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
+    pp_exec_options o2 = {.devices = "gpu:0",
+                          .stages = 1,
+                          .microbatch = 1,
+                          .max_batch = 4,
+                          .inflight = 2,
+                          .p2p = 0,
+                          .split = NULL,
+                          .trace = NULL,
+                          .measure = 0,
+                          .mem_limit = 0,
+                          .graphs = 0,
+                          .precision = PP_PREC_FP32};
     cr_assert_eq(pp_exec_create(g, &o2, &e, &err), PP_ERR_INVALID_ARG);
     cr_assert(strstr(err.msg, "device 'gpu:0'"), "%s", err.msg);
-    pp_exec_options o3 = {"cpu", 1, 1, 4, 2, 0, "nosuchnode", NULL, 0, 0, 0, PP_PREC_FP32};
+    pp_exec_options o3 = {.devices = "cpu",
+                          .stages = 1,
+                          .microbatch = 1,
+                          .max_batch = 4,
+                          .inflight = 2,
+                          .p2p = 0,
+                          .split = "nosuchnode",
+                          .trace = NULL,
+                          .measure = 0,
+                          .mem_limit = 0,
+                          .graphs = 0,
+                          .precision = PP_PREC_FP32};
     cr_assert_eq(pp_exec_create(g, &o3, &e, &err), PP_ERR_INVALID_ARG);
-    pp_exec_options o4 = {"cpu:0,cpu:1", 2, 2, 4, 2, 0, "fc3", NULL, 0, 0, 0, PP_PREC_FP32};
+    pp_exec_options o4 = {.devices = "cpu:0,cpu:1",
+                          .stages = 2,
+                          .microbatch = 2,
+                          .max_batch = 4,
+                          .inflight = 2,
+                          .p2p = 0,
+                          .split = "fc3",
+                          .trace = NULL,
+                          .measure = 0,
+                          .mem_limit = 0,
+                          .graphs = 0,
+                          .precision = PP_PREC_FP32};
     cr_assert_eq(pp_exec_create(g, &o4, &e, &err), PP_OK, "%s", err.msg);
     cr_assert_eq(pp_exec_plan(e)->stages[1].first, 3);
     pp_exec_free(e);
@@ -120,7 +175,18 @@ Test(exec, cuda_without_a_device_is_a_clear_error) {
     pp_graph *g = test_mlp_graph();
     pp_error err;
     pp_exec *e = NULL;
-    pp_exec_options o = {"cuda:0", 1, 1, 4, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
+    pp_exec_options o = {.devices = "cuda:0",
+                         .stages = 1,
+                         .microbatch = 1,
+                         .max_batch = 4,
+                         .inflight = 2,
+                         .p2p = 0,
+                         .split = NULL,
+                         .trace = NULL,
+                         .measure = 0,
+                         .mem_limit = 0,
+                         .graphs = 0,
+                         .precision = PP_PREC_FP32};
     pp_code rc = pp_exec_create(g, &o, &e, &err);
     if (pp_cuda_device_count() > 0) {
         cr_assert_eq(rc, PP_OK);
@@ -139,8 +205,30 @@ Test(exec, graphs_and_device_runs_over_many_sizes) {
     pp_graph *g = test_mlp_graph();
     pp_error err;
     pp_exec *e = NULL, *ref = NULL;
-    pp_exec_options o = {"cpu:0,cpu:1", 2, 24, 24, 2, 0, NULL, NULL, 0, 0, 1, PP_PREC_FP32};
-    pp_exec_options r = {"cpu", 1, 24, 24, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
+    pp_exec_options o = {.devices = "cpu:0,cpu:1",
+                         .stages = 2,
+                         .microbatch = 24,
+                         .max_batch = 24,
+                         .inflight = 2,
+                         .p2p = 0,
+                         .split = NULL,
+                         .trace = NULL,
+                         .measure = 0,
+                         .mem_limit = 0,
+                         .graphs = 1,
+                         .precision = PP_PREC_FP32};
+    pp_exec_options r = {.devices = "cpu",
+                         .stages = 1,
+                         .microbatch = 24,
+                         .max_batch = 24,
+                         .inflight = 2,
+                         .p2p = 0,
+                         .split = NULL,
+                         .trace = NULL,
+                         .measure = 0,
+                         .mem_limit = 0,
+                         .graphs = 0,
+                         .precision = PP_PREC_FP32};
     cr_assert_eq(pp_exec_create(g, &o, &e, &err), PP_OK, "%s", err.msg);
     cr_assert_eq(pp_exec_create(g, &r, &ref, &err), PP_OK, "%s", err.msg);
     for (int batch = 1; batch <= 24; batch++) {
@@ -174,12 +262,34 @@ Test(exec, device_runs_refuse_what_they_cannot_do) {
     memset(x, 0, sizeof x);
     const void *in[] = {x};
     void *out[] = {p, h};
-    pp_exec_options two = {"cpu:0,cpu:1", 1, 1, 1, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
+    pp_exec_options two = {.devices = "cpu:0,cpu:1",
+                           .stages = 1,
+                           .microbatch = 1,
+                           .max_batch = 1,
+                           .inflight = 2,
+                           .p2p = 0,
+                           .split = NULL,
+                           .trace = NULL,
+                           .measure = 0,
+                           .mem_limit = 0,
+                           .graphs = 0,
+                           .precision = PP_PREC_FP32};
     cr_assert_eq(pp_exec_create(g, &two, &e, &err), PP_OK, "%s", err.msg);
     cr_assert_eq(pp_exec_run_device(e, 1, in, out, NULL, &err), PP_ERR_INVALID_ARG);
     cr_assert(strstr(err.msg, "2 replicas (cpu:0, cpu:1"), "%s", err.msg);
     pp_exec_free(e);
-    pp_exec_options one = {"cpu", 1, 1, 1, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
+    pp_exec_options one = {.devices = "cpu",
+                           .stages = 1,
+                           .microbatch = 1,
+                           .max_batch = 1,
+                           .inflight = 2,
+                           .p2p = 0,
+                           .split = NULL,
+                           .trace = NULL,
+                           .measure = 0,
+                           .mem_limit = 0,
+                           .graphs = 0,
+                           .precision = PP_PREC_FP32};
     cr_assert_eq(pp_exec_create(g, &one, &e, &err), PP_OK, "%s", err.msg);
     int not_a_stream;
     cr_assert_eq(pp_exec_run_device(e, 1, in, out, &not_a_stream, &err), PP_ERR_INVALID_ARG);
@@ -201,7 +311,18 @@ Test(exec, device_runs_reuse_slots_in_stream_order) {
     pp_graph *g = test_mlp_graph();
     pp_error err;
     pp_exec *e = NULL, *ref = NULL;
-    pp_exec_options r = {"cpu", 1, 8, 8, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
+    pp_exec_options r = {.devices = "cpu",
+                         .stages = 1,
+                         .microbatch = 8,
+                         .max_batch = 8,
+                         .inflight = 2,
+                         .p2p = 0,
+                         .split = NULL,
+                         .trace = NULL,
+                         .measure = 0,
+                         .mem_limit = 0,
+                         .graphs = 0,
+                         .precision = PP_PREC_FP32};
     cr_assert_eq(pp_exec_create(g, &r, &ref, &err), PP_OK, "%s", err.msg);
     float *x = test_random_floats(8 * IN, 77), p1[8 * OUT], h1[8 * HID], p2[8 * OUT], h2[8 * HID];
     const void *in[] = {x};
@@ -209,7 +330,18 @@ Test(exec, device_runs_reuse_slots_in_stream_order) {
     cr_assert_eq(pp_exec_run(ref, 8, in, o1, &err), PP_OK, "%s", err.msg);
     const char *devices[] = {"cpu:0,cpu:1", "cpu:0,cpu:1,cpu:2"};
     for (int c = 0; c < 2; c++) {
-        pp_exec_options o = {devices[c], 2 + c, 1, 8, 2, 0, NULL, NULL, 0, 0, c, PP_PREC_FP32};
+        pp_exec_options o = {.devices = devices[c],
+                             .stages = 2 + c,
+                             .microbatch = 1,
+                             .max_batch = 8,
+                             .inflight = 2,
+                             .p2p = 0,
+                             .split = NULL,
+                             .trace = NULL,
+                             .measure = 0,
+                             .mem_limit = 0,
+                             .graphs = c,
+                             .precision = PP_PREC_FP32};
         cr_assert_eq(pp_exec_create(g, &o, &e, &err), PP_OK, "%s", err.msg);
         for (int i = 0; i < 100; i++) {
             memset(p2, 0, sizeof p2);

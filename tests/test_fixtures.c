@@ -36,7 +36,18 @@ static void check_model(const char *name) {
         cr_assert_eq(pp_npy_read(ref, &y, &err), PP_OK, "%s", err.msg);
         int64_t batch = x.dims[0];
         pp_exec *e = NULL;
-        pp_exec_options o = {"cpu", 1, 0, (int)batch, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
+        pp_exec_options o = {.devices = "cpu",
+                             .stages = 1,
+                             .microbatch = 0,
+                             .max_batch = (int)batch,
+                             .inflight = 2,
+                             .p2p = 0,
+                             .split = NULL,
+                             .trace = NULL,
+                             .measure = 0,
+                             .mem_limit = 0,
+                             .graphs = 0,
+                             .precision = PP_PREC_FP32};
         cr_assert_eq(pp_exec_create(g, &o, &e, &err), PP_OK, "%s: %s", name, err.msg);
         cr_assert_eq(pp_exec_output_bytes(e, 0, batch), y.nbytes, "%s: output size", name);
         float *out = malloc(y.nbytes);
@@ -101,7 +112,18 @@ static void check_narrow(const char *name, pp_dtype dt, double tol) {
     cr_assert_eq(pp_npy_read(in, &x, &err), PP_OK, "%s", err.msg);
     cr_assert_eq(pp_npy_read(ref, &y, &err), PP_OK, "%s", err.msg);
     pp_exec *e = NULL;
-    pp_exec_options o = {"cpu", 1, 0, (int)x.dims[0], 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
+    pp_exec_options o = {.devices = "cpu",
+                         .stages = 1,
+                         .microbatch = 0,
+                         .max_batch = (int)x.dims[0],
+                         .inflight = 2,
+                         .p2p = 0,
+                         .split = NULL,
+                         .trace = NULL,
+                         .measure = 0,
+                         .mem_limit = 0,
+                         .graphs = 0,
+                         .precision = PP_PREC_FP32};
     cr_assert_eq(pp_exec_create(g, &o, &e, &err), PP_OK, "%s", err.msg);
     float *res = malloc(y.nbytes);
     const void *ins[] = {x.data};

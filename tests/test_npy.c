@@ -247,6 +247,62 @@ Test(npy, round_trip_every_dtype) {
     remove_tmpdir();
 }
 
+/* Header-only reads and row reads (chunked runs) against the whole-file reader. */
+Test(npy, header_and_rows_match_whole_reads) {
+    make_tmpdir();
+    static const char *fixtures[] = {"f32_2x3.npy", "f16_4.npy", "i64_3.npy", "i32_2x2.npy", "bool_5.npy"};
+    for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++) {
+        char path[512];
+        snprintf(path, sizeof path, FIXTURES "%s", fixtures[i]);
+        pp_npy a = read_ok(path), h;
+        uint64_t off;
+        pp_error err = {0};
+        cr_assert_eq(pp_npy_read_header(path, &h, &off, &err), PP_OK, "%s: %s", path, err.msg);
+        size_t size;
+        unsigned char *file = slurp(path, &size);
+        cr_assert_eq(h.dtype, a.dtype);
+        cr_assert_eq(h.rank, a.rank);
+        for (int d = 0; d < a.rank; d++) cr_assert_eq(h.dims[d], a.dims[d]);
+        cr_assert_null(h.data);
+        cr_assert_eq(h.nbytes, a.nbytes);
+        cr_assert_eq(off + a.nbytes, size, "%s: data offset %llu", path, (unsigned long long)off);
+        size_t row = a.nbytes / (size_t)a.dims[0];
+        unsigned char rows[64];
+        for (int64_t first = 0; first < a.dims[0]; first++)
+            for (int64_t count = 0; first + count <= a.dims[0]; count++) {
+                memset(rows, 0xA5, sizeof rows);
+                cr_assert_eq(pp_npy_read_rows(path, &h, off, first, count, rows, &err), PP_OK, "%s", err.msg);
+                cr_assert(memcmp(rows, (unsigned char *)a.data + first * (int64_t)row, (size_t)count * row) == 0,
+                          "%s: rows %lld+%lld differ", path, (long long)first, (long long)count);
+                cr_assert_eq(rows[(size_t)count * row], 0xA5, "%s: wrote past %lld rows", path, (long long)count);
+            }
+        cr_assert_eq(pp_npy_read_rows(path, &h, off, 1, a.dims[0], rows, &err), PP_ERR_INVALID_ARG);
+        cr_assert(strstr(err.msg, "outside axis 0"), "%s", err.msg);
+        free(file);
+        pp_npy_free(&a);
+    }
+    /* Rows are checked as a whole read is: a bool that is not 0 or 1 is refused by element. */
+    unsigned char buf[256], bools[4] = {0, 1, 7, 1};
+    size_t n = make_npy(buf, sizeof buf, "{'descr': '|b1', 'fortran_order': False, 'shape': (4,), }", bools, 4);
+    char path[512];
+    snprintf(path, sizeof path, "%s/bad_bool.npy", tmpdir);
+    FILE *f = fopen(path, "wb");
+    cr_assert(f && fwrite(buf, 1, n, f) == n);
+    fclose(f);
+    pp_npy h;
+    uint64_t off;
+    pp_error err = {0};
+    cr_assert_eq(pp_npy_read_header(path, &h, &off, &err), PP_OK, "%s", err.msg);
+    cr_assert_eq(pp_npy_read_rows(path, &h, off, 0, 2, bools, &err), PP_OK, "%s", err.msg);
+    cr_assert_eq(pp_npy_read_rows(path, &h, off, 1, 3, bools, &err), PP_ERR_FORMAT);
+    cr_assert(strstr(err.msg, "bool element 2 (byte 130) is 7"), "%s", err.msg);
+    /* A header that promises more data than the file holds is refused without reading it. */
+    cr_assert_eq(truncate(path, (off_t)n - 1), 0);
+    cr_assert_eq(pp_npy_read_header(path, &h, &off, &err), PP_ERR_FORMAT);
+    cr_assert(strstr(err.msg, "needs 4"), "%s", err.msg);
+    remove_tmpdir();
+}
+
 Test(npy, writer_refusals) {
     make_tmpdir();
     char path[512];

@@ -78,7 +78,18 @@ static void set_ints(pp_graph *g, int k, const char *name, const int64_t *v, uin
  * buffer per output) and their element counts. */
 static float **run(const pp_graph *g, size_t *counts) {
     pp_exec *e = NULL;
-    pp_exec_options o = {"cpu", 1, 0, BATCH, 2, 0, NULL, NULL, 0, 0, 0, PP_PREC_FP32};
+    pp_exec_options o = {.devices = "cpu",
+                         .stages = 1,
+                         .microbatch = 0,
+                         .max_batch = BATCH,
+                         .inflight = 2,
+                         .p2p = 0,
+                         .split = NULL,
+                         .trace = NULL,
+                         .measure = 0,
+                         .mem_limit = 0,
+                         .graphs = 0,
+                         .precision = PP_PREC_FP32};
     cr_assert_eq(pp_exec_create(g, &o, &e, &err), PP_OK, "%s", err.msg);
     const void *ins[8];
     float *inbuf[8];

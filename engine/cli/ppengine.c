@@ -14,12 +14,10 @@
 #include "../exec.h"
 #include "../graph.h"
 #include "../plan.h"
+#include "chunked.h"
+#include "cli_common.h"
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
+static double now_ms(void) { return pp_cli_now_ms(); }
 
 static int fail(const pp_error *err) {
     fprintf(stderr, "ppengine: %s\n", err->msg);
@@ -68,7 +66,17 @@ static const char *RUN_HELP =
     "                         the default on CUDA devices); --no-cuda-graph launches node by node\n"
     "  --precision P          fp32 (default), tf32, or fp16 / bf16 (CUDA: tensors 16-bit where a\n"
     "                         kernel takes them, statistics and sums in f32; docs/cuda.md)\n"
-    "  --quiet                print only errors\n";
+    "  --quiet                print only errors\n"
+    "\n"
+    "Chunked, resumable and across MPI ranks (docs/scale.md): when an --input is a folder of\n"
+    ".npy files (taken in name order), or with --chunk, --resume or --mpi, or when mpirun or\n"
+    "srun started it, the items are cut into chunks, each chunk's outputs are written to\n"
+    "OUT/chunks/ and recorded, and OUT/<output>.npy is joined from them at the end.\n"
+    "  --chunk N              items per chunk (default 64)\n"
+    "  --resume               keep the chunks an interrupted run recorded; compute the rest\n"
+    "  --mpi                  run as one rank of an MPI job (detected under mpirun and srun)\n"
+    "  --no-mpi               one independent process even under mpirun or srun\n"
+    "  --throttle-ms MS       pause after each chunk (to try out a kill and --resume)\n";
 
 static const char *INFO_HELP = "usage: ppengine info GRAPH [--batch N]\n"
                                "\n"
@@ -78,20 +86,28 @@ static const char *INFO_HELP = "usage: ppengine info GRAPH [--batch N]\n"
 
 static const char *PLAN_HELP =
     "usage: ppengine plan GRAPH --devices LIST --stages P [--batch N] [--microbatch M] [--split NODE,...]\n"
-    "                          [--measure] [--mem-limit SIZE] [--inflight K]\n"
+    "                          [--measure] [--mem-limit SIZE] [--inflight K] [--precision P]\n"
+    "                          [--assume-gpu NAME]\n"
     "\n"
-    "Prints per stage its device, first and last node, parameters, activation\n"
+    "Prints every node's output format (dtype, layout) and the kernel that runs it,\n"
+    "the conversions the layout planner inserted and the peak activation memory,\n"
+    "then per stage its device, first and last node, parameters, activation\n"
     "memory, estimated time and boundary transfer, and the estimated pipeline\n"
-    "efficiency m/(m+P-1) for the batch's micro-batches.\n";
+    "efficiency m/(m+P-1) for the batch's micro-batches.\n"
+    "\n"
+    "  --assume-gpu NAME  plan for CUDA devices this machine does not have (no GPU or\n"
+    "                     driver needed): h200, h100, a100 or l4 (docs/planner.md)\n";
 
 typedef struct opts {
-    const char *graph, *output, *devices, *split, *trace;
+    const char *graph, *output, *devices, *split, *trace, *assume_gpu;
     const char *inputs[64];
     int n_inputs;
     const char *json;
     long batch, seed, stages, microbatch, inflight, iterations, warmup_ms;
     double duration_s;
     int batch_set, p2p, quiet, profile, cuda_graph, no_transfers, measure, no_tune_cache;
+    int mpi, no_mpi, resume;
+    long chunk, throttle_ms;
     pp_precision precision;
     size_t mem_limit;
     const char *tune_cache;
@@ -194,6 +210,14 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
             o->cuda_graph = 1;
         } else if (!strcmp(a, "--no-cuda-graph") || !strcmp(a, "--no-graphs")) {
             o->cuda_graph = 0;
+        } else if (!strcmp(a, "--assume-gpu")) {
+            NEED_VALUE();
+            if (!pp_device_facts_find(v)) {
+                char why[256];
+                snprintf(why, sizeof why, "--assume-gpu '%s' is not one of %s", v, pp_device_facts_names());
+                return 1 + usage_error("%s", why);
+            }
+            o->assume_gpu = v;
         } else if (!strcmp(a, "--precision")) {
             NEED_VALUE();
             if (pp_precision_parse(v, &o->precision))
@@ -206,6 +230,19 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
             NEED_VALUE();
             if (pp_parse_size(v, &o->mem_limit))
                 return 1 + usage_error("--mem-limit '%s' is not a size like 512M or 2G", v);
+        } else if (!strcmp(a, "--chunk")) {
+            NEED_VALUE();
+            if (parse_long(v, 1, 1L << 24, &o->chunk)) return 1 + usage_error("--chunk '%s' is not in 1..16777216", v);
+        } else if (!strcmp(a, "--throttle-ms")) {
+            NEED_VALUE();
+            if (parse_long(v, 0, 60000, &o->throttle_ms))
+                return 1 + usage_error("--throttle-ms '%s' is not in 0..60000", v);
+        } else if (!strcmp(a, "--mpi")) {
+            o->mpi = 1;
+        } else if (!strcmp(a, "--no-mpi")) {
+            o->no_mpi = 1;
+        } else if (!strcmp(a, "--resume")) {
+            o->resume = 1;
         } else if (!strcmp(a, "--p2p")) {
             o->p2p = 1;
         } else if (!strcmp(a, "--tune-cache")) {
@@ -262,18 +299,6 @@ static void fill_random(const pp_tensor *t, void *data, size_t bytes, uint64_t *
     }
 }
 
-static void safe_name(const char *in, char *out, size_t n) {
-    size_t k = 0;
-    for (; *in && k + 1 < n; in++) {
-        char c = *in;
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-                 c == '.';
-        out[k++] = ok ? c : '_';
-    }
-    if (k == 0 || (k == 1 && out[0] == '.') || (k == 2 && out[0] == '.' && out[1] == '.')) out[k++] = '_';
-    out[k] = '\0';
-}
-
 static void summarize(const pp_tensor *t, const void *data, int64_t batch) {
     int64_t dims[PP_MAX_RANK];
     pp_tensor_dims_at(t, batch, dims);
@@ -304,37 +329,48 @@ static void summarize(const pp_tensor *t, const void *data, int64_t batch) {
     printf("\n");
 }
 
-/* Checks an .npy against graph input t and returns its batch (1 when t has none). */
-static int check_input(const pp_tensor *t, const pp_npy *a, const char *file, int64_t *batch, pp_error *err) {
-    if (a->dtype != t->dtype)
-        return pp_error_set(err, PP_ERR_SHAPE, "%s: input '%s' wants %s, the file holds %s", file, t->name,
-                            pp_dtype_name(t->dtype), pp_dtype_name(a->dtype));
-    if (a->rank != t->rank)
-        return pp_error_set(err, PP_ERR_SHAPE, "%s: input '%s' has rank %d, the file has rank %d", file, t->name,
-                            t->rank, a->rank);
-    int64_t b = 1;
-    if (t->rank > 0 && t->dims[0] < 0) {
-        int64_t k = -t->dims[0];
-        if (a->dims[0] < k || a->dims[0] % k)
-            return pp_error_set(err, PP_ERR_SHAPE,
-                                "%s: input '%s' axis 0 is %lld; expected a positive multiple of %lld (the batch)", file,
-                                t->name, (long long)a->dims[0], (long long)k);
-        b = a->dims[0] / k;
+/* A chunked run (engine/cli/chunked.h) when a folder input, --chunk, --resume
+ * or MPI asks for one; -1 for the plain run. */
+static int run_chunked(const opts *o) {
+    char why[96] = "--mpi";
+    int mpi = o->mpi || (!o->no_mpi && pp_mpi_launched(why, sizeof why) > 1);
+    int dir = 0;
+    for (int i = 0; i < o->n_inputs; i++) {
+        const char *eq = strchr(o->inputs[i], '=');
+        struct stat st;
+        dir |= stat(eq ? eq + 1 : o->inputs[i], &st) == 0 && S_ISDIR(st.st_mode);
     }
-    for (int d = 0; d < t->rank; d++) {
-        int64_t want = t->dims[d] < 0 ? -t->dims[d] * b : t->dims[d];
-        if (a->dims[d] != want)
-            return pp_error_set(err, PP_ERR_SHAPE, "%s: input '%s' axis %d is %lld, expected %lld", file, t->name, d,
-                                (long long)a->dims[d], (long long)want);
-    }
-    *batch = b;
-    return PP_OK;
+    if (!mpi && !dir && !o->chunk && !o->resume) return -1;
+    if (!o->n_inputs || !o->output)
+        return usage_error("a chunked run (a folder input, --chunk, --resume or MPI) needs --input and --output%s", "");
+    if (o->batch_set) return usage_error("--batch does not apply to a chunked run: its inputs set the batch%s", "");
+    pp_chunked_options co = {o->graph,
+                             o->output,
+                             o->trace,
+                             o->inputs,
+                             o->n_inputs,
+                             {.devices = o->devices,
+                              .stages = (int)o->stages,
+                              .microbatch = (int)o->microbatch,
+                              .inflight = (int)o->inflight,
+                              .p2p = o->p2p,
+                              .split = o->split,
+                              .measure = o->measure,
+                              .mem_limit = o->mem_limit,
+                              .graphs = o->cuda_graph,
+                              .precision = o->precision},
+                             o->chunk ? o->chunk : 64,
+                             o->throttle_ms,
+                             o->resume,
+                             o->quiet};
+    return mpi ? pp_run_mpi(&co, why) : pp_run_chunked(&co);
 }
 
 static int cmd_run(int argc, char **argv) {
     opts o;
     int r = parse_opts(argc, argv, &o, RUN_HELP);
     if (r) return r - 1;
+    if ((r = run_chunked(&o)) >= 0) return r;
     pp_error err = {0};
     pp_graph *g = NULL;
     double load_ms;
@@ -381,7 +417,7 @@ static int cmd_run(int argc, char **argv) {
             goto done;
         }
         int64_t b = 1;
-        if (check_input(&g->tensors[g->inputs[idx]], &files[idx], file, &b, &err)) {
+        if (pp_cli_check_input(&g->tensors[g->inputs[idx]], &files[idx], file, &b, &err)) {
             fail(&err);
             goto done;
         }
@@ -427,10 +463,21 @@ static int cmd_run(int argc, char **argv) {
             goto done;
         }
     }
-    pp_exec_options eo = {o.devices, (int)o.stages, (int)o.microbatch, (int)batch,  (int)o.inflight, o.p2p,
-                          o.split,   o.trace,       o.measure,         o.mem_limit, o.cuda_graph,    o.precision};
+    pp_exec_options eo = {.devices = o.devices,
+                          .stages = (int)o.stages,
+                          .microbatch = (int)o.microbatch,
+                          .max_batch = (int)batch,
+                          .inflight = (int)o.inflight,
+                          .p2p = o.p2p,
+                          .split = o.split,
+                          .trace = o.trace,
+                          .measure = o.measure,
+                          .mem_limit = o.mem_limit,
+                          .graphs = o.cuda_graph,
+                          .precision = o.precision,
+                          .tune_cache = tune_cache_path(&o)};
     double t0 = now_ms();
-    if (pp_exec_create_tuned(g, &eo, tune_cache_path(&o), &e, &err)) {
+    if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
         goto done;
     }
@@ -458,7 +505,7 @@ static int cmd_run(int argc, char **argv) {
             const pp_tensor *t = &g->tensors[g->outputs[i]];
             char name[256], path[4096];
             int64_t dims[PP_MAX_RANK];
-            safe_name(t->name, name, sizeof name);
+            pp_cli_safe_name(t->name, name, sizeof name);
             snprintf(path, sizeof path, "%s/%s.npy", o.output, name);
             pp_tensor_dims_at(t, batch, dims);
             if (pp_npy_write(path, t->dtype, t->rank, dims, out[i], &err)) {
@@ -570,36 +617,50 @@ static int cmd_info(int argc, char **argv) {
 
 /* ---- plan ------------------------------------------------------------------ */
 
-static int cmd_plan(int argc, char **argv) {
-    opts o;
-    int r = parse_opts(argc, argv, &o, PLAN_HELP);
-    if (r) return r - 1;
-    pp_error err = {0};
-    pp_graph *g = NULL;
-    if (load_graph(o.graph, &g, NULL, &err)) return fail(&err);
-    int M = o.microbatch ? (int)o.microbatch : (int)o.batch;
-    pp_exec_options eo = {o.devices, (int)o.stages, M,         (int)o.batch, (int)o.inflight, o.p2p,
-                          o.split,   NULL,          o.measure, o.mem_limit,  o.cuda_graph,    o.precision};
-    pp_exec *e = NULL;
-    if (pp_exec_create_tuned(g, &eo, tune_cache_path(&o), &e, &err)) {
-        pp_graph_free(g);
-        return fail(&err);
+/* The kernel that runs node n on devices of `kind`, for the plan's table. */
+static const char *kernel_name(const char *kind, const pp_node *n, char *buf, size_t size) {
+    const pp_op_def *d = pp_op_def_get(n->op);
+    if (!d) return "?";
+    if (strcmp(kind, "cuda")) snprintf(buf, size, "%s %s", kind, d->kernel);
+    else if (d->cuda == PP_CUDA_PATH_CUDNN) snprintf(buf, size, "cudnn %s", d->kernel);
+    else if (d->cuda == PP_CUDA_PATH_CUBLASLT) snprintf(buf, size, "cublaslt %s", d->kernel);
+    else snprintf(buf, size, "cuda %s", d->kernel);
+    return buf;
+}
+
+static void print_formats(const pp_graph *pg, const pp_plan *pl, const char *kind, pp_format_report rep) {
+    printf("%-5s %-16s %-40s %-16s %s\n", "node", "op", "name", "output", "kernel");
+    for (int i = 0; i < pg->n_nodes; i++) {
+        const pp_node *n = &pg->nodes[i];
+        char fb[32] = "-", kb[64];
+        if (n->n_out > 0 && n->out[0] >= 0) {
+            const pp_tensor *t = &pg->tensors[n->out[0]];
+            pp_format_str(t->dtype, t->layout, t->block, fb, sizeof fb);
+        }
+        printf("%-5d %-16s %-40.40s %-16s %s\n", i, pp_op_name(n->op) ? pp_op_name(n->op) : "?", n->name, fb,
+               kernel_name(kind, n, kb, sizeof kb));
     }
-    if (pp_exec_notice(e)) fprintf(stderr, "ppengine: %s\n", pp_exec_notice(e));
-    const pp_plan *pl = pp_exec_plan(e);
-    int R = pp_exec_replicas(e), P = pl->n_stages;
-    int64_t share = (o.batch + R - 1) / R;
+    size_t peak = 0;
+    for (int s = 0; s < pl->n_stages; s++)
+        if (pl->stages[s].slot_bytes > peak) peak = pl->stages[s].slot_bytes;
+    printf("conversions: %d\n", rep.conversions);
+    printf("peak activation memory: %zu bytes\n", peak);
+}
+
+static void print_stages(const pp_graph *pg, const pp_plan *pl, const char *const *devs, const opts *o, int R, int M) {
+    int P = pl->n_stages;
+    int64_t share = (o->batch + R - 1) / R;
     int64_t m = (share + M - 1) / M;
-    printf("%s: %d stage%s x %d replica%s, batch %ld, micro-batch %d (%lld per replica)\n", o.graph, P,
-           P == 1 ? "" : "s", R, R == 1 ? "" : "s", o.batch, M, (long long)m);
+    printf("%s: %d stage%s x %d replica%s, batch %ld, micro-batch %d (%lld per replica)\n", o->graph, P,
+           P == 1 ? "" : "s", R, R == 1 ? "" : "s", o->batch, M, (long long)m);
     printf("%-5s %-8s %-28s %-28s %10s %10s %10s %12s\n", "stage", "device", "first node", "last node", "params MB",
            "act MB", "est ms", "boundary MB");
     double worst = 0;
     for (int s = 0; s < P; s++) {
         const pp_plan_stage *st = &pl->stages[s];
-        const char *first = st->last > st->first ? g->nodes[st->first].name : "-";
-        const char *last = st->last > st->first ? g->nodes[st->last - 1].name : "-";
-        printf("%-5d %-8s %-28.28s %-28.28s %10.3f %10.3f %10.3f %12.3f\n", s, pp_exec_device(e, 0, s), first, last,
+        const char *first = st->last > st->first ? pg->nodes[st->first].name : "-";
+        const char *last = st->last > st->first ? pg->nodes[st->last - 1].name : "-";
+        printf("%-5d %-8s %-28.28s %-28.28s %10.3f %10.3f %10.3f %12.3f\n", s, devs[s], first, last,
                (double)st->weight_bytes / 1e6, (double)st->slot_bytes / 1e6, st->est_ms,
                s + 1 < P ? (double)st->out_bytes / 1e6 : 0.0);
         if (st->est_ms > worst) worst = st->est_ms;
@@ -608,6 +669,75 @@ static int cmd_plan(int argc, char **argv) {
     double balance = worst > 0 ? pl->est_total_ms / (P * worst) : 1.0;
     printf("pipeline efficiency: ideal m/(m+P-1) = %.3f, stage balance %.3f, estimated %.3f\n", ideal, balance,
            ideal * balance);
+}
+
+/* --assume-gpu: the plan for CUDA devices that are not here, from the built-in facts. */
+static int plan_assumed(const pp_graph *g, const pp_exec_options *eo, const opts *o) {
+    pp_error err = {0};
+    const char *devs = o->devices ? o->devices : "cuda:0";
+    int nd = 1;
+    for (const char *c = devs; *c; c++) nd += *c == ',';
+    for (const char *c = devs; *c; c += strcspn(c, ",") + (c[strcspn(c, ",")] == ',')) {
+        if (strncmp(c, "cuda", 4))
+            return usage_error("--assume-gpu plans for CUDA devices; --devices '%s' names others", devs);
+    }
+    if (nd % eo->stages) {
+        char why[128];
+        snprintf(why, sizeof why, "%d devices cannot be split into replicas of %d stages", nd, eo->stages);
+        return usage_error("%s", why);
+    }
+    pp_format_caps caps = {"cuda", eo->precision, pp_device_facts_find(o->assume_gpu), 0};
+    pp_graph *pg = NULL;
+    pp_plan *pl = NULL;
+    pp_format_report rep;
+    if (pp_exec_plan_offline(g, eo, &caps, &pg, &pl, &rep, &err)) return fail(&err);
+    printf("assuming %s (compute capability %d.%d, %d SMs, %.0f GiB), precision %s\n", caps.gpu->full_name,
+           caps.gpu->cc_major, caps.gpu->cc_minor, caps.gpu->sms, caps.gpu->mem_gib, pp_precision_name(eo->precision));
+    print_formats(pg, pl, "cuda", rep);
+    const char *names[PP_MAX_IO];
+    for (int s = 0; s < pl->n_stages && s < PP_MAX_IO; s++) names[s] = o->assume_gpu;
+    print_stages(pg, pl, names, o, nd / eo->stages, eo->microbatch);
+    pp_plan_free(pl);
+    pp_graph_free(pg);
+    return 0;
+}
+
+static int cmd_plan(int argc, char **argv) {
+    opts o;
+    int r = parse_opts(argc, argv, &o, PLAN_HELP);
+    if (r) return r - 1;
+    pp_error err = {0};
+    pp_graph *g = NULL;
+    if (load_graph(o.graph, &g, NULL, &err)) return fail(&err);
+    int M = o.microbatch ? (int)o.microbatch : (int)o.batch;
+    pp_exec_options eo = {.devices = o.devices,
+                          .stages = (int)o.stages,
+                          .microbatch = M,
+                          .max_batch = (int)o.batch,
+                          .inflight = (int)o.inflight,
+                          .p2p = o.p2p,
+                          .split = o.split,
+                          .measure = o.measure,
+                          .mem_limit = o.mem_limit,
+                          .graphs = o.cuda_graph,
+                          .precision = o.precision,
+                          .tune_cache = tune_cache_path(&o)};
+    if (o.assume_gpu) {
+        r = plan_assumed(g, &eo, &o);
+        pp_graph_free(g);
+        return r;
+    }
+    pp_exec *e = NULL;
+    if (pp_exec_create(g, &eo, &e, &err)) {
+        pp_graph_free(g);
+        return fail(&err);
+    }
+    if (pp_exec_notice(e)) fprintf(stderr, "ppengine: %s\n", pp_exec_notice(e));
+    const pp_plan *pl = pp_exec_plan(e);
+    const char *names[PP_MAX_IO];
+    for (int s = 0; s < pl->n_stages && s < PP_MAX_IO; s++) names[s] = pp_exec_device(e, 0, s);
+    print_formats(pp_exec_graph(e), pl, strncmp(names[0], "cuda", 4) ? "cpu" : "cuda", pp_exec_formats(e));
+    print_stages(pp_exec_graph(e), pl, names, &o, pp_exec_replicas(e), M);
     pp_exec_free(e);
     pp_graph_free(g);
     return 0;
@@ -713,10 +843,20 @@ static int cmd_bench(int argc, char **argv) {
     if (!in || !out) goto oom;
     /* --profile also collects the timeline (never written) for the upload /
      * compute / copy / download split. */
-    pp_exec_options eo = {o.devices,       (int)o.stages, (int)o.microbatch, (int)batch,
-                          (int)o.inflight, o.p2p,         o.split,           o.profile ? "/dev/null" : NULL,
-                          o.measure,       o.mem_limit,   o.cuda_graph,      o.precision};
-    if (pp_exec_create_tuned(g, &eo, tune_cache_path(&o), &e, &err)) {
+    pp_exec_options eo = {.devices = o.devices,
+                          .stages = (int)o.stages,
+                          .microbatch = (int)o.microbatch,
+                          .max_batch = (int)batch,
+                          .inflight = (int)o.inflight,
+                          .p2p = o.p2p,
+                          .split = o.split,
+                          .trace = o.profile ? "/dev/null" : NULL,
+                          .measure = o.measure,
+                          .mem_limit = o.mem_limit,
+                          .graphs = o.cuda_graph,
+                          .precision = o.precision,
+                          .tune_cache = tune_cache_path(&o)};
+    if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
         goto done;
     }

@@ -340,8 +340,7 @@ static int run_core(cudaStream_t s, cudnnHandle_t h, const pp_launch *l, const c
     case IMPL_DEPTHWISE:
     case IMPL_DIRECT: {
         pp_op_params pp = l->params;
-        pp.conv.dtype = ch->c.dt;
-        pp.conv.layout = ch->c.nhwc ? PP_LAYOUT_NHWC : PP_LAYOUT_PLAIN;
+        pp.conv.fmt = (pp_format){ch->c.dt, ch->c.nhwc ? PP_LAYOUT_NHWC : PP_LAYOUT_PLAIN, 0};
         const void *in[4] = {q->x, q->w, q->bias, q->res};
         void *out[1] = {q->y};
         pp_cuda_exec ex = {s, err_flag};
@@ -554,7 +553,7 @@ pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t 
     if (cp->group <= 0 || cp->c % cp->group || cp->k % cp->group)
         return pp_error_set(err, PP_ERR_SHAPE, "%s: node '%s': group %lld does not divide C %lld and K %lld", b->name,
                             l->node->name, (long long)cp->group, (long long)cp->c, (long long)cp->k);
-    conv_fmt t = {cp->dtype == PP_DTYPE_INVALID ? PP_DTYPE_F32 : cp->dtype, cp->layout == PP_LAYOUT_NHWC};
+    conv_fmt t = {cp->fmt.dtype == PP_DTYPE_INVALID ? PP_DTYPE_F32 : cp->fmt.dtype, cp->fmt.layout == PP_LAYOUT_NHWC};
     char key[512];
     conv_key(l, t, c->precision, key, sizeof key);
     if (only_impl()) { /* a key of its own, so no other choice is reused */
@@ -603,12 +602,13 @@ pp_code pp_conv_launch(pp_backend *b, pp_stream *s, const pp_launch *l, const pp
     /* in: x, w (KCRS ↔ KRSC is the same change as NCHW ↔ NHWC), and what a
      * fused graph reads of the epilogue */
     if (p->x_off != SIZE_MAX)
-        e = pp_cuda_reformat((void *)q.x, ct, cl, l->in[0], tt, tl, cp->n, cp->c, cp->h * cp->w, s->s);
+        e = pp_cuda_convert_layout((void *)q.x, ct, cl, l->in[0], tt, tl, cp->n, cp->c, cp->h * cp->w, s->s);
     if (e == cudaSuccess && p->w_off != SIZE_MAX)
-        e = pp_cuda_reformat((void *)q.w, ct, cl, l->in[1], tt, tl, cp->k, cp->c / cp->group, cp->kh * cp->kw, s->s);
+        e = pp_cuda_convert_layout((void *)q.w, ct, cl, l->in[1], tt, tl, cp->k, cp->c / cp->group, cp->kh * cp->kw,
+                                   s->s);
     if (e == cudaSuccess && p->b_off != SIZE_MAX) e = pp_cuda_convert((void *)q.bias, ct, l->in[2], tt, cp->k, s->s);
     if (e == cudaSuccess && p->r_off != SIZE_MAX)
-        e = pp_cuda_reformat((void *)q.res, ct, cl, l->in[3], tt, tl, cp->n, cp->k, cp->oh * cp->ow, s->s);
+        e = pp_cuda_convert_layout((void *)q.res, ct, cl, l->in[3], tt, tl, cp->n, cp->k, cp->oh * cp->ow, s->s);
     if (e != cudaSuccess) return pp_cuda_node_fail(err, b, l, e, "converting the inputs");
     cudnnStatus_t ds;
     if (!run_core(s->s, s->dnn, l, p->ch, &p->run, &q, s->err_dev, &ds, &e)) {

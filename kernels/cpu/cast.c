@@ -21,21 +21,6 @@
 
 enum { CAST_CHUNK = 1024 };
 
-static size_t dtype_size(pp_dtype t) {
-    switch (t) {
-    case PP_DTYPE_F64:
-    case PP_DTYPE_I64: return 8;
-    case PP_DTYPE_F32:
-    case PP_DTYPE_I32: return 4;
-    case PP_DTYPE_F16:
-    case PP_DTYPE_BF16: return 2;
-    case PP_DTYPE_BOOL:
-    case PP_DTYPE_U8:
-    case PP_DTYPE_I8: return 1;
-    default: return 0;
-    }
-}
-
 static int is_float(pp_dtype t) {
     return t == PP_DTYPE_F32 || t == PP_DTYPE_F16 || t == PP_DTYPE_BF16 || t == PP_DTYPE_F64;
 }
@@ -175,7 +160,7 @@ static void store_i64(pp_dtype t, const int64_t *buf, int64_t n, void *dst) {
 
 int pp_cpu_cast(const pp_op_params *p, const void *const *in, void *const *out, void *ws) {
     const pp_eltwise_params *e = &p->eltwise;
-    size_t si = dtype_size(e->dtype), so = dtype_size(e->out_dtype);
+    size_t si = pp_dtype_bytes(e->dtype), so = pp_dtype_bytes(e->out_dtype);
     if (!si || !so || e->count < 0) return 1;
     const int64_t n = e->count;
     if (n == 0) return 0;

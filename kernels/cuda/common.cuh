@@ -40,21 +40,6 @@ static inline unsigned pp_blocks(int64_t n) {
 /* Launch checked: returns the launch error to the caller. */
 #define PP_LAUNCH_RETURN() return cudaGetLastError()
 
-static inline size_t pp_dtype_bytes(pp_dtype t) {
-    switch (t) {
-    case PP_DTYPE_F64:
-    case PP_DTYPE_I64: return 8;
-    case PP_DTYPE_F32:
-    case PP_DTYPE_I32: return 4;
-    case PP_DTYPE_F16:
-    case PP_DTYPE_BF16: return 2;
-    case PP_DTYPE_BOOL:
-    case PP_DTYPE_U8:
-    case PP_DTYPE_I8: return 1;
-    default: return 0;
-    }
-}
-
 /* Calls F<T>(args...) with T the unsigned type of `elem` bytes; cudaErrorInvalidValue otherwise. */
 #define PP_ELEM_DISPATCH(elem, F, ...)                                                                                 \
     switch (elem) {                                                                                                    \

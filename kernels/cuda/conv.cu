@@ -64,9 +64,9 @@ __global__ void k_conv_direct(conv_geo g, const void *__restrict__ x, const void
 }
 
 static int conv_ok(const pp_conv_params *p) {
-    pp_dtype t = pp_fdt(p->dtype);
+    pp_dtype t = pp_fdt(p->fmt.dtype);
     return p->group > 0 && p->c % p->group == 0 && p->k % p->group == 0 && (t == PP_DTYPE_F32 || pp_is16(t)) &&
-           (p->layout == PP_LAYOUT_PLAIN || p->layout == PP_LAYOUT_NHWC);
+           (p->fmt.layout == PP_LAYOUT_PLAIN || p->fmt.layout == PP_LAYOUT_NHWC);
 }
 
 extern "C" cudaError_t pp_cuda_conv_direct(const pp_op_params *pp, const void *const *in, void *const *out, void *ws,
@@ -76,7 +76,7 @@ extern "C" cudaError_t pp_cuda_conv_direct(const pp_op_params *pp, const void *c
     if (!conv_ok(p)) return cudaErrorInvalidValue;
     int64_t total = p->n * p->k * p->oh * p->ow;
     if (total <= 0) return cudaSuccess;
-    conv_geo g = {*p, pp_fdt(p->dtype), p->layout == PP_LAYOUT_NHWC};
+    conv_geo g = {*p, pp_fdt(p->fmt.dtype), p->fmt.layout == PP_LAYOUT_NHWC};
     k_conv_direct<<<pp_blocks(total), PP_THREADS, 0, x->stream>>>(g, in[0], in[1], in[2], in[3], out[0], total);
     return cudaGetLastError();
 }
@@ -120,7 +120,7 @@ __global__ void k_conv_dw8(conv_geo g, const void *__restrict__ x, const void *_
 }
 
 extern "C" int pp_cuda_conv_depthwise_ok(const pp_conv_params *p) {
-    return conv_ok(p) && p->layout == PP_LAYOUT_NHWC && p->group == p->c && p->k == p->c && p->c % 8 == 0;
+    return conv_ok(p) && p->fmt.layout == PP_LAYOUT_NHWC && p->group == p->c && p->k == p->c && p->c % 8 == 0;
 }
 
 extern "C" cudaError_t pp_cuda_conv_depthwise(const pp_op_params *pp, const void *const *in, void *const *out, void *ws,
@@ -131,7 +131,7 @@ extern "C" cudaError_t pp_cuda_conv_depthwise(const pp_op_params *pp, const void
         return cudaErrorInvalidValue;
     int64_t total = p->n * p->oh * p->ow * (p->c / 8);
     if (total <= 0) return cudaSuccess;
-    conv_geo g = {*p, pp_fdt(p->dtype), 1};
+    conv_geo g = {*p, pp_fdt(p->fmt.dtype), 1};
     k_conv_dw8<<<pp_blocks(total), PP_THREADS, 0, x->stream>>>(g, in[0], in[1], in[2], in[3], out[0], total);
     return cudaGetLastError();
 }

@@ -68,8 +68,8 @@ cudaError_t pp_cuda_epilogue(void *y, pp_dtype yt, pp_layout yl, const void *x, 
                              const void *bias, pp_dtype bt, const void *residual, int64_t n, int64_t c, int64_t hw,
                              pp_act act, cudaStream_t s);
 /* dst = src in another dtype and/or layout (the epilogue without one). */
-cudaError_t pp_cuda_reformat(void *dst, pp_dtype dt, pp_layout dl, const void *src, pp_dtype st, pp_layout sl,
-                             int64_t n, int64_t c, int64_t hw, cudaStream_t s);
+cudaError_t pp_cuda_convert_layout(void *dst, pp_dtype dt, pp_layout dl, const void *src, pp_dtype st, pp_layout sl,
+                                   int64_t n, int64_t c, int64_t hw, cudaStream_t s);
 /* n values from src (type st) to dst (type dt), each of f32, f16, bf16; round
  * to nearest even. */
 cudaError_t pp_cuda_convert(void *dst, pp_dtype dt, const void *src, pp_dtype st, int64_t n, cudaStream_t s);

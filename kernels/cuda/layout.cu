@@ -142,8 +142,8 @@ extern "C" cudaError_t pp_cuda_epilogue(void *y, pp_dtype yt, pp_layout yl, cons
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t pp_cuda_reformat(void *dst, pp_dtype dt, pp_layout dl, const void *src, pp_dtype st,
-                                        pp_layout sl, int64_t n, int64_t c, int64_t hw, cudaStream_t s) {
+extern "C" cudaError_t pp_cuda_convert_layout(void *dst, pp_dtype dt, pp_layout dl, const void *src, pp_dtype st,
+                                              pp_layout sl, int64_t n, int64_t c, int64_t hw, cudaStream_t s) {
     pp_act none = {PP_ACT_NONE, 0.f, 0.f};
     return pp_cuda_epilogue(dst, dt, dl, src, st, sl, NULL, PP_DTYPE_F32, NULL, n, c, hw, none, s);
 }
