@@ -371,7 +371,10 @@ static pp_code cuda_enable_peer(pp_backend *b, pp_backend *to, pp_error *err) {
 
 /* ---- ops ---------------------------------------------------------------------------------- */
 
-static int is_f32(const pp_shape *s) { return s->dtype == PP_DTYPE_F32; }
+/* f32, or the 16-bit types the planner gives in the fp16/bf16 modes */
+static int is_float(const pp_shape *s) {
+    return s->dtype == PP_DTYPE_F32 || s->dtype == PP_DTYPE_F16 || s->dtype == PP_DTYPE_BF16;
+}
 
 static int cuda_supports(pp_backend *b, const pp_node *node, const pp_shape *in) {
     pp_shape out[PP_MAX_IO];
@@ -382,13 +385,13 @@ static int cuda_supports(pp_backend *b, const pp_node *node, const pp_shape *in)
     switch (node->op) {
     case PP_OP_GEMM:
         if (p.gemm.k <= 0) return 0;
-        return is_f32(&in[0]) && is_f32(&in[1]) &&
-               (node->n_in < 3 || in[2].dtype == PP_DTYPE_INVALID || is_f32(&in[2]));
-    case PP_OP_MATMUL: return is_f32(&in[0]) && is_f32(&in[1]) && p.matmul.k > 0;
+        return is_float(&in[0]) && is_float(&in[1]) &&
+               (node->n_in < 3 || in[2].dtype == PP_DTYPE_INVALID || is_float(&in[2]));
+    case PP_OP_MATMUL: return is_float(&in[0]) && is_float(&in[1]) && p.matmul.k > 0;
     case PP_OP_CONV:
         for (int i = 0; i < node->n_in; i++)
-            if (in[i].dtype != PP_DTYPE_INVALID && !is_f32(&in[i])) return 0;
-        return p.conv.group > 0;
+            if (in[i].dtype != PP_DTYPE_INVALID && !is_float(&in[i])) return 0;
+        return p.conv.group > 0 && (in[0].rank == 4 || p.conv.fmt.layout == PP_LAYOUT_PLAIN);
     case PP_OP_BATCHNORM:
     case PP_OP_MAXPOOL:
     case PP_OP_AVGPOOL:
@@ -397,11 +400,13 @@ static int cuda_supports(pp_backend *b, const pp_node *node, const pp_shape *in)
     case PP_OP_SOFTMAX:
     case PP_OP_LOG_SOFTMAX:
     case PP_OP_LAYERNORM:
+        if (!is_float(&in[0])) return 0;
+        break;
     case PP_OP_RESIZE:
-        if (!is_f32(&in[0])) return 0;
+        if (in[0].dtype != PP_DTYPE_F32) return 0;
         break;
     case PP_OP_ATTENTION:
-        if (!is_f32(&in[0]) || !is_f32(&in[1]) || !is_f32(&in[2])) return 0;
+        if (!is_float(&in[0]) || !is_float(&in[1]) || !is_float(&in[2])) return 0;
         break;
     default: break;
     }
@@ -458,6 +463,8 @@ static pp_code cuda_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
     l->ws_bytes = need;
     return rc;
 }
+
+static void cuda_facts(pp_backend *b, pp_format_caps *caps) { caps->gpu = &CTX(b)->facts; }
 
 static int capturing(const pp_stream *s) {
     enum cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
@@ -574,6 +581,7 @@ static const pp_backend_ops cuda_ops = {
     .host_free = cuda_host_free,
     .mem_available = cuda_mem_available,
     .set_precision = cuda_set_precision,
+    .facts = cuda_facts,
     .stream_create = cuda_stream_create,
     .stream_destroy = cuda_stream_destroy,
     .stream_sync = cuda_stream_sync,
@@ -627,6 +635,10 @@ static pp_code tuning_setup(pp_backend *b, pp_error *err) {
     size_t free_b = 0, total_b = 0;
     CHECK(cudaMemGetInfo(&free_b, &total_b), "cudaMemGetInfo");
     c->ws_budget = free_b / 8 < PP_CUDA_WS_BUDGET_MAX ? free_b / 8 : PP_CUDA_WS_BUDGET_MAX;
+    snprintf(c->gpu_name, sizeof c->gpu_name, "%s", prop.name);
+    c->facts = (pp_device_facts){
+        c->gpu_name,    c->gpu_name, prop.major, prop.minor, prop.multiProcessorCount, (double)total_b / (1 << 30),
+        prop.major >= 8};
     return pp_cuda_tuning_init(c, prop.name, prop.major, prop.minor, driver, err);
 }
 

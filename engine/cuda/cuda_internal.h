@@ -14,6 +14,7 @@
 
 #include "../../kernels/cuda/cuda_kernels.h"
 #include "../backend.h"
+#include "../formats.h"
 
 /* The workspace a stage's launches share is sized from what each one's chosen
  * algorithm needs, up to a budget per launch (ctx->ws_budget): by default
@@ -39,6 +40,8 @@ typedef struct pp_cuda_ctx {
     int tuned, cached;                /* launches whose algorithm was timed here, taken from the cache */
     struct conv_choice *conv_choices; /* per convolution shape: candidates, then the choice (conv_cudnn.c) */
     char info[512];                   /* describe(NULL)'s text */
+    pp_device_facts facts;            /* what the layout planner knows of this GPU (formats.h) */
+    char gpu_name[256];
 } pp_cuda_ctx;
 
 struct pp_stream {
