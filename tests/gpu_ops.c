@@ -311,48 +311,9 @@ static const char *G(pp_code rc, pp_error *e) { return rc == PP_OK ? "" : e->msg
 /* Which inputs take the node's 16-bit format (the others keep theirs: batch
  * norm's statistics, attention's mask). */
 static int fmt_converts(pp_op op, int i) {
-    if (op == PP_OP_BATCHNORM) return i == 0;
+    if (op == PP_OP_BATCHNORM || op == PP_OP_LAYERNORM) return i == 0;
     if (op == PP_OP_ATTENTION) return i < 3;
     return 1;
-}
-
-/* The params as describe makes them for 16-bit (and NHWC) tensors; x is input 0. */
-static void apply_format(pp_op op, pp_op_params *p, pp_dtype dt, int nhwc, const pp_shape *x) {
-    pp_format f = {dt, nhwc ? PP_LAYOUT_NHWC : PP_LAYOUT_PLAIN, 0};
-    switch (op) {
-    case PP_OP_CONV: p->conv.fmt = f; break;
-    case PP_OP_GEMM: p->gemm.dtype = dt; break;
-    case PP_OP_MATMUL: p->matmul.dtype = dt; break;
-    case PP_OP_BATCHNORM: p->batchnorm.fmt = f; break;
-    case PP_OP_MAXPOOL:
-    case PP_OP_AVGPOOL:
-    case PP_OP_GLOBAL_AVGPOOL:
-    case PP_OP_GLOBAL_MAXPOOL: p->pool.fmt = f; break;
-    case PP_OP_SOFTMAX:
-    case PP_OP_LOG_SOFTMAX: p->softmax.dtype = dt; break;
-    case PP_OP_LAYERNORM: p->layernorm.dtype = dt; break;
-    case PP_OP_ATTENTION: p->attention.dtype = dt; break;
-    case PP_OP_RESIZE:
-        p->resize.fmt = f;
-        if (nhwc && x->rank == 4) p->resize.outer = x->dims[0], p->resize.c = x->dims[1];
-        break;
-    default: {
-        pp_eltwise_params *e = &p->eltwise;
-        if (e->dtype == PP_DTYPE_F32) e->dtype = dt;
-        if (e->out_dtype == PP_DTYPE_F32) e->out_dtype = dt;
-        if (nhwc && e->rank == 4) { /* broadcast strides walk (N, H, W, C) */
-            int perm[4] = {0, 2, 3, 1};
-            int64_t d[4], st[3][4];
-            for (int j = 0; j < 4; j++) {
-                d[j] = e->dims[perm[j]];
-                for (int k = 0; k < 3; k++) st[k][j] = e->strides[k][perm[j]];
-            }
-            memcpy(e->dims, d, sizeof d);
-            for (int k = 0; k < 3; k++) memcpy(e->strides[k], st[k], sizeof st[k]);
-        }
-        break;
-    }
-    }
 }
 
 static uint16_t to16(pp_dtype t, float v) { return t == PP_DTYPE_F16 ? pp_f32_to_f16(v) : pp_f32_to_bf16(v); }
@@ -448,9 +409,25 @@ static void run_case_env(const tcase *c, run_mode mode) {
     int failed = 0;
     char msg[1024] = "";
     pp_code rc = PP_OK;
-    if (c->fmt) apply_format(c->op, &p, c->fmt, c->nhwc, &in[0]);
     /* which tensors the GPU sees in the 16-bit format (their values rounded for the CPU too) */
-    int conv_in[MAX_IN] = {0}, conv_out[PP_MAX_IO] = {0};
+    int conv_in[MAX_IN] = {0}, conv_out[PP_MAX_IO] = {0}, nhwc_in[MAX_IN] = {0}, nhwc_out[PP_MAX_IO] = {0};
+    pp_op_params pg = p; /* the GPU's params: described on the formatted shapes, as the planner does */
+    if (c->fmt) {
+        pp_shape fin[MAX_IN], fout[PP_MAX_IO];
+        memcpy(fin, in, sizeof fin);
+        for (int i = 0; i < c->n_in; i++) {
+            if (c->in[i].absent || c->in[i].dtype != PP_DTYPE_F32 || !fmt_converts(c->op, i)) continue;
+            fin[i].dtype = c->fmt;
+            nhwc_in[i] = c->nhwc && fin[i].rank == 4;
+            if (nhwc_in[i]) fin[i].layout = PP_LAYOUT_NHWC;
+        }
+        if (pp_op_describe(&node, fin, fout, &pg, NULL, NULL, &err) != PP_OK) {
+            report(c, "FAIL", "describe in %s%s: %s", pp_dtype_name(c->fmt), c->nhwc ? " nhwc" : "", err.msg);
+            n_fail++;
+            return;
+        }
+        for (int i = 0; i < c->n_out; i++) nhwc_out[i] = fout[i].layout == PP_LAYOUT_NHWC;
+    }
     size_t dev_in[MAX_IN] = {0}, dev_out[PP_MAX_IO] = {0};
     for (int i = 0; i < c->n_in; i++) {
         if (c->in[i].absent) continue;
@@ -495,7 +472,7 @@ static void run_case_env(const tcase *c, run_mode mode) {
         uint16_t *tmp = NULL;
         if (conv_in[i]) {
             tmp = malloc(dev_in[i] ? dev_in[i] : 2);
-            to_fmt(h_in[i], tmp, c->in[i].rank, c->in[i].dims, c->fmt, c->nhwc);
+            to_fmt(h_in[i], tmp, c->in[i].rank, c->in[i].dims, c->fmt, nhwc_in[i]);
             src = tmp;
         }
         if (!(rc = gpu->ops->alloc(gpu, dev_in[i], &d_in[i], &err)))
@@ -512,7 +489,7 @@ static void run_case_env(const tcase *c, run_mode mode) {
         L.out[i] = d_out[i];
     }
     L.node = &node;
-    L.params = p;
+    L.params = pg;
     L.weights = c->weights;
     /* as the executor does: a first prepare sizes the workspace, the second
      * (on the final buffers) may time candidates in it */
@@ -563,7 +540,7 @@ static void run_case_env(const tcase *c, run_mode mode) {
         /* back to f32 in logical order, the guard bytes moved to the end */
         uint16_t *tmp = malloc(dev_out[i] + GUARD);
         memcpy(tmp, h_got[i], dev_out[i] + GUARD);
-        from_fmt(tmp, h_got[i], out[i].rank, out[i].dims, c->fmt, c->nhwc);
+        from_fmt(tmp, h_got[i], out[i].rank, out[i].dims, c->fmt, nhwc_out[i]);
         memcpy((char *)h_got[i] + out_bytes[i], (char *)tmp + dev_out[i], GUARD);
         free(tmp);
     }
@@ -1210,7 +1187,7 @@ static void format_cases(void) {
              .env = "MOCK_CUDNN_NO_GRAPH=1", .path = FPATH("cudnn legacy %s nhwc"));
         CASE(.name = FNAME("conv, GetWorkspaceSize refuses: next algorithm"), .op = PP_OP_CONV, .n_in = 3, .n_out = 1,
              .weights = 6,
-             .in = {F32(4, I64(2), I64(8), I64(6), I64(6)), F32(4, I64(8), I64(8), I64(3), I64(3)), F32(1, I64(8))},
+             .in = {F32(4, I64(1), I64(8), I64(7), I64(7)), F32(4, I64(8), I64(8), I64(3), I64(3)), F32(1, I64(8))},
              .n_attr = 1, .attr = {pads1}, .atol = at * 9, .rtol = rt, .min_diff = md, .fmt = dt, .nhwc = 1,
              .env = "MOCK_CUDNN_NO_GRAPH=1,MOCK_CUDNN_WS_FAIL=1", .path = FPATH("algo 0"));
         CASE(.name = FNAME("conv, no 16-bit algorithm: f32 cuDNN"), .op = PP_OP_CONV, .n_in = 4, .n_out = 1,
@@ -1244,6 +1221,56 @@ static void format_cases(void) {
              .n_out = 1, .in = {F32(4, I64(2), I64(1), I64(3), I64(4)), F32(4, I64(1), I64(5), I64(4), I64(6))},
              .atol = at * 2, .rtol = rt, .min_diff = md, .fmt = dt, .env = "MOCK_LT_NO_ALGO=1",
              .path = FPATH("gemm kernel"));
+        /* the other kernels in 16 bits: element-wise (8-wide where they can), pooling and
+         * batch norm NHWC, softmax, LayerNorm (f32 scale and bias), attention */
+        CASE(.name = FNAME("silu (2,16,5,7)"), .op = PP_OP_SILU, .n_in = 1, .n_out = 1,
+             .in = {F32(4, I64(2), I64(16), I64(5), I64(7))}, .atol = at, .rtol = rt, .min_diff = md, .fmt = dt,
+             .nhwc = 1);
+        CASE(.name = FNAME("relu (3,37), odd count"), .op = PP_OP_RELU, .n_in = 1, .n_out = 1,
+             .in = {F32(2, I64(3), I64(37))}, .atol = at, .rtol = rt, .fmt = dt);
+        CASE(.name = FNAME("add (2,16,5,7)+(2,16,5,7)"), .op = PP_OP_ADD, .n_in = 2, .n_out = 1,
+             .in = {F32(4, I64(2), I64(16), I64(5), I64(7)), F32(4, I64(2), I64(16), I64(5), I64(7))}, .atol = at,
+             .rtol = rt, .min_diff = md, .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("mul (2,16,5,7)*(2,16,1,1), squeeze-excitation"), .op = PP_OP_MUL, .n_in = 2, .n_out = 1,
+             .in = {F32(4, I64(2), I64(16), I64(5), I64(7)), F32(4, I64(2), I64(16), I64(1), I64(1))}, .atol = at,
+             .rtol = rt, .min_diff = md, .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("sub (2,3,4,5)-(3,1,1), plain operand"), .op = PP_OP_SUB, .n_in = 2, .n_out = 1,
+             .in = {F32(4, I64(2), I64(3), I64(4), I64(5)), F32(3, I64(3), I64(1), I64(1))}, .atol = at, .rtol = rt,
+             .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("less (4,9) gives bool"), .op = PP_OP_LESS, .n_in = 2, .n_out = 1,
+             .in = {F32(2, I64(4), I64(9)), F32(2, I64(4), I64(9))}, .fmt = dt);
+        CASE(.name = FNAME("maxpool 3x3 s2 p1 (2,16,9,9)"), .op = PP_OP_MAXPOOL, .n_in = 1, .n_out = 1,
+             .in = {F32(4, I64(2), I64(16), I64(9), I64(9))}, .n_attr = 3,
+             .attr = {A_INTS("kernel_shape", 2, I64(3), I64(3)), A_INTS("strides", 2, I64(2), I64(2)), pads1},
+             .atol = at, .rtol = rt, .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("avgpool 2x2 s2 (1,8,6,6)"), .op = PP_OP_AVGPOOL, .n_in = 1, .n_out = 1,
+             .in = {F32(4, I64(1), I64(8), I64(6), I64(6))}, .n_attr = 2,
+             .attr = {A_INTS("kernel_shape", 2, I64(2), I64(2)), A_INTS("strides", 2, I64(2), I64(2))}, .atol = at,
+             .rtol = rt, .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("global avgpool (2,24,9,9)"), .op = PP_OP_GLOBAL_AVGPOOL, .n_in = 1, .n_out = 1,
+             .in = {F32(4, I64(2), I64(24), I64(9), I64(9))}, .atol = at, .rtol = rt, .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("global maxpool (2,8,3,5)"), .op = PP_OP_GLOBAL_MAXPOOL, .n_in = 1, .n_out = 1,
+             .in = {F32(4, I64(2), I64(8), I64(3), I64(5))}, .atol = at, .rtol = rt, .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("batchnorm (2,16,5,5), f32 statistics"), .op = PP_OP_BATCHNORM, .n_in = 5, .n_out = 1,
+             .in = {F32(4, I64(2), I64(16), I64(5), I64(5)), F32(1, I64(16)), F32(1, I64(16)), F32(1, I64(16)),
+                    with_gen(F32(1, I64(16)), G_POS, 0)},
+             .atol = at * 4, .rtol = rt, .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("softmax (4,37)"), .op = PP_OP_SOFTMAX, .n_in = 1, .n_out = 1,
+             .in = {F32(2, I64(4), I64(37))}, .atol = at * 0.1f, .rtol = rt, .fmt = dt);
+        CASE(.name = FNAME("log_softmax axis 1 (2,5,7)"), .op = PP_OP_LOG_SOFTMAX, .n_in = 1, .n_out = 1,
+             .in = {F32(3, I64(2), I64(5), I64(7))}, .n_attr = 1, .attr = {A_INT("axis", 1)}, .atol = at, .rtol = rt,
+             .fmt = dt);
+        CASE(.name = FNAME("layernorm (6,96), f32 scale and bias"), .op = PP_OP_LAYERNORM, .n_in = 3, .n_out = 1,
+             .in = {F32(2, I64(6), I64(96)), F32(1, I64(96)), F32(1, I64(96))}, .atol = at * 4, .rtol = rt, .fmt = dt);
+        CASE(.name = FNAME("attention (2,3,7,16)"), .op = PP_OP_ATTENTION, .n_in = 3, .n_out = 1,
+             .in = {F32(4, I64(2), I64(3), I64(7), I64(16)), F32(4, I64(2), I64(3), I64(9), I64(16)),
+                    F32(4, I64(2), I64(3), I64(9), I64(8))},
+             .atol = at, .rtol = rt, .min_diff = md, .fmt = dt);
+        CASE(.name = FNAME("attention causal, 600 keys (1,2,5,600,64): tiled"), .op = PP_OP_ATTENTION, .n_in = 3,
+             .n_out = 1,
+             .in = {F32(4, I64(1), I64(2), I64(5), I64(64)), F32(4, I64(1), I64(2), I64(600), I64(64)),
+                    F32(4, I64(1), I64(2), I64(600), I64(64))},
+             .n_attr = 1, .attr = {A_INT("causal", 1)}, .atol = at, .rtol = rt, .min_diff = md, .fmt = dt);
         if (gpu->ops->capture_begin)
             run_graph(&(tcase){.name = FNAME("graph: conv 3x3 +b +relu, fused"),
                                .op = PP_OP_CONV,

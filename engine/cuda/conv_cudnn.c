@@ -518,14 +518,14 @@ static void choose(pp_cuda_ctx *c, const pp_launch *l, conv_fmt t, conv_choice *
         }
     }
     if (!l->ws && ch->n > 1) return; /* sizing: every candidate stays, timed next time */
-    if (ch->n > 1 && can_time(l)) ch->timed = time_choice(c, l, t, ch);
+    if (ch->n > 1 && can_time(l) && pp_cuda_tuning_on()) ch->timed = time_choice(c, l, t, ch);
     if (ch->n > 1) { /* no timing possible: the heuristic's first */
         for (int i = 1; i < ch->n; i++) cand_free(&ch->cand[i]);
         ch->n = 1;
     }
     ch->chosen = 1;
     if (ch->timed) c->tuned++;
-    if (only_impl()) return;
+    if (only_impl() || !pp_cuda_tuning_on()) return; /* only timed choices are kept */
     char value[256];
     choice_text(ch, value, sizeof value);
     pp_tune_cache_put(c->cache, ch->key, value);

@@ -80,6 +80,9 @@ typedef struct pp_cuda_state {
 /* FP16/BF16 precision: the 16-bit type GEMM/MATMUL/CONV compute in (PP_DTYPE_F16 or
  * PP_DTYPE_BF16), PP_DTYPE_INVALID in the f32 modes. */
 pp_dtype pp_cuda_half_dtype(const pp_cuda_ctx *c);
+/* 0 when PP_CUDA_TUNE=0: candidates are not timed, the heuristic's first is
+ * taken (a faster build; the choice is not cached). */
+int pp_cuda_tuning_on(void);
 /* Times run(arg) on c->tune: one untimed run, then the median of three, in ms;
  * a negative value when a run failed (the error cleared). */
 float pp_cuda_time(pp_cuda_ctx *c, int (*run)(void *arg), void *arg);

@@ -466,7 +466,7 @@ pp_code pp_lt_prepare(pp_backend *b, pp_launch *l, pp_lt_plan **out, size_t *ws_
         int n = lt_algorithms(b, l, p, budget, res, err, &rc);
         if (rc) goto fail;
         int best = 0;
-        if (n > 1 && lt_can_time(l)) {
+        if (n > 1 && lt_can_time(l) && pp_cuda_tuning_on()) {
             float best_ms = -1.f;
             for (int i = 0; i < n; i++) {
                 lt_time_arg a = {b, l, p, &res[i]};
@@ -483,7 +483,7 @@ pp_code pp_lt_prepare(pp_backend *b, pp_launch *l, pp_lt_plan **out, size_t *ws_
             p->ws = res[best].workspaceSize;
         }
         if (p->timed) c->tuned++;
-        if (l->ws || n <= 1) {
+        if ((l->ws || n <= 1) && pp_cuda_tuning_on()) {
             lt_value(p, value, sizeof value);
             pp_tune_cache_put(c->cache, key, value);
         }

@@ -28,6 +28,11 @@ static int cmp_float(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+int pp_cuda_tuning_on(void) {
+    const char *v = getenv("PP_CUDA_TUNE");
+    return !v || strcmp(v, "0") != 0;
+}
+
 float pp_cuda_time(pp_cuda_ctx *c, int (*run)(void *arg), void *arg) {
     float ms[3];
     /* the first run pays for lazy loading and runtime compilation */

@@ -6,7 +6,7 @@
  * q, k, v and y are f32 or 16-bit (the params' dtype); scores, the softmax's
  * statistics and the sums are f32.
  *
- * The tiled kernel (D ≤ 128, DV ≤ 256): a block of 8 warps takes 8 query rows
+ * The tiled kernel (D, DV ≤ 128): a block of 8 warps takes 8 query rows
  * of one (batch, head) and walks the keys in tiles of 32, each tile of K and V
  * loaded once into shared memory for all 8 rows; a warp scores its row against
  * the tile (lane j: key j), keeps the running max and sum of the online softmax
@@ -18,7 +18,7 @@
  * scores in shared memory or the workspace. */
 #include "common.cuh"
 
-enum { FA_ROWS = 8, FA_KT = 32, FA_D = 128, FA_DV = 256 };
+enum { FA_ROWS = 8, FA_KT = 32, FA_D = 128, FA_DV = 128 };
 
 __global__ void k_flash(pp_attention_params p, pp_dtype t, const void *__restrict__ q, const void *__restrict__ k,
                         const void *__restrict__ v, const void *__restrict__ mask, void *__restrict__ y,
@@ -26,9 +26,11 @@ __global__ void k_flash(pp_attention_params p, pp_dtype t, const void *__restric
     extern __shared__ float smem[];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int64_t d = p.d, dv = p.dv, tk = p.tk;
-    float *ks = smem;            /* (FA_KT, D) */
-    float *vs = ks + FA_KT * d;  /* (FA_KT, DV) */
-    float *qs = vs + FA_KT * dv; /* (FA_ROWS, D) */
+    float *ks = smem;             /* (FA_KT, D) */
+    float *vs = ks + FA_KT * d;   /* (FA_KT, DV) */
+    float *qs = vs + FA_KT * dv;  /* (FA_ROWS, D) */
+    float *ps = qs + FA_ROWS * d; /* (FA_ROWS, FA_KT): each warp's probabilities for the tile */
+    const int nr = (int)((dv + 31) / 32);
     const int64_t tiles_per_bh = (p.tq + FA_ROWS - 1) / FA_ROWS;
     for (int64_t tile = blockIdx.x; tile < row_tiles; tile += gridDim.x) {
         const int64_t bh = tile / tiles_per_bh, i = tile % tiles_per_bh * FA_ROWS + warp;
@@ -72,23 +74,25 @@ __global__ void k_flash(pp_attention_params p, pp_dtype t, const void *__restric
             const float alpha = m == -INFINITY ? 0.f : expf(m - m_new);
             l = l * alpha + pp_warp_sum(pj);
             m = m_new;
+            ps[warp * FA_KT + lane] = pj;
+            __syncwarp();
 #pragma unroll
             for (int r = 0; r < FA_DV / 32; r++) {
+                if (r >= nr) break;
                 const int64_t e = lane + 32 * r;
                 float o = acc[r] * alpha;
-                for (int jj = 0; jj < FA_KT; jj++) {
-                    const float w = __shfl_sync(0xffffffffu, pj, jj);
-                    if (e < dv) o += w * vs[jj * dv + e];
-                }
+                if (e < dv)
+                    for (int jj = 0; jj < FA_KT; jj++) o += ps[warp * FA_KT + jj] * vs[jj * dv + e];
                 acc[r] = o;
             }
+            __syncwarp(); /* ps is rewritten by the next tile */
         }
         if (!live) continue;
         const float inv = l > 0.f ? 1.f / l : 0.f; /* every key hidden: zeros */
 #pragma unroll
         for (int r = 0; r < FA_DV / 32; r++) {
             const int64_t e = lane + 32 * r;
-            if (e < dv) pp_store_float(t, y, qrow * dv + e, acc[r] * inv);
+            if (r < nr && e < dv) pp_store_float(t, y, qrow * dv + e, acc[r] * inv);
         }
     }
 }
@@ -180,7 +184,7 @@ extern "C" cudaError_t pp_cuda_attention(const pp_op_params *pp, const void *con
     if (!mask) pm.mask_dtype = PP_DTYPE_INVALID;
     if (flash_ok(p)) {
         int64_t tiles = p->b * p->h * ((p->tq + FA_ROWS - 1) / FA_ROWS);
-        size_t smem = (size_t)(FA_KT * (p->d + p->dv) + FA_ROWS * p->d) * sizeof(float);
+        size_t smem = (size_t)(FA_KT * (p->d + p->dv) + FA_ROWS * (p->d + FA_KT)) * sizeof(float);
         unsigned blocks = (unsigned)(tiles > (1 << 20) ? (1 << 20) : tiles);
         k_flash<<<blocks, FA_ROWS * 32, smem, x->stream>>>(pm, t, in[0], in[1], in[2], mask, out[0], tiles);
         return cudaGetLastError();

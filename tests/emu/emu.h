@@ -36,6 +36,8 @@ template <typename T> static inline T __shfl_xor_sync(unsigned, T v, int o) {
     return r;
 }
 
+static inline void __syncwarp(unsigned = 0xffffffffu) { (*pp_emu.warp_bars)[threadIdx.x / 32]->arrive_and_wait(); }
+
 // lane src's value, for every lane of the warp
 template <typename T> static inline T __shfl_sync(unsigned, T v, int src) {
     static_assert(sizeof(T) <= sizeof(double), "");
