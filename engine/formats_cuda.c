@@ -7,7 +7,7 @@
  *
  * fp16 and bf16: activations stay 16-bit from the first node to the last, so a
  * CNN converts at its input and its output only:
- *   - convolutions, batch norm, pooling: 16-bit NHWC (a convolution's filter
+ *   - convolutions, batch norm, pooling, resize: 16-bit NHWC (a convolution's filter
  *     KRSC and its bias 16-bit, converted once at plan time; batch norm's
  *     statistics as stored);
  *   - element-wise ops: 16-bit in the layout their operands arrive in (a rank-4
@@ -17,9 +17,10 @@
  *     stored): 16-bit plain;
  *   - data movement (reshape, transpose, concat, slice, gather, ...): plain, in
  *     whatever dtype arrives (16-bit stays 16-bit; a gathered table or a
- *     concatenated weight follows the activations);
- *   - everything else: f32 plain, as its kernels take (a reduction, a resize,
- *     a cumulative sum), with conversions around it.
+ *     concatenated weight follows the activations); a concat of rank-4 tensors
+ *     of which one is NHWC stays NHWC (DenseNet's feature maps);
+ *   - everything else: f32 plain, as its kernels take (a reduction, a
+ *     cumulative sum), with conversions around it.
  * Statistics, reductions and accumulations stay f32 inside the kernels. */
 #include "formats.h"
 
@@ -52,6 +53,7 @@ static int is_data_movement(pp_op op) {
     case PP_OP_DEPTH_TO_SPACE:
     case PP_OP_SPACE_TO_DEPTH:
     case PP_OP_GATHER_ELEMENTS:
+    case PP_OP_PAD:
     case PP_OP_TRILU: return 1;
     default: return 0;
     }
@@ -75,7 +77,7 @@ void pp_format_policy_cuda(const pp_format_caps *caps, const pp_node *node, cons
         return;
     }
     if (op == PP_OP_BATCHNORM || op == PP_OP_MAXPOOL || op == PP_OP_AVGPOOL || op == PP_OP_GLOBAL_AVGPOOL ||
-        op == PP_OP_GLOBAL_MAXPOOL) {
+        op == PP_OP_GLOBAL_MAXPOOL || op == PP_OP_RESIZE) {
         if (is_float(have[0].dtype)) {
             want[0].dtype = hd;
             want[0].layout = have[0].rank == 4 ? PP_LAYOUT_NHWC : PP_LAYOUT_PLAIN;
@@ -108,6 +110,14 @@ void pp_format_policy_cuda(const pp_format_caps *caps, const pp_node *node, cons
             if (is_float(have[i].dtype) && op != PP_OP_CAST) want[i].dtype = any16 ? hd : have[i].dtype;
         }
         if (op == PP_OP_GATHER && is_float(have[0].dtype)) want[0].dtype = hd; /* an embedding table */
+        /* a concat of NHWC feature maps (DenseNet) stays NHWC */
+        int nhwc = op == PP_OP_CONCAT;
+        for (int i = 0; i < node->n_in && nhwc; i++) nhwc = have[i].rank == 4;
+        if (nhwc) {
+            int any = 0;
+            for (int i = 0; i < node->n_in; i++) any |= have[i].layout == PP_LAYOUT_NHWC;
+            for (int i = 0; i < node->n_in && any; i++) want[i].layout = PP_LAYOUT_NHWC;
+        }
         return;
     }
     want_all(node, have, want, PP_DTYPE_F32, 0); /* the f32 kernels */

@@ -500,6 +500,19 @@ pp_code pp_describe_concat(const pp_describe_ctx *ctx, const pp_shape *in, int n
     c->inner = prod(in[0].dims, axis + 1, r);
     set_shape(&out[0], in[0].dtype, r, in[0].dims);
     out[0].dims[axis] = total;
+    if (in[0].layout == PP_LAYOUT_NHWC) {
+        /* NHWC inputs (docs/planner.md): the same copy over the stored order
+         * (N, H, W, C), where logical axis 1 is the innermost */
+        static const int pos[4] = {0, 3, 1, 2};
+        const int64_t *d = in[0].dims;
+        int64_t phys[4] = {d[0], d[2], d[3], d[1]};
+        for (int i = 0; i < n_in; i++)
+            if (in[i].layout != PP_LAYOUT_NHWC || in[i].rank != 4)
+                return pp_error_set(err, PP_ERR_SHAPE, "input %d is not NHWC like input 0", i);
+        c->outer = prod(phys, 0, pos[axis]);
+        c->inner = prod(phys, pos[axis] + 1, 4);
+        out[0].layout = PP_LAYOUT_NHWC;
+    }
     cost_io(cost, in, n_in, out, 1, 0);
     return PP_OK;
 }
@@ -813,8 +826,8 @@ pp_code pp_describe_resize(const pp_describe_ctx *ctx, const pp_shape *in, int n
     const pp_node *n = ctx->node;
     TRY(need_input(in, 0, err));
     const int r = in[0].rank;
-    if (in[0].dtype != PP_DTYPE_F32)
-        return pp_error_set(err, PP_ERR_UNSUPPORTED, "input 0 has dtype %s; resize takes f32",
+    if (!is_float_dtype(in[0].dtype))
+        return pp_error_set(err, PP_ERR_UNSUPPORTED, "input 0 has dtype %s; resize takes f32, f16 or bf16",
                             pp_dtype_name(in[0].dtype));
     if (r < 2)
         return pp_error_set(err, PP_ERR_SHAPE, "input 0 %s has rank %d; resize needs rank >= 2", SHAPE_STR(&in[0]), r);
@@ -909,7 +922,13 @@ pp_code pp_describe_resize(const pp_describe_ctx *ctx, const pp_shape *in, int n
     rp->ow = dims[r - 1];
     rp->scale_h = (float)scale[r - 2];
     rp->scale_w = (float)scale[r - 1];
-    set_shape(&out[0], PP_DTYPE_F32, r, dims);
+    rp->fmt = (pp_format){in[0].dtype, in[0].layout, 0};
+    set_shape(&out[0], in[0].dtype, r, dims);
+    if (in[0].layout == PP_LAYOUT_NHWC) { /* rank 4: (N, H, W, C) stored, C innermost */
+        rp->outer = in[0].dims[0];
+        rp->c = in[0].dims[1];
+        out[0].layout = PP_LAYOUT_NHWC;
+    }
     cost_io(cost, in, 1, out, 1, (double)pp_shape_numel(&out[0]) * (rp->mode ? 6.0 : 0.0));
     return PP_OK;
 }

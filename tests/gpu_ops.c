@@ -1251,6 +1251,17 @@ static void format_cases(void) {
              .in = {F32(4, I64(2), I64(24), I64(9), I64(9))}, .atol = at, .rtol = rt, .fmt = dt, .nhwc = 1);
         CASE(.name = FNAME("global maxpool (2,8,3,5)"), .op = PP_OP_GLOBAL_MAXPOOL, .n_in = 1, .n_out = 1,
              .in = {F32(4, I64(2), I64(8), I64(3), I64(5))}, .atol = at, .rtol = rt, .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("resize linear (2,8,4,6)->(7,9)"), .op = PP_OP_RESIZE, .n_in = 1, .n_out = 1,
+             .in = {F32(4, I64(2), I64(8), I64(4), I64(6))}, .n_attr = 2,
+             .attr = {A_INTS("sizes", 4, I64(2), I64(8), I64(7), I64(9)), A_STR("mode", "linear")}, .atol = at,
+             .rtol = rt, .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("resize nearest x2 (1,16,3,5)"), .op = PP_OP_RESIZE, .n_in = 1, .n_out = 1,
+             .in = {F32(4, I64(1), I64(16), I64(3), I64(5))}, .n_attr = 2,
+             .attr = {A_FLOATS("scales", 4, 1.0, 1.0, 2.0, 2.0), A_STR("mode", "nearest")}, .atol = at, .rtol = rt,
+             .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("concat channels (2,8,3,5)+(2,16,3,5)"), .op = PP_OP_CONCAT, .n_in = 2, .n_out = 1,
+             .in = {F32(4, I64(2), I64(8), I64(3), I64(5)), F32(4, I64(2), I64(16), I64(3), I64(5))}, .n_attr = 1,
+             .attr = {A_INT("axis", 1)}, .atol = at, .rtol = rt, .fmt = dt, .nhwc = 1);
         CASE(.name = FNAME("batchnorm (2,16,5,5), f32 statistics"), .op = PP_OP_BATCHNORM, .n_in = 5, .n_out = 1,
              .in = {F32(4, I64(2), I64(16), I64(5), I64(5)), F32(1, I64(16)), F32(1, I64(16)), F32(1, I64(16)),
                     with_gen(F32(1, I64(16)), G_POS, 0)},

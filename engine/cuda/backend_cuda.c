@@ -400,10 +400,8 @@ static int cuda_supports(pp_backend *b, const pp_node *node, const pp_shape *in)
     case PP_OP_SOFTMAX:
     case PP_OP_LOG_SOFTMAX:
     case PP_OP_LAYERNORM:
-        if (!is_float(&in[0])) return 0;
-        break;
     case PP_OP_RESIZE:
-        if (in[0].dtype != PP_DTYPE_F32) return 0;
+        if (!is_float(&in[0])) return 0;
         break;
     case PP_OP_ATTENTION:
         if (!is_float(&in[0]) || !is_float(&in[1]) || !is_float(&in[2])) return 0;
