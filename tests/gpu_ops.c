@@ -1162,11 +1162,25 @@ static void format_cases(void) {
              .weights = 6,
              .in = {F32(4, I64(1), I64(8), I64(6), I64(6)), F32(4, I64(12), I64(8), I64(3), I64(3)), F32(1, I64(12))},
              .n_attr = 2, .attr = {pads1, A_INT("activation", PP_ACT_SILU)}, .atol = at * 9, .rtol = rt, .min_diff = md,
-             .fmt = dt, .nhwc = 1, .path = FPATH("cudnn graph conv %s nhwc"));
-        CASE(.name = FNAME("conv +b +hardswish, bias fused"), .op = PP_OP_CONV, .n_in = 3, .n_out = 1, .weights = 6,
+             .fmt = dt, .nhwc = 1, .env = "PP_CUDA_SMALL_CONV=0", .path = FPATH("cudnn graph conv %s nhwc"));
+        /* hardswish and hardsigmoid: pointwise chains with by-value scalars,
+         * hardswish's a DAG (its MUL reads the value it started from) */
+        CASE(.name = FNAME("conv +b +hardswish, fused"), .op = PP_OP_CONV, .n_in = 3, .n_out = 1, .weights = 6,
              .in = {F32(4, I64(2), I64(8), I64(5), I64(5)), F32(4, I64(8), I64(8), I64(1), I64(1)), F32(1, I64(8))},
              .n_attr = 1, .attr = {A_INT("activation", PP_ACT_HARDSWISH)}, .atol = at * 3, .rtol = rt, .min_diff = md,
              .fmt = dt, .nhwc = 1, .path = FPATH("cudnn graph conv+epilogue %s nhwc"));
+        CASE(.name = FNAME("conv 3x3 +b +res +hardswish, fused"), .op = PP_OP_CONV, .n_in = 4, .n_out = 1, .weights = 6,
+             .in = {F32(4, I64(1), I64(8), I64(6), I64(5)), F32(4, I64(16), I64(8), I64(3), I64(3)), F32(1, I64(16)),
+                    F32(4, I64(1), I64(16), I64(6), I64(5))},
+             .n_attr = 2, .attr = {pads1, A_INT("activation", PP_ACT_HARDSWISH)}, .atol = at * 12, .rtol = rt,
+             .min_diff = md, .fmt = dt, .nhwc = 1, .path = FPATH("cudnn graph conv+epilogue %s nhwc"));
+        CASE(.name = FNAME("conv 1x1 +b +hardsigmoid(0.2, 0.5), fused"), .op = PP_OP_CONV, .n_in = 3, .n_out = 1,
+             .weights = 6,
+             .in = {F32(4, I64(2), I64(16), I64(1), I64(1)), F32(4, I64(8), I64(16), I64(1), I64(1)), F32(1, I64(8))},
+             .n_attr = 3,
+             .attr = {A_INT("activation", PP_ACT_HARDSIGMOID), A_FLOAT("act_alpha", 0.2), A_FLOAT("act_beta", 0.5)},
+             .atol = at * 3, .rtol = rt, .min_diff = md, .fmt = dt, .nhwc = 1,
+             .path = FPATH("cudnn graph conv+epilogue %s nhwc"));
         CASE(.name = FNAME("depthwise 3x3 s2 +b +relu6 (kernel)"), .op = PP_OP_CONV, .n_in = 3, .n_out = 1,
              .weights = 6,
              .in = {F32(4, I64(2), I64(16), I64(9), I64(9)), F32(4, I64(16), I64(1), I64(3), I64(3)), F32(1, I64(16))},
@@ -1184,18 +1198,18 @@ static void format_cases(void) {
         CASE(.name = FNAME("conv, no graph engine: legacy"), .op = PP_OP_CONV, .n_in = 3, .n_out = 1, .weights = 6,
              .in = {F32(4, I64(2), I64(8), I64(6), I64(6)), F32(4, I64(8), I64(8), I64(3), I64(3)), F32(1, I64(8))},
              .n_attr = 1, .attr = {pads1}, .atol = at * 9, .rtol = rt, .min_diff = md, .fmt = dt, .nhwc = 1,
-             .env = "MOCK_CUDNN_NO_GRAPH=1", .path = FPATH("cudnn legacy %s nhwc"));
+             .env = "MOCK_CUDNN_NO_GRAPH=1,PP_CUDA_SMALL_CONV=0", .path = FPATH("cudnn legacy %s nhwc"));
         CASE(.name = FNAME("conv, GetWorkspaceSize refuses: next algorithm"), .op = PP_OP_CONV, .n_in = 3, .n_out = 1,
              .weights = 6,
              .in = {F32(4, I64(1), I64(8), I64(7), I64(7)), F32(4, I64(8), I64(8), I64(3), I64(3)), F32(1, I64(8))},
              .n_attr = 1, .attr = {pads1}, .atol = at * 9, .rtol = rt, .min_diff = md, .fmt = dt, .nhwc = 1,
-             .env = "MOCK_CUDNN_NO_GRAPH=1,MOCK_CUDNN_WS_FAIL=1", .path = FPATH("algo 0"));
+             .env = "MOCK_CUDNN_NO_GRAPH=1,MOCK_CUDNN_WS_FAIL=1,PP_CUDA_SMALL_CONV=0", .path = FPATH("algo 0"));
         CASE(.name = FNAME("conv, no 16-bit algorithm: f32 cuDNN"), .op = PP_OP_CONV, .n_in = 4, .n_out = 1,
              .weights = 6,
              .in = {F32(4, I64(2), I64(8), I64(6), I64(6)), F32(4, I64(8), I64(8), I64(3), I64(3)), F32(1, I64(8)),
                     F32(4, I64(2), I64(8), I64(6), I64(6))},
              .n_attr = 2, .attr = {pads1, A_INT("activation", PP_ACT_RELU)}, .atol = at * 9, .rtol = rt, .min_diff = md,
-             .fmt = dt, .nhwc = 1, .env = "MOCK_CUDNN_NO_HALF=1",
+             .fmt = dt, .nhwc = 1, .env = "MOCK_CUDNN_NO_HALF=1,PP_CUDA_SMALL_CONV=0",
              .path = FPATH("cudnn graph conv f32 nhwc (converted)"));
         CASE(.name = FNAME("gemm (7,96)x(40,96)^T +b +relu"), .op = PP_OP_GEMM, .n_in = 3, .n_out = 1, .weights = 6,
              .in = {F32(2, I64(7), I64(96)), F32(2, I64(40), I64(96)), F32(1, I64(40))}, .n_attr = 2,

@@ -287,7 +287,21 @@ static int allowed(const char *kind) {
 static void candidates(pp_cuda_ctx *c, const pp_launch *l, conv_fmt t, conv_fmt f, size_t budget, conv_choice *ch) {
     choice_clear(ch);
     ch->c = f;
-    for (int fused = has_epilogue(l); fused >= 0 && ch->n == 0 && allowed("graph"); fused--) {
+    /* In bf16 (8 significant bits) a library conv rounds its output before a
+     * separate epilogue kernel rounds it again; through a network that adds up
+     * (the MobileNet fixture: rel. L2 0.012 against 0.008 with one rounding).
+     * So where a kernel that rounds once can take the conv, only fused graphs
+     * compete with it: the depthwise kernel, and the direct kernel for a conv
+     * too small to matter (SE blocks' 1x1 convs on pooled vectors, a stem on a
+     * small input: at most 2^22 multiply-adds, PP_CUDA_SMALL_CONV). */
+    const pp_conv_params *cp = &l->params.conv;
+    int once = same_fmt(f, t) && pp_cuda_conv_depthwise_ok(cp) && allowed("depthwise");
+    double macs = (double)cp->n * cp->k * cp->oh * cp->ow * (cp->c / cp->group) * cp->kh * cp->kw;
+    const char *sm = getenv("PP_CUDA_SMALL_CONV"); /* the bound, for tests of the library paths */
+    double small_macs = sm && *sm ? atof(sm) : (double)(1 << 22);
+    int small = same_fmt(f, t) && !once && macs <= small_macs && allowed("direct");
+    int twice_ok = !((once || small) && f.dt == PP_DTYPE_BF16 && has_epilogue(l));
+    for (int fused = has_epilogue(l); fused >= !twice_ok && ch->n == 0 && allowed("graph"); fused--) {
         size_t conv = conversion_bytes(l, t, f, fused);
         if (conv > budget) continue;
         pp_dnn_conv spec;
@@ -307,11 +321,15 @@ static void candidates(pp_cuda_ctx *c, const pp_launch *l, conv_fmt t, conv_fmt 
         if (!got) pp_dnn_graph_free(&ch->graph);
     }
     size_t conv = conversion_bytes(l, t, f, 0);
-    if (ch->n == 0 && conv <= budget && allowed("legacy") && legacy_describe(c, &l->params.conv, f, ch))
+    if (ch->n == 0 && twice_ok && conv <= budget && allowed("legacy") && legacy_describe(c, &l->params.conv, f, ch))
         legacy_candidates(c, ch, f, budget - conv, ch->cand, &ch->n);
-    if (same_fmt(f, t) && pp_cuda_conv_depthwise_ok(&l->params.conv) && ch->n < MAX_CANDS && allowed("depthwise")) {
+    if (once && ch->n < MAX_CANDS) {
         memset(&ch->cand[ch->n], 0, sizeof ch->cand[0]);
         ch->cand[ch->n++].impl = IMPL_DEPTHWISE;
+    }
+    if (small && !twice_ok && ch->n < MAX_CANDS) {
+        memset(&ch->cand[ch->n], 0, sizeof ch->cand[0]);
+        ch->cand[ch->n++].impl = IMPL_DIRECT;
     }
 }
 
@@ -324,8 +342,13 @@ static int run_core(cudaStream_t s, cudnnHandle_t h, const pp_launch *l, const c
     *ce = cudaSuccess;
     switch (x->impl) {
     case IMPL_GRAPH: {
-        pp_dnn_ptrs dp = {q->x, q->w, x->fused && has_bias(l) ? q->bias : NULL, x->fused && has_res(l) ? q->res : NULL,
-                          q->y, q->ws};
+        pp_dnn_ptrs dp = {q->x,
+                          q->w,
+                          x->fused && has_bias(l) ? q->bias : NULL,
+                          x->fused && has_res(l) ? q->res : NULL,
+                          q->y,
+                          q->ws,
+                          x->fused && pp_dnn_act_fusable(l->params.conv.act) ? l->params.conv.act : (pp_act){0}};
         *ds = pp_dnn_execute(h, x->ex.plan, &dp);
         break;
     }
@@ -531,14 +554,19 @@ static void choose(pp_cuda_ctx *c, const pp_launch *l, conv_fmt t, conv_choice *
     pp_tune_cache_put(c->cache, ch->key, value);
 }
 
-static void describe_path(const pp_conv_plan *p, char *path, size_t n) {
+static void describe_path(const pp_conv_plan *p, pp_act act, char *path, size_t n) {
     const conv_cand *x = &p->run;
     char id[160] = "";
     if (x->impl == IMPL_GRAPH) pp_dnn_plan_id(x->ex.plan, id, sizeof id);
     if (x->impl == IMPL_LEGACY) snprintf(id, sizeof id, "algo %d math %d", (int)x->algo, (int)x->math);
+    /* a fused graph takes every activation pp_dnn_act_fusable names; others follow as a kernel */
+    int act_kernel = x->impl == IMPL_GRAPH && x->fused && !pp_dnn_act_fusable(act);
     snprintf(path, n, "%s %s%s%s%s%s, ws %.1f MiB%s", impl_names[x->impl],
-             x->impl == IMPL_GRAPH ? (x->fused ? "conv+epilogue " : "conv ") : "", fmt_name(p->c),
-             same_fmt(p->t, p->c) ? "" : " (converted)", id[0] ? ", " : "", id, (double)p->ws_total / (1 << 20),
+             x->impl == IMPL_GRAPH
+                 ? (x->fused ? (act_kernel ? "conv+bias, activation kernel, " : "conv+epilogue ") : "conv ")
+                 : "",
+             fmt_name(p->c), same_fmt(p->t, p->c) ? "" : " (converted)", id[0] ? ", " : "", id,
+             (double)p->ws_total / (1 << 20),
              p->ch->timed    ? ", timed"
              : p->ch->cached ? ", from the tuning cache"
                              : "");
@@ -579,7 +607,7 @@ pp_code pp_conv_prepare(pp_backend *b, pp_launch *l, pp_conv_plan **out, size_t 
     }
     p->run = ch->cand[0];
     place_conversions(l, p);
-    describe_path(p, path, path_size);
+    describe_path(p, cp->act, path, path_size);
     *ws_bytes = need;
     *out = p;
     return PP_OK;

@@ -22,7 +22,7 @@
 
 #include "dnn_graph.h"
 
-enum { UID_X = 1, UID_W, UID_B, UID_R, UID_Y, UID_V0 = 100 };
+enum { UID_X = 1, UID_W, UID_B, UID_R, UID_Y, UID_S0, UID_S1, UID_V0 = 100 };
 
 #define BE(call)                                                                                                       \
     do {                                                                                                               \
@@ -66,6 +66,38 @@ static cudnnStatus_t tensor(cudnnBackendDescriptor_t *out, int64_t uid, pp_dtype
 done:
     destroy(d);
     return st;
+}
+
+/* A by-value f32 scalar (given at execution from the host), broadcast over 4-d tensors. */
+static cudnnStatus_t scalar(cudnnBackendDescriptor_t *out, int64_t uid) {
+    cudnnStatus_t st = CUDNN_STATUS_SUCCESS;
+    cudnnBackendDescriptor_t d = NULL;
+    const int64_t ones[4] = {1, 1, 1, 1}, align = 4;
+    cudnnDataType_t dt = CUDNN_DATA_FLOAT;
+    bool byval = true, virt = false;
+    BE(cudnnBackendCreateDescriptor(CUDNN_BACKEND_TENSOR_DESCRIPTOR, &d));
+    BE(cudnnBackendSetAttribute(d, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &dt));
+    BE(cudnnBackendSetAttribute(d, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 4, ones));
+    BE(cudnnBackendSetAttribute(d, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, 4, ones));
+    BE(cudnnBackendSetAttribute(d, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid));
+    BE(cudnnBackendSetAttribute(d, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align));
+    BE(cudnnBackendSetAttribute(d, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1, &virt));
+    BE(cudnnBackendSetAttribute(d, CUDNN_ATTR_TENSOR_IS_BY_VALUE, CUDNN_TYPE_BOOLEAN, 1, &byval));
+    BE(cudnnBackendFinalize(d));
+    *out = d;
+    d = NULL;
+done:
+    destroy(d);
+    return st;
+}
+
+/* The scalars a composed activation reads (UID_S0, UID_S1); their count. */
+static int act_scalars(pp_act a, float s[2]) {
+    switch (a.kind) {
+    case PP_ACT_HARDSWISH: s[0] = 3.f, s[1] = 1.f / 6.f; return 2;    /* x * clip(x + 3, 0, 6) * (1/6) */
+    case PP_ACT_HARDSIGMOID: s[0] = a.alpha, s[1] = a.beta; return 2; /* clip(alpha * x + beta, 0, 1) */
+    default: return 0;
+    }
 }
 
 /* The pointwise operation y = mode(x [, b]) with its descriptor; act carries
@@ -112,7 +144,9 @@ int pp_dnn_act_fusable(pp_act a) {
     case PP_ACT_TANH:
     case PP_ACT_GELU:
     case PP_ACT_GELU_TANH:
-    case PP_ACT_SILU: return 1;
+    case PP_ACT_SILU:
+    case PP_ACT_HARDSWISH: /* composed: ADD, RELU with clips, MUL, MUL */
+    case PP_ACT_HARDSIGMOID: /* composed: MUL, ADD, RELU with clips */ return 1;
     default: return 0;
     }
 }
@@ -149,7 +183,7 @@ cudnnStatus_t pp_dnn_conv_graph(cudnnHandle_t h, const pp_dnn_conv *c, pp_dnn_gr
 
     const int64_t xd[4] = {p->n, p->c, p->h, p->w}, wd[4] = {p->k, p->c / p->group, p->kh, p->kw},
                   yd[4] = {p->n, p->k, p->oh, p->ow}, bd[4] = {1, p->k, 1, 1};
-    cudnnBackendDescriptor_t x, w, y, conv, op_conv, ops[4];
+    cudnnBackendDescriptor_t x, w, y, conv, op_conv, ops[12];
     int n_ops = 0;
     BE(tensor(slot(gr), UID_X, c->dtype, c->nhwc, xd, 0));
     x = gr->parts[gr->n_parts - 1];
@@ -198,19 +232,56 @@ cudnnStatus_t pp_dnn_conv_graph(cudnnHandle_t h, const pp_dnn_conv *c, pp_dnn_gr
         BE(cudnnBackendFinalize(op_conv));
         ops[n_ops++] = op_conv;
     }
-    /* each stage reads the previous one's output; the last writes Y */
-    cudnnBackendDescriptor_t prev = y;
+    /* the pointwise steps: + bias, + residual, the activation (hardswish and
+     * hardsigmoid composed of several, reading by-value scalars); each reads
+     * the previous step's output (and hardswish's MUL the value it started
+     * from); the last writes Y */
+    enum { OP_B = -1, OP_R = -2, OP_S0 = -3, OP_S1 = -4, OP_NONE = -5, OP_START = -6 };
+    typedef struct step {
+        cudnnPointwiseMode_t mode;
+        pp_act clip; /* RELU_FWD's clips (PP_ACT_CLIP) or the act itself */
+        int b;       /* the B operand: OP_*, or OP_START */
+    } step;
+    step steps[8];
+    int n_steps = 0;
+    const pp_act none = {0}, clip6 = {PP_ACT_CLIP, 0.f, 6.f}, clip1 = {PP_ACT_CLIP, 0.f, 1.f};
     for (int i = 0; i < stages; i++) {
-        int kind = kinds[i], last = i == stages - 1;
+        if (kinds[i] == 0) steps[n_steps++] = (step){CUDNN_POINTWISE_ADD, none, OP_B};
+        else if (kinds[i] == 1) steps[n_steps++] = (step){CUDNN_POINTWISE_ADD, none, OP_R};
+        else if (c->act.kind == PP_ACT_HARDSWISH) {
+            steps[n_steps++] = (step){CUDNN_POINTWISE_ADD, none, OP_S0};
+            steps[n_steps++] = (step){CUDNN_POINTWISE_RELU_FWD, clip6, OP_NONE};
+            steps[n_steps++] = (step){CUDNN_POINTWISE_MUL, none, OP_START};
+            steps[n_steps++] = (step){CUDNN_POINTWISE_MUL, none, OP_S1};
+        } else if (c->act.kind == PP_ACT_HARDSIGMOID) {
+            steps[n_steps++] = (step){CUDNN_POINTWISE_MUL, none, OP_S0};
+            steps[n_steps++] = (step){CUDNN_POINTWISE_ADD, none, OP_S1};
+            steps[n_steps++] = (step){CUDNN_POINTWISE_RELU_FWD, clip1, OP_NONE};
+        } else steps[n_steps++] = (step){act_mode(c->act), c->act, OP_NONE};
+    }
+    cudnnBackendDescriptor_t prev = y, start = y, sc[2] = {NULL, NULL};
+    for (int i = 0; i < n_steps; i++) {
+        const step *sp = &steps[i];
+        int last = i == n_steps - 1;
+        /* hardswish's MUL by its start: the value before the activation */
+        if (sp->mode == CUDNN_POINTWISE_ADD && sp->b == OP_S0) start = prev;
         cudnnBackendDescriptor_t other = NULL, next, pw = NULL, op = NULL;
-        if (kind != 2) {
-            BE(tensor(slot(gr), kind == 0 ? UID_B : UID_R, c->dtype, c->nhwc, kind == 0 ? bd : yd, 0));
+        if (sp->b == OP_B || sp->b == OP_R) {
+            BE(tensor(slot(gr), sp->b == OP_B ? UID_B : UID_R, c->dtype, c->nhwc, sp->b == OP_B ? bd : yd, 0));
             other = gr->parts[gr->n_parts - 1];
+        } else if (sp->b == OP_S0 || sp->b == OP_S1) {
+            int k = sp->b == OP_S0 ? 0 : 1;
+            if (!sc[k]) {
+                BE(scalar(slot(gr), k ? UID_S1 : UID_S0));
+                sc[k] = gr->parts[gr->n_parts - 1];
+            }
+            other = sc[k];
+        } else if (sp->b == OP_START) {
+            other = start;
         }
         BE(tensor(slot(gr), last ? UID_Y : UID_V0 + 1 + i, c->dtype, c->nhwc, yd, !last));
         next = gr->parts[gr->n_parts - 1];
-        st = pointwise(&op, &pw, kind == 2 ? act_mode(c->act) : CUDNN_POINTWISE_ADD, kind == 2 ? &c->act : NULL, prev,
-                       other, next);
+        st = pointwise(&op, &pw, sp->mode, &sp->clip, prev, other, next);
         cudnnBackendDescriptor_t *s1 = slot(gr), *s2 = slot(gr);
         if (s1) *s1 = pw;
         else destroy(pw);
@@ -408,12 +479,15 @@ done:
 cudnnStatus_t pp_dnn_execute(cudnnHandle_t h, cudnnBackendDescriptor_t plan, const pp_dnn_ptrs *ptrs) {
     cudnnStatus_t st = CUDNN_STATUS_SUCCESS;
     cudnnBackendDescriptor_t vp = NULL;
-    int64_t uids[5];
-    void *data[5];
+    int64_t uids[7];
+    void *data[7];
     int n = 0;
-    const int64_t ids[5] = {UID_X, UID_W, UID_B, UID_R, UID_Y};
-    void *const ps[5] = {(void *)ptrs->x, (void *)ptrs->w, (void *)ptrs->bias, (void *)ptrs->res, ptrs->y};
-    for (int i = 0; i < 5; i++)
+    float sv[2];
+    int ns = act_scalars(ptrs->act, sv);
+    const int64_t ids[7] = {UID_X, UID_W, UID_B, UID_R, UID_Y, UID_S0, UID_S1};
+    void *const ps[7] = {(void *)ptrs->x, (void *)ptrs->w,    (void *)ptrs->bias, (void *)ptrs->res,
+                         ptrs->y,         ns ? &sv[0] : NULL, ns ? &sv[1] : NULL};
+    for (int i = 0; i < 7; i++)
         if (ps[i]) uids[n] = ids[i], data[n++] = ps[i];
     BE(cudnnBackendCreateDescriptor(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR, &vp));
     BE(cudnnBackendSetAttribute(vp, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, n, uids));

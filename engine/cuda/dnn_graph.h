@@ -26,7 +26,7 @@ typedef struct pp_dnn_conv {
     pp_act act; /* PP_ACT_NONE: none in the graph */
 } pp_dnn_conv;
 
-#define PP_DNN_MAX_PARTS 24
+#define PP_DNN_MAX_PARTS 48
 typedef struct pp_dnn_graph {
     cudnnBackendDescriptor_t graph;
     cudnnBackendDescriptor_t parts[PP_DNN_MAX_PARTS]; /* tensors and operations it was made of */
@@ -57,10 +57,13 @@ int pp_dnn_plan_id(cudnnBackendDescriptor_t plan, char *buf, size_t size);
 /* The plan an id names, for graph g (which must describe the same operation). */
 cudnnStatus_t pp_dnn_plan_from_id(cudnnHandle_t h, const pp_dnn_graph *g, const char *id, pp_dnn_exec *e);
 
-/* Device pointers for one execution; bias / res NULL where the graph has none. */
+/* Device pointers for one execution; bias / res NULL where the graph has none;
+ * act: the graph's activation (PP_ACT_NONE when it has none), for the scalars
+ * hardswish and hardsigmoid read. */
 typedef struct pp_dnn_ptrs {
     const void *x, *w, *bias, *res;
     void *y, *ws;
+    pp_act act;
 } pp_dnn_ptrs;
 /* Runs the plan on the stream h is bound to (cudnnSetStream). */
 cudnnStatus_t pp_dnn_execute(cudnnHandle_t h, cudnnBackendDescriptor_t plan, const pp_dnn_ptrs *ptrs);

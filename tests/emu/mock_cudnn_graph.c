@@ -7,6 +7,10 @@
  * tensor's own strides (so NCHW and NHWC alike), then the pointwise chain in f32,
  * rounded once into Y's type.
  *
+ * Pointwise operations may form a DAG after the convolution (hardswish reads the
+ * convolution's value twice) and take by-value f32 scalars (CUDNN_ATTR_TENSOR_IS_BY_VALUE,
+ * a host pointer in the variant pack).
+ *
  * Engines (global index: what it takes, workspace):
  *   0  any convolution-only graph, f32 or 16-bit, either layout          0 bytes
  *   1  convolution-only graphs, NHWC; tensor cores                       4 KiB
@@ -121,7 +125,8 @@ static int expected_type(int name) {
     case CUDNN_ATTR_TENSOR_DATA_TYPE:
     case CUDNN_ATTR_POINTWISE_MATH_PREC:
     case CUDNN_ATTR_CONVOLUTION_COMP_TYPE: return CUDNN_TYPE_DATA_TYPE;
-    case CUDNN_ATTR_TENSOR_IS_VIRTUAL: return CUDNN_TYPE_BOOLEAN;
+    case CUDNN_ATTR_TENSOR_IS_VIRTUAL:
+    case CUDNN_ATTR_TENSOR_IS_BY_VALUE: return CUDNN_TYPE_BOOLEAN;
     case CUDNN_ATTR_POINTWISE_MODE: return CUDNN_TYPE_POINTWISE_MODE;
     case CUDNN_ATTR_CONVOLUTION_CONV_MODE: return CUDNN_TYPE_CONVOLUTION_MODE;
     case CUDNN_ATTR_ENGINEHEUR_MODE: return CUDNN_TYPE_HEUR_MODE;
@@ -193,7 +198,7 @@ cudnnStatus_t cudnnBackendSetAttribute(cudnnBackendDescriptor_t p, cudnnBackendA
 typedef struct mt { /* a tensor descriptor's facts */
     int64_t uid, rank, dims[8], strides[8], align;
     cudnnDataType_t type;
-    int virt;
+    int virt, byval; /* byval: a host scalar given in the variant pack */
 } mt;
 
 static mt tensor_of(const md *d) {
@@ -208,6 +213,7 @@ static mt tensor_of(const md *d) {
     t.align = i64(d, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, 0);
     t.type = (cudnnDataType_t)i64(d, CUDNN_ATTR_TENSOR_DATA_TYPE, 0);
     t.virt = (int)i64(d, CUDNN_ATTR_TENSOR_IS_VIRTUAL, 0);
+    t.byval = (int)i64(d, CUDNN_ATTR_TENSOR_IS_BY_VALUE, 0);
     return t;
 }
 
@@ -239,6 +245,13 @@ static cudnnStatus_t finalize_tensor(md *d) {
     if (t.type != CUDNN_DATA_FLOAT && !is16(t.type)) REFUSE("tensor %lld: data type %d", (long long)t.uid, (int)t.type);
     if (t.align <= 0 || (t.align & (t.align - 1)))
         REFUSE("tensor %lld: byte alignment %lld", (long long)t.uid, (long long)t.align);
+    if (t.byval) {
+        if (t.virt) REFUSE("tensor %lld: by value and virtual", (long long)t.uid);
+        if (t.type != CUDNN_DATA_FLOAT)
+            REFUSE("tensor %lld: by value but not f32 (not in this mock)", (long long)t.uid);
+        for (int i = 0; i < t.rank; i++)
+            if (t.dims[i] != 1) REFUSE("tensor %lld: by value but not a scalar", (long long)t.uid);
+    }
     return CUDNN_STATUS_SUCCESS;
 }
 
@@ -366,22 +379,57 @@ static cudnnStatus_t analyse(const md *g, mgraph *m) {
     m->x = tensor_of(ref(m->conv, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, 0));
     m->w = tensor_of(ref(m->conv, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, 0));
     m->y = tensor_of(ref(m->conv, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, 0));
-    /* the chain: each pointwise op reads the previous output as X */
-    mt cur = m->y;
+    /* the pointwise operations in data-flow order: each reads the convolution's
+     * output, virtual tensors produced before it, or graph inputs (a DAG, as
+     * runtime fusion takes); every virtual tensor is produced once and read;
+     * exactly one output, which nothing reads */
+    int64_t made[MAX_OPS + 1];
+    int n_made = 0;
+    made[n_made++] = m->y.uid;
     while (nl) {
         int found = -1;
-        for (int i = 0; i < nl && found < 0; i++)
-            if (tensor_of(ref(left[i], CUDNN_ATTR_OPERATION_POINTWISE_XDESC, 0)).uid == cur.uid) found = i;
-        if (found < 0)
-            REFUSE("operation graph: tensor %lld is produced and never used (or a pointwise op reads nothing produced)",
-                   (long long)cur.uid);
-        if (!cur.virt) REFUSE("operation graph: tensor %lld is an output and read again", (long long)cur.uid);
+        for (int i = 0; i < nl && found < 0; i++) {
+            md *in[3], *out;
+            int ni, ok = 1;
+            op_io(left[i], in, &ni, &out);
+            for (int j = 0; j < ni; j++) {
+                mt t = tensor_of(in[j]);
+                int have = 0;
+                for (int k = 0; k < n_made; k++) have |= made[k] == t.uid;
+                if (have && !t.virt)
+                    REFUSE("operation graph: tensor %lld is an output and read again", (long long)t.uid);
+                if (t.virt && !have) ok = 0;
+            }
+            if (ok) found = i;
+        }
+        if (found < 0) REFUSE("operation graph: a pointwise op reads a virtual tensor nothing before it produces");
+        md *in[3], *out;
+        int ni;
+        op_io(left[found], in, &ni, &out);
         m->pw[m->n_pw++] = left[found];
-        cur = tensor_of(ref(left[found], CUDNN_ATTR_OPERATION_POINTWISE_YDESC, 0));
+        made[n_made++] = tensor_of(out).uid;
         left[found] = left[--nl];
     }
-    if (cur.virt) REFUSE("operation graph: its output %lld is virtual", (long long)cur.uid);
-    m->out = cur;
+    int n_out = 0;
+    for (int k = 0; k < n_made; k++) {
+        const md *maker = k == 0 ? ref(m->conv, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, 0)
+                                 : ref(m->pw[k - 1], CUDNN_ATTR_OPERATION_POINTWISE_YDESC, 0);
+        mt t = tensor_of(maker);
+        if (!t.virt) {
+            m->out = t;
+            n_out++;
+            continue;
+        }
+        int read = 0;
+        for (int i = 0; i < m->n_pw; i++) {
+            md *in[3], *out;
+            int ni;
+            op_io(m->pw[i], in, &ni, &out);
+            for (int j = 0; j < ni; j++) read |= tensor_of(in[j]).uid == t.uid;
+        }
+        if (!read) REFUSE("operation graph: tensor %lld is produced and never used", (long long)t.uid);
+    }
+    if (n_out != 1) REFUSE("operation graph: %d non-virtual outputs (one is needed)", n_out);
     /* the non-virtual tensors, uids unique */
     const md *ops[MAX_OPS + 1];
     int no = 0;
@@ -616,6 +664,48 @@ static float act_value(const md *pw, float v, float b) {
     }
 }
 
+typedef struct opnd {
+    int kind; /* 0 none, 1 the convolution's output, 2 operation idx's output, 3 scalar, 4 memory */
+    int idx;
+    float scalar;
+    const void *p;
+    mt t;
+} opnd;
+
+static void operand(const mgraph *m, const void *const *ptr, const md *d, opnd *o) {
+    memset(o, 0, sizeof *o);
+    if (!d) return;
+    o->t = tensor_of(d);
+    if (o->t.uid == m->y.uid) {
+        o->kind = 1;
+        return;
+    }
+    for (int i = 0; i < m->n_pw; i++)
+        if (tensor_of(ref(m->pw[i], CUDNN_ATTR_OPERATION_POINTWISE_YDESC, 0)).uid == o->t.uid) {
+            o->kind = 2;
+            o->idx = i;
+            return;
+        }
+    for (int k = 0; k < m->n_ext; k++)
+        if (m->ext[k].uid == o->t.uid) o->p = ptr[k];
+    o->kind = o->t.byval ? 3 : 4;
+    if (o->t.byval) o->scalar = *(const float *)o->p;
+}
+
+static float opnd_value(const opnd *o, float conv, const float *vals, const int64_t at[4]) {
+    const mt *t = &o->t;
+    switch (o->kind) {
+    case 1: return conv;
+    case 2: return vals[o->idx];
+    case 3: return o->scalar;
+    case 4:
+        return ld(t, o->p,
+                  at4(t, t->dims[0] == 1 ? 0 : at[0], t->dims[1] == 1 ? 0 : at[1], t->dims[2] == 1 ? 0 : at[2],
+                      t->dims[3] == 1 ? 0 : at[3]));
+    default: return 0.f;
+    }
+}
+
 cudnnStatus_t cudnnBackendExecute(cudnnHandle_t h, cudnnBackendDescriptor_t plan, cudnnBackendDescriptor_t vpack) {
     (void)h;
     md *p = plan, *v = vpack;
@@ -634,7 +724,7 @@ cudnnStatus_t cudnnBackendExecute(cudnnHandle_t h, cudnnBackendDescriptor_t plan
     }
     for (int k = 0; k < m.n_ext; k++) {
         if (!ptr[k]) REFUSE("execute: no pointer for tensor %lld", (long long)m.ext[k].uid);
-        if ((uintptr_t)ptr[k] % (uintptr_t)m.ext[k].align)
+        if (!m.ext[k].byval && (uintptr_t)ptr[k] % (uintptr_t)m.ext[k].align)
             REFUSE("execute: tensor %lld at %p is not %lld-byte aligned as declared", (long long)m.ext[k].uid, ptr[k],
                    (long long)m.ext[k].align);
     }
@@ -654,15 +744,12 @@ cudnnStatus_t cudnnBackendExecute(cudnnHandle_t h, cudnnBackendDescriptor_t plan
     for (int k = 0; k < m.n_ext; k++)
         if (m.ext[k].uid != m.out.uid && ptr[k] == py)
             REFUSE("execute: the output is also an input (no in-place graphs)");
-    /* the pointwise operands (bias or residual), looked up per operation */
-    const void *pb[MAX_OPS] = {0};
-    mt tb[MAX_OPS];
+    /* each pointwise operand: the convolution's value, an earlier operation's
+     * (virtual), a host scalar, or a tensor in memory (broadcast) */
+    opnd opx[MAX_OPS], opb[MAX_OPS];
     for (int i = 0; i < m.n_pw; i++) {
-        md *b = ref(m.pw[i], CUDNN_ATTR_OPERATION_POINTWISE_BDESC, 0);
-        if (!b) continue;
-        tb[i] = tensor_of(b);
-        for (int k = 0; k < m.n_ext; k++)
-            if (m.ext[k].uid == tb[i].uid) pb[i] = ptr[k];
+        operand(&m, ptr, ref(m.pw[i], CUDNN_ATTR_OPERATION_POINTWISE_XDESC, 0), &opx[i]);
+        operand(&m, ptr, ref(m.pw[i], CUDNN_ATTR_OPERATION_POINTWISE_BDESC, 0), &opb[i]);
     }
     const md *cd = ref(m.conv, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, 0);
     int64_t ph = i64(cd, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, 0), pwd = i64(cd, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, 1),
@@ -684,17 +771,12 @@ cudnnStatus_t cudnnBackendExecute(cudnnHandle_t h, cudnnBackendDescriptor_t plan
                                 s += (double)ld(&m.x, px, at4(&m.x, n, g * cg + c, iy, ix)) *
                                      ld(&m.w, pw_, at4(&m.w, k, c, r, q));
                             }
-                    float val = (float)s;
+                    float val = (float)s, vals[MAX_OPS];
+                    const int64_t at[4] = {n, k, oy, ox};
                     for (int i = 0; i < m.n_pw; i++) {
                         md *pwd_ = ref(m.pw[i], CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, 0);
-                        float b = 0.f;
-                        if (pb[i]) {
-                            const mt *t = &tb[i];
-                            b = ld(t, pb[i],
-                                   at4(t, t->dims[0] == 1 ? 0 : n, t->dims[1] == 1 ? 0 : k, t->dims[2] == 1 ? 0 : oy,
-                                       t->dims[3] == 1 ? 0 : ox));
-                        }
-                        val = act_value(pwd_, val, b);
+                        vals[i] = val = act_value(pwd_, opnd_value(&opx[i], (float)s, vals, at),
+                                                  opnd_value(&opb[i], (float)s, vals, at));
                     }
                     st(&m.out, py, at4(&m.out, n, k, oy, ox), val);
                 }
