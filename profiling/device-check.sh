@@ -50,11 +50,12 @@ build_stage() { # configure, build and stage; $1 = time limit
   local t=$1 jobs
   jobs=$(nproc 2>/dev/null || echo 2)
   [ -z "${PP_DEVICE_JOBS:-}" ] || jobs=$PP_DEVICE_JOBS
+  mkdir -p "$BUILD"
   timeout "$t" cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-    ${CUDNN_ROOT:+-DCUDNN_ROOT="$CUDNN_ROOT"} > "$BUILD.configure.log" 2>&1 || return 1
-  grep -q "CUDA backend ON" "$BUILD.configure.log" || { echo "no CUDA backend (see $BUILD.configure.log)"; return 1; }
+    ${CUDNN_ROOT:+-DCUDNN_ROOT="$CUDNN_ROOT"} > "$BUILD/configure.log" 2>&1 || return 1
+  grep -q "CUDA backend ON" "$BUILD/configure.log" || { echo "no CUDA backend (see $BUILD/configure.log)"; return 1; }
   timeout "$t" cmake --build "$BUILD" -j"$jobs" --target ppengine_cli ppconvert gpu_ops gpu_models \
-    > "$BUILD.build.log" 2>&1 || { grep -E "error" "$BUILD.build.log" | head; return 1; }
+    > "$BUILD/build.log" 2>&1 || { grep -E "error" "$BUILD/build.log" | head; return 1; }
   mkdir -p "$STAGE"
   cp "$BUILD/ppengine" "$BUILD/ppconvert" "$BUILD/tests/gpu_ops" "$BUILD/tests/gpu_models" "$STAGE/"
   git -C "$ROOT" rev-parse --short HEAD > "$STAGE/commit" 2>/dev/null || echo unknown > "$STAGE/commit"
