@@ -66,6 +66,7 @@ static int is_eltwise(const pp_node *n) {
 }
 
 void pp_format_policy_cuda(const pp_format_caps *caps, const pp_node *node, const pp_shape *have, pp_shape *want) {
+    pp_ops_allow_16bit(); /* what it gives, the CUDA kernels take */
     pp_dtype hd = caps->precision == PP_PREC_FP16                                      ? PP_DTYPE_F16
                   : caps->precision == PP_PREC_BF16 && (!caps->gpu || caps->gpu->bf16) ? PP_DTYPE_BF16
                                                                                        : PP_DTYPE_INVALID;

@@ -21,6 +21,7 @@
 #include <nvtx3/nvToolsExt.h>
 
 #include "cuda_internal.h"
+#include "../ops.h"
 #include "tune_cache.h"
 
 static atomic_int g_nvtx; /* the profiling switch (pp_cuda_set_profiling) */
@@ -700,6 +701,7 @@ pp_code pp_backend_cuda_create(int index, pp_backend **out, pp_error *err) {
         cuda_destroy(b);
         return rc;
     }
+    pp_ops_allow_16bit(); /* describe takes 16-bit operands: these kernels do */
     *out = b;
     return PP_OK;
 }

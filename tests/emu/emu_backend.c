@@ -14,6 +14,7 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "engine/cuda/cuda_internal.h"
 #include "engine/cuda/tune_cache.h"
+#include "engine/ops.h"
 
 static void e_destroy(pp_backend *b) {
     pp_cuda_ctx *c = b->ctx;
@@ -263,6 +264,7 @@ pp_code pp_backend_create(const char *spec, pp_backend **out, pp_error *err) {
         e_destroy(b);
         return rc;
     }
+    pp_ops_allow_16bit(); /* as the CUDA backend does */
     *out = b;
     return PP_OK;
 }
