@@ -9,7 +9,7 @@ set -euo pipefail
 # python3-venv, with which cli_serve and cli_serve_triton talk to ppserve; Open
 # MPI, with which cli_mpi runs ppengine on 2 and 4 ranks: docs/scale.md).
 # libmicrohttpd is ppserve's HTTP layer (docs/serving.md says why).
-pkgs=(cmake make gcc g++ pkg-config libopenblas-dev libcjson-dev zlib1g-dev libmicrohttpd-dev)
+pkgs=(cmake make gcc g++ pkg-config libcjson-dev zlib1g-dev libmicrohttpd-dev)
 [ "${1:-test}" = demo ] || pkgs+=(libcriterion-dev libonnx-testdata python3-numpy python3-onnx python3-torch python3-torchvision python3-matplotlib curl python3-venv libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "../kernels/params.h"
-#include "arch.h"
+#include "arch_families.h"
 
 #define MAX_FILE (1u << 20)
 #define MAX_VALUES 4096
@@ -128,129 +128,141 @@ static int unary_op(const char *s) {
     return 0;
 }
 
-static pp_code do_line(afile *f, const char *op, int *input, int *output) {
+/* "input shape=C,H,W [y=NAME]". */
+static pp_code line_input(afile *f, int *input) {
+    const char *s = arg(f, "shape");
+    if (!s) return bad(f, "%s", "input needs shape=C,H,W (without the batch)");
+    int64_t dims[PP_MAX_RANK];
+    int rank = 0;
+    const char *p = s;
+    while (*p) {
+        char *e;
+        long v = strtol(p, &e, 10);
+        if (e == p || v < 1 || v > 1 << 20 || rank >= PP_MAX_RANK - 1) return bad(f, "bad shape '%s'", s);
+        dims[rank++] = v;
+        p = *e == ',' ? e + 1 : e;
+        if (*e && *e != ',') return bad(f, "bad shape '%s'", s);
+    }
+    if (*input >= 0) return bad(f, "%s", "a second input (one input only)");
+    const char *name = arg(f, "y") ? arg(f, "y") : "input";
+    *input = pp_ab_input(f->b, name, rank, dims);
+    if (*input < 0) return f->b->rc;
+    f->n_args = 0; /* y= already used as the tensor name */
+    if (f->n_vals >= MAX_VALUES) return bad(f, "%s", "too many values");
+    snprintf(f->vals[f->n_vals].name, sizeof f->vals[0].name, "%s", name);
+    f->vals[f->n_vals].id = *input;
+    f->vals[f->n_vals].ch = dims[0];
+    f->prev = f->n_vals++;
+    return PP_OK;
+}
+
+/* "conv w=KEY [bn=P] [stride=] [pad=] [groups=N|auto] [act=] [residual=NAME]". */
+static pp_code line_conv(afile *f, int x, int64_t ch) {
+    long stride, pad, groups;
+    pp_code rc;
+    const char *w = arg(f, "w");
+    if (!w) return bad(f, "%s", "conv needs w=KEY");
+    const char *gs = arg(f, "groups");
+    if ((rc = int_arg(f, "stride", 1, 1, 64, &stride)) || (rc = int_arg(f, "pad", -1, -1, 64, &pad))) return rc;
+    if (gs && !strcmp(gs, "auto")) groups = 0; /* from the weight's shape and the input channels */
+    else if ((rc = int_arg(f, "groups", 1, 1, 1 << 20, &groups))) return rc;
+    pp_ab_conv cv = {.w = w,
+                     .bn = arg(f, "bn"),
+                     .cin = ch,
+                     .stride = (int)stride,
+                     .pad = (int)pad,
+                     .groups = (int)groups,
+                     .residual = -1};
+    if (!act_of(arg(f, "act"), &cv.act, &cv.act_alpha, &cv.act_beta)) return bad(f, "unknown act '%s'", arg(f, "act"));
+    if (arg(f, "residual")) {
+        int ri = find(f, arg(f, "residual"));
+        if (ri < 0) return bad(f, "no value named '%s' yet", arg(f, "residual"));
+        cv.residual = f->vals[ri].id;
+    }
+    int64_t cout = -1;
+    int out = pp_ab_conv_layer(f->b, x, &cv, &cout);
+    return f->b->rc ? f->b->rc : define(f, out, cout);
+}
+
+/* "linear w=KEY [act=]". */
+static pp_code line_linear(afile *f, int x) {
+    char pre[256];
+    const char *w = arg(f, "w");
+    if (!w) return bad(f, "%s", "linear needs w=KEY");
+    snprintf(pre, sizeof pre, "%s", w);
+    size_t l = strlen(pre);
+    if (l > 7 && !strcmp(pre + l - 7, ".weight")) pre[l - 7] = 0;
+    const char *a = arg(f, "act");
+    int act = 0;
+    if (a && strcmp(a, "none") && !(act = unary_op(a))) return bad(f, "unknown act '%s'", a);
+    int64_t cout = -1;
+    int out = pp_ab_linear(f->b, x, pre, -1, act, &cout);
+    return f->b->rc ? f->b->rc : define(f, out, cout);
+}
+
+/* "bn p=PREFIX". */
+static pp_code line_bn(afile *f, int x, int64_t ch) {
+    const char *p = arg(f, "p");
+    if (!p) return bad(f, "%s", "bn needs p=PREFIX");
+    char k[300];
+    snprintf(k, sizeof k, "%s.weight", p);
+    const pp_ckpt_tensor *t = pp_ckpt_find(f->b->c, k);
+    int64_t c = ch > 0 ? ch : (t && t->rank == 1 ? t->dims[0] : -1);
+    int out = pp_ab_batchnorm(f->b, x, p, c);
+    return f->b->rc ? f->b->rc : define(f, out, c);
+}
+
+/* The layers without keys: activations, pools, flatten, add/mul; -1 when op is none of them. */
+static pp_code line_plain(afile *f, const char *op, const char *nm, int x, int64_t ch) {
     pp_ab *b = f->b;
+    pp_code rc;
+    int out;
+    if (unary_op(op)) {
+        out = pp_ab_unary(b, (pp_op)unary_op(op), x, nm);
+    } else if (!strcmp(op, "maxpool") || !strcmp(op, "avgpool")) {
+        long k, s, p;
+        if ((rc = int_arg(f, "k", 2, 1, 1024, &k)) || (rc = int_arg(f, "stride", k, 1, 1024, &s)) ||
+            (rc = int_arg(f, "pad", 0, 0, 1024, &p)))
+            return rc;
+        out = pp_ab_pool(b, op[0] == 'm' ? PP_OP_MAXPOOL : PP_OP_AVGPOOL, x, (int)k, (int)s, (int)p, nm);
+    } else if (!strcmp(op, "gap")) {
+        out = pp_ab_pool(b, PP_OP_GLOBAL_AVGPOOL, x, 0, 0, 0, nm);
+    } else if (!strcmp(op, "flatten")) {
+        out = pp_ab_flatten(b, x, nm);
+        ch = -1;
+    } else if (!strcmp(op, "add") || !strcmp(op, "mul")) {
+        int x2;
+        if (!arg(f, "x2")) return bad(f, "%s needs x2=NAME", op);
+        if ((rc = input_of(f, "x2", &x2))) return rc;
+        out = pp_ab_binary(b, op[0] == 'a' ? PP_OP_ADD : PP_OP_MUL, x, f->vals[x2].id, nm);
+    } else {
+        return bad(f,
+                   "unknown layer '%s' (input conv linear bn relu gelu sigmoid tanh silu hardswish hardsigmoid "
+                   "maxpool avgpool gap flatten add mul output)",
+                   op);
+    }
+    return b->rc ? b->rc : define(f, out, ch);
+}
+
+static pp_code do_line(afile *f, const char *op, int *input, int *output) {
     char nm[96];
     const char *y = arg(f, "y");
     snprintf(nm, sizeof nm, "%s", y ? y : "");
     if (!y) snprintf(nm, sizeof nm, "%s@%d", op, f->line);
     pp_code rc;
     int xi;
-    if (!strcmp(op, "input")) {
-        const char *s = arg(f, "shape");
-        if (!s) return bad(f, "%s", "input needs shape=C,H,W (without the batch)");
-        int64_t dims[PP_MAX_RANK];
-        int rank = 0;
-        const char *p = s;
-        while (*p) {
-            char *e;
-            long v = strtol(p, &e, 10);
-            if (e == p || v < 1 || v > 1 << 20 || rank >= PP_MAX_RANK - 1) return bad(f, "bad shape '%s'", s);
-            dims[rank++] = v;
-            p = *e == ',' ? e + 1 : e;
-            if (*e && *e != ',') return bad(f, "bad shape '%s'", s);
-        }
-        if (*input >= 0) return bad(f, "%s", "a second input (one input only)");
-        const char *name = arg(f, "y") ? arg(f, "y") : "input";
-        *input = pp_ab_input(b, name, rank, dims);
-        if (*input < 0) return b->rc;
-        f->n_args = 0; /* y= already used as the tensor name */
-        if (f->n_vals >= MAX_VALUES) return bad(f, "%s", "too many values");
-        snprintf(f->vals[f->n_vals].name, sizeof f->vals[0].name, "%s", name);
-        f->vals[f->n_vals].id = *input;
-        f->vals[f->n_vals].ch = dims[0];
-        f->prev = f->n_vals++;
-        return PP_OK;
-    }
+    if (!strcmp(op, "input")) return line_input(f, input);
+    if ((rc = input_of(f, "x", &xi))) return rc;
     if (!strcmp(op, "output")) {
-        if ((rc = input_of(f, "x", &xi))) return rc;
         *output = f->vals[xi].id;
         return PP_OK;
     }
-    if ((rc = input_of(f, "x", &xi))) return rc;
     int x = f->vals[xi].id;
     int64_t ch = f->vals[xi].ch;
-    if (!strcmp(op, "conv")) {
-        long stride, pad, groups;
-        const char *w = arg(f, "w");
-        if (!w) return bad(f, "%s", "conv needs w=KEY");
-        const char *gs = arg(f, "groups");
-        if ((rc = int_arg(f, "stride", 1, 1, 64, &stride)) || (rc = int_arg(f, "pad", -1, -1, 64, &pad))) return rc;
-        if (gs && !strcmp(gs, "auto")) groups = 0; /* from the weight's shape and the input channels */
-        else if ((rc = int_arg(f, "groups", 1, 1, 1 << 20, &groups))) return rc;
-        pp_ab_conv cv = {.w = w,
-                         .bn = arg(f, "bn"),
-                         .cin = ch,
-                         .stride = (int)stride,
-                         .pad = (int)pad,
-                         .groups = (int)groups,
-                         .residual = -1};
-        if (!act_of(arg(f, "act"), &cv.act, &cv.act_alpha, &cv.act_beta))
-            return bad(f, "unknown act '%s'", arg(f, "act"));
-        if (arg(f, "residual")) {
-            int ri = find(f, arg(f, "residual"));
-            if (ri < 0) return bad(f, "no value named '%s' yet", arg(f, "residual"));
-            cv.residual = f->vals[ri].id;
-        }
-        int64_t cout = -1;
-        int out = pp_ab_conv_layer(b, x, &cv, &cout);
-        return b->rc ? b->rc : define(f, out, cout);
-    }
-    if (!strcmp(op, "linear")) {
-        char pre[256];
-        const char *w = arg(f, "w");
-        if (!w) return bad(f, "%s", "linear needs w=KEY");
-        snprintf(pre, sizeof pre, "%s", w);
-        size_t l = strlen(pre);
-        if (l > 7 && !strcmp(pre + l - 7, ".weight")) pre[l - 7] = 0;
-        const char *a = arg(f, "act");
-        int act = 0;
-        if (a && strcmp(a, "none") && !(act = unary_op(a))) return bad(f, "unknown act '%s'", a);
-        int64_t cout = -1;
-        int out = pp_ab_linear(b, x, pre, -1, act, &cout);
-        return b->rc ? b->rc : define(f, out, cout);
-    }
-    if (!strcmp(op, "bn")) {
-        const char *p = arg(f, "p");
-        if (!p) return bad(f, "%s", "bn needs p=PREFIX");
-        char k[300];
-        snprintf(k, sizeof k, "%s.weight", p);
-        const pp_ckpt_tensor *t = pp_ckpt_find(b->c, k);
-        int64_t c = ch > 0 ? ch : (t && t->rank == 1 ? t->dims[0] : -1);
-        int out = pp_ab_batchnorm(b, x, p, c);
-        return b->rc ? b->rc : define(f, out, c);
-    }
-    if (unary_op(op)) {
-        int out = pp_ab_unary(b, (pp_op)unary_op(op), x, nm);
-        return b->rc ? b->rc : define(f, out, ch);
-    }
-    if (!strcmp(op, "maxpool") || !strcmp(op, "avgpool")) {
-        long k, s, p;
-        if ((rc = int_arg(f, "k", 2, 1, 1024, &k)) || (rc = int_arg(f, "stride", k, 1, 1024, &s)) ||
-            (rc = int_arg(f, "pad", 0, 0, 1024, &p)))
-            return rc;
-        int out = pp_ab_pool(b, op[0] == 'm' ? PP_OP_MAXPOOL : PP_OP_AVGPOOL, x, (int)k, (int)s, (int)p, nm);
-        return b->rc ? b->rc : define(f, out, ch);
-    }
-    if (!strcmp(op, "gap")) {
-        int out = pp_ab_pool(b, PP_OP_GLOBAL_AVGPOOL, x, 0, 0, 0, nm);
-        return b->rc ? b->rc : define(f, out, ch);
-    }
-    if (!strcmp(op, "flatten")) {
-        int out = pp_ab_flatten(b, x, nm);
-        return b->rc ? b->rc : define(f, out, -1);
-    }
-    if (!strcmp(op, "add") || !strcmp(op, "mul")) {
-        int x2;
-        if (!arg(f, "x2")) return bad(f, "%s needs x2=NAME", op);
-        if ((rc = input_of(f, "x2", &x2))) return rc;
-        int out = pp_ab_binary(b, op[0] == 'a' ? PP_OP_ADD : PP_OP_MUL, x, f->vals[x2].id, nm);
-        return b->rc ? b->rc : define(f, out, ch);
-    }
-    return bad(f,
-               "unknown layer '%s' (input conv linear bn relu gelu sigmoid tanh silu hardswish hardsigmoid maxpool "
-               "avgpool gap flatten add mul output)",
-               op);
+    if (!strcmp(op, "conv")) return line_conv(f, x, ch);
+    if (!strcmp(op, "linear")) return line_linear(f, x);
+    if (!strcmp(op, "bn")) return line_bn(f, x, ch);
+    return line_plain(f, op, nm, x, ch);
 }
 
 pp_code pp_arch_file_build(pp_ab *b, const char *path, int *input, int *output) {

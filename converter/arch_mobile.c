@@ -1,26 +1,13 @@
-/* arch_mobile.c: torchvision's MobileNetV2, MobileNetV3 (large/small),
- * EfficientNet B0–B7 and DenseNet 121/161/169/201 (arch.h), by torchvision's
- * module names. What the keys cannot say (strides, activations) comes from
+/* arch_mobile.c: torchvision's MobileNetV2, MobileNetV3 (large/small) and
+ * EfficientNet B0–B7 (arch_families.h), which share the inverted residual
+ * block, by torchvision's module names. What the keys cannot say (strides, activations) comes from
  * torchvision's configuration tables, quoted below. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../kernels/params.h"
-#include "arch.h"
-
-static const pp_ckpt_tensor *find4(const pp_ckpt *c, const char *fmt, int a, int b2, int c3) {
-    char k[160];
-    snprintf(k, sizeof k, fmt, a, b2, c3);
-    const pp_ckpt_tensor *t = pp_ckpt_find(c, k);
-    return t && t->rank == 4 ? t : NULL;
-}
-
-static int has(const pp_ckpt *c, const char *fmt, int a, int b2, int c3) {
-    char k[160];
-    snprintf(k, sizeof k, fmt, a, b2, c3);
-    return pp_ckpt_find(c, k) != NULL;
-}
+#include "arch_families.h"
 
 /* Activations of the convolutions, as fused pp_act kinds. */
 typedef struct mb_acts {
@@ -147,22 +134,22 @@ static const int V2_N[7] = {1, 2, 3, 4, 3, 3, 1}, V2_S[7] = {1, 2, 2, 2, 1, 2, 1
 
 static int v2_blocks(const pp_ckpt *c) {
     int n = 0;
-    while (n < 64 && (has(c, "features.%d.conv.0.0.weight", n + 1, 0, 0))) n++;
+    while (n < 64 && (pp_ab_hasf(c, "features.%d.conv.0.0.weight", n + 1, 0, 0))) n++;
     return n;
 }
 
-int pp_arch_is_mobilenet_v2(const pp_ckpt *c, char *desc, size_t n) {
-    if (!find4(c, "features.0.0.weight", 0, 0, 0) || !pp_ckpt_find(c, "classifier.1.weight")) return 0;
+static int is_mobilenet_v2(const pp_ckpt *c, char *desc, size_t n) {
+    if (!pp_ab_find4(c, "features.0.0.weight", 0, 0, 0) || !pp_ckpt_find(c, "classifier.1.weight")) return 0;
     int nb = v2_blocks(c);
     if (nb < 1) return 0;
-    const pp_ckpt_tensor *head = find4(c, "features.%d.0.weight", nb + 1, 0, 0);
+    const pp_ckpt_tensor *head = pp_ab_find4(c, "features.%d.0.weight", nb + 1, 0, 0);
     snprintf(desc, n, "mobilenet_v2 (%d inverted residual blocks, %" PRId64 " features)", nb,
              head ? head->dims[0] : -1);
     return 1;
 }
 
-int pp_arch_build_mobilenet_v2(pp_ab *b, int *input, char *desc, size_t dn) {
-    if (!pp_arch_is_mobilenet_v2(b->c, desc, dn)) {
+static int build_mobilenet_v2(pp_ab *b, int *input, char *desc, size_t dn) {
+    if (!is_mobilenet_v2(b->c, desc, dn)) {
         pp_ab_get(b, "features.0.0.weight", 4, NULL);
         pp_ab_get(b, "features.1.conv.0.0.weight", 4, NULL);
         pp_ab_get(b, "classifier.1.weight", 2, NULL);
@@ -181,7 +168,7 @@ int pp_arch_build_mobilenet_v2(pp_ab *b, int *input, char *desc, size_t dn) {
             int y = x;
             /* conv.J.0/1: Conv2dNormActivation (expand, depthwise); then conv.J (plain conv) and conv.J+1 (BN) project. */
             int j = 0;
-            for (; j < 4 && has(b->c, "features.%d.conv.%d.0.weight", blk, j, 0); j++) {
+            for (; j < 4 && pp_ab_hasf(b->c, "features.%d.conv.%d.0.weight", blk, j, 0); j++) {
                 char p[96], k2[112];
                 snprintf(p, sizeof p, "features.%d.conv.%d", blk, j);
                 snprintf(k2, sizeof k2, "%s.0.weight", p);
@@ -222,12 +209,12 @@ static const int V3S_HS[11] = {0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
 
 static int flat_blocks(const pp_ckpt *c) {
     int n = 0;
-    while (n < 64 && has(c, "features.%d.block.0.0.weight", n + 1, 0, 0)) n++;
+    while (n < 64 && pp_ab_hasf(c, "features.%d.block.0.0.weight", n + 1, 0, 0)) n++;
     return n;
 }
 
-int pp_arch_is_mobilenet_v3(const pp_ckpt *c, char *desc, size_t n) {
-    if (!find4(c, "features.0.0.weight", 0, 0, 0) || !pp_ckpt_find(c, "classifier.0.weight") ||
+static int is_mobilenet_v3(const pp_ckpt *c, char *desc, size_t n) {
+    if (!pp_ab_find4(c, "features.0.0.weight", 0, 0, 0) || !pp_ckpt_find(c, "classifier.0.weight") ||
         !pp_ckpt_find(c, "classifier.3.weight"))
         return 0;
     int nb = flat_blocks(c);
@@ -237,8 +224,8 @@ int pp_arch_is_mobilenet_v3(const pp_ckpt *c, char *desc, size_t n) {
     return 1;
 }
 
-int pp_arch_build_mobilenet_v3(pp_ab *b, int *input, char *desc, size_t dn) {
-    if (!pp_arch_is_mobilenet_v3(b->c, desc, dn)) {
+static int build_mobilenet_v3(pp_ab *b, int *input, char *desc, size_t dn) {
+    if (!is_mobilenet_v3(b->c, desc, dn)) {
         pp_ab_get(b, "features.0.0.weight", 4, NULL);
         pp_ab_get(b, "features.1.block.0.0.weight", 4, NULL);
         pp_ab_get(b, "classifier.0.weight", 2, NULL);
@@ -276,22 +263,22 @@ static const int EFF_S[7] = {1, 2, 2, 2, 1, 2, 1};
 
 static int eff_stages(const pp_ckpt *c, int *blocks) {
     int ns = 0;
-    while (ns < 16 && has(c, "features.%d.0.block.0.0.weight", ns + 1, 0, 0)) {
+    while (ns < 16 && pp_ab_hasf(c, "features.%d.0.block.0.0.weight", ns + 1, 0, 0)) {
         int k = 0;
-        while (k < 64 && has(c, "features.%d.%d.block.0.0.weight", ns + 1, k, 0)) k++;
+        while (k < 64 && pp_ab_hasf(c, "features.%d.%d.block.0.0.weight", ns + 1, k, 0)) k++;
         if (blocks) blocks[ns] = k;
         ns++;
     }
     return ns;
 }
 
-int pp_arch_is_efficientnet(const pp_ckpt *c, char *desc, size_t n) {
+static int is_efficientnet(const pp_ckpt *c, char *desc, size_t n) {
     int blocks[16], total = 0;
-    if (!find4(c, "features.0.0.weight", 0, 0, 0) || !pp_ckpt_find(c, "classifier.1.weight")) return 0;
+    if (!pp_ab_find4(c, "features.0.0.weight", 0, 0, 0) || !pp_ckpt_find(c, "classifier.1.weight")) return 0;
     int ns = eff_stages(c, blocks);
     if (ns < 1) return 0;
     for (int i = 0; i < ns; i++) total += blocks[i];
-    const pp_ckpt_tensor *head = find4(c, "features.%d.0.weight", ns + 1, 0, 0);
+    const pp_ckpt_tensor *head = pp_ab_find4(c, "features.%d.0.weight", ns + 1, 0, 0);
     int64_t hw = head ? head->dims[0] : -1;
     const char *v = NULL;
     if (ns == 7) {
@@ -309,9 +296,9 @@ int pp_arch_is_efficientnet(const pp_ckpt *c, char *desc, size_t n) {
     return 1;
 }
 
-int pp_arch_build_efficientnet(pp_ab *b, int *input, char *desc, size_t dn) {
+static int build_efficientnet(pp_ab *b, int *input, char *desc, size_t dn) {
     int blocks[16];
-    if (!pp_arch_is_efficientnet(b->c, desc, dn)) {
+    if (!is_efficientnet(b->c, desc, dn)) {
         pp_ab_get(b, "features.0.0.weight", 4, NULL);
         pp_ab_get(b, "features.1.0.block.0.0.weight", 4, NULL);
         pp_ab_get(b, "classifier.1.weight", 2, NULL);
@@ -341,107 +328,23 @@ int pp_arch_build_efficientnet(pp_ab *b, int *input, char *desc, size_t dn) {
     return pp_ab_classifier(b, x, "classifier.", ch, 0);
 }
 
-/* ---- DenseNet -------------------------------------------------------------------- */
+const pp_arch_family pp_arch_mobilenet_v2 = {
+    .names = {"mobilenet_v2", NULL},
+    .listed = "mobilenet_v2",
+    .detect = is_mobilenet_v2,
+    .build = build_mobilenet_v2,
+};
 
-static int dense_blocks(const pp_ckpt *c, int *layers) {
-    int nb = 0;
-    while (nb < 8 && has(c, "features.denseblock%d.denselayer1.conv1.weight", nb + 1, 0, 0)) {
-        int l = 0;
-        while (l < 256 && has(c, "features.denseblock%d.denselayer%d.conv1.weight", nb + 1, l + 1, 0)) l++;
-        if (layers) layers[nb] = l;
-        nb++;
-    }
-    return nb;
-}
+const pp_arch_family pp_arch_mobilenet_v3 = {
+    .names = {"mobilenet_v3*", NULL},
+    .listed = "mobilenet_v3_large/small",
+    .detect = is_mobilenet_v3,
+    .build = build_mobilenet_v3,
+};
 
-int pp_arch_is_densenet(const pp_ckpt *c, char *desc, size_t n) {
-    int layers[8];
-    if (!find4(c, "features.conv0.weight", 0, 0, 0) || !pp_ckpt_find(c, "classifier.weight")) return 0;
-    int nb = dense_blocks(c, layers);
-    if (nb < 1) return 0;
-    static const struct {
-        int l[4];
-        const char *name;
-    } tab[] = {
-        {{6, 12, 24, 16}, "densenet121"},
-        {{6, 12, 36, 24}, "densenet161"},
-        {{6, 12, 32, 32}, "densenet169"},
-        {{6, 12, 48, 32}, "densenet201"},
-    };
-    const char *name = "densenet";
-    for (size_t i = 0; nb == 4 && i < sizeof tab / sizeof tab[0]; i++)
-        if (!memcmp(tab[i].l, layers, sizeof tab[i].l)) name = tab[i].name;
-    char bl[64] = "";
-    for (int i = 0; i < nb; i++) snprintf(bl + strlen(bl), sizeof bl - strlen(bl), "%s%d", i ? "," : "", layers[i]);
-    const pp_ckpt_tensor *g = find4(c, "features.denseblock1.denselayer1.conv2.weight", 0, 0, 0);
-    snprintf(desc, n, "%s (layers %s; growth %" PRId64 ")", name, bl, g ? g->dims[0] : -1);
-    return 1;
-}
-
-/* BatchNorm node then ReLU (pre-activation: BN cannot fold into the conv after the ReLU). */
-static int bn_relu(pp_ab *b, int x, const char *p, int64_t ch) {
-    char nm[160];
-    snprintf(nm, sizeof nm, "%s.relu", p);
-    return pp_ab_unary(b, PP_OP_RELU, pp_ab_batchnorm(b, x, p, ch), nm);
-}
-
-int pp_arch_build_densenet(pp_ab *b, int *input, char *desc, size_t dn) {
-    int layers[8];
-    if (!pp_arch_is_densenet(b->c, desc, dn)) {
-        pp_ab_get(b, "features.conv0.weight", 4, NULL);
-        pp_ab_get(b, "features.denseblock1.denselayer1.conv1.weight", 4, NULL);
-        pp_ab_get(b, "classifier.weight", 2, NULL);
-        return -1;
-    }
-    pp_ab_check_name(b, desc, "densenet");
-    int nb = dense_blocks(b->c, layers);
-    const pp_ckpt_tensor *w0 = pp_ckpt_find(b->c, "features.conv0.weight");
-    int64_t c, h, wd, ch;
-    pp_ab_input_size(b, w0 && w0->rank == 4 ? w0->dims[1] : 3, &c, &h, &wd);
-    *input = pp_ab_input(b, "input", 3, (int64_t[]){c, h, wd});
-    pp_ab_conv cv = {.w = "features.conv0",
-                     .bn = "features.norm0",
-                     .cin = c,
-                     .stride = 2,
-                     .pad = -1,
-                     .groups = 1,
-                     .act = PP_ACT_RELU,
-                     .residual = -1};
-    int x = pp_ab_conv_layer(b, *input, &cv, &ch);
-    x = pp_ab_pool(b, PP_OP_MAXPOOL, x, 3, 2, 1, "features.pool0");
-    for (int k = 0; k < nb; k++) {
-        for (int l = 0; l < layers[k]; l++) {
-            char p[96], n1[112], c1[112], n2[112], c2[112], cat[112];
-            snprintf(p, sizeof p, "features.denseblock%d.denselayer%d", k + 1, l + 1);
-            snprintf(n1, sizeof n1, "%s.norm1", p);
-            snprintf(c1, sizeof c1, "%s.conv1", p);
-            snprintf(n2, sizeof n2, "%s.norm2", p);
-            snprintf(c2, sizeof c2, "%s.conv2", p);
-            snprintf(cat, sizeof cat, "%s.cat", p);
-            int64_t mid, growth;
-            int y = bn_relu(b, x, n1, ch);
-            pp_ab_conv a = {
-                .w = c1, .bn = n2, .cin = ch, .stride = 1, .pad = 0, .groups = 1, .act = PP_ACT_RELU, .residual = -1};
-            y = pp_ab_conv_layer(b, y, &a, &mid);
-            pp_ab_conv a2 = {.w = c2, .cin = mid, .stride = 1, .pad = -1, .groups = 1, .residual = -1};
-            y = pp_ab_conv_layer(b, y, &a2, &growth);
-            x = pp_ab_concat(b, x, y, cat);
-            ch = ch >= 0 && growth >= 0 ? ch + growth : -1;
-        }
-        if (k + 1 < nb) {
-            char p[64], nn[80], cc[80], pool[80];
-            snprintf(p, sizeof p, "features.transition%d", k + 1);
-            snprintf(nn, sizeof nn, "%s.norm", p);
-            snprintf(cc, sizeof cc, "%s.conv", p);
-            snprintf(pool, sizeof pool, "%s.pool", p);
-            x = bn_relu(b, x, nn, ch);
-            pp_ab_conv t = {.w = cc, .cin = ch, .stride = 1, .pad = 0, .groups = 1, .residual = -1};
-            x = pp_ab_conv_layer(b, x, &t, &ch);
-            x = pp_ab_pool(b, PP_OP_AVGPOOL, x, 2, 2, 0, pool);
-        }
-    }
-    x = bn_relu(b, x, "features.norm5", ch);
-    x = pp_ab_pool(b, PP_OP_GLOBAL_AVGPOOL, x, 0, 0, 0, "avgpool");
-    x = pp_ab_flatten(b, x, "flatten");
-    return pp_ab_linear(b, x, "classifier", ch, 0, NULL);
-}
+const pp_arch_family pp_arch_efficientnet = {
+    .names = {"efficientnet*", NULL},
+    .listed = "efficientnet_b0..b7",
+    .detect = is_efficientnet,
+    .build = build_efficientnet,
+};

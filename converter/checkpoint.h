@@ -1,8 +1,9 @@
-/* checkpoint.h: weights-only model files into graphs (docs/checkpoints.md).
+/* checkpoint.h: the front door for weights-only model files: picks the reader,
+ * then the architecture, into a graph (docs/checkpoints.md).
  *
  *   model.pt / model.pth (torch.save zip)   → torch_ckpt.h (zip.h + pickle.h)
  *   model.safetensors, *.index.json shards   → safetensors.h
- *        │ a set of named tensors (pp_ckpt): contiguous, little-endian
+ *        │ a set of named tensors (pp_ckpt, checkpoint_table.h): contiguous, little-endian
  *        ▼
  *   arch.h: an architecture (given, detected from the keys, or an arch file)
  *        │ builds the IR graph, checking every key and shape
@@ -21,42 +22,11 @@
 
 #include "../engine/graph.h"
 #include "../loader/error.h"
+#include "checkpoint_table.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* One tensor of a checkpoint, C order, little-endian, contiguous. */
-typedef struct pp_ckpt_tensor {
-    char *name;            /* owned; DataParallel's "module." prefix stripped */
-    pp_dtype dtype;        /* int16 storages are widened to I32 */
-    const char *src_dtype; /* static: the file's own name for it ("F16", "float32", ...) */
-    int rank;
-    int64_t dims[PP_MAX_RANK];
-    const void *data; /* nbytes: borrowed from a mapping the pp_ckpt holds, or == owned */
-    uint64_t nbytes;
-    void *owned; /* a copy when the file's bytes were strided, big-endian or unaligned */
-} pp_ckpt_tensor;
-
-typedef struct pp_ckpt_map {
-    void *addr;
-    size_t size;
-} pp_ckpt_map;
-
-typedef struct pp_ckpt {
-    pp_ckpt_tensor *tensors; /* owned, in file order (pickle / header order) */
-    int n, cap;
-    pp_ckpt_map *maps; /* owned mappings the tensors borrow from */
-    int n_maps;
-    int *sorted;         /* owned: tensor indices sorted by name (pp_ckpt_index), or NULL */
-    int n_sorted;        /* == n while the index is current */
-    char format[48];     /* "torch zip", "safetensors", "safetensors (3 shards)" */
-    char nested[32];     /* "state_dict" when the tensors sat under that key, else "" */
-    int stripped_module; /* 1 when "module." prefixes were removed */
-} pp_ckpt;
-
-/* Limits on untrusted files. */
-#define PP_CKPT_MAX_TENSORS (1 << 20)
 
 /* Opens a .pt/.pth (torch.save zip), .safetensors, or a sharded
  * *.safetensors.index.json, by content (the zip or safetensors header), not by
@@ -65,21 +35,6 @@ typedef struct pp_ckpt {
  * archives, compressed entries, disallowed pickle globals, tensors that do not
  * fit their storage, duplicate names. */
 pp_code pp_ckpt_open(const char *path, pp_ckpt **out, pp_error *err);
-void pp_ckpt_free(pp_ckpt *c);
-/* The tensor named `name`, or NULL: a binary search when the index is
- * current, else a scan. */
-const pp_ckpt_tensor *pp_ckpt_find(const pp_ckpt *c, const char *name);
-/* (Re)builds the name index; refuses duplicate names, naming one. */
-pp_code pp_ckpt_index(pp_ckpt *c, const char *what, pp_error *err);
-
-/* Appends a tensor (used by the readers). name is copied; owned (may be NULL)
- * passes to the set (freed on failure too). Duplicates are found by
- * pp_ckpt_index, which pp_ckpt_open runs. */
-pp_code pp_ckpt_add(pp_ckpt *c, const char *name, pp_dtype dtype, const char *src_dtype, int rank, const int64_t *dims,
-                    const void *data, uint64_t nbytes, void *owned, pp_error *err);
-/* Maps path read-only into c (the mapping lives until pp_ckpt_free). */
-pp_code pp_ckpt_map_file(pp_ckpt *c, const char *path, const uint8_t **data, size_t *size, pp_error *err);
-
 /* Converts a checkpoint into a graph.
  *   arch: "FAMILY[:OPT=VAL,...]" (docs/checkpoints.md): "resnet50", "resnet:input=32,strides=1/2/1",
  *         "mlp:act=relu/gelu", "vgg16_bn", ...; NULL, "" or "auto" (options allowed: "auto:input=32")

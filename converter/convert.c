@@ -9,6 +9,7 @@
 
 #include "checkpoint.h"
 #include "fold.h"
+#include "pt2.h"
 
 static double now_s(void) {
     struct timespec ts;
@@ -76,7 +77,8 @@ pp_source_format pp_source_sniff(const char *path) {
     if (!f) return PP_SRC_UNKNOWN;
     size_t got = fread(b, 1, sizeof b, f);
     fclose(f);
-    if (got >= 4 && b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4) return PP_SRC_CHECKPOINT; /* torch.save zip */
+    if (got >= 4 && b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4) /* torch.export or torch.save zip */
+        return pp_pt2_sniff(path) ? PP_SRC_PT2 : PP_SRC_CHECKPOINT;
     if (got >= 8 && !memcmp(b, "PPGRAPH", 8)) return PP_SRC_GRAPHBIN;
     if (got >= 2 && b[0] == 0x80 && b[1] <= 5) return PP_SRC_CHECKPOINT; /* a bare pickle: legacy torch.save */
     if (got == 9 && b[6] == 0 && b[7] == 0 && (b[8] == '{' || b[8] == ' ')) return PP_SRC_CHECKPOINT; /* safetensors */
@@ -114,6 +116,16 @@ static pp_code onnx_graph(const pp_convert_options *opt, pp_onnx **h, pp_graph *
     return rc;
 }
 
+/* The final graph's counts into st. */
+static void graph_stats(const pp_graph *g, pp_convert_stats *st) {
+    st->nodes_final = g->n_nodes;
+    st->n_inputs = g->n_inputs;
+    st->n_outputs = g->n_outputs;
+    st->params = pp_graph_param_count(g);
+    for (int i = 0; i < g->n_tensors; i++)
+        if (g->tensors[i].kind == PP_TENSOR_WEIGHT) st->weight_bytes += g->tensors[i].nbytes;
+}
+
 /* A checkpoint: the architecture (given or detected from the keys) builds the graph. */
 static pp_code checkpoint_graph(const pp_convert_options *opt, pp_graph **g, pp_convert_stats *st, pp_error *err) {
     if (opt->n_consts || opt->n_dims)
@@ -122,16 +134,37 @@ static pp_code checkpoint_graph(const pp_convert_options *opt, pp_graph **g, pp_
     pp_code rc =
         pp_convert_checkpoint(opt->input, opt->arch, opt->arch_file, g, st->architecture, sizeof st->architecture, err);
     if (rc) return rc;
-    st->nodes_imported = st->nodes_final = (*g)->n_nodes;
-    st->n_inputs = (*g)->n_inputs;
-    st->n_outputs = (*g)->n_outputs;
-    st->params = pp_graph_param_count(*g);
-    for (int i = 0; i < (*g)->n_tensors; i++)
-        if ((*g)->tensors[i].kind == PP_TENSOR_WEIGHT) st->weight_bytes += (*g)->tensors[i].nbytes;
+    st->nodes_imported = (*g)->n_nodes;
+    graph_stats(*g, st);
     rc = pp_graph_add_meta(*g, "producer", "torch.save / safetensors checkpoint", err);
     if (!rc) rc = pp_graph_add_meta(*g, "source", base_name(opt->input), err);
     if (!rc) rc = pp_graph_add_meta(*g, "source_format", "checkpoint", err);
     if (!rc) rc = pp_graph_add_meta(*g, "architecture", st->architecture, err);
+    return rc;
+}
+
+/* A torch.export archive: the ExportedProgram's graph, folded and optimised. */
+static pp_code pt2_graph(const pp_convert_options *opt, pp_graph **g, pp_convert_stats *st, pp_error *err) {
+    if (opt->n_consts || opt->n_dims)
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "%s: --const and --dim bind ONNX graph inputs, not .pt2 ones",
+                            opt->input);
+    pp_pt2_info info;
+    pp_code rc = pp_convert_pt2_graph(opt->input, g, &info, err);
+    if (rc) return rc;
+    st->onnx_nodes = info.nodes;
+    st->nodes_imported = info.nodes_imported;
+    st->folded = info.folded;
+    st->removed = info.removed;
+    memcpy(st->passes, info.passes, sizeof st->passes);
+    st->n_passes = info.n_passes;
+    graph_stats(*g, st);
+    char producer[64], schema[32];
+    snprintf(producer, sizeof producer, "torch.export%s%s", info.torch_version[0] ? " " : "", info.torch_version);
+    snprintf(schema, sizeof schema, "%d.%d", info.schema_major, info.schema_minor);
+    rc = pp_graph_add_meta(*g, "producer", producer, err);
+    if (!rc) rc = pp_graph_add_meta(*g, "source", base_name(opt->input), err);
+    if (!rc) rc = pp_graph_add_meta(*g, "source_format", "pt2", err);
+    if (!rc) rc = pp_graph_add_meta(*g, "pt2_schema_version", schema, err);
     return rc;
 }
 
@@ -147,11 +180,13 @@ pp_code pp_convert(const pp_convert_options *opt, pp_convert_stats *stats, pp_er
     pp_source_format fmt = pp_source_sniff(opt->input);
     if (fmt == PP_SRC_GRAPHBIN) return pp_error_set(err, PP_ERR_INVALID_ARG, "%s is already a graph.bin", opt->input);
     if (fmt != PP_SRC_CHECKPOINT && (opt->arch || opt->arch_file))
-        return pp_error_set(err, PP_ERR_INVALID_ARG, "--arch and --arch-file are for checkpoints; %s is an ONNX model",
-                            opt->input);
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "--arch and --arch-file are for checkpoints; %s is %s", opt->input,
+                            fmt == PP_SRC_PT2 ? "a .pt2 archive" : "an ONNX model");
     pp_onnx *h = NULL;
     pp_graph *g = NULL;
-    pp_code rc = fmt == PP_SRC_CHECKPOINT ? checkpoint_graph(opt, &g, &st, err) : onnx_graph(opt, &h, &g, &st, err);
+    pp_code rc = fmt == PP_SRC_CHECKPOINT ? checkpoint_graph(opt, &g, &st, err)
+                 : fmt == PP_SRC_PT2      ? pt2_graph(opt, &g, &st, err)
+                                          : onnx_graph(opt, &h, &g, &st, err);
     st.format = fmt;
     if (!rc) rc = pp_graph_add_meta(g, "tool", "ppconvert " PP_CONVERT_VERSION, err);
     if (!rc && opt->inspect) opt->inspect(g, opt->inspect_arg);

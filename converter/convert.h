@@ -32,6 +32,7 @@ typedef enum pp_source_format {
     PP_SRC_ONNX,
     PP_SRC_CHECKPOINT, /* torch.save zip or pickle, .safetensors, *.safetensors.index.json */
     PP_SRC_GRAPHBIN,
+    PP_SRC_PT2, /* torch.export.save archive (pt2.h) */
 } pp_source_format;
 
 pp_source_format pp_source_sniff(const char *path);

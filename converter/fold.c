@@ -8,6 +8,7 @@
 
 #include "../engine/eval.h"
 #include "../engine/ops.h"
+#include "../loader/checked.h"
 
 /* ---- plain constant folding ------------------------------------------------ */
 
@@ -331,18 +332,18 @@ pp_code pp_sym_binary(pp_sym_binop op, const pp_symval *a, const pp_symval *b, p
         int64_t k = 0, c = 0;
         switch (op) {
         case PP_SYM_ADD:
-            if (__builtin_add_overflow(ka, kb, &k) || __builtin_add_overflow(ca, cb, &c)) return overflow(what, err);
+            if (pp_add_i64(ka, kb, &k) || pp_add_i64(ca, cb, &c)) return overflow(what, err);
             break;
         case PP_SYM_SUB:
-            if (__builtin_sub_overflow(ka, kb, &k) || __builtin_sub_overflow(ca, cb, &c)) return overflow(what, err);
+            if (pp_sub_i64(ka, kb, &k) || pp_sub_i64(ca, cb, &c)) return overflow(what, err);
             break;
         case PP_SYM_MUL:
             if (ka && kb)
                 return pp_error_set(err, PP_ERR_UNSUPPORTED,
                                     "%s: multiplies two batch-dependent shape values (batch squared)", what);
-            if (__builtin_mul_overflow(ca, cb, &c)) return overflow(what, err);
-            if (ka && __builtin_mul_overflow(ka, cb, &k)) return overflow(what, err);
-            if (kb && __builtin_mul_overflow(kb, ca, &k)) return overflow(what, err);
+            if (pp_mul_i64(ca, cb, &c)) return overflow(what, err);
+            if (ka && pp_mul_i64(ka, cb, &k)) return overflow(what, err);
+            if (kb && pp_mul_i64(kb, ca, &k)) return overflow(what, err);
             break;
         case PP_SYM_DIV:
         case PP_SYM_MOD:
@@ -402,7 +403,7 @@ static int sign_all(int64_t k, int64_t c) {
     if (k == 0) return c > 0 ? 1 : (c < 0 ? -1 : 0);
     /* Monotone in N; the value at N = 1 is the extreme on one side. */
     int64_t at1;
-    if (__builtin_add_overflow(k, c, &at1)) return 3;
+    if (pp_add_i64(k, c, &at1)) return 3;
     if (k > 0) {
         if (at1 > 0) return 1;
         if (at1 == 0) return 2;
@@ -422,8 +423,7 @@ pp_code pp_sym_compare(int cmp, const pp_symval *a, const pp_symval *b, pp_symva
     r.dtype = PP_DTYPE_BOOL;
     for (int i = 0; i < r.n; i++) {
         int64_t k, c;
-        if (__builtin_sub_overflow(a->k[i * sa], b->k[i * sb], &k) ||
-            __builtin_sub_overflow(a->c[i * sa], b->c[i * sb], &c))
+        if (pp_sub_i64(a->k[i * sa], b->k[i * sb], &k) || pp_sub_i64(a->c[i * sa], b->c[i * sb], &c))
             return overflow(what, err);
         int s = sign_all(k, c), v = -1;
         if (cmp == 0) {
@@ -459,8 +459,7 @@ pp_code pp_sym_minmax(int is_max, const pp_symval *a, const pp_symval *b, pp_sym
     if (rc) return rc;
     for (int i = 0; i < r.n; i++) {
         int64_t k, c;
-        if (__builtin_sub_overflow(a->k[i * sa], b->k[i * sb], &k) ||
-            __builtin_sub_overflow(a->c[i * sa], b->c[i * sb], &c))
+        if (pp_sub_i64(a->k[i * sa], b->k[i * sb], &k) || pp_sub_i64(a->c[i * sa], b->c[i * sb], &c))
             return overflow(what, err);
         int s = sign_all(k, c), pick_a;
         if (s == 1 || s == 2 || s == 0) pick_a = is_max; /* a >= b everywhere */
@@ -543,11 +542,14 @@ pp_code pp_sym_slice(const pp_symval *data, int64_t start, int64_t end, int64_t 
     memset(&r, 0, sizeof r);
     r.dtype = data->dtype;
     r.rank = 1;
-    for (int64_t i = start; step > 0 ? i < end : i > end; i += step) {
+    /* start and end are clamped to [-1, n], but a step may be anything: stop
+     * where the next index would overflow instead of wrapping around. */
+    for (int64_t i = start; step > 0 ? i < end : i > end;) {
         if (i < 0 || i >= n) break;
         r.k[r.n] = data->k[i];
         r.c[r.n] = data->c[i];
         r.n++;
+        if (pp_add_i64(i, step, &i)) break;
     }
     *out = r;
     return PP_OK;
@@ -609,12 +611,12 @@ pp_code pp_sym_reduce_prod(const pp_symval *a, int keepdims, pp_symval *out, con
             if (sym >= 0 || a->c[i] != 0)
                 return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: product of shape values is not k*N", what);
             sym = i;
-        } else if (__builtin_mul_overflow(c, a->c[i], &c)) {
+        } else if (pp_mul_i64(c, a->c[i], &c)) {
             return overflow(what, err);
         }
     }
     if (sym >= 0) {
-        if (__builtin_mul_overflow(a->k[sym], c, &k)) return overflow(what, err);
+        if (pp_mul_i64(a->k[sym], c, &k)) return overflow(what, err);
         c = 0;
     }
     pp_symval r;
@@ -631,8 +633,7 @@ pp_code pp_sym_reduce_prod(const pp_symval *a, int keepdims, pp_symval *out, con
 pp_code pp_sym_reduce_sum(const pp_symval *a, int keepdims, pp_symval *out, const char *what, pp_error *err) {
     int64_t k = 0, c = 0;
     for (int i = 0; i < a->n; i++)
-        if (__builtin_add_overflow(k, a->k[i], &k) || __builtin_add_overflow(c, a->c[i], &c))
-            return overflow(what, err);
+        if (pp_add_i64(k, a->k[i], &k) || pp_add_i64(c, a->c[i], &c)) return overflow(what, err);
     pp_symval r;
     memset(&r, 0, sizeof r);
     r.dtype = a->dtype;

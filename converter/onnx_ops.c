@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../loader/checked.h"
 #include "onnx_internal.h"
 
 /* ---- errors and attributes ---------------------------------------------------- */
@@ -167,11 +168,26 @@ static float half_to_f32(uint16_t h, int bf16) {
     return v.f;
 }
 
+/* Elements of t (every extent known) into *n: 0, or -1 with the error set when
+ * an extent is a batch multiple or they pass PP_MAX_TENSOR_BYTES. Extents come
+ * from the model, so the product is checked. */
+static int elements(ox_nctx *c, const pp_tensor *t, const char *what, size_t *n) {
+    int64_t e;
+    if (pp_numel_i64(t->dims, t->rank, &e) || e > PP_MAX_TENSOR_BYTES) {
+        char b[160];
+        fail(c, PP_ERR_SHAPE, "%s: shape %s has a batch-dependent extent or too many elements", what,
+             pp_tensor_shape_str(t, b, sizeof b));
+        return -1;
+    }
+    *n = (size_t)e;
+    return 0;
+}
+
 /* A constant input's values as doubles (numeric dtypes). */
 static pp_code const_values(ox_nctx *c, int i, const char *role, double **vals, size_t *n) {
     pp_tensor *t = tensor_of(c, i);
-    size_t numel = 1;
-    for (int d = 0; d < t->rank; d++) numel *= (size_t)t->dims[d];
+    size_t numel;
+    if (elements(c, t, role, &numel)) return c->rc;
     double *v = ox_alloc(c->x, sizeof(double) * (numel ? numel : 1));
     if (!v) return keep(c, PP_ERR_NOMEM);
     const unsigned char *p = t->data;
@@ -269,8 +285,8 @@ static int param_ints(ox_nctx *c, int i, const char *role, int64_t **vals, size_
         fail(c, PP_ERR_FORMAT, "input %d (%s): dtype %s, expected int64", i, role, pp_dtype_name(t->dtype));
         return -1;
     }
-    size_t numel = 1;
-    for (int d = 0; d < t->rank; d++) numel *= (size_t)t->dims[d];
+    size_t numel;
+    if (elements(c, t, role, &numel)) return -1;
     int64_t *v = ox_alloc(c->x, sizeof(int64_t) * (numel ? numel : 1));
     if (!v) {
         keep(c, PP_ERR_NOMEM);
@@ -507,7 +523,8 @@ static pp_code op_binary(ox_nctx *c, pp_op op) {
         if (!ta || !tb) return c->rc;
         int64_t axis = attr_i(c, "axis", 0);
         if (axis < 0) axis += ta->rank;
-        int64_t trailing = ta->rank - axis - tb->rank;
+        /* axis is the file's: check its range before any arithmetic with it */
+        int64_t trailing = axis >= 0 && axis <= ta->rank ? ta->rank - axis - tb->rank : -1;
         if (axis < 0 || trailing < 0)
             return fail(c, PP_ERR_SHAPE, "legacy broadcast of rank %d at axis %" PRId64 " into rank %d", tb->rank,
                         attr_i(c, "axis", 0), ta->rank);
@@ -889,11 +906,8 @@ static pp_code op_identity(ox_nctx *c, pp_op op) {
              * shape is. */
             const pp_tensor *t = has_in(c, 0) && c->in[0]->kind == OX_TENSOR ? shape_of(c, c->in[0]->tensor) : NULL;
             if (!t) return c->rc ? c->rc : fail(c, PP_ERR_UNSUPPORTED, "the mask of a shape value");
-            size_t numel = 1;
-            for (int d = 0; d < t->rank; d++) {
-                if (t->dims[d] < 0) return fail(c, PP_ERR_UNSUPPORTED, "output 1 (mask) of a batch-dependent shape");
-                numel *= (size_t)t->dims[d];
-            }
+            size_t numel;
+            if (elements(c, t, "output 1 (mask)", &numel)) return c->rc;
             unsigned char *ones = ox_alloc(c->x, numel ? numel : 1);
             if (!ones) return keep(c, PP_ERR_NOMEM);
             memset(ones, 1, numel);
@@ -1442,8 +1456,8 @@ static pp_code op_constant_of_shape(ox_nctx *c, pp_op op) {
         int w = ox_tensor_to_weight(c->x, a->t, ox_printf(c->x, "%s/value", c->name));
         if (w < 0) return keep(c, c->x->err->code);
         const pp_tensor *t = &c->x->g->tensors[w];
-        size_t numel = 1;
-        for (int d = 0; d < t->rank; d++) numel *= (size_t)t->dims[d];
+        size_t numel;
+        if (elements(c, t, "attribute value", &numel)) return c->rc;
         if (numel != 1) return fail(c, PP_ERR_SHAPE, "attribute value has %zu elements, expected one", numel);
         dt = t->dtype;
         ox_value tmp = {"value", OX_TENSOR, w, {0}};
@@ -1470,18 +1484,26 @@ static pp_code op_constant_of_shape(ox_nctx *c, pp_op op) {
 
 static pp_code op_range(ox_nctx *c, pp_op op) {
     double v[3];
+    int64_t iv[3];
     static const char *role[3] = {"start", "limit", "delta"};
+    const pp_tensor *t = tensor_of(c, 0);
+    /* Integer ranges stay integers: INT64_MAX as a double is 2^63. */
+    int exact = t && (t->dtype == PP_DTYPE_I64 || t->dtype == PP_DTYPE_I32);
     for (int i = 0; i < 3; i++) {
-        int r = param_scalar(c, i, role[i], &v[i]);
+        int64_t *ints;
+        size_t n = 1;
+        int r = exact ? param_ints(c, i, role[i], &ints, &n) : param_scalar(c, i, role[i], &v[i]);
         if (r < 0) return c->rc;
         if (r == 0) return fail(c, PP_ERR_FORMAT, "input %d (%s) is required", i, role[i]);
+        if (n != 1) return fail(c, PP_ERR_SHAPE, "input %d (%s) has %zu elements, expected one", i, role[i], n);
+        if (exact) iv[i] = ints[0];
     }
-    const pp_tensor *t = tensor_of(c, 0);
     int y = out_t(c, 0);
     int nd = emit(c, PP_OP_RANGE, 0, NULL, 1, &y);
-    setf(c, nd, "start", v[0]);
-    setf(c, nd, "limit", v[1]);
-    setf(c, nd, "delta", v[2]);
+    for (int i = 0; i < 3; i++) {
+        if (exact) seti(c, nd, role[i], iv[i]);
+        else setf(c, nd, role[i], v[i]);
+    }
     seti(c, nd, "dtype", t ? t->dtype : PP_DTYPE_F32);
     return c->rc;
 }

@@ -24,77 +24,11 @@
 
 #include "../include/ppformat.h"
 #include "../loader/error.h"
+#include "pickle_values.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define PP_PICKLE_MAX_STACK (1 << 20)
-#define PP_PICKLE_MAX_MARKS 256
-#define PP_PICKLE_MAX_MEMO (1 << 22)
-#define PP_PICKLE_MAX_DEPTH 64
-#define PP_PICKLE_MAX_VALUES (1 << 24)
-
-typedef enum pp_pk_type {
-    PP_PK_NONE = 0,
-    PP_PK_BOOL,
-    PP_PK_INT,
-    PP_PK_FLOAT,
-    PP_PK_STR, /* UTF-8 as in the file */
-    PP_PK_BYTES,
-    PP_PK_TUPLE,
-    PP_PK_LIST,
-    PP_PK_DICT, /* ordered; items are key, value, key, value, ... (n is twice the pairs) */
-    PP_PK_SET,
-    PP_PK_GLOBAL,  /* an allow-listed name, not yet called */
-    PP_PK_STORAGE, /* a persistent id ('storage', type, key, location, numel) */
-    PP_PK_TENSOR,
-} pp_pk_type;
-
-/* Storage element types (formats.md §1.2); UNTYPED counts bytes. */
-typedef enum pp_pk_stype {
-    PP_PK_S_INVALID = 0,
-    PP_PK_S_F64,
-    PP_PK_S_F32,
-    PP_PK_S_F16,
-    PP_PK_S_BF16,
-    PP_PK_S_I64,
-    PP_PK_S_I32,
-    PP_PK_S_I16,
-    PP_PK_S_I8,
-    PP_PK_S_U8,
-    PP_PK_S_BOOL,
-    PP_PK_S_UNTYPED,
-} pp_pk_stype;
-
-/* Bytes per element of a storage type (1 for UNTYPED), 0 when invalid. */
-size_t pp_pk_stype_size(pp_pk_stype t);
-const char *pp_pk_stype_name(pp_pk_stype t);
-
-typedef struct pp_pk_value pp_pk_value;
-
-struct pp_pk_value {
-    pp_pk_type type;
-    int depth;           /* containers: 1 + deepest item seen */
-    int64_t i;           /* BOOL, INT */
-    double f;            /* FLOAT */
-    char *s;             /* STR, BYTES (NUL added), GLOBAL "module.name"; owned by the pickle */
-    size_t len;          /* STR, BYTES: bytes */
-    pp_pk_value **items; /* TUPLE, LIST, SET: n items; DICT: n = 2 × pairs (key, value, key, value, ...) */
-    size_t n, cap;
-    /* STORAGE */
-    pp_pk_stype stype;
-    char *key, *location; /* owned by the pickle */
-    int64_t numel;
-    /* TENSOR */
-    const pp_pk_value *storage;
-    int64_t offset; /* elements */
-    int rank;
-    int64_t size[PP_MAX_RANK], stride[PP_MAX_RANK];
-    pp_pk_stype dtype; /* the element type (the storage's, or v3's dtype argument) */
-};
-
-typedef struct pp_pickle pp_pickle;
 
 /* Runs the pickle in [data, data + size). `what` names it in messages
  * ("model.pt: data.pkl"). On success *out holds the result tree and *root the
@@ -102,13 +36,6 @@ typedef struct pp_pickle pp_pickle;
  * byte offset. */
 pp_code pp_pickle_load(const void *data, size_t size, const char *what, pp_pickle **out, const pp_pk_value **root,
                        pp_error *err);
-void pp_pickle_free(pp_pickle *p);
-
-/* Dict lookup by string key (NULL when absent or d is not a dict). */
-const pp_pk_value *pp_pk_dict_get(const pp_pk_value *d, const char *key);
-
-const char *pp_pk_type_name(pp_pk_type t);
-
 #ifdef __cplusplus
 }
 #endif

@@ -33,17 +33,6 @@ int pp_safetensors_sniff(const uint8_t *d, size_t n) {
 
 int pp_safetensors_available(void) { return 1; }
 
-static const char *printable(char *buf, size_t n, const char *s) {
-    size_t k = 0;
-    for (; s && *s && k + 4 < n; s++) buf[k++] = ((unsigned char)*s < 0x20 || *s == 0x7F) ? '?' : *s;
-    if (s && *s) {
-        memcpy(buf + k, "...", 3);
-        k += 3;
-    }
-    buf[k] = 0;
-    return buf;
-}
-
 static const struct {
     const char *name;
     pp_dtype dt;
@@ -86,7 +75,7 @@ static int json_u64(const cJSON *j, uint64_t *out) {
 
 static pp_code parse_entry(const cJSON *j, const char *w, st_entry *e, pp_error *err) {
     char nb[160];
-    printable(nb, sizeof nb, e->name);
+    pp_ckpt_printable(nb, sizeof nb, e->name);
     if (!cJSON_IsObject(j)) return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' is not a JSON object", w, nb);
     const cJSON *dt = NULL, *shape = NULL, *offs = NULL, *it;
     cJSON_ArrayForEach(it, j) {
@@ -109,7 +98,7 @@ static pp_code parse_entry(const cJSON *j, const char *w, st_entry *e, pp_error 
                 return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s, which the engine lacks", w,
                                     nb, OTHER_DTYPES[i]);
         return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' has unknown dtype '%s'", w, nb,
-                            printable(db, sizeof db, dt->valuestring));
+                            pp_ckpt_printable(db, sizeof db, dt->valuestring));
     }
     int rank = cJSON_GetArraySize(shape);
     if (rank > PP_MAX_RANK)
@@ -141,7 +130,10 @@ static pp_code parse_entry(const cJSON *j, const char *w, st_entry *e, pp_error 
     return PP_OK;
 }
 
-pp_code pp_safetensors_load(pp_ckpt *c, const uint8_t *data, size_t size, const char *w, pp_error *err) {
+/* The JSON header: its length (*n), checked against the file, parsed into *root. */
+static pp_code parse_header(const uint8_t *data, size_t size, const char *w, uint64_t *n_out, cJSON **root,
+                            pp_error *err) {
+    *root = NULL;
     if (size < 8) return pp_error_set(err, PP_ERR_FORMAT, "%s: %zu bytes is too short for safetensors", w, size);
     uint64_t n = rd64(data);
     if (n > PP_SAFETENSORS_MAX_HEADER)
@@ -155,117 +147,117 @@ pp_code pp_safetensors_load(pp_ckpt *c, const uint8_t *data, size_t size, const 
     while (i0 < n && (h[i0] == ' ' || h[i0] == '\t' || h[i0] == '\n' || h[i0] == '\r')) i0++;
     if (i0 == n || h[i0] != '{') return pp_error_set(err, PP_ERR_FORMAT, "%s: the header does not start with '{'", w);
     const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(h + i0, (size_t)n - i0, &end, 0);
-    if (!root) {
+    cJSON *r = cJSON_ParseWithLengthOpts(h + i0, (size_t)n - i0, &end, 0);
+    if (!r) {
         size_t at = end ? (size_t)(end - h) : 0;
         if (at > n) at = n;
         return pp_error_set(err, PP_ERR_FORMAT, "%s: the JSON header is malformed near byte %zu", w, (size_t)8 + at);
     }
     for (const char *p = end; p < h + n; p++)
         if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-            cJSON_Delete(root);
+            cJSON_Delete(r);
             return pp_error_set(err, PP_ERR_FORMAT, "%s: bytes after the JSON header's object (byte %zu)", w,
                                 (size_t)(8 + (p - h)));
         }
-    pp_code rc = PP_OK;
-    st_entry *es = NULL;
-    if (!cJSON_IsObject(root)) {
-        rc = pp_error_set(err, PP_ERR_FORMAT, "%s: the header is not a JSON object", w);
-        goto out;
+    if (!cJSON_IsObject(r)) {
+        cJSON_Delete(r);
+        return pp_error_set(err, PP_ERR_FORMAT, "%s: the header is not a JSON object", w);
     }
-    int count = cJSON_GetArraySize(root);
-    if (count > PP_CKPT_MAX_TENSORS) {
-        rc = pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: more than %d tensors", w, PP_CKPT_MAX_TENSORS);
-        goto out;
-    }
-    es = pp_calloc((size_t)count + 1, sizeof *es);
-    if (!es) {
-        rc = pp_error_nomem(err, "%s: out of memory for %d entries", w, count);
-        goto out;
-    }
-    int ne = 0, has_meta = 0;
+    *n_out = n;
+    *root = r;
+    return PP_OK;
+}
+
+/* The header's entries into es (count + 1 of them), __metadata__ checked and skipped; *ne set. */
+static pp_code collect_entries(const cJSON *root, const char *w, st_entry *es, int *ne, pp_error *err) {
+    int has_meta = 0;
     const cJSON *it;
+    pp_code rc;
+    *ne = 0;
     cJSON_ArrayForEach(it, root) {
         if (!it->string) continue;
         if (!strcmp(it->string, "__metadata__")) {
             const cJSON *m;
-            if (has_meta++ || !cJSON_IsObject(it)) {
-                rc = pp_error_set(err, PP_ERR_FORMAT, "%s: __metadata__ must appear once, as an object", w);
-                goto out;
-            }
-            cJSON_ArrayForEach(m, it) if (!cJSON_IsString(m)) {
-                rc = pp_error_set(err, PP_ERR_FORMAT, "%s: __metadata__ values must be strings", w);
-                goto out;
-            }
+            if (has_meta++ || !cJSON_IsObject(it))
+                return pp_error_set(err, PP_ERR_FORMAT, "%s: __metadata__ must appear once, as an object", w);
+            cJSON_ArrayForEach(m, it) if (!cJSON_IsString(m)) return pp_error_set(
+                err, PP_ERR_FORMAT, "%s: __metadata__ values must be strings", w);
             continue;
         }
-        es[ne].name = it->string;
-        if ((rc = parse_entry(it, w, &es[ne], err))) goto out;
-        ne++;
+        es[*ne].name = it->string;
+        if ((rc = parse_entry(it, w, &es[*ne], err))) return rc;
+        (*ne)++;
     }
-    /* Unique names. */
+    return PP_OK;
+}
+
+/* Unique names, and sorted by offset the entries tile the data_bytes exactly. */
+static pp_code check_tiling(st_entry *es, int ne, uint64_t data_bytes, const char *w, pp_error *err) {
+    char nb[160];
     qsort(es, (size_t)ne, sizeof *es, cmp_name);
     for (int i = 1; i < ne; i++)
-        if (!strcmp(es[i - 1].name, es[i].name)) {
-            char nb[160];
-            rc = pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' appears twice in the header", w,
-                              printable(nb, sizeof nb, es[i].name));
-            goto out;
-        }
-    /* The tiling rule. */
+        if (!strcmp(es[i - 1].name, es[i].name))
+            return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' appears twice in the header", w,
+                                pp_ckpt_printable(nb, sizeof nb, es[i].name));
     qsort(es, (size_t)ne, sizeof *es, cmp_off);
     uint64_t pos = 0;
     for (int i = 0; i < ne; i++) {
-        char nb[160];
-        if (es[i].begin != pos) {
-            rc = pp_error_set(err, PP_ERR_FORMAT,
-                              "%s: tensor '%s' starts at %" PRIu64 " but the previous one ends at %" PRIu64 " (%s)", w,
-                              printable(nb, sizeof nb, es[i].name), es[i].begin, pos,
-                              es[i].begin > pos ? "a hole" : "an overlap");
-            goto out;
-        }
+        if (es[i].begin != pos)
+            return pp_error_set(err, PP_ERR_FORMAT,
+                                "%s: tensor '%s' starts at %" PRIu64 " but the previous one ends at %" PRIu64 " (%s)",
+                                w, pp_ckpt_printable(nb, sizeof nb, es[i].name), es[i].begin, pos,
+                                es[i].begin > pos ? "a hole" : "an overlap");
         pos = es[i].end;
     }
-    uint64_t data_start = 8 + n;
-    if (pos != size - data_start) {
-        rc = pp_error_set(err, PP_ERR_FORMAT,
-                          "%s: the tensors cover %" PRIu64 " data bytes but the file has %" PRIu64 " after the header",
-                          w, pos, (uint64_t)(size - data_start));
-        goto out;
-    }
-    snprintf(c->format, sizeof c->format, "safetensors");
-    /* Back to file order is not recorded by cJSON's object; keep offset order (the writer's). */
-    for (int i = 0; i < ne && !rc; i++) {
-        const st_entry *e = &es[i];
-        const uint8_t *p = data + data_start + e->begin;
-        uint64_t nb = e->end - e->begin;
-        unsigned sz = DTYPES[e->dt].size;
-        if (DTYPES[e->dt].dt == PP_DTYPE_I32 && sz == 2) { /* I16 widened */
-            uint8_t *copy = pp_malloc(nb * 2 + 1);
-            if (!copy) {
-                rc = pp_error_nomem(err, "%s: out of memory", w);
-                break;
-            }
-            for (uint64_t k = 0; k < nb / 2; k++) {
-                int16_t v16;
-                memcpy(&v16, p + 2 * k, 2);
-                int32_t v32 = v16;
-                memcpy(copy + 4 * k, &v32, 4);
-            }
-            rc = pp_ckpt_add(c, e->name, PP_DTYPE_I32, "I16", e->rank, e->dims, copy, nb * 2, copy, err);
-        } else if ((uintptr_t)p % sz) { /* unaligned: copy */
-            uint8_t *copy = pp_malloc(nb + 1);
-            if (!copy) {
-                rc = pp_error_nomem(err, "%s: out of memory", w);
-                break;
-            }
-            memcpy(copy, p, nb);
-            rc = pp_ckpt_add(c, e->name, DTYPES[e->dt].dt, DTYPES[e->dt].name, e->rank, e->dims, copy, nb, copy, err);
-        } else {
-            rc = pp_ckpt_add(c, e->name, DTYPES[e->dt].dt, DTYPES[e->dt].name, e->rank, e->dims, p, nb, NULL, err);
+    if (pos != data_bytes)
+        return pp_error_set(err, PP_ERR_FORMAT,
+                            "%s: the tensors cover %" PRIu64 " data bytes but the file has %" PRIu64
+                            " after the header",
+                            w, pos, data_bytes);
+    return PP_OK;
+}
+
+/* One entry's bytes p into c: borrowed when aligned, else copied; I16 widened to I32. */
+static pp_code add_entry(pp_ckpt *c, const st_entry *e, const uint8_t *p, const char *w, pp_error *err) {
+    uint64_t nb = e->end - e->begin;
+    unsigned sz = DTYPES[e->dt].size;
+    if (DTYPES[e->dt].dt == PP_DTYPE_I32 && sz == 2) { /* I16 widened */
+        uint8_t *copy = pp_malloc(nb * 2 + 1);
+        if (!copy) return pp_error_nomem(err, "%s: out of memory", w);
+        for (uint64_t k = 0; k < nb / 2; k++) {
+            int16_t v16;
+            memcpy(&v16, p + 2 * k, 2);
+            int32_t v32 = v16;
+            memcpy(copy + 4 * k, &v32, 4);
         }
+        return pp_ckpt_add(c, e->name, PP_DTYPE_I32, "I16", e->rank, e->dims, copy, nb * 2, copy, err);
     }
-out:
+    if ((uintptr_t)p % sz) { /* unaligned: copy */
+        uint8_t *copy = pp_malloc(nb + 1);
+        if (!copy) return pp_error_nomem(err, "%s: out of memory", w);
+        memcpy(copy, p, nb);
+        return pp_ckpt_add(c, e->name, DTYPES[e->dt].dt, DTYPES[e->dt].name, e->rank, e->dims, copy, nb, copy, err);
+    }
+    return pp_ckpt_add(c, e->name, DTYPES[e->dt].dt, DTYPES[e->dt].name, e->rank, e->dims, p, nb, NULL, err);
+}
+
+pp_code pp_safetensors_load(pp_ckpt *c, const uint8_t *data, size_t size, const char *w, pp_error *err) {
+    uint64_t n = 0;
+    cJSON *root;
+    pp_code rc = parse_header(data, size, w, &n, &root, err);
+    if (rc) return rc;
+    st_entry *es = NULL;
+    int count = cJSON_GetArraySize(root), ne = 0;
+    if (count > PP_CKPT_MAX_TENSORS) {
+        rc = pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: more than %d tensors", w, PP_CKPT_MAX_TENSORS);
+    } else if (!(es = pp_calloc((size_t)count + 1, sizeof *es))) {
+        rc = pp_error_nomem(err, "%s: out of memory for %d entries", w, count);
+    } else if (!(rc = collect_entries(root, w, es, &ne, err)) &&
+               !(rc = check_tiling(es, ne, (uint64_t)(size - 8 - n), w, err))) {
+        snprintf(c->format, sizeof c->format, "safetensors");
+        /* cJSON's object does not keep the file order; keep offset order (the writer's). */
+        for (int i = 0; i < ne && !rc; i++) rc = add_entry(c, &es[i], data + 8 + n + es[i].begin, w, err);
+    }
     pp_free(es);
     cJSON_Delete(root);
     return rc;
@@ -299,7 +291,7 @@ pp_code pp_safetensors_load_index(pp_ckpt *c, const char *path, pp_error *err) {
         if (!cJSON_IsString(it) || !it->valuestring[0] || strchr(it->valuestring, '/') ||
             strchr(it->valuestring, '\\') || !strcmp(it->valuestring, "..") || !strcmp(it->valuestring, ".")) {
             rc = pp_error_set(err, PP_ERR_FORMAT, "%s: weight_map['%s'] is not a plain file name in the index's folder",
-                              path, printable(nb, sizeof nb, it->string));
+                              path, pp_ckpt_printable(nb, sizeof nb, it->string));
             goto out;
         }
         int seen = 0;
@@ -327,7 +319,7 @@ pp_code pp_safetensors_load_index(pp_ckpt *c, const char *path, pp_error *err) {
     cJSON_ArrayForEach(it, wm) {
         if (!pp_ckpt_find(c, it->string)) {
             rc = pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s' is not in shard '%s'", path,
-                              printable(nb, sizeof nb, it->string), it->valuestring);
+                              pp_ckpt_printable(nb, sizeof nb, it->string), it->valuestring);
             goto out;
         }
     }

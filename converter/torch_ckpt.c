@@ -20,17 +20,6 @@ int pp_torch_sniff(const uint8_t *d, size_t n) {
     return is_tar(d, n);
 }
 
-static const char *printable(char *buf, size_t n, const char *s) {
-    size_t k = 0;
-    for (; s && *s && k + 4 < n; s++) buf[k++] = ((unsigned char)*s < 0x20 || *s == 0x7F) ? '?' : *s;
-    if (s && *s) {
-        memcpy(buf + k, "...", 3);
-        k += 3;
-    }
-    buf[k] = 0;
-    return buf;
-}
-
 static pp_dtype to_pp(pp_pk_stype t, const char **name) {
     switch (t) {
     case PP_PK_S_F64: *name = "float64"; return PP_DTYPE_F64;
@@ -53,7 +42,7 @@ static pp_code add_tensor(pp_ckpt *c, const pp_zip *z, const char *name, const p
     char nb[160];
     const char *w = z->what;
     const pp_pk_value *s = t->storage;
-    printable(nb, sizeof nb, name);
+    pp_ckpt_printable(nb, sizeof nb, name);
     const char *src;
     pp_dtype dt = to_pp(t->dtype, &src);
     if (dt == PP_DTYPE_INVALID)
@@ -72,12 +61,12 @@ static pp_code add_tensor(pp_ckpt *c, const pp_zip *z, const char *name, const p
     char kb[64];
     if (strlen(s->key) > 40)
         return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s': storage key '%s' is too long", w, nb,
-                            printable(kb, sizeof kb, s->key));
+                            pp_ckpt_printable(kb, sizeof kb, s->key));
     snprintf(rec, sizeof rec, "data/%s", s->key);
     const pp_zip_entry *e = pp_zip_find_record(z, rec);
     if (!e)
         return pp_error_set(err, PP_ERR_FORMAT, "%s: tensor '%s': storage record '%s' is missing", w, nb,
-                            printable(kb, sizeof kb, rec));
+                            pp_ckpt_printable(kb, sizeof kb, rec));
     const uint8_t *sdata;
     uint64_t ssize;
     pp_code rc = pp_zip_entry_data(z, e, &sdata, &ssize, err);

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "checkpoint.h"
+#include "checkpoint_table.h"
 
 #ifdef __cplusplus
 extern "C" {

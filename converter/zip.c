@@ -43,16 +43,10 @@ void pp_zip_close(pp_zip *z) {
     z->n_entries = 0;
 }
 
-pp_code pp_zip_open(const void *data, size_t size, const char *what, pp_zip *z, pp_error *err) {
-    memset(z, 0, sizeof *z);
-    z->base = data;
-    z->size = size;
-    snprintf(z->what, sizeof z->what, "%s", what ? what : "archive");
-    const uint8_t *b = data;
-    const char *w = z->what;
-    if (!b || size < 22)
-        return pp_error_set(err, PP_ERR_FORMAT, "%s: %zu bytes is too short for a zip archive", w, size);
-
+/* The end record (ZIP64's when a locator precedes it): entry count and the
+ * central directory's place, checked against the file. */
+static pp_code find_directory(const uint8_t *b, size_t size, const char *w, uint64_t *n_out, uint64_t *cd_off_out,
+                              uint64_t *cd_size_out, pp_error *err) {
     /* The EOCD is the last record; a comment of at most 65535 bytes may follow it. */
     size_t lo = size - 22 > 65535 ? size - 22 - 65535 : 0;
     size_t eocd = (size_t)-1;
@@ -93,88 +87,97 @@ pp_code pp_zip_open(const void *data, size_t size, const char *what, pp_zip *z, 
         return pp_error_set(err, PP_ERR_FORMAT,
                             "%s: %" PRIu64 " entries cannot fit a %" PRIu64 "-byte central directory", w, n, cd_size);
     if (n == 0) return pp_error_set(err, PP_ERR_FORMAT, "%s: the archive is empty", w);
-    z->entries = pp_calloc((size_t)n, sizeof *z->entries);
-    if (!z->entries) return pp_error_nomem(err, "%s: out of memory for %" PRIu64 " zip entries", w, n);
+    *n_out = n;
+    *cd_off_out = cd_off;
+    *cd_size_out = cd_size;
+    return PP_OK;
+}
 
-    uint64_t pos = cd_off, end = cd_off + cd_size;
+/* ZIP64 extra field [x, xend): the 8-byte values present are those whose 32-bit
+ * field is saturated. 0 when one is cut short. */
+static int zip64_extra(const uint8_t *x, const uint8_t *xend, uint64_t *usize, uint64_t *csize, uint64_t *loff) {
+    while (xend - x >= 4) {
+        uint16_t id = rd16(x), len = rd16(x + 2);
+        if ((size_t)(xend - x - 4) < len) break;
+        if (id == 0x0001) {
+            const uint8_t *v = x + 4, *vend = v + len;
+            uint64_t *field[3] = {usize, csize, loff};
+            for (int k = 0; k < 3; k++)
+                if (*field[k] == 0xFFFFFFFFu) {
+                    if (vend - v < 8) return 0;
+                    *field[k] = rd64(v);
+                    v += 8;
+                }
+        }
+        x += 4 + len;
+    }
+    return 1;
+}
+
+/* Central directory entry i at pos (the directory ends at end) into
+ * z->entries[z->n_entries]; *rec its length. */
+static pp_code read_entry(pp_zip *z, uint64_t i, uint64_t pos, uint64_t end, uint64_t *rec, pp_error *err) {
+    const uint8_t *b = z->base;
+    const char *w = z->what;
+    size_t size = z->size;
     char nb[96];
-    for (uint64_t i = 0; i < n; i++) {
-        if (end - pos < 46 || rd32(b + pos) != SIG_CENTRAL) {
-            pp_zip_close(z);
-            return pp_error_set(err, PP_ERR_FORMAT,
-                                "%s: central directory entry %" PRIu64 " at offset %" PRIu64 " is bad", w, i, pos);
-        }
-        const uint8_t *c = b + pos;
-        uint16_t method = rd16(c + 10), nlen = rd16(c + 28), xlen = rd16(c + 30), clen = rd16(c + 32);
-        uint64_t csize = rd32(c + 20), usize = rd32(c + 24), loff = rd32(c + 42);
-        uint64_t rec = 46ull + nlen + xlen + clen;
-        if (end - pos < rec) {
-            pp_zip_close(z);
-            return pp_error_set(err, PP_ERR_FORMAT, "%s: central directory entry %" PRIu64 " runs past the directory",
-                                w, i);
-        }
-        const uint8_t *name = c + 46;
-        if (memchr(name, 0, nlen)) {
-            pp_zip_close(z);
-            return pp_error_set(err, PP_ERR_FORMAT, "%s: entry %" PRIu64 " has a NUL in its name", w, i);
-        }
-        /* ZIP64 extra field: the 8-byte values present are those whose 32-bit field is saturated. */
-        const uint8_t *x = name + nlen, *xend = x + xlen;
-        while (xend - x >= 4) {
-            uint16_t id = rd16(x), len = rd16(x + 2);
-            if ((size_t)(xend - x - 4) < len) break;
-            if (id == 0x0001) {
-                const uint8_t *v = x + 4, *vend = v + len;
-                if (usize == 0xFFFFFFFFu) {
-                    if (vend - v < 8) goto bad64;
-                    usize = rd64(v);
-                    v += 8;
-                }
-                if (csize == 0xFFFFFFFFu) {
-                    if (vend - v < 8) goto bad64;
-                    csize = rd64(v);
-                    v += 8;
-                }
-                if (loff == 0xFFFFFFFFu) {
-                    if (vend - v < 8) goto bad64;
-                    loff = rd64(v);
-                    v += 8;
-                }
-            }
-            x += 4 + len;
-        }
-        if (loff > size || size - loff < 30 || rd32(b + loff) != SIG_LOCAL) {
-            pp_zip_close(z);
-            return pp_error_set(err, PP_ERR_FORMAT, "%s: entry '%s': no local header at offset %" PRIu64, w,
-                                printable(nb, sizeof nb, name, nlen), loff);
-        }
-        uint64_t doff = loff + 30 + rd16(b + loff + 26) + rd16(b + loff + 28);
-        if (!in_range(doff, csize, size)) {
-            pp_zip_close(z);
-            return pp_error_set(err, PP_ERR_FORMAT,
-                                "%s: entry '%s': data [%" PRIu64 ", +%" PRIu64
-                                ") runs past the end of the file (%zu bytes)",
-                                w, printable(nb, sizeof nb, name, nlen), doff, csize, size);
-        }
-        pp_zip_entry *e = &z->entries[z->n_entries];
-        e->name = pp_malloc((size_t)nlen + 1);
-        if (!e->name) {
-            pp_zip_close(z);
-            return pp_error_nomem(err, "%s: out of memory", w);
-        }
-        memcpy(e->name, name, nlen);
-        e->name[nlen] = 0;
-        e->data_offset = doff;
-        e->size = csize;
-        e->usize = usize;
-        e->method = method;
-        z->n_entries++;
-        pos += rec;
-        continue;
-    bad64:
-        pp_zip_close(z);
+    if (end - pos < 46 || rd32(b + pos) != SIG_CENTRAL)
+        return pp_error_set(err, PP_ERR_FORMAT, "%s: central directory entry %" PRIu64 " at offset %" PRIu64 " is bad",
+                            w, i, pos);
+    const uint8_t *c = b + pos;
+    uint16_t method = rd16(c + 10), nlen = rd16(c + 28), xlen = rd16(c + 30), clen = rd16(c + 32);
+    uint64_t csize = rd32(c + 20), usize = rd32(c + 24), loff = rd32(c + 42);
+    *rec = 46ull + nlen + xlen + clen;
+    if (end - pos < *rec)
+        return pp_error_set(err, PP_ERR_FORMAT, "%s: central directory entry %" PRIu64 " runs past the directory", w,
+                            i);
+    const uint8_t *name = c + 46;
+    if (memchr(name, 0, nlen))
+        return pp_error_set(err, PP_ERR_FORMAT, "%s: entry %" PRIu64 " has a NUL in its name", w, i);
+    if (!zip64_extra(name + nlen, name + nlen + xlen, &usize, &csize, &loff))
         return pp_error_set(err, PP_ERR_FORMAT, "%s: entry '%s': truncated ZIP64 extra field", w,
                             printable(nb, sizeof nb, name, nlen));
+    if (loff > size || size - loff < 30 || rd32(b + loff) != SIG_LOCAL)
+        return pp_error_set(err, PP_ERR_FORMAT, "%s: entry '%s': no local header at offset %" PRIu64, w,
+                            printable(nb, sizeof nb, name, nlen), loff);
+    uint64_t doff = loff + 30 + rd16(b + loff + 26) + rd16(b + loff + 28);
+    if (!in_range(doff, csize, size))
+        return pp_error_set(err, PP_ERR_FORMAT,
+                            "%s: entry '%s': data [%" PRIu64 ", +%" PRIu64
+                            ") runs past the end of the file (%zu bytes)",
+                            w, printable(nb, sizeof nb, name, nlen), doff, csize, size);
+    pp_zip_entry *e = &z->entries[z->n_entries];
+    e->name = pp_malloc((size_t)nlen + 1);
+    if (!e->name) return pp_error_nomem(err, "%s: out of memory", w);
+    memcpy(e->name, name, nlen);
+    e->name[nlen] = 0;
+    e->data_offset = doff;
+    e->size = csize;
+    e->usize = usize;
+    e->method = method;
+    z->n_entries++;
+    return PP_OK;
+}
+
+pp_code pp_zip_open(const void *data, size_t size, const char *what, pp_zip *z, pp_error *err) {
+    memset(z, 0, sizeof *z);
+    z->base = data;
+    z->size = size;
+    snprintf(z->what, sizeof z->what, "%s", what ? what : "archive");
+    const uint8_t *b = data;
+    const char *w = z->what;
+    if (!b || size < 22)
+        return pp_error_set(err, PP_ERR_FORMAT, "%s: %zu bytes is too short for a zip archive", w, size);
+    uint64_t n = 0, cd_off = 0, cd_size = 0;
+    pp_code rc = find_directory(b, size, w, &n, &cd_off, &cd_size, err);
+    if (rc) return rc;
+    z->entries = pp_calloc((size_t)n, sizeof *z->entries);
+    if (!z->entries) return pp_error_nomem(err, "%s: out of memory for %" PRIu64 " zip entries", w, n);
+    uint64_t pos = cd_off, end = cd_off + cd_size, rec = 0;
+    for (uint64_t i = 0; i < n && !rc; i++, pos += rec) rc = read_entry(z, i, pos, end, &rec, err);
+    if (rc) {
+        pp_zip_close(z);
+        return rc;
     }
     const char *first = z->entries[0].name, *slash = strchr(first, '/');
     size_t plen = slash ? (size_t)(slash - first) : 0;

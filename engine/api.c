@@ -163,7 +163,7 @@ size_t pp_net_output_bytes(const pp_net *net, int index, int64_t batch) {
 
 struct pp_options {
     char devices[512], split[1024], trace[1024], tune_cache[1024];
-    int stages, microbatch, max_batch, inflight, p2p, graphs;
+    int stages, microbatch, max_batch, inflight, p2p, graphs, threads, deterministic;
     int max_delay_us, max_queue; /* the batcher's */
     pp_precision precision;
     size_t mem_limit;
@@ -210,6 +210,8 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
                 {"inflight", &opt->inflight, 2, 64},
                 {"p2p", &opt->p2p, 0, 1},
                 {"graphs", &opt->graphs, -1, 1},
+                {"threads", &opt->threads, 0, 4096},
+                {"deterministic", &opt->deterministic, 0, 1},
                 {"max_delay_us", &opt->max_delay_us, 0, 60000000},
                 {"max_queue", &opt->max_queue, 1, 1L << 20}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
@@ -249,7 +251,7 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
         }
     pp_error_set(&e, PP_ERR_INVALID_ARG,
                  "unknown option '%s' (devices, stages, microbatch, max_batch, inflight, p2p, graphs, precision, "
-                 "mem_limit, split, trace, tune_cache, max_delay_us, max_queue)",
+                 "mem_limit, split, trace, tune_cache, threads, deterministic, max_delay_us, max_queue)",
                  key);
     return status_from(&e);
 }
@@ -288,7 +290,9 @@ pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine 
                          .trace = opt->trace[0] ? opt->trace : NULL,
                          .graphs = opt->graphs,
                          .precision = opt->precision,
-                         .mem_limit = opt->mem_limit};
+                         .mem_limit = opt->mem_limit,
+                         .threads = opt->threads,
+                         .deterministic = opt->deterministic};
     pp_engine *e = pp_calloc(1, sizeof *e);
     if (!e) return status_nomem();
     o.tune_cache = opt->tune_cache[0] ? opt->tune_cache : NULL;

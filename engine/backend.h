@@ -81,6 +81,10 @@ typedef struct pp_backend_ops {
      * share the cores); NULL where kernels do not run on the host. Called before
      * streams are created. */
     void (*set_threads)(pp_backend *b, int n);
+    /* 1: results must not depend on the placement, micro-batch size or thread
+     * count (options.deterministic); NULL where a backend cannot promise it.
+     * Called before streams are created. */
+    void (*set_deterministic)(pp_backend *b, int on);
 
     /* What the layout planner may know of this device (formats.h): fills the
      * device facts and vector widths into caps; NULL when there are none. */

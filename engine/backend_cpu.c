@@ -5,12 +5,21 @@
  * semantics closely enough that the executor cannot tell them apart: work on a
  * stream runs in order, record/wait order work across streams, and errors are
  * sticky on the stream until it is synchronized.
+ *
+ * Kernels: a node runs the fast kernel (kernels/cpu/fast) where one applies,
+ * else the reference. The device owns one pool of threads (its share of
+ * options.threads) over which every fast kernel splits its work, the stream
+ * thread joining in; the reference kernels' OpenMP is held to one thread here,
+ * so no second team competes for the cores. A node's packed weights are made at
+ * its first prepare and shared by all its launches (every micro-batch size and
+ * slot, and the preparation that only sizes the arena), freed with the device.
  */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +28,7 @@
 #endif
 
 #include "../kernels/cpu/cpu_kernels.h"
+#include "../kernels/cpu/fast/fast.h"
 #include "backend.h"
 
 #define RING 1024
@@ -46,7 +56,6 @@ typedef struct task {
 
 struct pp_stream {
     pthread_t thread;
-    int threads; /* OpenMP team size for kernels on this stream */
     pthread_mutex_t mu;
     pthread_cond_t cv_push, cv_pop, cv_idle;
     task ring[RING];
@@ -81,12 +90,30 @@ static void event_wait_gen(pp_event *e, uint64_t gen) {
     pthread_mutex_unlock(&e->mu);
 }
 
+/* A node's packed weights, shared by its launches. */
+typedef struct packed_entry {
+    const pp_node *node;
+    pp_fast_packed *pk;
+    struct packed_entry *next;
+} packed_entry;
+
+/* What prepare decided for one launch that runs a fast kernel (pp_launch.state;
+ * NULL: the reference kernel). */
+typedef struct cpu_launch_state {
+    packed_entry *packed; /* or NULL */
+    pp_tpool *pool;
+    pp_cpu_isa isa;
+    int variant; /* pp_fast_plan's choice */
+} cpu_launch_state;
+
 static void run_launch(pp_stream *s, const pp_launch *l) {
     if (s->failed) return; /* like CUDA: after a fault, kernels do not run */
-    pp_cpu_kernel_fn fn = pp_cpu_kernel_for(l->node->op);
     struct timespec t0, t1;
     if (l->profile) clock_gettime(CLOCK_MONOTONIC, &t0);
-    int bad = fn(&l->params, l->in, l->out, l->ws);
+    const cpu_launch_state *st = l->state;
+    int bad = st ? pp_fast_run(l->node->op, &l->params, st->packed ? st->packed->pk : NULL, st->isa, st->variant, l->in,
+                               l->out, l->ws, st->pool)
+                 : pp_cpu_kernel_for(l->node->op)(&l->params, l->in, l->out, l->ws);
     if (l->profile) {
         /* The stream thread is the only writer; readers synchronize first. */
         clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -122,12 +149,10 @@ static void run_task(pp_stream *s, const task *t) {
 static void *worker(void *arg) {
     pp_stream *s = arg;
 #ifdef _OPENMP
-    /* OpenMP teams are per calling thread: size this stream's to its share of
-     * the cores, or logical devices oversubscribe the machine and spin. */
-    omp_set_num_threads(s->threads);
-    /* Let libgomp shrink a team when the machine is already busy: spinning
-     * team members that cannot get a core turn microseconds into milliseconds. */
-    omp_set_dynamic(1);
+    /* The device's pool owns its cores: a reference kernel run here (an op
+     * without a fast kernel) stays on this thread rather than start an OpenMP
+     * team that would compete with the pool. */
+    omp_set_num_threads(1);
 #endif
     for (;;) {
         pthread_mutex_lock(&s->mu);
@@ -165,15 +190,31 @@ static void push(pp_stream *s, const task *t) {
 /* ---- the table -------------------------------------------------------------- */
 
 typedef struct cpu_ctx {
-    int threads;
+    int threads, deterministic;
+    int reference;  /* PP_CPU_KERNELS=reference: the reference kernels only */
+    pp_cpu_isa isa; /* the fast kernels' instruction set */
+    pp_tpool *pool; /* made at the first prepare, `threads` strong */
+    pthread_mutex_t mu;
+    packed_entry *packed; /* per node, shared by its launches */
 } cpu_ctx;
 
 static void cpu_destroy(pp_backend *b) {
-    pp_free(b->ctx);
+    cpu_ctx *c = b->ctx;
+    pp_tpool_free(c->pool);
+    while (c->packed) {
+        packed_entry *next = c->packed->next;
+        pp_fast_packed_free(c->packed->pk);
+        pp_free(c->packed);
+        c->packed = next;
+    }
+    pthread_mutex_destroy(&c->mu);
+    pp_free(c);
     pp_free(b);
 }
 
 static void cpu_set_threads(pp_backend *b, int n) { ((cpu_ctx *)b->ctx)->threads = n > 0 ? n : 1; }
+
+static void cpu_set_deterministic(pp_backend *b, int on) { ((cpu_ctx *)b->ctx)->deterministic = on; }
 
 static pp_code cpu_set_precision(pp_backend *b, pp_precision p, pp_error *err) {
     /* TF32 allows rounding, it does not demand it: the CPU's f32 satisfies it.
@@ -203,7 +244,6 @@ static pp_code cpu_stream_create(pp_backend *b, pp_stream **out, pp_error *err) 
     pthread_cond_init(&s->cv_push, NULL);
     pthread_cond_init(&s->cv_pop, NULL);
     pthread_cond_init(&s->cv_idle, NULL);
-    s->threads = ((cpu_ctx *)b->ctx)->threads;
     if (pthread_create(&s->thread, NULL, worker, s) != 0) {
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->cv_push);
@@ -349,16 +389,92 @@ static int cpu_supports(pp_backend *b, const pp_node *node, const pp_shape *in) 
     return pp_cpu_kernel_for(node->op) != NULL;
 }
 
+/* The packed copy replaces the original weight, which usually lies in the
+ * mapped graph.bin: reading it to pack brought its pages in, and they would
+ * stay resident (counted in RSS, twice the weights in all) for nothing. Asking
+ * the kernel to reclaim them is only advice: the bytes stay valid, and are read
+ * again from the file should anything need them. */
+static void release_pages(const void *p, size_t bytes) {
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0 || bytes < 2 * (size_t)page) return;
+    uintptr_t lo = ((uintptr_t)p + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t hi = ((uintptr_t)p + bytes) & ~((uintptr_t)page - 1);
+#ifdef MADV_PAGEOUT
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_PAGEOUT);
+#else
+    (void)lo, (void)hi;
+#endif
+}
+
+/* The node's packed weights, made on first use; NULL when its fast kernel
+ * packs nothing or it has none. */
+static pp_code packed_for(pp_backend *b, const pp_launch *l, packed_entry **out, pp_error *err) {
+    cpu_ctx *c = b->ctx;
+    pthread_mutex_lock(&c->mu);
+    packed_entry *e = c->packed;
+    while (e && e->node != l->node) e = e->next;
+    pp_code rc = PP_OK;
+    if (!e) {
+        pp_fast_packed *pk = NULL;
+        if (pp_fast_pack(l->node->op, &l->params, l->in, l->weights, c->isa, &pk))
+            rc = pp_error_nomem(err, "%s: out of memory packing the weights of node '%s'", b->name, l->node->name);
+        else if (pk && !(e = pp_calloc(1, sizeof *e))) {
+            pp_fast_packed_free(pk);
+            rc = pp_error_nomem(err, "%s: out of memory", b->name);
+        } else if (pk) {
+            *e = (packed_entry){l->node, pk, c->packed};
+            c->packed = e;
+            release_pages(l->in[1], pp_fast_packed_source_bytes(pk));
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    *out = e;
+    return rc;
+}
+
 static pp_code cpu_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
+    cpu_ctx *c = b->ctx;
     if (!pp_cpu_kernel_for(l->node->op))
         return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: no kernel for node '%s' (%s)", b->name, l->node->name,
                             pp_op_name(l->node->op));
     l->state = NULL;
     l->ws_bytes = pp_cpu_workspace_size(l->node->op, &l->params);
+    /* options.deterministic only narrows which kernel runs (fast.h). Weights
+     * are packed when their pointers exist: a weight slot still NULL means this
+     * preparation only sizes the arena. */
+    if (c->reference) return PP_OK;
+    for (int j = 0; j < 32 && j < l->node->n_in; j++)
+        if ((l->weights >> j & 1u) && !l->in[j]) {
+            size_t ws = pp_fast_workspace_bound(l->node->op, &l->params, c->isa, c->threads);
+            if (ws > l->ws_bytes) l->ws_bytes = ws;
+            return PP_OK;
+        }
+    if (!c->pool && !(c->pool = pp_tpool_create(c->threads)))
+        return pp_error_set(err, PP_ERR_DEVICE, "%s: cannot start a pool of %d threads", b->name, c->threads);
+    packed_entry *pe = NULL;
+    pp_code rc = packed_for(b, l, &pe, err);
+    if (rc) return rc;
+    size_t ws = 0;
+    int variant = pp_fast_plan(l->node->op, &l->params, pe ? pe->pk : NULL, c->isa, c->threads, c->deterministic, &ws);
+    if (!variant) {
+        return PP_OK;
+    }
+    cpu_launch_state *st = pp_calloc(1, sizeof *st);
+    if (!st) {
+        return pp_error_nomem(err, "%s: out of memory", b->name);
+    }
+    *st = (cpu_launch_state){pe, c->pool, c->isa, variant};
+    l->state = st;
+    l->ws_bytes = ws;
     return PP_OK;
 }
 
-static void cpu_release(pp_backend *b, pp_launch *l) {}
+static void cpu_release(pp_backend *b, pp_launch *l) {
+    cpu_launch_state *st = l->state;
+    if (!st) return;
+    pp_free(st);
+    l->state = NULL;
+}
 
 static pp_code cpu_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_error *err) {
     if (s->capturing) {
@@ -418,6 +534,7 @@ static const pp_backend_ops cpu_ops = {
     .host_free = cpu_free,
     .mem_available = cpu_mem_available,
     .set_threads = cpu_set_threads,
+    .set_deterministic = cpu_set_deterministic,
     .set_precision = cpu_set_precision,
     .stream_create = cpu_stream_create,
     .stream_destroy = cpu_stream_destroy,
@@ -455,6 +572,10 @@ pp_code pp_backend_cpu_create(int index, pp_backend **out, pp_error *err) {
     }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     c->threads = cores > 0 ? (int)cores : 1;
+    c->isa = pp_cpu_isa_detect();
+    const char *k = getenv("PP_CPU_KERNELS");
+    c->reference = k && !strcmp(k, "reference");
+    pthread_mutex_init(&c->mu, NULL);
     b->ctx = c;
     b->ops = &cpu_ops;
     b->index = index;

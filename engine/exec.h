@@ -44,6 +44,9 @@ typedef struct pp_exec_options {
                               per stage and micro-batch in steady state. 1 on, 0 off, -1 on for
                               CUDA devices only. A capture that fails turns them off (notice). */
     pp_precision precision; /* fp32 (default), tf32, fp16, bf16: see backend.h */
+    int threads;            /* host threads the CPU devices share; 0 = the affinity mask's cores */
+    int deterministic;      /* CPU: bit-identical results whatever the placement, micro-batch and
+                               thread count (otherwise they may differ within rounding) */
     /* The format policy (formats.h) instead of the devices' built-in one: for
      * tests and experiments; NULL in normal use. */
     pp_format_policy policy;
@@ -56,6 +59,9 @@ typedef struct pp_exec_options {
  * 1024, fractions allowed: "1.5G"). 0 and *out set, or -1 for anything else,
  * zero included. */
 int pp_parse_size(const char *s, size_t *out);
+
+/* Cores this process may run on (sched_getaffinity), at least 1. */
+int pp_affinity_cores(void);
 
 /* g is borrowed and must outlive the engine. On a device-less machine
  * devices="auto" falls back to the CPU; pp_exec_fell_back says so. */

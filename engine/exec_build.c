@@ -1,5 +1,6 @@
 /* exec_build.c: building an engine: devices, placement, per-stage arenas,
  * weights, streams and events, launch records and graphs (exec.h). */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,14 @@ pp_format_report pp_exec_formats(const pp_exec *e) { return e->formats; }
 int pp_exec_replicas(const pp_exec *e) { return e->R; }
 int pp_exec_fell_back(const pp_exec *e) { return e->fell_back; }
 const char *pp_exec_device(const pp_exec *e, int r, int s) { return e->rt[r * e->P + s].b->name; }
+
+int pp_affinity_cores(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
 
 static pp_code parse_devices(const char *spec, char ***names, int *n, int *fell_back, pp_error *err) {
     char buf[1024];
@@ -472,11 +481,15 @@ static pp_code create_backends(pp_exec *e, const pp_exec_options *o, char **name
         if (strcmp(e->owned[i]->ops->kind, e->owned[0]->ops->kind) != 0)
             return pp_error_set(err, PP_ERR_INVALID_ARG, "devices %s and %s are of different kinds; use one kind",
                                 e->owned[0]->name, e->owned[i]->name);
-    /* Devices whose kernels run on the host share its cores. */
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int share = cores > nd ? (int)(cores / nd) : 1;
-    for (int i = 0; i < nd; i++)
+    /* Devices whose kernels run on the host share its cores: the threads asked
+     * for, else those the process may run on (its affinity mask, which taskset,
+     * cgroups and schedulers narrow; _SC_NPROCESSORS_ONLN would overcount). */
+    int cores = o->threads > 0 ? o->threads : pp_affinity_cores();
+    int share = cores > nd ? cores / nd : 1;
+    for (int i = 0; i < nd; i++) {
         if (e->owned[i]->ops->set_threads) e->owned[i]->ops->set_threads(e->owned[i], share);
+        if (e->owned[i]->ops->set_deterministic) e->owned[i]->ops->set_deterministic(e->owned[i], o->deterministic);
+    }
     e->graphs = o->graphs < 0 ? strcmp(e->owned[0]->ops->kind, "cuda") == 0 : o->graphs;
     if (e->graphs && !e->owned[0]->ops->capture_begin) {
         snprintf(e->notice, sizeof e->notice, "%s cannot capture launches; running without graphs", e->owned[0]->name);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../kernels/cpu/cpu_kernels.h"
+#include "../loader/checked.h"
 #include "ops.h"
 
 static char *dup_str(const char *s) {
@@ -314,7 +315,7 @@ void pp_tensor_dims_at(const pp_tensor *t, int64_t batch, int64_t *dims) {
     for (int i = 0; i < t->rank; i++) {
         int64_t d = t->dims[i];
         if (d >= 0) dims[i] = d;
-        else if (d == INT64_MIN || __builtin_mul_overflow(-d, batch, &dims[i])) dims[i] = INT64_MAX;
+        else if (d == INT64_MIN || pp_mul_i64(-d, batch, &dims[i])) dims[i] = INT64_MAX;
     }
 }
 

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../loader/checked.h"
+
 _Static_assert(PP_OP_TABLE_ROWS == PP_OP_LIST_ROWS,
                "every op of PP_OP_LIST (include/ppformat.h) needs a row in PP_OP_TABLE (kernels/op_table.h)");
 
@@ -109,27 +111,36 @@ void pp_shape_of(const pp_tensor *t, int64_t batch, pp_shape *s) {
     s->block = t->block;
 }
 
+const char *pp_dims_str(char *buf, size_t size, const int64_t *dims, int rank) {
+    size_t n = 0;
+    n += (size_t)snprintf(buf, size, "(");
+    for (int i = 0; i < rank && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%lld", i ? ", " : "", (long long)dims[i]);
+    if (n < size) snprintf(buf + n, size - n, "%s)", rank == 1 ? "," : "");
+    return buf;
+}
+
 int64_t pp_shape_numel(const pp_shape *s) {
     /* Saturates instead of overflowing: shapes come from files, and a hostile
      * one must end in a "too large" error, not in undefined behaviour. */
-    int64_t n = 1;
-    for (int i = 0; i < s->rank; i++) {
-        if (s->dims[i] < 0) return INT64_MAX;
-        if (__builtin_mul_overflow(n, s->dims[i], &n)) return INT64_MAX;
-    }
-    return n;
+    int64_t n;
+    return pp_numel_i64(s->dims, s->rank, &n) ? INT64_MAX : n;
 }
 
 pp_code pp_shape_check_size(const pp_shape *s, const char *what, pp_error *err) {
-    size_t elem = pp_dtype_size(s->dtype) ? pp_dtype_size(s->dtype) : 1;
+    int64_t elem = pp_dtype_size(s->dtype) ? (int64_t)pp_dtype_size(s->dtype) : 1;
     for (int d = 0; d < s->rank; d++)
         if (s->dims[d] < 0 || s->dims[d] > PP_MAX_TENSOR_BYTES)
             return pp_error_set(err, PP_ERR_SHAPE, "%s axis %d has extent %lld, beyond the %lld limit", what, d,
                                 (long long)s->dims[d], (long long)PP_MAX_TENSOR_BYTES);
-    int64_t n = pp_shape_numel(s);
-    if (n > PP_MAX_TENSOR_BYTES / (int64_t)elem)
-        return pp_error_set(err, PP_ERR_SHAPE, "%s has %lld elements or more, beyond the %lld-byte limit on one tensor",
-                            what, (long long)n, (long long)PP_MAX_TENSOR_BYTES);
+    /* The product of the non-zero extents, so that an empty tensor cannot hide
+     * extents whose partial products (outer × inner, strides) overflow. */
+    int64_t n = elem;
+    for (int d = 0; d < s->rank; d++)
+        if (s->dims[d] && (pp_mul_i64(n, s->dims[d], &n) || n > PP_MAX_TENSOR_BYTES))
+            return pp_error_set(err, PP_ERR_SHAPE,
+                                "%s has extents %s whose product is beyond the %lld-byte limit on one tensor", what,
+                                pp_dims_str((char[160]){0}, 160, s->dims, s->rank), (long long)PP_MAX_TENSOR_BYTES);
     return PP_OK;
 }
 

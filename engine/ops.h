@@ -80,8 +80,12 @@ pp_code pp_op_describe(const pp_node *node, const pp_shape *in, pp_shape *out, p
 #define PP_MAX_TENSOR_BYTES ((int64_t)1 << 48)
 
 /* Helpers for describe functions. */
+/* "(2, 3, 4)" into buf, for messages. */
+const char *pp_dims_str(char *buf, size_t size, const int64_t *dims, int rank);
 int64_t pp_shape_numel(const pp_shape *s); /* saturates at INT64_MAX */
-/* PP_ERR_SHAPE naming `what` when s holds more than PP_MAX_TENSOR_BYTES. */
+/* PP_ERR_SHAPE naming `what` when an extent of s or the product of its non-zero
+ * extents (in bytes) passes PP_MAX_TENSOR_BYTES: past this check every partial
+ * product of extents (outer, inner, strides) fits int64. */
 pp_code pp_shape_check_size(const pp_shape *s, const char *what, pp_error *err);
 /* NumPy broadcast of a and b into out; -1 (and an error naming the axis) when they do not broadcast. */
 pp_code pp_shape_broadcast(const pp_shape *a, const pp_shape *b, pp_shape *out, const char *what, pp_error *err);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../loader/checked.h"
 #include "ops.h"
 
 /* ---- shared checks ------------------------------------------------------- */
@@ -115,8 +116,10 @@ static pp_code read_auto_pad(const pp_node *node, auto_pad *ap, pp_error *err) {
     return PP_OK;
 }
 
-/* An INTS attribute with exactly `count` values into out, each >= min; `def`
- * everywhere when absent. */
+/* An INTS attribute with exactly `count` values into out, each in [min,
+ * PP_MAX_TENSOR_BYTES]; `def` everywhere when absent. The upper bound keeps a
+ * window (kernel × dilation + pads) and every index the kernels derive from it
+ * far from overflow. */
 static pp_code read_ints(const pp_node *node, const char *name, int count, int64_t def, int64_t min, int64_t *out,
                          pp_error *err) {
     uint32_t n = 0;
@@ -128,9 +131,9 @@ static pp_code read_ints(const pp_node *node, const char *name, int count, int64
     if ((int)n != count)
         return pp_error_set(err, PP_ERR_SHAPE, "attribute %s has %u values, expected %d", name, n, count);
     for (int i = 0; i < count; i++) {
-        if (v[i] < min)
-            return pp_error_set(err, PP_ERR_SHAPE, "attribute %s[%d] is %lld, expected >= %lld", name, i,
-                                (long long)v[i], (long long)min);
+        if (v[i] < min || v[i] > PP_MAX_TENSOR_BYTES)
+            return pp_error_set(err, PP_ERR_SHAPE, "attribute %s[%d] is %lld, expected %lld to %lld", name, i,
+                                (long long)v[i], (long long)min, (long long)PP_MAX_TENSOR_BYTES);
         out[i] = v[i];
     }
     return PP_OK;
@@ -141,14 +144,24 @@ typedef struct spatial_axis {
     int64_t in, k, stride, dil, pad_begin, pad_end, out;
 } spatial_axis;
 
-/* Output extent of one spatial axis (input axis `axis`); resolves auto_pad into
- * pads. ceil_mode follows ONNX/PyTorch: the last window must start inside the
- * input or the begin padding. */
-static pp_code spatial_out(spatial_axis *a, int axis, auto_pad ap, int ceil_mode, pp_error *err) {
-    int64_t eff = (a->k - 1) * a->dil + 1;
+/* Output extent of one spatial axis (input axis `axis`, attribute index `i`);
+ * resolves auto_pad into pads. ceil_mode follows ONNX/PyTorch: the last window
+ * must start inside the input or the begin padding. Every value is bounded
+ * (read_ints) but their products are not: the arithmetic is checked. */
+static pp_code spatial_out(spatial_axis *a, int axis, int i, int s, auto_pad ap, int ceil_mode, pp_error *err) {
+    int64_t eff, t;
+    if (pp_mul_i64(a->k - 1, a->dil, &eff) || pp_add_i64(eff, 1, &eff))
+        return pp_error_set(err, PP_ERR_SHAPE,
+                            "attribute dilations[%d] is %lld: with kernel extent %lld the window overflows int64", i,
+                            (long long)a->dil, (long long)a->k);
     if (ap == AUTO_PAD_SAME_UPPER || ap == AUTO_PAD_SAME_LOWER) {
-        a->out = (a->in + a->stride - 1) / a->stride;
-        int64_t total = (a->out - 1) * a->stride + eff - a->in;
+        a->out = a->in / a->stride + (a->in % a->stride != 0);
+        int64_t total;
+        if (pp_mul_i64(a->out - 1, a->stride, &t) || pp_add_i64(t, eff, &t) || pp_sub_i64(t, a->in, &total))
+            return pp_error_set(err, PP_ERR_SHAPE,
+                                "attribute strides[%d] is %lld: the padding auto_pad needs for a window of %lld "
+                                "overflows int64",
+                                i, (long long)a->stride, (long long)eff);
         if (total < 0) total = 0;
         if (ap == AUTO_PAD_SAME_UPPER) {
             a->pad_begin = total / 2;
@@ -166,17 +179,26 @@ static pp_code spatial_out(spatial_axis *a, int axis, auto_pad ap, int ceil_mode
         a->pad_begin = a->pad_end = 0;
         ceil_mode = 0;
     }
-    int64_t padded = a->in + a->pad_begin + a->pad_end;
+    int64_t padded;
+    if (pp_add_i64(a->in, a->pad_begin, &t) || pp_add_i64(t, a->pad_end, &padded))
+        return pp_error_set(err, PP_ERR_SHAPE,
+                            "attribute pads[%d] is %lld and pads[%d] is %lld: axis %d (%lld) padded overflows int64", i,
+                            (long long)a->pad_begin, i + s, (long long)a->pad_end, axis, (long long)a->in);
     if (padded < eff)
         return pp_error_set(err, PP_ERR_SHAPE,
-                            "input 0 (X): axis %d is %lld (%lld with padding), smaller than the kernel extent %lld",
-                            axis, (long long)a->in, (long long)padded, (long long)eff);
+                            "input 0 (X): axis %d is %lld (%lld with padding), smaller than the kernel extent %lld "
+                            "(kernel_shape[%d] = %lld at dilations[%d] = %lld)",
+                            axis, (long long)a->in, (long long)padded, (long long)eff, i, (long long)a->k, i,
+                            (long long)a->dil);
     int64_t span = padded - eff;
-    if (ceil_mode) {
-        a->out = (span + a->stride - 1) / a->stride + 1;
-        if ((a->out - 1) * a->stride >= a->in + a->pad_begin) a->out--;
-    } else {
-        a->out = span / a->stride + 1;
+    a->out = span / a->stride + 1;
+    if (ceil_mode && span % a->stride) {
+        /* one more window, unless it would start in the end padding */
+        int64_t start, limit;
+        if (pp_mul_i64(a->out, a->stride, &start) || pp_add_i64(a->in, a->pad_begin, &limit))
+            return pp_error_set(err, PP_ERR_SHAPE, "attribute strides[%d] is %lld: ceil_mode overflows int64", i,
+                                (long long)a->stride);
+        if (start < limit) a->out++;
     }
     return PP_OK;
 }
@@ -214,11 +236,11 @@ static pp_code read_geometry(const pp_node *node, const pp_shape *x, const int64
     if (s == 1) {
         ax[0] = (spatial_axis){1, 1, 1, 1, 0, 0, 1};
         ax[1] = (spatial_axis){x->dims[2], ks[0], st[0], dl[0], pads[0], pads[1], 0};
-        return spatial_out(&ax[1], 2, ap, ceil_mode, err);
+        return spatial_out(&ax[1], 2, 0, s, ap, ceil_mode, err);
     }
     for (int i = 0; i < 2; i++) {
         ax[i] = (spatial_axis){x->dims[2 + i], ks[i], st[i], dl[i], pads[i], pads[i + 2], 0};
-        if ((rc = spatial_out(&ax[i], 2 + i, ap, ceil_mode, err))) return rc;
+        if ((rc = spatial_out(&ax[i], 2 + i, i, s, ap, ceil_mode, err))) return rc;
     }
     return PP_OK;
 }

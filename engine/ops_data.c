@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../loader/checked.h"
 #include "ops.h"
 
 /* ---- helpers ----------------------------------------------------------------- */
@@ -26,17 +27,8 @@
         if (rc_ != PP_OK) return rc_;                                                                                  \
     } while (0)
 
-/* "(2, 3, 4)" into buf. */
-static const char *dims_str(char *buf, size_t size, const int64_t *dims, int rank) {
-    size_t n = 0;
-    n += (size_t)snprintf(buf, size, "(");
-    for (int i = 0; i < rank && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%lld", i ? ", " : "", (long long)dims[i]);
-    if (n < size) snprintf(buf + n, size - n, "%s)", rank == 1 ? "," : "");
-    return buf;
-}
-#define SHAPE_STR(s) dims_str((char[128]){0}, 128, (s)->dims, (s)->rank)
-#define DIMS_STR(d, r) dims_str((char[128]){0}, 128, (d), (r))
+#define SHAPE_STR(s) pp_dims_str((char[128]){0}, 128, (s)->dims, (s)->rank)
+#define DIMS_STR(d, r) pp_dims_str((char[128]){0}, 128, (d), (r))
 
 static double tensor_bytes(const pp_shape *s) {
     return s->dtype == PP_DTYPE_INVALID ? 0.0 : (double)pp_shape_numel(s) * (double)pp_dtype_size(s->dtype);
@@ -57,16 +49,12 @@ static void set_shape(pp_shape *s, pp_dtype dt, int rank, const int64_t *dims) {
     for (int i = 0; i < rank; i++) s->dims[i] = dims[i];
 }
 
-/* Product of extents that must each be >= 0, refusing a product above 2^62 so
- * later byte counts cannot overflow. -1 on failure. */
+/* Product of extents that must each be >= 0; -1 when one is negative or the
+ * product passes PP_MAX_TENSOR_BYTES (pp_op_describe would refuse such an
+ * output; refusing it here lets the message name the attribute at fault). */
 static int64_t checked_numel(const int64_t *dims, int rank) {
-    int64_t n = 1;
-    for (int i = 0; i < rank; i++) {
-        if (dims[i] < 0) return -1;
-        if (dims[i] && n > ((int64_t)1 << 62) / dims[i]) return -1;
-        n *= dims[i];
-    }
-    return n;
+    int64_t n;
+    return pp_numel_i64(dims, rank, &n) || n > PP_MAX_TENSOR_BYTES ? -1 : n;
 }
 
 static int64_t prod(const int64_t *dims, int from, int to) {
@@ -359,9 +347,9 @@ static pp_code reshape_target(const pp_describe_ctx *ctx, const pp_shape *x, int
             }
             if (d < 0) return pp_error_set(err, PP_ERR_SHAPE, "shape[%u] = %lld is negative", i, (long long)d);
             dims[i] = d;
-            if (d && known > ((int64_t)1 << 62) / d)
-                return pp_error_set(err, PP_ERR_SHAPE, "shape %s has too many elements", DIMS_STR(shape, (int)cnt));
-            known *= d;
+            if (pp_mul_i64(known, d, &known))
+                return pp_error_set(err, PP_ERR_SHAPE, "attribute shape %s has too many elements",
+                                    DIMS_STR(shape, (int)cnt));
         }
         const int64_t total = pp_shape_numel(x);
         if (infer >= 0) {
@@ -594,12 +582,14 @@ pp_code pp_describe_slice(const pp_describe_ctx *ctx, const pp_shape *in, int n_
     }
     int seen[PP_MAX_RANK] = {0};
     for (uint32_t i = 0; i < ns; i++) {
-        int a = pp_axis_normalize(axes ? axes[i] : (int64_t)i, r, "slice axis", err);
+        char what[48];
+        snprintf(what, sizeof what, "attribute axes[%u]", i);
+        int a = pp_axis_normalize(axes ? axes[i] : (int64_t)i, r, what, err);
         if (a < 0) return PP_ERR_SHAPE;
         if (seen[a]) return pp_error_set(err, PP_ERR_SHAPE, "axis %d is sliced twice", a);
         seen[a] = 1;
         const int64_t dim = in[0].dims[a], step = steps ? steps[i] : 1;
-        if (step == 0) return pp_error_set(err, PP_ERR_SHAPE, "step for axis %d is 0", a);
+        if (step == 0) return pp_error_set(err, PP_ERR_SHAPE, "attribute steps[%u] is 0 (axis %d)", i, a);
         int64_t st = starts[i], en = ends[i];
         /* ONNX: negatives count from the end, then clamp; adding dim cannot
          * overflow for a negative value */
@@ -738,7 +728,8 @@ pp_code pp_describe_expand(const pp_describe_ctx *ctx, const pp_shape *in, int n
         TRY(pp_shape_broadcast(&in[0], &target, &out[0], what, err));
         out[0].dtype = in[0].dtype;
         if (checked_numel(out[0].dims, out[0].rank) < 0)
-            return pp_error_set(err, PP_ERR_SHAPE, "output %s has too many elements", SHAPE_STR(&out[0]));
+            return pp_error_set(err, PP_ERR_SHAPE, "attribute shape %s gives output %s, too many elements",
+                                DIMS_STR(shape, (int)cnt), SHAPE_STR(&out[0]));
     } else {
         const int64_t *rep = pp_node_ints(n, "repeats", &cnt);
         if (!rep) TRY(need_attr(ctx, "repeats", PP_ATTR_INTS, err)); /* present but empty: no entries */
@@ -748,14 +739,15 @@ pp_code pp_describe_expand(const pp_describe_ctx *ctx, const pp_shape *in, int n
         set_shape(&out[0], in[0].dtype, in[0].rank, in[0].dims);
         for (int d = 0; d < in[0].rank; d++) {
             if (rep[d] < 0)
-                return pp_error_set(err, PP_ERR_SHAPE, "repeats[%d] = %lld is negative", d, (long long)rep[d]);
-            if (rep[d] && in[0].dims[d] > ((int64_t)1 << 62) / rep[d])
-                return pp_error_set(err, PP_ERR_SHAPE, "axis %d: %lld × %lld repeats is too large", d,
-                                    (long long)in[0].dims[d], (long long)rep[d]);
-            out[0].dims[d] = in[0].dims[d] * rep[d];
+                return pp_error_set(err, PP_ERR_SHAPE, "attribute repeats[%d] is %lld, negative", d, (long long)rep[d]);
+            if (pp_mul_i64(in[0].dims[d], rep[d], &out[0].dims[d]))
+                return pp_error_set(err, PP_ERR_SHAPE,
+                                    "attribute repeats[%d] is %lld: axis %d (%lld) repeated overflows", d,
+                                    (long long)rep[d], d, (long long)in[0].dims[d]);
         }
         if (checked_numel(out[0].dims, out[0].rank) < 0)
-            return pp_error_set(err, PP_ERR_SHAPE, "output %s has too many elements", SHAPE_STR(&out[0]));
+            return pp_error_set(err, PP_ERR_SHAPE, "attribute repeats %s gives output %s, too many elements",
+                                DIMS_STR(rep, (int)cnt), SHAPE_STR(&out[0]));
     }
     const int r = out[0].rank, lead = r - in[0].rank;
     e->rank = r;
@@ -816,7 +808,8 @@ pp_code pp_describe_pad(const pp_describe_ctx *ctx, const pp_shape *in, int n_in
         pp->pads_begin[d] = pb[d];
     }
     if (checked_numel(out[0].dims, r) < 0)
-        return pp_error_set(err, PP_ERR_SHAPE, "output %s has too many elements", SHAPE_STR(&out[0]));
+        return pp_error_set(err, PP_ERR_SHAPE, "attribute pads %s gives output %s, too many elements",
+                            DIMS_STR(pads, (int)np), SHAPE_STR(&out[0]));
     cost_io(cost, in, 1, out, 1, 0);
     return PP_OK;
 }
@@ -955,6 +948,15 @@ pp_code pp_describe_trilu(const pp_describe_ctx *ctx, const pp_shape *in, int n_
     return PP_OK;
 }
 
+/* A numeric attribute as the file holds it, for messages: an INT exactly (a
+ * double would round INT64_MAX), a FLOAT with %g. buf: 32 bytes. */
+static const char *attr_num(const pp_node *n, const char *name, char *buf) {
+    const pp_attr *a = pp_node_attr(n, name);
+    if (a && a->type == PP_ATTR_INT) snprintf(buf, 32, "%lld", (long long)a->i);
+    else snprintf(buf, 32, "%g", pp_node_float(n, name, 0.0));
+    return buf;
+}
+
 static pp_code fill_dtype(const pp_describe_ctx *ctx, pp_dtype *dt, int range, pp_error *err) {
     int64_t v = pp_node_int(ctx->node, "dtype", PP_DTYPE_F32);
     int ok = v > PP_DTYPE_INVALID && v < PP_DTYPE_COUNT;
@@ -996,7 +998,7 @@ pp_code pp_describe_fill(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
         TRY(fill_dtype(ctx, &f->dtype, 0, err));
         f->count = checked_numel(shape, (int)cnt);
         if (f->count < 0)
-            return pp_error_set(err, PP_ERR_SHAPE, "shape %s has a negative extent or too many elements",
+            return pp_error_set(err, PP_ERR_SHAPE, "attribute shape %s has a negative extent or too many elements",
                                 DIMS_STR(shape, (int)cnt));
         f->value = pp_node_float(n, "value", 0.0);
         set_shape(&out[0], f->dtype, (int)cnt, shape);
@@ -1012,13 +1014,14 @@ pp_code pp_describe_fill(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
             limit = trunc(limit);
             delta = trunc(delta);
         }
+        char sb[32], lb[32], db[32];
         if (!(delta != 0.0) || !isfinite(start) || !isfinite(limit) || !isfinite(delta))
-            return pp_error_set(err, PP_ERR_SHAPE, "start %g, limit %g, delta %g do not make a finite range", start,
-                                limit, delta);
+            return pp_error_set(err, PP_ERR_SHAPE, "attributes start %s, limit %s, delta %s do not make a finite range",
+                                attr_num(n, "start", sb), attr_num(n, "limit", lb), attr_num(n, "delta", db));
         double cnt = ceil((limit - start) / delta);
         if (cnt > (double)((int64_t)1 << 40))
-            return pp_error_set(err, PP_ERR_SHAPE, "start %g, limit %g, delta %g give %.0f elements", start, limit,
-                                delta, cnt);
+            return pp_error_set(err, PP_ERR_SHAPE, "attributes start %s, limit %s, delta %s give %.0f elements",
+                                attr_num(n, "start", sb), attr_num(n, "limit", lb), attr_num(n, "delta", db), cnt);
         f->count = cnt > 0 ? (int64_t)cnt : 0;
         f->start = start;
         f->delta = delta;
@@ -1054,7 +1057,7 @@ pp_code pp_describe_d2s(const pp_describe_ctx *ctx, const pp_shape *in, int n_in
         if (strcmp(mode, "DCR") == 0) d->mode = 0;
         else if (strcmp(mode, "CRD") == 0) d->mode = 1;
         else return pp_error_set(err, PP_ERR_UNSUPPORTED, "mode '%s' (supported: DCR, CRD)", mode);
-        if (d->c % (b * b) != 0)
+        if (d->c % (b * b) != 0) /* b <= 4096: b² fits */
             return pp_error_set(err, PP_ERR_SHAPE,
                                 "axis 1 (C) of input 0 %s has extent %lld, not a multiple of "
                                 "blocksize² = %lld",
@@ -1069,7 +1072,10 @@ pp_code pp_describe_d2s(const pp_describe_ctx *ctx, const pp_shape *in, int n_in
                                     "axis %d of input 0 %s has extent %lld, not a multiple of "
                                     "blocksize %lld",
                                     a, SHAPE_STR(&in[0]), (long long)in[0].dims[a], (long long)b);
-        dims[1] = d->c * b * b;
+        if (pp_mul_i64(d->c, b * b, &dims[1]))
+            return pp_error_set(err, PP_ERR_SHAPE,
+                                "attribute blocksize is %lld: axis 1 (C) of input 0 %s times blocksize² overflows",
+                                (long long)b, SHAPE_STR(&in[0]));
         dims[2] = d->h / b;
         dims[3] = d->w / b;
     }

@@ -147,6 +147,12 @@ PP_API void pp_options_free(pp_options *opt);
  *               next engine for the same GPU and libraries times nothing; default none
  *               (choices are kept for the engine's life only). Written atomically;
  *               failing to write it is not an error.
+ *   threads     host threads the CPU devices share (one persistent pool per device, the
+ *               count split among them); "0" (default): the cores of the process's
+ *               affinity mask
+ *   deterministic  "1": CPU results bit-identical whatever the placement, micro-batch
+ *               size and thread count; "0" (default): they may differ within f32 rounding
+ *               (relative error around 1e-6) where a faster order of the sums pays
  * Keys for pp_batcher_create (pp_engine_create ignores them):
  *   max_batch     also the most rows the batcher merges into one run (default: the engine's)
  *   max_delay_us  how long a queued request waits for others to join its batch, default "1000"

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "checked.h" /* pp_mul_size, pp_add_size and the int64 helpers */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -74,18 +76,6 @@ void *pp_realloc(void *p, size_t n);
  * fails" is injectable too. */
 void *pp_aligned_alloc(size_t align, size_t n);
 void pp_free(void *p);
-
-/* Checked size arithmetic: returns 0 and sets *out on success, -1 on overflow. */
-static inline int pp_mul_size(size_t a, size_t b, size_t *out) {
-    if (a != 0 && b > (size_t)-1 / a) return -1;
-    *out = a * b;
-    return 0;
-}
-static inline int pp_add_size(size_t a, size_t b, size_t *out) {
-    if (b > (size_t)-1 - a) return -1;
-    *out = a + b;
-    return 0;
-}
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checked.h"
 #include "loader_internal.h"
 #include "model.h"
 #include "npy.h"
@@ -126,8 +127,8 @@ static pp_code parse_shape(hparse *h, int *rank, int64_t *dims) {
         if (*rank == PP_MAX_RANK) return hbad(h, "shape has more than %d dimensions", PP_MAX_RANK);
         int64_t v = 0;
         while ((c = peek(h)) >= '0' && c <= '9') {
-            if (v > (INT64_MAX - (c - '0')) / 10) return hbad(h, "dimension %d overflows a 64-bit integer", *rank);
-            v = v * 10 + (c - '0');
+            if (pp_mul_i64(v, 10, &v) || pp_add_i64(v, c - '0', &v))
+                return hbad(h, "dimension %d overflows a 64-bit integer", *rank);
             h->pos++;
         }
         if (peek(h) == 'L') h->pos++; /* Python 2 long literal */

@@ -2,33 +2,30 @@
 # ppengine run chunked in one process (no MPI needed), against one plain run:
 #  (a) a folder of .npy files, chunks cut across their borders: the same
 #      logits.npy byte for byte; --chunk 1 and a chunk larger than the input too;
-#  (b) kill -9 once chunks are recorded, a torn last line appended to the
-#      manifest as a kill mid-append would leave it: --resume computes only the
-#      chunks not recorded, and the result is the same;
+#  (b) SIGKILL as the 6th chunk's record is synced (tests/shim/killpoint.c: a
+#      chosen call, not a delay), a torn last line appended to the manifest as a
+#      kill mid-append would leave it: --resume computes only the chunks not
+#      recorded, and the result is the same;
 #  (c) --resume over a record made with another --chunk is refused, naming the
 #      line; --resume of a complete job computes nothing;
 #  (d) chunked runs refuse what they cannot do (no --output, a missing input).
 set -euo pipefail
-: "${PPENGINE:?}" "${PPCONVERT:?}" "${PP_SOURCE_DIR:?}"
+: "${PPENGINE:?}" "${PPCONVERT:?}" "${PP_SOURCE_DIR:?}" "${PP_KILLPOINT_LIB:?}"
 for b in "$PPCONVERT" "$PPENGINE"; do
   [ -x "$b" ] || { echo "SKIPPED: $b is not built"; exit 77; }
 done
 tmp=$(mktemp -d /tmp/pp_cli_chunked.XXXXXX)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill -KILL "$pid" 2> /dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 # Under mpirun or srun a run would be one rank of their job; this test is one process.
-run() { timeout 120 "$PPENGINE" run "$graph" --no-mpi --devices cpu "$@"; }
+# Chunks are batches of other sizes: --deterministic promises their bytes.
+run() { "$PPENGINE" run "$graph" --no-mpi --devices cpu --deterministic "$@"; }
 
 digits=$PP_SOURCE_DIR/examples/digits
 src=$digits/test_x.npy
 items=540
 graph=$tmp/digits.bin
-timeout 60 "$PPCONVERT" "$digits/digits.onnx" -o "$graph" > /dev/null
+"$PPCONVERT" "$digits/digits.onnx" -o "$graph" > /dev/null
 run --input "$src" --output "$tmp/ref" --quiet
 ref=$tmp/ref/logits.npy
 
@@ -60,24 +57,17 @@ echo "ok: a folder of 3 files in chunks of 1, 64 and 1000 gives the same logits.
 # ---- (b) kill -9, torn record, resume ------------------------------------------------------------
 out=$tmp/b
 man=$out/chunks/manifest
-"$PPENGINE" run "$graph" --no-mpi --devices cpu --input "$src" --output "$out" --chunk 4 --throttle-ms 20 \
-  > /dev/null 2> "$tmp/b1.err" &
-pid=$!
-for ((i = 0; i < 6000; i++)); do # polls every 10 ms, 60 s at most
-  n=$(grep -c '^done ' "$man" 2> /dev/null) || true
-  [ "${n:-0}" -ge 5 ] && break
-  kill -0 "$pid" 2> /dev/null || { cat "$tmp/b1.err"; fail "the run ended before 5 chunks were recorded"; }
-  sleep 0.01
-done
-kill -KILL "$pid"
+# Each chunk: its file written and renamed, its record appended, then synced.
 set +e
-wait "$pid" 2> /dev/null # no "Killed" job notice
+LD_PRELOAD=$PP_KILLPOINT_LIB PP_KILLPOINT=fdatasync:6 ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0 \
+  "$PPENGINE" run "$graph" --no-mpi --devices cpu --deterministic --input "$src" --output "$out" --chunk 4 \
+  > /dev/null 2> "$tmp/b1.err"
 rc=$?
 set -e
-pid=
 [ "$rc" -eq 137 ] || fail "expected death by SIGKILL, got exit $rc"
 [ ! -e "$out/logits.npy" ] || fail "a killed run wrote logits.npy"
 n=$(grep -c '^done ' "$man")
+[ "$n" -eq 6 ] || fail "killed at the 6th record's sync, the manifest holds $n records, want 6"
 printf 'done 1' >> "$man" # what a kill in the middle of an append leaves
 run --input "$src" --output "$out" --chunk 4 --resume > "$tmp/b2.out" 2> "$tmp/b2.err" ||
   { cat "$tmp/b2.out" "$tmp/b2.err"; fail "--resume failed"; }

@@ -40,7 +40,8 @@ static int run(const pp_graph *g, const char *devices, int stages, int micro, in
                          .measure = 0,
                          .mem_limit = 0,
                          .graphs = 0,
-                         .precision = PP_PREC_FP32};
+                         .precision = PP_PREC_FP32,
+                         .deterministic = 1};
     if (pp_exec_create(g, &o, &e, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return -1;
@@ -151,7 +152,8 @@ int main(int argc, char **argv) {
                             .measure = 0,
                             .mem_limit = 0,
                             .graphs = 0,
-                            .precision = PP_PREC_FP32};
+                            .precision = PP_PREC_FP32,
+                            .deterministic = 1};
     char what[128];
     snprintf(what, sizeof what, "soak: 16 threads x %d runs equal the serial run", soak_runs);
     threads_on_one_engine(g, &soak, 1234, 16, soak_runs, 0, what);
@@ -167,7 +169,8 @@ int main(int argc, char **argv) {
                              .measure = 0,
                              .mem_limit = 0,
                              .graphs = 0,
-                             .precision = PP_PREC_FP32};
+                             .precision = PP_PREC_FP32,
+                             .deterministic = 1};
     threads_on_one_engine(g, &piped, 77, 4, 20, 0, "4 threads x 20 runs on one engine equal the serial run");
     /* Graphs and device runs: 4 threads mix host and device runs on one
      * three-stage engine that replays captured launches; device runs reuse
@@ -183,7 +186,8 @@ int main(int argc, char **argv) {
                               .measure = 0,
                               .mem_limit = 0,
                               .graphs = 1,
-                              .precision = PP_PREC_FP32};
+                              .precision = PP_PREC_FP32,
+                              .deterministic = 1};
     threads_on_one_engine(g, &graphs, 99, 4, 40, 1,
                           "4 threads x 40 host and device runs with graphs equal the serial run");
     pp_graph_free(g);

@@ -3,6 +3,7 @@
  * cancellation from another thread. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -346,11 +347,18 @@ Test(api, steady_state_runs_allocate_nothing) {
 
 typedef struct canceller {
     pp_engine *e;
+    atomic_int run_returned;
 } canceller;
 
-static void *cancel_soon(void *arg) {
-    usleep(20000);
-    pp_engine_cancel(((canceller *)arg)->e);
+/* Cancels until the run has returned: a run clears any cancel left from before
+ * it began, so a single cancel may land too early; repeated, one lands while
+ * the run is in progress, however the threads are scheduled. */
+static void *cancel_until_returned(void *arg) {
+    canceller *c = arg;
+    while (!atomic_load(&c->run_returned)) {
+        pp_engine_cancel(c->e);
+        sched_yield();
+    }
     return NULL;
 }
 
@@ -358,15 +366,16 @@ Test(api, cancel_from_another_thread) {
     write_mlp();
     pp_net *net;
     pp_engine *e = make_engine(&net, "cpu", "1", "1");
-    int batch = 200000; /* 200000 micro-batches of 1: far longer than 20 ms */
+    int batch = 200000; /* 200000 micro-batches of 1: the run cannot end before a cancel lands */
     float *x = calloc((size_t)batch * MLP_IN, sizeof(float));
     float *p = malloc(sizeof(float) * (size_t)batch * MLP_OUT), *h = malloc(sizeof(float) * (size_t)batch * MLP_HID);
     const void *in[] = {x};
     void *out[] = {p, h};
-    canceller c = {e};
+    canceller c = {e, 0};
     pthread_t th;
-    pthread_create(&th, NULL, cancel_soon, &c);
+    pthread_create(&th, NULL, cancel_until_returned, &c);
     pp_status *st = pp_engine_run(e, batch, in, out);
+    atomic_store(&c.run_returned, 1);
     pthread_join(th, NULL);
     cr_assert_eq(pp_status_get_code(st), PP_STATUS_CANCELLED, "%s", pp_status_message(st));
     pp_status_free(st);

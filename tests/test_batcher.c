@@ -62,6 +62,8 @@ static setup make(const char *devices, const char *stages, const char *max_batch
     cr_assert_null(pp_options_set(o, "max_batch", max_batch));
     cr_assert_null(pp_options_set(o, "max_delay_us", delay));
     cr_assert_null(pp_options_set(o, "max_queue", max_queue));
+    /* batched runs are compared with unbatched ones byte for byte */
+    cr_assert_null(pp_options_set(o, "deterministic", "1"));
     pp_status *st = pp_engine_create(s.net, o, &s.eng);
     cr_assert_null(st, "%s", pp_status_message(st));
     st = pp_batcher_create(s.eng, o, &s.b);

@@ -291,8 +291,10 @@ Test(checkpoint, inspect) {
     cr_expect(pp_inspect_file(CKPT "evil_eval.pt", stdout, &err) != PP_OK);
 }
 
-/* torchvision models, generated now where torch and torchvision are installed
- * (random weights, random BatchNorm statistics, input (2, 3, 64, 64)). */
+/* torchvision models at full size, generated now where torch and torchvision
+ * are installed (random weights, random BatchNorm statistics, input (2, 3, 64,
+ * 64); Swin pads its 16x16 map to whole 7x7 windows there). ViT needs 224x224
+ * and is checked at tiny width (tests/cli_arch.sh). */
 Test(checkpoint, torchvision_models, .timeout = 900) {
     if (system("/usr/bin/python3 -c 'import torch, torchvision' >/dev/null 2>&1") != 0) {
         cr_skip_test("/usr/bin/python3 has no torch/torchvision");
@@ -310,6 +312,17 @@ Test(checkpoint, torchvision_models, .timeout = 900) {
         {"mobilenet_v3_small", "mobilenet_v3_small (11 blocks)"},
         {"efficientnet_b0", "efficientnet_b0 (blocks 1,2,2,3,3,4,1"},
         {"densenet121", "densenet121 (layers 6,12,24,16; growth 32)"},
+        {"shufflenet_v2_x0_5", "shufflenet_v2_x0_5 (blocks 4,8,4; stage4 width 192)"},
+        {"squeezenet1_0", "squeezenet1_0 (8 fire modules)"},
+        {"squeezenet1_1", "squeezenet1_1 (8 fire modules)"},
+        {"regnet_x_400mf", "regnet_x (blocks 1,2,7,12)"},
+        {"regnet_y_400mf", "regnet_y (blocks 1,3,6,6; squeeze-excitation)"},
+        {"mnasnet0_5", "mnasnet0_5 (stacks 3,3,3,2,4,1; stem width 16)"},
+        {"googlenet", "googlenet (9 inception modules; aux heads ignored)"},
+        {"convnext_tiny", "convnext_tiny (blocks 3,3,9,3; width 96)"},
+        {"swin_t", "swin_t (depths 2,2,6,2; width 96)"},
+        {"swin_v2_t", "swin_v2_t (depths 2,2,6,2; width 96)"},
+        {"wide_resnet50_2", "wide_resnet50_2 (bottleneck 3,4,6,3; width 128)"},
     };
     char cmd[2048];
     int k = snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/fixtures/gen/gen_checkpoints.py --big %s",

@@ -1,6 +1,7 @@
 /* The executor: single-device results against a plain C reference, and every
  * placement (stages × replicas × micro-batch × batch, batches not divisible by
- * either) bit-identical to the single-device run. */
+ * either) and thread count bit-identical to the single-device run, as
+ * options.deterministic promises. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -24,8 +25,8 @@ static pp_code run_once(pp_exec *e, int mode, int batch, const void *const *in, 
     return mode & RUN_DEVICE ? pp_exec_run_device(e, batch, in, out, NULL, err) : pp_exec_run(e, batch, in, out, err);
 }
 
-static void run_mode(pp_graph *g, const char *devices, int stages, int micro, int batch, int mode, const float *x,
-                     float *probs, float *h3) {
+static void run_threads(pp_graph *g, const char *devices, int stages, int micro, int batch, int mode, int threads,
+                        const float *x, float *probs, float *h3) {
     pp_error err;
     pp_exec *e = NULL;
     pp_exec_options o = {.devices = devices,
@@ -39,7 +40,9 @@ static void run_mode(pp_graph *g, const char *devices, int stages, int micro, in
                          .measure = 0,
                          .mem_limit = 0,
                          .graphs = mode & RUN_GRAPHS,
-                         .precision = PP_PREC_FP32};
+                         .precision = PP_PREC_FP32,
+                         .threads = threads,
+                         .deterministic = 1};
     cr_assert_eq(pp_exec_create(g, &o, &e, &err), PP_OK, "%s: %s", devices, err.msg);
     cr_assert_null(pp_exec_notice(e), "%s", pp_exec_notice(e));
     const void *in[] = {x};
@@ -54,6 +57,11 @@ static void run_mode(pp_graph *g, const char *devices, int stages, int micro, in
     free(p2);
     free(h2);
     pp_exec_free(e);
+}
+
+static void run_mode(pp_graph *g, const char *devices, int stages, int micro, int batch, int mode, const float *x,
+                     float *probs, float *h3) {
+    run_threads(g, devices, stages, micro, batch, mode, 0, x, probs, h3);
 }
 
 static void run(pp_graph *g, const char *devices, int stages, int micro, int batch, const float *x, float *probs,
@@ -108,6 +116,21 @@ Test(exec, every_placement_is_bit_identical) {
     pp_graph_free(g);
 }
 
+Test(exec, deterministic_results_do_not_depend_on_the_thread_count) {
+    pp_graph *g = test_mlp_graph();
+    int batch = 9;
+    float *x = test_random_floats((size_t)batch * IN, 11);
+    float p1[OUT * 9], h1[HID * 9], p2[OUT * 9], h2[HID * 9];
+    run_threads(g, "cpu", 1, 0, batch, 0, 1, x, p1, h1);
+    for (int threads = 2; threads <= 5; threads += 3) {
+        run_threads(g, "cpu", 1, 4, batch, RUN_GRAPHS, threads, x, p2, h2);
+        cr_assert(memcmp(p1, p2, sizeof p1) == 0 && memcmp(h1, h2, sizeof h1) == 0, "%d threads differ from 1",
+                  threads);
+    }
+    free(x);
+    pp_graph_free(g);
+}
+
 Test(exec, bad_device_lists_are_refused) {
     pp_graph *g = test_mlp_graph();
     pp_error err;
@@ -123,7 +146,8 @@ Test(exec, bad_device_lists_are_refused) {
                          .measure = 0,
                          .mem_limit = 0,
                          .graphs = 0,
-                         .precision = PP_PREC_FP32};
+                         .precision = PP_PREC_FP32,
+                         .deterministic = 1};
     cr_assert_eq(pp_exec_create(g, &o, &e, &err), PP_ERR_INVALID_ARG);
     cr_assert(strstr(err.msg, "3 devices cannot be split into replicas of 2 stages"), "%s", err.msg);
     pp_exec_options o2 = {.devices = "gpu:0",
@@ -137,7 +161,8 @@ Test(exec, bad_device_lists_are_refused) {
                           .measure = 0,
                           .mem_limit = 0,
                           .graphs = 0,
-                          .precision = PP_PREC_FP32};
+                          .precision = PP_PREC_FP32,
+                          .deterministic = 1};
     cr_assert_eq(pp_exec_create(g, &o2, &e, &err), PP_ERR_INVALID_ARG);
     cr_assert(strstr(err.msg, "device 'gpu:0'"), "%s", err.msg);
     pp_exec_options o3 = {.devices = "cpu",
@@ -151,7 +176,8 @@ Test(exec, bad_device_lists_are_refused) {
                           .measure = 0,
                           .mem_limit = 0,
                           .graphs = 0,
-                          .precision = PP_PREC_FP32};
+                          .precision = PP_PREC_FP32,
+                          .deterministic = 1};
     cr_assert_eq(pp_exec_create(g, &o3, &e, &err), PP_ERR_INVALID_ARG);
     pp_exec_options o4 = {.devices = "cpu:0,cpu:1",
                           .stages = 2,
@@ -164,7 +190,8 @@ Test(exec, bad_device_lists_are_refused) {
                           .measure = 0,
                           .mem_limit = 0,
                           .graphs = 0,
-                          .precision = PP_PREC_FP32};
+                          .precision = PP_PREC_FP32,
+                          .deterministic = 1};
     cr_assert_eq(pp_exec_create(g, &o4, &e, &err), PP_OK, "%s", err.msg);
     cr_assert_eq(pp_exec_plan(e)->stages[1].first, 3);
     pp_exec_free(e);
@@ -186,7 +213,8 @@ Test(exec, cuda_without_a_device_is_a_clear_error) {
                          .measure = 0,
                          .mem_limit = 0,
                          .graphs = 0,
-                         .precision = PP_PREC_FP32};
+                         .precision = PP_PREC_FP32,
+                         .deterministic = 1};
     pp_code rc = pp_exec_create(g, &o, &e, &err);
     if (pp_cuda_device_count() > 0) {
         cr_assert_eq(rc, PP_OK);
@@ -216,7 +244,8 @@ Test(exec, graphs_and_device_runs_over_many_sizes) {
                          .measure = 0,
                          .mem_limit = 0,
                          .graphs = 1,
-                         .precision = PP_PREC_FP32};
+                         .precision = PP_PREC_FP32,
+                         .deterministic = 1};
     pp_exec_options r = {.devices = "cpu",
                          .stages = 1,
                          .microbatch = 24,
@@ -228,7 +257,8 @@ Test(exec, graphs_and_device_runs_over_many_sizes) {
                          .measure = 0,
                          .mem_limit = 0,
                          .graphs = 0,
-                         .precision = PP_PREC_FP32};
+                         .precision = PP_PREC_FP32,
+                         .deterministic = 1};
     cr_assert_eq(pp_exec_create(g, &o, &e, &err), PP_OK, "%s", err.msg);
     cr_assert_eq(pp_exec_create(g, &r, &ref, &err), PP_OK, "%s", err.msg);
     for (int batch = 1; batch <= 24; batch++) {
@@ -273,7 +303,8 @@ Test(exec, device_runs_refuse_what_they_cannot_do) {
                            .measure = 0,
                            .mem_limit = 0,
                            .graphs = 0,
-                           .precision = PP_PREC_FP32};
+                           .precision = PP_PREC_FP32,
+                           .deterministic = 1};
     cr_assert_eq(pp_exec_create(g, &two, &e, &err), PP_OK, "%s", err.msg);
     cr_assert_eq(pp_exec_run_device(e, 1, in, out, NULL, &err), PP_ERR_INVALID_ARG);
     cr_assert(strstr(err.msg, "2 replicas (cpu:0, cpu:1"), "%s", err.msg);
@@ -289,7 +320,8 @@ Test(exec, device_runs_refuse_what_they_cannot_do) {
                            .measure = 0,
                            .mem_limit = 0,
                            .graphs = 0,
-                           .precision = PP_PREC_FP32};
+                           .precision = PP_PREC_FP32,
+                           .deterministic = 1};
     cr_assert_eq(pp_exec_create(g, &one, &e, &err), PP_OK, "%s", err.msg);
     int not_a_stream;
     cr_assert_eq(pp_exec_run_device(e, 1, in, out, &not_a_stream, &err), PP_ERR_INVALID_ARG);
@@ -322,7 +354,8 @@ Test(exec, device_runs_reuse_slots_in_stream_order) {
                          .measure = 0,
                          .mem_limit = 0,
                          .graphs = 0,
-                         .precision = PP_PREC_FP32};
+                         .precision = PP_PREC_FP32,
+                         .deterministic = 1};
     cr_assert_eq(pp_exec_create(g, &r, &ref, &err), PP_OK, "%s", err.msg);
     float *x = test_random_floats(8 * IN, 77), p1[8 * OUT], h1[8 * HID], p2[8 * OUT], h2[8 * HID];
     const void *in[] = {x};
@@ -341,7 +374,8 @@ Test(exec, device_runs_reuse_slots_in_stream_order) {
                              .measure = 0,
                              .mem_limit = 0,
                              .graphs = c,
-                             .precision = PP_PREC_FP32};
+                             .precision = PP_PREC_FP32,
+                             .deterministic = 1};
         cr_assert_eq(pp_exec_create(g, &o, &e, &err), PP_OK, "%s", err.msg);
         for (int i = 0; i < 100; i++) {
             memset(p2, 0, sizeof p2);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "converter/checkpoint.h"
 #include "converter/safetensors.h"
 
 #ifndef PP_SOURCE_DIR

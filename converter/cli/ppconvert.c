@@ -17,10 +17,14 @@
 #include <unistd.h>
 
 #include "../../converter/checkpoint.h"
+#include "../../converter/pt2.h"
 #include "../../converter/convert.h"
 #include "../../loader/model.h"
 #include "../../engine/graph.h"
 #include "../../loader/npy.h"
+#include "../../engine/cli/cli_msg.h"
+
+int pp_cli_progress_open; /* cli_msg.h */
 
 static void usage(FILE *f) {
     fprintf(f, "usage: ppconvert MODEL.onnx -o GRAPH.bin [options]\n"
@@ -47,10 +51,15 @@ static void usage(FILE *f) {
                "  -h, --help             this text\n");
 }
 
-static int die(const char *fmt, const char *a, const char *b) {
-    fprintf(stderr, "ppconvert: ");
-    fprintf(stderr, fmt, a, b);
-    fprintf(stderr, "\n");
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static int
+die(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    pp_cli_vmsg("ppconvert", fmt, ap);
+    va_end(ap);
     return 1;
 }
 
@@ -101,7 +110,8 @@ static void progress(uint64_t done, uint64_t total, void *arg) {
     int filled = pct * 40 / 100;
     fprintf(stderr, "\rwriting [%.*s%*s] %3d%% %6.0f / %.0f MB", filled, "########################################",
             40 - filled, "", pct, (double)done / 1e6, (double)total / 1e6);
-    if (done >= total) fputc('\n', stderr);
+    pp_cli_progress_open = done < total; /* a failure before the end must not run on */
+    if (!pp_cli_progress_open) fputc('\n', stderr);
     fflush(stderr);
 }
 
@@ -112,22 +122,16 @@ static const char *human(uint64_t b, char *buf, size_t n) {
     return buf;
 }
 
-/* What a file is, from its first bytes (names lie; a sharded safetensors index
- * is the one format known by name). */
-typedef enum { FMT_ONNX, FMT_CHECKPOINT, FMT_GRAPHBIN } file_format;
+/* What a file is: pp_source_sniff (convert.h) decides, from the first bytes. */
+typedef enum { FMT_ONNX, FMT_CHECKPOINT, FMT_GRAPHBIN, FMT_PT2 } file_format;
 
 static file_format sniff(const char *path) {
-    size_t n = strlen(path);
-    if (n >= 11 && !strcmp(path + n - 11, ".index.json")) return FMT_CHECKPOINT;
-    unsigned char b[9] = {0};
-    FILE *f = fopen(path, "rb");
-    size_t got = f ? fread(b, 1, sizeof b, f) : 0;
-    if (f) fclose(f);
-    if (got >= 4 && b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4) return FMT_CHECKPOINT; /* torch.save zip */
-    if (got >= 8 && !memcmp(b, "PPGRAPH", 8)) return FMT_GRAPHBIN;
-    if (got >= 2 && b[0] == 0x80 && b[1] <= 5) return FMT_CHECKPOINT; /* a bare pickle: legacy torch.save */
-    if (got == 9 && b[6] == 0 && b[7] == 0 && (b[8] == '{' || b[8] == ' ')) return FMT_CHECKPOINT; /* safetensors */
-    return FMT_ONNX;
+    switch (pp_source_sniff(path)) {
+    case PP_SRC_CHECKPOINT: return FMT_CHECKPOINT;
+    case PP_SRC_GRAPHBIN: return FMT_GRAPHBIN;
+    case PP_SRC_PT2: return FMT_PT2;
+    default: return FMT_ONNX;
+    }
 }
 
 static void list_graph_tensors(const pp_graph *g) {
@@ -146,17 +150,25 @@ static int inspect_file(const char *path) {
     pp_error err = {0};
     switch (sniff(path)) {
     case FMT_CHECKPOINT:
-        if (pp_inspect_file(path, stdout, &err)) return die("%s%s", err.msg, "");
+        if (pp_inspect_file(path, stdout, &err)) return die("%s", err.msg);
         return 0;
     case FMT_GRAPHBIN: {
         pp_model *m = NULL;
         pp_graph *g = NULL;
         if (pp_model_load(path, 0, &m, &err) || pp_graph_from_model(&m, &g, &err)) {
             pp_model_free(m);
-            return die("%s%s", err.msg, "");
+            return die("%s", err.msg);
         }
         printf("%s: graph.bin %u.%u, %d tensors, %d nodes\n", path, g->model->version_major, g->model->version_minor,
                g->n_tensors, g->n_nodes);
+        list_graph_tensors(g);
+        pp_graph_free(g);
+        return 0;
+    }
+    case FMT_PT2: {
+        pp_graph *g = NULL;
+        if (pp_convert_pt2_graph(path, &g, NULL, &err)) return die("%s", err.msg);
+        printf("%s: torch.export archive, %d nodes after import\n", path, g->n_nodes);
         list_graph_tensors(g);
         pp_graph_free(g);
         return 0;
@@ -167,7 +179,7 @@ static int inspect_file(const char *path) {
         oo.no_fold = 1;
         pp_onnx *h = NULL;
         pp_graph *g = NULL;
-        if (pp_convert_onnx_graph(path, &oo, &h, &g, NULL, &err)) return die("%s%s", err.msg, "");
+        if (pp_convert_onnx_graph(path, &oo, &h, &g, NULL, &err)) return die("%s", err.msg);
         printf("%s: ONNX, %d nodes\n", path, g->n_nodes);
         list_graph_tensors(g);
         pp_graph_free(g);
@@ -185,15 +197,14 @@ static int convert_checkpoint(const char *input, const char *output, const char 
     pp_graph *g = NULL;
     bar pb = {isatty(2), -1};
     char detected[256] = "";
-    if (pp_convert_checkpoint(input, arch, arch_file, &g, detected, sizeof detected, &err))
-        return die("%s%s", err.msg, "");
+    if (pp_convert_checkpoint(input, arch, arch_file, &g, detected, sizeof detected, &err)) return die("%s", err.msg);
     if (verbose) inspect(g, NULL);
     if (pp_graph_add_meta(g, "producer", "torch.save / safetensors checkpoint", &err) ||
         pp_graph_add_meta(g, "source", input, &err) || pp_graph_add_meta(g, "architecture", detected, &err) ||
         pp_graph_store_weights(g, dt, &err) || pp_graph_add_meta(g, "tool", "ppconvert " PP_CONVERT_VERSION, &err) ||
         pp_graph_write_progress(g, output, progress, &pb, &err)) {
         pp_graph_free(g);
-        return die("%s%s", err.msg, "");
+        return die("%s", err.msg);
     }
     char b1[32];
     uint64_t wbytes = 0;
@@ -213,7 +224,7 @@ int main(int argc, char **argv) {
     pp_onnx_const *consts = calloc((size_t)argc + 1, sizeof *consts);
     pp_npy *npys = calloc((size_t)argc + 1, sizeof *npys);
     pp_onnx_dim *dims = calloc((size_t)argc + 1, sizeof *dims);
-    if (!consts || !npys || !dims) return die("out of memory%s%s", "", "");
+    if (!consts || !npys || !dims) return die("out of memory");
     for (int i = 1; i < argc && !rc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
@@ -225,7 +236,7 @@ int main(int argc, char **argv) {
             goto out;
         } else if (!strcmp(a, "--arch") || !strcmp(a, "--arch-file") || !strcmp(a, "--inspect")) {
             if (i + 1 >= argc) {
-                rc = die("%s needs a value%s", a, "");
+                rc = die("%s needs a value", a);
                 break;
             }
             if (!strcmp(a, "--arch")) arch = argv[++i];
@@ -236,7 +247,7 @@ int main(int argc, char **argv) {
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--dtype") || !strcmp(a, "--const") ||
                    !strcmp(a, "--dim")) {
             if (i + 1 >= argc) {
-                rc = die("%s needs a value%s", a, "");
+                rc = die("%s needs a value", a);
                 break;
             }
             val = argv[++i];
@@ -252,7 +263,7 @@ int main(int argc, char **argv) {
                 }
                 char *name = strndup(val, (size_t)(eq - val));
                 if (!name) {
-                    rc = die("out of memory%s%s", "", "");
+                    rc = die("out of memory");
                     break;
                 }
                 if (!strcmp(a, "--dim")) {
@@ -285,7 +296,7 @@ int main(int argc, char **argv) {
                 }
             }
         } else if (a[0] == '-' && a[1]) {
-            rc = die("unknown option '%s' (see --help)%s", a, "");
+            rc = die("unknown option '%s' (see --help)", a);
         } else if (!input) {
             input = a;
         } else {
@@ -296,18 +307,19 @@ int main(int argc, char **argv) {
         rc = inspect_file(inspect_path);
         goto out;
     }
-    if (!rc && !input) rc = die("no model given (see --help)%s%s", "", "");
-    if (!rc && !output) rc = die("no output given: -o GRAPH.bin (see --help)%s%s", "", "");
+    if (!rc && !input) rc = die("no model given (see --help)");
+    if (!rc && !output) rc = die("no output given: -o GRAPH.bin (see --help)");
     pp_dtype dt = PP_DTYPE_INVALID;
     if (!rc) {
         dt = pp_dtype_from_name(dtype);
         if (dt != PP_DTYPE_F32 && dt != PP_DTYPE_F16 && dt != PP_DTYPE_BF16)
-            rc = die("--dtype '%s': expected f32, f16 or bf16%s", dtype, "");
+            rc = die("--dtype '%s': expected f32, f16 or bf16", dtype);
     }
     file_format fmt = !rc ? sniff(input) : FMT_ONNX;
-    if (!rc && fmt == FMT_GRAPHBIN) rc = die("%s is already a graph.bin%s", input, "");
+    if (!rc && fmt == FMT_GRAPHBIN) rc = die("%s is already a graph.bin", input);
     if (!rc && fmt != FMT_CHECKPOINT && (arch || arch_file))
-        rc = die("--arch and --arch-file are for checkpoints; %s is an ONNX model%s", input, "");
+        rc = die("--arch and --arch-file are for checkpoints; %s is %s", input,
+                 fmt == FMT_PT2 ? "a .pt2 archive" : "an ONNX model");
     if (!rc && fmt == FMT_CHECKPOINT) {
         rc = convert_checkpoint(input, output, arch, arch_file, dt, verbose);
         goto out;
@@ -329,13 +341,19 @@ int main(int argc, char **argv) {
         pp_convert_stats st;
         pp_error err = {0};
         if (pp_convert(&o, &st, &err)) {
-            rc = die("%s%s", err.msg, "");
+            rc = die("%s", err.msg);
         } else {
             char b1[32], b2[32];
-            printf("%s -> %s: opset %" PRId64 ", %d ONNX nodes -> %d nodes (%d folded, %d dead removed), "
-                   "%" PRIu64 " parameters (%s), %s written in %.2f s\n",
-                   input, output, st.opset, st.onnx_nodes, st.nodes_final, st.folded, st.removed, st.params,
-                   human(st.weight_bytes, b1, sizeof b1), human(st.bytes_written, b2, sizeof b2), st.seconds);
+            if (fmt == FMT_PT2)
+                printf("%s -> %s: torch.export program, %d ATen nodes -> %d nodes (%d folded, %d dead removed), "
+                       "%" PRIu64 " parameters (%s), %s written in %.2f s\n",
+                       input, output, st.onnx_nodes, st.nodes_final, st.folded, st.removed, st.params,
+                       human(st.weight_bytes, b1, sizeof b1), human(st.bytes_written, b2, sizeof b2), st.seconds);
+            else
+                printf("%s -> %s: opset %" PRId64 ", %d ONNX nodes -> %d nodes (%d folded, %d dead removed), "
+                       "%" PRIu64 " parameters (%s), %s written in %.2f s\n",
+                       input, output, st.opset, st.onnx_nodes, st.nodes_final, st.folded, st.removed, st.params,
+                       human(st.weight_bytes, b1, sizeof b1), human(st.bytes_written, b2, sizeof b2), st.seconds);
             /* the graph passes that changed something: nodes before -> after */
             int shown = 0;
             for (int i = 0; i < st.n_passes; i++) {

@@ -14,6 +14,7 @@
 #include "../../loader/atomic.h"
 #include "../../loader/model.h"
 #include "cli_common.h"
+#include "cli_msg.h"
 
 pp_code pp_chunked_load(const char *path, pp_graph **g, uint64_t *checksum, pp_error *err) {
     *g = NULL;
@@ -355,13 +356,13 @@ static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) { g_stop = sig; }
 
 static int report(const pp_error *err) {
-    fprintf(stderr, "ppengine: %s\n", err->msg);
+    pp_cli_msg("ppengine", "%s", err->msg);
     return 1;
 }
 
 static void print_start(const pp_chunked_options *o, const pp_dataset *ds, const char *notice, int64_t todo) {
     if (o->quiet) return;
-    if (notice[0]) fprintf(stderr, "ppengine: %s\n", notice);
+    if (notice[0]) pp_cli_msg("ppengine", "%s", notice);
     printf("%s: %lld items in %d file%s, %lld chunks of up to %lld; %lld to compute\n", o->graph, (long long)ds->total,
            ds->n_files, ds->n_files == 1 ? "" : "s", (long long)ds->n_chunks, (long long)ds->chunk_items,
            (long long)todo);
@@ -417,10 +418,10 @@ int pp_run_chunked(const pp_chunked_options *o) {
     int64_t recorded, total;
     pp_job_counts(job, &recorded, &total, NULL, NULL);
     if (g_stop) {
-        fprintf(stderr,
-                "ppengine: stopped by signal %d with %lld of %lld chunks recorded; run again with --resume "
-                "to compute the other %lld\n",
-                (int)g_stop, (long long)recorded, (long long)total, (long long)(total - recorded));
+        pp_cli_msg("ppengine",
+                   "stopped by signal %d with %lld of %lld chunks recorded; run again with --resume "
+                   "to compute the other %lld",
+                   (int)g_stop, (long long)recorded, (long long)total, (long long)(total - recorded));
         rc = 128 + (int)g_stop;
         goto done;
     }

@@ -13,6 +13,7 @@
 
 #include "../../loader/atomic.h"
 #include "cli_common.h"
+#include "cli_msg.h"
 
 struct pp_job {
     pthread_mutex_t mu;
@@ -303,6 +304,7 @@ void pp_job_progress(pp_job *j, int final) {
         fprintf(stderr, "%sppengine: %lld/%lld items  %.1f items/s  ETA %ld:%02ld:%02ld%s", j->tty ? "\r" : "",
                 (long long)j->items_done, (long long)j->items_total, rate, eta / 3600, eta / 60 % 60, eta % 60,
                 j->tty && !final ? "\033[K" : "\n");
+        pp_cli_progress_open = j->tty && !final;
         fflush(stderr);
     }
     pthread_mutex_unlock(&j->mu);

@@ -16,18 +16,21 @@
 #include "../plan.h"
 #include "chunked.h"
 #include "cli_common.h"
+#include "cli_msg.h"
+
+int pp_cli_progress_open; /* cli_msg.h */
 
 static double now_ms(void) { return pp_cli_now_ms(); }
 
 static int fail(const pp_error *err) {
-    fprintf(stderr, "ppengine: %s\n", err->msg);
+    pp_cli_msg("ppengine", "%s", err->msg);
     return 1;
 }
 
 static int usage_error(const char *fmt, const char *arg) {
-    fprintf(stderr, "ppengine: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, " (try --help)\n");
+    char msg[1024];
+    snprintf(msg, sizeof msg, fmt, arg);
+    pp_cli_msg("ppengine", "%s (try --help)", msg);
     return 2;
 }
 
@@ -66,6 +69,10 @@ static const char *RUN_HELP =
     "                         the default on CUDA devices); --no-cuda-graph launches node by node\n"
     "  --precision P          fp32 (default), tf32, or fp16 / bf16 (CUDA: tensors 16-bit where a\n"
     "                         kernel takes them, statistics and sums in f32; docs/cuda.md)\n"
+    "  --threads N            host threads the CPU devices share (default: the cores of the\n"
+    "                         affinity mask), one persistent pool per device\n"
+    "  --deterministic        CPU results bit-identical whatever the placement, micro-batch\n"
+    "                         and thread count (default: equal within f32 rounding)\n"
     "  --quiet                print only errors\n"
     "\n"
     "Chunked, resumable and across MPI ranks (docs/scale.md): when an --input is a folder of\n"
@@ -103,9 +110,9 @@ typedef struct opts {
     const char *inputs[64];
     int n_inputs;
     const char *json;
-    long batch, seed, stages, microbatch, inflight, iterations, warmup_ms;
+    long batch, seed, stages, microbatch, inflight, iterations, warmup_ms, threads;
     double duration_s;
-    int batch_set, p2p, quiet, profile, cuda_graph, no_transfers, measure, no_tune_cache;
+    int batch_set, p2p, quiet, profile, cuda_graph, no_transfers, measure, deterministic, no_tune_cache;
     int mpi, no_mpi, resume;
     long chunk, throttle_ms;
     pp_precision precision;
@@ -222,6 +229,11 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
             NEED_VALUE();
             if (pp_precision_parse(v, &o->precision))
                 return 1 + usage_error("--precision '%s' is not one of fp32, tf32, fp16, bf16", v);
+        } else if (!strcmp(a, "--threads")) {
+            NEED_VALUE();
+            if (parse_long(v, 1, 4096, &o->threads)) return 1 + usage_error("--threads '%s' is not in 1..4096", v);
+        } else if (!strcmp(a, "--deterministic")) {
+            o->deterministic = 1;
         } else if (!strcmp(a, "--no-transfers")) {
             o->no_transfers = 1;
         } else if (!strcmp(a, "--measure")) {
@@ -358,7 +370,9 @@ static int run_chunked(const opts *o) {
                               .measure = o->measure,
                               .mem_limit = o->mem_limit,
                               .graphs = o->cuda_graph,
-                              .precision = o->precision},
+                              .precision = o->precision,
+                              .threads = (int)o->threads,
+                              .deterministic = o->deterministic},
                              o->chunk ? o->chunk : 64,
                              o->throttle_ms,
                              o->resume,
@@ -382,7 +396,7 @@ static int cmd_run(int argc, char **argv) {
     int *given = calloc((size_t)g->n_inputs + 1, sizeof(int));
     pp_exec *e = NULL;
     if (!files || !in || !out || !given) {
-        fprintf(stderr, "ppengine: out of memory\n");
+        pp_cli_msg("ppengine", "out of memory");
         goto done;
     }
     int64_t batch = 0;
@@ -396,20 +410,18 @@ static int cmd_run(int argc, char **argv) {
                     !strncmp(g->tensors[g->inputs[j]].name, spec, (size_t)(eq - spec)))
                     idx = j;
             if (idx < 0) {
-                fprintf(stderr, "ppengine: --input %s: the graph has no input named '%.*s'\n", spec, (int)(eq - spec),
-                        spec);
+                pp_cli_msg("ppengine", "--input %s: the graph has no input named '%.*s'", spec, (int)(eq - spec), spec);
                 goto done;
             }
             file = eq + 1;
         } else if (g->n_inputs == 1) {
             idx = 0;
         } else {
-            fprintf(stderr, "ppengine: --input %s: the graph has %d inputs; name it as NAME=FILE.npy\n", spec,
-                    g->n_inputs);
+            pp_cli_msg("ppengine", "--input %s: the graph has %d inputs; name it as NAME=FILE.npy", spec, g->n_inputs);
             goto done;
         }
         if (given[idx]) {
-            fprintf(stderr, "ppengine: input '%s' is given twice\n", g->tensors[g->inputs[idx]].name);
+            pp_cli_msg("ppengine", "input '%s' is given twice", g->tensors[g->inputs[idx]].name);
             goto done;
         }
         if (pp_npy_read(file, &files[idx], &err)) {
@@ -422,8 +434,8 @@ static int cmd_run(int argc, char **argv) {
             goto done;
         }
         if (batch && b != batch && g->tensors[g->inputs[idx]].dims[0] < 0) {
-            fprintf(stderr, "ppengine: %s: batch %lld differs from the other inputs' %lld\n", file, (long long)b,
-                    (long long)batch);
+            pp_cli_msg("ppengine", "%s: batch %lld differs from the other inputs' %lld", file, (long long)b,
+                       (long long)batch);
             goto done;
         }
         if (g->tensors[g->inputs[idx]].rank > 0 && g->tensors[g->inputs[idx]].dims[0] < 0) batch = b;
@@ -432,15 +444,15 @@ static int cmd_run(int argc, char **argv) {
     }
     if (!batch) batch = o.batch;
     else if (o.batch_set && o.batch != batch) {
-        fprintf(stderr, "ppengine: --batch %ld disagrees with the inputs' batch %lld\n", o.batch, (long long)batch);
+        pp_cli_msg("ppengine", "--batch %ld disagrees with the inputs' batch %lld", o.batch, (long long)batch);
         goto done;
     }
     /* Random data stands in for every input, or for none: a forgotten input
      * among given ones is a mistake, not a request for noise. */
     for (int i = 0; o.n_inputs > 0 && i < g->n_inputs; i++)
         if (!given[i]) {
-            fprintf(stderr, "ppengine: input '%s' is not given (the graph has %d inputs; pass each as NAME=FILE.npy)\n",
-                    g->tensors[g->inputs[i]].name, g->n_inputs);
+            pp_cli_msg("ppengine", "input '%s' is not given (the graph has %d inputs; pass each as NAME=FILE.npy)",
+                       g->tensors[g->inputs[i]].name, g->n_inputs);
             goto done;
         }
     uint64_t seed = (uint64_t)o.seed * 2654435761u + 1;
@@ -450,7 +462,7 @@ static int cmd_run(int argc, char **argv) {
         size_t bytes = (size_t)pp_tensor_bytes_at(t, batch);
         in[i] = malloc(bytes ? bytes : 1);
         if (!in[i]) {
-            fprintf(stderr, "ppengine: out of memory for input '%s' (%zu bytes)\n", t->name, bytes);
+            pp_cli_msg("ppengine", "out of memory for input '%s' (%zu bytes)", t->name, bytes);
             goto done;
         }
         fill_random(t, in[i], bytes, &seed);
@@ -459,7 +471,7 @@ static int cmd_run(int argc, char **argv) {
         size_t bytes = (size_t)pp_tensor_bytes_at(&g->tensors[g->outputs[i]], batch);
         out[i] = calloc(1, bytes ? bytes : 1);
         if (!out[i]) {
-            fprintf(stderr, "ppengine: out of memory for output %d (%zu bytes)\n", i, bytes);
+            pp_cli_msg("ppengine", "out of memory for output %d (%zu bytes)", i, bytes);
             goto done;
         }
     }
@@ -475,6 +487,8 @@ static int cmd_run(int argc, char **argv) {
                           .mem_limit = o.mem_limit,
                           .graphs = o.cuda_graph,
                           .precision = o.precision,
+                          .threads = (int)o.threads,
+                          .deterministic = o.deterministic,
                           .tune_cache = tune_cache_path(&o)};
     double t0 = now_ms();
     if (pp_exec_create(g, &eo, &e, &err)) {
@@ -484,7 +498,7 @@ static int cmd_run(int argc, char **argv) {
     /* A notice, not an error: on stdout, so a failure later still leaves
      * exactly one line on stderr. */
     if (pp_exec_fell_back(e) && !o.quiet) printf("ppengine: no CUDA device found; running on the CPU\n");
-    if (pp_exec_notice(e)) fprintf(stderr, "ppengine: %s\n", pp_exec_notice(e));
+    if (pp_exec_notice(e)) pp_cli_msg("ppengine", "%s", pp_exec_notice(e));
     double t1 = now_ms();
     if (pp_exec_run(e, batch, (const void *const *)in, out, &err)) {
         fail(&err);
@@ -498,7 +512,7 @@ static int cmd_run(int argc, char **argv) {
     }
     if (o.output) {
         if (mkdir(o.output, 0777) != 0 && errno != EEXIST) {
-            fprintf(stderr, "ppengine: cannot create output folder '%s': %s\n", o.output, strerror(errno));
+            pp_cli_msg("ppengine", "cannot create output folder '%s': %s", o.output, strerror(errno));
             goto done;
         }
         for (int i = 0; i < g->n_outputs; i++) {
@@ -721,6 +735,8 @@ static int cmd_plan(int argc, char **argv) {
                           .mem_limit = o.mem_limit,
                           .graphs = o.cuda_graph,
                           .precision = o.precision,
+                          .threads = (int)o.threads,
+                          .deterministic = o.deterministic,
                           .tune_cache = tune_cache_path(&o)};
     if (o.assume_gpu) {
         r = plan_assumed(g, &eo, &o);
@@ -732,7 +748,7 @@ static int cmd_plan(int argc, char **argv) {
         pp_graph_free(g);
         return fail(&err);
     }
-    if (pp_exec_notice(e)) fprintf(stderr, "ppengine: %s\n", pp_exec_notice(e));
+    if (pp_exec_notice(e)) pp_cli_msg("ppengine", "%s", pp_exec_notice(e));
     const pp_plan *pl = pp_exec_plan(e);
     const char *names[PP_MAX_IO];
     for (int s = 0; s < pl->n_stages && s < PP_MAX_IO; s++) names[s] = pp_exec_device(e, 0, s);
@@ -753,6 +769,7 @@ static const char *BENCH_HELP =
     "  --devices LIST, --stages P, --microbatch M, --inflight K, --p2p,\n"
     "  --measure, --mem-limit SIZE   as for run\n"
     "  --precision P      fp32 (default), tf32, fp16, bf16, as for run\n"
+    "  --threads N, --deterministic   as for run\n"
     "  --cuda-graph       capture each stage's launches once and replay them (CUDA graphs,\n"
     "                     the default on CUDA; one queued task per stage on the CPU)\n"
     "  --no-cuda-graph    launch node by node\n"
@@ -855,13 +872,15 @@ static int cmd_bench(int argc, char **argv) {
                           .mem_limit = o.mem_limit,
                           .graphs = o.cuda_graph,
                           .precision = o.precision,
+                          .threads = (int)o.threads,
+                          .deterministic = o.deterministic,
                           .tune_cache = tune_cache_path(&o)};
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
         goto done;
     }
     const char *dev = pp_exec_device(e, 0, 0);
-    if (pp_exec_notice(e)) fprintf(stderr, "ppengine: note: %s\n", pp_exec_notice(e));
+    if (pp_exec_notice(e)) pp_cli_msg("ppengine", "note: %s", pp_exec_notice(e));
     /* --no-transfers: the inputs are put on the device once and every run goes
      * device buffer to device buffer, so the figures are the engine alone. */
     if (o.no_transfers) {
@@ -1048,7 +1067,7 @@ static int cmd_bench(int argc, char **argv) {
     rc = 0;
     goto done;
 oom:
-    fprintf(stderr, "ppengine: out of memory\n");
+    pp_cli_msg("ppengine", "out of memory");
 done:
     for (int i = 0; e && din && i < g->n_inputs; i++) pp_exec_io_free(e, 0, din[i]);
     for (int i = 0; e && dout && i < g->n_outputs; i++) pp_exec_io_free(e, 1, dout[i]);
@@ -1100,7 +1119,7 @@ static int cmd_compare(int argc, char **argv) {
     int same = a.dtype == b.dtype && a.rank == b.rank && a.nbytes == b.nbytes;
     for (int d = 0; same && d < a.rank; d++) same = a.dims[d] == b.dims[d];
     if (!same) {
-        fprintf(stderr, "ppengine: %s and %s differ in dtype or shape\n", fa, fb);
+        pp_cli_msg("ppengine", "%s and %s differ in dtype or shape", fa, fb);
     } else {
         size_t n = a.nbytes / (pp_dtype_size(a.dtype) ? pp_dtype_size(a.dtype) : 1);
         double num = 0, den = 0, maxd = 0;
@@ -1119,7 +1138,7 @@ static int cmd_compare(int argc, char **argv) {
         double rel = sqrt(num) / (den > 0 ? sqrt(den) : 1);
         printf("%s vs %s: %zu values, relative L2 error %.3g, max |difference| %.3g\n", fa, fb, n, rel, maxd);
         if (rel <= tol && maxd < INFINITY) rc = 0;
-        else fprintf(stderr, "ppengine: relative error %.3g exceeds %.3g\n", rel, tol);
+        else pp_cli_msg("ppengine", "relative error %.3g exceeds %.3g", rel, tol);
     }
     pp_npy_free(&a);
     pp_npy_free(&b);
@@ -1136,6 +1155,6 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "plan")) return cmd_plan(argc - 2, argv + 2);
     if (!strcmp(argv[1], "bench")) return cmd_bench(argc - 2, argv + 2);
     if (!strcmp(argv[1], "compare")) return cmd_compare(argc - 2, argv + 2);
-    fprintf(stderr, "ppengine: unknown command '%s' (try --help)\n", argv[1]);
+    pp_cli_msg("ppengine", "unknown command '%s' (try --help)", argv[1]);
     return 2;
 }

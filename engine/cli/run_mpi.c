@@ -38,6 +38,7 @@
 #include "../../loader/atomic.h"
 #include "chunked.h"
 #include "cli_common.h"
+#include "cli_msg.h"
 
 enum { TAG_REQ = 1, TAG_ASSIGN = 2, TAG_TRACE = 3 };
 enum { REQ_WORK = 0, REQ_FAIL = 1, REQ_BYE = 2 };
@@ -140,17 +141,17 @@ static int judge(const rank_state *s, const start_check *all) {
     int go = 1;
     for (int r = 0; r < s->size; r++)
         if (!all[r].ok) {
-            fprintf(stderr, "ppengine: rank %d (%s): %s\n", r, all[r].host,
-                    all[r].msg[0] ? all[r].msg : "failed before the run (rank 0 could not share the inputs)");
+            pp_cli_msg("ppengine", "rank %d (%s): %s", r, all[r].host,
+                       all[r].msg[0] ? all[r].msg : "failed before the run (rank 0 could not share the inputs)");
             go = 0;
         }
     for (int r = 1; r < s->size; r++)
         if (all[r].ok && all[0].ok && all[r].checksum != all[0].checksum) {
-            fprintf(stderr,
-                    "ppengine: rank %d (%s) loaded %s with checksum %016llx, but rank 0 loaded %s with %016llx: "
-                    "every rank must run the same graph.bin\n",
-                    r, all[r].host, all[r].graph, (unsigned long long)all[r].checksum, all[0].graph,
-                    (unsigned long long)all[0].checksum);
+            pp_cli_msg("ppengine",
+                       "rank %d (%s) loaded %s with checksum %016llx, but rank 0 loaded %s with %016llx: "
+                       "every rank must run the same graph.bin",
+                       r, all[r].host, all[r].graph, (unsigned long long)all[r].checksum, all[0].graph,
+                       (unsigned long long)all[0].checksum);
             go = 0;
         }
     return go;
@@ -362,7 +363,7 @@ static int merge_trace(rank_state *s) {
         fprintf(af.f, "\n]}\n");
         ok = pp_afile_commit(&af, &err) == PP_OK;
     }
-    if (!ok) fprintf(stderr, "ppengine: %s\n", err.msg[0] ? err.msg : "out of memory for the trace");
+    if (!ok) pp_cli_msg("ppengine", "%s", err.msg[0] ? err.msg : "out of memory for the trace");
     return ok ? 0 : 1;
 }
 
@@ -375,16 +376,16 @@ static int finish(rank_state *s, const pp_rank_stats *all, double wall_s) {
     pp_job_counts(s->job, &recorded, &total, NULL, &was_complete);
     pp_job_progress(s->job, 1);
     if (why) {
-        fprintf(stderr, "ppengine: rank %d (%s): %s\n", fail_rank, all[fail_rank].host, why);
-        fprintf(stderr,
-                "ppengine: %lld of %lld chunks are recorded in %s/chunks/manifest: run the same command with --resume "
-                "to compute the other %lld\n",
-                (long long)recorded, (long long)total, s->o->output, (long long)(total - recorded));
+        pp_cli_msg("ppengine", "rank %d (%s): %s", fail_rank, all[fail_rank].host, why);
+        pp_cli_msg("ppengine",
+                   "%lld of %lld chunks are recorded in %s/chunks/manifest: run the same command with --resume "
+                   "to compute the other %lld",
+                   (long long)recorded, (long long)total, s->o->output, (long long)(total - recorded));
         return 1;
     }
     pp_error err = {0};
     if (!was_complete && pp_chunked_merge(s->o, s->g, &s->ds, s->job, &err)) {
-        fprintf(stderr, "ppengine: %s\n", err.msg);
+        pp_cli_msg("ppengine", "%s", err.msg);
         return 1;
     }
     if (!s->o->quiet) {
@@ -401,7 +402,7 @@ static void print_start(rank_state *s) {
     if (s->o->quiet) return;
     int64_t todo;
     pp_job_counts(s->job, NULL, NULL, &todo, NULL);
-    if (s->notice[0]) fprintf(stderr, "ppengine: %s\n", s->notice);
+    if (s->notice[0]) pp_cli_msg("ppengine", "%s", s->notice);
     printf("%s: %lld items in %d file%s, %lld chunks of up to %lld; %lld to compute on %d ranks\n", s->o->graph,
            (long long)s->ds.total, s->ds.n_files, s->ds.n_files == 1 ? "" : "s", (long long)s->ds.n_chunks,
            (long long)s->ds.chunk_items, (long long)todo, s->size);

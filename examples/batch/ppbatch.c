@@ -177,6 +177,15 @@ static int write_progress(const char *path, int64_t done, const char *fp) {
     return write_atomic(path, text);
 }
 
+/* Whether the terminal's progress line still lacks its newline: an error
+ * printed then must start a line of its own. */
+static int progress_open;
+
+static void end_progress_line(void) {
+    if (progress_open) fputc('\n', stderr);
+    progress_open = 0;
+}
+
 static void show_progress(int64_t done, int64_t total, int64_t resumed_at, double t0, int final) {
     static double last;
     double t = now_s();
@@ -192,6 +201,7 @@ static void show_progress(int64_t done, int64_t total, int64_t resumed_at, doubl
     long e = (long)(eta + 0.5);
     fprintf(stderr, "%sppbatch [%s] %" PRId64 "/%" PRId64 " items  %.1f items/s  ETA %ld:%02ld:%02ld%s",
             tty ? "\r" : "", bar, done, total, rate, e / 3600, e / 60 % 60, e % 60, tty && !final ? "" : "\n");
+    progress_open = tty && !final;
 }
 
 /* Options that take a value: an unknown option is named as unknown, not as
@@ -414,12 +424,14 @@ int main(int argc, char **argv) {
         if (pwrite_full(part_fd, outs[out_index], (size_t)b * out_item,
                         (off_t)(hlen + (uint64_t)done_items * out_item)) ||
             fdatasync(part_fd)) {
+            end_progress_line();
             fprintf(stderr, "ppbatch: %s: %s\n", partial, strerror(errno));
             goto done;
         }
         done_items += b;
         /* Only now, with the bytes durable, may the progress claim them. */
         if (write_progress(progress, done_items, fp)) {
+            end_progress_line();
             fprintf(stderr, "ppbatch: %s: %s\n", progress, strerror(errno));
             goto done;
         }
@@ -455,6 +467,7 @@ int main(int argc, char **argv) {
     goto done;
 
 api_fail:
+    end_progress_line();
     fprintf(stderr, "ppbatch: %s\n", pp_status_message(st));
     pp_status_free(st);
 done:

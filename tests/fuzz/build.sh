@@ -28,9 +28,13 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-poin
 cflags="-std=c11 -D_GNU_SOURCE -g -O1 $san -Wall -Wextra -Wpedantic -Wshadow -Wno-unused-parameter \
  -Wno-unknown-pragmas -Werror=implicit-function-declaration -I$root -I$root/include ${PP_FUZZ_CFLAGS:-}"
 libs="-lm -lpthread"
-# safetensors.c parses its header with cJSON.
-if [ -e /usr/include/cjson/cJSON.h ]; then libs="$libs -lcjson"; fi
-PP_FUZZ_OPTIONAL=" fuzz_torch fuzz_safetensors "
+# safetensors.c and the .pt2 importer parse JSON with cJSON (PP_HAVE_CJSON, as
+# in the CMake build; without it they only refuse, and fuzz_pt2 is skipped).
+if [ -e /usr/include/cjson/cJSON.h ]; then
+    libs="$libs -lcjson"
+    cflags="$cflags -DPP_HAVE_CJSON=1"
+fi
+PP_FUZZ_OPTIONAL=" fuzz_torch fuzz_safetensors fuzz_pt2 "
 
 # An object is stale when it is missing or older than anything in its depfile.
 stale() {
@@ -44,7 +48,7 @@ stale() {
 }
 
 srcs=()
-for s in "$root"/loader/*.c "$root"/kernels/cpu/*.c "$root"/engine/*.c "$root"/engine/nocuda/*.c "$root"/converter/*.c; do
+for s in "$root"/loader/*.c "$root"/kernels/cpu/*.c "$root"/kernels/cpu/fast/*.c "$root"/engine/*.c "$root"/engine/nocuda/*.c "$root"/converter/*.c; do
     [ -e "$s" ] && srcs+=("$s")
 done
 todo=()
