@@ -36,29 +36,6 @@ static void want_all(const pp_node *n, const pp_shape *have, pp_shape *want, pp_
     }
 }
 
-static int is_data_movement(pp_op op) {
-    switch (op) {
-    case PP_OP_IDENTITY:
-    case PP_OP_FLATTEN:
-    case PP_OP_RESHAPE:
-    case PP_OP_SQUEEZE:
-    case PP_OP_UNSQUEEZE:
-    case PP_OP_TRANSPOSE:
-    case PP_OP_CONCAT:
-    case PP_OP_SPLIT:
-    case PP_OP_SLICE:
-    case PP_OP_GATHER:
-    case PP_OP_EXPAND:
-    case PP_OP_TILE:
-    case PP_OP_DEPTH_TO_SPACE:
-    case PP_OP_SPACE_TO_DEPTH:
-    case PP_OP_GATHER_ELEMENTS:
-    case PP_OP_PAD:
-    case PP_OP_TRILU: return 1;
-    default: return 0;
-    }
-}
-
 /* The element-wise ops whose CUDA kernel computes in 16 bits. */
 static int is_eltwise(const pp_node *n) {
     const pp_op_def *d = pp_op_def_get(n->op);
@@ -66,7 +43,6 @@ static int is_eltwise(const pp_node *n) {
 }
 
 void pp_format_policy_cuda(const pp_format_caps *caps, const pp_node *node, const pp_shape *have, pp_shape *want) {
-    pp_ops_allow_16bit(); /* what it gives, the CUDA kernels take */
     pp_dtype hd = caps->precision == PP_PREC_FP16                                      ? PP_DTYPE_F16
                   : caps->precision == PP_PREC_BF16 && (!caps->gpu || caps->gpu->bf16) ? PP_DTYPE_BF16
                                                                                        : PP_DTYPE_INVALID;
@@ -101,7 +77,7 @@ void pp_format_policy_cuda(const pp_format_caps *caps, const pp_node *node, cons
         want_all(node, have, want, hd, nhwc);
         return;
     }
-    if (is_data_movement(op) || op == PP_OP_WHERE || op == PP_OP_CAST) {
+    if (pp_format_moves_bytes(op) || op == PP_OP_WHERE || op == PP_OP_CAST) {
         /* plain; float inputs in one dtype: 16-bit when any activation is */
         int any16 = 0;
         for (int i = 0; i < node->n_in; i++) any16 |= have[i].dtype == PP_DTYPE_F16 || have[i].dtype == PP_DTYPE_BF16;

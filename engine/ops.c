@@ -42,10 +42,6 @@ static int takes_layouts(pp_op op) {
            d->describe == pp_describe_concat || d->describe == pp_describe_resize;
 }
 
-static int half_kernels;
-void pp_ops_allow_16bit(void) { __atomic_store_n(&half_kernels, 1, __ATOMIC_RELAXED); }
-int pp_ops_16bit(void) { return __atomic_load_n(&half_kernels, __ATOMIC_RELAXED); }
-
 pp_code pp_op_describe(const pp_node *node, const pp_shape *in, pp_shape *out, pp_op_params *p, pp_cost *cost,
                        const void *const *const_data, pp_error *err) {
     const char *opname = pp_op_name(node->op);

@@ -65,13 +65,6 @@ const pp_op_def *pp_op_def_get(pp_op op);
 
 /* Checks arity, then runs the op's describe function. Messages are prefixed with
  * the node's name and op: "node 'layer1.0/conv1' (CONV): ...". */
-/* 16-bit floats (f16, bf16) in the element-wise ops and resize: their CPU
- * kernels compute f32 only, so describe takes 16-bit operands there only once
- * something with 16-bit kernels is in the process (the CUDA backend, the CUDA
- * format policy), and refuses them, naming the dtype, otherwise. */
-void pp_ops_allow_16bit(void);
-int pp_ops_16bit(void);
-
 pp_code pp_op_describe(const pp_node *node, const pp_shape *in, pp_shape *out, pp_op_params *p, pp_cost *cost,
                        const void *const *const_data, pp_error *err);
 

@@ -73,10 +73,10 @@ static pp_code need_attr(const pp_describe_ctx *ctx, const char *name, pp_attr_t
 }
 
 static int is_int_dtype(pp_dtype t) { return t == PP_DTYPE_I64 || t == PP_DTYPE_I32; }
-/* f32, or the 16-bit types where a backend takes them (pp_ops_16bit) */
-static int is_float_dtype(pp_dtype t) {
-    return t == PP_DTYPE_F32 || (pp_ops_16bit() && (t == PP_DTYPE_F16 || t == PP_DTYPE_BF16));
-}
+/* f32 or a 16-bit float: the op is defined for them; whether a device's kernel
+ * computes in them is its backend's question (the CPU's f32 kernels get f32
+ * operands from the planner's CPU policy). */
+static int is_float_dtype(pp_dtype t) { return t == PP_DTYPE_F32 || t == PP_DTYPE_F16 || t == PP_DTYPE_BF16; }
 
 static pp_code need_input(const pp_shape *in, int i, pp_error *err) {
     if (in[i].dtype == PP_DTYPE_INVALID || pp_dtype_size(in[i].dtype) == 0)
@@ -117,7 +117,7 @@ pp_code pp_describe_unary(const pp_describe_ctx *ctx, const pp_shape *in, int n_
     case PP_OP_ABS:
     case PP_OP_SIGN:
         ok = is_float_dtype(dt) || is_int_dtype(dt);
-        want = pp_ops_16bit() ? "f32, f16, bf16, i64 or i32" : "f32, i64 or i32";
+        want = "f32, f16, bf16, i64 or i32";
         break;
     case PP_OP_NOT:
         ok = dt == PP_DTYPE_BOOL;
@@ -125,7 +125,7 @@ pp_code pp_describe_unary(const pp_describe_ctx *ctx, const pp_shape *in, int n_
         break;
     default:
         ok = is_float_dtype(dt);
-        want = pp_ops_16bit() ? "f32, f16 or bf16" : "f32";
+        want = "f32, f16 or bf16";
         break;
     }
     if (!ok)
@@ -233,16 +233,16 @@ pp_code pp_describe_binary(const pp_describe_ctx *ctx, const pp_shape *in, int n
     const char *want;
     if (is_compare(op)) {
         ok = is_float_dtype(a) || is_int_dtype(a) || a == PP_DTYPE_BOOL;
-        want = pp_ops_16bit() ? "f32, f16, bf16, i64, i32 or bool" : "f32, i64, i32 or bool";
+        want = "f32, f16, bf16, i64, i32 or bool";
     } else if (op == PP_OP_AND || op == PP_OP_OR || op == PP_OP_XOR) {
         ok = a == PP_DTYPE_BOOL;
         want = "bool";
     } else if (op == PP_OP_PRELU) {
         ok = is_float_dtype(a);
-        want = pp_ops_16bit() ? "f32, f16 or bf16" : "f32";
+        want = "f32, f16 or bf16";
     } else {
         ok = is_float_dtype(a) || is_int_dtype(a);
-        want = pp_ops_16bit() ? "f32, f16, bf16, i64 or i32" : "f32, i64 or i32";
+        want = "f32, f16, bf16, i64 or i32";
     }
     if (!ok)
         return pp_error_set(err, PP_ERR_UNSUPPORTED, "inputs have dtype %s; this op takes %s", pp_dtype_name(a), want);
@@ -823,7 +823,7 @@ pp_code pp_describe_resize(const pp_describe_ctx *ctx, const pp_shape *in, int n
     const int r = in[0].rank;
     if (!is_float_dtype(in[0].dtype))
         return pp_error_set(err, PP_ERR_UNSUPPORTED, "input 0 has dtype %s; resize takes %s",
-                            pp_dtype_name(in[0].dtype), pp_ops_16bit() ? "f32, f16 or bf16" : "f32");
+                            pp_dtype_name(in[0].dtype), "f32, f16 or bf16");
     if (r < 2)
         return pp_error_set(err, PP_ERR_SHAPE, "input 0 %s has rank %d; resize needs rank >= 2", SHAPE_STR(&in[0]), r);
     pp_resize_params *rp = &p->resize;

@@ -701,7 +701,6 @@ pp_code pp_backend_cuda_create(int index, pp_backend **out, pp_error *err) {
         cuda_destroy(b);
         return rc;
     }
-    pp_ops_allow_16bit(); /* describe takes 16-bit operands: these kernels do */
     *out = b;
     return PP_OK;
 }

@@ -264,7 +264,6 @@ pp_code pp_backend_create(const char *spec, pp_backend **out, pp_error *err) {
         e_destroy(b);
         return rc;
     }
-    pp_ops_allow_16bit(); /* as the CUDA backend does */
     *out = b;
     return PP_OK;
 }
