@@ -234,7 +234,7 @@ size_t pp_net_output_bytes(const pp_net *net, int index, int64_t batch) {
 /* ---- options ----------------------------------------------------------------------- */
 
 struct pp_options {
-    char devices[512], split[1024], trace[1024], dims[1024];
+    char devices[512], split[1024], trace[1024], dims[1024], tune_cache[1024];
     int stages, microbatch, max_batch, inflight, p2p, graphs, threads, deterministic;
     int max_delay_us, max_queue; /* the batcher's */
     pp_precision precision;
@@ -330,7 +330,8 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
         size_t size;
     } strs[] = {{"devices", opt->devices, sizeof opt->devices},
                 {"split", opt->split, sizeof opt->split},
-                {"trace", opt->trace, sizeof opt->trace}};
+                {"trace", opt->trace, sizeof opt->trace},
+                {"tune_cache", opt->tune_cache, sizeof opt->tune_cache}};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         if (!strcmp(key, strs[i].key)) {
             if (strlen(value) >= strs[i].size) {
@@ -343,7 +344,7 @@ pp_status *pp_options_set(pp_options *opt, const char *key, const char *value) {
         }
     pp_error_set(&e, PP_ERR_INVALID_ARG,
                  "unknown option '%s' (devices, stages, microbatch, max_batch, inflight, p2p, graphs, precision, "
-                 "mem_limit, split, trace, dim, threads, deterministic, max_delay_us, max_queue)",
+                 "mem_limit, split, trace, dim, tune_cache, threads, deterministic, max_delay_us, max_queue)",
                  key);
     return status_from(&e);
 }
@@ -388,6 +389,7 @@ pp_status *pp_engine_create(const pp_net *net, const pp_options *opt, pp_engine 
                          .deterministic = opt->deterministic};
     pp_engine *e = pp_calloc(1, sizeof *e);
     if (!e) return status_nomem();
+    o.tune_cache = opt->tune_cache[0] ? opt->tune_cache : NULL;
     if (pp_exec_create(net->g, &o, &e->x, &err)) {
         pp_free(e);
         return status_from(&err);

@@ -127,7 +127,12 @@ typedef struct pp_backend_ops {
     /* ops */
     int (*supports)(pp_backend *b, const pp_node *node, const pp_shape *in);
     /* All per-op set-up (descriptors, algorithm choice); sets l->state and
-     * l->ws_bytes. Done once per node and micro-batch size at engine build. */
+     * l->ws_bytes. Done once per node, micro-batch size and slot, at engine
+     * build (and for a new size mid-service). On entry l->ws and l->ws_bytes are
+     * the stage's workspace: NULL and 0 in the executor's first pass, which
+     * sizes it (no pointer is known then); in the second, with the pointers
+     * final and the stage's streams idle, a backend may time candidates on
+     * them, needing at most l->ws_bytes. */
     pp_code (*prepare)(pp_backend *b, pp_launch *l, pp_error *err);
     void (*release)(pp_backend *b, pp_launch *l);
     /* Enqueues the kernel; allocates nothing, never synchronizes. */
@@ -141,6 +146,16 @@ typedef struct pp_backend_ops {
     /* 1 while each launch pushes a range of its own (NVTX on: PP_NVTX=1,
      * profiling/nsys.sh), which a replayed graph would not; NULL = never. */
     int (*launch_ranges)(pp_backend *b);
+
+    /* Where choices made by timing (prepare) are kept between loads: a file
+     * beside graph.bin; NULL keeps them in memory. Optional (NULL: nothing
+     * is timed). */
+    pp_code (*set_tune_cache)(pp_backend *b, const char *path, pp_error *err);
+    /* One line about the device (name, library versions, workspace budget,
+     * what was timed), or, given a prepared launch, how it runs ("cudnn graph
+     * conv+epilogue f16 nhwc, eng 12"); owned by the backend, valid until the
+     * next call or the launch's release. Optional; may return NULL. */
+    const char *(*describe)(pp_backend *b, const pp_launch *l);
 
     /* Capture of a stream's kernel launches into a replayable graph: CUDA graphs
      * on CUDA, a task list replayed as one task on the CPU. Between begin and

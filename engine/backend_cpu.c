@@ -437,6 +437,11 @@ static pp_code cpu_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
     if (!pp_cpu_kernel_for(l->node->op))
         return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: no kernel for node '%s' (%s)", b->name, l->node->name,
                             pp_op_name(l->node->op));
+    if (!pp_cpu_kernel_takes(l->node->op, &l->params))
+        return pp_error_set(err, PP_ERR_UNSUPPORTED,
+                            "%s: node '%s' (%s) has 16-bit or non-plain operands; the CPU kernels compute f32 on "
+                            "plain tensors",
+                            b->name, l->node->name, pp_op_name(l->node->op));
     l->state = NULL;
     l->ws_bytes = pp_cpu_workspace_size(l->node->op, &l->params);
     /* options.deterministic only narrows which kernel runs (fast.h). Weights

@@ -14,6 +14,11 @@ pp_code pp_eval_node(const pp_node *node, const pp_shape *in_shapes, const void 
     if (!fn)
         return pp_error_set(err, PP_ERR_UNSUPPORTED, "node '%s': no CPU kernel for %s", node->name,
                             pp_op_name(node->op));
+    if (!pp_cpu_kernel_takes(node->op, &p))
+        return pp_error_set(
+            err, PP_ERR_UNSUPPORTED,
+            "node '%s' (%s): 16-bit or non-plain operands; the CPU kernels compute f32 on plain tensors", node->name,
+            pp_op_name(node->op));
     size_t ws_bytes = pp_cpu_workspace_size(node->op, &p);
     void *ws = ws_bytes ? pp_malloc(ws_bytes) : NULL;
     if (ws_bytes && !ws)

@@ -56,6 +56,9 @@ typedef struct pp_exec_options {
      * other than the batch needs a bounded range here or in the file. NULL: the
      * file's ranges. */
     const char *dims;
+    /* Where backends keep the choices they make by timing (docs/cuda.md: a
+     * tuning cache beside graph.bin); NULL keeps them in memory. */
+    const char *tune_cache;
 } pp_exec_options;
 
 /* A byte count as options spell it: "262144", "512K", "512M", "2G" (powers of
@@ -137,6 +140,14 @@ int pp_exec_fell_back(const pp_exec *e);
 const char *pp_exec_device(const pp_exec *e, int r, int s);
 /* Whether launches are captured and replayed (options.graphs, as it turned out). */
 int pp_exec_graphs(const pp_exec *e);
+/* How a node runs on replica 0 (its prepared launch at the planned micro-batch,
+ * as the backend describes it), or NULL; and one line about the device of
+ * stage p. For bench and plan; valid until the engine changes. */
+const char *pp_exec_node_path(pp_exec *e, int node);
+const char *pp_exec_device_info(pp_exec *e, int p);
+/* Since the last call (and zeroes them): stage runs replayed as one captured
+ * graph, and launches made one by one. What bench reports as the mode used. */
+void pp_exec_counts(pp_exec *e, long *replays, long *launches);
 /* What the build had to change to fit (fewer micro-batches in flight), or NULL. */
 const char *pp_exec_notice(const pp_exec *e);
 /* Makes the run in progress (from any thread) stop taking micro-batches and

@@ -144,7 +144,12 @@ static void release_stage(pp_exec *e, int r, int p) {
         if (rt->ev_staged) b->ops->event_destroy(b, rt->ev_staged[k]);
         if (rt->ev_out) b->ops->event_destroy(b, rt->ev_out[k]);
         if (rt->staging && rt->staging[k]) b->ops->host_free(b, rt->staging[k]);
+        if (rt->pin_in && rt->pin_in[k]) b->ops->host_free(b, rt->pin_in[k]);
+        if (rt->pin_out && rt->pin_out[k]) b->ops->host_free(b, rt->pin_out[k]);
     }
+    pp_free(rt->pin_in);
+    pp_free(rt->pin_out);
+    pp_free(rt->out_copy);
     pp_free(rt->ev_computed);
     pp_free(rt->ev_arrived);
     pp_free(rt->ev_staged);
@@ -378,7 +383,10 @@ static pp_code build_stage_rt(pp_exec *e, int r, int p, pp_error *err) {
         return rc;
     }
     size_t slot_bytes = (st->slot_bytes + 255) & ~(size_t)255;
+    /* never empty: the second prepare's workspace pointer says it is not sizing */
     size_t ws = (rt->ws_bytes + 255) & ~(size_t)255;
+    if (!ws) ws = 256;
+    rt->ws_bytes = ws;
     size_t total = wbytes + ws + slot_bytes * (size_t)e->K;
     if (e->mem_limit && total > e->mem_limit)
         rc = pp_error_set(err, PP_ERR_NOMEM,
@@ -466,6 +474,9 @@ static pp_code describe_launch(pp_exec *e, stage_rt *rt, const pp_plan_stage *st
     L->cost_flops = c.flops;
     L->cost_bytes = c.bytes;
     L->profile = e->profile;
+    /* the workspace prepare may time candidates in (none while sizing it) */
+    L->ws = rt->arena ? rt->ws : NULL;
+    L->ws_bytes = rt->arena ? rt->ws_bytes : 0;
     if ((rc = rt->b->ops->prepare(rt->b, L, err))) return rc;
     if (L->ws_bytes > rt->ws_bytes) {
         if (rt->arena)
@@ -475,6 +486,28 @@ static pp_code describe_launch(pp_exec *e, stage_rt *rt, const pp_plan_stage *st
         rt->ws_bytes = L->ws_bytes;
     }
     L->ws = rt->ws;
+    return PP_OK;
+}
+
+pp_code pp_exec_eager_pass(pp_exec *e, stage_rt *rt, int nn, sized_launches *sl, pp_error *err) {
+    pp_backend *b = rt->b;
+    /* A device run may still be using the slots (it returns before its work is
+     * done): wait for it, then run every launch once. */
+    pp_code rc = b->ops->stream_sync(b, rt->compute, err);
+    if (!rc) rc = b->ops->stream_sync(b, rt->copy, err);
+    /* not part of any profile */
+    for (int i = 0; i < nn * e->K; i++) sl->l[i].profile = 0;
+    for (int i = 0; i < nn * e->K && !rc; i++) rc = b->ops->launch(b, rt->compute, &sl->l[i], err);
+    /* The slots hold whatever they held: a data error a kernel raises on it
+     * (an index out of range) means nothing; a device error does. */
+    pp_error serr;
+    pp_code src = b->ops->stream_sync(b, rt->compute, &serr);
+    for (int i = 0; i < nn * e->K; i++) sl->l[i].profile = e->profile;
+    if (rc) return rc;
+    if (src && src != PP_ERR_INVALID_ARG) {
+        *err = serr;
+        return src;
+    }
     return PP_OK;
 }
 
@@ -529,6 +562,13 @@ pp_code pp_exec_prepare_size(pp_exec *e, int r, int p, int size, sized_launches 
     }
     const pp_plan_stage *st = &e->plan->stages[p];
     int nn = st->last - st->first;
+    /* With the arena in place prepare may time candidates on the slots: a
+     * device run still in flight must be done with them first. */
+    if (rt->arena) {
+        pp_code src = rt->b->ops->stream_sync(rt->b, rt->compute, err);
+        if (!src) src = rt->b->ops->stream_sync(rt->b, rt->copy, err);
+        if (src) return src;
+    }
     sized_launches sl;
     memset(&sl, 0, sizeof sl);
     sl.size = size;
@@ -544,6 +584,10 @@ pp_code pp_exec_prepare_size(pp_exec *e, int r, int p, int size, sized_launches 
         for (int i = 0; i < nn && !rc; i++)
             rc = describe_launch(e, rt, st, st->first + i, k, &sl, &sl.l[k * nn + i], err);
     if (rc) {
+        pp_exec_free_sized(e, rt, p, &sl);
+        return rc;
+    }
+    if (rt->arena && e->graphs && (rc = pp_exec_eager_pass(e, rt, nn, &sl, err))) {
         pp_exec_free_sized(e, rt, p, &sl);
         return rc;
     }
@@ -568,6 +612,7 @@ static pp_code create_backends(pp_exec *e, const pp_exec_options *o, char **name
         else if (o->precision != PP_PREC_FP32)
             rc = pp_error_set(err, PP_ERR_UNSUPPORTED, "%s cannot compute in %s", b->name,
                               pp_precision_name(o->precision));
+        if (!rc && o->tune_cache && b->ops->set_tune_cache) rc = b->ops->set_tune_cache(b, o->tune_cache, err);
         if (rc) return rc;
     }
     for (int i = 1; i < nd; i++)
@@ -640,9 +685,23 @@ static pp_code connect_stages(pp_exec *e, int p2p, pp_error *err) {
         for (int p = 0; p + 1 < e->P; p++) {
             stage_rt *a = RT(e, r, p), *b = RT(e, r, p + 1);
             int peer = a->b->ops->host_memory && b->b->ops->host_memory;
-            if (!peer && p2p && a->b->ops->enable_peer && a->b->ops->enable_peer(a->b, b->b, NULL) == PP_OK &&
-                b->b->ops->enable_peer(b->b, a->b, NULL) == PP_OK)
-                peer = 1;
+            if (!peer && p2p && a->b->ops->enable_peer) {
+                /* No peer path is a fact to report (staged copies work); a
+                 * device error while enabling one is a failure. */
+                pp_error perr;
+                pp_code prc = a->b->ops->enable_peer(a->b, b->b, &perr);
+                if (!prc) prc = b->b->ops->enable_peer(b->b, a->b, &perr);
+                if (prc == PP_OK) peer = 1;
+                else if (prc != PP_ERR_UNSUPPORTED) {
+                    *err = perr;
+                    return prc;
+                } else if (!e->notice[0]) {
+                    snprintf(e->notice, sizeof e->notice,
+                             "--p2p: %.300s; copies between stages go through pinned "
+                             "host memory",
+                             perr.msg);
+                }
+            }
             a->peer = peer;
             size_t bytes = e->plan->stages[p].out_bytes ? e->plan->stages[p].out_bytes : 256;
             for (int k = 0; !peer && k < e->K; k++) {
@@ -650,6 +709,35 @@ static pp_code connect_stages(pp_exec *e, int p2p, pp_error *err) {
                 if (rc) return rc;
             }
         }
+    return PP_OK;
+}
+
+/* Step 5b: where the device does not read host memory, each slot's inputs and
+ * outputs pass through pinned buffers (a copy from pageable memory is
+ * synchronous and slower). */
+static size_t io_bytes(const pp_graph *g, const int *ids, int n, int64_t rows) {
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += ((size_t)pp_tensor_bytes_at(&g->tensors[ids[i]], rows) + 255) & ~(size_t)255;
+    return total;
+}
+
+static pp_code pin_io(pp_exec *e, pp_error *err) {
+    for (int r = 0; r < e->R; r++) {
+        stage_rt *first = RT(e, r, 0), *last = RT(e, r, e->P - 1);
+        if (first->b->ops->host_memory) continue;
+        size_t nin = io_bytes(e->g, e->g->inputs, e->g->n_inputs, e->M),
+               nout = io_bytes(e->g, e->g->outputs, e->g->n_outputs, e->M);
+        first->pin_in = pp_calloc((size_t)e->K, sizeof(void *));
+        last->pin_out = pp_calloc((size_t)e->K, sizeof(void *));
+        last->out_copy = pp_calloc((size_t)e->K, sizeof(out_copy));
+        if (!first->pin_in || !last->pin_out || !last->out_copy)
+            return pp_error_nomem(err, "engine: out of memory for pinned staging");
+        for (int k = 0; k < e->K; k++) {
+            pp_code rc = first->b->ops->host_alloc(first->b, nin ? nin : 256, &first->pin_in[k], err);
+            if (!rc) rc = last->b->ops->host_alloc(last->b, nout ? nout : 256, &last->pin_out[k], err);
+            if (rc) return rc;
+        }
+    }
     return PP_OK;
 }
 
@@ -756,6 +844,7 @@ pp_code pp_exec_create(const pp_graph *g, const pp_exec_options *opt, pp_exec **
     if (!rc) rc = e->rt[0].b->ops->event_create(e->rt[0].b, &e->ev_caller, err);
     if (!rc) rc = e->rt[e->P - 1].b->ops->event_create(e->rt[e->P - 1].b, &e->ev_done, err);
     if (!rc) rc = connect_stages(e, o.p2p, err);
+    if (!rc) rc = pin_io(e, err);
     if (!rc) rc = open_trace(e, o.trace, err);
     if (!rc) rc = start_drivers(e, err);
 done:

@@ -26,6 +26,17 @@ typedef struct sized_launches {
     void **graph;                /* [K]: the stage's launches for slot k captured once (options.graphs), or NULL */
 } sized_launches;
 
+/* Micro-batch rows [off, off + size) of the last stage's slot k, copied from
+ * pinned memory into the caller's output buffers by a host callback enqueued
+ * after the download (so no host thread waits for it). */
+typedef struct out_copy {
+    struct pp_exec *e;
+    struct stage_rt *rt;
+    int k;
+    int64_t off;
+    int size;
+} out_copy;
+
 typedef struct stage_rt {
     pp_backend *b;
     pp_stream *compute, *copy;
@@ -36,7 +47,12 @@ typedef struct stage_rt {
     const void **weight;                                         /* per tensor id: the weight's bytes on this device */
     pp_event **ev_computed, **ev_arrived, **ev_staged, **ev_out; /* [K] */
     void **staging; /* [K] pinned host buffers (staged boundary copies), or NULL */
-    int peer;       /* boundary copies to the next stage go device to device */
+    /* Host runs on a device that does not read host memory: the caller's
+     * buffers are pageable, which makes every copy synchronous, so each slot's
+     * inputs (stage 0) and outputs (last stage) pass through pinned memory. */
+    void **pin_in, **pin_out; /* [K], or NULL */
+    out_copy *out_copy;       /* [K]: what the host callback after a download copies out */
+    int peer;                 /* boundary copies to the next stage go device to device */
     sized_launches sizes[MAX_SIZES];
     int n_sizes;
 } stage_rt;
@@ -93,6 +109,9 @@ struct pp_exec {
     uint64_t run_gen;
     int pending, quit;
     char notice[PP_ERROR_MSG_MAX + 64]; /* what the build had to change, or "" */
+    /* Since pp_exec_counts last asked: stages run as one graph replay, and
+     * launches made one by one (the mode actually used, which bench reports). */
+    atomic_long n_replays, n_launches;
 };
 
 static inline stage_rt *RT(pp_exec *e, int r, int p) { return &e->rt[r * e->P + p]; }
@@ -104,6 +123,10 @@ static inline stage_rt *RT(pp_exec *e, int r, int p) { return &e->rt[r * e->P + 
 pp_code pp_exec_prepare_size(pp_exec *e, int r, int p, int size, sized_launches **out, pp_error *err);
 /* Frees one size's launch records and graphs; the stage's streams must have passed them. */
 void pp_exec_free_sized(pp_exec *e, stage_rt *rt, int p, sized_launches *sl);
+/* One eager pass over a stage's launches for every slot, before they are
+ * captured (libraries load and initialise lazily on their first run, which must
+ * not happen inside a capture); the slots hold no micro-batch then. */
+pp_code pp_exec_eager_pass(pp_exec *e, stage_rt *rt, int nn, sized_launches *sl, pp_error *err);
 /* The thread driving replica j->r (r >= 1) through every run until the engine is freed. */
 void *pp_exec_driver_main(void *job);
 

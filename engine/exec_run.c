@@ -55,6 +55,7 @@ static pp_code upload_inputs(pp_exec *e, const mb_ref *m, pp_error *err) {
     unsigned span = 0;
     pp_code rc = wait_slot_free(e, m->r, 0, m->k, rt->copy, err);
     if (!rc && e->trace) rc = pp_trace_begin(e->trace, b, rt->copy, m->r, 0, "upload", m->mb, &span, err);
+    size_t pos = 0;
     for (int i = 0; i < g->n_inputs && !rc; i++) {
         const pp_tensor *t = &g->tensors[g->inputs[i]];
         if (st->offset[g->inputs[i]] < 0) continue;
@@ -62,6 +63,14 @@ static pp_code upload_inputs(pp_exec *e, const mb_ref *m, pp_error *err) {
         const char *src = (const char *)e->inputs[i] + (has_rows(e, 0, i) ? (size_t)m->off * rb : 0);
         size_t n = has_rows(e, 0, i) ? rb * (size_t)m->size : rb;
         void *dst = rt->slot[m->k] + st->offset[g->inputs[i]];
+        if (!e->dev_io && rt->pin_in) {
+            /* The slot's previous upload from this buffer is done: its
+             * micro-batch has been downloaded (the replica waited for that). */
+            char *pin = (char *)rt->pin_in[m->k] + pos;
+            memcpy(pin, src, n);
+            src = pin;
+            pos += (n + 255) & ~(size_t)255;
+        }
         rc = e->dev_io ? b->ops->copy(b, rt->copy, dst, src, n, err) : b->ops->upload(b, rt->copy, dst, src, n, err);
     }
     if (!rc && e->trace) rc = pp_trace_end(e->trace, b, rt->copy, span, err);
@@ -83,8 +92,12 @@ static pp_code compute_stage(pp_exec *e, const mb_ref *m, int p, const sized_lau
     /* Profiling times launches one by one, and per-node profiler ranges
      * (NVTX) come from launches: both bypass the graphs. */
     int one_by_one = !sl->graph || e->profile || (b->ops->launch_ranges && b->ops->launch_ranges(b));
-    if (!rc && !one_by_one) rc = b->ops->replay(b, rt->compute, sl->graph[m->k], err);
+    if (!rc && !one_by_one) {
+        rc = b->ops->replay(b, rt->compute, sl->graph[m->k], err);
+        atomic_fetch_add_explicit(&e->n_replays, 1, memory_order_relaxed);
+    }
     for (int i = 0; i < nn && !rc && one_by_one; i++) rc = b->ops->launch(b, rt->compute, &sl->l[m->k * nn + i], err);
+    if (one_by_one) atomic_fetch_add_explicit(&e->n_launches, nn, memory_order_relaxed);
     range_pop(b);
     if (!rc && e->trace) rc = pp_trace_end(e->trace, b, rt->compute, span, err);
     if (!rc) rc = b->ops->event_record(b, rt->ev_computed[m->k], rt->compute, err);
@@ -135,6 +148,24 @@ static pp_code pass_on(pp_exec *e, const mb_ref *m, int p, const sized_launches 
     return rc;
 }
 
+/* Host callback, in stream order after a slot's downloads into pinned memory:
+ * the rows into the caller's buffers (which stay valid until the run returns,
+ * and the run drains the streams first). The same walk as download_outputs. */
+static void out_copy_fn(void *arg) {
+    const out_copy *oc = arg;
+    const pp_graph *g = oc->e->g;
+    size_t pos = 0;
+    for (int i = 0; i < g->n_outputs; i++) {
+        const pp_tensor *tt = &g->tensors[g->outputs[i]];
+        size_t rb = row_bytes(tt);
+        if (!has_batch(tt) && oc->off != 0) continue;
+        size_t n = has_batch(tt) ? rb * (size_t)oc->size : rb;
+        memcpy((char *)oc->e->outputs[i] + (has_batch(tt) ? (size_t)oc->off * rb : 0),
+               (const char *)oc->rt->pin_out[oc->k] + pos, n);
+        pos += (n + 255) & ~(size_t)255;
+    }
+}
+
 /* The last stage: the outputs' rows to the caller (batch-free outputs once). */
 static pp_code download_outputs(pp_exec *e, const mb_ref *m, pp_error *err) {
     const pp_graph *g = e->g;
@@ -145,6 +176,8 @@ static pp_code download_outputs(pp_exec *e, const mb_ref *m, pp_error *err) {
     unsigned span = 0;
     pp_code rc = b->ops->stream_wait(b, rt->copy, rt->ev_computed[m->k], err);
     if (!rc && e->trace) rc = pp_trace_begin(e->trace, b, rt->copy, m->r, p, "download", m->mb, &span, err);
+    int pinned = !e->dev_io && rt->pin_out;
+    size_t pos = 0;
     for (int i = 0; i < g->n_outputs && !rc; i++) {
         int t = g->outputs[i];
         const pp_tensor *tt = &g->tensors[t];
@@ -154,6 +187,14 @@ static pp_code download_outputs(pp_exec *e, const mb_ref *m, pp_error *err) {
         size_t n = has_rows(e, 1, i) ? rb * (size_t)m->size : rb;
         const void *src = tt->kind == PP_TENSOR_WEIGHT ? tt->data : rt->slot[m->k] + st->offset[t];
         if (tt->kind == PP_TENSOR_WEIGHT && !b->ops->host_memory) src = rt->weight[t];
+        if (pinned) {
+            /* into pinned memory; out_copy_fn moves it on (a weight output too) */
+            char *pin = (char *)rt->pin_out[m->k] + pos;
+            pos += (n + 255) & ~(size_t)255;
+            if (src) rc = b->ops->download(b, rt->copy, pin, src, n, err);
+            else memcpy(pin, tt->data, n);
+            continue;
+        }
         if (!src && !e->dev_io) {
             memcpy(dst, tt->data, n);
             continue;
@@ -161,6 +202,11 @@ static pp_code download_outputs(pp_exec *e, const mb_ref *m, pp_error *err) {
         if (!src) rc = b->ops->upload(b, rt->copy, dst, tt->data, n, err);
         else if (e->dev_io) rc = b->ops->copy(b, rt->copy, dst, src, n, err);
         else rc = b->ops->download(b, rt->copy, dst, src, n, err);
+    }
+    if (!rc && pinned) {
+        out_copy *oc = &rt->out_copy[m->k];
+        *oc = (out_copy){e, rt, m->k, m->off, m->size};
+        rc = b->ops->host_fn(b, rt->copy, out_copy_fn, oc, err);
     }
     if (!rc && e->trace) rc = pp_trace_end(e->trace, b, rt->copy, span, err);
     if (!rc) rc = b->ops->event_record(b, rt->ev_out[m->k], rt->copy, err);
@@ -471,6 +517,26 @@ void pp_exec_cancel(pp_exec *e) { atomic_store(&e->cancel, 1); }
 const char *pp_exec_notice(const pp_exec *e) { return e->notice[0] ? e->notice : NULL; }
 
 int pp_exec_graphs(const pp_exec *e) { return e->graphs; }
+
+const char *pp_exec_node_path(pp_exec *e, int node) {
+    for (int p = 0; p < e->P; p++) {
+        stage_rt *rt = RT(e, 0, p);
+        const pp_plan_stage *st = &e->plan->stages[p];
+        if (node < st->first || node >= st->last || !rt->n_sizes || !rt->b->ops->describe) continue;
+        return rt->b->ops->describe(rt->b, &rt->sizes[0].l[node - st->first]);
+    }
+    return NULL;
+}
+
+const char *pp_exec_device_info(pp_exec *e, int p) {
+    stage_rt *rt = RT(e, 0, p);
+    return rt->b->ops->describe ? rt->b->ops->describe(rt->b, NULL) : NULL;
+}
+
+void pp_exec_counts(pp_exec *e, long *replays, long *launches) {
+    *replays = atomic_exchange(&e->n_replays, 0);
+    *launches = atomic_exchange(&e->n_launches, 0);
+}
 
 void pp_exec_set_profile(pp_exec *e, int on) {
     pthread_mutex_lock(&e->mu);

@@ -34,6 +34,29 @@ pp_format_policy pp_format_policy_for(const char *kind) {
 
 /* ---- formats --------------------------------------------------------------------- */
 
+int pp_format_moves_bytes(pp_op op) {
+    switch (op) {
+    case PP_OP_IDENTITY:
+    case PP_OP_FLATTEN:
+    case PP_OP_RESHAPE:
+    case PP_OP_SQUEEZE:
+    case PP_OP_UNSQUEEZE:
+    case PP_OP_TRANSPOSE:
+    case PP_OP_CONCAT:
+    case PP_OP_SPLIT:
+    case PP_OP_SLICE:
+    case PP_OP_GATHER:
+    case PP_OP_EXPAND:
+    case PP_OP_TILE:
+    case PP_OP_DEPTH_TO_SPACE:
+    case PP_OP_SPACE_TO_DEPTH:
+    case PP_OP_GATHER_ELEMENTS:
+    case PP_OP_PAD:
+    case PP_OP_TRILU: return 1;
+    default: return 0;
+    }
+}
+
 static int same_format(const pp_shape *a, const pp_shape *b) {
     return a->dtype == b->dtype && a->layout == b->layout && (a->layout != PP_LAYOUT_NCHWC || a->block == b->block);
 }
@@ -143,8 +166,10 @@ static int convert_weight(planner *pl, int id, const pp_shape *have, const pp_sh
     pp_cpu_kernel_fn k = rc ? NULL : pp_cpu_kernel_for(PP_OP_REFORMAT);
     const void *in[1] = {t->data};
     void *outs[1] = {bytes};
-    if (!rc && (!k || k(&params, in, outs, NULL))) rc = pp_error_set(err, PP_ERR_INTERNAL, "converting weight failed");
-    int wid = rc ? -1 : pp_graph_add_tensor(p, name, want->dtype, PP_TENSOR_WEIGHT, t->rank, t->dims, err);
+    if (!rc && (!k || k(&params, in, outs, NULL)))
+        rc = pp_error_set(err, PP_ERR_INTERNAL, "planner: converting weight '%s' failed", t->name);
+    /* Adding a tensor may move p->tensors, so t is not used past this point: tmp holds the dims. */
+    int wid = rc ? -1 : pp_graph_add_tensor(p, name, want->dtype, PP_TENSOR_WEIGHT, tmp.rank, tmp.dims, err);
     if (wid < 0) {
         pp_free(bytes);
         if (!rc && err) pp_error_prefix(err, "planner");
@@ -173,15 +198,16 @@ static int in_format(planner *pl, int id, const pp_shape *have, const pp_shape *
     }
     int done = find_converted(pl, id, want);
     if (done >= 0) return done;
-    pp_tensor *t = &p->tensors[id];
+    /* A copy, because adding a tensor may move p->tensors. */
+    const pp_tensor t = p->tensors[id];
     int to;
-    if (t->kind == PP_TENSOR_WEIGHT) {
+    if (t.kind == PP_TENSOR_WEIGHT) {
         to = convert_weight(pl, id, have, want, err);
     } else {
         char name[512], fb[32];
-        snprintf(name, sizeof name, "%s@%s", t->name,
+        snprintf(name, sizeof name, "%s@%s", t.name,
                  pp_format_str(want->dtype, want->layout, want->block, fb, sizeof fb));
-        to = pp_graph_add_tensor(p, name, want->dtype, PP_TENSOR_ACTIVATION, t->rank, t->dims, err);
+        to = pp_graph_add_tensor(p, name, want->dtype, PP_TENSOR_ACTIVATION, t.rank, t.dims, err);
         if (to < 0) return -1;
         p->tensors[to].layout = want->layout;
         p->tensors[to].block = want->block;

@@ -70,6 +70,10 @@ typedef struct pp_format_report {
 pp_code pp_formats_plan(const pp_graph *g, const pp_format_caps *caps, pp_format_policy policy, pp_graph **out,
                         pp_format_report *report, pp_error *err);
 
+/* 1 for the ops that move elements without arithmetic (reshape, transpose,
+ * concat, slice, gather, pad, ...): their kernels take any dtype, by size. */
+int pp_format_moves_bytes(pp_op op);
+
 /* 1 when a tensor of these logical dims holds the same bytes in formats a and b. */
 int pp_format_same_bytes(const pp_shape *a, const pp_shape *b);
 

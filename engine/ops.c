@@ -24,19 +24,22 @@ enum { PP_OP_TABLE(PP_X_ROW) };
 static const pp_op_def op_defs[] = {PP_OP_TABLE(PP_X_DEF)};
 #undef PP_X_DEF
 
-/* The ops whose describe functions compute in any layout (docs/planner.md);
- * every other op takes and gives plain tensors. */
-static int takes_layouts(pp_op op) {
-    switch (op) {
-    case PP_OP_REFORMAT: return 1;
-    default: return 0;
-    }
-}
-
 const pp_op_def *pp_op_def_get(pp_op op) {
     for (size_t i = 0; i < sizeof op_defs / sizeof op_defs[0]; i++)
         if (op_defs[i].op == op) return &op_defs[i];
     return NULL;
+}
+
+/* The ops whose describe functions compute in any layout (docs/planner.md);
+ * every other op takes and gives plain tensors. Convolutions, batch norm,
+ * pooling, the element-wise ops, concat and resize take NHWC too (their CUDA kernels
+ * do: the CUDA policy asks for it). */
+static int takes_layouts(pp_op op) {
+    const pp_op_def *d = pp_op_def_get(op);
+    if (!d) return 0;
+    return op == PP_OP_REFORMAT || d->describe == pp_describe_conv || d->describe == pp_describe_batchnorm ||
+           d->describe == pp_describe_pool || d->describe == pp_describe_unary || d->describe == pp_describe_binary ||
+           d->describe == pp_describe_concat || d->describe == pp_describe_resize;
 }
 
 pp_code pp_op_describe(const pp_node *node, const pp_shape *in, pp_shape *out, pp_op_params *p, pp_cost *cost,

@@ -62,6 +62,29 @@ static pp_code need_f32(const pp_shape *in, int n_in, int i, const char *role, i
     return rc;
 }
 
+/* The compute ops' activations may be f32, or f16/bf16 where the planner gave a
+ * backend 16-bit tensors (docs/planner.md; the CUDA policy): present, of `want`
+ * (f32, f16 or bf16; input 0's dtype for the others), rank in [lo, hi]. */
+static pp_code need_float(const pp_shape *in, int n_in, int i, const char *role, pp_dtype want, int lo, int hi,
+                          pp_error *err) {
+    pp_code rc = need_input(in, n_in, i, role, err);
+    if (!rc && want != PP_DTYPE_F32 && want != PP_DTYPE_F16 && want != PP_DTYPE_BF16)
+        rc = pp_error_set(err, PP_ERR_SHAPE, "input %d (%s): dtype %s, expected f32, f16 or bf16", i, role,
+                          pp_dtype_name(want));
+    if (!rc) rc = need_dtype(&in[i], i, role, want, err);
+    if (!rc) rc = need_rank(&in[i], i, role, lo, hi, err);
+    return rc;
+}
+
+/* A layout other than plain (NHWC: docs/planner.md) on a rank-4 input of an op
+ * whose kernels take it, the same for every such input. */
+static pp_code need_layout(const pp_shape *s, int i, const char *role, pp_layout want, pp_error *err) {
+    if (s->layout != want || (want != PP_LAYOUT_PLAIN && (want != PP_LAYOUT_NHWC || s->rank != 4)))
+        return pp_error_set(err, PP_ERR_SHAPE, "input %d (%s): layout %d, expected %d (as input 0)", i, role,
+                            (int)s->layout, (int)want);
+    return PP_OK;
+}
+
 static pp_code need_extent(const pp_shape *s, int i, const char *role, int axis, int64_t want, const char *what,
                            pp_error *err) {
     if (s->dims[axis] != want)
@@ -227,9 +250,12 @@ static pp_code read_geometry(const pp_node *node, const pp_shape *x, const int64
 pp_code pp_describe_conv(const pp_describe_ctx *ctx, const pp_shape *in, int n_in, pp_shape *out, int n_out,
                          pp_op_params *p, pp_cost *cost, pp_error *err) {
     pp_code rc;
-    if ((rc = need_f32(in, n_in, 0, "X", 3, 4, err))) return rc;
+    if ((rc = need_float(in, n_in, 0, "X", in[0].dtype, 3, 4, err))) return rc;
     const pp_shape *x = &in[0], *w = &in[1];
-    if ((rc = need_f32(in, n_in, 1, "W", x->rank, x->rank, err))) return rc;
+    /* one format for x, w (NHWC meaning KRSC), bias (its dtype) and residual */
+    if ((rc = need_float(in, n_in, 1, "W", x->dtype, x->rank, x->rank, err)) ||
+        (rc = need_layout(w, 1, "W", x->layout, err)))
+        return rc;
     int64_t n = x->dims[0], c = x->dims[1], k = w->dims[0];
     int64_t group = pp_node_int(ctx->node, "group", 1);
     if (group < 1) return pp_error_set(err, PP_ERR_SHAPE, "attribute group is %lld, expected >= 1", (long long)group);
@@ -250,7 +276,7 @@ pp_code pp_describe_conv(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
     if ((rc = read_geometry(ctx->node, x, w->dims + 2, 0, ax, err))) return rc;
 
     int rank = x->rank;
-    pp_shape y = {.dtype = PP_DTYPE_F32, .rank = rank};
+    pp_shape y = {.dtype = x->dtype, .rank = rank, .layout = x->layout};
     y.dims[0] = n;
     y.dims[1] = k;
     if (rank == 4) {
@@ -260,11 +286,13 @@ pp_code pp_describe_conv(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
         y.dims[2] = ax[1].out;
     }
     if (has_input(in, n_in, 2)) {
-        if ((rc = need_f32(in, n_in, 2, "B", 1, 1, err))) return rc;
+        if ((rc = need_float(in, n_in, 2, "B", x->dtype, 1, 1, err))) return rc;
         if ((rc = need_extent(&in[2], 2, "B", 0, k, "K", err))) return rc;
     }
     if (has_input(in, n_in, 3)) {
-        if ((rc = need_f32(in, n_in, 3, "residual", rank, rank, err))) return rc;
+        if ((rc = need_float(in, n_in, 3, "residual", x->dtype, rank, rank, err)) ||
+            (rc = need_layout(&in[3], 3, "residual", x->layout, err)))
+            return rc;
         static const char *const what4[4] = {"N", "K", "OH", "OW"}, *const what3[3] = {"N", "K", "OL"};
         for (int d = 0; d < rank && d < 4; d++) {
             const char *wd = rank == 4 ? what4[d] : what3[d < 3 ? d : 2];
@@ -294,6 +322,7 @@ pp_code pp_describe_conv(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
     cp->dil_w = ax[1].dil;
     cp->group = group;
     cp->act = act;
+    cp->fmt = (pp_format){x->dtype, x->layout, 0};
     out[0] = y;
     cost->flops = 2.0 * (double)n * (double)k * (double)cp->oh * (double)cp->ow * (double)(c / group) * (double)cp->kh *
                   (double)cp->kw;
@@ -306,8 +335,8 @@ pp_code pp_describe_conv(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
 pp_code pp_describe_gemm(const pp_describe_ctx *ctx, const pp_shape *in, int n_in, pp_shape *out, int n_out,
                          pp_op_params *p, pp_cost *cost, pp_error *err) {
     pp_code rc;
-    if ((rc = need_f32(in, n_in, 0, "A", 2, 2, err))) return rc;
-    if ((rc = need_f32(in, n_in, 1, "B", 2, 2, err))) return rc;
+    if ((rc = need_float(in, n_in, 0, "A", in[0].dtype, 2, 2, err))) return rc;
+    if ((rc = need_float(in, n_in, 1, "B", in[0].dtype, 2, 2, err))) return rc;
     int ta = pp_node_int(ctx->node, "transA", 0) != 0, tb = pp_node_int(ctx->node, "transB", 0) != 0;
     const pp_shape *a = &in[0], *b = &in[1];
     int64_t m = a->dims[ta ? 1 : 0], k = a->dims[ta ? 0 : 1];
@@ -327,7 +356,7 @@ pp_code pp_describe_gemm(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
     g->beta = (float)pp_node_float(ctx->node, "beta", 1.0);
     g->c_stride_m = g->c_stride_n = 0;
     if (has_input(in, n_in, 2)) {
-        if ((rc = need_f32(in, n_in, 2, "C", 0, 2, err))) return rc;
+        if ((rc = need_float(in, n_in, 2, "C", a->dtype, 0, 2, err))) return rc;
         const pp_shape *c = &in[2];
         /* right-aligned against (M, N); each extent 1 or equal */
         int64_t cm = c->rank == 2 ? c->dims[0] : 1, cn = c->rank >= 1 ? c->dims[c->rank - 1] : 1;
@@ -344,7 +373,8 @@ pp_code pp_describe_gemm(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
     }
     g->act = pp_node_act(ctx->node);
     if ((rc = check_act(g->act, err))) return rc;
-    out[0] = (pp_shape){.dtype = PP_DTYPE_F32, .rank = 2, .dims = {m, nn}};
+    g->dtype = a->dtype;
+    out[0] = (pp_shape){.dtype = a->dtype, .rank = 2, .dims = {m, nn}};
     cost->flops = 2.0 * (double)m * (double)nn * (double)k;
     cost->bytes = io_bytes(in, n_in, out, n_out);
     return PP_OK;
@@ -356,8 +386,8 @@ pp_code pp_describe_matmul(const pp_describe_ctx *ctx, const pp_shape *in, int n
                            pp_op_params *p, pp_cost *cost, pp_error *err) {
     (void)ctx;
     pp_code rc;
-    if ((rc = need_f32(in, n_in, 0, "A", 1, PP_MAX_RANK, err))) return rc;
-    if ((rc = need_f32(in, n_in, 1, "B", 1, PP_MAX_RANK, err))) return rc;
+    if ((rc = need_float(in, n_in, 0, "A", in[0].dtype, 1, PP_MAX_RANK, err))) return rc;
+    if ((rc = need_float(in, n_in, 1, "B", in[0].dtype, 1, PP_MAX_RANK, err))) return rc;
     const pp_shape *a = &in[0], *b = &in[1];
     /* NumPy: a 1-D A is (1, K) and a 1-D B is (K, 1), the added axis dropped after */
     int ra = a->rank, rb = b->rank;
@@ -392,7 +422,8 @@ pp_code pp_describe_matmul(const pp_describe_ctx *ctx, const pp_shape *in, int n
         sb *= db;
         mp->batch *= mp->batch_dims[d];
     }
-    pp_shape y = {.dtype = PP_DTYPE_F32, .rank = 0};
+    mp->dtype = a->dtype;
+    pp_shape y = {.dtype = a->dtype, .rank = 0};
     for (int d = 0; d < br; d++) y.dims[y.rank++] = mp->batch_dims[d];
     if (ra >= 2) y.dims[y.rank++] = m;
     if (rb >= 2) y.dims[y.rank++] = nn;
@@ -410,8 +441,11 @@ pp_code pp_describe_batchnorm(const pp_describe_ctx *ctx, const pp_shape *in, in
     pp_code rc;
     if (pp_node_int(ctx->node, "training_mode", 0) != 0)
         return pp_error_set(err, PP_ERR_UNSUPPORTED, "attribute training_mode is set; only inference is supported");
-    if ((rc = need_f32(in, n_in, 0, roles[0], 2, PP_MAX_RANK, err))) return rc;
+    if ((rc = need_float(in, n_in, 0, roles[0], in[0].dtype, 2, PP_MAX_RANK, err)) ||
+        (in[0].layout != PP_LAYOUT_PLAIN && (rc = need_layout(&in[0], 0, roles[0], PP_LAYOUT_NHWC, err))))
+        return rc;
     const pp_shape *x = &in[0];
+    /* the statistics stay as stored (f32) whatever x is */
     for (int i = 1; i < 5; i++) {
         if ((rc = need_f32(in, n_in, i, roles[i], 1, 1, err))) return rc;
         if ((rc = need_extent(&in[i], i, roles[i], 0, x->dims[1], "C", err))) return rc;
@@ -422,6 +456,7 @@ pp_code pp_describe_batchnorm(const pp_describe_ctx *ctx, const pp_shape *in, in
     bp->spatial = 1;
     for (int d = 2; d < x->rank; d++) bp->spatial *= x->dims[d];
     bp->epsilon = (float)pp_node_float(ctx->node, "epsilon", 1e-5);
+    bp->fmt = (pp_format){x->dtype, x->layout, 0};
     out[0] = *x;
     cost->flops = 2.0 * (double)pp_shape_numel(x);
     cost->bytes = io_bytes(in, n_in, out, n_out);
@@ -433,7 +468,9 @@ pp_code pp_describe_batchnorm(const pp_describe_ctx *ctx, const pp_shape *in, in
 pp_code pp_describe_pool(const pp_describe_ctx *ctx, const pp_shape *in, int n_in, pp_shape *out, int n_out,
                          pp_op_params *p, pp_cost *cost, pp_error *err) {
     pp_code rc;
-    if ((rc = need_f32(in, n_in, 0, "X", 3, 4, err))) return rc;
+    if ((rc = need_float(in, n_in, 0, "X", in[0].dtype, 3, 4, err)) ||
+        (in[0].layout != PP_LAYOUT_PLAIN && (rc = need_layout(&in[0], 0, "X", PP_LAYOUT_NHWC, err))))
+        return rc;
     const pp_shape *x = &in[0];
     pp_op op = ctx->node->op;
     int global = op == PP_OP_GLOBAL_AVGPOOL || op == PP_OP_GLOBAL_MAXPOOL;
@@ -483,6 +520,7 @@ pp_code pp_describe_pool(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
     pl->dil_h = ax[0].dil;
     pl->dil_w = ax[1].dil;
     pl->count_include_pad = op == PP_OP_AVGPOOL && pp_node_int(ctx->node, "count_include_pad", 0) != 0;
+    pl->fmt = (pp_format){x->dtype, x->layout, 0};
     pp_shape y = *x;
     if (x->rank == 4) {
         y.dims[2] = pl->oh;
@@ -501,11 +539,12 @@ pp_code pp_describe_pool(const pp_describe_ctx *ctx, const pp_shape *in, int n_i
 pp_code pp_describe_softmax(const pp_describe_ctx *ctx, const pp_shape *in, int n_in, pp_shape *out, int n_out,
                             pp_op_params *p, pp_cost *cost, pp_error *err) {
     pp_code rc;
-    if ((rc = need_f32(in, n_in, 0, "input", 1, PP_MAX_RANK, err))) return rc;
+    if ((rc = need_float(in, n_in, 0, "input", in[0].dtype, 1, PP_MAX_RANK, err))) return rc;
     const pp_shape *x = &in[0];
     int axis = pp_axis_normalize(pp_node_int(ctx->node, "axis", -1), x->rank, "attribute axis", err);
     if (axis < 0) return PP_ERR_SHAPE;
     pp_softmax_params *sp = &p->softmax;
+    sp->dtype = x->dtype;
     sp->op = ctx->node->op;
     sp->outer = sp->inner = 1;
     for (int d = 0; d < axis; d++) sp->outer *= x->dims[d];
@@ -523,7 +562,7 @@ pp_code pp_describe_layernorm(const pp_describe_ctx *ctx, const pp_shape *in, in
                               pp_op_params *p, pp_cost *cost, pp_error *err) {
     static const char *const roles[] = {"X", "Scale", "B"};
     pp_code rc;
-    if ((rc = need_f32(in, n_in, 0, "X", 1, PP_MAX_RANK, err))) return rc;
+    if ((rc = need_float(in, n_in, 0, "X", in[0].dtype, 1, PP_MAX_RANK, err))) return rc;
     const pp_shape *x = &in[0];
     int axis = pp_axis_normalize(pp_node_int(ctx->node, "axis", -1), x->rank, "attribute axis", err);
     if (axis < 0) return PP_ERR_SHAPE;
@@ -552,6 +591,7 @@ pp_code pp_describe_layernorm(const pp_describe_ctx *ctx, const pp_shape *in, in
     lp->rows = rows;
     lp->cols = cols;
     lp->epsilon = (float)pp_node_float(ctx->node, "epsilon", 1e-5);
+    lp->dtype = x->dtype; /* scale and bias stay as stored (f32) */
     out[0] = *x;
     cost->flops = 8.0 * (double)pp_shape_numel(x);
     cost->bytes = io_bytes(in, n_in, out, n_out);
@@ -563,9 +603,9 @@ pp_code pp_describe_layernorm(const pp_describe_ctx *ctx, const pp_shape *in, in
 pp_code pp_describe_attention(const pp_describe_ctx *ctx, const pp_shape *in, int n_in, pp_shape *out, int n_out,
                               pp_op_params *p, pp_cost *cost, pp_error *err) {
     pp_code rc;
-    if ((rc = need_f32(in, n_in, 0, "Q", 4, 4, err))) return rc;
-    if ((rc = need_f32(in, n_in, 1, "K", 4, 4, err))) return rc;
-    if ((rc = need_f32(in, n_in, 2, "V", 4, 4, err))) return rc;
+    if ((rc = need_float(in, n_in, 0, "Q", in[0].dtype, 4, 4, err))) return rc;
+    if ((rc = need_float(in, n_in, 1, "K", in[0].dtype, 4, 4, err))) return rc;
+    if ((rc = need_float(in, n_in, 2, "V", in[0].dtype, 4, 4, err))) return rc;
     const pp_shape *q = &in[0], *k = &in[1], *v = &in[2];
     if ((rc = need_extent(k, 1, "K", 0, q->dims[0], "B", err))) return rc;
     if ((rc = need_extent(k, 1, "K", 1, q->dims[1], "H", err))) return rc;
@@ -604,7 +644,8 @@ pp_code pp_describe_attention(const pp_describe_ctx *ctx, const pp_shape *in, in
         }
         ap->mask_dtype = mk->dtype;
     }
-    out[0] = (pp_shape){.dtype = PP_DTYPE_F32, .rank = 4, .dims = {ap->b, ap->h, ap->tq, ap->dv}};
+    ap->dtype = q->dtype;
+    out[0] = (pp_shape){.dtype = q->dtype, .rank = 4, .dims = {ap->b, ap->h, ap->tq, ap->dv}};
     cost->flops = 2.0 * (double)ap->b * (double)ap->h * (double)ap->tq * (double)ap->tk * (double)(ap->d + ap->dv);
     cost->bytes = io_bytes(in, n_in, out, n_out);
     return PP_OK;

@@ -73,6 +73,10 @@ static pp_code need_attr(const pp_describe_ctx *ctx, const char *name, pp_attr_t
 }
 
 static int is_int_dtype(pp_dtype t) { return t == PP_DTYPE_I64 || t == PP_DTYPE_I32; }
+/* f32 or a 16-bit float: the op is defined for them; whether a device's kernel
+ * computes in them is its backend's question (the CPU's f32 kernels get f32
+ * operands from the planner's CPU policy). */
+static int is_float_dtype(pp_dtype t) { return t == PP_DTYPE_F32 || t == PP_DTYPE_F16 || t == PP_DTYPE_BF16; }
 
 static pp_code need_input(const pp_shape *in, int i, pp_error *err) {
     if (in[i].dtype == PP_DTYPE_INVALID || pp_dtype_size(in[i].dtype) == 0)
@@ -112,16 +116,16 @@ pp_code pp_describe_unary(const pp_describe_ctx *ctx, const pp_shape *in, int n_
     case PP_OP_NEG:
     case PP_OP_ABS:
     case PP_OP_SIGN:
-        ok = dt == PP_DTYPE_F32 || is_int_dtype(dt);
-        want = "f32, i64 or i32";
+        ok = is_float_dtype(dt) || is_int_dtype(dt);
+        want = "f32, f16, bf16, i64 or i32";
         break;
     case PP_OP_NOT:
         ok = dt == PP_DTYPE_BOOL;
         want = "bool";
         break;
     default:
-        ok = dt == PP_DTYPE_F32;
-        want = "f32";
+        ok = is_float_dtype(dt);
+        want = "f32, f16 or bf16";
         break;
     }
     if (!ok)
@@ -151,6 +155,7 @@ pp_code pp_describe_unary(const pp_describe_ctx *ctx, const pp_shape *in, int n_
     default: break;
     }
     set_shape(&out[0], op == PP_OP_NOT ? PP_DTYPE_BOOL : dt, in[0].rank, in[0].dims);
+    out[0].layout = in[0].layout; /* walked contiguously: any layout */
     eltwise_flat(&p->eltwise, op, dt, out[0].dtype, &out[0]);
     p->eltwise.alpha = alpha;
     p->eltwise.beta = beta;
@@ -175,12 +180,42 @@ static pp_code broadcast_inputs(const pp_shape *in, int k, pp_shape *out, pp_elt
         next.dtype = acc.dtype;
         acc = next;
     }
+    acc.layout = PP_LAYOUT_PLAIN; /* NHWC operands: nhwc_walk */
+    acc.block = 0;
     *out = acc;
     e->n_in = k;
     e->rank = acc.rank;
     e->count = pp_shape_numel(&acc);
     for (int d = 0; d < acc.rank; d++) e->dims[d] = acc.dims[d];
     for (int i = 0; i < k; i++) pp_shape_broadcast_strides(&in[i], &acc, e->strides[i]);
+    return PP_OK;
+}
+
+/* NHWC operands (docs/planner.md): the output is NHWC too and the kernel walks
+ * it in (N, H, W, C) order, each operand's strides taken from its own layout (a
+ * plain operand of lower rank broadcasts as before). The same kernel runs. */
+static pp_code nhwc_walk(const pp_shape *in, int k, pp_shape *out, pp_eltwise_params *e, pp_error *err) {
+    int any = 0;
+    for (int i = 0; i < k; i++) any |= in[i].layout == PP_LAYOUT_NHWC;
+    if (!any) return PP_OK;
+    if (out->rank != 4)
+        return pp_error_set(err, PP_ERR_SHAPE, "an NHWC input broadcasts to rank %d; NHWC is for rank 4", out->rank);
+    static const int perm[4] = {0, 2, 3, 1}; /* (N, H, W, C) as logical axes */
+    for (int i = 0; i < k; i++) {
+        int64_t st[4];
+        if (in[i].layout == PP_LAYOUT_NHWC) {
+            const int64_t *d = in[i].dims; /* rank 4, the output's rank */
+            int64_t nat[4] = {d[2] * d[3] * d[1], 1, d[3] * d[1], d[1]};
+            for (int a = 0; a < 4; a++) st[a] = d[a] == 1 ? 0 : nat[a];
+        } else {
+            for (int a = 0; a < 4; a++) st[a] = e->strides[i][a];
+        }
+        for (int a = 0; a < 4; a++) e->strides[i][a] = st[perm[a]];
+    }
+    int64_t dims[4];
+    for (int a = 0; a < 4; a++) dims[a] = out->dims[perm[a]];
+    for (int a = 0; a < 4; a++) e->dims[a] = dims[a];
+    out->layout = PP_LAYOUT_NHWC;
     return PP_OK;
 }
 
@@ -197,17 +232,17 @@ pp_code pp_describe_binary(const pp_describe_ctx *ctx, const pp_shape *in, int n
     int ok;
     const char *want;
     if (is_compare(op)) {
-        ok = a == PP_DTYPE_F32 || is_int_dtype(a) || a == PP_DTYPE_BOOL;
-        want = "f32, i64, i32 or bool";
+        ok = is_float_dtype(a) || is_int_dtype(a) || a == PP_DTYPE_BOOL;
+        want = "f32, f16, bf16, i64, i32 or bool";
     } else if (op == PP_OP_AND || op == PP_OP_OR || op == PP_OP_XOR) {
         ok = a == PP_DTYPE_BOOL;
         want = "bool";
     } else if (op == PP_OP_PRELU) {
-        ok = a == PP_DTYPE_F32;
-        want = "f32";
+        ok = is_float_dtype(a);
+        want = "f32, f16 or bf16";
     } else {
-        ok = a == PP_DTYPE_F32 || is_int_dtype(a);
-        want = "f32, i64 or i32";
+        ok = is_float_dtype(a) || is_int_dtype(a);
+        want = "f32, f16, bf16, i64 or i32";
     }
     if (!ok)
         return pp_error_set(err, PP_ERR_UNSUPPORTED, "inputs have dtype %s; this op takes %s", pp_dtype_name(a), want);
@@ -221,6 +256,7 @@ pp_code pp_describe_binary(const pp_describe_ctx *ctx, const pp_shape *in, int n
             return pp_error_set(err, PP_ERR_SHAPE, "slope (input 1) %s does not broadcast to x (input 0) %s",
                                 SHAPE_STR(&in[1]), SHAPE_STR(&in[0]));
     }
+    TRY(nhwc_walk(in, 2, &out[0], e, err));
     out[0].dtype = is_compare(op) ? PP_DTYPE_BOOL : a;
     e->op = op;
     e->dtype = a;
@@ -454,6 +490,19 @@ pp_code pp_describe_concat(const pp_describe_ctx *ctx, const pp_shape *in, int n
     c->inner = prod(in[0].dims, axis + 1, r);
     set_shape(&out[0], in[0].dtype, r, in[0].dims);
     out[0].dims[axis] = total;
+    if (in[0].layout == PP_LAYOUT_NHWC) {
+        /* NHWC inputs (docs/planner.md): the same copy over the stored order
+         * (N, H, W, C), where logical axis 1 is the innermost */
+        static const int pos[4] = {0, 3, 1, 2};
+        const int64_t *d = in[0].dims;
+        int64_t phys[4] = {d[0], d[2], d[3], d[1]};
+        for (int i = 0; i < n_in; i++)
+            if (in[i].layout != PP_LAYOUT_NHWC || in[i].rank != 4)
+                return pp_error_set(err, PP_ERR_SHAPE, "input %d is not NHWC like input 0", i);
+        c->outer = prod(phys, 0, pos[axis]);
+        c->inner = prod(phys, pos[axis] + 1, 4);
+        out[0].layout = PP_LAYOUT_NHWC;
+    }
     cost_io(cost, in, n_in, out, 1, 0);
     return PP_OK;
 }
@@ -772,9 +821,9 @@ pp_code pp_describe_resize(const pp_describe_ctx *ctx, const pp_shape *in, int n
     const pp_node *n = ctx->node;
     TRY(need_input(in, 0, err));
     const int r = in[0].rank;
-    if (in[0].dtype != PP_DTYPE_F32)
-        return pp_error_set(err, PP_ERR_UNSUPPORTED, "input 0 has dtype %s; resize takes f32",
-                            pp_dtype_name(in[0].dtype));
+    if (!is_float_dtype(in[0].dtype))
+        return pp_error_set(err, PP_ERR_UNSUPPORTED, "input 0 has dtype %s; resize takes %s",
+                            pp_dtype_name(in[0].dtype), "f32, f16 or bf16");
     if (r < 2)
         return pp_error_set(err, PP_ERR_SHAPE, "input 0 %s has rank %d; resize needs rank >= 2", SHAPE_STR(&in[0]), r);
     pp_resize_params *rp = &p->resize;
@@ -868,7 +917,13 @@ pp_code pp_describe_resize(const pp_describe_ctx *ctx, const pp_shape *in, int n
     rp->ow = dims[r - 1];
     rp->scale_h = (float)scale[r - 2];
     rp->scale_w = (float)scale[r - 1];
-    set_shape(&out[0], PP_DTYPE_F32, r, dims);
+    rp->fmt = (pp_format){in[0].dtype, in[0].layout, 0};
+    set_shape(&out[0], in[0].dtype, r, dims);
+    if (in[0].layout == PP_LAYOUT_NHWC) { /* rank 4: (N, H, W, C) stored, C innermost */
+        rp->outer = in[0].dims[0];
+        rp->c = in[0].dims[1];
+        out[0].layout = PP_LAYOUT_NHWC;
+    }
     cost_io(cost, in, 1, out, 1, (double)pp_shape_numel(&out[0]) * (rp->mode ? 6.0 : 0.0));
     return PP_OK;
 }

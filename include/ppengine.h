@@ -164,6 +164,11 @@ PP_API void pp_options_free(pp_options *opt);
  *               the file's (like a TensorRT optimisation profile); buffers are sized for the
  *               maxima. Set it once per symbol, or list several: "seq=1..256,batch=1..8". A
  *               symbol other than the batch needs a bounded range, here or in the file.
+ *   tune_cache  a file (conventionally beside graph.bin: "model.bin.tune") where CUDA
+ *               devices keep the algorithms they chose by timing at engine build, so the
+ *               next engine for the same GPU and libraries times nothing; default none
+ *               (choices are kept for the engine's life only). Written atomically;
+ *               failing to write it is not an error.
  *   threads     host threads the CPU devices share (one persistent pool per device, the
  *               count split among them); "0" (default): the cores of the process's
  *               affinity mask

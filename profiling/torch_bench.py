@@ -1,18 +1,25 @@
 #!/usr/bin/env python3
-"""torch_bench.py: the PyTorch figures ppengine is compared with on the GPU machine.
+"""torch_bench.py: the PyTorch side of profiling/device-check.sh, on the GPU machine.
 
-Models (random weights; no network, no torchvision needed):
-  resnet50   ResNet-50 (torchvision's layout), batch 1 / 32 / 256, fp16, channels_last
-  bert       a BERT-base-like encoder: 12 layers, d 768, 12 heads, FFN 3072, GELU,
-             post-norm, token + position embeddings, seq 128, batch 1 / 64, fp16
-each in eager mode under torch.no_grad(), then torch.compile where it works and time
-allows. Timing: CUDA events around each run after a warm-up; throughput is items
-per second over the timed window, latency median and p99 per run.
+Models (random weights from fixed seeds; torchvision's definitions where it has them):
+  resnet50   torchvision ResNet-50
+  vit_b16    torchvision ViT-B/16
+  bert       a BERT-base-shaped encoder: 12 layers, d 768, 12 heads, FFN 3072, GELU,
+             post-norm, token + position embeddings, sequence 128
 
-  --export DIR   also write DIR/resnet50.onnx and DIR/bert.onnx (fp32, batch axis
-                 dynamic) for ppconvert / ppengine bench, then exit
-  --budget S     stop starting new measurements after S seconds (default 150)
-  --json FILE    write the figures as JSON lines
+  export DIR --rows R,...   writes DIR/MODEL.onnx (f32, batch axis dynamic, plain ops for
+                            a clean export), and per row "model:batch" the input
+                            DIR/MODEL_bB.in.npy and PyTorch's f32 output on it
+                            DIR/MODEL_bB.ref.npy (computed on the GPU, TF32 off)
+  bench --rows R,... --json FILE [--budget S] [--no-compile]
+                            per row "model:batch:precision" (fp16, bf16, fp32, tf32):
+                            eager (channels_last for CNNs) in that precision under
+                            no_grad, then torch.compile where it compiles within the
+                            budget; writes one JSON object per row:
+                            {"model", "batch", "precision", "eager_per_s",
+                             "compile_per_s" (or null), "eager_p50_ms"}
+Timing: CUDA events around each run after a warm-up; throughput = items over the
+timed window, p50 the median run.
 """
 import argparse
 import json
@@ -21,55 +28,10 @@ import os
 import sys
 import time
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
-
-# ---- models ------------------------------------------------------------------------
-
-class Bottleneck(nn.Module):
-    expansion = 4
-
-    def __init__(self, cin, width, stride=1):
-        super().__init__()
-        cout = width * self.expansion
-        self.conv1 = nn.Conv2d(cin, width, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
-        self.conv2 = nn.Conv2d(width, width, 3, stride=stride, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(width)
-        self.conv3 = nn.Conv2d(width, cout, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(cout)
-        self.down = None
-        if stride != 1 or cin != cout:
-            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        idt = x if self.down is None else self.down(x)
-        y = F.relu(self.bn1(self.conv1(x)))
-        y = F.relu(self.bn2(self.conv2(y)))
-        y = self.bn3(self.conv3(y))
-        return F.relu(y + idt)
-
-
-class ResNet50(nn.Module):
-    def __init__(self, classes=1000):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        layers, cin = [], 64
-        for width, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
-            for i in range(blocks):
-                layers.append(Bottleneck(cin, width, stride if i == 0 else 1))
-                cin = width * 4
-        self.layers = nn.Sequential(*layers)
-        self.fc = nn.Linear(2048, classes)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2, 1)
-        x = self.layers(x)
-        x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
-        return self.fc(x)
 
 
 class EncoderLayer(nn.Module):
@@ -109,16 +71,63 @@ class Bert(nn.Module):
         return x
 
 
-# ---- timing ------------------------------------------------------------------------
+def make_model(name, export=False):
+    torch.manual_seed(0)
+    if name == "resnet50":
+        import torchvision
+        return torchvision.models.resnet50(weights=None).eval(), True
+    if name == "vit_b16":
+        import torchvision
+        return torchvision.models.vit_b_16(weights=None).eval(), False
+    if name == "bert":
+        return Bert(sdpa=not export).eval(), False
+    raise SystemExit(f"torch_bench: unknown model {name}")
 
-def measure(fn, x, batch, seconds=1.5, warmup=10, max_iters=500):
+
+def make_input(name, batch, seed=1):
+    g = torch.Generator().manual_seed(seed * 1000 + batch)
+    if name == "bert":
+        return torch.randint(0, 30522, (batch, 128), generator=g)
+    return torch.randn(batch, 3, 224, 224, generator=g)
+
+
+def export(dirname, rows):
+    os.makedirs(dirname, exist_ok=True)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    kw = {"dynamo": False} if "dynamo" in torch.onnx.export.__code__.co_varnames else {}
+    models = sorted({r.split(":")[0] for r in rows})
+    for name in models:
+        model, _ = make_model(name, export=True)
+        inp = make_input(name, 1)
+        iname = "ids" if name == "bert" else "input"
+        path = os.path.join(dirname, name + ".onnx")
+        t0 = time.time()
+        torch.onnx.export(model, (inp,), path, input_names=[iname], output_names=["output"],
+                          dynamic_axes={iname: {0: "batch"}, "output": {0: "batch"}}, opset_version=17, **kw)
+        print(f"wrote {path} in {time.time() - t0:.1f}s", flush=True)
+        dev = model.cuda()
+        for r in rows:
+            m, b = r.split(":")[:2]
+            if m != name:
+                continue
+            x = make_input(name, int(b))
+            with torch.no_grad():
+                y = dev(x.cuda()).float().cpu().numpy()
+            np.save(os.path.join(dirname, f"{name}_b{b}.in.npy"), x.numpy())
+            np.save(os.path.join(dirname, f"{name}_b{b}.ref.npy"), y)
+        del dev
+        torch.cuda.empty_cache()
+
+
+def measure(fn, x, batch, seconds=1.0, warmup=5, max_iters=300):
     with torch.no_grad():
         for _ in range(warmup):
             fn(x)
         torch.cuda.synchronize()
         times = []
         t_start = time.perf_counter()
-        while len(times) < max_iters and (time.perf_counter() - t_start < seconds or len(times) < 10):
+        while len(times) < max_iters and (time.perf_counter() - t_start < seconds or len(times) < 5):
             e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             e0.record()
             fn(x)
@@ -127,90 +136,73 @@ def measure(fn, x, batch, seconds=1.5, warmup=10, max_iters=500):
             times.append(e0.elapsed_time(e1))
         wall = time.perf_counter() - t_start
     times.sort()
-    p = lambda q: times[min(len(times) - 1, int(round(q * (len(times) - 1))))]
-    return {"runs": len(times), "median_ms": p(0.5), "p99_ms": p(0.99),
-            "throughput": len(times) * batch / wall}
+    return len(times) * batch / wall, times[len(times) // 2]
 
 
-def export(dirname):
-    os.makedirs(dirname, exist_ok=True)
-    torch.manual_seed(0)
-    r = ResNet50().eval()
-    b = Bert(sdpa=False).eval()
-    x = torch.randn(1, 3, 224, 224)
-    ids = torch.randint(0, 30522, (1, 128))
-    kw = {}
-    if "dynamo" in torch.onnx.export.__code__.co_varnames:
-        kw["dynamo"] = False  # the TorchScript exporter: no onnxscript needed
-    for name, model, inp, iname in (("resnet50", r, x, "input"), ("bert", b, ids, "ids")):
-        path = os.path.join(dirname, name + ".onnx")
-        torch.onnx.export(model, (inp,), path, input_names=[iname], output_names=["output"],
-                          dynamic_axes={iname: {0: "batch"}, "output": {0: "batch"}}, opset_version=17, **kw)
-        print("wrote", path, flush=True)
+DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32, "tf32": torch.float32}
+
+
+def bench(rows, budget, out, no_compile):
+    t0 = time.time()
+    torch.backends.cudnn.benchmark = True
+    print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}, "
+          f"{torch.cuda.get_device_name(0)}", flush=True)
+    f = open(out, "w")
+    for r in rows:
+        name, batch, prec = r.split(":")
+        batch = int(batch)
+        rec = {"model": name, "batch": batch, "precision": prec, "eager_per_s": None, "compile_per_s": None,
+               "eager_p50_ms": None}
+        if time.time() - t0 > budget:
+            print(f"  {r}: skipped (budget)", flush=True)
+            f.write(json.dumps(rec) + "\n")
+            continue
+        tf32 = prec == "tf32"
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = tf32
+        model, cnn = make_model(name)
+        dt = DTYPES[prec]
+        model = model.cuda().to(dt)
+        x = make_input(name, batch).cuda()
+        if name != "bert":
+            x = x.to(dt)
+        if cnn:
+            model = model.to(memory_format=torch.channels_last)
+            x = x.to(memory_format=torch.channels_last)
+        thr, p50 = measure(model, x, batch)
+        rec["eager_per_s"], rec["eager_p50_ms"] = thr, p50
+        if not no_compile and time.time() - t0 < budget * 0.7:
+            try:
+                cm = torch.compile(model)
+                rec["compile_per_s"] = measure(cm, x, batch)[0]
+            except Exception as e:  # compile needs a working Triton toolchain
+                print(f"  {r}: compile failed ({type(e).__name__}: {str(e).splitlines()[0][:120]})", flush=True)
+        print(f"  {name:9s} b{batch:<4d} {prec:5s} eager {thr:10.1f}/s p50 {p50:7.3f} ms  compile "
+              f"{rec['compile_per_s'] or 0:10.1f}/s", flush=True)
+        f.write(json.dumps(rec) + "\n")
+        f.flush()
+        del model, x
+        torch.cuda.empty_cache()
+    f.close()
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--export")
-    ap.add_argument("--budget", type=float, default=150)
+    ap.add_argument("what", choices=["export", "bench"])
+    ap.add_argument("dir", nargs="?")
+    ap.add_argument("--rows", required=True)
     ap.add_argument("--json")
+    ap.add_argument("--budget", type=float, default=150)
     ap.add_argument("--no-compile", action="store_true")
     a = ap.parse_args()
-    if a.export:
-        export(a.export)
-        return 0
+    rows = [r for r in a.rows.split(",") if r]
     if not torch.cuda.is_available():
-        print("torch_bench: no CUDA device, nothing measured")
-        return 0
-    t0 = time.time()
-    dev = torch.device("cuda")
-    torch.backends.cudnn.benchmark = True
-    print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}, "
-          f"{torch.cuda.get_device_name(0)}", flush=True)
-    rows = []
-    out = open(a.json, "w") if a.json else None
-
-    def record(model, mode, dtype, batch, res):
-        row = {"engine": "torch", "model": model, "mode": mode, "dtype": dtype, "batch": batch, **res}
-        rows.append(row)
-        print(f"  {model:9s} {mode:8s} {dtype:5s} batch {batch:4d}: {res['throughput']:10.1f} items/s  "
-              f"median {res['median_ms']:8.3f} ms  p99 {res['p99_ms']:8.3f} ms", flush=True)
-        if out:
-            out.write(json.dumps(row) + "\n")
-            out.flush()
-
-    torch.manual_seed(0)
-    resnet = ResNet50().eval().to(dev).half().to(memory_format=torch.channels_last)
-    bert = Bert().eval().to(dev).half()
-    plan = [("resnet50", resnet, b, lambda b: torch.randn(b, 3, 224, 224, device=dev).half()
-             .to(memory_format=torch.channels_last)) for b in (1, 32, 256)]
-    plan += [("bert", bert, b, lambda b: torch.randint(0, 30522, (b, 128), device=dev)) for b in (1, 64)]
-    for name, model, batch, make in plan:
-        if time.time() - t0 > a.budget:
-            print(f"  {name} batch {batch}: skipped (budget)")
-            continue
-        record(name, "eager", "fp16", batch, measure(model, make(batch), batch))
-    # a fair baseline for ppengine's fp32 path
-    if time.time() - t0 < a.budget:
-        r32 = ResNet50().eval().to(dev).to(memory_format=torch.channels_last)
-        x = torch.randn(32, 3, 224, 224, device=dev).to(memory_format=torch.channels_last)
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-        record("resnet50", "eager", "fp32", 32, measure(r32, x, 32))
-        torch.backends.cudnn.allow_tf32 = True
-        del r32
-    if not a.no_compile and hasattr(torch, "compile"):
-        for name, model, batch, make in ((plan[1][0], resnet, 32, plan[1][3]), (plan[4][0], bert, 64, plan[4][3])):
-            if time.time() - t0 > a.budget * 0.6:
-                print(f"  {name} compiled: skipped (budget)")
-                continue
-            try:
-                cm = torch.compile(model)
-                record(name, "compile", "fp16", batch, measure(cm, make(batch), batch))
-            except Exception as e:  # compile needs a working Triton toolchain
-                print(f"  {name} compiled: failed ({type(e).__name__}: {str(e).splitlines()[0][:120]})")
-    if out:
-        out.close()
+        print("torch_bench: no CUDA device")
+        return 2
+    if a.what == "export":
+        export(a.dir, rows)
+    else:
+        bench(rows, a.budget, a.json, a.no_compile)
     return 0
 
 

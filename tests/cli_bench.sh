@@ -47,7 +47,9 @@ EOF
 # 1. host buffers, launch by launch, with the per-node table
 if "$PPENGINE" bench digits.bin --devices cpu --batch 4 --iterations 30 --warmup 0 --profile --json plain.json \
      > plain.out 2> plain.err; then
-  grep -q "^mode: fp32, launch by launch, host buffers" plain.out || fail "plain: mode line: $(cat plain.out)"
+  # the mode the timed runs actually used (profiling launches one by one)
+  grep -Eq "^mode: fp32, launch by launch \(0 graph replays, [1-9][0-9]* launches one by one\), host buffers" \
+    plain.out || fail "plain: mode line: $(cat plain.out)"
   grep -Eq "^throughput: [0-9.]+ items/s" plain.out || fail "plain: no throughput line"
   grep -Eq "^latency ms: min [0-9.]+  mean [0-9.]+  median [0-9.]+  p90 [0-9.]+  p95 [0-9.]+  p99 [0-9.]+  max" \
     plain.out || fail "plain: no latency line"
@@ -66,7 +68,8 @@ import json, sys
 s = json.load(open('plain.json'))['split_ms']
 assert s['compute'] > 0 and s['upload'] >= 0 and s['download'] >= 0 and s['stage_copies'] == 0, s
 " || fail "plain.json: split_ms"
-  json plain.json 'precision="fp32"' 'graphs=false' 'transfers=true' 'batch=4' 'stages=1' 'runs=30' 'device="cpu:0"' ||
+  json plain.json 'precision="fp32"' 'graphs=false' 'mode="launches"' 'graph_replays=0' 'transfers=true' 'batch=4' \
+    'stages=1' 'runs=30' 'device="cpu:0"' ||
     fail "plain.json"
 else
   fail "plain bench: $(cat plain.err)"
@@ -75,9 +78,11 @@ fi
 # 2. graphs and device buffers through a two-stage pipeline
 if "$PPENGINE" bench digits.bin --devices cpu:0,cpu:1 --stages 2 --microbatch 2 --batch 8 --iterations 20 \
      --warmup 0 --cuda-graph --no-transfers --json fast.json > fast.out 2> fast.err; then
-  grep -q "^mode: fp32, graphs (captured launches replayed), device buffers (no host transfers)" fast.out ||
+  # 20 runs x 4 micro-batches x 2 stages, each one graph replay
+  grep -q "^mode: fp32, graphs (captured launches replayed) (160 graph replays, 0 launches one by one), device buffers (no host transfers)" fast.out ||
     fail "fast: mode line: $(grep mode fast.out)"
-  json fast.json 'graphs=true' 'transfers=false' 'batch=8' 'stages=2' 'microbatch=2' || fail "fast.json"
+  json fast.json 'graphs=true' 'mode="graphs"' 'graph_replays=160' 'launches=0' 'transfers=false' 'batch=8' 'stages=2' \
+    'microbatch=2' || fail "fast.json"
 else
   fail "graphs + device buffers bench: $(cat fast.err)"
 fi

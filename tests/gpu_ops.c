@@ -181,7 +181,27 @@ typedef struct tcase {
     unsigned weights; /* bit j: input j is a weight (pp_launch.weights) */
     float min_diff;   /* the results must differ from f32 at least this much somewhere
                          (a 16-bit mode that silently computed in f32 fails) */
+    pp_dtype fmt;     /* PP_DTYPE_F16 / BF16: the tensors in 16 bits as the planner gives them
+                         (params' dtype set, inputs rounded for the CPU too, converted for the GPU) */
+    int nhwc;         /* and rank-4 tensors NHWC (a convolution's filter KRSC) */
+    const char *path; /* the backend's account of the launch (describe) must contain this */
+    const char *env;  /* "NAME=VALUE,..." set while the case runs (the emulator's mocks read
+                         MOCK_* to refuse things; PP_CUDA_CONV_ONLY picks a convolution path) */
 } tcase;
+
+/* Sets (on) or unsets the case's environment. */
+static void case_env(const char *env, int on) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", env ? env : "");
+    char *save = NULL;
+    for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq) continue;
+        *eq = 0;
+        if (on) setenv(kv, eq + 1, 1);
+        else unsetenv(kv);
+    }
+}
 
 static input T(pp_dtype t, int rank, ...) {
     input in;
@@ -286,11 +306,57 @@ static int compare(pp_dtype t, const void *ref, const void *got, int64_t n, floa
 
 static const char *G(pp_code rc, pp_error *e) { return rc == PP_OK ? "" : e->msg; }
 
+/* ---- tensors in the planner's formats -------------------------------------------------- */
+
+/* Which inputs take the node's 16-bit format (the others keep theirs: batch
+ * norm's statistics, attention's mask). */
+static int fmt_converts(pp_op op, int i) {
+    if (op == PP_OP_BATCHNORM || op == PP_OP_LAYERNORM) return i == 0;
+    if (op == PP_OP_ATTENTION) return i < 3;
+    return 1;
+}
+
+static uint16_t to16(pp_dtype t, float v) { return t == PP_DTYPE_F16 ? pp_f32_to_f16(v) : pp_f32_to_bf16(v); }
+static float from16(pp_dtype t, uint16_t v) { return t == PP_DTYPE_F16 ? pp_f16_to_f32(v) : pp_bf16_to_f32(v); }
+
+/* element i of an (N, C, H, W) tensor, in NHWC order when nhwc */
+static int64_t fmt_index(int rank, const int64_t *d, int nhwc, int64_t i) {
+    if (!nhwc || rank != 4) return i;
+    int64_t w = i % d[3], h = (i / d[3]) % d[2], c = (i / (d[3] * d[2])) % d[1], n = i / (d[3] * d[2] * d[1]);
+    return ((n * d[2] + h) * d[3] + w) * d[1] + c;
+}
+
+/* f32 (logical order) to the 16-bit format, and back */
+static void to_fmt(const float *x, uint16_t *y, int rank, const int64_t *d, pp_dtype t, int nhwc) {
+    int64_t n = numel(rank, d);
+    for (int64_t i = 0; i < n; i++) y[fmt_index(rank, d, nhwc, i)] = to16(t, x[i]);
+}
+static void from_fmt(const uint16_t *y, float *x, int rank, const int64_t *d, pp_dtype t, int nhwc) {
+    int64_t n = numel(rank, d);
+    for (int64_t i = 0; i < n; i++) x[i] = from16(t, y[fmt_index(rank, d, nhwc, i)]);
+}
+
 /* How a case is launched on the GPU: directly, or captured into a CUDA graph and replayed. */
 typedef enum { RUN_DIRECT = 0, RUN_GRAPH = 1 } run_mode;
 
+static void run_case_env(const tcase *c, run_mode mode);
+/* The emulator (tests/emu) rather than a GPU: its mocks read MOCK_* and the
+ * paths the cases expect are its engines'. */
+static int emulated(void) { return strncmp(gpu->name, "emu", 3) == 0; }
+
 static void run_case(const tcase *c, run_mode mode) {
     if (!selected(c->name)) return;
+    if (c->env && strstr(c->env, "MOCK_") && !emulated()) {
+        report(c, "SKIP", "(a fallback the emulator's mocks force: %s)", c->env);
+        n_skip++;
+        return;
+    }
+    case_env(c->env, 1);
+    run_case_env(c, mode);
+    case_env(c->env, 0);
+}
+
+static void run_case_env(const tcase *c, run_mode mode) {
     pp_node node;
     int in_ids[MAX_IN], out_ids[PP_MAX_IO];
     memset(&node, 0, sizeof node);
@@ -343,15 +409,44 @@ static void run_case(const tcase *c, run_mode mode) {
     int failed = 0;
     char msg[1024] = "";
     pp_code rc = PP_OK;
+    /* which tensors the GPU sees in the 16-bit format (their values rounded for the CPU too) */
+    int conv_in[MAX_IN] = {0}, conv_out[PP_MAX_IO] = {0}, nhwc_in[MAX_IN] = {0}, nhwc_out[PP_MAX_IO] = {0};
+    pp_op_params pg = p; /* the GPU's params: described on the formatted shapes, as the planner does */
+    if (c->fmt) {
+        pp_shape fin[MAX_IN], fout[PP_MAX_IO];
+        memcpy(fin, in, sizeof fin);
+        for (int i = 0; i < c->n_in; i++) {
+            if (c->in[i].absent || c->in[i].dtype != PP_DTYPE_F32 || !fmt_converts(c->op, i)) continue;
+            fin[i].dtype = c->fmt;
+            nhwc_in[i] = c->nhwc && fin[i].rank == 4;
+            if (nhwc_in[i]) fin[i].layout = PP_LAYOUT_NHWC;
+        }
+        if (pp_op_describe(&node, fin, fout, &pg, NULL, NULL, &err) != PP_OK) {
+            report(c, "FAIL", "describe in %s%s: %s", pp_dtype_name(c->fmt), c->nhwc ? " nhwc" : "", err.msg);
+            n_fail++;
+            return;
+        }
+        for (int i = 0; i < c->n_out; i++) nhwc_out[i] = fout[i].layout == PP_LAYOUT_NHWC;
+    }
+    size_t dev_in[MAX_IN] = {0}, dev_out[PP_MAX_IO] = {0};
     for (int i = 0; i < c->n_in; i++) {
         if (c->in[i].absent) continue;
         in_bytes[i] = (size_t)numel(c->in[i].rank, c->in[i].dims) * pp_dtype_bytes(c->in[i].dtype);
         void *buf = malloc(in_bytes[i] ? in_bytes[i] : 1);
         fill(&c->in[i], buf);
         h_in[i] = buf;
+        dev_in[i] = in_bytes[i];
+        conv_in[i] = c->fmt && c->in[i].dtype == PP_DTYPE_F32 && fmt_converts(c->op, i);
+        if (conv_in[i]) {
+            float *f = buf;
+            for (int64_t j = 0; j < numel(c->in[i].rank, c->in[i].dims); j++) f[j] = from16(c->fmt, to16(c->fmt, f[j]));
+            dev_in[i] = in_bytes[i] / 2;
+        }
     }
     for (int i = 0; i < c->n_out; i++) {
         out_bytes[i] = (size_t)pp_shape_numel(&out[i]) * pp_dtype_bytes(out[i].dtype);
+        conv_out[i] = c->fmt && out[i].dtype == PP_DTYPE_F32;
+        dev_out[i] = conv_out[i] ? out_bytes[i] / 2 : out_bytes[i];
         h_ref[i] = malloc(out_bytes[i] + GUARD);
         h_got[i] = malloc(out_bytes[i] + GUARD);
         memset(h_ref[i], PATTERN, out_bytes[i] + GUARD);
@@ -373,23 +468,45 @@ static void run_case(const tcase *c, run_mode mode) {
     s = g_stream;
     for (int i = 0; i < c->n_in; i++) {
         if (c->in[i].absent) continue;
-        if ((rc = gpu->ops->alloc(gpu, in_bytes[i], &d_in[i], &err))) goto gpu_fail;
-        if ((rc = gpu->ops->upload(gpu, s, d_in[i], h_in[i], in_bytes[i], &err))) goto gpu_fail;
+        const void *src = h_in[i];
+        uint16_t *tmp = NULL;
+        if (conv_in[i]) {
+            tmp = malloc(dev_in[i] ? dev_in[i] : 2);
+            to_fmt(h_in[i], tmp, c->in[i].rank, c->in[i].dims, c->fmt, nhwc_in[i]);
+            src = tmp;
+        }
+        if (!(rc = gpu->ops->alloc(gpu, dev_in[i], &d_in[i], &err)))
+            rc = gpu->ops->upload(gpu, s, d_in[i], src, dev_in[i], &err);
+        /* the copy may still read tmp: wait before freeing it */
+        if (!rc && tmp) rc = gpu->ops->stream_sync(gpu, s, &err);
+        free(tmp);
+        if (rc) goto gpu_fail;
         L.in[i] = d_in[i];
     }
     for (int i = 0; i < c->n_out; i++) {
-        if ((rc = gpu->ops->alloc(gpu, out_bytes[i] + GUARD, &d_out[i], &err))) goto gpu_fail;
-        if ((rc = gpu->ops->upload(gpu, s, d_out[i], pattern, out_bytes[i] + GUARD, &err))) goto gpu_fail;
+        if ((rc = gpu->ops->alloc(gpu, dev_out[i] + GUARD, &d_out[i], &err))) goto gpu_fail;
+        if ((rc = gpu->ops->upload(gpu, s, d_out[i], pattern, dev_out[i] + GUARD, &err))) goto gpu_fail;
         L.out[i] = d_out[i];
     }
     L.node = &node;
-    L.params = p;
+    L.params = pg;
     L.weights = c->weights;
+    /* as the executor does: a first prepare sizes the workspace, the second
+     * (on the final buffers) may time candidates in it */
     if ((rc = gpu->ops->prepare(gpu, &L, &err))) goto gpu_fail;
-    if (L.ws_bytes) {
-        if ((rc = gpu->ops->alloc(gpu, L.ws_bytes, &d_ws, &err))) goto gpu_fail;
-        L.ws = d_ws;
+    size_t ws_bytes = L.ws_bytes ? L.ws_bytes : 256;
+    gpu->ops->release(gpu, &L);
+    if ((rc = gpu->ops->alloc(gpu, ws_bytes, &d_ws, &err))) goto gpu_fail;
+    L.ws = d_ws;
+    L.ws_bytes = ws_bytes;
+    if ((rc = gpu->ops->prepare(gpu, &L, &err))) goto gpu_fail;
+    if (L.ws_bytes > ws_bytes) {
+        rc = PP_ERR_INTERNAL;
+        snprintf(err.msg, sizeof err.msg, "the second prepare needs %zu bytes of workspace, the first said %zu",
+                 L.ws_bytes, ws_bytes);
+        goto gpu_fail;
     }
+    L.ws = d_ws;
     if ((rc = gpu->ops->stream_sync(gpu, s, &err))) goto gpu_fail;
     if (mode == RUN_GRAPH) {
         void *graph = NULL;
@@ -416,8 +533,26 @@ static void run_case(const tcase *c, run_mode mode) {
         if ((rc = gpu->ops->launch(gpu, s, &L, &err))) goto gpu_fail;
     }
     for (int i = 0; i < c->n_out; i++)
-        if ((rc = gpu->ops->download(gpu, s, h_got[i], d_out[i], out_bytes[i] + GUARD, &err))) goto gpu_fail;
+        if ((rc = gpu->ops->download(gpu, s, h_got[i], d_out[i], dev_out[i] + GUARD, &err))) goto gpu_fail;
     rc = gpu->ops->stream_sync(gpu, s, &err);
+    for (int i = 0; i < c->n_out && !rc; i++) {
+        if (!conv_out[i]) continue;
+        /* back to f32 in logical order, the guard bytes moved to the end */
+        uint16_t *tmp = malloc(dev_out[i] + GUARD);
+        memcpy(tmp, h_got[i], dev_out[i] + GUARD);
+        from_fmt(tmp, h_got[i], out[i].rank, out[i].dims, c->fmt, nhwc_out[i]);
+        memcpy((char *)h_got[i] + out_bytes[i], (char *)tmp + dev_out[i], GUARD);
+        free(tmp);
+    }
+    /* a real GPU's engines are its own: its paths are reported, checked only where forced */
+    const char *path = gpu->ops->describe ? gpu->ops->describe(gpu, &L) : NULL;
+    if (!rc && c->path && (emulated() || (c->env && strstr(c->env, "PP_CUDA_CONV_ONLY")))) {
+        if (!path || !strstr(path, c->path)) {
+            failed = 1;
+            snprintf(msg, sizeof msg, "ran as '%s', expected '%s'", path ? path : "(no description)", c->path);
+            goto done;
+        }
+    }
     if (c->expect_error) {
         if (cpu_rc == 0 || rc == PP_OK) {
             failed = 1;
@@ -454,7 +589,8 @@ static void run_case(const tcase *c, run_mode mode) {
             snprintf(msg, sizeof msg, "output %d: max |diff| %.3g, no 16-bit rounding to be seen (f32 computed?)", i,
                      last_worst);
         } else if (i == 0) {
-            snprintf(msg, sizeof msg, "%s", m);
+            snprintf(msg, sizeof msg, "%s%s%s", m, path && (c->path || c->fmt) ? "; " : "",
+                     path && (c->path || c->fmt) ? path : "");
         }
     }
     goto done;
@@ -983,6 +1119,227 @@ static void precision_cases(void) {
     (void)gpu->ops->set_precision(gpu, PP_PREC_FP32, &err);
 }
 
+/* fmt with every "%s" replaced by f */
+static void fpath(char *buf, size_t n, const char *fmt, const char *f) {
+    size_t k = 0;
+    for (const char *p = fmt; *p && k + 1 < n; p++) {
+        if (p[0] == '%' && p[1] == 's') {
+            for (const char *q = f; *q && k + 1 < n; q++) buf[k++] = *q;
+            p++;
+        } else {
+            buf[k++] = *p;
+        }
+    }
+    buf[k] = 0;
+}
+
+/* The planner's formats: 16-bit tensors (NHWC for convolutions) straight into
+ * cuDNN and cuBLASLt, each path the backend can take checked by its account of
+ * the launch, the mocks (emulator) told to refuse what forces a fallback. The
+ * CPU computes on the same 16-bit values in f32; the GPU rounds its output to
+ * 16 bits (once where the epilogue is fused, twice where a kernel follows), so
+ * rtol is about two units of the output's rounding. */
+static void format_cases(void) {
+    static const pp_precision modes[] = {PP_PREC_FP16, PP_PREC_BF16};
+    for (int mi = 0; mi < 2; mi++) {
+        pp_precision prec = modes[mi];
+        pp_error err;
+        if (gpu->ops->set_precision(gpu, prec, &err) != PP_OK) continue;
+        pp_dtype dt = prec == PP_PREC_FP16 ? PP_DTYPE_F16 : PP_DTYPE_BF16;
+        const char *f = prec == PP_PREC_FP16 ? "f16" : "bf16";
+        float rt = prec == PP_PREC_FP16 ? 2e-3f : 1.6e-2f, at = rt * 4.f, md = rt * 1e-2f;
+        char nm[24][96], pth[24][96];
+        int i = 0;
+#define FNAME(s) (snprintf(nm[i], sizeof nm[i], "%s nhwc %s", f, s), nm[i])
+#define FPATH(s) (fpath(pth[i], sizeof pth[i], s, f), pth[i++])
+#define pads1 A_INTS("pads", 4, I64(1), I64(1), I64(1), I64(1)) /* the pool is refilled per case */
+        CASE(.name = FNAME("conv 3x3 +b +res +relu, fused"), .op = PP_OP_CONV, .n_in = 4, .n_out = 1, .weights = 6,
+             .in = {F32(4, I64(2), I64(16), I64(7), I64(9)), F32(4, I64(16), I64(16), I64(3), I64(3)), F32(1, I64(16)),
+                    F32(4, I64(2), I64(16), I64(7), I64(9))},
+             .n_attr = 2, .attr = {pads1, A_INT("activation", PP_ACT_RELU)}, .atol = at * 12, .rtol = rt,
+             .min_diff = md, .fmt = dt, .nhwc = 1, .path = FPATH("cudnn graph conv+epilogue %s nhwc"));
+        CASE(.name = FNAME("conv K=12 +b +silu, epilogue kernel"), .op = PP_OP_CONV, .n_in = 3, .n_out = 1,
+             .weights = 6,
+             .in = {F32(4, I64(1), I64(8), I64(6), I64(6)), F32(4, I64(12), I64(8), I64(3), I64(3)), F32(1, I64(12))},
+             .n_attr = 2, .attr = {pads1, A_INT("activation", PP_ACT_SILU)}, .atol = at * 9, .rtol = rt, .min_diff = md,
+             .fmt = dt, .nhwc = 1, .env = "PP_CUDA_SMALL_CONV=0", .path = FPATH("cudnn graph conv %s nhwc"));
+        /* hardswish and hardsigmoid: pointwise chains with by-value scalars,
+         * hardswish's a DAG (its MUL reads the value it started from) */
+        CASE(.name = FNAME("conv +b +hardswish, fused"), .op = PP_OP_CONV, .n_in = 3, .n_out = 1, .weights = 6,
+             .in = {F32(4, I64(2), I64(8), I64(5), I64(5)), F32(4, I64(8), I64(8), I64(1), I64(1)), F32(1, I64(8))},
+             .n_attr = 1, .attr = {A_INT("activation", PP_ACT_HARDSWISH)}, .atol = at * 3, .rtol = rt, .min_diff = md,
+             .fmt = dt, .nhwc = 1, .path = FPATH("cudnn graph conv+epilogue %s nhwc"));
+        CASE(.name = FNAME("conv 3x3 +b +res +hardswish, fused"), .op = PP_OP_CONV, .n_in = 4, .n_out = 1, .weights = 6,
+             .in = {F32(4, I64(1), I64(8), I64(6), I64(5)), F32(4, I64(16), I64(8), I64(3), I64(3)), F32(1, I64(16)),
+                    F32(4, I64(1), I64(16), I64(6), I64(5))},
+             .n_attr = 2, .attr = {pads1, A_INT("activation", PP_ACT_HARDSWISH)}, .atol = at * 12, .rtol = rt,
+             .min_diff = md, .fmt = dt, .nhwc = 1, .path = FPATH("cudnn graph conv+epilogue %s nhwc"));
+        CASE(.name = FNAME("conv 1x1 +b +hardsigmoid(0.05, 0.5), fused"), .op = PP_OP_CONV, .n_in = 3, .n_out = 1,
+             .weights = 6,
+             .in = {F32(4, I64(4), I64(16), I64(3), I64(3)), F32(4, I64(8), I64(16), I64(1), I64(1)), F32(1, I64(8))},
+             .n_attr = 3, /* alpha small: few outputs saturate, so 16-bit rounding shows */
+             .attr = {A_INT("activation", PP_ACT_HARDSIGMOID), A_FLOAT("act_alpha", 0.05), A_FLOAT("act_beta", 0.5)},
+             .atol = at * 3, .rtol = rt, .min_diff = md, .fmt = dt, .nhwc = 1,
+             .path = FPATH("cudnn graph conv+epilogue %s nhwc"));
+        CASE(.name = FNAME("depthwise 3x3 s2 +b +relu6 (kernel)"), .op = PP_OP_CONV, .n_in = 3, .n_out = 1,
+             .weights = 6,
+             .in = {F32(4, I64(2), I64(16), I64(9), I64(9)), F32(4, I64(16), I64(1), I64(3), I64(3)), F32(1, I64(16))},
+             .n_attr = 5,
+             .attr = {pads1, A_INT("group", 16), A_INTS("strides", 2, I64(2), I64(2)), A_INT("activation", PP_ACT_CLIP),
+                      A_FLOAT("act_beta", 6.0)},
+             .atol = at * 3, .rtol = rt, .min_diff = md, .fmt = dt, .nhwc = 1, .env = "PP_CUDA_CONV_ONLY=depthwise",
+             .path = FPATH("depthwise kernel %s nhwc"));
+        CASE(.name = FNAME("conv asymmetric pads (direct kernel)"), .op = PP_OP_CONV, .n_in = 3, .n_out = 1,
+             .weights = 6,
+             .in = {F32(4, I64(1), I64(8), I64(5), I64(5)), F32(4, I64(8), I64(8), I64(3), I64(3)), F32(1, I64(8))},
+             .n_attr = 1, .attr = {A_INTS("pads", 4, I64(0), I64(1), I64(1), I64(0))}, .atol = at * 9, .rtol = rt,
+             .min_diff = md, .fmt = dt, .nhwc = 1, .env = "PP_CUDA_CONV_ONLY=direct",
+             .path = FPATH("direct kernel %s nhwc"));
+        CASE(.name = FNAME("conv, no graph engine: legacy"), .op = PP_OP_CONV, .n_in = 3, .n_out = 1, .weights = 6,
+             .in = {F32(4, I64(2), I64(8), I64(6), I64(6)), F32(4, I64(8), I64(8), I64(3), I64(3)), F32(1, I64(8))},
+             .n_attr = 1, .attr = {pads1}, .atol = at * 9, .rtol = rt, .min_diff = md, .fmt = dt, .nhwc = 1,
+             .env = "MOCK_CUDNN_NO_GRAPH=1,PP_CUDA_SMALL_CONV=0", .path = FPATH("cudnn legacy %s nhwc"));
+        CASE(.name = FNAME("conv, GetWorkspaceSize refuses: next algorithm"), .op = PP_OP_CONV, .n_in = 3, .n_out = 1,
+             .weights = 6,
+             .in = {F32(4, I64(1), I64(8), I64(7), I64(7)), F32(4, I64(8), I64(8), I64(3), I64(3)), F32(1, I64(8))},
+             .n_attr = 1, .attr = {pads1}, .atol = at * 9, .rtol = rt, .min_diff = md, .fmt = dt, .nhwc = 1,
+             .env = "MOCK_CUDNN_NO_GRAPH=1,MOCK_CUDNN_WS_FAIL=1,PP_CUDA_SMALL_CONV=0", .path = FPATH("algo 0"));
+        CASE(.name = FNAME("conv, no 16-bit algorithm: f32 cuDNN"), .op = PP_OP_CONV, .n_in = 4, .n_out = 1,
+             .weights = 6,
+             .in = {F32(4, I64(2), I64(8), I64(6), I64(6)), F32(4, I64(8), I64(8), I64(3), I64(3)), F32(1, I64(8)),
+                    F32(4, I64(2), I64(8), I64(6), I64(6))},
+             .n_attr = 2, .attr = {pads1, A_INT("activation", PP_ACT_RELU)}, .atol = at * 9, .rtol = rt, .min_diff = md,
+             .fmt = dt, .nhwc = 1, .env = "MOCK_CUDNN_NO_HALF=1,PP_CUDA_SMALL_CONV=0",
+             .path = FPATH("cudnn graph conv f32 nhwc (converted)"));
+        CASE(.name = FNAME("gemm (7,96)x(40,96)^T +b +relu"), .op = PP_OP_GEMM, .n_in = 3, .n_out = 1, .weights = 6,
+             .in = {F32(2, I64(7), I64(96)), F32(2, I64(40), I64(96)), F32(1, I64(40))}, .n_attr = 2,
+             .attr = {A_INT("transB", 1), A_INT("activation", PP_ACT_RELU)}, .atol = at * 10, .rtol = rt,
+             .min_diff = md, .fmt = dt, .path = FPATH("cublaslt %s->%s + C as bias, epilogue"));
+        CASE(.name = FNAME("gemm +b +relu, no fused epilogue: C prefilled, kernel"), .op = PP_OP_GEMM, .n_in = 3,
+             .n_out = 1, .weights = 6, .in = {F32(2, I64(7), I64(32)), F32(2, I64(16), I64(32)), F32(1, I64(16))},
+             .n_attr = 2, .attr = {A_INT("transB", 1), A_INT("activation", PP_ACT_RELU)}, .atol = at * 6, .rtol = rt,
+             .min_diff = md, .fmt = dt, .env = "MOCK_LT_NO_EPILOGUE=1",
+             .path = FPATH("cublaslt %s->%s + C prefilled + activation kernel"));
+        CASE(.name = FNAME("gemm +b +gelu (erf) in the epilogue"), .op = PP_OP_GEMM, .n_in = 3, .n_out = 1,
+             .weights = 6, .in = {F32(2, I64(5), I64(64)), F32(2, I64(24), I64(64)), F32(1, I64(24))}, .n_attr = 2,
+             .attr = {A_INT("transB", 1), A_INT("activation", PP_ACT_GELU)}, .atol = at * 8 + 1e-3f, .rtol = rt,
+             .min_diff = md, .fmt = dt, .path = FPATH("cublaslt %s->%s + C as bias, epilogue"));
+        CASE(.name = FNAME("matmul (4,6,9,16)x(4,6,16,9) strided batch"), .op = PP_OP_MATMUL, .n_in = 2, .n_out = 1,
+             .in = {F32(4, I64(4), I64(6), I64(9), I64(16)), F32(4, I64(4), I64(6), I64(16), I64(9))}, .atol = at * 4,
+             .rtol = rt, .min_diff = md, .fmt = dt, .path = FPATH("cublaslt"));
+        CASE(.name = FNAME("gemm A^T C(3,7), no algorithm: kernel"), .op = PP_OP_GEMM, .n_in = 3, .n_out = 1,
+             .in = {F32(2, I64(24), I64(3)), F32(2, I64(24), I64(7)), F32(2, I64(3), I64(7))}, .n_attr = 3,
+             .attr = {A_INT("transA", 1), A_FLOAT("alpha", 0.5), A_FLOAT("beta", 2.0)}, .atol = at * 5, .rtol = rt,
+             .min_diff = md, .fmt = dt, .env = "MOCK_LT_NO_ALGO=1", .path = FPATH("gemm kernel"));
+        CASE(.name = FNAME("matmul (2,1,3,4)x(1,5,4,6), no algorithm: kernel"), .op = PP_OP_MATMUL, .n_in = 2,
+             .n_out = 1, .in = {F32(4, I64(2), I64(1), I64(3), I64(4)), F32(4, I64(1), I64(5), I64(4), I64(6))},
+             .atol = at * 2, .rtol = rt, .min_diff = md, .fmt = dt, .env = "MOCK_LT_NO_ALGO=1",
+             .path = FPATH("gemm kernel"));
+        /* the other kernels in 16 bits: element-wise (8-wide where they can), pooling and
+         * batch norm NHWC, softmax, LayerNorm (f32 scale and bias), attention */
+        CASE(.name = FNAME("silu (2,16,5,7)"), .op = PP_OP_SILU, .n_in = 1, .n_out = 1,
+             .in = {F32(4, I64(2), I64(16), I64(5), I64(7))}, .atol = at, .rtol = rt, .min_diff = md, .fmt = dt,
+             .nhwc = 1);
+        CASE(.name = FNAME("relu (3,37), odd count"), .op = PP_OP_RELU, .n_in = 1, .n_out = 1,
+             .in = {F32(2, I64(3), I64(37))}, .atol = at, .rtol = rt, .fmt = dt);
+        CASE(.name = FNAME("add (2,16,5,7)+(2,16,5,7)"), .op = PP_OP_ADD, .n_in = 2, .n_out = 1,
+             .in = {F32(4, I64(2), I64(16), I64(5), I64(7)), F32(4, I64(2), I64(16), I64(5), I64(7))}, .atol = at,
+             .rtol = rt, .min_diff = md, .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("mul (2,16,5,7)*(2,16,1,1), squeeze-excitation"), .op = PP_OP_MUL, .n_in = 2, .n_out = 1,
+             .in = {F32(4, I64(2), I64(16), I64(5), I64(7)), F32(4, I64(2), I64(16), I64(1), I64(1))}, .atol = at,
+             .rtol = rt, .min_diff = md, .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("sub (2,3,4,5)-(3,1,1), plain operand"), .op = PP_OP_SUB, .n_in = 2, .n_out = 1,
+             .in = {F32(4, I64(2), I64(3), I64(4), I64(5)), F32(3, I64(3), I64(1), I64(1))}, .atol = at, .rtol = rt,
+             .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("less (4,9) gives bool"), .op = PP_OP_LESS, .n_in = 2, .n_out = 1,
+             .in = {F32(2, I64(4), I64(9)), F32(2, I64(4), I64(9))}, .fmt = dt);
+        CASE(.name = FNAME("maxpool 3x3 s2 p1 (2,16,9,9)"), .op = PP_OP_MAXPOOL, .n_in = 1, .n_out = 1,
+             .in = {F32(4, I64(2), I64(16), I64(9), I64(9))}, .n_attr = 3,
+             .attr = {A_INTS("kernel_shape", 2, I64(3), I64(3)), A_INTS("strides", 2, I64(2), I64(2)), pads1},
+             .atol = at, .rtol = rt, .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("avgpool 2x2 s2 (1,8,6,6)"), .op = PP_OP_AVGPOOL, .n_in = 1, .n_out = 1,
+             .in = {F32(4, I64(1), I64(8), I64(6), I64(6))}, .n_attr = 2,
+             .attr = {A_INTS("kernel_shape", 2, I64(2), I64(2)), A_INTS("strides", 2, I64(2), I64(2))}, .atol = at,
+             .rtol = rt, .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("global avgpool (2,24,9,9)"), .op = PP_OP_GLOBAL_AVGPOOL, .n_in = 1, .n_out = 1,
+             .in = {F32(4, I64(2), I64(24), I64(9), I64(9))}, .atol = at, .rtol = rt, .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("global maxpool (2,8,3,5)"), .op = PP_OP_GLOBAL_MAXPOOL, .n_in = 1, .n_out = 1,
+             .in = {F32(4, I64(2), I64(8), I64(3), I64(5))}, .atol = at, .rtol = rt, .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("resize linear (2,8,4,6)->(7,9)"), .op = PP_OP_RESIZE, .n_in = 1, .n_out = 1,
+             .in = {F32(4, I64(2), I64(8), I64(4), I64(6))}, .n_attr = 2,
+             .attr = {A_INTS("sizes", 4, I64(2), I64(8), I64(7), I64(9)), A_STR("mode", "linear")}, .atol = at,
+             .rtol = rt, .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("resize nearest x2 (1,16,3,5)"), .op = PP_OP_RESIZE, .n_in = 1, .n_out = 1,
+             .in = {F32(4, I64(1), I64(16), I64(3), I64(5))}, .n_attr = 2,
+             .attr = {A_FLOATS("scales", 4, 1.0, 1.0, 2.0, 2.0), A_STR("mode", "nearest")}, .atol = at, .rtol = rt,
+             .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("concat channels (2,8,3,5)+(2,16,3,5)"), .op = PP_OP_CONCAT, .n_in = 2, .n_out = 1,
+             .in = {F32(4, I64(2), I64(8), I64(3), I64(5)), F32(4, I64(2), I64(16), I64(3), I64(5))}, .n_attr = 1,
+             .attr = {A_INT("axis", 1)}, .atol = at, .rtol = rt, .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("batchnorm (2,16,5,5), f32 statistics"), .op = PP_OP_BATCHNORM, .n_in = 5, .n_out = 1,
+             .in = {F32(4, I64(2), I64(16), I64(5), I64(5)), F32(1, I64(16)), F32(1, I64(16)), F32(1, I64(16)),
+                    with_gen(F32(1, I64(16)), G_POS, 0)},
+             .atol = at * 4, .rtol = rt, .fmt = dt, .nhwc = 1);
+        CASE(.name = FNAME("softmax (4,37)"), .op = PP_OP_SOFTMAX, .n_in = 1, .n_out = 1,
+             .in = {F32(2, I64(4), I64(37))}, .atol = at * 0.1f, .rtol = rt, .fmt = dt);
+        CASE(.name = FNAME("log_softmax axis 1 (2,5,7)"), .op = PP_OP_LOG_SOFTMAX, .n_in = 1, .n_out = 1,
+             .in = {F32(3, I64(2), I64(5), I64(7))}, .n_attr = 1, .attr = {A_INT("axis", 1)}, .atol = at, .rtol = rt,
+             .fmt = dt);
+        CASE(.name = FNAME("layernorm (6,96), f32 scale and bias"), .op = PP_OP_LAYERNORM, .n_in = 3, .n_out = 1,
+             .in = {F32(2, I64(6), I64(96)), F32(1, I64(96)), F32(1, I64(96))}, .atol = at * 4, .rtol = rt, .fmt = dt);
+        CASE(.name = FNAME("attention (2,3,7,16)"), .op = PP_OP_ATTENTION, .n_in = 3, .n_out = 1,
+             .in = {F32(4, I64(2), I64(3), I64(7), I64(16)), F32(4, I64(2), I64(3), I64(9), I64(16)),
+                    F32(4, I64(2), I64(3), I64(9), I64(8))},
+             .atol = at, .rtol = rt, .min_diff = md, .fmt = dt);
+        CASE(.name = FNAME("attention causal, 600 keys (1,2,5,600,64): tiled"), .op = PP_OP_ATTENTION, .n_in = 3,
+             .n_out = 1,
+             .in = {F32(4, I64(1), I64(2), I64(5), I64(64)), F32(4, I64(1), I64(2), I64(600), I64(64)),
+                    F32(4, I64(1), I64(2), I64(600), I64(64))},
+             .n_attr = 1, .attr = {A_INT("causal", 1)}, .atol = at, .rtol = rt, .min_diff = md, .fmt = dt);
+        if (gpu->ops->capture_begin)
+            run_graph(&(tcase){.name = FNAME("graph: conv 3x3 +b +relu, fused"),
+                               .op = PP_OP_CONV,
+                               .n_in = 3,
+                               .n_out = 1,
+                               .weights = 6,
+                               .in = {F32(4, I64(2), I64(16), I64(6), I64(6)), F32(4, I64(16), I64(16), I64(3), I64(3)),
+                                      F32(1, I64(16))},
+                               .n_attr = 2,
+                               .attr = {pads1, A_INT("activation", PP_ACT_RELU)},
+                               .atol = at * 12,
+                               .rtol = rt,
+                               .min_diff = md,
+                               .fmt = dt,
+                               .nhwc = 1,
+                               .path = FPATH("conv+epilogue")});
+#undef FNAME
+#undef FPATH
+#undef pads1
+    }
+    pp_error err;
+    (void)gpu->ops->set_precision(gpu, PP_PREC_FP32, &err);
+}
+
+/* f32 where the libraries offer nothing: cuDNN's legacy API, the direct and GEMM kernels. */
+static void fallback_cases(void) {
+    CASE(.name = "conv, no graph engine: legacy f32", .op = PP_OP_CONV, .n_in = 3, .n_out = 1,
+         .in = {F32(4, I64(2), I64(5), I64(6), I64(6)), F32(4, I64(7), I64(5), I64(3), I64(3)), F32(1, I64(7))},
+         .n_attr = 2, .attr = {A_INTS("pads", 4, I64(1), I64(1), I64(1), I64(1)), A_INT("activation", PP_ACT_RELU)},
+         .atol = 1e-4f, .rtol = 1e-4f, .env = "MOCK_CUDNN_NO_GRAPH=1", .path = "cudnn legacy f32 nchw");
+    CASE(.name = "conv asymmetric pads, no graph engine: direct f32", .op = PP_OP_CONV, .n_in = 3, .n_out = 1,
+         .in = {F32(4, I64(1), I64(3), I64(6), I64(7)), F32(4, I64(4), I64(3), I64(3), I64(2)), F32(1, I64(4))},
+         .n_attr = 1, .attr = {A_INTS("pads", 4, I64(0), I64(1), I64(2), I64(0))}, .atol = 1e-4f, .rtol = 1e-4f,
+         .env = "MOCK_CUDNN_NO_GRAPH=1", .path = "direct kernel f32 nchw");
+    CASE(.name = "gemm +b +relu, no fused epilogue: C prefilled, kernel f32", .op = PP_OP_GEMM, .n_in = 3, .n_out = 1,
+         .in = {F32(2, I64(9), I64(40)), F32(2, I64(21), I64(40)), F32(1, I64(21))}, .n_attr = 2,
+         .attr = {A_INT("transB", 1), A_INT("activation", PP_ACT_RELU)}, .atol = 1e-4f, .rtol = 1e-4f,
+         .env = "MOCK_LT_NO_EPILOGUE=1", .path = "cublaslt f32->f32 + C prefilled + activation kernel");
+    CASE(.name = "gemm +b +silu, no algorithm: kernel f32", .op = PP_OP_GEMM, .n_in = 3, .n_out = 1,
+         .in = {F32(2, I64(9), I64(40)), F32(2, I64(21), I64(40)), F32(1, I64(21))}, .n_attr = 2,
+         .attr = {A_INT("transB", 1), A_INT("activation", PP_ACT_SILU)}, .atol = 1e-4f, .rtol = 1e-4f,
+         .env = "MOCK_LT_NO_ALGO=1", .path = "gemm kernel f32");
+}
+
 /* Two streams ordered by an event: stream B copies what stream A wrote. */
 static void ordering_case(void) {
     tcase c = {.name = "streams: record on A, wait on B"};
@@ -1106,7 +1463,11 @@ int main(int argc, char **argv) {
     nn_cases();
     data_cases();
     if (gpu->ops->capture_begin) graph_cases();
-    if (strcmp(gpu->ops->kind, "cuda") == 0) precision_cases(); /* the GPU, or the emulator */
+    if (strcmp(gpu->ops->kind, "cuda") == 0) { /* the GPU, or the emulator */
+        precision_cases();
+        format_cases();
+        fallback_cases();
+    }
     ordering_case();
     if (!self_test) peer_case(ndev);
     if (g_stream) gpu->ops->stream_destroy(gpu, g_stream);

@@ -252,14 +252,32 @@ Test(unary, describe_refuses_other_dtypes_naming_them) {
     tn_init(&t, PP_OP_RELU, 1);
     pp_shape in = SHAPE(PP_DTYPE_I64, 3);
     expect_error(&t, &in, PP_ERR_UNSUPPORTED, "i64", "f32");
-    in = SHAPE(PP_DTYPE_F16, 3);
-    expect_error(&t, &in, PP_ERR_UNSUPPORTED, "f16", NULL);
     tn_init(&t, PP_OP_NOT, 1);
     in = F32(3);
     expect_error(&t, &in, PP_ERR_UNSUPPORTED, "f32", "bool");
     tn_init(&t, PP_OP_ABS, 1);
     in = SHAPE(PP_DTYPE_BOOL, 3);
     expect_error(&t, &in, PP_ERR_UNSUPPORTED, "bool", NULL);
+}
+
+/* describe takes 16-bit floats (the CUDA kernels compute them); the CPU kernels
+ * compute f32 only, and say so, so the CPU backend refuses such a node by name. */
+Test(unary, cpu_kernels_refuse_16bit_operands_describe_takes) {
+    tnode t;
+    tn_init(&t, PP_OP_RELU, 1);
+    pp_shape in = SHAPE(PP_DTYPE_F16, 3), out[1];
+    pp_op_params p;
+    pp_error err;
+    cr_assert_eq(describe(&t, &in, out, &p, &err), PP_OK, "%s", err.msg);
+    cr_assert_eq(out[0].dtype, PP_DTYPE_F16);
+    cr_assert_eq(pp_cpu_kernel_takes(PP_OP_RELU, &p), 0);
+    in = F32(3);
+    cr_assert_eq(describe(&t, &in, out, &p, &err), PP_OK, "%s", err.msg);
+    cr_assert_eq(pp_cpu_kernel_takes(PP_OP_RELU, &p), 1);
+    tn_init(&t, PP_OP_WHERE, 3);
+    pp_shape w[3] = {SHAPE(PP_DTYPE_BOOL, 3), SHAPE(PP_DTYPE_F16, 3), SHAPE(PP_DTYPE_F16, 3)};
+    cr_assert_eq(describe(&t, w, out, &p, &err), PP_OK, "%s", err.msg);
+    cr_assert_eq(pp_cpu_kernel_takes(PP_OP_WHERE, &p), 1, "WHERE selects bytes, in any dtype");
 }
 
 /* ---- binary: broadcasting ---------------------------------------------------------- */

@@ -66,10 +66,12 @@ static const char *RUN_HELP =
     "  --mem-limit SIZE       bytes each device may use (512M, 2G); a plan that does not fit\n"
     "                         retries with fewer micro-batches in flight\n"
     "  --trace FILE.json      write a Chrome/Perfetto trace of the run\n"
+    "  --tune-cache FILE      where CUDA devices keep the algorithms they chose by timing\n"
+    "                         (default GRAPH.tune beside the graph); --no-tune-cache: none\n"
     "  --cuda-graph           capture each stage's launches once and replay them (CUDA graphs;\n"
     "                         the default on CUDA devices); --no-cuda-graph launches node by node\n"
-    "  --precision P          fp32 (default), tf32, or fp16 / bf16 (CUDA: GEMM, MATMUL and CONV\n"
-    "                         read 16-bit inputs, weights converted once; f32 between nodes)\n"
+    "  --precision P          fp32 (default), tf32, or fp16 / bf16 (CUDA: tensors 16-bit where a\n"
+    "                         kernel takes them, statistics and sums in f32; docs/cuda.md)\n"
     "  --threads N            host threads the CPU devices share (default: the cores of the\n"
     "                         affinity mask), one persistent pool per device\n"
     "  --deterministic        CPU results bit-identical whatever the placement, micro-batch\n"
@@ -113,13 +115,24 @@ typedef struct opts {
     const char *json;
     long batch, seed, stages, microbatch, inflight, iterations, warmup_ms, threads;
     double duration_s;
-    int batch_set, p2p, quiet, profile, cuda_graph, no_transfers, measure, deterministic;
+    int batch_set, p2p, quiet, profile, cuda_graph, no_transfers, measure, deterministic, no_tune_cache;
     int mpi, no_mpi, resume;
     long chunk, throttle_ms;
     pp_precision precision;
     size_t mem_limit;
     char dims[1024]; /* --dim NAME=MIN..MAX, comma-joined */
+    const char *tune_cache;
+    char tune_buf[4096];
 } opts;
+
+/* The tuning cache (docs/cuda.md): --tune-cache FILE, else GRAPH.tune beside
+ * the graph, unless --no-tune-cache. */
+static const char *tune_cache_path(opts *o) {
+    if (o->no_tune_cache) return NULL;
+    if (o->tune_cache) return o->tune_cache;
+    int n = snprintf(o->tune_buf, sizeof o->tune_buf, "%s.tune", o->graph);
+    return n > 0 && (size_t)n < sizeof o->tune_buf ? o->tune_buf : NULL;
+}
 
 static int parse_long(const char *s, long lo, long hi, long *out) {
     char *end;
@@ -260,6 +273,11 @@ static int parse_opts(int argc, char **argv, opts *o, const char *help) {
             snprintf(o->dims + have, sizeof o->dims - have, "%s%s", have ? "," : "", v);
         } else if (!strcmp(a, "--p2p")) {
             o->p2p = 1;
+        } else if (!strcmp(a, "--tune-cache")) {
+            NEED_VALUE();
+            o->tune_cache = v;
+        } else if (!strcmp(a, "--no-tune-cache")) {
+            o->no_tune_cache = 1;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
             o->quiet = 1;
         } else if (a[0] == '-' && a[1]) {
@@ -493,7 +511,8 @@ static int cmd_run(int argc, char **argv) {
                           .precision = o.precision,
                           .dims = edims,
                           .threads = (int)o.threads,
-                          .deterministic = o.deterministic};
+                          .deterministic = o.deterministic,
+                          .tune_cache = tune_cache_path(&o)};
     double t0 = now_ms();
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
@@ -772,7 +791,8 @@ static int cmd_plan(int argc, char **argv) {
                           .precision = o.precision,
                           .dims = o.dims[0] ? o.dims : NULL,
                           .threads = (int)o.threads,
-                          .deterministic = o.deterministic};
+                          .deterministic = o.deterministic,
+                          .tune_cache = tune_cache_path(&o)};
     if (o.assume_gpu) {
         r = plan_assumed(g, &eo, &o);
         pp_graph_free(g);
@@ -812,6 +832,8 @@ static const char *BENCH_HELP =
     "                     (pp_engine_run_device), so no host copies are timed\n"
     "  --profile          print a per-node table: time, share, FLOP/s, bytes/s\n"
     "  --json FILE        write the figures as JSON\n"
+    "  --tune-cache FILE  where CUDA devices keep the algorithms they chose by timing\n"
+    "                     (default GRAPH.tune); --no-tune-cache times again each load\n"
     "\n"
     "Prints throughput and latency min/mean/median/p90/p95/p99/max, and warns when\n"
     "the figures are untrustworthy (high run-to-run variation, too few runs).\n";
@@ -835,6 +857,37 @@ static pp_code bench_run(pp_exec *e, const int64_t *const *dims, const void *con
     if (!din) return pp_exec_run_shapes(e, dims, in, out, err);
     pp_code rc = pp_exec_run_device_shapes(e, dims, din, dout, NULL, err);
     return rc ? rc : pp_exec_synchronize(e, err);
+}
+
+/* How the nodes run, by kind: each node's path (the backend's description of
+ * its prepared launch) up to the first comma, counted. */
+#define MAX_PATHS 64
+typedef struct path_count {
+    char what[96];
+    int n;
+} path_count;
+
+static int path_summary(pp_exec *e, const pp_graph *g, path_count *pc) {
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const char *path = pp_exec_node_path(e, i);
+        if (!path) continue;
+        char what[96];
+        snprintf(what, sizeof what, "%.*s", (int)strcspn(path, ","), path);
+        int j = 0;
+        while (j < n && strcmp(pc[j].what, what)) j++;
+        if (j == n && n == MAX_PATHS) continue;
+        if (j == n) snprintf(pc[n++].what, sizeof pc[0].what, "%s", what);
+        pc[j].n++;
+    }
+    return n;
+}
+
+/* a JSON string body: quotes and backslashes escaped, controls dropped */
+static void json_str(FILE *f, const char *s) {
+    for (; s && *s; s++)
+        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s >= 0x20) fputc(*s, f);
 }
 
 static int cmd_bench(int argc, char **argv) {
@@ -889,7 +942,8 @@ static int cmd_bench(int argc, char **argv) {
                           .precision = o.precision,
                           .dims = edims,
                           .threads = (int)o.threads,
-                          .deterministic = o.deterministic};
+                          .deterministic = o.deterministic,
+                          .tune_cache = tune_cache_path(&o)};
     if (pp_exec_create(g, &eo, &e, &err)) {
         fail(&err);
         goto done;
@@ -929,6 +983,8 @@ static int cmd_bench(int argc, char **argv) {
         pp_exec_set_profile(e, 1);
         (void)pp_exec_phases(e, ph, NULL); /* forget the warm-up's */
     }
+    long replays = 0, launches = 0; /* in the timed runs: the mode actually used */
+    pp_exec_counts(e, &replays, &launches);
     long cap = o.iterations ? o.iterations : 1024, n = 0;
     lat = malloc(sizeof(double) * (size_t)cap);
     if (!lat) goto oom;
@@ -952,6 +1008,8 @@ static int cmd_bench(int argc, char **argv) {
             for (int i = 0; i < 4; i++) phase[i] += ph[i];
     }
     double wall = now_ms() - start, sum = 0;
+    pp_exec_counts(e, &replays, &launches);
+    const char *mode = replays && launches ? "mixed" : replays ? "graphs" : "launches";
     for (long i = 0; i < n; i++) sum += lat[i];
     double mean = sum / (double)n, var = 0;
     for (long i = 0; i < n; i++) var += (lat[i] - mean) * (lat[i] - mean);
@@ -962,8 +1020,13 @@ static int cmd_bench(int argc, char **argv) {
     printf("%s on %s: batch %lld, %d stage%s x %d replica%s, micro-batch %d\n", o.graph, dev, (long long)batch,
            pl->n_stages, pl->n_stages == 1 ? "" : "s", pp_exec_replicas(e), pp_exec_replicas(e) == 1 ? "" : "s",
            pl->microbatch);
-    printf("mode: %s, %s, %s\n", pp_precision_name(o.precision),
-           pp_exec_graphs(e) ? "graphs (captured launches replayed)" : "launch by launch",
+    /* what the timed runs did, not what was asked: a capture that failed runs
+     * launch by launch */
+    printf("mode: %s, %s (%ld graph replays, %ld launches one by one), %s\n", pp_precision_name(o.precision),
+           !strcmp(mode, "graphs")  ? "graphs (captured launches replayed)"
+           : !strcmp(mode, "mixed") ? "graphs for some stages or sizes, launches for others"
+                                    : "launch by launch",
+           replays, launches,
            o.no_transfers ? "device buffers (no host transfers)" : "host buffers (uploads and downloads timed)");
     printf("runs: %ld timed (%ld warm-up) in %.1f ms\n", n, warm, wall);
     printf("throughput: %.2f items/s (%.2f runs/s)\n", thr, (double)n / (wall / 1e3));
@@ -1011,25 +1074,61 @@ static int cmd_bench(int argc, char **argv) {
                phase[0] + phase[2] + phase[3], phase[1]);
     else if (o.profile && compute_ms > 0 && compute_ms < 0.5 * mean)
         printf("warning: kernels are %.0f%% of each run; host overhead dominates\n", 100 * compute_ms / mean);
+    path_count pc[MAX_PATHS];
+    int npc = path_summary(e, g, pc);
+    for (int p = 0; p < pl->n_stages; p++)
+        if (pp_exec_device_info(e, p)) printf("device: %s\n", pp_exec_device_info(e, p));
+    if (npc) {
+        printf("paths:");
+        for (int i = 0; i < npc; i++) printf("%s %d x %s", i ? ";" : "", pc[i].n, pc[i].what);
+        printf("\n");
+    }
     if (o.json) {
-        char buf[4096];
-        int len = snprintf(buf, sizeof buf,
-                           "{\n  \"graph\": \"%s\",\n  \"device\": \"%s\",\n  \"batch\": %lld,\n  \"stages\": %d,\n"
-                           "  \"replicas\": %d,\n  \"microbatch\": %d,\n  \"precision\": \"%s\",\n  \"graphs\": %s,\n"
-                           "  \"transfers\": %s,\n"
-                           "  \"runs\": %ld,\n"
-                           "  \"throughput_items_per_s\": %.6g,\n  \"latency_ms\": {\"min\": %.6g, \"mean\": %.6g, "
-                           "\"median\": %.6g, \"p90\": %.6g, \"p95\": %.6g, \"p99\": %.6g, \"max\": %.6g, "
-                           "\"stddev\": %.6g},\n  \"compute_ms\": %.6g,\n"
-                           "  \"split_ms\": {\"upload\": %.6g, \"compute\": %.6g, \"stage_copies\": %.6g, "
-                           "\"download\": %.6g}\n}\n",
-                           o.graph, dev, (long long)batch, pl->n_stages, pp_exec_replicas(e), pl->microbatch,
-                           pp_precision_name(o.precision), pp_exec_graphs(e) ? "true" : "false",
-                           o.no_transfers ? "false" : "true", n, thr, lat[0], mean, pct(lat, n, 50), pct(lat, n, 90),
-                           pct(lat, n, 95), pct(lat, n, 99), lat[n - 1], sd, compute_ms, phase[0], phase[1], phase[2],
-                           phase[3]);
-        if (len < 0 || (size_t)len >= sizeof buf || pp_afile_write_all(o.json, buf, (size_t)len, &err)) {
-            if (len >= 0 && (size_t)len >= sizeof buf) pp_error_set(&err, PP_ERR_INTERNAL, "bench JSON too long");
+        pp_afile af;
+        if (pp_afile_open(&af, o.json, &err)) {
+            fail(&err);
+            goto done;
+        }
+        FILE *f = af.f;
+        fprintf(f, "{\n  \"graph\": \"");
+        json_str(f, o.graph);
+        fprintf(f,
+                "\",\n  \"device\": \"%s\",\n  \"batch\": %lld,\n  \"stages\": %d,\n  \"replicas\": %d,\n"
+                "  \"microbatch\": %d,\n  \"precision\": \"%s\",\n  \"graphs\": %s,\n  \"mode\": \"%s\",\n"
+                "  \"graph_replays\": %ld,\n  \"launches\": %ld,\n  \"transfers\": %s,\n  \"runs\": %ld,\n"
+                "  \"throughput_items_per_s\": %.6g,\n  \"latency_ms\": {\"min\": %.6g, \"mean\": %.6g, "
+                "\"median\": %.6g, \"p90\": %.6g, \"p95\": %.6g, \"p99\": %.6g, \"max\": %.6g, \"stddev\": %.6g},\n"
+                "  \"compute_ms\": %.6g,\n  \"split_ms\": {\"upload\": %.6g, \"compute\": %.6g, "
+                "\"stage_copies\": %.6g, \"download\": %.6g},\n",
+                dev, (long long)batch, pl->n_stages, pp_exec_replicas(e), pl->microbatch,
+                pp_precision_name(o.precision), pp_exec_graphs(e) ? "true" : "false", mode, replays, launches,
+                o.no_transfers ? "false" : "true", n, thr, lat[0], mean, pct(lat, n, 50), pct(lat, n, 90),
+                pct(lat, n, 95), pct(lat, n, 99), lat[n - 1], sd, compute_ms, phase[0], phase[1], phase[2], phase[3]);
+        fprintf(f, "  \"device_info\": [");
+        for (int p = 0; p < pl->n_stages; p++) {
+            fprintf(f, "%s\"", p ? ", " : "");
+            json_str(f, pp_exec_device_info(e, p));
+            fprintf(f, "\"");
+        }
+        fprintf(f, "],\n  \"paths\": {");
+        for (int i = 0; i < npc; i++) {
+            fprintf(f, "%s\"", i ? ", " : "");
+            json_str(f, pc[i].what);
+            fprintf(f, "\": %d", pc[i].n);
+        }
+        fprintf(f, "},\n  \"node_paths\": [");
+        for (int i = 0, first = 1; i < g->n_nodes; i++) {
+            const char *path = pp_exec_node_path(e, i);
+            if (!path) continue;
+            fprintf(f, "%s\n    {\"node\": \"", first ? "" : ",");
+            json_str(f, g->nodes[i].name);
+            fprintf(f, "\", \"op\": \"%s\", \"path\": \"", pp_op_name(g->nodes[i].op));
+            json_str(f, path);
+            fprintf(f, "\"}");
+            first = 0;
+        }
+        fprintf(f, "]\n}\n");
+        if (pp_afile_commit(&af, &err)) {
             fail(&err);
             goto done;
         }

@@ -21,14 +21,34 @@
 #include <nvtx3/nvToolsExt.h>
 
 #include "cuda_internal.h"
+#include "../ops.h"
+#include "tune_cache.h"
 
 static atomic_int g_nvtx; /* the profiling switch (pp_cuda_set_profiling) */
+static atomic_int g_sync; /* PP_CUDA_SYNC=1: wait after every launch, so a fault names its node */
 
 void pp_cuda_set_profiling(int on) { atomic_store(&g_nvtx, on ? 1 : 0); }
 
+/* The runtime keeps the last error per thread until someone reads it: a failed
+ * call left uncleared would be reported again by the next cudaGetLastError, at
+ * some other node. Every failure is cleared where it is reported. */
 pp_code pp_cuda_fail(pp_error *err, pp_code code, const pp_backend *b, cudaError_t e, const char *what) {
+    (void)cudaGetLastError();
     return pp_error_set(err, code, "%s: %s: %s (%s)", b ? b->name : "cuda", what, cudaGetErrorName(e),
                         cudaGetErrorString(e));
+}
+
+/* Before a node launches: an error still recorded is not this node's. A
+ * non-sticky one (a call whose failure was already reported) is dropped; a
+ * sticky one (a kernel fault: the context is lost) is reported as what it is,
+ * with the way to find the node that caused it. */
+static pp_code clear_stale(const pp_backend *b, const char *label, pp_error *err) {
+    cudaError_t e = cudaGetLastError();
+    if (e == cudaSuccess || cudaPeekAtLastError() != e) return PP_OK;
+    return pp_error_set(err, PP_ERR_DEVICE,
+                        "%s: before node '%s': earlier work on the device failed: %s (%s); run with PP_CUDA_SYNC=1 "
+                        "to name the node that caused it",
+                        b->name, label, cudaGetErrorName(e), cudaGetErrorString(e));
 }
 
 #define CTX(b) ((pp_cuda_ctx *)(b)->ctx)
@@ -62,10 +82,14 @@ static void cuda_destroy(pp_backend *b) {
     pp_cuda_ctx *c = CTX(b);
     if (c) {
         if (cudaSetDevice(c->dev) == cudaSuccess) {
-            pp_cuda_half_weights_free(b);
+            pp_conv_choices_free(b);
             if (c->dnn) cudnnDestroy(c->dnn);
             if (c->lt) cublasLtDestroy(c->lt);
+            for (int i = 0; i < 2; i++)
+                if (c->tev[i]) (void)cudaEventDestroy(c->tev[i]);
+            if (c->tune) (void)cudaStreamDestroy(c->tune);
         }
+        pp_tune_cache_free(c->cache);
         pp_free(c->peer_ok);
         pp_free(c);
     }
@@ -193,7 +217,15 @@ static void cuda_stream_destroy(pp_backend *b, pp_stream *s) {
 static pp_code cuda_stream_sync(pp_backend *b, pp_stream *s, pp_error *err) {
     pp_code rc = use_device(b, err);
     if (rc) return rc;
-    CHECK(cudaStreamSynchronize(s->s), "cudaStreamSynchronize");
+    cudaError_t e = cudaStreamSynchronize(s->s);
+    if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        /* A fault in a kernel surfaces here, at the first wait after it. */
+        return pp_error_set(err, PP_ERR_DEVICE,
+                            "%s: cudaStreamSynchronize: %s (%s): work on this stream failed; PP_CUDA_SYNC=1 waits "
+                            "after every launch and names the node",
+                            b->name, cudaGetErrorName(e), cudaGetErrorString(e));
+    }
     volatile int *flag = s->err_host;
     if (*flag) {
         /* Report once and clear, like the CPU backend, so the engine stays usable. */
@@ -340,7 +372,10 @@ static pp_code cuda_enable_peer(pp_backend *b, pp_backend *to, pp_error *err) {
 
 /* ---- ops ---------------------------------------------------------------------------------- */
 
-static int is_f32(const pp_shape *s) { return s->dtype == PP_DTYPE_F32; }
+/* f32, or the 16-bit types the planner gives in the fp16/bf16 modes */
+static int is_float(const pp_shape *s) {
+    return s->dtype == PP_DTYPE_F32 || s->dtype == PP_DTYPE_F16 || s->dtype == PP_DTYPE_BF16;
+}
 
 static int cuda_supports(pp_backend *b, const pp_node *node, const pp_shape *in) {
     pp_shape out[PP_MAX_IO];
@@ -351,13 +386,13 @@ static int cuda_supports(pp_backend *b, const pp_node *node, const pp_shape *in)
     switch (node->op) {
     case PP_OP_GEMM:
         if (p.gemm.k <= 0) return 0;
-        return is_f32(&in[0]) && is_f32(&in[1]) &&
-               (node->n_in < 3 || in[2].dtype == PP_DTYPE_INVALID || is_f32(&in[2]));
-    case PP_OP_MATMUL: return is_f32(&in[0]) && is_f32(&in[1]) && p.matmul.k > 0;
+        return is_float(&in[0]) && is_float(&in[1]) &&
+               (node->n_in < 3 || in[2].dtype == PP_DTYPE_INVALID || is_float(&in[2]));
+    case PP_OP_MATMUL: return is_float(&in[0]) && is_float(&in[1]) && p.matmul.k > 0;
     case PP_OP_CONV:
         for (int i = 0; i < node->n_in; i++)
-            if (in[i].dtype != PP_DTYPE_INVALID && !is_f32(&in[i])) return 0;
-        return p.conv.group > 0;
+            if (in[i].dtype != PP_DTYPE_INVALID && !is_float(&in[i])) return 0;
+        return p.conv.group > 0 && (in[0].rank == 4 || p.conv.fmt.layout == PP_LAYOUT_PLAIN);
     case PP_OP_BATCHNORM:
     case PP_OP_MAXPOOL:
     case PP_OP_AVGPOOL:
@@ -367,10 +402,10 @@ static int cuda_supports(pp_backend *b, const pp_node *node, const pp_shape *in)
     case PP_OP_LOG_SOFTMAX:
     case PP_OP_LAYERNORM:
     case PP_OP_RESIZE:
-        if (!is_f32(&in[0])) return 0;
+        if (!is_float(&in[0])) return 0;
         break;
     case PP_OP_ATTENTION:
-        if (!is_f32(&in[0]) || !is_f32(&in[1]) || !is_f32(&in[2])) return 0;
+        if (!is_float(&in[0]) || !is_float(&in[1]) || !is_float(&in[2])) return 0;
         break;
     default: break;
     }
@@ -397,16 +432,16 @@ static pp_code cuda_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
     if (!st) return pp_error_set(err, PP_ERR_NOMEM, "%s: out of memory preparing node '%s'", b->name, node->name);
     snprintf(st->label, sizeof st->label, "%s (%s)", node->name ? node->name : "?", opname ? opname : "?");
     l->state = st;
-    l->ws_bytes = 0;
+    size_t need = 0; /* l->ws_bytes is the stage's workspace until prepare is done */
     switch (node->op) {
     case PP_OP_GEMM:
     case PP_OP_MATMUL:
         st->kind = PP_CUDA_STATE_GEMM;
-        rc = pp_lt_prepare(b, l, &st->lt, &l->ws_bytes, err);
+        rc = pp_lt_prepare(b, l, &st->lt, &need, st->path, sizeof st->path, err);
         break;
     case PP_OP_CONV:
         st->kind = PP_CUDA_STATE_CONV;
-        rc = pp_conv_prepare(b, l, &st->conv, &l->ws_bytes, err);
+        rc = pp_conv_prepare(b, l, &st->conv, &need, st->path, sizeof st->path, err);
         break;
     default:
         st->kind = PP_CUDA_STATE_KERNEL;
@@ -416,14 +451,23 @@ static pp_code cuda_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
                               b->name, node->name, opname ? opname : "?");
             break;
         }
-        l->ws_bytes = pp_cuda_workspace_size(node->op, &l->params);
+        need = pp_cuda_workspace_size(node->op, &l->params);
+        snprintf(st->path, sizeof st->path, "kernel %s", opname ? opname : "?");
         break;
     }
     if (rc != PP_OK) {
         cuda_release(b, l);
-        l->ws_bytes = 0;
+        need = 0;
     }
+    l->ws_bytes = need;
     return rc;
+}
+
+static void cuda_facts(pp_backend *b, pp_format_caps *caps) { caps->gpu = &CTX(b)->facts; }
+
+static int capturing(const pp_stream *s) {
+    enum cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+    return cudaStreamIsCapturing(s->s, &cs) != cudaSuccess || cs != cudaStreamCaptureStatusNone;
 }
 
 static pp_code cuda_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_error *err) {
@@ -431,18 +475,16 @@ static pp_code cuda_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_e
     if (!st)
         return pp_error_set(err, PP_ERR_INTERNAL, "%s: node '%s' launched without prepare", b->name, l->node->name);
     pp_code rc = use_device(b, err);
+    if (!rc) rc = clear_stale(b, st->label, err);
     if (rc) return rc;
     int nvtx = atomic_load_explicit(&g_nvtx, memory_order_relaxed);
     if (nvtx) nvtxRangePushA(st->label);
     /* Profiling (bench --profile) times each kernel between two events and
-     * waits for it: per-node figures at the cost of overlap. Never inside a
-     * capture, where waiting is not allowed. */
-    int prof = 0;
-    if (l->profile) {
-        enum cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
-        prof = cudaStreamIsCapturing(s->s, &cs) == cudaSuccess && cs == cudaStreamCaptureStatusNone &&
-               cudaEventRecord(s->prof[0], s->s) == cudaSuccess;
-    }
+     * waits for it: per-node figures at the cost of overlap; PP_CUDA_SYNC=1
+     * waits too, so an asynchronous fault is reported at its node. Never inside
+     * a capture, where waiting is not allowed. */
+    int wait = (l->profile || atomic_load_explicit(&g_sync, memory_order_relaxed)) && !capturing(s);
+    int prof = wait && l->profile && cudaEventRecord(s->prof[0], s->s) == cudaSuccess;
     switch (st->kind) {
     case PP_CUDA_STATE_GEMM: rc = pp_lt_launch(b, s, l, st->lt, err); break;
     case PP_CUDA_STATE_CONV: rc = pp_conv_launch(b, s, l, st->conv, err); break;
@@ -450,24 +492,22 @@ static pp_code cuda_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_e
         pp_cuda_exec x = {s->s, s->err_dev};
         cudaError_t e = st->fn(&l->params, l->in, l->out, l->ws, &x);
         if (e == cudaSuccess) e = cudaGetLastError();
-        if (e != cudaSuccess) {
-            (void)cudaGetLastError();
-            rc = pp_error_set(err, PP_ERR_DEVICE, "%s: node '%s': launching the kernel: %s (%s)", b->name, st->label,
-                              cudaGetErrorName(e), cudaGetErrorString(e));
-        }
+        if (e != cudaSuccess) rc = pp_cuda_node_fail(err, b, l, e, "launching the kernel");
         break;
     }
     }
-    if (prof && !rc) {
+    if (wait && !rc) {
         float ms = 0;
-        cudaError_t e = cudaEventRecord(s->prof[1], s->s);
-        if (e == cudaSuccess) e = cudaEventSynchronize(s->prof[1]);
-        if (e == cudaSuccess) e = cudaEventElapsedTime(&ms, s->prof[0], s->prof[1]);
-        if (e != cudaSuccess) rc = pp_cuda_fail(err, PP_ERR_DEVICE, b, e, "timing a kernel (profiling)");
-        /* This stream's driver thread is the only writer; readers drain first. */
-        pp_launch *w = (pp_launch *)l;
-        w->prof_ms += ms;
-        w->prof_n++;
+        cudaError_t e = prof ? cudaEventRecord(s->prof[1], s->s) : cudaSuccess;
+        if (e == cudaSuccess) e = prof ? cudaEventSynchronize(s->prof[1]) : cudaStreamSynchronize(s->s);
+        if (e == cudaSuccess && prof) e = cudaEventElapsedTime(&ms, s->prof[0], s->prof[1]);
+        if (e != cudaSuccess) rc = pp_cuda_node_fail(err, b, l, e, "running");
+        if (prof) {
+            /* This stream's driver thread is the only writer; readers drain first. */
+            pp_launch *w = (pp_launch *)l;
+            w->prof_ms += ms;
+            w->prof_n++;
+        }
     }
     if (nvtx) nvtxRangePop();
     return rc;
@@ -540,6 +580,7 @@ static const pp_backend_ops cuda_ops = {
     .host_free = cuda_host_free,
     .mem_available = cuda_mem_available,
     .set_precision = cuda_set_precision,
+    .facts = cuda_facts,
     .stream_create = cuda_stream_create,
     .stream_destroy = cuda_stream_destroy,
     .stream_sync = cuda_stream_sync,
@@ -563,6 +604,8 @@ static const pp_backend_ops cuda_ops = {
     .range_push = cuda_range_push,
     .range_pop = cuda_range_pop,
     .launch_ranges = cuda_launch_ranges,
+    .set_tune_cache = pp_cuda_set_tune_cache,
+    .describe = pp_cuda_describe,
     .capture_begin = cuda_capture_begin,
     .capture_end = cuda_capture_end,
     .replay = cuda_replay,
@@ -572,6 +615,30 @@ static const pp_backend_ops cuda_ops = {
 static int env_is(const char *name, const char *value) {
     const char *v = getenv(name);
     return v && strcmp(v, value) == 0;
+}
+
+/* Where prepare times candidates (a stream of its own with two timing events,
+ * cuDNN's plan-time handle bound to it), the workspace budget, and the device
+ * key and in-memory cache of the tuning choices. */
+static pp_code tuning_setup(pp_backend *b, pp_error *err) {
+    pp_cuda_ctx *c = CTX(b);
+    CHECK(cudaStreamCreateWithFlags(&c->tune, cudaStreamNonBlocking), "cudaStreamCreateWithFlags (tuning)");
+    for (int i = 0; i < 2; i++) CHECK(cudaEventCreate(&c->tev[i]), "cudaEventCreate (tuning)");
+    cudnnStatus_t ds = cudnnSetStream(c->dnn, c->tune);
+    if (ds != CUDNN_STATUS_SUCCESS)
+        return pp_error_set(err, PP_ERR_DEVICE, "%s: cudnnSetStream: %s", b->name, cudnnGetErrorString(ds));
+    struct cudaDeviceProp prop;
+    int driver = 0;
+    CHECK(cudaGetDeviceProperties(&prop, c->dev), "cudaGetDeviceProperties");
+    CHECK(cudaDriverGetVersion(&driver), "cudaDriverGetVersion");
+    size_t free_b = 0, total_b = 0;
+    CHECK(cudaMemGetInfo(&free_b, &total_b), "cudaMemGetInfo");
+    c->ws_budget = free_b / 8 < PP_CUDA_WS_BUDGET_MAX ? free_b / 8 : PP_CUDA_WS_BUDGET_MAX;
+    snprintf(c->gpu_name, sizeof c->gpu_name, "%s", prop.name);
+    c->facts = (pp_device_facts){
+        c->gpu_name,    c->gpu_name, prop.major, prop.minor, prop.multiProcessorCount, (double)total_b / (1 << 30),
+        prop.major >= 8};
+    return pp_cuda_tuning_init(c, prop.name, prop.major, prop.minor, driver, err);
 }
 
 pp_code pp_backend_cuda_create(int index, pp_backend **out, pp_error *err) {
@@ -603,6 +670,7 @@ pp_code pp_backend_cuda_create(int index, pp_backend **out, pp_error *err) {
     c->peer_ok = peer;
     c->precision = PP_PREC_FP32;
     if (env_is("PP_NVTX", "1")) pp_cuda_set_profiling(1);
+    if (env_is("PP_CUDA_SYNC", "1")) atomic_store(&g_sync, 1);
     e = cudaSetDevice(index);
     if (e == cudaSuccess) e = cudaFree(NULL); /* create the context now, not inside the first timed call */
     if (e != cudaSuccess) {
@@ -627,6 +695,11 @@ pp_code pp_backend_cuda_create(int index, pp_backend **out, pp_error *err) {
         pp_error_set(err, PP_ERR_DEVICE, "cuda:%d: cudnnCreate: %s (%s)", index, cudnnGetErrorString(ds), detail);
         cuda_destroy(b);
         return PP_ERR_DEVICE;
+    }
+    pp_code rc = tuning_setup(b, err);
+    if (rc) {
+        cuda_destroy(b);
+        return rc;
     }
     *out = b;
     return PP_OK;

@@ -25,6 +25,11 @@ typedef int (*pp_cpu_kernel_fn)(const pp_op_params *p, const void *const *in, vo
 
 /* The kernel for op, NULL when the CPU backend has none. */
 pp_cpu_kernel_fn pp_cpu_kernel_for(pp_op op);
+/* 1 when the kernel for op computes these params: the CPU kernels compute in
+ * f32 on plain tensors (data movement in any dtype), so 16-bit or NHWC
+ * operands of an op that computes are 0; the planner's CPU policy never asks
+ * for them (engine/formats_cpu.c), and the backend refuses them by name. */
+int pp_cpu_kernel_takes(pp_op op, const pp_op_params *p);
 /* Workspace bytes the kernel for op needs with these params. */
 size_t pp_cpu_workspace_size(pp_op op, const pp_op_params *p);
 

@@ -128,6 +128,46 @@ __device__ __forceinline__ void pp_store_float(pp_dtype t, void *p, int64_t i, f
     }
 }
 
+/* The float type a kernel computes its params' format in: PP_DTYPE_INVALID
+ * (params made before the planner set formats) is f32. */
+static inline pp_dtype pp_fdt(pp_dtype t) { return t == PP_DTYPE_INVALID ? PP_DTYPE_F32 : t; }
+static inline int pp_is16(pp_dtype t) { return t == PP_DTYPE_F16 || t == PP_DTYPE_BF16; }
+
+/* Eight consecutive elements i..i+7 of a float tensor of type t as floats, and
+ * back: one 16-byte access for 16-bit types, two for f32. The address must be
+ * 16-byte aligned (callers check i % 8 == 0 and a 16-aligned base once). */
+__device__ __forceinline__ void pp_load8(pp_dtype t, const void *p, int64_t i, float v[8]) {
+    if (t == PP_DTYPE_F32) {
+        const float4 a = ((const float4 *)((const float *)p + i))[0], b = ((const float4 *)((const float *)p + i))[1];
+        v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
+        return;
+    }
+    uint4 u = *(const uint4 *)((const unsigned short *)p + i);
+    const unsigned short *h = (const unsigned short *)&u;
+#pragma unroll
+    for (int j = 0; j < 8; j++)
+        v[j] = t == PP_DTYPE_F16 ? __half2float(__ushort_as_half(h[j])) : __bfloat162float(__ushort_as_bfloat16(h[j]));
+}
+
+__device__ __forceinline__ void pp_store8(pp_dtype t, void *p, int64_t i, const float v[8]) {
+    if (t == PP_DTYPE_F32) {
+        float4 *q = (float4 *)((float *)p + i);
+        q[0] = make_float4(v[0], v[1], v[2], v[3]);
+        q[1] = make_float4(v[4], v[5], v[6], v[7]);
+        return;
+    }
+    uint4 u;
+    unsigned short *h = (unsigned short *)&u;
+#pragma unroll
+    for (int j = 0; j < 8; j++)
+        h[j] = t == PP_DTYPE_F16 ? __half_as_ushort(__float2half_rn(v[j]))
+                                 : __bfloat16_as_ushort(__float2bfloat16_rn(v[j]));
+    *(uint4 *)((unsigned short *)p + i) = u;
+}
+
+/* 1 when p (may be NULL) is 16-byte aligned. */
+static inline int pp_al16(const void *p) { return ((uintptr_t)p & 15) == 0; }
+
 /* Data-movement kernels copy elements as 1-, 2-, 4- or 8-byte words. */
 static inline int pp_cuda_elem_ok(size_t e) { return e == 1 || e == 2 || e == 4 || e == 8; }
 

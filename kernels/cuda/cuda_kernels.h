@@ -59,29 +59,39 @@ PP_OP_TABLE(PP_X_CUDA_DECL)
 #undef PP_X_CUDA_DECL
 size_t pp_cuda_attention_workspace(const pp_op_params *p);
 
-/* Follow-ups for the library ops, f32, in place on y:
- * conv: y (N,K,HW) = act(y + bias[k] + residual), bias / residual may be NULL; */
-cudaError_t pp_cuda_bias_act_nchw(float *y, const float *bias, const float *residual, int64_t n, int64_t k, int64_t hw,
-                                  pp_act act, cudaStream_t s);
-/* gemm: y (M,N) = c broadcast through (c_stride_m, c_stride_n), before the product; */
-cudaError_t pp_cuda_broadcast_2d(float *y, const float *c, int64_t m, int64_t n, int64_t c_stride_m, int64_t c_stride_n,
-                                 cudaStream_t s);
-/* Precision conversion for the 16-bit modes: n values from src (type st) to dst
- * (type dt), each of f32, f16, bf16; round to nearest even. */
+/* Format changes and the library ops' follow-ups (layout.cu), on logical
+ * (N, C, HW) tensors, each of f32, f16 or bf16 (PP_DTYPE_INVALID = f32) and
+ * NCHW (PP_LAYOUT_PLAIN) or NHWC:
+ * y = act(x + bias[c] + residual), bias (C) of type bt and residual in y's
+ * format may be NULL; y may be x when the two formats agree. */
+cudaError_t pp_cuda_epilogue(void *y, pp_dtype yt, pp_layout yl, const void *x, pp_dtype xt, pp_layout xl,
+                             const void *bias, pp_dtype bt, const void *residual, int64_t n, int64_t c, int64_t hw,
+                             pp_act act, cudaStream_t s);
+/* dst = src in another dtype and/or layout (the epilogue without one). */
+cudaError_t pp_cuda_convert_layout(void *dst, pp_dtype dt, pp_layout dl, const void *src, pp_dtype st, pp_layout sl,
+                                   int64_t n, int64_t c, int64_t hw, cudaStream_t s);
+/* n values from src (type st) to dst (type dt), each of f32, f16, bf16; round
+ * to nearest even. */
 cudaError_t pp_cuda_convert(void *dst, pp_dtype dt, const void *src, pp_dtype st, int64_t n, cudaStream_t s);
-/* Convolutions in the 16-bit modes run NHWC (layout.cu): src (N, C, HW) f32 to
- * dst (N, HW, C) in dt (f16 or bf16); and back, with CONV's epilogue:
- * y (N, K, HW) f32 = act(y16 (N, HW, K) + bias[k] + residual), bias / residual
- * may be NULL. */
-cudaError_t pp_cuda_to_nhwc(void *dst, pp_dtype dt, const float *src, int64_t n, int64_t c, int64_t hw, cudaStream_t s);
-cudaError_t pp_cuda_from_nhwc_bias_act(float *y, const void *y16, pp_dtype dt, const float *bias, const float *residual,
-                                       int64_t n, int64_t k, int64_t hw, pp_act act, cudaStream_t s);
-/* y (count) = act(y). */
-cudaError_t pp_cuda_act_inplace(float *y, int64_t count, pp_act act, cudaStream_t s);
-/* The direct convolution: the fallback when cuDNN has no algorithm for a shape
- * (asymmetric padding it cannot express). Fused bias, residual and activation. */
+/* gemm: y (M,N) of type t = c (type t) broadcast through (c_stride_m, c_stride_n),
+ * before the product accumulates into it; */
+cudaError_t pp_cuda_broadcast_2d(void *y, const void *c, pp_dtype t, int64_t m, int64_t n, int64_t c_stride_m,
+                                 int64_t c_stride_n, cudaStream_t s);
+/* y (count, type t) = act(y). */
+cudaError_t pp_cuda_act_inplace(void *y, pp_dtype t, int64_t count, pp_act act, cudaStream_t s);
+/* The direct convolution: the last fallback when cuDNN has nothing for a
+ * shape, in the params' format, with the fused epilogue; and the depthwise one
+ * (group == C == K) for NHWC, which competes with cuDNN's engines when they are
+ * timed. */
 cudaError_t pp_cuda_conv_direct(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
                                 const pp_cuda_exec *x);
+int pp_cuda_conv_depthwise_ok(const pp_conv_params *p);
+cudaError_t pp_cuda_conv_depthwise(const pp_op_params *p, const void *const *in, void *const *out, void *ws,
+                                   const pp_cuda_exec *x);
+/* The GEMM/MATMUL fallback where cuBLASLt has no algorithm (gemm.cu): the params'
+ * dtype in and out, f32 accumulation, GEMM's C and activation fused. */
+cudaError_t pp_cuda_gemm_fallback(pp_op op, const pp_op_params *p, const void *const *in, void *const *out,
+                                  const pp_cuda_exec *x);
 
 #ifdef __cplusplus
 }

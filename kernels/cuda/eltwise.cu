@@ -24,9 +24,22 @@ __device__ __forceinline__ float unary_f32(pp_op op, float x, float alpha, float
     }
 }
 
-__global__ void k_unary_f32(pp_op op, const float *__restrict__ x, float *__restrict__ y, int64_t n, float alpha,
-                            float beta) {
-    PP_FOR(i, n) y[i] = unary_f32(op, x[i], alpha, beta);
+/* f32, f16 or bf16 in and out, computed in f32 */
+__global__ void k_unary_float(pp_op op, pp_dtype t, const void *__restrict__ x, void *__restrict__ y, int64_t n,
+                              float alpha, float beta) {
+    PP_FOR(i, n) pp_store_float(t, y, i, unary_f32(op, pp_load_float(t, x, i), alpha, beta));
+}
+
+/* the same, 8 elements per thread with 16-byte accesses */
+__global__ void k_unary_float8(pp_op op, pp_dtype t, const void *__restrict__ x, void *__restrict__ y, int64_t n8,
+                               float alpha, float beta) {
+    PP_FOR(j, n8) {
+        float v[8];
+        pp_load8(t, x, j * 8, v);
+#pragma unroll
+        for (int e = 0; e < 8; e++) v[e] = unary_f32(op, v[e], alpha, beta);
+        pp_store8(t, y, j * 8, v);
+    }
 }
 
 template <typename T, typename U>
@@ -47,7 +60,9 @@ __global__ void k_not(const uint8_t *__restrict__ x, uint8_t *__restrict__ y, in
 
 static int unary_ok(const pp_eltwise_params *e) {
     switch (e->dtype) {
-    case PP_DTYPE_F32: return pp_unary_f32_has(e->op);
+    case PP_DTYPE_F32:
+    case PP_DTYPE_F16:
+    case PP_DTYPE_BF16: return pp_unary_f32_has(e->op);
     case PP_DTYPE_I64:
     case PP_DTYPE_I32: return e->op == PP_OP_NEG || e->op == PP_OP_ABS || e->op == PP_OP_SIGN;
     case PP_DTYPE_BOOL: return e->op == PP_OP_NOT;
@@ -59,7 +74,11 @@ static cudaError_t unary(const pp_eltwise_params *e, const void *x, void *y, cud
     int64_t n = e->count;
     switch (e->dtype) {
     case PP_DTYPE_F32:
-        k_unary_f32<<<pp_blocks(n), PP_THREADS, 0, s>>>(e->op, (const float *)x, (float *)y, n, e->alpha, e->beta);
+    case PP_DTYPE_F16:
+    case PP_DTYPE_BF16:
+        if (n % 8 == 0 && pp_al16(x) && pp_al16(y))
+            k_unary_float8<<<pp_blocks(n / 8), PP_THREADS, 0, s>>>(e->op, e->dtype, x, y, n / 8, e->alpha, e->beta);
+        else k_unary_float<<<pp_blocks(n), PP_THREADS, 0, s>>>(e->op, e->dtype, x, y, n, e->alpha, e->beta);
         break;
     case PP_DTYPE_I64:
         k_unary_int<int64_t, uint64_t><<<pp_blocks(n), PP_THREADS, 0, s>>>(e->op, (const int64_t *)x, (int64_t *)y, n);
@@ -176,9 +195,38 @@ static int is_compare(pp_op op) {
            op == PP_OP_GREATER_EQUAL;
 }
 
-__global__ void k_bin_f32(pp_op op, pp_nd s, const float *__restrict__ a, const float *__restrict__ b,
-                          float *__restrict__ y, int64_t n, int c_fmod) {
-    PP_FOR(i, n) y[i] = bin_f32(op, a[pp_nd_offset(s, 0, i)], b[pp_nd_offset(s, 1, i)], c_fmod);
+/* f32, f16 or bf16 operands, computed in f32; comparisons give bool */
+__global__ void k_bin_float(pp_op op, pp_dtype t, pp_nd s, const void *__restrict__ a, const void *__restrict__ b,
+                            void *__restrict__ y, int64_t n, int c_fmod, int cmp) {
+    PP_FOR(i, n) {
+        float x = pp_load_float(t, a, pp_nd_offset(s, 0, i)), z = pp_load_float(t, b, pp_nd_offset(s, 1, i));
+        if (cmp) {
+            uint8_t r = 0;
+            compare<float>(op, x, z, &r);
+            ((uint8_t *)y)[i] = r;
+        } else {
+            pp_store_float(t, y, i, bin_f32(op, x, z, c_fmod));
+        }
+    }
+}
+
+/* Same shapes, or b one value per channel of an NHWC a (the residual add, the
+ * squeeze-and-excitation scale), 8 outputs per thread with 16-byte accesses:
+ * s is rank 1 (plain, merged) or rank 2 (rows × C with b's row stride 0). */
+__global__ void k_bin_float8(pp_op op, pp_dtype t, pp_nd s, const void *__restrict__ a, const void *__restrict__ b,
+                             void *__restrict__ y, int64_t n8, int c_fmod) {
+    PP_FOR(j, n8) {
+        const int64_t i = j * 8;
+        float x[8], z[8];
+        pp_load8(t, a, pp_nd_offset(s, 0, i), x);
+        const int64_t ob = pp_nd_offset(s, 1, i);
+        if (s.st[1][s.rank - 1] == 1) pp_load8(t, b, ob, z);
+        else
+            for (int e = 0; e < 8; e++) z[e] = pp_load_float(t, b, ob);
+#pragma unroll
+        for (int e = 0; e < 8; e++) x[e] = bin_f32(op, x[e], z[e], c_fmod);
+        pp_store8(t, y, i, x);
+    }
 }
 
 template <typename T>
@@ -202,10 +250,26 @@ __global__ void k_bin_bool(pp_op op, pp_nd s, const uint8_t *__restrict__ a, con
     PP_FOR(i, n) y[i] = bin_bool(op, a[pp_nd_offset(s, 0, i)], b[pp_nd_offset(s, 1, i)]);
 }
 
+/* k_bin_float8's cases: a contiguous (a's innermost stride 1 over whole rows of
+ * 8), b the same or one value per row position... in rank 1 both contiguous;
+ * in rank 2 (rows, C) a contiguous and b either contiguous or broadcast along
+ * rows with C % 8 == 0; every pointer 16-byte aligned. */
+static int vec8_ok(const pp_nd *s, const void *a, const void *b, const void *y, int64_t n) {
+    if (n % 8 || !pp_al16(a) || !pp_al16(b) || !pp_al16(y)) return 0;
+    if (s->rank == 1) return s->st[0][0] == 1 && s->st[1][0] == 1;
+    if (s->rank != 2 || s->dims[1] % 8) return 0;
+    int a_dense = s->st[0][1] == 1 && s->st[0][0] == s->dims[1];
+    int b_dense = s->st[1][1] == 1 && s->st[1][0] == s->dims[1];
+    int b_chan = s->st[1][1] == 1 && s->st[1][0] == 0;
+    return a_dense && (b_dense || b_chan);
+}
+
 static int binary_ok(const pp_eltwise_params *e) {
     pp_op op = e->op;
     switch (e->dtype) {
-    case PP_DTYPE_F32: return is_compare(op) || pp_binary_f32_has(op);
+    case PP_DTYPE_F32:
+    case PP_DTYPE_F16:
+    case PP_DTYPE_BF16: return is_compare(op) || pp_binary_f32_has(op);
     case PP_DTYPE_I64:
     case PP_DTYPE_I32:
         return is_compare(op) || op == PP_OP_ADD || op == PP_OP_SUB || op == PP_OP_MUL || op == PP_OP_DIV ||
@@ -223,9 +287,11 @@ static cudaError_t binary(const pp_eltwise_params *e, const void *a, const void 
     unsigned g = pp_blocks(n);
     switch (e->dtype) {
     case PP_DTYPE_F32:
-        if (is_compare(e->op))
-            k_bin_cmp<float><<<g, PP_THREADS, 0, st>>>(e->op, s, (const float *)a, (const float *)b, (uint8_t *)y, n);
-        else k_bin_f32<<<g, PP_THREADS, 0, st>>>(e->op, s, (const float *)a, (const float *)b, (float *)y, n, c_fmod);
+    case PP_DTYPE_F16:
+    case PP_DTYPE_BF16:
+        if (!is_compare(e->op) && vec8_ok(&s, a, b, y, n))
+            k_bin_float8<<<pp_blocks(n / 8), PP_THREADS, 0, st>>>(e->op, e->dtype, s, a, b, y, n / 8, c_fmod);
+        else k_bin_float<<<g, PP_THREADS, 0, st>>>(e->op, e->dtype, s, a, b, y, n, c_fmod, is_compare(e->op));
         break;
     case PP_DTYPE_I64:
         if (is_compare(e->op))
@@ -294,49 +360,25 @@ extern "C" cudaError_t pp_cuda_eltwise(const pp_op_params *p, const void *const 
 
 /* ---- follow-ups for the library ops -------------------------------------------------------- */
 
-__global__ void k_act(float *y, int64_t n, pp_act act) { PP_FOR(i, n) y[i] = pp_act_apply(act, y[i]); }
+__global__ void k_act(void *y, pp_dtype t, int64_t n, pp_act act) {
+    PP_FOR(i, n) pp_store_float(t, y, i, pp_act_apply(act, pp_load_float(t, y, i)));
+}
 
-extern "C" cudaError_t pp_cuda_act_inplace(float *y, int64_t count, pp_act act, cudaStream_t s) {
+extern "C" cudaError_t pp_cuda_act_inplace(void *y, pp_dtype t, int64_t count, pp_act act, cudaStream_t s) {
     if (count <= 0 || act.kind == PP_ACT_NONE) return cudaSuccess;
-    k_act<<<pp_blocks(count), PP_THREADS, 0, s>>>(y, count, act);
+    k_act<<<pp_blocks(count), PP_THREADS, 0, s>>>(y, pp_fdt(t), count, act);
     return cudaGetLastError();
 }
 
-/* (N,K,HW): blocks along y walk the (n, k) planes, along x the plane's cells, so
- * the channel (and its bias) comes once per plane, not from a division per element. */
-__global__ void k_bias_act_nchw(float *y, const float *__restrict__ bias, const float *__restrict__ res, int64_t k,
-                                int64_t hw, int64_t planes, pp_act act) {
-    for (int64_t pl = blockIdx.y; pl < planes; pl += gridDim.y) {
-        const float b = bias ? bias[pl % k] : 0.f;
-        float *yp = y + pl * hw;
-        const float *rp = res ? res + pl * hw : NULL;
-        for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < hw; i += (int64_t)blockDim.x * gridDim.x) {
-            float v = yp[i] + b;
-            if (rp) v += rp[i];
-            yp[i] = pp_act_apply(act, v);
-        }
-    }
+__global__ void k_broadcast_2d(void *__restrict__ y, const void *__restrict__ c, pp_dtype t, int64_t n, int64_t total,
+                               int64_t sm, int64_t sn) {
+    PP_FOR(i, total) pp_store_float(t, y, i, pp_load_float(t, c, (i / n) * sm + (i % n) * sn));
 }
 
-extern "C" cudaError_t pp_cuda_bias_act_nchw(float *y, const float *bias, const float *residual, int64_t n, int64_t k,
-                                             int64_t hw, pp_act act, cudaStream_t s) {
-    int64_t planes = n * k;
-    if (planes <= 0 || hw <= 0 || (!bias && !residual && act.kind == PP_ACT_NONE)) return cudaSuccess;
-    int64_t bx = (hw + PP_THREADS - 1) / PP_THREADS;
-    dim3 grid((unsigned)(bx > 1024 ? 1024 : bx), (unsigned)(planes > 65535 ? 65535 : planes));
-    k_bias_act_nchw<<<grid, PP_THREADS, 0, s>>>(y, bias, residual, k, hw, planes, act);
-    return cudaGetLastError();
-}
-
-__global__ void k_broadcast_2d(float *__restrict__ y, const float *__restrict__ c, int64_t n, int64_t total, int64_t sm,
-                               int64_t sn) {
-    PP_FOR(i, total) y[i] = c[(i / n) * sm + (i % n) * sn];
-}
-
-extern "C" cudaError_t pp_cuda_broadcast_2d(float *y, const float *c, int64_t m, int64_t n, int64_t c_stride_m,
-                                            int64_t c_stride_n, cudaStream_t s) {
+extern "C" cudaError_t pp_cuda_broadcast_2d(void *y, const void *c, pp_dtype t, int64_t m, int64_t n,
+                                            int64_t c_stride_m, int64_t c_stride_n, cudaStream_t s) {
     int64_t total = m * n;
     if (total <= 0) return cudaSuccess;
-    k_broadcast_2d<<<pp_blocks(total), PP_THREADS, 0, s>>>(y, c, n, total, c_stride_m, c_stride_n);
+    k_broadcast_2d<<<pp_blocks(total), PP_THREADS, 0, s>>>(y, c, pp_fdt(t), n, total, c_stride_m, c_stride_n);
     return cudaGetLastError();
 }

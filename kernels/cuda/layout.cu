@@ -1,62 +1,111 @@
-/* layout.cu: NCHW f32 ↔ NHWC 16-bit, for convolutions in the fp16/bf16 modes.
+/* layout.cu: format changes of (N, C, HW) tensors between dtypes (f32, f16,
+ * bf16) and layouts (NCHW, NHWC), and the convolution epilogue, which is the
+ * same walk with y = act(x + bias[c] + residual) on the way.
  *
- * cuDNN runs 16-bit convolutions on tensor cores in NHWC; our tensors are NCHW
- * f32 between nodes. The way in converts and transposes in one pass (each image
- * is a C × HW matrix turned HW × C); the way out transposes back and applies the
- * convolution's epilogue (bias, residual, activation) in the same pass, so a
- * 16-bit convolution costs one extra read and write of its input and output.
- * Both transpose through a 32 × 32 tile in shared memory, so reads and writes
- * are both along rows; blocks are one-dimensional (256 threads: 32 columns × 8
- * rows, each thread taking 4 rows) and loop over the tiles.
+ * Uses: the planner's REFORMAT (kernels/cuda/reformat, at graph inputs and
+ * outputs and wherever producer and consumer disagree), a convolution whose
+ * epilogue cuDNN could not fuse (in place, one format), and the fallbacks that
+ * compute a convolution in another format than its tensors' (a 16-bit one cuDNN
+ * has no algorithm for runs in f32; before the planner, 16-bit convolutions
+ * converted their f32 NCHW operands).
+ *
+ * Same layout: one thread per 8 elements where the addresses allow 16-byte
+ * accesses (the common NHWC 16-bit case), else one per element. Different
+ * layouts: each image is a (C, HW) or (HW, C) matrix transposed through a
+ * 32 × 32 shared-memory tile, so reads and writes both run along rows; blocks
+ * are one-dimensional (256 threads: 32 columns × 8 rows) and loop over tiles.
  */
 #include "common.cuh"
 
 #define TILE 32
 #define TROWS 8 /* PP_THREADS / TILE */
 
-/* dst (N, HW, C) 16-bit = src (N, C, HW) f32 */
-__global__ void k_to_nhwc(void *__restrict__ dst, pp_dtype dt, const float *__restrict__ src, int64_t n, int64_t c,
-                          int64_t hw) {
+struct epi_args {
+    void *y;
+    pp_dtype yt;
+    const void *x;
+    pp_dtype xt;
+    const void *bias;
+    pp_dtype bt;
+    const void *res; /* in y's format */
+    int64_t n, k, hw;
+    pp_act act;
+};
+
+__device__ __forceinline__ float epi_value(const epi_args &a, float v, int64_t ch, int64_t yi) {
+    if (a.bias) v += pp_load_float(a.bt, a.bias, ch);
+    if (a.res) v += pp_load_float(a.yt, a.res, yi);
+    return pp_act_apply(a.act, v);
+}
+
+/* One layout: element i is channel (i / hw) % k (NCHW) or i % k (NHWC). */
+__global__ void k_epi_flat(epi_args a, int nhwc, int64_t total) {
+    PP_FOR(i, total) {
+        int64_t ch = nhwc ? i % a.k : (i / a.hw) % a.k;
+        pp_store_float(a.yt, a.y, i, epi_value(a, pp_load_float(a.xt, a.x, i), ch, i));
+    }
+}
+
+/* The same 8 elements at a time: in NHWC with k % 8 == 0 they are channels
+ * c..c+7, in NCHW with hw % 8 == 0 one channel. */
+__global__ void k_epi_flat8(epi_args a, int nhwc, int64_t total8) {
+    PP_FOR(j, total8) {
+        const int64_t i = j * 8;
+        float v[8], r[8];
+        pp_load8(a.xt, a.x, i, v);
+        if (a.res) pp_load8(a.yt, a.res, i, r);
+        const int64_t ch0 = nhwc ? i % a.k : (i / a.hw) % a.k;
+#pragma unroll
+        for (int e = 0; e < 8; e++) {
+            float t = v[e];
+            if (a.bias) t += pp_load_float(a.bt, a.bias, nhwc ? ch0 + e : ch0);
+            if (a.res) t += r[e];
+            v[e] = pp_act_apply(a.act, t);
+        }
+        pp_store8(a.yt, a.y, i, v);
+    }
+}
+
+/* x NCHW → y NHWC: each image's (C, HW) read along HW, written along C. */
+__global__ void k_epi_to_nhwc(epi_args a) {
     __shared__ float tile[TILE][TILE + 1];
-    const int64_t tc = (c + TILE - 1) / TILE, tp = (hw + TILE - 1) / TILE, tiles = n * tc * tp;
+    const int64_t tc = (a.k + TILE - 1) / TILE, tp = (a.hw + TILE - 1) / TILE, tiles = a.n * tc * tp;
     const int tx = (int)(threadIdx.x % TILE), ty = (int)(threadIdx.x / TILE);
     for (int64_t t = blockIdx.x; t < tiles; t += gridDim.x) {
         const int64_t img = t / (tc * tp), c0 = (t / tp) % tc * TILE, p0 = t % tp * TILE;
         for (int j = ty; j < TILE; j += TROWS) {
             const int64_t ci = c0 + j, pi = p0 + tx;
-            tile[j][tx] = ci < c && pi < hw ? src[(img * c + ci) * hw + pi] : 0.f;
+            tile[j][tx] = ci < a.k && pi < a.hw ? pp_load_float(a.xt, a.x, (img * a.k + ci) * a.hw + pi) : 0.f;
         }
         __syncthreads();
         for (int j = ty; j < TILE; j += TROWS) {
             const int64_t pi = p0 + j, ci = c0 + tx;
-            if (pi < hw && ci < c) pp_store_float(dt, dst, (img * hw + pi) * c + ci, tile[tx][j]);
+            if (pi < a.hw && ci < a.k) {
+                const int64_t o = (img * a.hw + pi) * a.k + ci;
+                pp_store_float(a.yt, a.y, o, epi_value(a, tile[tx][j], ci, o));
+            }
         }
         __syncthreads();
     }
 }
 
-/* y (N, K, HW) f32 = act(y16 (N, HW, K) + bias[k] + residual (N, K, HW)) */
-__global__ void k_from_nhwc_epilogue(float *__restrict__ y, const void *__restrict__ y16, pp_dtype dt,
-                                     const float *__restrict__ bias, const float *__restrict__ res, int64_t n,
-                                     int64_t k, int64_t hw, pp_act act) {
+/* x NHWC → y NCHW: each image's (HW, C) read along C, written along HW. */
+__global__ void k_epi_to_nchw(epi_args a) {
     __shared__ float tile[TILE][TILE + 1];
-    const int64_t tk = (k + TILE - 1) / TILE, tp = (hw + TILE - 1) / TILE, tiles = n * tk * tp;
+    const int64_t tc = (a.k + TILE - 1) / TILE, tp = (a.hw + TILE - 1) / TILE, tiles = a.n * tc * tp;
     const int tx = (int)(threadIdx.x % TILE), ty = (int)(threadIdx.x / TILE);
     for (int64_t t = blockIdx.x; t < tiles; t += gridDim.x) {
-        const int64_t img = t / (tk * tp), k0 = (t / tp) % tk * TILE, p0 = t % tp * TILE;
+        const int64_t img = t / (tc * tp), c0 = (t / tp) % tc * TILE, p0 = t % tp * TILE;
         for (int j = ty; j < TILE; j += TROWS) {
-            const int64_t pi = p0 + j, ki = k0 + tx;
-            tile[j][tx] = pi < hw && ki < k ? pp_load_float(dt, y16, (img * hw + pi) * k + ki) : 0.f;
+            const int64_t pi = p0 + j, ci = c0 + tx;
+            tile[j][tx] = pi < a.hw && ci < a.k ? pp_load_float(a.xt, a.x, (img * a.hw + pi) * a.k + ci) : 0.f;
         }
         __syncthreads();
         for (int j = ty; j < TILE; j += TROWS) {
-            const int64_t ki = k0 + j, pi = p0 + tx;
-            if (ki < k && pi < hw) {
-                const int64_t o = (img * k + ki) * hw + pi;
-                float v = tile[tx][j];
-                if (bias) v += bias[ki];
-                if (res) v += res[o];
-                y[o] = pp_act_apply(act, v);
+            const int64_t ci = c0 + j, pi = p0 + tx;
+            if (ci < a.k && pi < a.hw) {
+                const int64_t o = (img * a.k + ci) * a.hw + pi;
+                pp_store_float(a.yt, a.y, o, epi_value(a, tile[tx][j], ci, o));
             }
         }
         __syncthreads();
@@ -68,21 +117,33 @@ static unsigned tile_blocks(int64_t n, int64_t rows, int64_t cols) {
     return (unsigned)(t < 1 ? 1 : (t > (1 << 20) ? (1 << 20) : t));
 }
 
-static int narrow(pp_dtype t) { return t == PP_DTYPE_F16 || t == PP_DTYPE_BF16; }
+static int float_type(pp_dtype t) { return t == PP_DTYPE_F32 || pp_is16(t); }
 
-extern "C" cudaError_t pp_cuda_to_nhwc(void *dst, pp_dtype dt, const float *src, int64_t n, int64_t c, int64_t hw,
-                                       cudaStream_t s) {
-    if (!narrow(dt) || n < 0 || c < 0 || hw < 0) return cudaErrorInvalidValue;
-    if (n == 0 || c == 0 || hw == 0) return cudaSuccess;
-    k_to_nhwc<<<tile_blocks(n, c, hw), PP_THREADS, 0, s>>>(dst, dt, src, n, c, hw);
+extern "C" cudaError_t pp_cuda_epilogue(void *y, pp_dtype yt, pp_layout yl, const void *x, pp_dtype xt, pp_layout xl,
+                                        const void *bias, pp_dtype bt, const void *res, int64_t n, int64_t k,
+                                        int64_t hw, pp_act act, cudaStream_t s) {
+    yt = pp_fdt(yt), xt = pp_fdt(xt), bt = pp_fdt(bt);
+    if (!float_type(yt) || !float_type(xt) || !float_type(bt) || n < 0 || k < 0 || hw < 0 ||
+        (yl != PP_LAYOUT_PLAIN && yl != PP_LAYOUT_NHWC) || (xl != PP_LAYOUT_PLAIN && xl != PP_LAYOUT_NHWC))
+        return cudaErrorInvalidValue;
+    const int64_t total = n * k * hw;
+    if (total == 0) return cudaSuccess;
+    epi_args a = {y, yt, x, xt, bias, bt, res, n, k, hw, act};
+    if (xl != yl) {
+        if (yl == PP_LAYOUT_NHWC) k_epi_to_nhwc<<<tile_blocks(n, k, hw), PP_THREADS, 0, s>>>(a);
+        else k_epi_to_nchw<<<tile_blocks(n, k, hw), PP_THREADS, 0, s>>>(a);
+        return cudaGetLastError();
+    }
+    if (x == y && xt == yt && !bias && !res && act.kind == PP_ACT_NONE) return cudaSuccess;
+    const int nhwc = yl == PP_LAYOUT_NHWC;
+    const int vec = total % 8 == 0 && (nhwc ? k % 8 == 0 : hw % 8 == 0) && pp_al16(y) && pp_al16(x) && pp_al16(res);
+    if (vec) k_epi_flat8<<<pp_blocks(total / 8), PP_THREADS, 0, s>>>(a, nhwc, total / 8);
+    else k_epi_flat<<<pp_blocks(total), PP_THREADS, 0, s>>>(a, nhwc, total);
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t pp_cuda_from_nhwc_bias_act(float *y, const void *y16, pp_dtype dt, const float *bias,
-                                                  const float *residual, int64_t n, int64_t k, int64_t hw, pp_act act,
-                                                  cudaStream_t s) {
-    if (!narrow(dt) || n < 0 || k < 0 || hw < 0) return cudaErrorInvalidValue;
-    if (n == 0 || k == 0 || hw == 0) return cudaSuccess;
-    k_from_nhwc_epilogue<<<tile_blocks(n, k, hw), PP_THREADS, 0, s>>>(y, y16, dt, bias, residual, n, k, hw, act);
-    return cudaGetLastError();
+extern "C" cudaError_t pp_cuda_convert_layout(void *dst, pp_dtype dt, pp_layout dl, const void *src, pp_dtype st,
+                                              pp_layout sl, int64_t n, int64_t c, int64_t hw, cudaStream_t s) {
+    pp_act none = {PP_ACT_NONE, 0.f, 0.f};
+    return pp_cuda_epilogue(dst, dt, dl, src, st, sl, NULL, PP_DTYPE_F32, NULL, n, c, hw, none, s);
 }

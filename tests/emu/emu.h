@@ -36,5 +36,20 @@ template <typename T> static inline T __shfl_xor_sync(unsigned, T v, int o) {
     return r;
 }
 
+static inline void __syncwarp(unsigned = 0xffffffffu) { (*pp_emu.warp_bars)[threadIdx.x / 32]->arrive_and_wait(); }
+
+// lane src's value, for every lane of the warp
+template <typename T> static inline T __shfl_sync(unsigned, T v, int src) {
+    static_assert(sizeof(T) <= sizeof(double), "");
+    unsigned t = threadIdx.x, w = t / 32;
+    double *slots = reinterpret_cast<double *>(pp_emu.xch_f);
+    std::memcpy(&slots[t], &v, sizeof v);
+    (*pp_emu.warp_bars)[w]->arrive_and_wait();
+    T r;
+    std::memcpy(&r, &slots[w * 32 + (unsigned)src], sizeof r);
+    (*pp_emu.warp_bars)[w]->arrive_and_wait();
+    return r;
+}
+
 static inline float rsqrtf(float x) { return 1.f / sqrtf(x); }
 void pp_emu_launch(dim3 grid, dim3 block, size_t smem, std::function<void()> f);

@@ -6,23 +6,39 @@
  * launches and a replay runs them again in order, so the executor's graph path
  * runs here with the emulated kernels. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "engine/backend.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "engine/cuda/cuda_internal.h"
+#include "engine/cuda/tune_cache.h"
+#include "engine/ops.h"
 
 static void e_destroy(pp_backend *b) {
-    if (b->ctx) pp_cuda_half_weights_free(b);
-    free(b->ctx);
+    pp_cuda_ctx *c = b->ctx;
+    if (c) {
+        pp_conv_choices_free(b);
+        pp_tune_cache_free(c->cache);
+    }
+    free(c);
     free(b);
 }
+/* Every device or pinned allocation, and every cudaMalloc (cuda_stubs.cpp),
+ * counts: after an engine is built, runs (at any batch size) must make none. */
+atomic_long pp_emu_allocs;
+long pp_emu_alloc_count(void) { return atomic_load(&pp_emu_allocs); }
+void pp_emu_count_alloc(void) { atomic_fetch_add(&pp_emu_allocs, 1); }
 static pp_code e_alloc(pp_backend *b, size_t n, void **p, pp_error *err) {
+    atomic_fetch_add(&pp_emu_allocs, 1);
     *p = aligned_alloc(256, (n + 255) / 256 * 256 + 256);
     return PP_OK;
 }
-static void e_free(pp_backend *b, void *p) { free(p); }
+static void e_free(pp_backend *b, void *p) {
+    if (p) atomic_fetch_add(&pp_emu_allocs, 1);
+    free(p);
+}
 static size_t e_mem(pp_backend *b) { return 0; }
 static pp_code e_sc(pp_backend *b, pp_stream **s, pp_error *err) {
     *s = calloc(1, sizeof **s);
@@ -80,26 +96,39 @@ static int e_supports(pp_backend *b, const pp_node *node, const pp_shape *in) {
         return in[0].dtype == PP_DTYPE_F32;
     return pp_cuda_kernel_supports(node->op, &p);
 }
+/* As engine/cuda/backend_cuda.c prepares: the state is the cuda_state, with the
+ * path the real backend would describe. */
 static pp_code e_prepare(pp_backend *b, pp_launch *l, pp_error *err) {
-    l->state = NULL;
-    l->ws_bytes = pp_cuda_workspace_size(l->node->op, &l->params);
+    pp_cuda_state *st = calloc(1, sizeof *st);
+    size_t need = 0; /* l->ws_bytes is the stage's workspace until prepare is done */
+    pp_code rc = PP_OK;
+    l->state = st;
     if (l->node->op == PP_OP_GEMM || l->node->op == PP_OP_MATMUL) {
-        pp_lt_plan *p = NULL;
-        pp_code rc = pp_lt_prepare(b, l, &p, &l->ws_bytes, err);
-        l->state = p;
-        return rc;
+        st->kind = PP_CUDA_STATE_GEMM;
+        rc = pp_lt_prepare(b, l, &st->lt, &need, st->path, sizeof st->path, err);
+    } else if (l->node->op == PP_OP_CONV) {
+        st->kind = PP_CUDA_STATE_CONV;
+        rc = pp_conv_prepare(b, l, &st->conv, &need, st->path, sizeof st->path, err);
+    } else {
+        st->kind = PP_CUDA_STATE_KERNEL;
+        st->fn = pp_cuda_kernel_for(l->node->op);
+        need = pp_cuda_workspace_size(l->node->op, &l->params);
+        snprintf(st->path, sizeof st->path, "kernel %s", pp_op_name(l->node->op));
     }
-    if (l->node->op == PP_OP_CONV) {
-        pp_conv_plan *p = NULL;
-        pp_code rc = pp_conv_prepare(b, l, &p, &l->ws_bytes, err);
-        l->state = p;
-        return rc;
+    if (rc) {
+        free(st);
+        l->state = NULL;
+        need = 0;
     }
-    return PP_OK;
+    l->ws_bytes = need;
+    return rc;
 }
 static void e_release(pp_backend *b, pp_launch *l) {
-    if (l->state && (l->node->op == PP_OP_GEMM || l->node->op == PP_OP_MATMUL)) pp_lt_release(b, l->state);
-    if (l->state && l->node->op == PP_OP_CONV) pp_conv_release(b, l->state);
+    pp_cuda_state *st = l->state;
+    if (!st) return;
+    if (st->lt) pp_lt_release(b, st->lt);
+    if (st->conv) pp_conv_release(b, st->conv);
+    free(st);
     l->state = NULL;
 }
 /* Captures in progress, by stream (the emulated stream struct is the real
@@ -169,23 +198,20 @@ static void e_graph_destroy(pp_backend *b, void *graph) { free(graph); }
 
 static pp_code e_launch(pp_backend *b, pp_stream *s, const pp_launch *l, pp_error *err) {
     if (e_capturing(s, l)) return PP_OK;
-    pp_cuda_exec x = {0, s->err_dev};
-    cudaError_t e = cudaSuccess;
+    const pp_cuda_state *st = l->state;
     const pp_node *n = l->node;
-    if (n->op == PP_OP_CONV) {
-        return pp_conv_launch(b, s, l, l->state, err);
-    } else if (n->op == PP_OP_GEMM || n->op == PP_OP_MATMUL) {
-        return pp_lt_launch(b, s, l, l->state, err);
-    } else {
-        e = pp_cuda_kernel_for(n->op)(&l->params, l->in, l->out, l->ws, &x);
-    }
+    if (st->kind == PP_CUDA_STATE_CONV) return pp_conv_launch(b, s, l, st->conv, err);
+    if (st->kind == PP_CUDA_STATE_GEMM) return pp_lt_launch(b, s, l, st->lt, err);
+    pp_cuda_exec x = {0, s->err_dev};
+    cudaError_t e = st->fn(&l->params, l->in, l->out, l->ws, &x);
     if (e) return pp_error_set(err, PP_ERR_DEVICE, "emu: %s: error %d", n->name, (int)e);
     return PP_OK;
 }
 
 static const pp_backend_ops emu_ops = {
     .kind = "cuda",
-    .host_memory = 1,
+    /* as a GPU: weights are uploaded into the arena, host I/O staged */
+    .host_memory = 0,
     .destroy = e_destroy,
     .alloc = e_alloc,
     .free = e_free,
@@ -213,6 +239,8 @@ static const pp_backend_ops emu_ops = {
     .prepare = e_prepare,
     .release = e_release,
     .launch = e_launch,
+    .set_tune_cache = pp_cuda_set_tune_cache,
+    .describe = pp_cuda_describe,
     .capture_begin = e_cap_begin,
     .capture_end = e_cap_end,
     .replay = e_replay,
@@ -225,9 +253,17 @@ pp_code pp_backend_create(const char *spec, pp_backend **out, pp_error *err) {
     pp_cuda_ctx *c = calloc(1, sizeof *c);
     c->lt = (cublasLtHandle_t)(uintptr_t)1; /* mock_cublaslt.c ignores it */
     c->precision = PP_PREC_FP32;
+    c->ws_budget = (size_t)64 << 20;
     b->ctx = c;
     b->ops = &emu_ops;
     snprintf(b->name, sizeof b->name, "emu:0");
+    /* the tuning stream is the (synchronous) default one; events time on the host */
+    if (cudaEventCreate(&c->tev[0]) || cudaEventCreate(&c->tev[1])) return pp_error_set(err, PP_ERR_DEVICE, "emu");
+    pp_code rc = pp_cuda_tuning_init(c, "emulated", 9, 0, 0, err);
+    if (rc) {
+        e_destroy(b);
+        return rc;
+    }
     *out = b;
     return PP_OK;
 }

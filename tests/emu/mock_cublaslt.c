@@ -3,9 +3,11 @@
  * (column-major, ops, strided batch, beta·C, bias and RELU/GELU epilogues), so
  * the row-major trick, the batch strides and the C/bias modes are checked without
  * a GPU. Also checks each pointer against the alignment the heuristic was told.
- * A and B may be f16 or bf16 (the 16-bit precision modes: compute and scale 32F,
- * C and D 32F, as cuBLASLt requires for those inputs). MOCK_LT_NO_EPILOGUE=1
- * offers no algorithm with a fused epilogue. */
+ * Types as cuBLASLt takes them with COMPUTE_32F: A and B f32, f16 or bf16, C and
+ * D f32 or A's type (the bias, like D). The heuristic offers up to three
+ * algorithms needing 0, 1 KiB and 4 KiB of workspace (within the preference).
+ * MOCK_LT_NO_EPILOGUE=1 offers no algorithm with a fused epilogue,
+ * MOCK_LT_NO_ALGO=1 none at all. */
 #include <cublasLt.h>
 #include <math.h>
 #include <stdint.h>
@@ -16,7 +18,7 @@
 typedef struct mdesc {
     int32_t ta, tb;
     uint32_t epi;
-    const float *bias;
+    const void *bias;
 } mdesc;
 typedef struct mlayout {
     cudaDataType type;
@@ -32,6 +34,7 @@ typedef struct mpref {
 
 const char *cublasLtGetStatusName(cublasStatus_t s) { return s ? "MOCK_ERROR" : "CUBLAS_STATUS_SUCCESS"; }
 const char *cublasLtGetStatusString(cublasStatus_t s) { return s ? "mock error" : "success"; }
+size_t cublasLtGetVersion(void) { return 130100; }
 
 cublasStatus_t cublasLtMatmulDescCreate(cublasLtMatmulDesc_t *d, cublasComputeType_t ct, cudaDataType_t st) {
     if (ct != CUBLAS_COMPUTE_32F && ct != CUBLAS_COMPUTE_32F_FAST_TF32) return CUBLAS_STATUS_INVALID_VALUE;
@@ -118,32 +121,41 @@ cublasStatus_t cublasLtMatmulPreferenceSetAttribute(cublasLtMatmulPreference_t p
     }
     return CUBLAS_STATUS_SUCCESS;
 }
-/* the algorithm carries the alignment it was chosen for */
+static int env_on(const char *n) {
+    const char *v = getenv(n);
+    return v && *v == '1';
+}
+
+/* the algorithm carries the alignment it was chosen for and its workspace */
 cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t h, cublasLtMatmulDesc_t d, cublasLtMatrixLayout_t a,
                                               cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t c,
                                               cublasLtMatrixLayout_t dd, cublasLtMatmulPreference_t p, int req,
                                               cublasLtMatmulHeuristicResult_t res[], int *ret) {
     mpref *m = (mpref *)p;
-    memset(res, 0, sizeof res[0]);
+    const mlayout *la = (const mlayout *)a, *lc = (const mlayout *)c;
+    memset(res, 0, sizeof res[0] * (size_t)req);
+    *ret = 0;
     /* MOCK_LT_NO_EPILOGUE=1: no algorithm fuses an epilogue, as for some type
      * combinations on real GPUs (gemm_lt.c must fall back to plain products) */
-    const char *ne = getenv("MOCK_LT_NO_EPILOGUE");
-    if (ne && *ne == '1' && ((const mdesc *)d)->epi != CUBLASLT_EPILOGUE_DEFAULT) {
-        *ret = 0;
+    if (env_on("MOCK_LT_NO_ALGO") ||
+        (env_on("MOCK_LT_NO_EPILOGUE") && ((const mdesc *)d)->epi != CUBLASLT_EPILOGUE_DEFAULT))
         return CUBLAS_STATUS_NOT_SUPPORTED;
-    }
+    if (lc->type != CUDA_R_32F && lc->type != la->type) return CUBLAS_STATUS_NOT_SUPPORTED;
     uint32_t al = m->align[0];
     for (int i = 1; i < 4; i++)
         if (m->align[i] < al) al = m->align[i];
-    if (al < 4) {
-        *ret = 0;
-        return CUBLAS_STATUS_NOT_SUPPORTED;
+    /* at least the elements' own alignment */
+    if (al < (la->type == CUDA_R_32F || lc->type == CUDA_R_32F ? 4u : 2u)) return CUBLAS_STATUS_NOT_SUPPORTED;
+    static const uint64_t ws[3] = {0, 1024, 4096};
+    for (int i = 0; i < 3 && *ret < req; i++) {
+        if (ws[i] > m->ws) continue;
+        cublasLtMatmulHeuristicResult_t *r = &res[(*ret)++];
+        memcpy(r->algo.data, &al, 4);
+        r->algo.data[1] = ws[i];
+        r->state = CUBLAS_STATUS_SUCCESS;
+        r->workspaceSize = ws[i];
     }
-    memcpy(res[0].algo.data, &al, 4);
-    res[0].state = CUBLAS_STATUS_SUCCESS;
-    res[0].workspaceSize = 0;
-    *ret = req > 0 ? 1 : 0;
-    return CUBLAS_STATUS_SUCCESS;
+    return *ret ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_NOT_SUPPORTED;
 }
 
 /* IEEE half and bfloat16 bits to float, on the host. */
@@ -166,14 +178,42 @@ static float bf16_to_float(uint16_t h) {
     return f;
 }
 
-static float el(const mlayout *l, const void *p, int trans, int64_t b, uint64_t r, uint64_t c) {
-    /* element (r, c) of op(X) for batch b */
-    int64_t i = b * l->stride + (int64_t)(trans ? r * l->ld + c : c * l->ld + r);
-    switch (l->type) {
+static float ld(cudaDataType t, const void *p, int64_t i) {
+    switch (t) {
     case CUDA_R_16F: return half_to_float(((const uint16_t *)p)[i]);
     case CUDA_R_16BF: return bf16_to_float(((const uint16_t *)p)[i]);
     default: return ((const float *)p)[i];
     }
+}
+
+/* float to f16 / bf16 bits, round to nearest even */
+static void st(cudaDataType t, void *p, int64_t i, float v) {
+    if (t == CUDA_R_32F) {
+        ((float *)p)[i] = v;
+        return;
+    }
+    uint32_t b;
+    memcpy(&b, &v, 4);
+    uint16_t out;
+    if (t == CUDA_R_16BF) {
+        out = (uint16_t)((b + 0x7FFFu + ((b >> 16) & 1)) >> 16);
+    } else {
+        uint32_t sign = (b >> 16) & 0x8000u;
+        float a = fabsf(v);
+        if (a >= 65520.f) out = (uint16_t)(sign | 0x7C00u);
+        else if (a < ldexpf(1.f, -14)) out = (uint16_t)(sign | (uint16_t)lrintf(a * ldexpf(1.f, 24)));
+        else {
+            uint32_t ab = b & 0x7FFFFFFFu;
+            uint32_t r = ab + 0xFFFu + ((ab >> 13) & 1);
+            out = (uint16_t)(sign | (((r >> 23) - 112) << 10) | ((r >> 13) & 1023));
+        }
+    }
+    ((uint16_t *)p)[i] = out;
+}
+
+static float el(const mlayout *l, const void *p, int trans, int64_t b, uint64_t r, uint64_t c) {
+    /* element (r, c) of op(X) for batch b */
+    return ld(l->type, p, b * l->stride + (int64_t)(trans ? r * l->ld + c : c * l->ld + r));
 }
 
 cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t desc, const void *alpha, const void *A,
@@ -183,9 +223,15 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t desc, con
                               cudaStream_t s) {
     const mdesc *m = (const mdesc *)desc;
     const mlayout *la = (const mlayout *)Adesc, *lb = (const mlayout *)Bdesc, *lc = (const mlayout *)Cdesc,
-                  *ld = (const mlayout *)Ddesc;
+                  *ld_ = (const mlayout *)Ddesc;
     uint32_t al;
     memcpy(&al, algo->data, 4);
+    if (wsz < algo->data[1] || (algo->data[1] && !ws)) {
+        fprintf(stderr, "MOCK cuBLASLt: the algorithm needs %llu bytes of workspace, %zu given\n",
+                (unsigned long long)algo->data[1], wsz);
+        return CUBLAS_STATUS_INVALID_VALUE;
+    }
+    if (algo->data[1]) memset(ws, 0x5A, algo->data[1]); /* it is ours to scribble on */
     const void *ptrs[4] = {A, B, C, D};
     for (int i = 0; i < 4; i++)
         if ((uintptr_t)ptrs[i] % al) {
@@ -195,34 +241,35 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t desc, con
         }
     uint64_t M = m->ta ? la->cols : la->rows, K = m->ta ? la->rows : la->cols;
     uint64_t KB = m->tb ? lb->cols : lb->rows, N = m->tb ? lb->rows : lb->cols;
-    if (K != KB || ld->rows != M || ld->cols != N || lc->rows != M || lc->cols != N) {
+    if (K != KB || ld_->rows != M || ld_->cols != N || lc->rows != M || lc->cols != N) {
         fprintf(stderr, "MOCK cuBLASLt: shapes do not agree: op(A) %llux%llu op(B) %llux%llu D %llux%llu\n",
                 (unsigned long long)M, (unsigned long long)K, (unsigned long long)KB, (unsigned long long)N,
-                (unsigned long long)ld->rows, (unsigned long long)ld->cols);
+                (unsigned long long)ld_->rows, (unsigned long long)ld_->cols);
         return CUBLAS_STATUS_INVALID_VALUE;
     }
-    if (la->batch != ld->batch || lb->batch != ld->batch || lc->batch != ld->batch) return CUBLAS_STATUS_INVALID_VALUE;
-    if (la->type != lb->type || lc->type != CUDA_R_32F || ld->type != CUDA_R_32F) {
-        fprintf(stderr, "MOCK cuBLASLt: A and B must share a type and C, D be 32F\n");
+    if (la->batch != ld_->batch || lb->batch != ld_->batch || lc->batch != ld_->batch)
+        return CUBLAS_STATUS_INVALID_VALUE;
+    if (la->type != lb->type || lc->type != ld_->type || (ld_->type != CUDA_R_32F && ld_->type != la->type)) {
+        fprintf(stderr, "MOCK cuBLASLt: A and B must share a type, C and D be 32F or that type\n");
         return CUBLAS_STATUS_NOT_SUPPORTED;
     }
     float a = *(const float *)alpha, bt = *(const float *)beta;
     int bias = m->epi == CUBLASLT_EPILOGUE_BIAS || m->epi == CUBLASLT_EPILOGUE_RELU_BIAS ||
                m->epi == CUBLASLT_EPILOGUE_GELU_BIAS;
     if (bias && !m->bias) return CUBLAS_STATUS_INVALID_VALUE;
-    for (int64_t b = 0; b < ld->batch; b++)
+    for (int64_t b = 0; b < ld_->batch; b++)
         for (uint64_t c = 0; c < N; c++)
             for (uint64_t r = 0; r < M; r++) {
                 double acc = 0;
                 for (uint64_t k = 0; k < K; k++)
                     acc += (double)el(la, A, m->ta, b, r, k) * (double)el(lb, B, m->tb, b, k, c);
                 float v = a * (float)acc;
-                if (bt != 0.f) v += bt * ((const float *)C)[b * lc->stride + c * lc->ld + r];
-                if (bias) v += m->bias[r];
+                if (bt != 0.f) v += bt * ld(lc->type, C, b * lc->stride + (int64_t)(c * lc->ld + r));
+                if (bias) v += ld(ld_->type, m->bias, (int64_t)r);
                 if (m->epi == CUBLASLT_EPILOGUE_RELU || m->epi == CUBLASLT_EPILOGUE_RELU_BIAS) v = v > 0 ? v : 0;
                 if (m->epi == CUBLASLT_EPILOGUE_GELU || m->epi == CUBLASLT_EPILOGUE_GELU_BIAS)
                     v = 0.5f * v * (1.f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
-                ((float *)D)[b * ld->stride + c * ld->ld + r] = v;
+                st(ld_->type, D, b * ld_->stride + (int64_t)(c * ld_->ld + r), v);
             }
     return CUBLAS_STATUS_SUCCESS;
 }

@@ -4,13 +4,18 @@
  * cross-correlation with groups and dilation. Checks that descriptors agree with
  * the pointers' tensors (shapes, group) the way cuDNN would refuse them. x, w and
  * y are f32, or all three f16 or bf16 (the 16-bit precision modes; the compute
- * type stays f32). */
+ * type stays f32). The heuristic ranks two algorithms (one needing 1 KiB of
+ * workspace, one none). MOCK_CUDNN_NO_HALF=1 refuses 16-bit descriptors;
+ * MOCK_CUDNN_WS_FAIL=1 fails GetWorkspaceSize for the first algorithm (the
+ * caller must move on to the next). The graph API is in mock_cudnn_graph.c. */
 #include <cudnn.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "mock_cudnn.h"
 
 struct cudnnTensorStruct {
     int n, c, h, w;
@@ -33,11 +38,17 @@ static size_t wat(const struct cudnnFilterStruct *d, int k, int c, int r, int s)
                                      : (((size_t)k * d->c + c) * d->r + r) * d->s + s;
 }
 
+static int no_half(void) {
+    const char *v = getenv("MOCK_CUDNN_NO_HALF");
+    return v && *v == '1';
+}
+
 static int known(cudnnDataType_t t) {
+    if (t != CUDNN_DATA_FLOAT && no_half()) return 0;
     return t == CUDNN_DATA_FLOAT || t == CUDNN_DATA_HALF || t == CUDNN_DATA_BFLOAT16;
 }
 
-static float ld16(cudnnDataType_t t, const void *p, size_t i) {
+float mock_ld(cudnnDataType_t t, const void *p, size_t i) {
     if (t == CUDNN_DATA_FLOAT) return ((const float *)p)[i];
     uint16_t h = ((const uint16_t *)p)[i];
     uint32_t bits;
@@ -57,7 +68,7 @@ static float ld16(cudnnDataType_t t, const void *p, size_t i) {
 }
 
 /* float to f16 / bf16 bits, round to nearest even (finite values of our range) */
-static void st16(cudnnDataType_t t, void *p, size_t i, float v) {
+void mock_st(cudnnDataType_t t, void *p, size_t i, float v) {
     if (t == CUDNN_DATA_FLOAT) {
         ((float *)p)[i] = v;
         return;
@@ -86,6 +97,8 @@ struct cudnnConvolutionStruct {
 };
 
 const char *cudnnGetErrorString(cudnnStatus_t s) { return s ? "MOCK_CUDNN_ERROR" : "CUDNN_STATUS_SUCCESS"; }
+size_t cudnnGetVersion(void) { return 91900; }
+cudnnStatus_t cudnnSetStream(cudnnHandle_t h, cudaStream_t s) { return 0; }
 void cudnnGetLastErrorString(char *buf, size_t n) {
     if (n) buf[0] = 0;
 }
@@ -161,11 +174,17 @@ cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t h, const cudn
                                                      const cudnnTensorDescriptor_t y, const int req, int *ret,
                                                      cudnnConvolutionFwdAlgoPerf_t *perf) {
     memset(perf, 0, sizeof *perf * (size_t)req);
-    perf[0].algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
-    perf[0].status = CUDNN_STATUS_SUCCESS;
-    perf[0].memory = 1024; /* some workspace, to exercise its plumbing */
-    perf[0].mathType = cd->math;
-    *ret = 1;
+    static const cudnnConvolutionFwdAlgo_t algos[2] = {CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM,
+                                                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM};
+    int n = req < 2 ? req : 2;
+    for (int i = 0; i < n; i++) {
+        perf[i].algo = algos[i];
+        perf[i].status = CUDNN_STATUS_SUCCESS;
+        perf[i].memory = i == 0 ? 1024 : 0; /* some workspace, to exercise its plumbing */
+        perf[i].mathType = cd->math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION ? CUDNN_TENSOR_OP_MATH : cd->math;
+        perf[i].determinism = CUDNN_DETERMINISTIC;
+    }
+    *ret = n;
     return 0;
 }
 cudnnStatus_t cudnnGetConvolutionForwardWorkspaceSize(cudnnHandle_t h, const cudnnTensorDescriptor_t x,
@@ -173,7 +192,9 @@ cudnnStatus_t cudnnGetConvolutionForwardWorkspaceSize(cudnnHandle_t h, const cud
                                                       const cudnnConvolutionDescriptor_t cd,
                                                       const cudnnTensorDescriptor_t y, cudnnConvolutionFwdAlgo_t a,
                                                       size_t *n) {
-    *n = 1024;
+    const char *f = getenv("MOCK_CUDNN_WS_FAIL");
+    if (f && *f == '1' && a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM) return CUDNN_STATUS_NOT_SUPPORTED;
+    *n = a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM ? 1024 : 0;
     return 0;
 }
 cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha, const cudnnTensorDescriptor_t xd,
@@ -183,8 +204,9 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha, const 
     int n, k, oh, ow;
     if (cudnnGetConvolution2dForwardOutputDim(cd, xd, wd, &n, &k, &oh, &ow)) return CUDNN_STATUS_BAD_PARAM;
     if (yd->n != n || yd->c != k || yd->h != oh || yd->w != ow) return CUDNN_STATUS_BAD_PARAM;
-    if (wsz < 1024 || !ws) return CUDNN_STATUS_BAD_PARAM;
-    memset(ws, 0x5A, 1024); /* it is ours to scribble on */
+    size_t need = algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM ? 1024 : 0;
+    if (wsz < need || (need && !ws)) return CUDNN_STATUS_BAD_PARAM;
+    if (need) memset(ws, 0x5A, need); /* it is ours to scribble on */
     if (xd->t != wd->t || xd->t != yd->t || xd->f != wd->f || xd->f != yd->f) return CUDNN_STATUS_NOT_SUPPORTED;
     cudnnDataType_t t = xd->t;
     float a = *(const float *)alpha, b = *(const float *)beta;
@@ -200,11 +222,11 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha, const 
                             for (int q = 0; q < wd->s; q++) {
                                 int iy = oy * cd->sh - cd->ph + r * cd->dh, ix = ox * cd->sw - cd->pw + q * cd->dw;
                                 if (iy < 0 || iy >= xd->h || ix < 0 || ix >= xd->w) continue;
-                                s += (double)ld16(t, x, xat(xd, in, g * cg + c, iy, ix)) *
-                                     ld16(t, w, wat(wd, ik, c, r, q));
+                                s += (double)mock_ld(t, x, xat(xd, in, g * cg + c, iy, ix)) *
+                                     mock_ld(t, w, wat(wd, ik, c, r, q));
                             }
                     size_t o = xat(yd, in, ik, oy, ox);
-                    st16(t, y, o, a * (float)s + (b != 0.f ? b * ld16(t, y, o) : 0.f));
+                    mock_st(t, y, o, a * (float)s + (b != 0.f ? b * mock_ld(t, y, o) : 0.f));
                 }
     return 0;
 }

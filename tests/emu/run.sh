@@ -22,7 +22,8 @@
 # executor's graph path runs with the emulated kernels. Not covered: the real
 # cuBLASLt and cuDNN, the runtime calls in engine/cuda/backend_cuda.c, real CUDA
 # graphs — those need the GPU (device-check.sh).
-# Slow (a thread per CUDA thread): minutes, not seconds.
+# Slow (a thread per CUDA thread): minutes, not seconds. PP_EMU_WORK=DIR keeps
+# the compiled objects for the next run.
 set -eu
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -30,32 +31,51 @@ BUILD=$(cd "${1:?usage: run.sh BUILD_DIR [ops|models|all] [FILTER]}" && pwd)
 WHAT=${2:-all}
 FILTER=${3:-}
 CUDA_INC=${CUDA_INC:-/usr/local/cuda/include}
-W=$(mktemp -d "${TMPDIR:-/tmp}/pp-emu.XXXXXX")
-trap 'rm -rf "$W"' EXIT
+# PP_EMU_WORK=DIR keeps the objects there between runs and rebuilds only what
+# changed (for iterating on a kernel); by default a temporary folder.
+if [ -n "${PP_EMU_WORK:-}" ]; then
+  mkdir -p "$PP_EMU_WORK"
+  W=$(cd "$PP_EMU_WORK" && pwd)
+else
+  W=$(mktemp -d "${TMPDIR:-/tmp}/pp-emu.XXXXXX")
+  trap 'rm -rf "$W"' EXIT
+fi
 # The host half of the engine: libppengine_host.a where the build has CUDA (the
 # full library would bring the real backend), libppengine.a in a CPU-only build.
 LIB=$BUILD/libppengine_host.a
 [ -f "$LIB" ] || LIB=$BUILD/libppengine.a
 [ -f "$LIB" ] || { echo "run.sh: no $BUILD/libppengine_host.a or libppengine.a (build ppengine_host or ppengine_static)"; exit 1; }
 CXXF=(-std=c++20 -O1 -w -I"$HERE" -I"$ROOT/kernels/cuda" -I"$ROOT" -I"$ROOT/include" -I"$CUDA_INC")
-CF=(-std=c11 -D_GNU_SOURCE -O1 -w -I"$ROOT" -I"$ROOT/include" -I"$CUDA_INC" -DPP_SOURCE_DIR="\"$ROOT\"")
+CF=(-std=c11 -D_GNU_SOURCE -O1 -g -w -I"$ROOT" -I"$ROOT/include" -I"$CUDA_INC" -DPP_SOURCE_DIR="\"$ROOT\"")
+# Headers every object may include: a change to one rebuilds everything.
+HEADERS=$(ls "$ROOT"/kernels/*.h "$ROOT"/kernels/cuda/*.h "$ROOT"/kernels/cuda/*.cuh "$ROOT"/engine/*.h \
+  "$ROOT"/engine/cuda/*.h "$HERE"/*.h)
+stale() { # stale OUT SRC: OUT is missing or older than SRC or a header
+  [ -f "$1" ] || return 0
+  for h in "$2" $HEADERS; do [ "$h" -nt "$1" ] && return 0; done
+  return 1
+}
 objs=()
 for f in "$ROOT"/kernels/cuda/*.cu; do
   b=$(basename "$f" .cu)
-  python3 "$HERE/transform.py" "$f" > "$W/$b.emu.cpp"
-  g++ "${CXXF[@]}" -c "$W/$b.emu.cpp" -o "$W/$b.o" &
   objs+=("$W/$b.o")
+  stale "$W/$b.o" "$f" || continue
+  ( python3 "$HERE/transform.py" "$f" > "$W/$b.emu.cpp" && g++ "${CXXF[@]}" -c "$W/$b.emu.cpp" -o "$W/$b.o" ) &
 done
-g++ "${CXXF[@]}" -c "$HERE/emu.cpp" -o "$W/emu.o" &
-g++ "${CXXF[@]}" -c "$HERE/cuda_stubs.cpp" -o "$W/cuda_stubs.o" &
-gcc "${CF[@]}" -c "$HERE/emu_backend.c" -o "$W/emu_backend.o" &
-gcc "${CF[@]}" -c "$HERE/mock_cublaslt.c" -o "$W/mock_cublaslt.o" &
-gcc "${CF[@]}" -c "$ROOT/engine/cuda/gemm_lt.c" -o "$W/gemm_lt.o" &
-gcc "${CF[@]}" -c "$HERE/mock_cudnn.c" -o "$W/mock_cudnn.o" &
-gcc "${CF[@]}" -c "$ROOT/engine/cuda/conv_cudnn.c" -o "$W/conv_cudnn.o" &
-gcc "${CF[@]}" -c "$ROOT/engine/cuda/half_weights.c" -o "$W/half_weights.o" &
-gcc "${CF[@]}" -c "$ROOT/tests/gpu_ops.c" -o "$W/gpu_ops.o" &
-gcc "${CF[@]}" -c "$ROOT/tests/gpu_models.c" -o "$W/gpu_models.o" &
+for f in "$HERE/emu.cpp" "$HERE/cuda_stubs.cpp"; do
+  b=$(basename "$f" .cpp)
+  objs+=("$W/$b.o")
+  stale "$W/$b.o" "$f" && g++ "${CXXF[@]}" -c "$f" -o "$W/$b.o" &
+done
+# engine/cuda's library paths run for real, against the mocks
+for f in "$HERE"/emu_backend.c "$HERE"/mock_*.c "$ROOT"/engine/cuda/{gemm_lt,conv_cudnn,dnn_graph,tune_cache,tuning}.c; do
+  b=$(basename "$f" .c)
+  objs+=("$W/$b.o")
+  stale "$W/$b.o" "$f" && gcc "${CF[@]}" -c "$f" -o "$W/$b.o" &
+done
+for t in gpu_ops gpu_models; do
+  stale "$W/$t.o" "$ROOT/tests/$t.c" && gcc "${CF[@]}" -c "$ROOT/tests/$t.c" -o "$W/$t.o" &
+done
 wait
 LIBS=("$LIB" -lm -lpthread)
 # the archive's CPU kernels may want OpenMP and OpenBLAS
@@ -63,14 +83,11 @@ LIBS+=(-fopenmp)
 [ -n "$(ls /usr/lib/*/libopenblas.so 2>/dev/null)" ] && LIBS+=(-lopenblas)
 rc=0
 if [ "$WHAT" = ops ] || [ "$WHAT" = all ]; then
-  g++ -o "$W/emu_ops" "$W/gpu_ops.o" "$W/emu_backend.o" "${objs[@]}" "$W/emu.o" "$W/cuda_stubs.o" "$W/gemm_lt.o" "$W/mock_cublaslt.o" "$W/conv_cudnn.o" "$W/half_weights.o" "$W/mock_cudnn.o" "${LIBS[@]}"
+  g++ -o "$W/emu_ops" "$W/gpu_ops.o" "${objs[@]}" "${LIBS[@]}"
   "$W/emu_ops" --device emu ${FILTER:+"$FILTER"} || rc=1
-  # again where cuBLASLt offers no fused epilogue: GEMMs fall back to plain products
-  echo "-- GEMM without fused epilogues (MOCK_LT_NO_EPILOGUE=1)"
-  MOCK_LT_NO_EPILOGUE=1 "$W/emu_ops" --device emu gemm || rc=1
 fi
 if [ "$WHAT" = models ] || [ "$WHAT" = all ]; then
-  g++ -o "$W/emu_models" "$W/gpu_models.o" "$W/emu_backend.o" "${objs[@]}" "$W/emu.o" "$W/cuda_stubs.o" "$W/gemm_lt.o" "$W/mock_cublaslt.o" "$W/conv_cudnn.o" "$W/half_weights.o" "$W/mock_cudnn.o" "${LIBS[@]}"
+  g++ -o "$W/emu_models" "$W/gpu_models.o" "${objs[@]}" "${LIBS[@]}"
   PP_EMU_DEVICES=1 PPCONVERT="$BUILD/ppconvert" "$W/emu_models" ${FILTER:+"$FILTER"} || rc=1
 fi
 exit $rc
