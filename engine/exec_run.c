@@ -157,10 +157,11 @@ static void out_copy_fn(void *arg) {
     size_t pos = 0;
     for (int i = 0; i < g->n_outputs; i++) {
         const pp_tensor *tt = &g->tensors[g->outputs[i]];
-        size_t rb = row_bytes(tt);
-        if (!has_batch(tt) && oc->off != 0) continue;
-        size_t n = has_batch(tt) ? rb * (size_t)oc->size : rb;
-        memcpy((char *)oc->e->outputs[i] + (has_batch(tt) ? (size_t)oc->off * rb : 0),
+        size_t rb = row_bytes(oc->e, tt);
+        int rows = has_rows(oc->e, 1, i);
+        if (!rows && oc->off != 0) continue;
+        size_t n = rows ? rb * (size_t)oc->size : rb;
+        memcpy((char *)oc->e->outputs[i] + (rows ? (size_t)oc->off * rb : 0),
                (const char *)oc->rt->pin_out[oc->k] + pos, n);
         pos += (n + 255) & ~(size_t)255;
     }
