@@ -40,7 +40,7 @@ pp_source_format pp_source_sniff(const char *path);
 typedef struct pp_convert_options {
     const char *input;           /* model.onnx, model.pth, model.safetensors */
     const char *output;          /* graph.bin; NULL: convert and check, write nothing */
-    pp_dtype dtype;              /* PP_DTYPE_F32 (or INVALID, the same); f16 / bf16 are refused for now */
+    pp_dtype dtype;              /* how weights are stored: F32 (or INVALID, the same), F16 or BF16 */
     const pp_onnx_const *consts; /* graph inputs bound to constant data (borrowed) */
     int n_consts;
     const pp_onnx_dim *dims; /* dim_params bound to extents (borrowed) */

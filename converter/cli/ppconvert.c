@@ -124,18 +124,6 @@ static const char *human(uint64_t b, char *buf, size_t n) {
     return buf;
 }
 
-/* What a file is: pp_source_sniff (convert.h) decides, from the first bytes. */
-typedef enum { FMT_ONNX, FMT_CHECKPOINT, FMT_GRAPHBIN, FMT_PT2 } file_format;
-
-static file_format sniff(const char *path) {
-    switch (pp_source_sniff(path)) {
-    case PP_SRC_CHECKPOINT: return FMT_CHECKPOINT;
-    case PP_SRC_GRAPHBIN: return FMT_GRAPHBIN;
-    case PP_SRC_PT2: return FMT_PT2;
-    default: return FMT_ONNX;
-    }
-}
-
 static void list_graph_tensors(const pp_graph *g) {
     char buf[160];
     for (int i = 0; i < g->n_tensors; i++) {
@@ -150,11 +138,11 @@ static void list_graph_tensors(const pp_graph *g) {
 
 static int inspect_file(const char *path) {
     pp_error err = {0};
-    switch (sniff(path)) {
-    case FMT_CHECKPOINT:
+    switch (pp_source_sniff(path)) {
+    case PP_SRC_CHECKPOINT:
         if (pp_inspect_file(path, stdout, &err)) return die("%s", err.msg);
         return 0;
-    case FMT_GRAPHBIN: {
+    case PP_SRC_GRAPHBIN: {
         pp_model *m = NULL;
         pp_graph *g = NULL;
         if (pp_model_load(path, 0, &m, &err) || pp_graph_from_model(&m, &g, &err)) {
@@ -167,7 +155,7 @@ static int inspect_file(const char *path) {
         pp_graph_free(g);
         return 0;
     }
-    case FMT_PT2: {
+    case PP_SRC_PT2: {
         pp_graph *g = NULL;
         if (pp_convert_pt2_graph(path, &g, NULL, &err)) return die("%s", err.msg);
         printf("%s: torch.export archive, %d nodes after import\n", path, g->n_nodes);
@@ -175,7 +163,7 @@ static int inspect_file(const char *path) {
         pp_graph_free(g);
         return 0;
     }
-    case FMT_ONNX: {
+    default: {
         pp_onnx_options oo;
         memset(&oo, 0, sizeof oo);
         oo.no_fold = 1;
@@ -192,31 +180,33 @@ static int inspect_file(const char *path) {
     return 1;
 }
 
-/* A checkpoint: the architecture builds the graph; passes and the writer as for ONNX. */
-static int convert_checkpoint(const char *input, const char *output, const char *arch, const char *arch_file,
-                              pp_dtype dt, int verbose) {
-    pp_error err = {0};
-    pp_graph *g = NULL;
-    bar pb = {isatty(2), -1};
-    char detected[256] = "";
-    if (pp_convert_checkpoint(input, arch, arch_file, &g, detected, sizeof detected, &err)) return die("%s", err.msg);
-    if (verbose) inspect(g, NULL);
-    if (pp_graph_add_meta(g, "producer", "torch.save / safetensors checkpoint", &err) ||
-        pp_graph_add_meta(g, "source", input, &err) || pp_graph_add_meta(g, "architecture", detected, &err) ||
-        pp_graph_store_weights(g, dt, &err) || pp_graph_add_meta(g, "tool", "ppconvert " PP_CONVERT_VERSION, &err) ||
-        pp_graph_write_progress(g, output, progress, &pb, &err)) {
-        pp_graph_free(g);
-        return die("%s", err.msg);
+/* The one line a conversion prints, and the graph passes that changed something. */
+static void print_summary(const pp_convert_options *o, const pp_convert_stats *st) {
+    char b1[32], b2[32];
+    human(st->weight_bytes, b1, sizeof b1);
+    human(st->bytes_written, b2, sizeof b2);
+    if (st->format == PP_SRC_CHECKPOINT)
+        printf("%s -> %s: architecture %s%s, %d nodes, %" PRIu64 " parameters (%s), %s written in %.2f s\n", o->input,
+               o->output, st->architecture,
+               o->arch && *o->arch && strncmp(o->arch, "auto", 4) ? "" : " (detected from the keys)", st->nodes_final,
+               st->params, b1, b2, st->seconds);
+    else if (st->format == PP_SRC_PT2)
+        printf("%s -> %s: torch.export program, %d ATen nodes -> %d nodes (%d folded, %d dead removed), "
+               "%" PRIu64 " parameters (%s), %s written in %.2f s\n",
+               o->input, o->output, st->onnx_nodes, st->nodes_final, st->folded, st->removed, st->params, b1, b2,
+               st->seconds);
+    else
+        printf("%s -> %s: opset %" PRId64 ", %d ONNX nodes -> %d nodes (%d folded, %d dead removed), "
+               "%" PRIu64 " parameters (%s), %s written in %.2f s\n",
+               o->input, o->output, st->opset, st->onnx_nodes, st->nodes_final, st->folded, st->removed, st->params, b1,
+               b2, st->seconds);
+    int shown = 0;
+    for (int i = 0; i < st->n_passes; i++) {
+        if (!st->passes[i].rewrites) continue;
+        printf("%s %s %d -> %d (%d)", shown++ ? "," : "  passes:", st->passes[i].name, st->passes[i].nodes_before,
+               st->passes[i].nodes_after, st->passes[i].rewrites);
     }
-    char b1[32];
-    uint64_t wbytes = 0;
-    for (int i = 0; i < g->n_tensors; i++)
-        if (g->tensors[i].kind == PP_TENSOR_WEIGHT) wbytes += g->tensors[i].nbytes;
-    printf("%s -> %s: architecture %s%s, %d nodes, %" PRIu64 " parameters (%s)\n", input, output, detected,
-           arch && *arch && strncmp(arch, "auto", 4) ? "" : " (detected from the keys)", g->n_nodes,
-           pp_graph_param_count(g), human(wbytes, b1, sizeof b1));
-    pp_graph_free(g);
-    return 0;
+    if (shown) printf("\n");
 }
 
 int main(int argc, char **argv) {
@@ -312,60 +302,27 @@ int main(int argc, char **argv) {
     }
     if (!rc && !input) rc = die("no model given (see --help)");
     if (!rc && !output) rc = die("no output given: -o GRAPH.bin (see --help)");
-    pp_dtype dt = PP_DTYPE_INVALID;
+    pp_dtype dt = pp_dtype_from_name(dtype);
+    if (!rc && dt != PP_DTYPE_F32 && dt != PP_DTYPE_F16 && dt != PP_DTYPE_BF16)
+        rc = die("--dtype '%s': expected f32, f16 or bf16", dtype);
     if (!rc) {
-        dt = pp_dtype_from_name(dtype);
-        if (dt != PP_DTYPE_F32 && dt != PP_DTYPE_F16 && dt != PP_DTYPE_BF16)
-            rc = die("--dtype '%s': expected f32, f16 or bf16", dtype);
-    }
-    file_format fmt = !rc ? sniff(input) : FMT_ONNX;
-    if (!rc && fmt == FMT_GRAPHBIN) rc = die("%s is already a graph.bin", input);
-    if (!rc && fmt != FMT_CHECKPOINT && (arch || arch_file))
-        rc = die("--arch and --arch-file are for checkpoints; %s is %s", input,
-                 fmt == FMT_PT2 ? "a .pt2 archive" : "an ONNX model");
-    if (!rc && fmt == FMT_CHECKPOINT) {
-        rc = convert_checkpoint(input, output, arch, arch_file, dt, verbose);
-        goto out;
-    }
-    if (!rc) {
-        pp_convert_options o;
-        memset(&o, 0, sizeof o);
-        o.input = input;
-        o.output = output;
-        o.dtype = dt;
-        o.consts = consts;
-        o.n_consts = n_consts;
-        o.dims = dims;
-        o.n_dims = n_dims;
-        if (verbose) o.inspect = inspect;
         bar pb = {isatty(2), -1};
-        o.progress = progress;
-        o.progress_arg = &pb;
+        pp_convert_options o = {.input = input,
+                                .output = output,
+                                .dtype = dt,
+                                .consts = consts,
+                                .n_consts = n_consts,
+                                .dims = dims,
+                                .n_dims = n_dims,
+                                .arch = arch,
+                                .arch_file = arch_file,
+                                .inspect = verbose ? inspect : NULL,
+                                .progress = progress,
+                                .progress_arg = &pb};
         pp_convert_stats st;
         pp_error err = {0};
-        if (pp_convert(&o, &st, &err)) {
-            rc = die("%s", err.msg);
-        } else {
-            char b1[32], b2[32];
-            if (fmt == FMT_PT2)
-                printf("%s -> %s: torch.export program, %d ATen nodes -> %d nodes (%d folded, %d dead removed), "
-                       "%" PRIu64 " parameters (%s), %s written in %.2f s\n",
-                       input, output, st.onnx_nodes, st.nodes_final, st.folded, st.removed, st.params,
-                       human(st.weight_bytes, b1, sizeof b1), human(st.bytes_written, b2, sizeof b2), st.seconds);
-            else
-                printf("%s -> %s: opset %" PRId64 ", %d ONNX nodes -> %d nodes (%d folded, %d dead removed), "
-                       "%" PRIu64 " parameters (%s), %s written in %.2f s\n",
-                       input, output, st.opset, st.onnx_nodes, st.nodes_final, st.folded, st.removed, st.params,
-                       human(st.weight_bytes, b1, sizeof b1), human(st.bytes_written, b2, sizeof b2), st.seconds);
-            /* the graph passes that changed something: nodes before -> after */
-            int shown = 0;
-            for (int i = 0; i < st.n_passes; i++) {
-                if (!st.passes[i].rewrites) continue;
-                printf("%s %s %d -> %d (%d)", shown++ ? "," : "  passes:", st.passes[i].name, st.passes[i].nodes_before,
-                       st.passes[i].nodes_after, st.passes[i].rewrites);
-            }
-            if (shown) printf("\n");
-        }
+        if (pp_convert(&o, &st, &err)) rc = die("%s", err.msg);
+        else print_summary(&o, &st);
     }
 out:
     for (int i = 0; i < n_consts; i++) {
