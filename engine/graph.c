@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "../loader/checked.h"
-#include "ops.h"
 
 static char *dup_str(const char *s) {
     if (!s) s = "";

@@ -1,29 +1,33 @@
 #!/bin/sh
-# No loops between the converter's modules (issue 14): a module is X.c with
-# its face X.h; X depends on Y when X.c or X.h includes Y.h. tsort names any
-# cycle.
+# No loops between modules (issue 14), folder by folder: a module is X.c with
+# its face X.h; X depends on Y when X.c or X.h includes Y.h of the same folder
+# (folders themselves depend one way: cli_layers.sh). tsort names any cycle.
 #
-# SKIP: modules left out of the graph, each a loop still being split on
-# another branch: onnx_internal.h is shared by onnx.c and onnx_ops.c, which
-# call each other (the ONNX importer's split, issue 14 point 4).
+# A module's internal header (X_internal.h, shared by the files of one module
+# split by concern, like the ONNX importer's onnx*.c) belongs to module X.
 set -u
-SKIP=" onnx_internal "
 src="${PP_SOURCE_DIR:-$(dirname "$0")/..}"
-cd "$src/converter" || exit 1
 edges=$(mktemp)
 trap 'rm -f "$edges"' EXIT
-for f in *.c *.h; do
-    from="${f%.*}"
-    case "$SKIP" in *" $from "*) continue ;; esac
-    echo "$from $from" >>"$edges"
-    sed -n 's/^#include "\([a-z0-9_]*\)\.h".*/\1/p' "$f" | while read -r to; do
-        case "$SKIP" in *" $to "*) continue ;; esac
-        [ "$to" = "$from" ] || echo "$from $to" >>"$edges"
+fails=0
+for dir in converter engine engine/cli engine/cuda loader kernels/cpu kernels/cpu/fast serve; do
+    : >"$edges"
+    for f in "$src/$dir"/*.c "$src/$dir"/*.h; do
+        [ -f "$f" ] || continue
+        from=$(basename "${f%.*}")
+        from="${from%_internal}"
+        echo "$from $from" >>"$edges"
+        sed -n 's/^#include "\([a-z0-9_]*\)\.h".*/\1/p' "$f" | while read -r to; do
+            to="${to%_internal}"
+            [ "$to" = "$from" ] || echo "$from $to" >>"$edges"
+        done
     done
+    if ! out=$(tsort "$edges" 2>&1 >/dev/null) || [ -n "$out" ]; then
+        echo "FAIL: $dir: modules include each other in a loop:"
+        echo "$out" | grep -v "input contains a loop"
+        fails=$((fails + 1))
+    else
+        echo "ok: $dir: $(cut -d' ' -f1 "$edges" | sort -u | wc -l) modules, no include loop"
+    fi
 done
-if ! out=$(tsort "$edges" 2>&1 >/dev/null) || [ -n "$out" ]; then
-    echo "converter modules include each other in a loop:"
-    echo "$out" | grep -v "input contains a loop"
-    exit 1
-fi
-echo "converter: $(cut -d' ' -f1 "$edges" | sort -u | wc -l) modules, no include loop"
+[ "$fails" -eq 0 ]

@@ -28,41 +28,12 @@
 
 #include "../../op_table.h"
 #include "../../params.h"
+#include "isa.h"
+#include "pool.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* ---- the thread pool ------------------------------------------------------------ */
-
-typedef struct pp_tpool pp_tpool;
-/* fn(arg, task, thread): task in [0, tasks), thread in [0, threads) names the
- * calling thread (for per-thread workspace). */
-typedef void (*pp_pool_fn)(void *arg, int64_t task, int thread);
-
-/* A pool of `threads` threads: the caller of pp_tpool_run and threads - 1
- * workers started here, which sleep between runs. NULL when out of memory or
- * threads. */
-pp_tpool *pp_tpool_create(int threads);
-void pp_tpool_free(pp_tpool *p);
-int pp_tpool_threads(const pp_tpool *p);
-/* Runs fn for every task, the calling thread taking part, and returns when all
- * are done. Tasks are handed out one at a time to whichever thread is free. A
- * NULL pool runs them all on the caller. One caller at a time per pool. */
-void pp_tpool_run(pp_tpool *p, int64_t tasks, pp_pool_fn fn, void *arg);
-
-/* ---- instruction sets ----------------------------------------------------------- */
-
-typedef enum pp_cpu_isa {
-    PP_ISA_GENERIC = 0, /* plain C */
-    PP_ISA_AVX2 = 1,    /* AVX2 + FMA */
-    PP_ISA_AVX512 = 2,  /* AVX-512 F */
-} pp_cpu_isa;
-
-/* What this CPU runs, capped by PP_CPU_ISA=generic|avx2|avx512 in the
- * environment (to test the other paths on one machine). */
-pp_cpu_isa pp_cpu_isa_detect(void);
-const char *pp_cpu_isa_name(pp_cpu_isa isa);
 
 /* ---- kernels -------------------------------------------------------------------- */
 

@@ -19,13 +19,6 @@ struct pp_fast_packed {
 
 float *pp_fast_alloc_floats(size_t n);
 
-/* GEMM with packed B: C (m × n, row stride n) = op(A) · B [+ bias_col] [+ res]
- * then act; ws of pp_fast_mm_workspace bytes. */
-size_t pp_fast_mm_workspace(const pp_gemm_kernel *kr, int64_t m, int64_t n, int64_t k, int threads);
-void pp_fast_mm(const pp_gemm_kernel *kr, const float *a, int trans_a, int64_t lda, const float *bp, float *c,
-                int64_t m, int64_t n, int64_t k, const float *bias_col, const float *res, pp_act act, void *ws,
-                pp_tpool *pool);
-
 /* Per family (conv.c, pool2d.c, attention.c, slice.c). */
 int pp_fast_conv_pack(const pp_conv_params *p, const float *w, const float *bias, pp_cpu_isa isa, pp_fast_packed *pk);
 /* CONV variants: 1 depthwise or implicit GEMM, 2 Winograd (with pk). */

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fast_internal.h"
+#include "gemm.h"
 
 static const pp_gemm_kernel kernels[] = {
     [PP_ISA_GENERIC] = {4, 16, pp_gemm_ukr_generic},

@@ -17,7 +17,8 @@
 #include <stdint.h>
 
 #include "../../params.h"
-#include "fast.h"
+#include "isa.h"
+#include "pool.h"
 
 #define PP_GEMM_KC 256
 #define PP_GEMM_MR_MAX 12
@@ -75,5 +76,12 @@ void pp_gemm_pack_block(const float *src, int64_t rs, int64_t ps, int64_t r0, in
 
 /* Vector activations of the epilogue (act_avx512.c): whether act has one. */
 int pp_gemm_act_vectorised(pp_act_kind k);
+
+/* GEMM with packed B: C (m × n, row stride n) = op(A) · B [+ bias_col] [+ res]
+ * then act; ws of pp_fast_mm_workspace bytes. */
+size_t pp_fast_mm_workspace(const pp_gemm_kernel *kr, int64_t m, int64_t n, int64_t k, int threads);
+void pp_fast_mm(const pp_gemm_kernel *kr, const float *a, int trans_a, int64_t lda, const float *bp, float *c,
+                int64_t m, int64_t n, int64_t k, const float *bias_col, const float *res, pp_act act, void *ws,
+                pp_tpool *pool);
 
 #endif

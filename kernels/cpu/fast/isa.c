@@ -1,8 +1,8 @@
-/* isa.c: which micro-kernels this CPU runs (fast.h). */
+/* isa.c: which micro-kernels this CPU runs (isa.h). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "fast.h"
+#include "isa.h"
 
 pp_cpu_isa pp_cpu_isa_detect(void) {
     pp_cpu_isa isa = PP_ISA_GENERIC;

@@ -1,4 +1,4 @@
-/* pool.c: one persistent pool of threads per CPU device (fast.h).
+/* pool.c: one persistent pool of threads per CPU device (pool.h).
  *
  * Workers start once and sleep on a condition variable between runs, after a
  * short spin (a graph's next op usually arrives within microseconds; a long spin
@@ -17,7 +17,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "fast.h"
+#include "pool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
