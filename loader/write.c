@@ -350,16 +350,26 @@ static pp_code checked_bytes(uint64_t count, uint64_t rec, uint64_t *out, const 
     return PP_OK;
 }
 
-static pp_code build(const pp_model *m, plan *p, pp_error *err) {
-    pp_code rc = PP_OK;
-    strpool sp = {0};
-    uint32_t *soff = NULL; /* string offsets: tensors, nodes, then per attribute name + value, then meta */
-    memset(p, 0, sizeof *p);
+/* What build's steps share: the model, the plan being made, section sizes
+ * (by S_ index) and the string offsets (tensors, nodes, then per attribute
+ * name + value, then meta key + value, then symbols). */
+typedef struct layout {
+    const pp_model *m;
+    plan *p;
+    uint64_t sz[N_SECTIONS];
+    uint64_t n_attrs;
+    uint32_t *soff;
+    strpool sp;
+    int v2;
+} layout;
 
-    uint64_t n_attrs = 0, n_idx = 0, n_values = 0, n_bound = 0;
+/* Every section's size but STRINGS and DATA, each checked against the format's u32 indices. */
+static pp_code size_sections(layout *l, pp_error *err) {
+    const pp_model *m = l->m;
+    uint64_t *sz = l->sz, n_idx = 0, n_values = 0, n_bound = 0;
     for (uint32_t j = 0; j < m->n_nodes; j++) {
         const pp_model_node *n = &m->nodes[j];
-        n_attrs += n->n_attrs;
+        l->n_attrs += n->n_attrs;
         n_idx += (uint64_t)n->n_inputs + n->n_outputs;
         for (uint32_t a = 0; a < n->n_attrs; a++) {
             const pp_model_attr *at = &n->attrs[a];
@@ -368,11 +378,10 @@ static pp_code build(const pp_model *m, plan *p, pp_error *err) {
             for (uint32_t k = 0; at->sym && k < (list ? at->count : 1); k++) n_bound += at->sym[k] != PP_FMT_NONE;
         }
     }
-    int v2 = needs_v2(m);
-    uint64_t sz[N_SECTIONS] = {0}, nsoff;
+    pp_code rc;
     if ((rc = checked_bytes(m->n_tensors, sizeof(pp_fmt_tensor), &sz[S_TENSORS], "tensors", err)) ||
         (rc = checked_bytes(m->n_nodes, sizeof(pp_fmt_node), &sz[S_NODES], "nodes", err)) ||
-        (rc = checked_bytes(n_attrs, sizeof(pp_fmt_attr), &sz[S_ATTRS], "attributes", err)) ||
+        (rc = checked_bytes(l->n_attrs, sizeof(pp_fmt_attr), &sz[S_ATTRS], "attributes", err)) ||
         (rc = checked_bytes(n_idx, sizeof(uint32_t), &sz[S_INDICES], "node inputs and outputs", err)) ||
         (rc = checked_bytes(n_values, sizeof(int64_t), &sz[S_VALUES], "attribute values", err)) ||
         (rc = checked_bytes((uint64_t)m->n_inputs + m->n_outputs, sizeof(uint32_t), &sz[S_GRAPH_IO],
@@ -383,84 +392,88 @@ static pp_code build(const pp_model *m, plan *p, pp_error *err) {
     sz[S_SYMBOLS] = (uint64_t)m->n_symbols * sizeof(pp_fmt_symbol);
     sz[S_PROGRAM] = (uint64_t)m->n_shape_insts * sizeof(pp_fmt_shape_inst);
     sz[S_GRAPH_IO] += sizeof(pp_fmt_io);
-    nsoff = (uint64_t)m->n_tensors + m->n_nodes + 2 * n_attrs + 2 * (uint64_t)m->n_meta + m->n_symbols;
+    return PP_OK;
+}
 
-    soff = pp_malloc((size_t)(nsoff ? nsoff : 1) * sizeof(uint32_t));
-    p->weight_off = pp_calloc(m->n_tensors ? m->n_tensors : 1, sizeof(uint64_t));
-    sp.buf = pp_malloc(sp.cap = 4096);
-    if (!soff || !p->weight_off || !sp.buf) {
-        rc = pp_error_nomem(err, "writing a model: cannot allocate its tables (%llu strings, %u tensors)",
-                            (unsigned long long)nsoff, m->n_tensors);
-        goto out;
-    }
-    sp.buf[0] = 0;
-    sp.len = 1;
-
-    uint32_t *so = soff;
-    for (uint32_t i = 0; i < m->n_tensors && !rc; i++) rc = pool_add(&sp, m->tensors[i].name, so++, err);
-    for (uint32_t j = 0; j < m->n_nodes && !rc; j++) rc = pool_add(&sp, m->nodes[j].name, so++, err);
+/* Every string into the pool (deduplicated), its offset into l->soff in the
+ * order the records are written. */
+static pp_code intern_strings(layout *l, pp_error *err) {
+    const pp_model *m = l->m;
+    strpool *sp = &l->sp;
+    uint64_t nsoff = (uint64_t)m->n_tensors + m->n_nodes + 2 * l->n_attrs + 2 * (uint64_t)m->n_meta + m->n_symbols;
+    l->soff = pp_malloc((size_t)(nsoff ? nsoff : 1) * sizeof(uint32_t));
+    l->p->weight_off = pp_calloc(m->n_tensors ? m->n_tensors : 1, sizeof(uint64_t));
+    sp->buf = pp_malloc(sp->cap = 4096);
+    if (!l->soff || !l->p->weight_off || !sp->buf)
+        return pp_error_nomem(err, "writing a model: cannot allocate its tables (%llu strings, %u tensors)",
+                              (unsigned long long)nsoff, m->n_tensors);
+    sp->buf[0] = 0;
+    sp->len = 1;
+    pp_code rc = PP_OK;
+    uint32_t *so = l->soff;
+    for (uint32_t i = 0; i < m->n_tensors && !rc; i++) rc = pool_add(sp, m->tensors[i].name, so++, err);
+    for (uint32_t j = 0; j < m->n_nodes && !rc; j++) rc = pool_add(sp, m->nodes[j].name, so++, err);
     for (uint32_t j = 0; j < m->n_nodes && !rc; j++)
         for (uint32_t a = 0; a < m->nodes[j].n_attrs && !rc; a++) {
             const pp_model_attr *at = &m->nodes[j].attrs[a];
-            rc = pool_add(&sp, at->name, so++, err);
-            if (!rc) rc = pool_add(&sp, at->type == PP_ATTR_STRING ? at->s : NULL, so++, err);
+            rc = pool_add(sp, at->name, so++, err);
+            if (!rc) rc = pool_add(sp, at->type == PP_ATTR_STRING ? at->s : NULL, so++, err);
         }
     for (uint32_t k = 0; k < m->n_meta && !rc; k++) {
-        rc = pool_add(&sp, m->meta[k].key, so++, err);
-        if (!rc) rc = pool_add(&sp, m->meta[k].value, so++, err);
+        rc = pool_add(sp, m->meta[k].key, so++, err);
+        if (!rc) rc = pool_add(sp, m->meta[k].value, so++, err);
     }
-    for (uint32_t k = 0; k < m->n_symbols && !rc; k++) rc = pool_add(&sp, m->symbols[k].name, so++, err);
-    if (rc) goto out;
-    sz[S_STRINGS] = sp.len;
+    for (uint32_t k = 0; k < m->n_symbols && !rc; k++) rc = pool_add(sp, m->symbols[k].name, so++, err);
+    l->sz[S_STRINGS] = sp->len;
+    return rc;
+}
 
+/* Each weight's aligned offset in DATA, then every section's place in the
+ * file, and the zeroed bytes before DATA. */
+static pp_code place(layout *l, pp_error *err) {
+    const pp_model *m = l->m;
+    plan *p = l->p;
     uint64_t cursor = 0;
     for (uint32_t i = 0; i < m->n_tensors; i++) {
         if (m->tensors[i].kind != PP_TENSOR_WEIGHT) continue;
         uint64_t off = pp_fmt_align(cursor);
-        if (off < cursor || m->tensors[i].nbytes > UINT64_MAX - PP_FMT_ALIGN - off) {
-            rc = pp_error_set(err, PP_ERR_INVALID_ARG, "writing a model: the weights exceed 2^64 bytes");
-            goto out;
-        }
+        if (off < cursor || m->tensors[i].nbytes > UINT64_MAX - PP_FMT_ALIGN - off)
+            return pp_error_set(err, PP_ERR_INVALID_ARG, "writing a model: the weights exceed 2^64 bytes");
         p->weight_off[i] = off;
         cursor = off + m->tensors[i].nbytes;
     }
-    sz[S_DATA] = cursor;
-
+    l->sz[S_DATA] = cursor;
     /* Format 1.0 leaves the symbolic sections out: they stay at offset 0, empty. */
-    p->n_sec = v2 ? N_SECTIONS : N_SECTIONS - 3;
+    p->n_sec = l->v2 ? N_SECTIONS : N_SECTIONS - 3;
     uint64_t off = pp_fmt_align(sizeof(pp_fmt_header) + (uint64_t)p->n_sec * sizeof(pp_fmt_section));
     for (int s = 0; s < N_SECTIONS; s++) {
         p->sec[s].kind = section_order[s];
-        if (!v2 && (s == S_SYMBOLS || s == S_PROGRAM || s == S_SYM_ATTRS)) continue;
+        if (!l->v2 && (s == S_SYMBOLS || s == S_PROGRAM || s == S_SYM_ATTRS)) continue;
         p->sec[s].offset = off;
-        p->sec[s].size = sz[s];
-        if (sz[s] > UINT64_MAX - PP_FMT_ALIGN - off) {
-            rc = pp_error_set(err, PP_ERR_INVALID_ARG, "writing a model: the file would exceed 2^64 bytes");
-            goto out;
-        }
-        off = pp_fmt_align(off + sz[s]);
+        p->sec[s].size = l->sz[s];
+        if (l->sz[s] > UINT64_MAX - PP_FMT_ALIGN - off)
+            return pp_error_set(err, PP_ERR_INVALID_ARG, "writing a model: the file would exceed 2^64 bytes");
+        off = pp_fmt_align(off + l->sz[s]);
     }
     p->file_size = off;
-    if (p->sec[S_DATA].offset > SIZE_MAX) {
-        rc = pp_error_set(err, PP_ERR_INVALID_ARG, "writing a model: too large for this host's address space");
-        goto out;
-    }
+    if (p->sec[S_DATA].offset > SIZE_MAX)
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "writing a model: too large for this host's address space");
     p->front_size = (size_t)p->sec[S_DATA].offset;
     p->front = pp_calloc(p->front_size, 1);
-    if (!p->front) {
-        rc =
-            pp_error_set(err, PP_ERR_NOMEM, "writing a model: cannot allocate %zu bytes for its tables", p->front_size);
-        goto out;
-    }
+    if (!p->front)
+        return pp_error_set(err, PP_ERR_NOMEM, "writing a model: cannot allocate %zu bytes for its tables",
+                            p->front_size);
+    return PP_OK;
+}
 
-    unsigned char *f = p->front;
-    put(f, p->sec[S_STRINGS].offset, sp.buf, sp.len);
-    so = soff;
+static void put_tensors(const layout *l) {
+    const pp_model *m = l->m;
+    const plan *p = l->p;
     for (uint32_t i = 0; i < m->n_tensors; i++) {
         const pp_model_tensor *t = &m->tensors[i];
         pp_fmt_tensor r;
         memset(&r, 0, sizeof r);
-        r.name = *so++;
+        r.name = l->soff[i];
         r.dtype = (uint8_t)t->dtype;
         r.rank = (uint8_t)t->rank;
         r.kind = (uint8_t)t->kind;
@@ -469,17 +482,66 @@ static pp_code build(const pp_model *m, plan *p, pp_error *err) {
             r.data_offset = p->weight_off[i];
             r.data_size = t->nbytes;
         }
-        put(f, p->sec[S_TENSORS].offset + (uint64_t)i * sizeof r, &r, sizeof r);
+        put(p->front, p->sec[S_TENSORS].offset + (uint64_t)i * sizeof r, &r, sizeof r);
     }
-    uint32_t idx = 0, attr = 0;
-    uint64_t pool = 0, n_sa = 0;
-    uint32_t *attr_soff = soff + m->n_tensors + m->n_nodes;
+}
+
+/* Where the attribute records are being written: the next record, the next
+ * VALUES byte and the next SYM_ATTRS record. */
+typedef struct attr_cursor {
+    uint32_t attr;
+    uint64_t pool, n_sa;
+} attr_cursor;
+
+/* One attribute's record, its list in VALUES, and its bound values in SYM_ATTRS. */
+static void put_attr(const layout *l, const pp_model_attr *at, attr_cursor *c) {
+    const plan *p = l->p;
+    unsigned char *f = p->front;
+    const uint32_t *attr_soff = l->soff + l->m->n_tensors + l->m->n_nodes;
+    pp_fmt_attr ra;
+    memset(&ra, 0, sizeof ra);
+    ra.name = attr_soff[2 * (uint64_t)c->attr];
+    ra.type = (uint32_t)at->type;
+    ra.count = 1;
+    switch (at->type) {
+    case PP_ATTR_INT: ra.value.i = at->i; break;
+    case PP_ATTR_FLOAT: ra.value.f = at->f; break;
+    case PP_ATTR_STRING: ra.value.str = attr_soff[2 * (uint64_t)c->attr + 1]; break;
+    case PP_ATTR_INTS:
+    case PP_ATTR_FLOATS:
+        ra.count = at->count;
+        ra.value.pool = c->pool;
+        put(f, p->sec[S_VALUES].offset + c->pool,
+            at->type == PP_ATTR_INTS ? (const void *)at->ints : (const void *)at->floats, (size_t)at->count * 8);
+        c->pool += (uint64_t)at->count * 8;
+        break;
+    }
+    /* A bound value is stored as 0 and listed in SYM_ATTRS, attribute
+     * by attribute and value by value, so records come out sorted. */
+    uint32_t cnt = at->type == PP_ATTR_INTS || at->type == PP_ATTR_FLOATS ? at->count : 1;
+    for (uint32_t k = 0; at->sym && k < cnt; k++) {
+        if (at->sym[k] == PP_FMT_NONE) continue;
+        if (cnt == 1 && at->type != PP_ATTR_INTS && at->type != PP_ATTR_FLOATS) ra.value.i = 0;
+        else put(f, p->sec[S_VALUES].offset + ra.value.pool + 8 * (uint64_t)k, zeros, 8);
+        pp_fmt_sym_attr sa = {c->attr, k, at->sym[k], 0};
+        put(f, p->sec[S_SYM_ATTRS].offset + c->n_sa++ * sizeof sa, &sa, sizeof sa);
+    }
+    put(f, p->sec[S_ATTRS].offset + (uint64_t)c->attr * sizeof ra, &ra, sizeof ra);
+    c->attr++;
+}
+
+static void put_nodes(const layout *l) {
+    const pp_model *m = l->m;
+    const plan *p = l->p;
+    unsigned char *f = p->front;
+    uint32_t idx = 0;
+    attr_cursor c = {0, 0, 0};
     for (uint32_t j = 0; j < m->n_nodes; j++) {
         const pp_model_node *n = &m->nodes[j];
         pp_fmt_node r;
         memset(&r, 0, sizeof r);
         r.op = (uint32_t)n->op;
-        r.name = *so++;
+        r.name = l->soff[m->n_tensors + j];
         r.inputs_begin = idx;
         r.n_inputs = n->n_inputs;
         put(f, p->sec[S_INDICES].offset + (uint64_t)idx * 4, n->inputs, (size_t)n->n_inputs * 4);
@@ -488,44 +550,19 @@ static pp_code build(const pp_model *m, plan *p, pp_error *err) {
         r.n_outputs = n->n_outputs;
         put(f, p->sec[S_INDICES].offset + (uint64_t)idx * 4, n->outputs, (size_t)n->n_outputs * 4);
         idx += n->n_outputs;
-        r.attrs_begin = attr;
+        r.attrs_begin = c.attr;
         r.n_attrs = n->n_attrs;
-        for (uint32_t a = 0; a < n->n_attrs; a++, attr++) {
-            const pp_model_attr *at = &n->attrs[a];
-            pp_fmt_attr ra;
-            memset(&ra, 0, sizeof ra);
-            ra.name = attr_soff[2 * (uint64_t)attr];
-            ra.type = (uint32_t)at->type;
-            ra.count = 1;
-            switch (at->type) {
-            case PP_ATTR_INT: ra.value.i = at->i; break;
-            case PP_ATTR_FLOAT: ra.value.f = at->f; break;
-            case PP_ATTR_STRING: ra.value.str = attr_soff[2 * (uint64_t)attr + 1]; break;
-            case PP_ATTR_INTS:
-            case PP_ATTR_FLOATS:
-                ra.count = at->count;
-                ra.value.pool = pool;
-                put(f, p->sec[S_VALUES].offset + pool,
-                    at->type == PP_ATTR_INTS ? (const void *)at->ints : (const void *)at->floats,
-                    (size_t)at->count * 8);
-                pool += (uint64_t)at->count * 8;
-                break;
-            }
-            /* A bound value is stored as 0 and listed in SYM_ATTRS, attribute
-             * by attribute and value by value, so records come out sorted. */
-            uint32_t cnt = at->type == PP_ATTR_INTS || at->type == PP_ATTR_FLOATS ? at->count : 1;
-            for (uint32_t k = 0; at->sym && k < cnt; k++) {
-                if (at->sym[k] == PP_FMT_NONE) continue;
-                if (cnt == 1 && at->type != PP_ATTR_INTS && at->type != PP_ATTR_FLOATS) ra.value.i = 0;
-                else put(f, p->sec[S_VALUES].offset + ra.value.pool + 8 * (uint64_t)k, zeros, 8);
-                pp_fmt_sym_attr sa = {attr, k, at->sym[k], 0};
-                put(f, p->sec[S_SYM_ATTRS].offset + (uint64_t)n_sa++ * sizeof sa, &sa, sizeof sa);
-            }
-            put(f, p->sec[S_ATTRS].offset + (uint64_t)attr * sizeof ra, &ra, sizeof ra);
-        }
+        for (uint32_t a = 0; a < n->n_attrs; a++) put_attr(l, &n->attrs[a], &c);
         put(f, p->sec[S_NODES].offset + (uint64_t)j * sizeof r, &r, sizeof r);
     }
-    so = attr_soff + 2 * n_attrs;
+}
+
+/* The graph's inputs and outputs, the metadata, the symbols and the shape program. */
+static void put_graph(const layout *l) {
+    const pp_model *m = l->m;
+    const plan *p = l->p;
+    unsigned char *f = p->front;
+    const uint32_t *so = l->soff + m->n_tensors + m->n_nodes + 2 * l->n_attrs;
     pp_fmt_io io = {m->n_inputs, m->n_outputs};
     uint64_t g = p->sec[S_GRAPH_IO].offset;
     put(f, g, &io, sizeof io);
@@ -545,9 +582,15 @@ static pp_code build(const pp_model *m, plan *p, pp_error *err) {
         r.max = m->symbols[k].max;
         put(f, p->sec[S_SYMBOLS].offset + (uint64_t)k * sizeof r, &r, sizeof r);
     }
-    put(f, p->sec[S_PROGRAM].offset, m->shape_prog, (size_t)sz[S_PROGRAM]);
+    put(f, p->sec[S_PROGRAM].offset, m->shape_prog, (size_t)l->sz[S_PROGRAM]);
+}
 
-    /* DATA's checksum, over the bytes emit() will produce. */
+/* Every section's checksum (DATA's over the bytes emit() will produce), the
+ * section table and the header. */
+static void seal(const layout *l) {
+    const pp_model *m = l->m;
+    plan *p = l->p;
+    unsigned char *f = p->front;
     pp_cksum ck;
     pp_cksum_init(&ck);
     uint64_t at_off = 0;
@@ -562,17 +605,16 @@ static pp_code build(const pp_model *m, plan *p, pp_error *err) {
     p->sec[S_DATA].checksum = pp_cksum_final(&ck);
     int t = 0;
     for (int s = 0; s < N_SECTIONS; s++) {
-        if (!v2 && (s == S_SYMBOLS || s == S_PROGRAM || s == S_SYM_ATTRS)) continue;
+        if (!l->v2 && (s == S_SYMBOLS || s == S_PROGRAM || s == S_SYM_ATTRS)) continue;
         if (s != S_DATA)
-            p->sec[s].checksum = pp_fmt_checksum(f + p->sec[s].offset,
-                                                 (size_t)(pp_fmt_align(p->sec[s].offset + sz[s]) - p->sec[s].offset));
+            p->sec[s].checksum = pp_fmt_checksum(
+                f + p->sec[s].offset, (size_t)(pp_fmt_align(p->sec[s].offset + l->sz[s]) - p->sec[s].offset));
         put(f, sizeof(pp_fmt_header) + (uint64_t)t++ * sizeof(pp_fmt_section), &p->sec[s], sizeof p->sec[s]);
     }
-
     pp_fmt_header h;
     memset(&h, 0, sizeof h);
     memcpy(h.magic, PP_FMT_MAGIC, sizeof h.magic);
-    h.version_major = v2 ? 2 : 1;
+    h.version_major = l->v2 ? 2 : 1;
     h.version_minor = 0;
     h.header_size = sizeof h;
     h.file_size = p->file_size;
@@ -581,11 +623,29 @@ static pp_code build(const pp_model *m, plan *p, pp_error *err) {
     put(f, 0, &h, sizeof h); /* with header_checksum still zero, as the checksum reads it */
     h.header_checksum = pp_fmt_checksum(f, (size_t)p->sec[0].offset);
     put(f, 0, &h, sizeof h);
+}
 
-out:
-    pp_free(soff);
-    pp_free(sp.buf);
-    pp_free(sp.slot);
+/* The file's layout and every byte before DATA, into p. */
+static pp_code build(const pp_model *m, plan *p, pp_error *err) {
+    memset(p, 0, sizeof *p);
+    layout l;
+    memset(&l, 0, sizeof l);
+    l.m = m;
+    l.p = p;
+    l.v2 = needs_v2(m);
+    pp_code rc = size_sections(&l, err);
+    if (!rc) rc = intern_strings(&l, err);
+    if (!rc) rc = place(&l, err);
+    if (!rc) {
+        put(p->front, p->sec[S_STRINGS].offset, l.sp.buf, l.sp.len);
+        put_tensors(&l);
+        put_nodes(&l);
+        put_graph(&l);
+        seal(&l);
+    }
+    pp_free(l.soff);
+    pp_free(l.sp.buf);
+    pp_free(l.sp.slot);
     if (rc) {
         pp_free(p->weight_off);
         pp_free(p->front);
