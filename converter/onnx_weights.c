@@ -153,151 +153,149 @@ static pp_code ext_map(ox_ctx *x, const ox_tensor *t, const uint8_t **data, size
 
 /* ---- tensors to weights ------------------------------------------------------ */
 
+/* The dtype, rank and byte size of t, each refused by name when the IR cannot hold it. */
+static int weight_shape(ox_ctx *x, const ox_tensor *t, const char *nm, pp_dtype *dt, size_t *numel, size_t *bytes) {
+    *dt = pp_onnx_dtype(t->data_type);
+    if (*dt == PP_DTYPE_INVALID)
+        return pp_error_set(x->err, PP_ERR_UNSUPPORTED,
+                            "tensor '%s' (byte %zu): data type %s (%" PRId64 ") is not supported", nm, t->offset,
+                            pp_onnx_dtype_name(t->data_type), t->data_type),
+               -1;
+    if (t->rank > PP_MAX_RANK)
+        return pp_error_set(x->err, PP_ERR_UNSUPPORTED, "tensor '%s' (byte %zu): rank %d exceeds %d", nm, t->offset,
+                            t->rank, PP_MAX_RANK),
+               -1;
+    if (t->has_segment)
+        return pp_error_set(x->err, PP_ERR_UNSUPPORTED, "tensor '%s' (byte %zu): segmented tensors are not supported",
+                            nm, t->offset),
+               -1;
+    *numel = 1;
+    for (int i = 0; i < t->rank; i++)
+        if (pp_mul_size(*numel, (size_t)t->dims[i], numel))
+            return pp_error_set(x->err, PP_ERR_FORMAT, "tensor '%s' (byte %zu): element count overflows", nm,
+                                t->offset),
+                   -1;
+    if (pp_mul_size(*numel, pp_dtype_size(*dt), bytes))
+        return pp_error_set(x->err, PP_ERR_FORMAT, "tensor '%s' (byte %zu): byte size overflows", nm, t->offset), -1;
+    return 0;
+}
+
+/* External data: the bytes in the mapped file, checked against the shape. */
+static int external_bytes(ox_ctx *x, const ox_tensor *t, const char *nm, size_t bytes, const uint8_t **src) {
+    const uint8_t *map = NULL;
+    size_t size = 0;
+    if (ext_map(x, t, &map, &size)) return -1;
+    uint64_t off = t->ext_offset < 0 ? 0 : (uint64_t)t->ext_offset;
+    uint64_t len = t->ext_length < 0 ? (off <= size ? size - off : 0) : (uint64_t)t->ext_length;
+    if (off > size || len > size - off)
+        return pp_error_set(x->err, PP_ERR_FORMAT,
+                            "tensor '%s': external data [%llu, +%llu) lies beyond the end of '%s' (%zu bytes)", nm,
+                            (unsigned long long)off, (unsigned long long)len, t->ext_location, size),
+               -1;
+    if (len != bytes)
+        return pp_error_set(x->err, PP_ERR_FORMAT,
+                            "tensor '%s': external data has %llu bytes, its shape and type need %zu", nm,
+                            (unsigned long long)len, bytes),
+               -1;
+    *src = map + off;
+    return 0;
+}
+
+/* The typed fields (float_data, int32_data, ...): checked against the shape
+ * and dtype, and converted into a new buffer *own of `bytes`. */
+static int typed_fields(ox_ctx *x, const ox_tensor *t, const char *nm, pp_dtype dt, size_t numel, size_t bytes,
+                        void **own) {
+    size_t count = 0;
+    const char *field = "";
+    if (t->f32.n) count = t->f32.n, field = "float_data";
+    else if (t->i32.n) count = t->i32.n, field = "int32_data";
+    else if (t->i64.n) count = t->i64.n, field = "int64_data";
+    else if (t->f64.n) count = t->f64.n, field = "double_data";
+    else if (t->u64.n) count = t->u64.n, field = "uint64_data";
+    if (count != numel) {
+        if (count == 0)
+            pp_error_set(x->err, PP_ERR_FORMAT, "tensor '%s' (byte %zu): %zu elements but no data", nm, t->offset,
+                         numel);
+        else
+            pp_error_set(x->err, PP_ERR_FORMAT, "tensor '%s' (byte %zu): %s has %zu values, the shape needs %zu", nm,
+                         t->offset, field, count, numel);
+        return -1;
+    }
+    int ok = (t->f32.n && dt == PP_DTYPE_F32) || (t->i64.n && dt == PP_DTYPE_I64) || (t->f64.n && dt == PP_DTYPE_F64) ||
+             (t->i32.n && (dt == PP_DTYPE_I32 || dt == PP_DTYPE_I8 || dt == PP_DTYPE_U8 || dt == PP_DTYPE_BOOL ||
+                           dt == PP_DTYPE_F16 || dt == PP_DTYPE_BF16)) ||
+             numel == 0;
+    if (!ok)
+        return pp_error_set(x->err, PP_ERR_FORMAT, "tensor '%s' (byte %zu): %s cannot hold type %s", nm, t->offset,
+                            field, pp_onnx_dtype_name(t->data_type)),
+               -1;
+    unsigned char *o = *own = pp_malloc(bytes ? bytes : 1);
+    if (!o) return pp_error_set(x->err, PP_ERR_NOMEM, "tensor '%s': out of memory for %zu bytes", nm, bytes), -1;
+    for (size_t i = 0; i < numel; i++) {
+        switch (dt) {
+        case PP_DTYPE_F32: memcpy(o + 4 * i, &t->f32.v[i], 4); break;
+        case PP_DTYPE_I64: memcpy(o + 8 * i, &t->i64.v[i], 8); break;
+        case PP_DTYPE_F64: memcpy(o + 8 * i, &t->f64.v[i], 8); break;
+        case PP_DTYPE_I32: {
+            int32_t v = (int32_t)t->i32.v[i];
+            memcpy(o + 4 * i, &v, 4);
+            break;
+        }
+        case PP_DTYPE_F16:
+        case PP_DTYPE_BF16: {
+            uint16_t v = (uint16_t)t->i32.v[i];
+            memcpy(o + 2 * i, &v, 2);
+            break;
+        }
+        case PP_DTYPE_BOOL: o[i] = t->i32.v[i] != 0; break;
+        default: o[i] = (unsigned char)t->i32.v[i]; break;
+        }
+    }
+    return 0;
+}
+
 int ox_tensor_to_weight(ox_ctx *x, const ox_tensor *t, const char *name) {
     char b[256];
     const char *nm = ox_safe(b, sizeof b, name);
-    pp_dtype dt = pp_onnx_dtype(t->data_type);
-    if (dt == PP_DTYPE_INVALID) {
-        pp_error_set(x->err, PP_ERR_UNSUPPORTED, "tensor '%s' (byte %zu): data type %s (%" PRId64 ") is not supported",
-                     nm, t->offset, pp_onnx_dtype_name(t->data_type), t->data_type);
-        return -1;
-    }
-    if (t->rank > PP_MAX_RANK) {
-        pp_error_set(x->err, PP_ERR_UNSUPPORTED, "tensor '%s' (byte %zu): rank %d exceeds %d", nm, t->offset, t->rank,
-                     PP_MAX_RANK);
-        return -1;
-    }
-    if (t->has_segment) {
-        pp_error_set(x->err, PP_ERR_UNSUPPORTED, "tensor '%s' (byte %zu): segmented tensors are not supported", nm,
-                     t->offset);
-        return -1;
-    }
-    size_t numel = 1, es = pp_dtype_size(dt), bytes;
-    for (int i = 0; i < t->rank; i++)
-        if (pp_mul_size(numel, (size_t)t->dims[i], &numel)) {
-            pp_error_set(x->err, PP_ERR_FORMAT, "tensor '%s' (byte %zu): element count overflows", nm, t->offset);
-            return -1;
-        }
-    if (pp_mul_size(numel, es, &bytes)) {
-        pp_error_set(x->err, PP_ERR_FORMAT, "tensor '%s' (byte %zu): byte size overflows", nm, t->offset);
-        return -1;
-    }
+    pp_dtype dt;
+    size_t numel, bytes;
+    if (weight_shape(x, t, nm, &dt, &numel, &bytes)) return -1;
     int ext = t->data_location == 1;
     int sources = (t->has_raw && !ext) + (t->f32.n > 0) + (t->i32.n > 0) + (t->i64.n > 0) + (t->u64.n > 0) +
                   (t->f64.n > 0) + (t->n_strings > 0) + ext;
-    if (sources > 1) {
-        pp_error_set(x->err, PP_ERR_FORMAT, "tensor '%s' (byte %zu): data in more than one field", nm, t->offset);
-        return -1;
-    }
+    if (sources > 1)
+        return pp_error_set(x->err, PP_ERR_FORMAT, "tensor '%s' (byte %zu): data in more than one field", nm,
+                            t->offset),
+               -1;
     const uint8_t *src = NULL; /* bytes that may be borrowed */
     void *own = NULL;          /* or a converted copy */
-    size_t count = 0;
-    const char *field = "";
     if (ext) {
-        const uint8_t *map = NULL;
-        size_t size = 0;
-        if (ext_map(x, t, &map, &size)) return -1;
-        uint64_t off = t->ext_offset < 0 ? 0 : (uint64_t)t->ext_offset;
-        uint64_t len = t->ext_length < 0 ? (off <= size ? size - off : 0) : (uint64_t)t->ext_length;
-        if (off > size || len > size - off) {
-            pp_error_set(x->err, PP_ERR_FORMAT,
-                         "tensor '%s': external data [%llu, +%llu) lies beyond the end of '%s' "
-                         "(%zu bytes)",
-                         nm, (unsigned long long)off, (unsigned long long)len, t->ext_location, size);
-            return -1;
-        }
-        if (len != bytes) {
-            pp_error_set(x->err, PP_ERR_FORMAT,
-                         "tensor '%s': external data has %llu bytes, its shape and type need "
-                         "%zu",
-                         nm, (unsigned long long)len, bytes);
-            return -1;
-        }
-        src = map + off;
+        if (external_bytes(x, t, nm, bytes, &src)) return -1;
     } else if (t->has_raw) {
-        if (t->raw_len != bytes) {
-            pp_error_set(x->err, PP_ERR_FORMAT,
-                         "tensor '%s' (byte %zu): raw_data has %zu bytes, its shape and type "
-                         "need %zu",
-                         nm, t->offset, t->raw_len, bytes);
-            return -1;
-        }
+        if (t->raw_len != bytes)
+            return pp_error_set(x->err, PP_ERR_FORMAT,
+                                "tensor '%s' (byte %zu): raw_data has %zu bytes, its shape and type need %zu", nm,
+                                t->offset, t->raw_len, bytes),
+                   -1;
         src = t->raw;
     } else if (t->n_strings) {
-        pp_error_set(x->err, PP_ERR_UNSUPPORTED, "tensor '%s' (byte %zu): string tensors are not supported", nm,
-                     t->offset);
+        return pp_error_set(x->err, PP_ERR_UNSUPPORTED, "tensor '%s' (byte %zu): string tensors are not supported", nm,
+                            t->offset),
+               -1;
+    } else if (typed_fields(x, t, nm, dt, numel, bytes, &own)) {
         return -1;
-    } else {
-        if (t->f32.n) count = t->f32.n, field = "float_data";
-        else if (t->i32.n) count = t->i32.n, field = "int32_data";
-        else if (t->i64.n) count = t->i64.n, field = "int64_data";
-        else if (t->f64.n) count = t->f64.n, field = "double_data";
-        else if (t->u64.n) count = t->u64.n, field = "uint64_data";
-        if (count != numel) {
-            if (count == 0)
-                pp_error_set(x->err, PP_ERR_FORMAT, "tensor '%s' (byte %zu): %zu elements but no data", nm, t->offset,
-                             numel);
-            else
-                pp_error_set(x->err, PP_ERR_FORMAT, "tensor '%s' (byte %zu): %s has %zu values, the shape needs %zu",
-                             nm, t->offset, field, count, numel);
-            return -1;
-        }
-        int ok = (t->f32.n && dt == PP_DTYPE_F32) || (t->i64.n && dt == PP_DTYPE_I64) ||
-                 (t->f64.n && dt == PP_DTYPE_F64) ||
-                 (t->i32.n && (dt == PP_DTYPE_I32 || dt == PP_DTYPE_I8 || dt == PP_DTYPE_U8 || dt == PP_DTYPE_BOOL ||
-                               dt == PP_DTYPE_F16 || dt == PP_DTYPE_BF16)) ||
-                 numel == 0;
-        if (!ok) {
-            pp_error_set(x->err, PP_ERR_FORMAT, "tensor '%s' (byte %zu): %s cannot hold type %s", nm, t->offset, field,
-                         pp_onnx_dtype_name(t->data_type));
-            return -1;
-        }
-        own = pp_malloc(bytes ? bytes : 1);
-        if (!own) {
-            pp_error_set(x->err, PP_ERR_NOMEM, "tensor '%s': out of memory for %zu bytes", nm, bytes);
-            return -1;
-        }
-        unsigned char *o = own;
-        for (size_t i = 0; i < numel; i++) {
-            switch (dt) {
-            case PP_DTYPE_F32: memcpy(o + 4 * i, &t->f32.v[i], 4); break;
-            case PP_DTYPE_I64: memcpy(o + 8 * i, &t->i64.v[i], 8); break;
-            case PP_DTYPE_F64: memcpy(o + 8 * i, &t->f64.v[i], 8); break;
-            case PP_DTYPE_I32: {
-                int32_t v = (int32_t)t->i32.v[i];
-                memcpy(o + 4 * i, &v, 4);
-                break;
-            }
-            case PP_DTYPE_F16:
-            case PP_DTYPE_BF16: {
-                uint16_t v = (uint16_t)t->i32.v[i];
-                memcpy(o + 2 * i, &v, 2);
-                break;
-            }
-            case PP_DTYPE_BOOL: o[i] = t->i32.v[i] != 0; break;
-            default: o[i] = (unsigned char)t->i32.v[i]; break;
-            }
-        }
     }
     if (src && (numel == 0 || (x->opt && x->opt->copy_weights))) {
         /* Weights stay in the mapping even at odd addresses (a 500 MB model is
          * not copied): whoever reads them as typed arrays (folding, passes, the
          * interpreter, the executor) makes an aligned copy of just those. */
         own = pp_malloc(bytes ? bytes : 1);
-        if (!own) {
-            pp_error_set(x->err, PP_ERR_NOMEM, "tensor '%s': out of memory for %zu bytes", nm, bytes);
-            return -1;
-        }
+        if (!own) return pp_error_set(x->err, PP_ERR_NOMEM, "tensor '%s': out of memory for %zu bytes", nm, bytes), -1;
         if (bytes) memcpy(own, src, bytes);
         src = NULL;
     }
-    if (!src && !own) { /* an empty tensor */
-        own = pp_malloc(1);
-        if (!own) {
-            pp_error_nomem(x->err, "out of memory");
-            return -1;
-        }
-    }
+    if (!src && !own && !(own = pp_malloc(1))) /* an empty tensor */
+        return pp_error_nomem(x->err, "out of memory"), -1;
     int id = pp_graph_add_tensor(x->g, name, dt, PP_TENSOR_WEIGHT, t->rank, t->dims, x->err);
     if (id < 0) {
         pp_free(own);
