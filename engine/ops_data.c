@@ -1,414 +1,139 @@
-/* ops_data.c: describe functions for the element-wise and data-movement ops:
- * what each does to shapes and dtypes, the kernel params it implies
- * (kernels/params.h) and its cost. ONNX semantics, with ONNX's constant
- * parameter inputs read from attributes (docs/ir.md).
+/* ops_data.c: describe functions for the data-movement ops (reshapes,
+ * transpose, concat, split, slice, gathers, expand, pad, resize, trilu, fills,
+ * depth-to-space, cumsum): what each does to shapes and dtypes, the kernel
+ * params it implies (kernels/params.h) and its cost. ONNX semantics, with
+ * ONNX's constant parameter inputs read from attributes (docs/ir.md).
  *
- * Called with concrete shapes (the batch resolved) at batch 1 and 2 during
- * inference and at every planned batch size: pure, cheap, no allocation.
- * Messages name the input, axis and extents; pp_op_describe prefixes the node.
- *
- * Conventions chosen here (the kernels follow them):
- *   MOD:  eltwise.alpha = ONNX `fmod` (0: the divisor's sign, 1: C fmod).
- *   GELU: `approximate` = "tanh" selects the GELU_TANH kernel.
- *   Integer DIV truncates toward zero; division by zero gives 0 (eltwise.c).
+ * Called with concrete shapes (the symbols resolved) during inference and at
+ * every planned size: pure, cheap, no allocation. Messages name the input,
+ * axis and extents; pp_op_describe prefixes the node.
  */
 #include <math.h>
-#include <stdio.h>
-#include <string.h>
 
-#include "../loader/checked.h"
-#include "ops.h"
-
-/* ---- helpers ----------------------------------------------------------------- */
-
-#define TRY(x)                                                                                                         \
-    do {                                                                                                               \
-        pp_code rc_ = (x);                                                                                             \
-        if (rc_ != PP_OK) return rc_;                                                                                  \
-    } while (0)
-
-#define SHAPE_STR(s) pp_dims_str((char[128]){0}, 128, (s)->dims, (s)->rank)
-#define DIMS_STR(d, r) pp_dims_str((char[128]){0}, 128, (d), (r))
-
-static double tensor_bytes(const pp_shape *s) {
-    return s->dtype == PP_DTYPE_INVALID ? 0.0 : (double)pp_shape_numel(s) * (double)pp_dtype_size(s->dtype);
-}
-
-static void cost_io(pp_cost *c, const pp_shape *in, int n_in, const pp_shape *out, int n_out, double flops) {
-    double b = 0;
-    for (int i = 0; i < n_in; i++) b += tensor_bytes(&in[i]);
-    for (int i = 0; i < n_out; i++) b += tensor_bytes(&out[i]);
-    c->bytes = b;
-    c->flops = flops;
-}
-
-static void set_shape(pp_shape *s, pp_dtype dt, int rank, const int64_t *dims) {
-    memset(s, 0, sizeof *s);
-    s->dtype = dt;
-    s->rank = rank;
-    for (int i = 0; i < rank; i++) s->dims[i] = dims[i];
-}
-
-/* Product of extents that must each be >= 0; -1 when one is negative or the
- * product passes PP_MAX_TENSOR_BYTES (pp_op_describe would refuse such an
- * output; refusing it here lets the message name the attribute at fault). */
-static int64_t checked_numel(const int64_t *dims, int rank) {
-    int64_t n;
-    return pp_numel_i64(dims, rank, &n) || n > PP_MAX_TENSOR_BYTES ? -1 : n;
-}
-
-static int64_t prod(const int64_t *dims, int from, int to) {
-    int64_t n = 1;
-    for (int i = from; i < to; i++) n *= dims[i];
-    return n;
-}
-
-static pp_code need_attr(const pp_describe_ctx *ctx, const char *name, pp_attr_type type, pp_error *err) {
-    const pp_attr *a = pp_node_attr(ctx->node, name);
-    if (!a) return pp_error_set(err, PP_ERR_SHAPE, "missing attribute '%s'", name);
-    if (a->type != type)
-        return pp_error_set(err, PP_ERR_SHAPE, "attribute '%s' has type %d, expected %d", name, (int)a->type,
-                            (int)type);
-    return PP_OK;
-}
-
-static int is_int_dtype(pp_dtype t) { return t == PP_DTYPE_I64 || t == PP_DTYPE_I32; }
-/* f32 or a 16-bit float: the op is defined for them; whether a device's kernel
- * computes in them is its backend's question (the CPU's f32 kernels get f32
- * operands from the planner's CPU policy). */
-static int is_float_dtype(pp_dtype t) { return t == PP_DTYPE_F32 || t == PP_DTYPE_F16 || t == PP_DTYPE_BF16; }
-
-static pp_code need_input(const pp_shape *in, int i, pp_error *err) {
-    if (in[i].dtype == PP_DTYPE_INVALID || pp_dtype_size(in[i].dtype) == 0)
-        return pp_error_set(err, PP_ERR_SHAPE, "input %d is absent or has no valid dtype", i);
-    if (in[i].rank < 0 || in[i].rank > PP_MAX_RANK)
-        return pp_error_set(err, PP_ERR_SHAPE, "input %d has rank %d (at most %d)", i, in[i].rank, PP_MAX_RANK);
-    return PP_OK;
-}
-
-/* Contiguous eltwise params for an output shape (unary, CAST). */
-static void eltwise_flat(pp_eltwise_params *e, pp_op op, pp_dtype dt, pp_dtype out_dt, const pp_shape *s) {
-    e->op = op;
-    e->dtype = dt;
-    e->out_dtype = out_dt;
-    e->n_in = 1;
-    e->rank = s->rank;
-    e->count = pp_shape_numel(s);
-    int64_t st = 1;
-    for (int d = s->rank - 1; d >= 0; d--) {
-        e->dims[d] = s->dims[d];
-        e->strides[0][d] = s->dims[d] == 1 ? 0 : st;
-        st *= s->dims[d];
-    }
-}
-
-/* ---- element-wise -------------------------------------------------------------- */
-
-pp_code pp_describe_unary(const pp_describe_ctx *ctx, const pp_shape *in, int n_in, pp_shape *out, int n_out,
-                          pp_op_params *p, pp_cost *cost, pp_error *err) {
-    const pp_node *n = ctx->node;
-    pp_op op = n->op;
-    TRY(need_input(in, 0, err));
-    const pp_dtype dt = in[0].dtype;
-    int ok;
-    const char *want;
-    switch (op) {
-    case PP_OP_NEG:
-    case PP_OP_ABS:
-    case PP_OP_SIGN:
-        ok = is_float_dtype(dt) || is_int_dtype(dt);
-        want = "f32, f16, bf16, i64 or i32";
-        break;
-    case PP_OP_NOT:
-        ok = dt == PP_DTYPE_BOOL;
-        want = "bool";
-        break;
-    default:
-        ok = is_float_dtype(dt);
-        want = "f32, f16 or bf16";
-        break;
-    }
-    if (!ok)
-        return pp_error_set(err, PP_ERR_UNSUPPORTED, "input 0 has dtype %s; this op takes %s", pp_dtype_name(dt), want);
-    float alpha = 0.f, beta = 0.f;
-    switch (op) {
-    case PP_OP_CLIP:
-        alpha = (float)pp_node_float(n, "min", -INFINITY);
-        beta = (float)pp_node_float(n, "max", INFINITY);
-        break;
-    case PP_OP_LEAKY_RELU: alpha = (float)pp_node_float(n, "alpha", 0.01); break;
-    case PP_OP_ELU: alpha = (float)pp_node_float(n, "alpha", 1.0); break;
-    case PP_OP_HARDSIGMOID:
-        alpha = (float)pp_node_float(n, "alpha", 0.2);
-        beta = (float)pp_node_float(n, "beta", 0.5);
-        break;
-    case PP_OP_SELU:
-        alpha = (float)pp_node_float(n, "alpha", 1.67326319217681884765625);
-        beta = (float)pp_node_float(n, "gamma", 1.05070102214813232421875);
-        break;
-    case PP_OP_GELU: {
-        const char *approx = pp_node_string(n, "approximate", "none");
-        if (strcmp(approx, "tanh") == 0) op = PP_OP_GELU_TANH;
-        else if (strcmp(approx, "none") != 0)
-            return pp_error_set(err, PP_ERR_UNSUPPORTED, "approximate '%s' is not 'none' or 'tanh'", approx);
-    } break;
-    default: break;
-    }
-    set_shape(&out[0], op == PP_OP_NOT ? PP_DTYPE_BOOL : dt, in[0].rank, in[0].dims);
-    out[0].layout = in[0].layout; /* walked contiguously: any layout */
-    eltwise_flat(&p->eltwise, op, dt, out[0].dtype, &out[0]);
-    p->eltwise.alpha = alpha;
-    p->eltwise.beta = beta;
-    cost_io(cost, in, 1, out, 1, (double)p->eltwise.count);
-    return PP_OK;
-}
-
-static int is_compare(pp_op op) {
-    return op == PP_OP_EQUAL || op == PP_OP_LESS || op == PP_OP_GREATER || op == PP_OP_LESS_EQUAL ||
-           op == PP_OP_GREATER_EQUAL;
-}
-
-/* Broadcast out over in[0..k) and fill the eltwise strides. */
-static pp_code broadcast_inputs(const pp_shape *in, int k, pp_shape *out, pp_eltwise_params *e, pp_error *err) {
-    pp_shape acc = in[0];
-    for (int i = 1; i < k; i++) {
-        char what[320];
-        snprintf(what, sizeof what, "input%s %s and input %d %s", i > 1 ? "s 0..1 broadcast to" : " 0", SHAPE_STR(&acc),
-                 i, SHAPE_STR(&in[i]));
-        pp_shape next;
-        TRY(pp_shape_broadcast(&acc, &in[i], &next, what, err));
-        next.dtype = acc.dtype;
-        acc = next;
-    }
-    acc.layout = PP_LAYOUT_PLAIN; /* NHWC operands: nhwc_walk */
-    acc.block = 0;
-    *out = acc;
-    e->n_in = k;
-    e->rank = acc.rank;
-    e->count = pp_shape_numel(&acc);
-    for (int d = 0; d < acc.rank; d++) e->dims[d] = acc.dims[d];
-    for (int i = 0; i < k; i++) pp_shape_broadcast_strides(&in[i], &acc, e->strides[i]);
-    return PP_OK;
-}
-
-/* NHWC operands (docs/planner.md): the output is NHWC too and the kernel walks
- * it in (N, H, W, C) order, each operand's strides taken from its own layout (a
- * plain operand of lower rank broadcasts as before). The same kernel runs. */
-static pp_code nhwc_walk(const pp_shape *in, int k, pp_shape *out, pp_eltwise_params *e, pp_error *err) {
-    int any = 0;
-    for (int i = 0; i < k; i++) any |= in[i].layout == PP_LAYOUT_NHWC;
-    if (!any) return PP_OK;
-    if (out->rank != 4)
-        return pp_error_set(err, PP_ERR_SHAPE, "an NHWC input broadcasts to rank %d; NHWC is for rank 4", out->rank);
-    static const int perm[4] = {0, 2, 3, 1}; /* (N, H, W, C) as logical axes */
-    for (int i = 0; i < k; i++) {
-        int64_t st[4];
-        if (in[i].layout == PP_LAYOUT_NHWC) {
-            const int64_t *d = in[i].dims; /* rank 4, the output's rank */
-            int64_t nat[4] = {d[2] * d[3] * d[1], 1, d[3] * d[1], d[1]};
-            for (int a = 0; a < 4; a++) st[a] = d[a] == 1 ? 0 : nat[a];
-        } else {
-            for (int a = 0; a < 4; a++) st[a] = e->strides[i][a];
-        }
-        for (int a = 0; a < 4; a++) e->strides[i][a] = st[perm[a]];
-    }
-    int64_t dims[4];
-    for (int a = 0; a < 4; a++) dims[a] = out->dims[perm[a]];
-    for (int a = 0; a < 4; a++) e->dims[a] = dims[a];
-    out->layout = PP_LAYOUT_NHWC;
-    return PP_OK;
-}
-
-pp_code pp_describe_binary(const pp_describe_ctx *ctx, const pp_shape *in, int n_in, pp_shape *out, int n_out,
-                           pp_op_params *p, pp_cost *cost, pp_error *err) {
-    const pp_node *n = ctx->node;
-    const pp_op op = n->op;
-    TRY(need_input(in, 0, err));
-    TRY(need_input(in, 1, err));
-    const pp_dtype a = in[0].dtype, b = in[1].dtype;
-    if (a != b)
-        return pp_error_set(err, PP_ERR_SHAPE, "input 0 is %s and input 1 is %s; both must have the same dtype",
-                            pp_dtype_name(a), pp_dtype_name(b));
-    int ok;
-    const char *want;
-    if (is_compare(op)) {
-        ok = is_float_dtype(a) || is_int_dtype(a) || a == PP_DTYPE_BOOL;
-        want = "f32, f16, bf16, i64, i32 or bool";
-    } else if (op == PP_OP_AND || op == PP_OP_OR || op == PP_OP_XOR) {
-        ok = a == PP_DTYPE_BOOL;
-        want = "bool";
-    } else if (op == PP_OP_PRELU) {
-        ok = is_float_dtype(a);
-        want = "f32, f16 or bf16";
-    } else {
-        ok = is_float_dtype(a) || is_int_dtype(a);
-        want = "f32, f16, bf16, i64 or i32";
-    }
-    if (!ok)
-        return pp_error_set(err, PP_ERR_UNSUPPORTED, "inputs have dtype %s; this op takes %s", pp_dtype_name(a), want);
-    pp_eltwise_params *e = &p->eltwise;
-    TRY(broadcast_inputs(in, 2, &out[0], e, err));
-    if (op == PP_OP_PRELU) {
-        /* the slope broadcasts to x, never x to the slope */
-        int same = out[0].rank == in[0].rank;
-        for (int d = 0; same && d < in[0].rank; d++) same = out[0].dims[d] == in[0].dims[d];
-        if (!same)
-            return pp_error_set(err, PP_ERR_SHAPE, "slope (input 1) %s does not broadcast to x (input 0) %s",
-                                SHAPE_STR(&in[1]), SHAPE_STR(&in[0]));
-    }
-    TRY(nhwc_walk(in, 2, &out[0], e, err));
-    out[0].dtype = is_compare(op) ? PP_DTYPE_BOOL : a;
-    e->op = op;
-    e->dtype = a;
-    e->out_dtype = out[0].dtype;
-    if (op == PP_OP_MOD) e->alpha = pp_node_int(n, "fmod", 0) != 0 ? 1.f : 0.f;
-    cost_io(cost, in, 2, out, 1, (double)e->count);
-    return PP_OK;
-}
-
-pp_code pp_describe_where(const pp_describe_ctx *ctx, const pp_shape *in, int n_in, pp_shape *out, int n_out,
-                          pp_op_params *p, pp_cost *cost, pp_error *err) {
-    for (int i = 0; i < 3; i++) TRY(need_input(in, i, err));
-    if (in[0].dtype != PP_DTYPE_BOOL)
-        return pp_error_set(err, PP_ERR_SHAPE, "condition (input 0) has dtype %s, expected bool",
-                            pp_dtype_name(in[0].dtype));
-    if (in[1].dtype != in[2].dtype)
-        return pp_error_set(err, PP_ERR_SHAPE, "input 1 is %s and input 2 is %s; both must have the same dtype",
-                            pp_dtype_name(in[1].dtype), pp_dtype_name(in[2].dtype));
-    size_t es = pp_dtype_size(in[1].dtype);
-    if (es != 1 && es != 2 && es != 4 && es != 8)
-        return pp_error_set(err, PP_ERR_UNSUPPORTED, "inputs 1 and 2 have dtype %s", pp_dtype_name(in[1].dtype));
-    pp_eltwise_params *e = &p->eltwise;
-    TRY(broadcast_inputs(in, 3, &out[0], e, err));
-    out[0].dtype = in[1].dtype;
-    e->op = PP_OP_WHERE;
-    e->dtype = e->out_dtype = in[1].dtype;
-    cost_io(cost, in, 3, out, 1, (double)e->count);
-    return PP_OK;
-}
-
-pp_code pp_describe_cast(const pp_describe_ctx *ctx, const pp_shape *in, int n_in, pp_shape *out, int n_out,
-                         pp_op_params *p, pp_cost *cost, pp_error *err) {
-    TRY(need_input(in, 0, err));
-    TRY(need_attr(ctx, "to", PP_ATTR_INT, err));
-    int64_t to = pp_node_int(ctx->node, "to", 0);
-    if (to <= PP_DTYPE_INVALID || to >= PP_DTYPE_COUNT)
-        return pp_error_set(err, PP_ERR_UNSUPPORTED, "'to' = %lld is not a known dtype", (long long)to);
-    set_shape(&out[0], (pp_dtype)to, in[0].rank, in[0].dims);
-    eltwise_flat(&p->eltwise, PP_OP_CAST, in[0].dtype, (pp_dtype)to, &out[0]);
-    cost_io(cost, in, 1, out, 1, (double)p->eltwise.count);
-    return PP_OK;
-}
+#include "ops_describe.h"
 
 /* ---- reshapes: same bytes, new shape ------------------------------------------- */
 
-static pp_code reshape_target(const pp_describe_ctx *ctx, const pp_shape *x, int64_t *dims, int *rank, pp_error *err) {
+static pp_code flatten_dims(const pp_node *n, const pp_shape *x, int64_t *dims, int *rank, pp_error *err) {
+    const int r = x->rank;
+    int64_t axis = pp_node_int(n, "axis", 1);
+    if (axis < -r || axis > r)
+        return pp_error_set(err, PP_ERR_SHAPE, "axis %lld is out of range for input 0 %s of rank %d", (long long)axis,
+                            SHAPE_STR(x), r);
+    if (axis < 0) axis += r;
+    *rank = 2;
+    dims[0] = prod(x->dims, 0, (int)axis);
+    dims[1] = prod(x->dims, (int)axis, r);
+    return PP_OK;
+}
+
+/* RESHAPE's shape attribute resolved: 0 copies the input's extent (unless
+ * allowzero), one -1 takes what is left; the element count must match. */
+static pp_code reshape_dims(const pp_describe_ctx *ctx, const pp_shape *x, int64_t *dims, int *rank, pp_error *err) {
     const pp_node *n = ctx->node;
     const int r = x->rank;
-    switch (n->op) {
-    case PP_OP_IDENTITY:
-        *rank = r;
-        memcpy(dims, x->dims, sizeof(int64_t) * (size_t)r);
-        return PP_OK;
-    case PP_OP_FLATTEN: {
-        int64_t axis = pp_node_int(n, "axis", 1);
-        if (axis < -r || axis > r)
-            return pp_error_set(err, PP_ERR_SHAPE, "axis %lld is out of range for input 0 %s of rank %d",
-                                (long long)axis, SHAPE_STR(x), r);
-        if (axis < 0) axis += r;
-        *rank = 2;
-        dims[0] = prod(x->dims, 0, (int)axis);
-        dims[1] = prod(x->dims, (int)axis, r);
-        return PP_OK;
+    uint32_t cnt;
+    const int64_t *shape = pp_node_ints(n, "shape", &cnt);
+    if (!shape) TRY(need_attr(ctx, "shape", PP_ATTR_INTS, err)); /* present but empty: no entries */
+    if (cnt > PP_MAX_RANK)
+        return pp_error_set(err, PP_ERR_SHAPE, "shape has %u entries (at most %d)", cnt, PP_MAX_RANK);
+    const int allowzero = pp_node_int(n, "allowzero", 0) != 0;
+    int infer = -1;
+    int64_t known = 1;
+    for (uint32_t i = 0; i < cnt; i++) {
+        int64_t d = shape[i];
+        if (d == 0 && !allowzero) {
+            if ((int)i >= r)
+                return pp_error_set(err, PP_ERR_SHAPE, "shape[%u] = 0 copies axis %u, but input 0 %s has rank %d", i, i,
+                                    SHAPE_STR(x), r);
+            d = x->dims[i];
+        }
+        if (d == -1) {
+            if (infer >= 0)
+                return pp_error_set(err, PP_ERR_SHAPE, "shape has -1 at both axis %d and axis %u", infer, i);
+            infer = (int)i;
+            dims[i] = -1;
+            continue;
+        }
+        if (d < 0) return pp_error_set(err, PP_ERR_SHAPE, "shape[%u] = %lld is negative", i, (long long)d);
+        dims[i] = d;
+        if (pp_mul_i64(known, d, &known))
+            return pp_error_set(err, PP_ERR_SHAPE, "attribute shape %s has too many elements",
+                                DIMS_STR(shape, (int)cnt));
     }
-    case PP_OP_RESHAPE: {
-        uint32_t cnt;
-        const int64_t *shape = pp_node_ints(n, "shape", &cnt);
-        if (!shape) TRY(need_attr(ctx, "shape", PP_ATTR_INTS, err)); /* present but empty: no entries */
-        if (cnt > PP_MAX_RANK)
-            return pp_error_set(err, PP_ERR_SHAPE, "shape has %u entries (at most %d)", cnt, PP_MAX_RANK);
-        const int allowzero = pp_node_int(n, "allowzero", 0) != 0;
-        int infer = -1;
-        int64_t known = 1;
+    const int64_t total = pp_shape_numel(x);
+    if (infer >= 0) {
+        if (known == 0 || total % known != 0)
+            return pp_error_set(err, PP_ERR_SHAPE,
+                                "cannot infer axis %d: input 0 %s has %lld elements, not a multiple of the %lld "
+                                "given by the other extents of shape %s",
+                                infer, SHAPE_STR(x), (long long)total, (long long)known, DIMS_STR(shape, (int)cnt));
+        dims[infer] = total / known;
+        known = total;
+    }
+    if (known != total)
+        return pp_error_set(err, PP_ERR_SHAPE, "input 0 %s has %lld elements but shape %s (resolved %s) has %lld",
+                            SHAPE_STR(x), (long long)total, DIMS_STR(shape, (int)cnt), DIMS_STR(dims, (int)cnt),
+                            (long long)known);
+    *rank = (int)cnt;
+    return PP_OK;
+}
+
+static pp_code squeeze_dims(const pp_node *n, const pp_shape *x, int64_t *dims, int *rank, pp_error *err) {
+    const int r = x->rank;
+    uint32_t cnt;
+    const int64_t *axes = pp_node_ints(n, "axes", &cnt);
+    int drop[PP_MAX_RANK] = {0};
+    if (cnt == 0) {
+        for (int d = 0; d < r; d++) drop[d] = x->dims[d] == 1;
+    } else {
         for (uint32_t i = 0; i < cnt; i++) {
-            int64_t d = shape[i];
-            if (d == 0 && !allowzero) {
-                if ((int)i >= r)
-                    return pp_error_set(err, PP_ERR_SHAPE, "shape[%u] = 0 copies axis %u, but input 0 %s has rank %d",
-                                        i, i, SHAPE_STR(x), r);
-                d = x->dims[i];
-            }
-            if (d == -1) {
-                if (infer >= 0)
-                    return pp_error_set(err, PP_ERR_SHAPE, "shape has -1 at both axis %d and axis %u", infer, i);
-                infer = (int)i;
-                dims[i] = -1;
-                continue;
-            }
-            if (d < 0) return pp_error_set(err, PP_ERR_SHAPE, "shape[%u] = %lld is negative", i, (long long)d);
-            dims[i] = d;
-            if (pp_mul_i64(known, d, &known))
-                return pp_error_set(err, PP_ERR_SHAPE, "attribute shape %s has too many elements",
-                                    DIMS_STR(shape, (int)cnt));
-        }
-        const int64_t total = pp_shape_numel(x);
-        if (infer >= 0) {
-            if (known == 0 || total % known != 0)
-                return pp_error_set(err, PP_ERR_SHAPE,
-                                    "cannot infer axis %d: input 0 %s has %lld elements, not a multiple of the %lld "
-                                    "given by the other extents of shape %s",
-                                    infer, SHAPE_STR(x), (long long)total, (long long)known, DIMS_STR(shape, (int)cnt));
-            dims[infer] = total / known;
-            known = total;
-        }
-        if (known != total)
-            return pp_error_set(err, PP_ERR_SHAPE, "input 0 %s has %lld elements but shape %s (resolved %s) has %lld",
-                                SHAPE_STR(x), (long long)total, DIMS_STR(shape, (int)cnt), DIMS_STR(dims, (int)cnt),
-                                (long long)known);
-        *rank = (int)cnt;
-        return PP_OK;
-    }
-    case PP_OP_SQUEEZE: {
-        uint32_t cnt;
-        const int64_t *axes = pp_node_ints(n, "axes", &cnt);
-        int drop[PP_MAX_RANK] = {0};
-        if (cnt == 0) {
-            for (int d = 0; d < r; d++) drop[d] = x->dims[d] == 1;
-        } else {
-            for (uint32_t i = 0; i < cnt; i++) {
-                int a = pp_axis_normalize(axes[i], r, "squeeze axis", err);
-                if (a < 0) return PP_ERR_SHAPE;
-                if (drop[a]) return pp_error_set(err, PP_ERR_SHAPE, "axis %d is listed twice in axes", a);
-                if (x->dims[a] != 1)
-                    return pp_error_set(err, PP_ERR_SHAPE, "cannot squeeze axis %d of input 0 %s: extent %lld, not 1",
-                                        a, SHAPE_STR(x), (long long)x->dims[a]);
-                drop[a] = 1;
-            }
-        }
-        *rank = 0;
-        for (int d = 0; d < r; d++)
-            if (!drop[d]) dims[(*rank)++] = x->dims[d];
-        return PP_OK;
-    }
-    case PP_OP_UNSQUEEZE: {
-        uint32_t cnt;
-        const int64_t *axes = pp_node_ints(n, "axes", &cnt);
-        if (!axes) return pp_error_set(err, PP_ERR_SHAPE, "missing attribute 'axes'");
-        const int orank = r + (int)cnt;
-        if (cnt > PP_MAX_RANK || orank > PP_MAX_RANK)
-            return pp_error_set(err, PP_ERR_SHAPE, "input 0 %s with %u new axes exceeds rank %d", SHAPE_STR(x), cnt,
-                                PP_MAX_RANK);
-        int ins[PP_MAX_RANK] = {0};
-        for (uint32_t i = 0; i < cnt; i++) {
-            int a = pp_axis_normalize(axes[i], orank, "unsqueeze axis", err);
+            int a = pp_axis_normalize(axes[i], r, "squeeze axis", err);
             if (a < 0) return PP_ERR_SHAPE;
-            if (ins[a]) return pp_error_set(err, PP_ERR_SHAPE, "axis %d is listed twice in axes", a);
-            ins[a] = 1;
+            if (drop[a]) return pp_error_set(err, PP_ERR_SHAPE, "axis %d is listed twice in axes", a);
+            if (x->dims[a] != 1)
+                return pp_error_set(err, PP_ERR_SHAPE, "cannot squeeze axis %d of input 0 %s: extent %lld, not 1", a,
+                                    SHAPE_STR(x), (long long)x->dims[a]);
+            drop[a] = 1;
         }
-        for (int d = 0, k = 0; d < orank; d++) dims[d] = ins[d] ? 1 : x->dims[k++];
-        *rank = orank;
-        return PP_OK;
     }
+    *rank = 0;
+    for (int d = 0; d < r; d++)
+        if (!drop[d]) dims[(*rank)++] = x->dims[d];
+    return PP_OK;
+}
+
+static pp_code unsqueeze_dims(const pp_node *n, const pp_shape *x, int64_t *dims, int *rank, pp_error *err) {
+    const int r = x->rank;
+    uint32_t cnt;
+    const int64_t *axes = pp_node_ints(n, "axes", &cnt);
+    if (!axes) return pp_error_set(err, PP_ERR_SHAPE, "missing attribute 'axes'");
+    const int orank = r + (int)cnt;
+    if (cnt > PP_MAX_RANK || orank > PP_MAX_RANK)
+        return pp_error_set(err, PP_ERR_SHAPE, "input 0 %s with %u new axes exceeds rank %d", SHAPE_STR(x), cnt,
+                            PP_MAX_RANK);
+    int ins[PP_MAX_RANK] = {0};
+    for (uint32_t i = 0; i < cnt; i++) {
+        int a = pp_axis_normalize(axes[i], orank, "unsqueeze axis", err);
+        if (a < 0) return PP_ERR_SHAPE;
+        if (ins[a]) return pp_error_set(err, PP_ERR_SHAPE, "axis %d is listed twice in axes", a);
+        ins[a] = 1;
+    }
+    for (int d = 0, k = 0; d < orank; d++) dims[d] = ins[d] ? 1 : x->dims[k++];
+    *rank = orank;
+    return PP_OK;
+}
+
+static pp_code reshape_target(const pp_describe_ctx *ctx, const pp_shape *x, int64_t *dims, int *rank, pp_error *err) {
+    switch (ctx->node->op) {
+    case PP_OP_IDENTITY:
+        *rank = x->rank;
+        memcpy(dims, x->dims, sizeof(int64_t) * (size_t)x->rank);
+        return PP_OK;
+    case PP_OP_FLATTEN: return flatten_dims(ctx->node, x, dims, rank, err);
+    case PP_OP_RESHAPE: return reshape_dims(ctx, x, dims, rank, err);
+    case PP_OP_SQUEEZE: return squeeze_dims(ctx->node, x, dims, rank, err);
+    case PP_OP_UNSQUEEZE: return unsqueeze_dims(ctx->node, x, dims, rank, err);
     default: return pp_error_set(err, PP_ERR_INTERNAL, "not a reshape op");
     }
 }
