@@ -176,90 +176,93 @@ void pp_dnn_graph_free(pp_dnn_graph *g) {
 
 /* The parts (tensors, operations) stay alive as long as the graph: whether
  * cuDNN copies what SetAttribute is given is not promised. */
-cudnnStatus_t pp_dnn_conv_graph(cudnnHandle_t h, const pp_dnn_conv *c, pp_dnn_graph *gr) {
-    const pp_conv_params *p = c->p;
+/* The convolution's descriptor: cross-correlation in f32 with the node's
+ * paddings, dilations and strides. */
+static cudnnStatus_t conv_desc(pp_dnn_graph *gr, const pp_conv_params *p, cudnnBackendDescriptor_t *out) {
     cudnnStatus_t st = CUDNN_STATUS_SUCCESS;
-    memset(gr, 0, sizeof *gr);
+    int64_t dims = 2, pre[2] = {p->pad_top, p->pad_left}, post[2] = {p->pad_bottom, p->pad_right},
+            dil[2] = {p->dil_h, p->dil_w}, str[2] = {p->stride_h, p->stride_w};
+    cudnnDataType_t comp = CUDNN_DATA_FLOAT;
+    cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
+    BE(cudnnBackendCreateDescriptor(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR, slot(gr)));
+    cudnnBackendDescriptor_t conv = gr->parts[gr->n_parts - 1];
+    BE(cudnnBackendSetAttribute(conv, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &dims));
+    BE(cudnnBackendSetAttribute(conv, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &comp));
+    BE(cudnnBackendSetAttribute(conv, CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_TYPE_CONVOLUTION_MODE, 1, &mode));
+    BE(cudnnBackendSetAttribute(conv, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, pre));
+    BE(cudnnBackendSetAttribute(conv, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, 2, post));
+    BE(cudnnBackendSetAttribute(conv, CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, 2, dil));
+    BE(cudnnBackendSetAttribute(conv, CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, CUDNN_TYPE_INT64, 2, str));
+    BE(cudnnBackendFinalize(conv));
+    *out = conv;
+done:
+    return st;
+}
 
-    const int64_t xd[4] = {p->n, p->c, p->h, p->w}, wd[4] = {p->k, p->c / p->group, p->kh, p->kw},
-                  yd[4] = {p->n, p->k, p->oh, p->ow}, bd[4] = {1, p->k, 1, 1};
-    cudnnBackendDescriptor_t x, w, y, conv, op_conv, ops[12];
-    int n_ops = 0;
-    BE(tensor(slot(gr), UID_X, c->dtype, c->nhwc, xd, 0));
-    x = gr->parts[gr->n_parts - 1];
-    BE(tensor(slot(gr), UID_W, c->dtype, c->nhwc, wd, 0));
-    w = gr->parts[gr->n_parts - 1];
-    /* the epilogue's stages in order: + bias, + residual, activation */
-    int kinds[3], stages = 0;
-    if (c->fused && c->bias) kinds[stages++] = 0;
-    if (c->fused && c->res) kinds[stages++] = 1;
-    if (c->fused && c->act.kind != PP_ACT_NONE) kinds[stages++] = 2;
-    /* the convolution's output: Y itself, or the first virtual tensor */
-    BE(tensor(slot(gr), stages ? UID_V0 : UID_Y, c->dtype, c->nhwc, yd, stages > 0));
-    y = gr->parts[gr->n_parts - 1];
-    {
-        int64_t dims = 2, pre[2] = {p->pad_top, p->pad_left}, post[2] = {p->pad_bottom, p->pad_right},
-                dil[2] = {p->dil_h, p->dil_w}, str[2] = {p->stride_h, p->stride_w};
-        cudnnDataType_t comp = CUDNN_DATA_FLOAT;
-        cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
-        BE(cudnnBackendCreateDescriptor(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR, slot(gr)));
-        conv = gr->parts[gr->n_parts - 1];
-        BE(cudnnBackendSetAttribute(conv, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &dims));
-        BE(cudnnBackendSetAttribute(conv, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &comp));
-        BE(cudnnBackendSetAttribute(conv, CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_TYPE_CONVOLUTION_MODE, 1, &mode));
-        BE(cudnnBackendSetAttribute(conv, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, pre));
-        BE(cudnnBackendSetAttribute(conv, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, 2, post));
-        BE(cudnnBackendSetAttribute(conv, CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, 2, dil));
-        BE(cudnnBackendSetAttribute(conv, CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, CUDNN_TYPE_INT64, 2, str));
-        BE(cudnnBackendFinalize(conv));
-    }
-    {
-        float alpha = 1.f, beta = 0.f;
-        BE(cudnnBackendCreateDescriptor(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR, slot(gr)));
-        op_conv = gr->parts[gr->n_parts - 1];
-        BE(cudnnBackendSetAttribute(op_conv, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, CUDNN_TYPE_BACKEND_DESCRIPTOR,
-                                    1, &x));
-        BE(cudnnBackendSetAttribute(op_conv, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, CUDNN_TYPE_BACKEND_DESCRIPTOR,
-                                    1, &w));
-        BE(cudnnBackendSetAttribute(op_conv, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, CUDNN_TYPE_BACKEND_DESCRIPTOR,
-                                    1, &y));
-        BE(cudnnBackendSetAttribute(op_conv, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC,
-                                    CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &conv));
-        BE(cudnnBackendSetAttribute(op_conv, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, CUDNN_TYPE_FLOAT, 1,
-                                    &alpha));
-        BE(cudnnBackendSetAttribute(op_conv, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_TYPE_FLOAT, 1,
-                                    &beta));
-        BE(cudnnBackendFinalize(op_conv));
-        ops[n_ops++] = op_conv;
-    }
-    /* the pointwise steps: + bias, + residual, the activation (hardswish and
-     * hardsigmoid composed of several, reading by-value scalars); each reads
-     * the previous step's output (and hardswish's MUL the value it started
-     * from); the last writes Y */
-    enum { OP_B = -1, OP_R = -2, OP_S0 = -3, OP_S1 = -4, OP_NONE = -5, OP_START = -6 };
-    typedef struct step {
-        cudnnPointwiseMode_t mode;
-        pp_act clip; /* RELU_FWD's clips (PP_ACT_CLIP) or the act itself */
-        int b;       /* the B operand: OP_*, or OP_START */
-    } step;
-    step steps[8];
-    int n_steps = 0;
+/* The forward-convolution operation Y = conv(X, W). */
+static cudnnStatus_t conv_forward(pp_dnn_graph *gr, cudnnBackendDescriptor_t x, cudnnBackendDescriptor_t w,
+                                  cudnnBackendDescriptor_t y, cudnnBackendDescriptor_t conv,
+                                  cudnnBackendDescriptor_t *out) {
+    cudnnStatus_t st = CUDNN_STATUS_SUCCESS;
+    float alpha = 1.f, beta = 0.f;
+    BE(cudnnBackendCreateDescriptor(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR, slot(gr)));
+    cudnnBackendDescriptor_t op = gr->parts[gr->n_parts - 1];
+    BE(cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &x));
+    BE(cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &w));
+    BE(cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &y));
+    BE(cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, CUDNN_TYPE_BACKEND_DESCRIPTOR,
+                                1, &conv));
+    BE(cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, CUDNN_TYPE_FLOAT, 1, &alpha));
+    BE(cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_TYPE_FLOAT, 1, &beta));
+    BE(cudnnBackendFinalize(op));
+    *out = op;
+done:
+    return st;
+}
+
+/* One pointwise step of the epilogue: its mode, the clips of a RELU_FWD (or
+ * the activation itself), and its B operand. */
+enum { OP_B = -1, OP_R = -2, OP_S0 = -3, OP_S1 = -4, OP_NONE = -5, OP_START = -6 };
+typedef struct step {
+    cudnnPointwiseMode_t mode;
+    pp_act clip;
+    int b; /* OP_*: bias, residual, scalar 0 or 1, none, or the value the activation started from */
+} step;
+
+/* The epilogue's steps in order: + bias, + residual, the activation
+ * (hardswish and hardsigmoid composed of several, reading by-value scalars).
+ * Returns their count (at most 8). */
+static int epilogue_steps(const pp_dnn_conv *c, step *steps) {
+    int n = 0;
     const pp_act none = {0}, clip6 = {PP_ACT_CLIP, 0.f, 6.f}, clip1 = {PP_ACT_CLIP, 0.f, 1.f};
-    for (int i = 0; i < stages; i++) {
-        if (kinds[i] == 0) steps[n_steps++] = (step){CUDNN_POINTWISE_ADD, none, OP_B};
-        else if (kinds[i] == 1) steps[n_steps++] = (step){CUDNN_POINTWISE_ADD, none, OP_R};
-        else if (c->act.kind == PP_ACT_HARDSWISH) {
-            steps[n_steps++] = (step){CUDNN_POINTWISE_ADD, none, OP_S0};
-            steps[n_steps++] = (step){CUDNN_POINTWISE_RELU_FWD, clip6, OP_NONE};
-            steps[n_steps++] = (step){CUDNN_POINTWISE_MUL, none, OP_START};
-            steps[n_steps++] = (step){CUDNN_POINTWISE_MUL, none, OP_S1};
-        } else if (c->act.kind == PP_ACT_HARDSIGMOID) {
-            steps[n_steps++] = (step){CUDNN_POINTWISE_MUL, none, OP_S0};
-            steps[n_steps++] = (step){CUDNN_POINTWISE_ADD, none, OP_S1};
-            steps[n_steps++] = (step){CUDNN_POINTWISE_RELU_FWD, clip1, OP_NONE};
-        } else steps[n_steps++] = (step){act_mode(c->act), c->act, OP_NONE};
+    if (!c->fused) return 0;
+    if (c->bias) steps[n++] = (step){CUDNN_POINTWISE_ADD, none, OP_B};
+    if (c->res) steps[n++] = (step){CUDNN_POINTWISE_ADD, none, OP_R};
+    if (c->act.kind == PP_ACT_NONE) return n;
+    if (c->act.kind == PP_ACT_HARDSWISH) {
+        steps[n++] = (step){CUDNN_POINTWISE_ADD, none, OP_S0};
+        steps[n++] = (step){CUDNN_POINTWISE_RELU_FWD, clip6, OP_NONE};
+        steps[n++] = (step){CUDNN_POINTWISE_MUL, none, OP_START};
+        steps[n++] = (step){CUDNN_POINTWISE_MUL, none, OP_S1};
+    } else if (c->act.kind == PP_ACT_HARDSIGMOID) {
+        steps[n++] = (step){CUDNN_POINTWISE_MUL, none, OP_S0};
+        steps[n++] = (step){CUDNN_POINTWISE_ADD, none, OP_S1};
+        steps[n++] = (step){CUDNN_POINTWISE_RELU_FWD, clip1, OP_NONE};
+    } else {
+        steps[n++] = (step){act_mode(c->act), c->act, OP_NONE};
     }
-    cudnnBackendDescriptor_t prev = y, start = y, sc[2] = {NULL, NULL};
+    return n;
+}
+
+/* The epilogue's pointwise operations into ops[]: each step reads the
+ * previous one's output `prev` (and hardswish's MUL the value it started
+ * from); the last writes Y. */
+static cudnnStatus_t epilogue_ops(pp_dnn_graph *gr, const pp_dnn_conv *c, const step *steps, int n_steps,
+                                  cudnnBackendDescriptor_t prev, const int64_t yd[4], cudnnBackendDescriptor_t *ops,
+                                  int *n_ops) {
+    cudnnStatus_t st = CUDNN_STATUS_SUCCESS;
+    const int64_t bd[4] = {1, c->p->k, 1, 1};
+    cudnnBackendDescriptor_t start = prev, sc[2] = {NULL, NULL};
     for (int i = 0; i < n_steps; i++) {
         const step *sp = &steps[i];
         int last = i == n_steps - 1;
@@ -289,25 +292,48 @@ cudnnStatus_t pp_dnn_conv_graph(cudnnHandle_t h, const pp_dnn_conv *c, pp_dnn_gr
         else destroy(op);
         if (!s1 || !s2) st = CUDNN_STATUS_ALLOC_FAILED;
         if (st != CUDNN_STATUS_SUCCESS) goto done;
-        ops[n_ops++] = op;
+        ops[(*n_ops)++] = op;
         prev = next;
     }
-    {
-        cudnnBackendDescriptor_t graph = NULL;
-        BE(cudnnBackendCreateDescriptor(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR, &graph));
-        cudnnStatus_t s2 =
-            cudnnBackendSetAttribute(graph, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, n_ops, ops);
-        /* the handle names the device; cuDNN 9.8 and later no longer need it */
-        if (s2 == CUDNN_STATUS_SUCCESS && h)
-            s2 = cudnnBackendSetAttribute(graph, CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
-        if (s2 == CUDNN_STATUS_SUCCESS) s2 = cudnnBackendFinalize(graph);
-        if (s2 != CUDNN_STATUS_SUCCESS) {
-            destroy(graph);
-            st = s2;
-            goto done;
-        }
-        gr->graph = graph;
-    }
+done:
+    return st;
+}
+
+/* The operation graph over ops[], finalized, into gr->graph. */
+static cudnnStatus_t op_graph(cudnnHandle_t h, pp_dnn_graph *gr, cudnnBackendDescriptor_t *ops, int n_ops) {
+    cudnnBackendDescriptor_t graph = NULL;
+    cudnnStatus_t st = cudnnBackendCreateDescriptor(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR, &graph);
+    if (st != CUDNN_STATUS_SUCCESS) return st;
+    st = cudnnBackendSetAttribute(graph, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, n_ops, ops);
+    /* the handle names the device; cuDNN 9.8 and later no longer need it */
+    if (st == CUDNN_STATUS_SUCCESS && h)
+        st = cudnnBackendSetAttribute(graph, CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
+    if (st == CUDNN_STATUS_SUCCESS) st = cudnnBackendFinalize(graph);
+    if (st != CUDNN_STATUS_SUCCESS) destroy(graph);
+    else gr->graph = graph;
+    return st;
+}
+
+cudnnStatus_t pp_dnn_conv_graph(cudnnHandle_t h, const pp_dnn_conv *c, pp_dnn_graph *gr) {
+    const pp_conv_params *p = c->p;
+    cudnnStatus_t st = CUDNN_STATUS_SUCCESS;
+    memset(gr, 0, sizeof *gr);
+    const int64_t xd[4] = {p->n, p->c, p->h, p->w}, wd[4] = {p->k, p->c / p->group, p->kh, p->kw},
+                  yd[4] = {p->n, p->k, p->oh, p->ow};
+    cudnnBackendDescriptor_t x, w, y, conv, ops[12];
+    step steps[8];
+    int n_ops = 0, n_steps = epilogue_steps(c, steps);
+    BE(tensor(slot(gr), UID_X, c->dtype, c->nhwc, xd, 0));
+    x = gr->parts[gr->n_parts - 1];
+    BE(tensor(slot(gr), UID_W, c->dtype, c->nhwc, wd, 0));
+    w = gr->parts[gr->n_parts - 1];
+    /* the convolution's output: Y itself, or the epilogue's first virtual tensor */
+    BE(tensor(slot(gr), n_steps ? UID_V0 : UID_Y, c->dtype, c->nhwc, yd, n_steps > 0));
+    y = gr->parts[gr->n_parts - 1];
+    BE(conv_desc(gr, p, &conv));
+    BE(conv_forward(gr, x, w, y, conv, &ops[n_ops++]));
+    BE(epilogue_ops(gr, c, steps, n_steps, y, yd, ops, &n_ops));
+    BE(op_graph(h, gr, ops, n_ops));
 done:
     if (st != CUDNN_STATUS_SUCCESS) pp_dnn_graph_free(gr);
     return st;
