@@ -209,129 +209,130 @@ static void print_summary(const pp_convert_options *o, const pp_convert_stats *s
     if (shown) printf("\n");
 }
 
-int main(int argc, char **argv) {
-    const char *input = NULL, *output = NULL, *dtype = "f32", *arch = NULL, *arch_file = NULL, *inspect_path = NULL;
-    int verbose = 0, rc = 0;
-    int n_consts = 0, n_dims = 0;
-    pp_onnx_const *consts = calloc((size_t)argc + 1, sizeof *consts);
-    pp_npy *npys = calloc((size_t)argc + 1, sizeof *npys);
-    pp_onnx_dim *dims = calloc((size_t)argc + 1, sizeof *dims);
-    if (!consts || !npys || !dims) return die("out of memory");
-    for (int i = 1; i < argc && !rc; i++) {
+/* The command line: the model, the options, and the bindings --const and
+ * --dim make (the .npy files --const reads are kept until the end). */
+typedef struct args {
+    const char *input, *output, *dtype, *arch, *arch_file, *inspect_path;
+    int verbose, done; /* done: --help or --version answered */
+    pp_onnx_const *consts;
+    pp_npy *npys;
+    pp_onnx_dim *dims;
+    int n_consts, n_dims;
+} args;
+
+/* --dim NAME=MIN..MAX or NAME=N; --const NAME=FILE.npy, read now. */
+static int add_binding(args *g, const char *a, const char *val) {
+    const char *eq = strchr(val, '=');
+    if (!eq || eq == val || !eq[1]) return die("%s expects NAME=VALUE, got '%s'", a, val);
+    pp_error err = {0};
+    if (!strcmp(a, "--dim")) {
+        char nm[128];
+        int64_t lo, hi;
+        if (pp_dim_spec_parse(val, strlen(val), nm, sizeof nm, &lo, &hi, &err)) return die("--%s", err.msg);
+        char *name = strndup(val, (size_t)(eq - val));
+        if (!name) return die("out of memory");
+        g->dims[g->n_dims++] = (pp_onnx_dim){.name = name, .value = lo, .max = hi};
+        return 0;
+    }
+    pp_npy *np = &g->npys[g->n_consts];
+    if (pp_npy_read(eq + 1, np, &err)) return die("--const %s: %s", val, err.msg);
+    char *name = strndup(val, (size_t)(eq - val));
+    if (!name) {
+        pp_npy_free(np);
+        return die("out of memory");
+    }
+    pp_onnx_const *c = &g->consts[g->n_consts++];
+    c->name = name;
+    c->dtype = np->dtype;
+    c->rank = np->rank;
+    memcpy(c->dims, np->dims, sizeof c->dims);
+    c->data = np->data;
+    c->nbytes = np->nbytes;
+    return 0;
+}
+
+/* 0 to go on (or g->done after --help / --version), else 1 with the message printed. */
+static int parse_args(int argc, char **argv, args *g) {
+    for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char *val = NULL;
+        int takes = !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--dtype") || !strcmp(a, "--const") ||
+                    !strcmp(a, "--dim") || !strcmp(a, "--arch") || !strcmp(a, "--arch-file") || !strcmp(a, "--inspect");
+        const char *val = takes && i + 1 < argc ? argv[++i] : NULL;
+        if (takes && !val) return die("%s needs a value", a);
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
-            goto out;
+            g->done = 1;
+            return 0;
         } else if (!strcmp(a, "--version")) {
             printf("ppconvert %s\n", PP_CONVERT_VERSION);
-            goto out;
-        } else if (!strcmp(a, "--arch") || !strcmp(a, "--arch-file") || !strcmp(a, "--inspect")) {
-            if (i + 1 >= argc) {
-                rc = die("%s needs a value", a);
-                break;
-            }
-            if (!strcmp(a, "--arch")) arch = argv[++i];
-            else if (!strcmp(a, "--arch-file")) arch_file = argv[++i];
-            else inspect_path = argv[++i];
+            g->done = 1;
+            return 0;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-            verbose = 1;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--dtype") || !strcmp(a, "--const") ||
-                   !strcmp(a, "--dim")) {
-            if (i + 1 >= argc) {
-                rc = die("%s needs a value", a);
-                break;
-            }
-            val = argv[++i];
-            if (a[1] == 'o' || !strcmp(a, "--output")) {
-                output = val;
-            } else if (!strcmp(a, "--dtype")) {
-                dtype = val;
-            } else {
-                const char *eq = strchr(val, '=');
-                if (!eq || eq == val || !eq[1]) {
-                    rc = die("%s expects NAME=VALUE, got '%s'", a, val);
-                    break;
-                }
-                char *name = strndup(val, (size_t)(eq - val));
-                if (!name) {
-                    rc = die("out of memory");
-                    break;
-                }
-                if (!strcmp(a, "--dim")) {
-                    char nm[128];
-                    int64_t lo, hi;
-                    pp_error err = {0};
-                    if (pp_dim_spec_parse(val, strlen(val), nm, sizeof nm, &lo, &hi, &err)) {
-                        free(name);
-                        rc = die("--%s", err.msg);
-                        break;
-                    }
-                    dims[n_dims].name = name;
-                    dims[n_dims].value = lo;
-                    dims[n_dims].max = hi;
-                    n_dims++;
-                } else {
-                    pp_error err = {0};
-                    pp_npy *np = &npys[n_consts];
-                    if (pp_npy_read(eq + 1, np, &err)) {
-                        free(name);
-                        rc = die("--const %s: %s", val, err.msg);
-                        break;
-                    }
-                    pp_onnx_const *c = &consts[n_consts++];
-                    c->name = name;
-                    c->dtype = np->dtype;
-                    c->rank = np->rank;
-                    memcpy(c->dims, np->dims, sizeof c->dims);
-                    c->data = np->data;
-                    c->nbytes = np->nbytes;
-                }
-            }
+            g->verbose = 1;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            g->output = val;
+        } else if (!strcmp(a, "--dtype")) {
+            g->dtype = val;
+        } else if (!strcmp(a, "--arch")) {
+            g->arch = val;
+        } else if (!strcmp(a, "--arch-file")) {
+            g->arch_file = val;
+        } else if (!strcmp(a, "--inspect")) {
+            g->inspect_path = val;
+        } else if (takes) { /* --const, --dim */
+            if (add_binding(g, a, val)) return 1;
         } else if (a[0] == '-' && a[1]) {
-            rc = die("unknown option '%s' (see --help)", a);
-        } else if (!input) {
-            input = a;
+            return die("unknown option '%s' (see --help)", a);
+        } else if (!g->input) {
+            g->input = a;
         } else {
-            rc = die("more than one model given ('%s' and '%s')", input, a);
+            return die("more than one model given ('%s' and '%s')", g->input, a);
         }
     }
-    if (!rc && inspect_path) {
-        rc = inspect_file(inspect_path);
-        goto out;
+    return 0;
+}
+
+/* The conversion the arguments ask for, with a progress bar on a terminal. */
+static int convert(const args *g) {
+    if (!g->input) return die("no model given (see --help)");
+    if (!g->output) return die("no output given: -o GRAPH.bin (see --help)");
+    pp_dtype dt = pp_dtype_from_name(g->dtype);
+    if (dt != PP_DTYPE_F32 && dt != PP_DTYPE_F16 && dt != PP_DTYPE_BF16)
+        return die("--dtype '%s': expected f32, f16 or bf16", g->dtype);
+    bar pb = {isatty(2), -1};
+    pp_convert_options o = {.input = g->input,
+                            .output = g->output,
+                            .dtype = dt,
+                            .consts = g->consts,
+                            .n_consts = g->n_consts,
+                            .dims = g->dims,
+                            .n_dims = g->n_dims,
+                            .arch = g->arch,
+                            .arch_file = g->arch_file,
+                            .inspect = g->verbose ? inspect : NULL,
+                            .progress = progress,
+                            .progress_arg = &pb};
+    pp_convert_stats st;
+    pp_error err = {0};
+    if (pp_convert(&o, &st, &err)) return die("%s", err.msg);
+    print_summary(&o, &st);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    args g = {.dtype = "f32"};
+    g.consts = calloc((size_t)argc + 1, sizeof *g.consts);
+    g.npys = calloc((size_t)argc + 1, sizeof *g.npys);
+    g.dims = calloc((size_t)argc + 1, sizeof *g.dims);
+    int rc = !g.consts || !g.npys || !g.dims ? die("out of memory") : parse_args(argc, argv, &g);
+    if (!rc && !g.done) rc = g.inspect_path ? inspect_file(g.inspect_path) : convert(&g);
+    for (int i = 0; i < g.n_consts; i++) {
+        free((char *)g.consts[i].name);
+        pp_npy_free(&g.npys[i]);
     }
-    if (!rc && !input) rc = die("no model given (see --help)");
-    if (!rc && !output) rc = die("no output given: -o GRAPH.bin (see --help)");
-    pp_dtype dt = pp_dtype_from_name(dtype);
-    if (!rc && dt != PP_DTYPE_F32 && dt != PP_DTYPE_F16 && dt != PP_DTYPE_BF16)
-        rc = die("--dtype '%s': expected f32, f16 or bf16", dtype);
-    if (!rc) {
-        bar pb = {isatty(2), -1};
-        pp_convert_options o = {.input = input,
-                                .output = output,
-                                .dtype = dt,
-                                .consts = consts,
-                                .n_consts = n_consts,
-                                .dims = dims,
-                                .n_dims = n_dims,
-                                .arch = arch,
-                                .arch_file = arch_file,
-                                .inspect = verbose ? inspect : NULL,
-                                .progress = progress,
-                                .progress_arg = &pb};
-        pp_convert_stats st;
-        pp_error err = {0};
-        if (pp_convert(&o, &st, &err)) rc = die("%s", err.msg);
-        else print_summary(&o, &st);
-    }
-out:
-    for (int i = 0; i < n_consts; i++) {
-        free((char *)consts[i].name);
-        pp_npy_free(&npys[i]);
-    }
-    for (int i = 0; i < n_dims; i++) free((char *)dims[i].name);
-    free(consts);
-    free(npys);
-    free(dims);
+    for (int i = 0; i < g.n_dims; i++) free((char *)g.dims[i].name);
+    free(g.consts);
+    free(g.npys);
+    free(g.dims);
     return rc;
 }
