@@ -145,11 +145,11 @@ static pp_code checkpoint_graph(const pp_convert_options *opt, pp_graph **g, pp_
 
 /* A torch.export archive: the ExportedProgram's graph, folded and optimised. */
 static pp_code pt2_graph(const pp_convert_options *opt, pp_graph **g, pp_convert_stats *st, pp_error *err) {
-    if (opt->n_consts || opt->n_dims)
-        return pp_error_set(err, PP_ERR_INVALID_ARG, "%s: --const and --dim bind ONNX graph inputs, not .pt2 ones",
-                            opt->input);
+    if (opt->n_consts)
+        return pp_error_set(err, PP_ERR_INVALID_ARG, "%s: --const binds ONNX graph inputs, not .pt2 ones", opt->input);
     pp_pt2_info info;
-    pp_code rc = pp_convert_pt2_graph(opt->input, g, &info, err);
+    pp_pt2_options po = {opt->dims, opt->n_dims};
+    pp_code rc = pp_convert_pt2_graph_opt(opt->input, &po, g, &info, err);
     if (rc) return rc;
     st->onnx_nodes = info.nodes;
     st->nodes_imported = info.nodes_imported;

@@ -17,6 +17,11 @@ int pp_pt2_sniff(const char *path) {
     return 0;
 }
 pp_code pp_convert_pt2_graph(const char *path, pp_graph **out, pp_pt2_info *info, pp_error *err) {
+    return pp_convert_pt2_graph_opt(path, NULL, out, info, err);
+}
+pp_code pp_convert_pt2_graph_opt(const char *path, const pp_pt2_options *opt, pp_graph **out, pp_pt2_info *info,
+                                 pp_error *err) {
+    (void)opt;
     (void)info;
     *out = NULL;
     return pp_error_set(err, PP_ERR_UNSUPPORTED, "%s: this build reads no .pt2 archives (it was built without cJSON)",
@@ -206,8 +211,8 @@ static pp_code optimise(pp_graph *g, pp_pt2_info *info, pp_error *err) {
 }
 
 /* The archive in [d, d + n) (named path in messages) into *g; h's tables borrow from d. */
-static pp_code import(const uint8_t *d, size_t n, const char *path, pt2_handle *h, pp_graph **g, pp_pt2_info *info,
-                      pp_error *err) {
+static pp_code import(const uint8_t *d, size_t n, const char *path, const pp_pt2_options *opt, pt2_handle *h,
+                      pp_graph **g, pp_pt2_info *info, pp_error *err) {
     pp_zip z;
     cJSON *root = NULL;
     char model[64];
@@ -233,17 +238,20 @@ static pp_code import(const uint8_t *d, size_t n, const char *path, pt2_handle *
         info->nodes = cJSON_GetArraySize(nodes);
         rc = load_tables(&z, path, model, gm, h, err);
     }
-    if (!rc) rc = pt2_graph_build(gm, h->weights, h->constants, g, err);
+    const cJSON *ranges = root ? cJSON_GetObjectItemCaseSensitive(root, "range_constraints") : NULL;
+    if (!rc)
+        rc = pt2_graph_build(gm, ranges, opt ? opt->dims : NULL, opt ? opt->n_dims : 0, h->weights, h->constants, g,
+                             err);
     cJSON_Delete(root);
     pp_zip_close(&z);
     return rc;
 }
 
 /* Import and optimise; *out keeps h (and so the tables and any mapping) alive. */
-static pp_code convert(const uint8_t *d, size_t n, const char *what, pt2_handle *h, pp_graph **out, pp_pt2_info *info,
-                       pp_error *err) {
+static pp_code convert(const uint8_t *d, size_t n, const char *what, const pp_pt2_options *opt, pt2_handle *h,
+                       pp_graph **out, pp_pt2_info *info, pp_error *err) {
     pp_graph *g = NULL;
-    pp_code rc = import(d, n, what, h, &g, info, err);
+    pp_code rc = import(d, n, what, opt, h, &g, info, err);
     if (!rc) rc = optimise(g, info, err);
     if (rc) {
         if (err && strncmp(err->msg, what, strlen(what))) pp_error_prefix(err, "%s", what);
@@ -258,6 +266,11 @@ static pp_code convert(const uint8_t *d, size_t n, const char *what, pt2_handle 
 }
 
 pp_code pp_convert_pt2_graph(const char *path, pp_graph **out, pp_pt2_info *info, pp_error *err) {
+    return pp_convert_pt2_graph_opt(path, NULL, out, info, err);
+}
+
+pp_code pp_convert_pt2_graph_opt(const char *path, const pp_pt2_options *opt, pp_graph **out, pp_pt2_info *info,
+                                 pp_error *err) {
     pp_pt2_info local;
     if (!info) info = &local;
     memset(info, 0, sizeof *info);
@@ -274,7 +287,7 @@ pp_code pp_convert_pt2_graph(const char *path, pp_graph **out, pp_pt2_info *info
         handle_free(h);
         return rc;
     }
-    return convert(d, n, path, h, out, info, err);
+    return convert(d, n, path, opt, h, out, info, err);
 }
 
 pp_code pp_convert_pt2_memory(const void *data, size_t size, const char *what, pp_graph **out, pp_pt2_info *info,
@@ -285,6 +298,6 @@ pp_code pp_convert_pt2_memory(const void *data, size_t size, const char *what, p
     *out = NULL;
     pt2_handle *h = pp_calloc(1, sizeof *h);
     if (!h) return pp_error_nomem(err, "out of memory");
-    return convert(data, size, what ? what : "archive.pt2", h, out, info, err);
+    return convert(data, size, what ? what : "archive.pt2", NULL, h, out, info, err);
 }
 #endif

@@ -11,8 +11,9 @@
  *
  * The JSON's schema version is checked (majors 5 to 8 are read; a newer one is
  * refused by name), the weights fill tensor tables (checkpoint_table.h), the
- * graph is mapped onto the IR (pt2_graph.h, pt2_ops.h), then folded, pruned,
- * inferred and optimised as an ONNX import is.
+ * graph is mapped onto the IR (pt2_graph.h, pt2_ops.h) with torch.export's
+ * symbols as IR symbols (pt2_sym.c), then folded, pruned, inferred and
+ * optimised as an ONNX import is.
  *
  * Needs cJSON at build time, as safetensors does: without it every .pt2 is
  * refused with a message saying so.
@@ -24,6 +25,7 @@
 
 #include "../engine/graph.h"
 #include "../loader/error.h"
+#include "onnx.h"
 #include "passes.h"
 
 #ifdef __cplusplus
@@ -50,10 +52,21 @@ typedef struct pp_pt2_info {
     int n_passes;
 } pp_pt2_info;
 
+/* What an import may be told: ranges for the archive's symbols (ppconvert
+ * --dim s27=1..512; "batch" names the batch), each within torch's own range;
+ * one value binds the symbol to that extent. */
+typedef struct pp_pt2_options {
+    const pp_onnx_dim *dims; /* borrowed */
+    int n_dims;
+} pp_pt2_options;
+
 /* The whole import: on success *out is a new graph with inferred shapes that
  * keeps the archive's mapping and tables alive (weights are borrowed). info
  * may be NULL. Errors name the archive, the entry, the node or the tensor. */
 pp_code pp_convert_pt2_graph(const char *path, pp_graph **out, pp_pt2_info *info, pp_error *err);
+/* The same with options (NULL: none). */
+pp_code pp_convert_pt2_graph_opt(const char *path, const pp_pt2_options *opt, pp_graph **out, pp_pt2_info *info,
+                                 pp_error *err);
 /* The same from bytes in memory (the fuzz target), which must outlive *out;
  * `what` names them in messages. */
 pp_code pp_convert_pt2_memory(const void *data, size_t size, const char *what, pp_graph **out, pp_pt2_info *info,

@@ -3,7 +3,6 @@
 #ifdef PP_HAVE_CJSON
 #include "pt2_build.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -180,31 +179,56 @@ pp_code pt2_tensors_arg(pt2_node *n, const char *name, int *ids, int max, int *c
     return PP_OK;
 }
 
-/* A JSON number as an integer: torch writes sys.maxsize (2^63 - 1) for open
- * slice ends, which a double rounds up past INT64_MAX. */
-static int64_t json_i64(double d) {
-    if (d >= 9.2e18) return INT64_MAX;
-    if (d <= -9.2e18) return INT64_MIN;
-    return (int64_t)d;
-}
-
-/* An integer from an as_int or as_name SymIntArgument (constant only). */
-static pp_code sym_int_elem(pt2_node *n, const char *name, const cJSON *e, int64_t *v) {
+/* An as_int or as_name SymIntArgument as a symbolic scalar. */
+static pp_code sym_int_elem(pt2_node *n, const char *name, const cJSON *e, pp_sx *v) {
     const cJSON *i = cJSON_GetObjectItemCaseSensitive(e, "as_int");
     if (cJSON_IsNumber(i)) {
-        *v = json_i64(i->valuedouble);
+        *v = pp_sx_const(pt2_json_i64(i->valuedouble));
         return PP_OK;
     }
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(e, "as_name");
     if (!cJSON_IsString(s)) return pt2_fail(n, PP_ERR_FORMAT, "argument '%s' is not an integer", name);
-    int64_t k, c;
-    pp_code rc = pt2_sym_name(n->x, s->valuestring, &k, &c);
-    if (rc) return rc;
-    if (k)
-        return pt2_fail(n, PP_ERR_UNSUPPORTED,
-                        "argument '%s' depends on the batch size (%s), where a constant is needed", name,
-                        s->valuestring);
-    *v = c;
+    return pt2_sym_name(n->x, s->valuestring, v);
+}
+
+/* The same where a constant is needed. */
+static pp_code const_int_elem(pt2_node *n, const char *name, const cJSON *e, int64_t *v) {
+    pp_sx x;
+    PT2_TRY(sym_int_elem(n, name, e, &x));
+    if (x.slot >= 0) {
+        char b[96];
+        return pt2_fail(n, PP_ERR_UNSUPPORTED, "argument '%s' is symbolic (%s) where a constant is needed", name,
+                        pp_symtab_slot_str(&n->x->g->sym, x.slot, b, sizeof b));
+    }
+    *v = x.v;
+    return PP_OK;
+}
+
+pp_code pt2_sx_arg(pt2_node *n, const char *name, pp_sx def, pp_sx *v) {
+    *v = def;
+    const cJSON *a = pt2_arg(n, name);
+    if (pt2_arg_is_none(a)) return PP_OK;
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(a, "as_sym_int");
+    if (s) return sym_int_elem(n, name, s, v);
+    int64_t i;
+    PT2_TRY(pt2_int_arg(n, name, 0, &i));
+    *v = pp_sx_const(i);
+    return PP_OK;
+}
+
+pp_code pt2_sx_ints_arg(pt2_node *n, const char *name, pp_sx *v, int max, int *count) {
+    *count = 0;
+    const cJSON *a = pt2_arg(n, name), *l = a ? cJSON_GetObjectItemCaseSensitive(a, "as_sym_ints") : NULL, *it;
+    if (!cJSON_IsArray(l)) {
+        int64_t iv[PT2_MAX_LIST];
+        PT2_TRY(pt2_ints_arg(n, name, iv, max < PT2_MAX_LIST ? max : PT2_MAX_LIST, count));
+        for (int i = 0; i < *count; i++) v[i] = pp_sx_const(iv[i]);
+        return PP_OK;
+    }
+    cJSON_ArrayForEach(it, l) {
+        if (*count >= max) return pt2_fail(n, PP_ERR_UNSUPPORTED, "argument '%s' has more than %d values", name, max);
+        PT2_TRY(sym_int_elem(n, name, it, &v[(*count)++]));
+    }
     return PP_OK;
 }
 
@@ -214,11 +238,11 @@ pp_code pt2_int_arg(pt2_node *n, const char *name, int64_t def, int64_t *v) {
     if (pt2_arg_is_none(a)) return PP_OK;
     const cJSON *i = cJSON_GetObjectItemCaseSensitive(a, "as_int");
     if (cJSON_IsNumber(i)) {
-        *v = json_i64(i->valuedouble);
+        *v = pt2_json_i64(i->valuedouble);
         return PP_OK;
     }
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(a, "as_sym_int");
-    if (s) return sym_int_elem(n, name, s, v);
+    if (s) return const_int_elem(n, name, s, v);
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(a, "as_bool");
     if (cJSON_IsBool(b)) {
         *v = cJSON_IsTrue(b);
@@ -246,10 +270,10 @@ pp_code pt2_ints_arg(pt2_node *n, const char *name, int64_t *v, int max, int *co
     cJSON_ArrayForEach(it, l) {
         if (*count >= max) return pt2_fail(n, PP_ERR_UNSUPPORTED, "argument '%s' has more than %d values", name, max);
         if (sym) {
-            pp_code rc = sym_int_elem(n, name, it, &v[*count]);
+            pp_code rc = const_int_elem(n, name, it, &v[*count]);
             if (rc) return rc;
         } else if (cJSON_IsNumber(it)) {
-            v[*count] = json_i64(it->valuedouble);
+            v[*count] = pt2_json_i64(it->valuedouble);
         } else {
             return pt2_fail(n, PP_ERR_FORMAT, "argument '%s' has a non-integer element", name);
         }
@@ -303,236 +327,6 @@ pp_code pt2_bool_arg(pt2_node *n, const char *name, int def, int *v) {
 const char *pt2_string_arg(pt2_node *n, const char *name, const char *def) {
     const cJSON *a = pt2_arg(n, name), *s = a ? cJSON_GetObjectItemCaseSensitive(a, "as_string") : NULL;
     return cJSON_IsString(s) ? s->valuestring : def;
-}
-
-/* ---- symbolic expressions ------------------------------------------------------- */
-
-/* A linear form k·batch + c, parsed from sympy's srepr ("Mul(Integer(4),
- * Symbol('s77', positive=True, integer=True))") or its str ("4*s77 + 1"). */
-typedef struct expr_parser {
-    pt2_ctx *x;
-    const char *s, *what;
-    const char *full;
-    pp_code rc;
-} expr_parser;
-
-static void skip_ws(expr_parser *p) {
-    while (*p->s == ' ') p->s++;
-}
-
-static int bad_expr(expr_parser *p, const char *why) {
-    if (!p->rc)
-        p->rc =
-            pp_error_set(p->x->err, PP_ERR_UNSUPPORTED, "%s: the symbolic extent '%.120s' %s", p->what, p->full, why);
-    return 0;
-}
-
-static int is_batch(pt2_ctx *x, const char *name, size_t len) {
-    for (int i = 0; i < x->n_batch_syms; i++)
-        if (strlen(x->batch_syms[i]) == len && !strncmp(x->batch_syms[i], name, len)) return 1;
-    return 0;
-}
-
-static int parse_sum(expr_parser *p, int64_t *k, int64_t *c);
-
-/* A symbol name (letters, digits, '_'), batch or refused. */
-static int parse_symbol(expr_parser *p, const char *name, size_t len, int64_t *k, int64_t *c) {
-    if (!is_batch(p->x, name, len)) {
-        char msg[160];
-        snprintf(msg, sizeof msg,
-                 "uses '%.*s', which is not the batch: only the batch may be symbolic for now (export the other "
-                 "dimensions static)",
-                 (int)(len < 40 ? len : 40), name);
-        return bad_expr(p, msg);
-    }
-    *k = 1;
-    *c = 0;
-    return 1;
-}
-
-static int parse_atom(expr_parser *p, int64_t *k, int64_t *c) {
-    skip_ws(p);
-    const char *s = p->s;
-    if (*s == '-' || isdigit((unsigned char)*s)) {
-        char *e;
-        long long v = strtoll(s, &e, 10);
-        if (e == s) return bad_expr(p, "is not understood");
-        p->s = e;
-        *k = 0;
-        *c = v;
-        return 1;
-    }
-    if (*s == '(') {
-        p->s++;
-        if (!parse_sum(p, k, c)) return 0;
-        skip_ws(p);
-        if (*p->s != ')') return bad_expr(p, "is not understood");
-        p->s++;
-        return 1;
-    }
-    size_t len = 0;
-    while (isalnum((unsigned char)s[len]) || s[len] == '_') len++;
-    if (!len) return bad_expr(p, "is not understood");
-    p->s = s + len;
-    if (*p->s != '(') return parse_symbol(p, s, len, k, c);
-    p->s++;
-    if (len == 6 && !strncmp(s, "Symbol", 6)) {
-        skip_ws(p);
-        if (*p->s != '\'') return bad_expr(p, "is not understood");
-        const char *nm = ++p->s;
-        while (*p->s && *p->s != '\'') p->s++;
-        if (!*p->s || !parse_symbol(p, nm, (size_t)(p->s - nm), k, c)) return 0;
-        while (*p->s && *p->s != ')') p->s++;
-        if (*p->s) p->s++;
-        return 1;
-    }
-    if (len == 7 && !strncmp(s, "Integer", 7)) {
-        if (!parse_atom(p, k, c)) return 0;
-        skip_ws(p);
-        if (*p->s++ != ')') return bad_expr(p, "is not understood");
-        return 1;
-    }
-    int mul = len == 3 && !strncmp(s, "Mul", 3), add = len == 3 && !strncmp(s, "Add", 3);
-    if (!mul && !add) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "uses %.*s, which the converter does not evaluate", (int)(len < 30 ? len : 30), s);
-        return bad_expr(p, msg);
-    }
-    *k = 0;
-    *c = mul ? 1 : 0;
-    for (int first = 1;; first = 0) {
-        skip_ws(p);
-        if (*p->s == ')') {
-            p->s++;
-            return !first || bad_expr(p, "is not understood");
-        }
-        if (!first && *p->s++ != ',') return bad_expr(p, "is not understood");
-        int64_t k2, c2;
-        if (!parse_sum(p, &k2, &c2)) return 0;
-        if (add) {
-            *k += k2;
-            *c += c2;
-        } else {
-            if ((*k && k2)) return bad_expr(p, "multiplies the batch by itself");
-            int64_t nk = *k * c2 + k2 * *c, nc = *c * c2;
-            *k = nk;
-            *c = nc;
-        }
-    }
-}
-
-static int parse_product(expr_parser *p, int64_t *k, int64_t *c) {
-    if (!parse_atom(p, k, c)) return 0;
-    for (;;) {
-        skip_ws(p);
-        if (*p->s != '*') return 1;
-        p->s++;
-        int64_t k2, c2;
-        if (!parse_atom(p, &k2, &c2)) return 0;
-        if (*k && k2) return bad_expr(p, "multiplies the batch by itself");
-        int64_t nk = *k * c2 + k2 * *c;
-        *c = *c * c2;
-        *k = nk;
-    }
-}
-
-static int parse_sum(expr_parser *p, int64_t *k, int64_t *c) {
-    if (!parse_product(p, k, c)) return 0;
-    for (;;) {
-        skip_ws(p);
-        if (*p->s != '+' && !(*p->s == '-' && p->s[1] == ' ')) return 1;
-        int neg = *p->s == '-';
-        p->s++;
-        int64_t k2, c2;
-        if (!parse_product(p, &k2, &c2)) return 0;
-        *k += neg ? -k2 : k2;
-        *c += neg ? -c2 : c2;
-    }
-}
-
-pp_code pt2_expr(pt2_ctx *x, const char *expr, const char *what, int64_t *k, int64_t *c) {
-    expr_parser p = {x, expr, what, expr, PP_OK};
-    if (!parse_sum(&p, k, c)) return p.rc;
-    skip_ws(&p);
-    if (*p.s) {
-        bad_expr(&p, "is not understood");
-        return p.rc;
-    }
-    return PP_OK;
-}
-
-/* A SymInt object ({"as_int": n} or {"as_expr": {"expr_str": ...}}) as k·batch + c. */
-static pp_code sym_int(pt2_ctx *x, const cJSON *s, const char *what, int64_t *k, int64_t *c) {
-    const cJSON *i = cJSON_GetObjectItemCaseSensitive(s, "as_int");
-    if (cJSON_IsNumber(i)) {
-        *k = 0;
-        *c = json_i64(i->valuedouble);
-        return PP_OK;
-    }
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(s, "as_expr");
-    const cJSON *str = e ? cJSON_GetObjectItemCaseSensitive(e, "expr_str") : NULL;
-    if (!cJSON_IsString(str))
-        return pp_error_set(x->err, PP_ERR_FORMAT, "%s: a size is neither an integer nor an expression", what);
-    return pt2_expr(x, str->valuestring, what, k, c);
-}
-
-pp_code pt2_sym_name(pt2_ctx *x, const char *name, int64_t *k, int64_t *c) {
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(x->sym_int_values, name);
-    if (!s)
-        return pp_error_set(x->err, PP_ERR_FORMAT, "symbolic integer '%.100s' has no value in sym_int_values", name);
-    char what[160];
-    snprintf(what, sizeof what, "symbolic integer '%.100s'", name);
-    return sym_int(x, s, what, k, c);
-}
-
-pp_dtype pt2_dtype(int64_t t) {
-    switch (t) {
-    case 1: return PP_DTYPE_U8;
-    case 2: return PP_DTYPE_I8;
-    case 4: return PP_DTYPE_I32;
-    case 5: return PP_DTYPE_I64;
-    case 6: return PP_DTYPE_F16;
-    case 7: return PP_DTYPE_F32;
-    case 8: return PP_DTYPE_F64;
-    case 12: return PP_DTYPE_BOOL;
-    case 13: return PP_DTYPE_BF16;
-    default: return PP_DTYPE_INVALID;
-    }
-}
-
-pp_code pt2_meta(pt2_ctx *x, const char *name, pp_dtype *dt, int *rank, int64_t *dims) {
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(x->tensor_values, name);
-    const cJSON *sizes = m ? cJSON_GetObjectItemCaseSensitive(m, "sizes") : NULL;
-    const cJSON *dtype = m ? cJSON_GetObjectItemCaseSensitive(m, "dtype") : NULL;
-    if (!cJSON_IsArray(sizes) || !cJSON_IsNumber(dtype))
-        return pp_error_set(x->err, PP_ERR_FORMAT, "tensor '%.100s' has no metadata (tensor_values)", name);
-    if (dt) {
-        *dt = pt2_dtype((int64_t)dtype->valuedouble);
-        if (*dt == PP_DTYPE_INVALID)
-            return pp_error_set(x->err, PP_ERR_UNSUPPORTED, "tensor '%.100s' has ScalarType %d, which the engine lacks",
-                                name, (int)dtype->valuedouble);
-    }
-    int r = cJSON_GetArraySize(sizes);
-    if (r > PP_MAX_RANK)
-        return pp_error_set(x->err, PP_ERR_UNSUPPORTED, "tensor '%.100s' has rank %d (at most %d)", name, r,
-                            PP_MAX_RANK);
-    *rank = r;
-    const cJSON *it;
-    int d = 0;
-    cJSON_ArrayForEach(it, sizes) {
-        char what[200];
-        int64_t k, c;
-        snprintf(what, sizeof what, "tensor '%.100s' axis %d", name, d);
-        pp_code rc = sym_int(x, it, what, &k, &c);
-        if (rc) return rc;
-        if (k && c)
-            return pp_error_set(x->err, PP_ERR_UNSUPPORTED,
-                                "%s: the extent %" PRId64 "·batch%+" PRId64 " is not a multiple of the batch", what, k,
-                                c);
-        if (k < 0 || c < 0) return pp_error_set(x->err, PP_ERR_FORMAT, "%s: a negative extent", what);
-        dims[d++] = k ? -k : c;
-    }
-    return PP_OK;
 }
 
 /* ---- building ------------------------------------------------------------------- */
@@ -601,6 +395,27 @@ void pt2_set_float(pt2_node *n, int nd, const char *attr, double v, pp_code *rc)
 
 void pt2_set_ints(pt2_node *n, int nd, const char *attr, const int64_t *v, int count, pp_code *rc) {
     if (!*rc) *rc = pp_node_set_ints(n->x->g, nd, attr, v, (uint32_t)count, n->x->err);
+}
+
+void pt2_set_sx(pt2_node *n, int nd, const char *attr, const pp_sx *v, int count, int is_float, pp_code *rc) {
+    int64_t iv[PT2_MAX_LIST];
+    if (*rc) return;
+    if (count > PT2_MAX_LIST) {
+        *rc = pt2_fail(n, PP_ERR_UNSUPPORTED, "attribute '%s' of %d values", attr, count);
+        return;
+    }
+    for (int i = 0; i < count; i++) iv[i] = v[i].slot >= 0 ? 0 : v[i].v;
+    if (is_float) pt2_set_float(n, nd, attr, (double)iv[0], rc);
+    else pt2_set_ints(n, nd, attr, iv, count, rc);
+    for (int i = 0; i < count && !*rc; i++)
+        if (v[i].slot >= 0) *rc = pp_node_set_sym(n->x->g, nd, attr, (uint32_t)i, v[i].slot, n->x->err);
+}
+
+pp_code pt2_out_sx(pt2_node *n, int *rank, pp_sx *dims) {
+    int64_t d[PP_MAX_RANK];
+    PT2_TRY(pt2_out_meta(n, NULL, rank, d));
+    for (int i = 0; i < *rank; i++) PT2_TRY(pp_symtab_dim(&n->x->g->sym, d[i], &dims[i], n->x->err));
+    return PP_OK;
 }
 
 /* ---- node helpers ----------------------------------------------------------------- */

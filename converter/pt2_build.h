@@ -5,9 +5,10 @@
  * metadata as IR shapes, and IR nodes and constants added to the graph.
  *
  * Symbolic extents come as sympy expressions ("Symbol('s77', ...)",
- * "Mul(Integer(4), Symbol('s77', ...))", or "4*s77" from older writers); the
- * symbols that are a user input's leading extent are the batch, and an extent
- * k·batch is the IR's dim -k. Any other symbol is refused, naming the tensor.
+ * "Mul(Integer(4), Symbol('s77', ...))", or "4*s77" from older writers) over
+ * the symbols that are user inputs' extents: those become IR symbols (the
+ * leading extents the batch), the expressions shape program values
+ * (pt2_sym.c). An extent k·batch is the IR's dim -k, any other a slot dim.
  *
  * Needs cJSON (PP_HAVE_CJSON); without it only pt2.c is built, refusing .pt2.
  */
@@ -20,12 +21,13 @@
 
 #include "../engine/graph.h"
 #include "checkpoint_table.h"
+#include "onnx.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define PT2_MAX_BATCH_SYMS 8
+#define PT2_MAX_SYMS 16
 #define PT2_MAX_LIST 64
 
 /* A name the graph defined: a tensor, a tuple of tensors (a multi-output op),
@@ -44,18 +46,30 @@ typedef struct pt2_val {
     } slices[PP_MAX_RANK];
 } pt2_val;
 
+/* An archive symbol (s77) of a user input's extent: IR symbol `ir`, or (ir < 0)
+ * bound to `value` by --dim. */
+typedef struct pt2_sym {
+    char name[64];
+    int ir;
+    int64_t value;
+} pt2_sym;
+
 typedef struct pt2_ctx {
     pp_graph *g;
-    const cJSON *tensor_values;              /* name -> TensorMeta */
-    const cJSON *sym_int_values;             /* name -> SymInt */
-    char batch_syms[PT2_MAX_BATCH_SYMS][64]; /* the symbols that are the batch ("s77") */
+    const cJSON *tensor_values;  /* name -> TensorMeta */
+    const cJSON *sym_int_values; /* name -> SymInt */
+    const cJSON *ranges;         /* range_constraints: symbol -> {min_val, max_val} */
+    const pp_onnx_dim *dims;     /* --dim ranges (borrowed) */
+    int n_dims;
+    char batch_syms[PT2_MAX_SYMS][64]; /* the symbols that are the batch ("s77") */
     int n_batch_syms;
+    pt2_sym syms[PT2_MAX_SYMS];
+    int n_syms;
     const pp_ckpt *weights, *constants; /* parameters and buffers; tensor constants */
     pt2_val *vals;
     int n_vals, cap_vals;
     int *hash; /* open addressing over vals by name; -1 empty */
     int hash_cap;
-    int batch_ref; /* an IR graph input whose axis 0 is the batch, or -1 */
     pp_error *err;
 } pt2_ctx;
 
@@ -97,6 +111,10 @@ pp_code pt2_tensors_arg(pt2_node *n, const char *name, int *ids, int max, int *c
 pp_code pt2_int_arg(pt2_node *n, const char *name, int64_t def, int64_t *v);
 /* as_ints / as_sym_ints (constant elements) / a single as_int (count 1). */
 pp_code pt2_ints_arg(pt2_node *n, const char *name, int64_t *v, int max, int *count);
+/* An integer that may be symbolic (as_int / as_sym_int); def when absent or None. */
+pp_code pt2_sx_arg(pt2_node *n, const char *name, pp_sx def, pp_sx *v);
+/* A list of them (as_ints / as_sym_ints). */
+pp_code pt2_sx_ints_arg(pt2_node *n, const char *name, pp_sx *v, int max, int *count);
 pp_code pt2_float_arg(pt2_node *n, const char *name, double def, double *v);
 pp_code pt2_bool_arg(pt2_node *n, const char *name, int def, int *v);
 /* as_string, or def when absent or None. */
@@ -106,12 +124,21 @@ int pt2_scalar_arg(pt2_node *n, const char *name, double *v);
 
 /* ---- shapes ----------------------------------------------------------------- */
 
-/* A symbolic expression as k·batch + c. */
-pp_code pt2_expr(pt2_ctx *x, const char *expr, const char *what, int64_t *k, int64_t *c);
-/* The SymInt `name` (sym_int_values) as k·batch + c. */
-pp_code pt2_sym_name(pt2_ctx *x, const char *name, int64_t *k, int64_t *c);
-/* A tensor's dtype, rank and IR dims (d < 0: -d × batch) from its TensorMeta. */
+/* The symbols of the user inputs' extents (input_specs) as IR symbols, with
+ * torch's ranges narrowed by x->dims; an unknown --dim is an error. */
+pp_code pt2_symbols_init(pt2_ctx *x, const cJSON *input_specs);
+/* A symbolic expression as a constant or a shape program value; `what` names it. */
+pp_code pt2_expr(pt2_ctx *x, const char *expr, const char *what, pp_sx *out);
+/* The SymInt `name` (sym_int_values). */
+pp_code pt2_sym_name(pt2_ctx *x, const char *name, pp_sx *out);
+/* A value as an IR dim: a constant, -k for k·batch, else its slot. */
+pp_code pt2_dim_of(pt2_ctx *x, pp_sx v, const char *what, int64_t *dim);
+/* 1 when dim is a constant, the batch or one symbol alone (what an input may have). */
+int pt2_dim_is_symbol(const pt2_ctx *x, int64_t dim);
+/* A tensor's dtype, rank and IR dims from its TensorMeta. */
 pp_code pt2_meta(pt2_ctx *x, const char *name, pp_dtype *dt, int *rank, int64_t *dims);
+/* A JSON number as an int64 (saturating: torch writes 2^63 - 1 for open ends). */
+int64_t pt2_json_i64(double d);
 /* The dtype of a ScalarType code, PP_DTYPE_INVALID when the engine lacks it. */
 pp_dtype pt2_dtype(int64_t scalar_type);
 
@@ -132,6 +159,8 @@ int pt2_scalar(pt2_node *n, const char *suffix, double v, pp_dtype dt);
 void pt2_set_int(pt2_node *n, int nd, const char *attr, int64_t v, pp_code *rc);
 void pt2_set_float(pt2_node *n, int nd, const char *attr, double v, pp_code *rc);
 void pt2_set_ints(pt2_node *n, int nd, const char *attr, const int64_t *v, int count, pp_code *rc);
+/* An INTS attribute (is_float: one FLOAT) whose values may be shape program slots. */
+void pt2_set_sx(pt2_node *n, int nd, const char *attr, const pp_sx *v, int count, int is_float, pp_code *rc);
 
 /* ---- node helpers (the op handlers' common steps) ------------------------------------ */
 
@@ -145,6 +174,8 @@ void pt2_set_ints(pt2_node *n, int nd, const char *attr, const int64_t *v, int c
 /* The metadata of the node's tensor argument `arg`, or of its own first output. */
 pp_code pt2_arg_meta(pt2_node *n, const char *arg, pp_dtype *dt, int *rank, int64_t *dims);
 pp_code pt2_out_meta(pt2_node *n, pp_dtype *dt, int *rank, int64_t *dims);
+/* The node's output extents as symbolic scalars. */
+pp_code pt2_out_sx(pt2_node *n, int *rank, pp_sx *dims);
 /* The name of the tensor argument `arg`, or NULL. */
 const char *pt2_arg_tensor_name(pt2_node *n, const char *arg);
 /* A negative axis counted from the end. */

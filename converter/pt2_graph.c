@@ -19,21 +19,6 @@ static const char *str(const cJSON *o, const char *k) {
 /* The name of an Argument holding a tensor ({"as_tensor": {"name": ...}}). */
 static const char *arg_tensor(const cJSON *arg) { return str(item(arg, "as_tensor"), "name"); }
 
-/* The symbol of a user input's leading extent ("Symbol('s77', ...)" or "s77") becomes a batch symbol. */
-static void note_batch_symbol(pt2_ctx *x, const char *input) {
-    const cJSON *m = item(x->tensor_values, input), *sizes = m ? item(m, "sizes") : NULL;
-    const cJSON *d0 = cJSON_GetArrayItem(sizes, 0), *e = d0 ? item(d0, "as_expr") : NULL;
-    const char *s = e ? str(e, "expr_str") : NULL;
-    if (!s || x->n_batch_syms >= PT2_MAX_BATCH_SYMS) return;
-    if (!strncmp(s, "Symbol('", 8)) s += 8;
-    size_t len = 0;
-    while (s[len] && s[len] != '\'' && s[len] != ' ' && len < 63) len++;
-    for (size_t i = 0; i < len; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_')) return;
-    memcpy(x->batch_syms[x->n_batch_syms], s, len);
-    x->batch_syms[x->n_batch_syms++][len] = 0;
-}
-
 /* A table tensor as a weight the graph borrows. */
 static pp_code add_weight(pt2_ctx *x, const char *placeholder, const pp_ckpt_tensor *t) {
     int id = pp_graph_add_tensor(x->g, t->name, t->dtype, PP_TENSOR_WEIGHT, t->rank, t->dims, x->err);
@@ -51,13 +36,20 @@ static pp_code user_input(pt2_ctx *x, const cJSON *arg) {
     int64_t dims[PP_MAX_RANK];
     pp_code rc = pt2_meta(x, name, &dt, &rank, dims);
     if (rc) return rc;
-    for (int d = 1; d < rank; d++)
-        if (dims[d] < 0)
+    /* A run reads the symbols' values off the inputs' extents: each must be one symbol. */
+    for (int d = 0; d < rank; d++) {
+        char b[96];
+        if (d && dims[d] < 0 && !pp_dim_is_slot(dims[d]))
             return pp_error_set(x->err, PP_ERR_UNSUPPORTED, "user input '%.100s' axis %d depends on the batch", name,
                                 d);
+        if (!pt2_dim_is_symbol(x, dims[d]))
+            return pp_error_set(x->err, PP_ERR_UNSUPPORTED,
+                                "user input '%.100s' axis %d is %s: an input extent must be a constant or one symbol "
+                                "(export it with its own Dim)",
+                                name, d, pp_symtab_dim_str(&x->g->sym, dims[d], b, sizeof b));
+    }
     int id = pp_graph_add_tensor(x->g, name, dt, PP_TENSOR_INPUT, rank, dims, x->err);
     if (id < 0) return x->err->code ? x->err->code : PP_ERR_NOMEM;
-    if (x->batch_ref < 0 && rank > 0 && dims[0] == -1) x->batch_ref = id;
     return pt2_define(x, name, id);
 }
 
@@ -92,12 +84,8 @@ static pp_code placeholder(pt2_ctx *x, const cJSON *spec) {
 static pp_code inputs(pt2_ctx *x, const cJSON *graph, const cJSON *sig) {
     const cJSON *specs = item(sig, "input_specs"), *spec;
     if (!cJSON_IsArray(specs)) return pp_error_set(x->err, PP_ERR_FORMAT, "the graph signature has no input_specs");
-    cJSON_ArrayForEach(spec, specs) {
-        const cJSON *u = item(spec, "user_input");
-        const char *nm = u ? arg_tensor(item(u, "arg")) : NULL;
-        if (nm) note_batch_symbol(x, nm);
-    }
-    pp_code rc = PP_OK;
+    pp_code rc = pt2_symbols_init(x, specs);
+    if (rc) return rc;
     cJSON_ArrayForEach(spec, specs) if ((rc = placeholder(x, spec))) return rc;
     (void)graph;
     return PP_OK;
@@ -227,8 +215,8 @@ static pp_code outputs(pt2_ctx *x, const cJSON *sig, int **ids, int *n_out) {
     return PP_OK;
 }
 
-pp_code pt2_graph_build(const cJSON *gm, const pp_ckpt *weights, const pp_ckpt *constants, pp_graph **out,
-                        pp_error *err) {
+pp_code pt2_graph_build(const cJSON *gm, const cJSON *ranges, const pp_onnx_dim *dims, int n_dims,
+                        const pp_ckpt *weights, const pp_ckpt *constants, pp_graph **out, pp_error *err) {
     *out = NULL;
     const cJSON *graph = item(gm, "graph"), *sig = item(gm, "signature");
     if (!cJSON_IsObject(graph) || !cJSON_IsObject(sig))
@@ -238,7 +226,9 @@ pp_code pt2_graph_build(const cJSON *gm, const pp_ckpt *weights, const pp_ckpt *
     x.err = err;
     x.weights = weights;
     x.constants = constants;
-    x.batch_ref = -1;
+    x.ranges = ranges;
+    x.dims = dims;
+    x.n_dims = n_dims;
     x.tensor_values = item(graph, "tensor_values");
     x.sym_int_values = item(graph, "sym_int_values");
     if (!(x.g = pp_graph_new())) return pp_error_nomem(err, "out of memory");

@@ -1,7 +1,8 @@
 /* pt2_shape.c: the ATen ops that move data or make constants
  * (pt2_handlers.h): views, permutes, squeezes, expands, concatenation,
  * slicing and indexing, roll, pad, full/arange, and fill_ on slices of a
- * constant. Shapes that involve the batch come from the tensor metadata. */
+ * constant. Symbolic shapes come from the tensor metadata and the symbolic
+ * integer arguments as shape program values (pt2_sym.c). */
 #ifdef PP_HAVE_CJSON
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,28 +13,16 @@
 /* ---- shapes ------------------------------------------------------------------------------ */
 
 /* view / reshape / flatten / unflatten / _unsafe_view: the output's shape from
- * its metadata; an extent that depends on the batch is 0 (copy) where the
- * input has it on the same axis, else the one -1 (infer). */
+ * its metadata, symbolic extents as shape program values. */
 pp_code pt2_reshape(pt2_node *n, const char *base) {
     (void)base;
-    int x, nd, ri, ro;
-    int64_t di[PP_MAX_RANK], dout[PP_MAX_RANK], shape[PP_MAX_RANK];
+    int x, nd, ro;
+    pp_sx shape[PP_MAX_RANK];
     pp_code rc = PP_OK;
     PT2_TRY(pt2_tensor_arg(n, "self", 0, &x));
-    PT2_TRY(pt2_arg_meta(n, "self", NULL, &ri, di));
-    PT2_TRY(pt2_out_meta(n, NULL, &ro, dout));
-    int infer = 0;
-    for (int i = 0; i < ro; i++) {
-        shape[i] = dout[i];
-        if (dout[i] >= 0) continue;
-        if (i < ri && di[i] == dout[i]) shape[i] = 0;
-        else if (!infer++) shape[i] = -1;
-        else
-            return pt2_fail(n, PP_ERR_UNSUPPORTED,
-                            "two output extents depend on the batch differently from the input's");
-    }
+    PT2_TRY(pt2_out_sx(n, &ro, shape));
     PT2_TRY(pt2_simple(n, PP_OP_RESHAPE, 1, &x, &nd));
-    pt2_set_ints(n, nd, "shape", shape, ro, &rc);
+    pt2_set_sx(n, nd, "shape", shape, ro, 0, &rc);
     return rc;
 }
 
@@ -97,63 +86,25 @@ pp_code pt2_squeeze(pt2_node *n, const char *base) {
     return rc;
 }
 
-/* x broadcast to the batch on axis a (x has extent 1 there): Where(cond, x, x)
- * with cond a (.., N, ..) bool sliced from a graph input that has the batch, so
- * no arithmetic touches x (NaN and -0 survive). */
-static int broadcast_batch(pt2_node *n, int x, int rank, int axis) {
-    pt2_ctx *c = n->x;
-    if (c->batch_ref < 0) return -1;
-    const pp_tensor *ref = &c->g->tensors[c->batch_ref];
-    int rr = ref->rank, nd;
-    pp_code rc = PP_OK;
-    int64_t starts[PP_MAX_RANK], ends[PP_MAX_RANK], axes[PP_MAX_RANK], shape[PP_MAX_RANK];
-    for (int i = 0; i < rr; i++) starts[i] = 0, ends[i] = i ? 1 : INT64_MAX, axes[i] = i;
-    int s = pt2_add(n, PP_OP_SLICE, "batch", 1, &c->batch_ref, &nd);
-    if (s < 0) return -1;
-    pt2_set_ints(n, nd, "starts", starts, rr, &rc);
-    pt2_set_ints(n, nd, "ends", ends, rr, &rc);
-    pt2_set_ints(n, nd, "axes", axes, rr, &rc);
-    for (int i = 0; i < rank; i++) shape[i] = i == axis ? -1 : 1;
-    int rs = pt2_add(n, PP_OP_RESHAPE, "batch_shape", 1, &s, &nd);
-    if (rs < 0) return -1;
-    pt2_set_ints(n, nd, "shape", shape, rank, &rc);
-    int cond = pt2_add(n, PP_OP_CAST, "batch_cond", 1, &rs, &nd);
-    if (cond < 0) return -1;
-    pt2_set_int(n, nd, "to", PP_DTYPE_BOOL, &rc);
-    int y = pt2_add(n, PP_OP_WHERE, "", 3, (int[]){cond, x, x}, NULL);
-    return rc ? -1 : y;
-}
-
+/* expand: 1 where the input already has the output's extent, else that extent
+ * (a shape program value where it is symbolic). */
 pp_code pt2_expand(pt2_node *n, const char *base) {
     (void)base;
-    int x, nd, ri, ro, batch_axis = -1;
-    int64_t di[PP_MAX_RANK], dout[PP_MAX_RANK], shape[PP_MAX_RANK];
+    int x, nd, ri, ro;
+    int64_t di[PP_MAX_RANK], dout[PP_MAX_RANK];
+    pp_sx shape[PP_MAX_RANK];
     pp_code rc = PP_OK;
     PT2_TRY(pt2_tensor_arg(n, "self", 0, &x));
     PT2_TRY(pt2_arg_meta(n, "self", NULL, &ri, di));
     PT2_TRY(pt2_out_meta(n, NULL, &ro, dout));
     for (int i = 0; i < ro; i++) {
         int j = i - (ro - ri);
-        shape[i] = dout[i];
-        if (dout[i] >= 0) continue;
-        if (j >= 0 && di[j] == dout[i]) shape[i] = 1;
-        else if (dout[i] == -1 && batch_axis < 0) shape[i] = 1, batch_axis = i;
-        else return pt2_fail(n, PP_ERR_UNSUPPORTED, "expands axis %d to a multiple of the batch", i);
+        if (j >= 0 && di[j] == dout[i]) shape[i] = pp_sx_const(1);
+        else PT2_TRY(pp_symtab_dim(&n->x->g->sym, dout[i], &shape[i], n->x->err));
     }
-    if (batch_axis < 0) {
-        PT2_TRY(pt2_simple(n, PP_OP_EXPAND, 1, &x, &nd));
-        pt2_set_ints(n, nd, "shape", shape, ro, &rc);
-        return rc;
-    }
-    int e = pt2_add(n, PP_OP_EXPAND, "fixed", 1, &x, &nd);
-    if (e < 0) return pt2_rc(n);
-    pt2_set_ints(n, nd, "shape", shape, ro, &rc);
-    int y = rc ? -1 : broadcast_batch(n, e, ro, batch_axis);
-    if (y < 0)
-        return rc                ? rc
-               : n->x->err->code ? n->x->err->code
-                                 : pt2_fail(n, PP_ERR_UNSUPPORTED, "expands to the batch, but no graph input has it");
-    return pt2_bind_output(n, 0, y);
+    PT2_TRY(pt2_simple(n, PP_OP_EXPAND, 1, &x, &nd));
+    pt2_set_sx(n, nd, "shape", shape, ro, 0, &rc);
+    return rc;
 }
 
 pp_code pt2_cat(pt2_node *n, const char *base) {
@@ -178,41 +129,38 @@ pp_code pt2_cat(pt2_node *n, const char *base) {
     return rc;
 }
 
-/* The slice's start or end: a constant, or the axis' own batch extent (to the end). */
-static pp_code slice_bound(pt2_node *n, const char *arg, int64_t extent, int64_t def, int64_t *v) {
-    const cJSON *a = pt2_arg(n, arg), *s = a ? cJSON_GetObjectItemCaseSensitive(a, "as_sym_int") : NULL;
-    const cJSON *nm = s ? cJSON_GetObjectItemCaseSensitive(s, "as_name") : NULL;
-    if (cJSON_IsString(nm)) {
-        int64_t k, c;
-        PT2_TRY(pt2_sym_name(n->x, nm->valuestring, &k, &c));
-        if (k && !(c == 0 && extent == -k))
-            return pt2_fail(n, PP_ERR_UNSUPPORTED, "slice %s depends on the batch", arg);
-        *v = k ? INT64_MAX : c;
-        return PP_OK;
-    }
-    return pt2_int_arg(n, arg, def, v);
+/* The slice's start or end: a constant or a shape program value; the axis'
+ * own extent as the end is "to the end". */
+static pp_code slice_bound(pt2_node *n, const char *arg, int64_t extent, int64_t def, pp_sx *v) {
+    pp_sx ext;
+    PT2_TRY(pt2_sx_arg(n, arg, pp_sx_const(def), v));
+    PT2_TRY(pp_symtab_dim(&n->x->g->sym, extent, &ext, n->x->err));
+    if (v->slot >= 0 && v->slot == ext.slot) *v = pp_sx_const(INT64_MAX);
+    return PP_OK;
 }
 
 pp_code pt2_slice(pt2_node *n, const char *base) {
     (void)base;
     int x, nd, r;
-    int64_t d[PP_MAX_RANK], dim, start, end, step;
+    int64_t d[PP_MAX_RANK], dim, step;
+    pp_sx sb, eb;
     pp_code rc = PP_OK;
     PT2_TRY(pt2_tensor_arg(n, "self", 0, &x));
     PT2_TRY(pt2_arg_meta(n, "self", NULL, &r, d));
     PT2_TRY(pt2_int_arg(n, "dim", 0, &dim));
     int a = pt2_norm_axis(dim, r);
     if (a < 0 || a >= r) return pt2_fail(n, PP_ERR_FORMAT, "dim %" PRId64 " of a rank-%d tensor", dim, r);
-    PT2_TRY(slice_bound(n, "start", d[a], 0, &start));
-    PT2_TRY(slice_bound(n, "end", d[a], INT64_MAX, &end));
+    PT2_TRY(slice_bound(n, "start", d[a], 0, &sb));
+    PT2_TRY(slice_bound(n, "end", d[a], INT64_MAX, &eb));
     PT2_TRY(pt2_int_arg(n, "step", 1, &step));
     if (step < 1) return pt2_fail(n, PP_ERR_FORMAT, "slice step %" PRId64, step);
     PT2_TRY(pt2_simple(n, PP_OP_SLICE, 1, &x, &nd));
-    pt2_set_ints(n, nd, "starts", &start, 1, &rc);
-    pt2_set_ints(n, nd, "ends", &end, 1, &rc);
+    pt2_set_sx(n, nd, "starts", &sb, 1, 0, &rc);
+    pt2_set_sx(n, nd, "ends", &eb, 1, 0, &rc);
     pt2_set_ints(n, nd, "axes", (int64_t[]){a}, 1, &rc);
     pt2_set_ints(n, nd, "steps", &step, 1, &rc);
-    if (rc || d[a] < 0) return rc;
+    if (rc || d[a] < 0 || sb.slot >= 0 || eb.slot >= 0) return rc;
+    int64_t start = sb.v, end = eb.v;
     /* Remember the view (fill_ on a slice of a constant writes the constant). */
     pt2_val *self = pt2_lookup(n->x, pt2_arg_tensor_name(n, "self")), *out = pt2_lookup(n->x, n->name);
     if (!self || !out || self->n_slices >= PP_MAX_RANK) return PP_OK;
@@ -245,7 +193,7 @@ pp_code pt2_select(pt2_node *n, const char *base) {
     int a = pt2_norm_axis(dim, r);
     if (a < 0 || a >= r) return pt2_fail(n, PP_ERR_FORMAT, "dim %" PRId64 " of a rank-%d tensor", dim, r);
     if (index < 0 && d[a] >= 0) index += d[a];
-    if (index < 0) return pt2_fail(n, PP_ERR_UNSUPPORTED, "a negative index on a batch axis");
+    if (index < 0) return pt2_fail(n, PP_ERR_UNSUPPORTED, "a negative index on a symbolic axis");
     int idx = pt2_scalar(n, "index", (double)index, PP_DTYPE_I64);
     if (idx < 0) return pt2_rc(n);
     PT2_TRY(pt2_simple(n, PP_OP_GATHER, 2, (int[]){x, idx}, &nd));
@@ -280,7 +228,7 @@ pp_code pt2_unbind(pt2_node *n, const char *base) {
     PT2_TRY(pt2_int_arg(n, "dim", 0, &dim));
     int a = pt2_norm_axis(dim, r), k = output_names(n, names, PT2_MAX_LIST);
     if (a < 0 || a >= r || k < 1) return pt2_fail(n, PP_ERR_FORMAT, "dim %" PRId64 " or its outputs", dim);
-    if (d[a] < 0) return pt2_fail(n, PP_ERR_UNSUPPORTED, "splitting the batch axis");
+    if (d[a] < 0) return pt2_fail(n, PP_ERR_UNSUPPORTED, "splitting a symbolic axis");
     if (!strcmp(base, "split_with_sizes")) {
         PT2_TRY(pt2_ints_arg(n, "split_sizes", sizes, PT2_MAX_LIST, &cnt));
     } else if (strcmp(base, "unbind")) { /* split(split_size), chunk(chunks): equal pieces, the last shorter */
@@ -423,24 +371,39 @@ pp_code pt2_outer(pt2_node *n, const char *base) {
 
 /* ---- constants ------------------------------------------------------------------------------ */
 
-/* zeros, ones, full, new_zeros, new_ones, new_full and the _like ones: a constant of the output's (fixed) shape. */
+/* A symbolic extent: CONSTANT_OF_SHAPE (a bool one made as i64 and cast, as
+ * the fill kernel writes numbers). */
+static pp_code full_symbolic(pt2_node *n, pp_dtype dt, double v) {
+    int r, nd;
+    pp_sx shape[PP_MAX_RANK];
+    pp_code rc = PP_OK;
+    PT2_TRY(pt2_out_sx(n, &r, shape));
+    int y = pt2_add(n, PP_OP_CONSTANT_OF_SHAPE, dt == PP_DTYPE_BOOL ? "fill" : "", 0, NULL, &nd);
+    if (y < 0) return pt2_rc(n);
+    pt2_set_sx(n, nd, "shape", shape, r, 0, &rc);
+    pt2_set_float(n, nd, "value", v, &rc);
+    pt2_set_int(n, nd, "dtype", dt == PP_DTYPE_BOOL ? PP_DTYPE_I64 : dt, &rc);
+    if (rc || dt != PP_DTYPE_BOOL) return rc ? rc : pt2_bind_output(n, 0, y);
+    PT2_TRY(pt2_simple(n, PP_OP_CAST, 1, &y, &nd));
+    pt2_set_int(n, nd, "to", PP_DTYPE_BOOL, &rc);
+    return rc;
+}
+
+/* zeros, ones, full, new_zeros, new_ones, new_full and the _like ones: a
+ * constant of the output's shape, made at run time where that is symbolic. */
 pp_code pt2_full(pt2_node *n, const char *base) {
     pp_dtype dt;
-    int r, batch = 0;
-    int64_t d[PP_MAX_RANK], cd[PP_MAX_RANK];
+    int r;
+    int64_t d[PP_MAX_RANK];
     double v = strstr(base, "ones") ? 1 : 0;
     PT2_TRY(pt2_out_meta(n, &dt, &r, d));
     const char *arg = strstr(base, "full") ? "fill_value" : !strcmp(base, "scalar_tensor") ? "s" : NULL;
     if (arg && !pt2_scalar_arg(n, arg, &v)) return pt2_fail(n, PP_ERR_UNSUPPORTED, "%s is not a constant", arg);
     uint64_t numel = 1;
     for (int i = 0; i < r; i++) {
-        batch |= d[i] < 0;
-        cd[i] = d[i] < 0 ? 1 : d[i];
-        numel *= (uint64_t)cd[i];
+        if (d[i] < 0) return full_symbolic(n, dt, v);
+        numel *= (uint64_t)d[i];
     }
-    /* Batch-sized: only *_like can say which tensor has the batch. */
-    if (batch && !strstr(base, "_like"))
-        return pt2_fail(n, PP_ERR_UNSUPPORTED, "a constant whose shape depends on the batch");
     if (numel > (1u << 26)) return pt2_fail(n, PP_ERR_UNSUPPORTED, "a constant of %" PRIu64 " elements", numel);
     size_t es = pp_dtype_size(dt);
     uint8_t *buf = pp_calloc((size_t)numel + 1, es), one[8];
@@ -448,39 +411,35 @@ pp_code pt2_full(pt2_node *n, const char *base) {
     int s = pt2_scalar(n, "value", v, dt);
     if (s >= 0) memcpy(one, n->x->g->tensors[s].data, es);
     for (uint64_t i = 0; s >= 0 && i < numel; i++) memcpy(buf + i * es, one, es);
-    char nm[300];
-    snprintf(nm, sizeof nm, "%s%s", n->name, batch ? ".value" : "");
-    int id = s < 0 ? -1 : pt2_const(n->x, nm, dt, r, cd, buf);
+    int id = s < 0 ? -1 : pt2_const(n->x, n->name, dt, r, d, buf);
     pp_free(buf);
     if (id < 0) return pt2_rc(n);
-    if (!batch) return pt2_bind_output(n, 0, id);
-    /* Where(cast(self, bool), c, c): self's shape, c's values untouched. */
-    int x, nd;
-    pp_code rc = PP_OK;
-    PT2_TRY(pt2_tensor_arg(n, "self", 0, &x));
-    int cond = pt2_add(n, PP_OP_CAST, "shape", 1, &x, &nd);
-    if (cond < 0) return pt2_rc(n);
-    pt2_set_int(n, nd, "to", PP_DTYPE_BOOL, &rc);
-    return rc ? rc : pt2_simple(n, PP_OP_WHERE, 3, (int[]){cond, id, id}, NULL);
+    return pt2_bind_output(n, 0, id);
 }
 
+/* arange(start, end, step): a RANGE whose bounds may be shape program values. */
 pp_code pt2_arange(pt2_node *n, const char *base) {
     (void)base;
-    double start = 0, end, step = 1;
+    static const char *args[3] = {"start", "end", "step"}, *attrs[3] = {"start", "limit", "delta"};
     pp_dtype dt;
     int r, nd;
     int64_t d[PP_MAX_RANK];
     pp_code rc = PP_OK;
     PT2_TRY(pt2_out_meta(n, &dt, &r, d));
-    if (!pt2_scalar_arg(n, "end", &end)) return pt2_fail(n, PP_ERR_UNSUPPORTED, "arange's end is not a constant");
-    if (pt2_arg(n, "start") && !pt2_scalar_arg(n, "start", &start))
-        return pt2_fail(n, PP_ERR_UNSUPPORTED, "arange's start is not a constant");
-    if (pt2_arg(n, "step") && !pt2_scalar_arg(n, "step", &step))
-        return pt2_fail(n, PP_ERR_UNSUPPORTED, "arange's step is not a constant");
+    double v[3] = {0, 0, 1};
+    pp_sx sv[3];
+    for (int i = 0; i < 3; i++) {
+        sv[i] = pp_sx_const(0);
+        if (i != 1 && !pt2_arg(n, args[i])) continue;
+        if (pt2_scalar_arg(n, args[i], &v[i])) continue;
+        PT2_TRY(pt2_sx_arg(n, args[i], pp_sx_const(0), &sv[i]));
+        if (sv[i].slot < 0) return pt2_fail(n, PP_ERR_UNSUPPORTED, "arange's %s is not a number", args[i]);
+    }
     PT2_TRY(pt2_simple(n, PP_OP_RANGE, 0, NULL, &nd));
-    pt2_set_float(n, nd, "start", start, &rc);
-    pt2_set_float(n, nd, "limit", end, &rc);
-    pt2_set_float(n, nd, "delta", step, &rc);
+    for (int i = 0; i < 3; i++) {
+        if (sv[i].slot >= 0) pt2_set_sx(n, nd, attrs[i], &sv[i], 1, 1, &rc);
+        else pt2_set_float(n, nd, attrs[i], v[i], &rc);
+    }
     pt2_set_int(n, nd, "dtype", dt, &rc);
     return rc;
 }
