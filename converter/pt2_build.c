@@ -216,22 +216,6 @@ pp_code pt2_sx_arg(pt2_node *n, const char *name, pp_sx def, pp_sx *v) {
     return PP_OK;
 }
 
-pp_code pt2_sx_ints_arg(pt2_node *n, const char *name, pp_sx *v, int max, int *count) {
-    *count = 0;
-    const cJSON *a = pt2_arg(n, name), *l = a ? cJSON_GetObjectItemCaseSensitive(a, "as_sym_ints") : NULL, *it;
-    if (!cJSON_IsArray(l)) {
-        int64_t iv[PT2_MAX_LIST];
-        PT2_TRY(pt2_ints_arg(n, name, iv, max < PT2_MAX_LIST ? max : PT2_MAX_LIST, count));
-        for (int i = 0; i < *count; i++) v[i] = pp_sx_const(iv[i]);
-        return PP_OK;
-    }
-    cJSON_ArrayForEach(it, l) {
-        if (*count >= max) return pt2_fail(n, PP_ERR_UNSUPPORTED, "argument '%s' has more than %d values", name, max);
-        PT2_TRY(sym_int_elem(n, name, it, &v[(*count)++]));
-    }
-    return PP_OK;
-}
-
 pp_code pt2_int_arg(pt2_node *n, const char *name, int64_t def, int64_t *v) {
     *v = def;
     const cJSON *a = pt2_arg(n, name);

@@ -113,8 +113,6 @@ pp_code pt2_int_arg(pt2_node *n, const char *name, int64_t def, int64_t *v);
 pp_code pt2_ints_arg(pt2_node *n, const char *name, int64_t *v, int max, int *count);
 /* An integer that may be symbolic (as_int / as_sym_int); def when absent or None. */
 pp_code pt2_sx_arg(pt2_node *n, const char *name, pp_sx def, pp_sx *v);
-/* A list of them (as_ints / as_sym_ints). */
-pp_code pt2_sx_ints_arg(pt2_node *n, const char *name, pp_sx *v, int max, int *count);
 pp_code pt2_float_arg(pt2_node *n, const char *name, double def, double *v);
 pp_code pt2_bool_arg(pt2_node *n, const char *name, int def, int *v);
 /* as_string, or def when absent or None. */

@@ -175,7 +175,10 @@ typedef struct sx_parser {
     pt2_ctx *x;
     const char *s, *full, *what;
     pp_code rc;
+    int depth; /* nesting, bounded: the string comes from the archive */
 } sx_parser;
+
+#define PT2_EXPR_DEPTH 64
 
 static void skip_ws(sx_parser *p) {
     while (*p->s == ' ') p->s++;
@@ -315,17 +318,24 @@ static int parse_atom(sx_parser *p, pp_sx *out) {
 
 static int parse_unary(sx_parser *p, pp_sx *out) {
     skip_ws(p);
+    if (p->depth > PT2_EXPR_DEPTH) return bad(p, "nests deeper than the converter reads");
     if (*p->s == '-') {
         p->s++;
         pp_sx v;
-        return parse_unary(p, &v) && emit(p, PP_SHAPE_SUB, pp_sx_const(0), v, out);
+        p->depth++;
+        int ok = parse_unary(p, &v);
+        p->depth--;
+        return ok && emit(p, PP_SHAPE_SUB, pp_sx_const(0), v, out);
     }
     if (!parse_atom(p, out)) return 0;
     skip_ws(p);
     if (p->s[0] != '*' || p->s[1] != '*') return 1;
     p->s += 2;
     pp_sx e;
-    return parse_unary(p, &e) && power(p, *out, e, out);
+    p->depth++;
+    int ok = parse_unary(p, &e);
+    p->depth--;
+    return ok && power(p, *out, e, out);
 }
 
 static int parse_product(sx_parser *p, pp_sx *out) {
@@ -346,7 +356,7 @@ static int parse_product(sx_parser *p, pp_sx *out) {
     }
 }
 
-static int parse_sum(sx_parser *p, pp_sx *out) {
+static int parse_terms(sx_parser *p, pp_sx *out) {
     if (!parse_product(p, out)) return 0;
     for (;;) {
         skip_ws(p);
@@ -358,8 +368,16 @@ static int parse_sum(sx_parser *p, pp_sx *out) {
     }
 }
 
+/* Every nesting (parentheses, calls, unary minus, exponents) comes through here. */
+static int parse_sum(sx_parser *p, pp_sx *out) {
+    p->depth++;
+    int ok = parse_terms(p, out);
+    p->depth--;
+    return ok;
+}
+
 pp_code pt2_expr(pt2_ctx *x, const char *expr, const char *what, pp_sx *out) {
-    sx_parser p = {x, expr, expr, what, PP_OK};
+    sx_parser p = {x, expr, expr, what, PP_OK, 0};
     if (!parse_sum(&p, out)) return p.rc ? p.rc : PP_ERR_UNSUPPORTED;
     skip_ws(&p);
     if (*p.s) {
