@@ -51,6 +51,10 @@ timeout 60 "$PPENGINE" run mlp.bin --input m3.npy --output refm --devices cpu --
 start() {
   local name=$1
   shift
+  # Created here, before the server's shell opens them: the poll below must not
+  # read a file that does not exist yet (under load the fork runs later).
+  : > "$name.out"
+  : > "$name.err"
   "$PPSERVE" --port 0 --devices cpu "$@" > "$name.out" 2> "$name.err" &
   pids+=($!)
   eval "${name}_pid=$!"

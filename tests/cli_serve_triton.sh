@@ -42,6 +42,7 @@ timeout 60 "$PPENGINE" run mlp.bin --input m3.npy --output rm --devices cpu --qu
 cp r5/logits.npy ref5.npy
 cp rm/output.npy refm.npy
 
+: > serve.out # before the poll below reads it (the server's shell may open it later)
 "$PPSERVE" --model digits=digits.bin --model mlp=mlp.bin --port 0 --devices cpu --max-batch 8 --max-delay-us 2000 \
   > serve.out 2> serve.err &
 pid=$!
