@@ -213,19 +213,28 @@ static int takes_value(const char *k) {
     return 0;
 }
 
-int main(int argc, char **argv) {
-    const char *pos[3] = {0}, *devices = NULL, *stages = NULL;
-    int npos = 0, restart = 0, quiet = 0;
-    long chunk = 256, out_index = 0, throttle_ms = 0, dummy;
+typedef struct args {
+    const char *graph, *input, *output, *devices, *stages;
+    int restart, quiet;
+    long chunk, out_index, throttle_ms;
+} args;
+
+/* -1 to go on, else the exit status (0 after --help, 2 after a usage error). */
+static int parse_args(int argc, char **argv, args *a) {
+    const char *pos[3] = {0};
+    int npos = 0;
+    long dummy;
+    memset(a, 0, sizeof *a);
+    a->chunk = 256;
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(k, "--help") || !strcmp(k, "-h")) {
             fputs(HELP, stdout);
             return 0;
         } else if (!strcmp(k, "--restart")) {
-            restart = 1;
+            a->restart = 1;
         } else if (!strcmp(k, "--quiet")) {
-            quiet = 1;
+            a->quiet = 1;
         } else if (k[0] != '-') {
             if (npos == 3) return usage("unexpected argument '%s'", k);
             pos[npos++] = k;
@@ -234,174 +243,227 @@ int main(int argc, char **argv) {
         } else if (!v) {
             return usage("%s needs a value", k);
         } else if (i++, !strcmp(k, "--chunk")) {
-            if (parse_long(v, 1, 1 << 24, &chunk)) return usage("--chunk '%s' is not in 1..16777216", v);
+            if (parse_long(v, 1, 1 << 24, &a->chunk)) return usage("--chunk '%s' is not in 1..16777216", v);
         } else if (!strcmp(k, "--output-index")) {
-            if (parse_long(v, 0, 1 << 16, &out_index)) return usage("--output-index '%s' is not an integer >= 0", v);
+            if (parse_long(v, 0, 1 << 16, &a->out_index)) return usage("--output-index '%s' is not an integer >= 0", v);
         } else if (!strcmp(k, "--throttle-ms")) {
-            if (parse_long(v, 0, 60000, &throttle_ms)) return usage("--throttle-ms '%s' is not in 0..60000", v);
+            if (parse_long(v, 0, 60000, &a->throttle_ms)) return usage("--throttle-ms '%s' is not in 0..60000", v);
         } else if (!strcmp(k, "--devices")) {
-            devices = v;
+            a->devices = v;
         } else if (!strcmp(k, "--stages")) {
             if (parse_long(v, 1, 1024, &dummy)) return usage("--stages '%s' is not in 1..1024", v);
-            stages = v;
+            a->stages = v;
         } else {
             return usage("unknown option '%s'", k);
         }
     }
     if (npos != 3) return usage("needs GRAPH INPUT.npy OUTPUT.npy%s", "");
-    const char *graph = pos[0], *input = pos[1], *output = pos[2];
+    a->graph = pos[0];
+    a->input = pos[1];
+    a->output = pos[2];
+    return -1;
+}
 
-    int rc = 1, in_fd = -1, part_fd = -1;
-    void *map = MAP_FAILED;
-    size_t map_size = 0;
-    pp_net *net = NULL;
-    pp_options *opt = NULL;
-    pp_engine *eng = NULL;
-    void **outs = NULL, *staging = NULL;
-    int n_out = 0;
-    char *partial = concat(output, ".partial"), *progress = concat(output, ".progress");
-    char err[512];
-    if (!partial || !progress) {
-        fprintf(stderr, "ppbatch: out of memory\n");
-        goto done;
-    }
-
-    /* ---- the net and the input, checked against each other ---- */
-    pp_status *st = pp_net_load(graph, &net);
-    if (st) goto api_fail;
+/* One run: what it holds from the arguments to the renamed output; freed by job_free. */
+typedef struct job {
+    args a;
+    char *partial, *progress; /* OUTPUT.npy.partial, OUTPUT.npy.progress */
+    pp_net *net;
+    pp_options *opt;
+    pp_engine *eng;
+    int n_out;
     pp_tensor_info ii, oi;
-    if (pp_net_input_count(net) != 1) {
-        fprintf(stderr, "ppbatch: %s has %d inputs; ppbatch feeds nets with one\n", graph, pp_net_input_count(net));
-        goto done;
-    }
-    n_out = pp_net_output_count(net);
-    if (out_index >= n_out) {
-        fprintf(stderr, "ppbatch: --output-index %ld but %s has %d outputs\n", out_index, graph, n_out);
-        goto done;
-    }
-    if ((st = pp_net_input_info(net, 0, &ii)) || (st = pp_net_output_info(net, (int)out_index, &oi))) goto api_fail;
-
     struct stat gst, ist;
-    if (stat(graph, &gst) || (in_fd = open(input, O_RDONLY | O_CLOEXEC)) < 0 || fstat(in_fd, &ist)) {
-        fprintf(stderr, "ppbatch: %s: %s\n", in_fd < 0 ? input : graph, strerror(errno));
-        goto done;
-    }
-    if (!S_ISREG(ist.st_mode) || ist.st_size < 10) {
-        fprintf(stderr, "ppbatch: %s: not a .npy file\n", input);
-        goto done;
-    }
-    map_size = (size_t)ist.st_size;
-    map = mmap(NULL, map_size, PROT_READ, MAP_PRIVATE, in_fd, 0);
-    if (map == MAP_FAILED) {
-        fprintf(stderr, "ppbatch: %s: mmap: %s\n", input, strerror(errno));
-        goto done;
-    }
-    madvise(map, map_size, MADV_SEQUENTIAL);
+    /* the input, mapped */
+    int in_fd;
+    void *map;
+    size_t map_size;
     pp_npyhdr ih;
-    if (pp_npyhdr_parse(map, map_size, &ih, err, sizeof err)) {
-        fprintf(stderr, "ppbatch: %s: %s\n", input, err);
-        goto done;
-    }
-    if (ih.type != ii.type || ih.rank != ii.rank || ih.rank < 1) {
-        fprintf(stderr, "ppbatch: %s is %s of rank %d but input '%s' is %s of rank %d\n", input, pp_elem_name(ih.type),
-                ih.rank, ii.name, pp_elem_name(ii.type), ii.rank);
-        goto done;
-    }
-    for (int d = 1; d < ih.rank; d++)
-        if (ii.dims[d] > 0 && ii.dims[d] != ih.dims[d]) {
-            fprintf(stderr, "ppbatch: %s has %" PRId64 " on axis %d but input '%s' has %" PRId64 "\n", input,
-                    ih.dims[d], d, ii.name, ii.dims[d]);
-            goto done;
-        }
-    int64_t total = ih.dims[0];
-    size_t in_item = pp_net_input_bytes(net, 0, 1), out_item = pp_net_output_bytes(net, (int)out_index, 1);
-    size_t esize = pp_elem_size(ih.type);
-    uint64_t file_item = esize;
-    for (int d = 1; d < ih.rank; d++) file_item *= (uint64_t)ih.dims[d];
-    if (file_item != in_item || in_item == 0) {
-        fprintf(stderr, "ppbatch: an item of %s is %" PRIu64 " bytes but input '%s' takes %zu\n", input, file_item,
-                ii.name, in_item);
-        goto done;
-    }
-    if ((uint64_t)total > (map_size - ih.data_offset) / in_item ||
-        ih.data_offset + (uint64_t)total * in_item != map_size) {
-        fprintf(stderr, "ppbatch: %s: %zu data bytes after the header, but shape needs %" PRId64 " x %zu\n", input,
-                map_size - ih.data_offset, total, in_item);
-        goto done;
-    }
-    const uint8_t *in_data = (const uint8_t *)map + ih.data_offset;
+    const uint8_t *in_data;
+    int64_t total;
+    size_t in_item, out_item, esize; /* bytes per item: input, output; bytes per input element */
+    /* the output */
+    char header[512], fp[1024];
+    size_t hlen;
+    uint64_t out_size;
+    int part_fd;
+    int64_t done_items;
+    /* one buffer per output of a chunk (only out_index is kept); staging for misaligned input */
+    void **outs, *staging;
+    int aligned;
+    double t0;
+} job;
 
-    /* ---- the output's full shape and header ---- */
-    if (oi.rank < 1 || oi.dims[0] != -1 || ii.dims[0] != -1) {
+/* Prints an API failure, frees it; 1. */
+static int api_fail(pp_status *st) {
+    end_progress_line();
+    fprintf(stderr, "ppbatch: %s\n", pp_status_message(st));
+    pp_status_free(st);
+    return 1;
+}
+
+/* The net: one input, and the output asked for. */
+static int load_net(job *j) {
+    pp_status *st = pp_net_load(j->a.graph, &j->net);
+    if (st) return api_fail(st);
+    if (pp_net_input_count(j->net) != 1) {
+        fprintf(stderr, "ppbatch: %s has %d inputs; ppbatch feeds nets with one\n", j->a.graph,
+                pp_net_input_count(j->net));
+        return 1;
+    }
+    j->n_out = pp_net_output_count(j->net);
+    if (j->a.out_index >= j->n_out) {
+        fprintf(stderr, "ppbatch: --output-index %ld but %s has %d outputs\n", j->a.out_index, j->a.graph, j->n_out);
+        return 1;
+    }
+    if ((st = pp_net_input_info(j->net, 0, &j->ii)) || (st = pp_net_output_info(j->net, (int)j->a.out_index, &j->oi)))
+        return api_fail(st);
+    return 0;
+}
+
+/* The input mapped, its .npy header read and checked against the net's input:
+ * element type, rank, every axis but the batch, and its size. */
+static int map_input(job *j) {
+    const char *input = j->a.input;
+    char err[512];
+    if (stat(j->a.graph, &j->gst) || (j->in_fd = open(input, O_RDONLY | O_CLOEXEC)) < 0 || fstat(j->in_fd, &j->ist)) {
+        fprintf(stderr, "ppbatch: %s: %s\n", j->in_fd < 0 ? input : j->a.graph, strerror(errno));
+        return 1;
+    }
+    if (!S_ISREG(j->ist.st_mode) || j->ist.st_size < 10) {
+        fprintf(stderr, "ppbatch: %s: not a .npy file\n", input);
+        return 1;
+    }
+    j->map_size = (size_t)j->ist.st_size;
+    j->map = mmap(NULL, j->map_size, PROT_READ, MAP_PRIVATE, j->in_fd, 0);
+    if (j->map == MAP_FAILED) {
+        fprintf(stderr, "ppbatch: %s: mmap: %s\n", input, strerror(errno));
+        return 1;
+    }
+    madvise(j->map, j->map_size, MADV_SEQUENTIAL);
+    const pp_npyhdr *ih = &j->ih;
+    const pp_tensor_info *ii = &j->ii;
+    if (pp_npyhdr_parse(j->map, j->map_size, &j->ih, err, sizeof err)) {
+        fprintf(stderr, "ppbatch: %s: %s\n", input, err);
+        return 1;
+    }
+    if (ih->type != ii->type || ih->rank != ii->rank || ih->rank < 1) {
+        fprintf(stderr, "ppbatch: %s is %s of rank %d but input '%s' is %s of rank %d\n", input, pp_elem_name(ih->type),
+                ih->rank, ii->name, pp_elem_name(ii->type), ii->rank);
+        return 1;
+    }
+    for (int d = 1; d < ih->rank; d++)
+        if (ii->dims[d] > 0 && ii->dims[d] != ih->dims[d]) {
+            fprintf(stderr, "ppbatch: %s has %" PRId64 " on axis %d but input '%s' has %" PRId64 "\n", input,
+                    ih->dims[d], d, ii->name, ii->dims[d]);
+            return 1;
+        }
+    j->total = ih->dims[0];
+    j->in_item = pp_net_input_bytes(j->net, 0, 1);
+    j->out_item = pp_net_output_bytes(j->net, (int)j->a.out_index, 1);
+    j->esize = pp_elem_size(ih->type);
+    uint64_t file_item = j->esize;
+    for (int d = 1; d < ih->rank; d++) file_item *= (uint64_t)ih->dims[d];
+    if (file_item != j->in_item || j->in_item == 0) {
+        fprintf(stderr, "ppbatch: an item of %s is %" PRIu64 " bytes but input '%s' takes %zu\n", input, file_item,
+                ii->name, j->in_item);
+        return 1;
+    }
+    if ((uint64_t)j->total > (j->map_size - ih->data_offset) / j->in_item ||
+        ih->data_offset + (uint64_t)j->total * j->in_item != j->map_size) {
+        fprintf(stderr, "ppbatch: %s: %zu data bytes after the header, but shape needs %" PRId64 " x %zu\n", input,
+                j->map_size - ih->data_offset, j->total, j->in_item);
+        return 1;
+    }
+    j->in_data = (const uint8_t *)j->map + ih->data_offset;
+    return 0;
+}
+
+/* The output's full shape, its .npy header and the fingerprint the progress file carries. */
+static int plan_output(job *j) {
+    const pp_tensor_info *ii = &j->ii, *oi = &j->oi;
+    if (oi->rank < 1 || oi->dims[0] != -1 || ii->dims[0] != -1) {
         fprintf(stderr, "ppbatch: input '%s' and output '%s' must both have the batch (and only it) on axis 0\n",
-                ii.name, oi.name);
-        goto done;
+                ii->name, oi->name);
+        return 1;
     }
     int64_t odims[PP_MAX_DIMS];
-    odims[0] = total;
-    for (int d = 1; d < oi.rank; d++) {
-        if (oi.dims[d] <= 0) {
-            fprintf(stderr, "ppbatch: output '%s' has a batch-dependent size on axis %d\n", oi.name, d);
-            goto done;
+    odims[0] = j->total;
+    for (int d = 1; d < oi->rank; d++) {
+        if (oi->dims[d] <= 0) {
+            fprintf(stderr, "ppbatch: output '%s' has a batch-dependent size on axis %d\n", oi->name, d);
+            return 1;
         }
-        odims[d] = oi.dims[d];
+        odims[d] = oi->dims[d];
     }
-    char header[512];
-    size_t hlen = pp_npyhdr_format(oi.type, oi.rank, odims, header, sizeof header);
-    if (!hlen) {
-        fprintf(stderr, "ppbatch: output '%s' has an element type .npy cannot hold\n", oi.name);
-        goto done;
+    j->hlen = pp_npyhdr_format(oi->type, oi->rank, odims, j->header, sizeof j->header);
+    if (!j->hlen) {
+        fprintf(stderr, "ppbatch: output '%s' has an element type .npy cannot hold\n", oi->name);
+        return 1;
     }
-    char hh[17], fp[1024];
-    hash_hex(header, hlen, hh);
-    fingerprint(fp, sizeof fp, &gst, &ist, out_index, total, out_item, hh);
-    uint64_t out_size = hlen + (uint64_t)total * out_item;
+    char hh[17];
+    hash_hex(j->header, j->hlen, hh);
+    fingerprint(j->fp, sizeof j->fp, &j->gst, &j->ist, j->a.out_index, j->total, j->out_item, hh);
+    j->out_size = j->hlen + (uint64_t)j->total * j->out_item;
+    return 0;
+}
 
-    /* ---- resume or start ---- */
-    int64_t done_items = restart ? -1 : read_progress(progress, fp, total);
-    if (done_items >= 0) {
-        part_fd = open(partial, O_RDWR | O_CLOEXEC);
+/* Resumes from the progress file where it and the partial output match this run,
+ * else starts a new partial output (its header written, its full size reserved). */
+static int resume_or_start(job *j) {
+    int quiet = j->a.quiet;
+    j->done_items = j->a.restart ? -1 : read_progress(j->progress, j->fp, j->total);
+    if (j->done_items >= 0) {
+        j->part_fd = open(j->partial, O_RDWR | O_CLOEXEC);
         struct stat pst;
         char head_now[512];
-        if (part_fd < 0 || fstat(part_fd, &pst) || (uint64_t)pst.st_size != out_size ||
-            pread(part_fd, head_now, hlen, 0) != (ssize_t)hlen || memcmp(head_now, header, hlen) != 0) {
-            if (!quiet) fprintf(stderr, "ppbatch: %s does not match its progress file; starting over\n", partial);
-            if (part_fd >= 0) close(part_fd);
-            part_fd = -1;
-            done_items = -1;
+        if (j->part_fd < 0 || fstat(j->part_fd, &pst) || (uint64_t)pst.st_size != j->out_size ||
+            pread(j->part_fd, head_now, j->hlen, 0) != (ssize_t)j->hlen || memcmp(head_now, j->header, j->hlen) != 0) {
+            if (!quiet) fprintf(stderr, "ppbatch: %s does not match its progress file; starting over\n", j->partial);
+            if (j->part_fd >= 0) close(j->part_fd);
+            j->part_fd = -1;
+            j->done_items = -1;
         } else if (!quiet) {
-            fprintf(stderr, "ppbatch: resuming at item %" PRId64 " of %" PRId64 "\n", done_items, total);
+            fprintf(stderr, "ppbatch: resuming at item %" PRId64 " of %" PRId64 "\n", j->done_items, j->total);
         }
-    } else if (!restart && !quiet && access(progress, F_OK) == 0) {
-        fprintf(stderr, "ppbatch: %s is for another graph, input or output; starting over\n", progress);
+    } else if (!j->a.restart && !quiet && access(j->progress, F_OK) == 0) {
+        fprintf(stderr, "ppbatch: %s is for another graph, input or output; starting over\n", j->progress);
     }
-    if (done_items < 0) {
-        done_items = 0;
-        part_fd = open(partial, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (part_fd < 0 || pwrite_full(part_fd, header, hlen, 0) || ftruncate(part_fd, (off_t)out_size) ||
-            fsync(part_fd) || write_progress(progress, 0, fp)) {
-            fprintf(stderr, "ppbatch: %s: %s\n", partial, strerror(errno));
-            goto done;
+    if (j->done_items < 0) {
+        j->done_items = 0;
+        j->part_fd = open(j->partial, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (j->part_fd < 0 || pwrite_full(j->part_fd, j->header, j->hlen, 0) ||
+            ftruncate(j->part_fd, (off_t)j->out_size) || fsync(j->part_fd) || write_progress(j->progress, 0, j->fp)) {
+            fprintf(stderr, "ppbatch: %s: %s\n", j->partial, strerror(errno));
+            return 1;
         }
     }
+    return 0;
+}
 
-    /* ---- the engine, and one buffer per output (only output_index is kept) ---- */
+/* The engine for chunks of --chunk items, and the chunk's buffers. */
+static int start_engine(job *j) {
+    pp_status *st;
     char chunk_s[32];
-    snprintf(chunk_s, sizeof chunk_s, "%ld", chunk);
-    if ((st = pp_options_create(&opt)) || (devices && (st = pp_options_set(opt, "devices", devices))) ||
-        (stages && (st = pp_options_set(opt, "stages", stages))) || (st = pp_options_set(opt, "max_batch", chunk_s)) ||
-        (st = pp_engine_create(net, opt, &eng)))
-        goto api_fail;
-    outs = calloc((size_t)n_out, sizeof *outs);
-    for (int o = 0; outs && o < n_out; o++)
-        if (!(outs[o] = malloc(pp_net_output_bytes(net, o, chunk) + 1))) break;
+    snprintf(chunk_s, sizeof chunk_s, "%ld", j->a.chunk);
+    if ((st = pp_options_create(&j->opt)) || (j->a.devices && (st = pp_options_set(j->opt, "devices", j->a.devices))) ||
+        (j->a.stages && (st = pp_options_set(j->opt, "stages", j->a.stages))) ||
+        (st = pp_options_set(j->opt, "max_batch", chunk_s)) || (st = pp_engine_create(j->net, j->opt, &j->eng)))
+        return api_fail(st);
+    j->outs = calloc((size_t)j->n_out, sizeof *j->outs);
+    for (int o = 0; j->outs && o < j->n_out; o++)
+        if (!(j->outs[o] = malloc(pp_net_output_bytes(j->net, o, j->a.chunk) + 1))) break;
     /* mmap'ed items are aligned only as well as the header length; copy if not enough */
-    int aligned = ((uintptr_t)in_data % (esize ? esize : 1)) == 0;
-    if (!outs || !outs[n_out - 1] || (!aligned && !(staging = malloc(in_item * (size_t)chunk)))) {
-        fprintf(stderr, "ppbatch: out of memory for chunks of %ld\n", chunk);
-        goto done;
+    j->aligned = ((uintptr_t)j->in_data % (j->esize ? j->esize : 1)) == 0;
+    if (!j->outs || !j->outs[j->n_out - 1] ||
+        (!j->aligned && !(j->staging = malloc(j->in_item * (size_t)j->a.chunk)))) {
+        fprintf(stderr, "ppbatch: out of memory for chunks of %ld\n", j->a.chunk);
+        return 1;
     }
+    return 0;
+}
 
+static void catch_signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -409,79 +471,111 @@ int main(int argc, char **argv) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+}
 
-    double t0 = now_s();
-    int64_t resumed_at = done_items;
-    while (done_items < total && !g_stop) {
-        int64_t b = total - done_items < chunk ? total - done_items : chunk;
-        const void *src = in_data + (size_t)done_items * in_item;
-        if (!aligned) {
-            memcpy(staging, src, (size_t)b * in_item);
-            src = staging;
-        }
-        const void *ins[1] = {src};
-        if ((st = pp_engine_run(eng, b, ins, (void *const *)outs))) goto api_fail;
-        if (pwrite_full(part_fd, outs[out_index], (size_t)b * out_item,
-                        (off_t)(hlen + (uint64_t)done_items * out_item)) ||
-            fdatasync(part_fd)) {
-            end_progress_line();
-            fprintf(stderr, "ppbatch: %s: %s\n", partial, strerror(errno));
-            goto done;
-        }
-        done_items += b;
-        /* Only now, with the bytes durable, may the progress claim them. */
-        if (write_progress(progress, done_items, fp)) {
-            end_progress_line();
-            fprintf(stderr, "ppbatch: %s: %s\n", progress, strerror(errno));
-            goto done;
-        }
-        if (!quiet) show_progress(done_items, total, resumed_at, t0, done_items == total);
-        if (throttle_ms && done_items < total && !g_stop) {
+/* One chunk run, its results durable in the partial output, then the progress
+ * claiming them. */
+static int run_chunk(job *j) {
+    pp_status *st;
+    int64_t b = j->total - j->done_items < j->a.chunk ? j->total - j->done_items : j->a.chunk;
+    const void *src = j->in_data + (size_t)j->done_items * j->in_item;
+    if (!j->aligned) {
+        memcpy(j->staging, src, (size_t)b * j->in_item);
+        src = j->staging;
+    }
+    const void *ins[1] = {src};
+    if ((st = pp_engine_run(j->eng, b, ins, (void *const *)j->outs))) return api_fail(st);
+    if (pwrite_full(j->part_fd, j->outs[j->a.out_index], (size_t)b * j->out_item,
+                    (off_t)(j->hlen + (uint64_t)j->done_items * j->out_item)) ||
+        fdatasync(j->part_fd)) {
+        end_progress_line();
+        fprintf(stderr, "ppbatch: %s: %s\n", j->partial, strerror(errno));
+        return 1;
+    }
+    j->done_items += b;
+    /* Only now, with the bytes durable, may the progress claim them. */
+    if (write_progress(j->progress, j->done_items, j->fp)) {
+        end_progress_line();
+        fprintf(stderr, "ppbatch: %s: %s\n", j->progress, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+/* Every chunk not done yet, until the end or a signal: 0, 1 on a failure, 130 when interrupted. */
+static int run_chunks(job *j) {
+    long throttle_ms = j->a.throttle_ms;
+    j->t0 = now_s();
+    int64_t resumed_at = j->done_items;
+    while (j->done_items < j->total && !g_stop) {
+        if (run_chunk(j)) return 1;
+        if (!j->a.quiet) show_progress(j->done_items, j->total, resumed_at, j->t0, j->done_items == j->total);
+        if (throttle_ms && j->done_items < j->total && !g_stop) {
             struct timespec ts = {throttle_ms / 1000, (throttle_ms % 1000) * 1000000L};
             nanosleep(&ts, NULL); /* a signal cuts it short, which is what we want */
         }
     }
-    if (done_items < total) {
-        if (!quiet) show_progress(done_items, total, resumed_at, t0, 1);
+    if (j->done_items < j->total) {
+        if (!j->a.quiet) show_progress(j->done_items, j->total, resumed_at, j->t0, 1);
         fprintf(stderr, "ppbatch: interrupted after %" PRId64 " of %" PRId64 " items; run the same command to resume\n",
-                done_items, total);
-        rc = 130;
-        goto done;
+                j->done_items, j->total);
+        return 130;
     }
-    if (fsync(part_fd) || close(part_fd)) {
-        part_fd = -1;
-        fprintf(stderr, "ppbatch: %s: %s\n", partial, strerror(errno));
-        goto done;
-    }
-    part_fd = -1;
-    if (rename(partial, output) || sync_dir_of(output)) {
-        fprintf(stderr, "ppbatch: rename %s -> %s: %s\n", partial, output, strerror(errno));
-        goto done;
-    }
-    unlink(progress); /* stale without the partial; a rerun would start over anyway */
-    if (!quiet) {
-        if (total == 0) show_progress(0, 0, 0, t0, 1);
-        fprintf(stderr, "ppbatch: wrote %s (%" PRId64 " items)\n", output, total);
-    }
-    rc = 0;
-    goto done;
+    return 0;
+}
 
-api_fail:
-    end_progress_line();
-    fprintf(stderr, "ppbatch: %s\n", pp_status_message(st));
-    pp_status_free(st);
-done:
-    if (outs)
-        for (int o = 0; o < n_out; o++) free(outs[o]);
-    free(outs);
-    free(staging);
-    if (part_fd >= 0) close(part_fd);
-    if (map != MAP_FAILED) munmap(map, map_size);
-    if (in_fd >= 0) close(in_fd);
-    pp_engine_free(eng);
-    pp_options_free(opt);
-    pp_net_free(net);
-    free(partial);
-    free(progress);
+/* The partial output, complete, renamed to OUTPUT.npy; the progress file removed. */
+static int finish(job *j) {
+    int fd = j->part_fd;
+    j->part_fd = -1;
+    if (fsync(fd) || close(fd)) {
+        fprintf(stderr, "ppbatch: %s: %s\n", j->partial, strerror(errno));
+        return 1;
+    }
+    if (rename(j->partial, j->a.output) || sync_dir_of(j->a.output)) {
+        fprintf(stderr, "ppbatch: rename %s -> %s: %s\n", j->partial, j->a.output, strerror(errno));
+        return 1;
+    }
+    unlink(j->progress); /* stale without the partial; a rerun would start over anyway */
+    if (!j->a.quiet) {
+        if (j->total == 0) show_progress(0, 0, 0, j->t0, 1);
+        fprintf(stderr, "ppbatch: wrote %s (%" PRId64 " items)\n", j->a.output, j->total);
+    }
+    return 0;
+}
+
+static void job_free(job *j) {
+    if (j->outs)
+        for (int o = 0; o < j->n_out; o++) free(j->outs[o]);
+    free(j->outs);
+    free(j->staging);
+    if (j->part_fd >= 0) close(j->part_fd);
+    if (j->map != MAP_FAILED) munmap(j->map, j->map_size);
+    if (j->in_fd >= 0) close(j->in_fd);
+    pp_engine_free(j->eng);
+    pp_options_free(j->opt);
+    pp_net_free(j->net);
+    free(j->partial);
+    free(j->progress);
+}
+
+int main(int argc, char **argv) {
+    job j;
+    memset(&j, 0, sizeof j);
+    j.in_fd = j.part_fd = -1;
+    j.map = MAP_FAILED;
+    int rc = parse_args(argc, argv, &j.a);
+    if (rc >= 0) return rc;
+    rc = 1;
+    j.partial = concat(j.a.output, ".partial");
+    j.progress = concat(j.a.output, ".progress");
+    if (!j.partial || !j.progress) {
+        fprintf(stderr, "ppbatch: out of memory\n");
+    } else if (!load_net(&j) && !map_input(&j) && !plan_output(&j) && !resume_or_start(&j) && !start_engine(&j)) {
+        catch_signals();
+        rc = run_chunks(&j);
+        if (rc == 0) rc = finish(&j);
+    }
+    job_free(&j);
     return rc;
 }

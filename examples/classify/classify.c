@@ -256,170 +256,207 @@ static int by_prob_desc(const void *a, const void *b) {
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-int main(int argc, char **argv) {
+/* One classification: what it holds from the net to the printed ranking; freed by job_free. */
+typedef struct job {
     args a;
-    int rc = parse_args(argc, argv, &a);
-    if (rc) return rc == 1 ? 0 : rc;
-
-    pp_net *net = NULL;
-    pp_options *opt = NULL;
-    pp_engine *eng = NULL;
-    pp_image img = {0};
-    float *planar = NULL, *input = NULL, *output = NULL;
-    char **labels = NULL;
-    long n_labels = 0;
-    scored *sc = NULL;
-    rc = 1;
-
-    pp_status *st = pp_net_load(a.graph, &net);
-    if (st) return pp_fail(st);
+    pp_net *net;
+    pp_options *opt;
+    pp_engine *eng;
     pp_tensor_info in, outi;
-    if ((st = pp_net_input_info(net, 0, &in)) || (st = pp_net_output_info(net, 0, &outi))) {
-        rc = pp_fail(st);
-        goto done;
-    }
-    if (pp_net_input_count(net) != 1) {
-        fprintf(stderr, "classify: %s has %d inputs; an image classifier has one\n", a.graph, pp_net_input_count(net));
-        goto done;
-    }
-    if (in.type != PP_ELEM_F32 || in.rank != 4 || (in.dims[1] != 1 && in.dims[1] != 3)) {
-        fprintf(stderr, "classify: input '%s' of %s is not f32 (N, C, H, W) with C = 1 or 3\n", in.name, a.graph);
-        goto done;
-    }
-    if (outi.type != PP_ELEM_F32) {
-        fprintf(stderr, "classify: output '%s' of %s is not f32\n", outi.name, a.graph);
-        goto done;
-    }
-    int channels = (int)in.dims[1];
-    long H = in.dims[2] > 0 ? (long)in.dims[2] : 0, W = in.dims[3] > 0 ? (long)in.dims[3] : 0;
-    if (a.size_h) {
-        if ((H && H != a.size_h) || (W && W != a.size_w)) {
-            fprintf(stderr, "classify: --size %ld,%ld disagrees with input '%s', which is fixed at %ld x %ld\n",
-                    a.size_h, a.size_w, in.name, (long)in.dims[2], (long)in.dims[3]);
-            goto done;
-        }
-        H = a.size_h;
-        W = a.size_w;
-    }
-    if (!H || !W || H > 16384 || W > 16384) {
-        fprintf(stderr, "classify: input '%s' has no fixed H x W; give --size H,W\n", in.name);
-        goto done;
-    }
-    if ((a.n_mean == 3 || a.n_std == 3) && channels == 1) {
-        fprintf(stderr, "classify: the net takes 1 channel; give --mean and --std one value each\n");
-        goto done;
-    }
+    int channels, work_ch; /* the net's channels; the channels while preprocessing */
+    long H, W;             /* the size the image is resized to */
+    pp_image img;
+    size_t out_bytes;
+    float *planar, *input, *output; /* (work_ch, h, w) image, (1, channels, H, W) input, (K) output */
+    long K;
+    int probs; /* the outputs were probabilities already */
+    scored *sc;
+    char **labels;
+    long n_labels;
+} job;
 
+/* The net's input is one f32 (N, C, H, W) image with C = 1 or 3, of a size the net
+ * fixes or --size gives; its first output is f32. */
+static int check_net(job *r) {
+    const args *a = &r->a;
+    pp_status *st = pp_net_load(a->graph, &r->net);
+    if (st) return pp_fail(st);
+    if ((st = pp_net_input_info(r->net, 0, &r->in)) || (st = pp_net_output_info(r->net, 0, &r->outi)))
+        return pp_fail(st);
+    const pp_tensor_info *in = &r->in;
+    if (pp_net_input_count(r->net) != 1) {
+        fprintf(stderr, "classify: %s has %d inputs; an image classifier has one\n", a->graph,
+                pp_net_input_count(r->net));
+        return 1;
+    }
+    if (in->type != PP_ELEM_F32 || in->rank != 4 || (in->dims[1] != 1 && in->dims[1] != 3)) {
+        fprintf(stderr, "classify: input '%s' of %s is not f32 (N, C, H, W) with C = 1 or 3\n", in->name, a->graph);
+        return 1;
+    }
+    if (r->outi.type != PP_ELEM_F32) {
+        fprintf(stderr, "classify: output '%s' of %s is not f32\n", r->outi.name, a->graph);
+        return 1;
+    }
+    r->channels = (int)in->dims[1];
+    r->H = in->dims[2] > 0 ? (long)in->dims[2] : 0;
+    r->W = in->dims[3] > 0 ? (long)in->dims[3] : 0;
+    if (a->size_h) {
+        if ((r->H && r->H != a->size_h) || (r->W && r->W != a->size_w)) {
+            fprintf(stderr, "classify: --size %ld,%ld disagrees with input '%s', which is fixed at %ld x %ld\n",
+                    a->size_h, a->size_w, in->name, (long)in->dims[2], (long)in->dims[3]);
+            return 1;
+        }
+        r->H = a->size_h;
+        r->W = a->size_w;
+    }
+    if (!r->H || !r->W || r->H > 16384 || r->W > 16384) {
+        fprintf(stderr, "classify: input '%s' has no fixed H x W; give --size H,W\n", in->name);
+        return 1;
+    }
+    if ((a->n_mean == 3 || a->n_std == 3) && r->channels == 1) {
+        fprintf(stderr, "classify: the net takes 1 channel; give --mean and --std one value each\n");
+        return 1;
+    }
+    return 0;
+}
+
+/* The image read, scaled, resized, replicated to the net's channels and normalised
+ * into the net's input. */
+static int read_input(job *r) {
+    const args *a = &r->a;
     char err[512];
-    if (pp_image_read(a.image, &img, err, sizeof err)) {
+    if (pp_image_read(a->image, &r->img, err, sizeof err)) {
         fprintf(stderr, "classify: %s\n", err);
-        goto done;
+        return 1;
     }
-    int work_ch = a.gray ? 1 : channels; /* channels while preprocessing */
-    double scale = a.scale > 0 ? a.scale : (double)img.maxval;
-    size_t plane = (size_t)H * (size_t)W;
-    size_t in_bytes = pp_net_input_bytes(net, 0, 1), out_bytes = pp_net_output_bytes(net, 0, 1);
-    if (in_bytes != plane * (size_t)channels * sizeof(float) || out_bytes < sizeof(float)) {
-        fprintf(stderr, "classify: input '%s' takes %zu bytes per item, not %d x %ld x %ld floats\n", in.name, in_bytes,
-                channels, H, W);
-        goto done;
+    r->work_ch = a->gray ? 1 : r->channels;
+    double scale = a->scale > 0 ? a->scale : (double)r->img.maxval;
+    size_t plane = (size_t)r->H * (size_t)r->W;
+    size_t in_bytes = pp_net_input_bytes(r->net, 0, 1);
+    r->out_bytes = pp_net_output_bytes(r->net, 0, 1);
+    if (in_bytes != plane * (size_t)r->channels * sizeof(float) || r->out_bytes < sizeof(float)) {
+        fprintf(stderr, "classify: input '%s' takes %zu bytes per item, not %d x %ld x %ld floats\n", r->in.name,
+                in_bytes, r->channels, r->H, r->W);
+        return 1;
     }
-    planar = to_planar(&img, work_ch, scale);
-    input = malloc(in_bytes);
-    output = malloc(out_bytes);
-    if (!planar || !input || !output) {
+    r->planar = to_planar(&r->img, r->work_ch, scale);
+    r->input = malloc(in_bytes);
+    r->output = malloc(r->out_bytes);
+    if (!r->planar || !r->input || !r->output) {
         fprintf(stderr, "classify: out of memory\n");
-        goto done;
+        return 1;
     }
-    resize_bilinear(planar, img.height, img.width, input, (int)H, (int)W, work_ch);
-    for (int c = channels - 1; c >= 0; c--) { /* gray replicated to 3 planes, then normalised */
-        float *p = input + (size_t)c * plane;
-        if (work_ch == 1 && c > 0) memcpy(p, input, plane * sizeof *p);
+    resize_bilinear(r->planar, r->img.height, r->img.width, r->input, (int)r->H, (int)r->W, r->work_ch);
+    for (int c = r->channels - 1; c >= 0; c--) { /* gray replicated to 3 planes, then normalised */
+        float *p = r->input + (size_t)c * plane;
+        if (r->work_ch == 1 && c > 0) memcpy(p, r->input, plane * sizeof *p);
     }
-    for (int c = 0; c < channels; c++) {
-        double m = a.n_mean == 3 ? a.mean[c] : a.n_mean == 1 ? a.mean[0] : 0;
-        double s = a.n_std == 3 ? a.std[c] : a.n_std == 1 ? a.std[0] : 1;
-        float *p = input + (size_t)c * plane;
+    for (int c = 0; c < r->channels; c++) {
+        double m = a->n_mean == 3 ? a->mean[c] : a->n_mean == 1 ? a->mean[0] : 0;
+        double s = a->n_std == 3 ? a->std[c] : a->n_std == 1 ? a->std[0] : 1;
+        float *p = r->input + (size_t)c * plane;
         if (m != 0 || s != 1)
             for (size_t i = 0; i < plane; i++) p[i] = (float)((p[i] - m) / s);
     }
+    return 0;
+}
 
-    if ((st = pp_options_create(&opt)) || (a.devices && (st = pp_options_set(opt, "devices", a.devices))) ||
-        (st = pp_engine_create(net, opt, &eng))) {
-        rc = pp_fail(st);
-        goto done;
-    }
+/* The engine on --devices, run once; the first output kept. */
+static int run_net(job *r) {
+    pp_status *st;
+    if ((st = pp_options_create(&r->opt)) || (r->a.devices && (st = pp_options_set(r->opt, "devices", r->a.devices))) ||
+        (st = pp_engine_create(r->net, r->opt, &r->eng)))
+        return pp_fail(st);
     /* Further outputs are computed and dropped: one buffer each. */
-    int n_out = pp_net_output_count(net);
+    int n_out = pp_net_output_count(r->net);
     void **outs = calloc((size_t)n_out, sizeof *outs);
     int ok = outs != NULL;
-    for (int i = 1; ok && i < n_out; i++) ok = (outs[i] = malloc(pp_net_output_bytes(net, i, 1) + 1)) != NULL;
-    const void *ins[1] = {input};
+    for (int i = 1; ok && i < n_out; i++) ok = (outs[i] = malloc(pp_net_output_bytes(r->net, i, 1) + 1)) != NULL;
+    const void *ins[1] = {r->input};
     if (ok) {
-        outs[0] = output;
-        st = pp_engine_run(eng, 1, ins, (void *const *)outs);
+        outs[0] = r->output;
+        st = pp_engine_run(r->eng, 1, ins, (void *const *)outs);
     }
     for (int i = 1; outs && i < n_out; i++) free(outs[i]);
     free(outs);
     if (!ok) {
         fprintf(stderr, "classify: out of memory\n");
-        goto done;
+        return 1;
     }
-    if (st) {
-        rc = pp_fail(st);
-        goto done;
-    }
+    if (st) return pp_fail(st);
+    return 0;
+}
 
-    long K = (long)(out_bytes / sizeof(float));
-    /* Probabilities already? Then keep them; otherwise softmax (stable: max subtracted). */
+/* The outputs as probabilities, sorted: kept where they are already, else a
+ * softmax (stable: max subtracted). */
+static int score(job *r) {
+    const float *output = r->output;
+    long K = r->K = (long)(r->out_bytes / sizeof(float));
     int probs = 1;
     double sum = 0, mx = -INFINITY;
     for (long i = 0; i < K; i++) {
         if (!isfinite(output[i])) {
-            fprintf(stderr, "classify: output %ld of '%s' is not finite\n", i, outi.name);
-            goto done;
+            fprintf(stderr, "classify: output %ld of '%s' is not finite\n", i, r->outi.name);
+            return 1;
         }
         if (output[i] < 0 || output[i] > 1) probs = 0;
         sum += output[i];
         if (output[i] > mx) mx = output[i];
     }
     if (fabs(sum - 1) > 1e-3) probs = 0;
-    if (!(sc = malloc((size_t)K * sizeof *sc))) {
+    r->probs = probs;
+    if (!(r->sc = malloc((size_t)K * sizeof *r->sc))) {
         fprintf(stderr, "classify: out of memory\n");
-        goto done;
+        return 1;
     }
     double z = 0;
     if (!probs)
         for (long i = 0; i < K; i++) z += exp(output[i] - mx);
     for (long i = 0; i < K; i++) {
-        sc[i].index = i;
-        sc[i].p = probs ? output[i] : (float)(exp(output[i] - mx) / z);
+        r->sc[i].index = i;
+        r->sc[i].p = probs ? output[i] : (float)(exp(output[i] - mx) / z);
     }
-    qsort(sc, (size_t)K, sizeof *sc, by_prob_desc);
+    qsort(r->sc, (size_t)K, sizeof *r->sc, by_prob_desc);
+    return 0;
+}
 
-    if (a.labels && !(labels = read_labels(a.labels, &n_labels))) goto done;
-    printf("%s: %dx%d %s -> %ldx%ld%s, %ld classes, %s\n", a.image, img.width, img.height,
-           img.channels == 1 ? "gray" : "RGB", H, W, work_ch == 1 ? " gray" : "", K,
-           probs ? "outputs are probabilities" : "softmax over the outputs");
-    printf("top-%d:\n", a.top < K ? a.top : (int)K);
-    for (long r = 0; r < K && r < a.top; r++) {
-        long i = sc[r].index;
-        if (i < n_labels && labels[i]) printf("  %.4f  %ld  %s\n", sc[r].p, i, labels[i]);
-        else printf("  %.4f  %ld  class %ld\n", sc[r].p, i, i);
+/* What was classified, then the top --top classes, named from --labels where it names them. */
+static int print_top(job *r) {
+    const args *a = &r->a;
+    if (a->labels && !(r->labels = read_labels(a->labels, &r->n_labels))) return 1;
+    long K = r->K;
+    printf("%s: %dx%d %s -> %ldx%ld%s, %ld classes, %s\n", a->image, r->img.width, r->img.height,
+           r->img.channels == 1 ? "gray" : "RGB", r->H, r->W, r->work_ch == 1 ? " gray" : "", K,
+           r->probs ? "outputs are probabilities" : "softmax over the outputs");
+    printf("top-%d:\n", a->top < K ? a->top : (int)K);
+    for (long k = 0; k < K && k < a->top; k++) {
+        long i = r->sc[k].index;
+        if (i < r->n_labels && r->labels[i]) printf("  %.4f  %ld  %s\n", r->sc[k].p, i, r->labels[i]);
+        else printf("  %.4f  %ld  class %ld\n", r->sc[k].p, i, i);
     }
-    rc = 0;
+    return 0;
+}
 
-done:
-    if (labels)
-        for (long i = 0; i < n_labels; i++) free(labels[i]);
-    free(labels);
-    free(sc);
-    free(planar);
-    free(input);
-    free(output);
-    pp_image_free(&img);
-    pp_engine_free(eng);
-    pp_options_free(opt);
-    pp_net_free(net);
+static void job_free(job *r) {
+    if (r->labels)
+        for (long i = 0; i < r->n_labels; i++) free(r->labels[i]);
+    free(r->labels);
+    free(r->sc);
+    free(r->planar);
+    free(r->input);
+    free(r->output);
+    pp_image_free(&r->img);
+    pp_engine_free(r->eng);
+    pp_options_free(r->opt);
+    pp_net_free(r->net);
+}
+
+int main(int argc, char **argv) {
+    job r;
+    memset(&r, 0, sizeof r);
+    int rc = parse_args(argc, argv, &r.a);
+    if (rc) return rc == 1 ? 0 : rc;
+    rc = check_net(&r) || read_input(&r) || run_net(&r) || score(&r) || print_top(&r);
+    job_free(&r);
     return rc;
 }

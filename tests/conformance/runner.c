@@ -211,14 +211,22 @@ static void shape_str(int rank, const int64_t *dims, char *buf, size_t n) {
     if (o < n) snprintf(buf + o, n - o, ")");
 }
 
-/* Runs one data set of one case. */
-static int run_dataset(const char *model, dataset *d, char *msg, size_t msz) {
+/* err_msg without its "<model>: " prefix: the case is named already. */
+static void model_message(const char *model, const char *err_msg, char *msg, size_t msz) {
+    size_t ml = strlen(model);
+    const char *m = err_msg;
+    if (!strncmp(m, model, ml) && m[ml] == ':' && m[ml + 1] == ' ') m += ml + 2;
+    snprintf(msg, msz, "%s", m);
+}
+
+/* Imports the model, binding every graph input a parameter is computed from to
+ * this data set's value, as `ppconvert --const` does; ST_PASS with *h and *g set,
+ * else the status and why in msg. consts point into d. */
+static int import_model(const char *model, dataset *d, pp_onnx **h, pp_graph **g, char *msg, size_t msz) {
     pp_onnx_const consts[MAX_IO];
     int n_consts = 0;
     char needs[512];
     pp_onnx_options o;
-    pp_onnx *h = NULL;
-    pp_graph *g = NULL;
     pp_error err = {0};
     pp_code rc;
     for (;;) {
@@ -228,7 +236,7 @@ static int run_dataset(const char *model, dataset *d, char *msg, size_t msz) {
         needs[0] = 0;
         o.needs_const = needs;
         o.needs_const_size = sizeof needs;
-        rc = pp_convert_onnx_graph(model, &o, &h, &g, NULL, &err);
+        rc = pp_convert_onnx_graph(model, &o, h, g, NULL, &err);
         if (rc == PP_OK || !needs[0] || n_consts == MAX_IO) break;
         /* A parameter is computed from graph input `needs`: bind it to this data
          * set's value (inputs pair with data by position) and try again. */
@@ -249,25 +257,21 @@ static int run_dataset(const char *model, dataset *d, char *msg, size_t msz) {
         c->nbytes = t->nbytes;
     }
     if (rc) {
-        /* Drop the "<path>/model.onnx: " prefix: the case is named already. */
-        size_t ml = strlen(model);
-        const char *m = err.msg;
-        if (!strncmp(m, model, ml) && m[ml] == ':' && m[ml + 1] == ' ') m += ml + 2;
-        snprintf(msg, msz, "%s", m);
+        model_message(model, err.msg, msg, msz);
         return rc == PP_ERR_UNSUPPORTED ? ST_UNSUPPORTED : ST_ERROR;
     }
-    int st = ST_PASS;
-    const void *inputs[MAX_IO];
-    void *outputs[MAX_IO];
-    pp_shape os[MAX_IO];
-    int64_t batch = 1;
-    int n_out = 0;
+    return ST_PASS;
+}
+
+/* The data set's inputs paired with the graph's by name (by position where the
+ * data has no names), the batch read from them, their shapes checked against the
+ * graph's at that batch, and as many reference outputs as graph outputs. */
+static int bind_inputs(const pp_graph *g, const dataset *d, const void **inputs, int64_t *batch, char *msg,
+                       size_t msz) {
     if (g->n_inputs > MAX_IO || g->n_outputs > MAX_IO) {
         snprintf(msg, msz, "too many inputs or outputs");
-        st = ST_ERROR;
-        goto done;
+        return ST_ERROR;
     }
-    /* Graph inputs by name (the data's names match the model's inputs). */
     for (int i = 0; i < g->n_inputs; i++) {
         const pp_tensor *t = &g->tensors[g->inputs[i]];
         const pp_onnx_tensor *x = NULL;
@@ -276,11 +280,10 @@ static int run_dataset(const char *model, dataset *d, char *msg, size_t msz) {
         if (!x && i < d->n_in && !d->in[i].name[0]) x = &d->in[i];
         if (!x) {
             snprintf(msg, msz, "no data for graph input '%s'", t->name);
-            st = ST_ERROR;
-            goto done;
+            return ST_ERROR;
         }
         for (int a = 0; a < t->rank && a < x->rank; a++)
-            if (t->dims[a] < 0) batch = x->dims[a] / -t->dims[a];
+            if (t->dims[a] < 0) *batch = x->dims[a] / -t->dims[a];
         inputs[i] = x->data;
     }
     for (int i = 0; i < g->n_inputs; i++) {
@@ -289,7 +292,7 @@ static int run_dataset(const char *model, dataset *d, char *msg, size_t msz) {
         for (int k = 0; k < d->n_in; k++)
             if (!strcmp(d->in[k].name, t->name) || (!d->in[k].name[0] && k == i)) x = &d->in[k];
         int64_t dims[PP_MAX_RANK];
-        pp_tensor_dims_at(t, batch, dims);
+        pp_tensor_dims_at(t, *batch, dims);
         int same = x->rank == t->rank && x->dtype == t->dtype;
         for (int a = 0; same && a < t->rank; a++) same = dims[a] == x->dims[a];
         if (!same) {
@@ -298,50 +301,50 @@ static int run_dataset(const char *model, dataset *d, char *msg, size_t msz) {
             shape_str(x->rank, x->dims, b2, sizeof b2);
             snprintf(msg, msz, "input '%s': the graph wants %s %s, the data is %s %s", t->name, pp_dtype_name(t->dtype),
                      b1, pp_dtype_name(x->dtype), b2);
-            st = ST_FAIL;
-            goto done;
+            return ST_FAIL;
         }
     }
     if (g->n_outputs != d->n_out) {
         snprintf(msg, msz, "%d graph outputs, %d reference outputs", g->n_outputs, d->n_out);
-        st = ST_FAIL;
-        goto done;
+        return ST_FAIL;
     }
-    rc = pp_interp_run(g, batch, inputs, outputs, os, &err);
+    return ST_PASS;
+}
+
+/* --engine: the same graph through the planner and the executor, its outputs
+ * replacing the interpreter's (same shapes, os). */
+static int run_engine(pp_graph *g, int64_t batch, const void **inputs, void **outputs, const pp_shape *os, char *msg,
+                      size_t msz) {
+    pp_exec *e = NULL;
+    pp_exec_options eo;
+    pp_error err = {0};
+    memset(&eo, 0, sizeof eo);
+    eo.devices = "cpu";
+    eo.stages = 1;
+    eo.max_batch = (int)(batch > 0 ? batch : 1);
+    eo.inflight = 2;
+    pp_code rc = pp_exec_create(g, &eo, &e, &err);
+    if (!rc) {
+        for (int i = 0; i < g->n_outputs && !rc; i++)
+            if (pp_exec_output_bytes(e, i, batch) != pp_dtype_size(os[i].dtype) * (uint64_t)pp_shape_numel(&os[i]))
+                rc = pp_error_set(&err, PP_ERR_SHAPE, "engine output %d has %llu bytes, the interpreter's %llu", i,
+                                  (unsigned long long)pp_exec_output_bytes(e, i, batch),
+                                  (unsigned long long)(pp_dtype_size(os[i].dtype) * (uint64_t)pp_shape_numel(&os[i])));
+        if (!rc) rc = pp_exec_run(e, batch, inputs, outputs, &err);
+        pp_exec_free(e);
+    }
     if (rc) {
-        /* The reference kernels refuse what they do not compute (16-bit operands of an op that computes). */
-        snprintf(msg, msz, "run: %s", err.msg);
-        st = rc == PP_ERR_UNSUPPORTED ? ST_UNSUPPORTED : ST_FAIL;
-        goto done;
+        snprintf(msg, msz, "engine: %s", err.msg);
+        return ST_FAIL;
     }
-    n_out = g->n_outputs;
-    if (use_engine) {
-        /* The same graph through the planner and the executor: replace the
-         * interpreter's outputs with the engine's (same shapes). */
-        pp_exec *e = NULL;
-        pp_exec_options eo;
-        memset(&eo, 0, sizeof eo);
-        eo.devices = "cpu";
-        eo.stages = 1;
-        eo.max_batch = (int)(batch > 0 ? batch : 1);
-        eo.inflight = 2;
-        rc = pp_exec_create(g, &eo, &e, &err);
-        if (!rc) {
-            for (int i = 0; i < n_out && !rc; i++)
-                if (pp_exec_output_bytes(e, i, batch) != pp_dtype_size(os[i].dtype) * (uint64_t)pp_shape_numel(&os[i]))
-                    rc = pp_error_set(
-                        &err, PP_ERR_SHAPE, "engine output %d has %llu bytes, the interpreter's %llu", i,
-                        (unsigned long long)pp_exec_output_bytes(e, i, batch),
-                        (unsigned long long)(pp_dtype_size(os[i].dtype) * (uint64_t)pp_shape_numel(&os[i])));
-            if (!rc) rc = pp_exec_run(e, batch, inputs, outputs, &err);
-            pp_exec_free(e);
-        }
-        if (rc) {
-            snprintf(msg, msz, "engine: %s", err.msg);
-            st = ST_FAIL;
-        }
-    }
-    for (int i = 0; i < n_out && st == ST_PASS; i++) {
+    return ST_PASS;
+}
+
+/* Every output against ONNX's: shape and dtype, then floats within
+ * 1e-4 + 1e-3·|ref| (1e-3 + 1e-2·|ref| in 16 bits; NaN matches NaN), integers
+ * and bools exactly. */
+static int compare_outputs(const dataset *d, const pp_shape *os, void *const *outputs, char *msg, size_t msz) {
+    for (int i = 0; i < d->n_out; i++) {
         const pp_onnx_tensor *r = &d->out[i];
         int same = os[i].rank == r->rank;
         for (int a = 0; same && a < r->rank; a++) same = os[i].dims[a] == r->dims[a];
@@ -350,14 +353,12 @@ static int run_dataset(const char *model, dataset *d, char *msg, size_t msz) {
             shape_str(os[i].rank, os[i].dims, b1, sizeof b1);
             shape_str(r->rank, r->dims, b2, sizeof b2);
             snprintf(msg, msz, "output %d: shape %s, expected %s", i, b1, b2);
-            st = ST_FAIL;
-            break;
+            return ST_FAIL;
         }
         if (os[i].dtype != r->dtype) {
             snprintf(msg, msz, "output %d: dtype %s, expected %s", i, pp_dtype_name(os[i].dtype),
                      pp_dtype_name(r->dtype));
-            st = ST_FAIL;
-            break;
+            return ST_FAIL;
         }
         size_t es = pp_dtype_size(r->dtype), n = es ? (size_t)r->nbytes / es : 0;
         int half = r->dtype == PP_DTYPE_F16 || r->dtype == PP_DTYPE_BF16;
@@ -374,14 +375,37 @@ static int run_dataset(const char *model, dataset *d, char *msg, size_t msz) {
                 ok = a == b;
                 if (!ok) snprintf(msg, msz, "output %d [%zu]: %lld, expected %lld", i, k, (long long)a, (long long)b);
             }
-            if (!ok) {
-                st = ST_FAIL;
-                break;
-            }
+            if (!ok) return ST_FAIL;
         }
     }
-    for (int i = 0; i < n_out; i++) pp_free(outputs[i]);
-done:
+    return ST_PASS;
+}
+
+/* Runs one data set of one case: import, bind, the interpreter (and the engine
+ * with --engine), compare. */
+static int run_dataset(const char *model, dataset *d, char *msg, size_t msz) {
+    pp_onnx *h = NULL;
+    pp_graph *g = NULL;
+    int st = import_model(model, d, &h, &g, msg, msz);
+    if (st != ST_PASS) return st;
+    const void *inputs[MAX_IO];
+    void *outputs[MAX_IO];
+    pp_shape os[MAX_IO];
+    int64_t batch = 1;
+    st = bind_inputs(g, d, inputs, &batch, msg, msz);
+    if (st == ST_PASS) {
+        pp_error err = {0};
+        pp_code rc = pp_interp_run(g, batch, inputs, outputs, os, &err);
+        if (rc) {
+            /* The reference kernels refuse what they do not compute (16-bit operands of an op that computes). */
+            snprintf(msg, msz, "run: %s", err.msg);
+            st = rc == PP_ERR_UNSUPPORTED ? ST_UNSUPPORTED : ST_FAIL;
+        } else {
+            if (use_engine) st = run_engine(g, batch, inputs, outputs, os, msg, msz);
+            if (st == ST_PASS) st = compare_outputs(d, os, outputs, msg, msz);
+            for (int i = 0; i < g->n_outputs; i++) pp_free(outputs[i]);
+        }
+    }
     pp_graph_free(g);
     pp_onnx_free(h);
     return st;
@@ -412,10 +436,7 @@ static int run_case(const char *dir, char *msg, size_t msz) {
                 pp_graph_free(g);
                 pp_onnx_free(h);
             } else {
-                size_t ml = strlen(model);
-                const char *m = err.msg;
-                if (!strncmp(m, model, ml) && m[ml] == ':' && m[ml + 1] == ' ') m += ml + 2;
-                snprintf(msg, msz, "%s", m);
+                model_message(model, err.msg, msg, msz);
                 st = err.code == PP_ERR_UNSUPPORTED ? ST_UNSUPPORTED : ST_ERROR;
             }
         }
@@ -515,92 +536,106 @@ static expect *read_expected(const char *path, int *n, int *ok) {
     return v;
 }
 
-int main(int argc, char **argv) {
-    const char *data = NULL, *expected = NULL, *write_path = NULL, *only = NULL;
-    int verbose = 0;
+/* ---- the run ----------------------------------------------------------------------- */
+
+typedef struct options {
+    const char *data, *expected, *write_path, *only;
+    int verbose;
+} options;
+
+static const char USAGE[] =
+    "usage: conformance_runner DATA_DIR EXPECTED_FILE [--write FILE] [--only SUBSTR] [--engine] [--no-fork] [-v]\n";
+
+/* 0, or 2 after printing the usage. */
+static int parse_args(int argc, char **argv, options *o) {
+    memset(o, 0, sizeof *o);
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--write") && i + 1 < argc) write_path = argv[++i];
-        else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
-        else if (!strcmp(argv[i], "-v")) verbose = 1;
+        if (!strcmp(argv[i], "--write") && i + 1 < argc) o->write_path = argv[++i];
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) o->only = argv[++i];
+        else if (!strcmp(argv[i], "-v")) o->verbose = 1;
         else if (!strcmp(argv[i], "--engine")) use_engine = 1;
         else if (!strcmp(argv[i], "--no-fork")) no_fork = 1;
-        else if (!data) data = argv[i];
-        else if (!expected) expected = argv[i];
+        else if (!o->data) o->data = argv[i];
+        else if (!o->expected) o->expected = argv[i];
         else {
-            fprintf(stderr, "usage: conformance_runner DATA_DIR EXPECTED_FILE [--write FILE] [--only SUBSTR] "
-                            "[--engine] [--no-fork] [-v]\n");
+            fputs(USAGE, stderr);
             return 2;
         }
     }
-    if (!data || !expected) {
-        fprintf(stderr, "usage: conformance_runner DATA_DIR EXPECTED_FILE [--write FILE] [--only SUBSTR] [--engine] "
-                        "[--no-fork] [-v]\n");
+    if (!o->data || !o->expected) {
+        fputs(USAGE, stderr);
         return 2;
     }
-    if (!is_dir(data)) {
-        printf("conformance: %s not found (install libonnx-testdata): skipped\n", data);
-        return 77;
+    return 0;
+}
+
+/* --write's file, its header written; NULL (said on stderr) when it cannot be made. */
+static FILE *open_written(const char *path) {
+    FILE *wf = fopen(path, "w");
+    if (!wf) {
+        fprintf(stderr, "conformance: cannot write %s\n", path);
+        return NULL;
     }
-    int n_exp, exp_ok;
-    expect *exp = read_expected(expected, &n_exp, &exp_ok);
-    if (!exp_ok && !exp) {
-        fprintf(stderr, "conformance: cannot read %s\n", expected);
-        if (!write_path) return 2;
-    }
-    FILE *wf = NULL;
-    if (write_path) {
-        wf = fopen(write_path, "w");
-        if (!wf) {
-            fprintf(stderr, "conformance: cannot write %s\n", write_path);
-            return 2;
+    fprintf(wf, "# Conformance cases (libonnx-testdata) that are not expected to pass, with the reason.\n"
+                "# One 'folder/case status' per line; status: fail, unsupported, error, crash.\n"
+                "# Regenerate with: conformance_runner DATA_DIR EXPECTED_FILE --write NEW_FILE\n");
+    return wf;
+}
+
+/* The status the expected list gives key (pass when it is not listed), marked seen. */
+static int expected_status(expect *exp, int n_exp, const char *key) {
+    int want = ST_PASS;
+    for (int e = 0; e < n_exp; e++)
+        if (!strcmp(exp[e].key, key)) {
+            want = exp[e].status;
+            exp[e].seen = 1;
         }
-        fprintf(wf, "# Conformance cases (libonnx-testdata) that are not expected to pass, with the reason.\n"
-                    "# One 'folder/case status' per line; status: fail, unsupported, error, crash.\n"
-                    "# Regenerate with: conformance_runner DATA_DIR EXPECTED_FILE --write NEW_FILE\n");
+    return want;
+}
+
+/* One case run and its status printed where it differs from want (always with -v),
+ * written to wf where it is not a pass. */
+static int run_one(const options *o, const char *key, const char *cdir, int want, FILE *wf) {
+    char msg[700] = "";
+    int st = run_case_isolated(cdir, msg, sizeof msg);
+    if (o->verbose || st != want) {
+        const char *tag = st == want ? "" : "UNEXPECTED ";
+        printf("%s%s: %s", tag, key, ST_NAME[st]);
+        if (st != want) printf(" (expected %s)", ST_NAME[want]);
+        if (msg[0]) printf(": %s", msg);
+        if (st == ST_PASS && want != ST_PASS) printf(" -- remove it from the expected list");
+        printf("\n");
     }
-    int counts[N_FOLDERS][ST_N];
-    memset(counts, 0, sizeof counts);
-    int unexpected = 0;
-    for (int fi = 0; fi < N_FOLDERS; fi++) {
-        char fdir[4096];
-        snprintf(fdir, sizeof fdir, "%s/%s", data, FOLDERS[fi]);
-        int n_cases;
-        char **cases = list_dirs(fdir, NULL, &n_cases);
-        for (int ci = 0; ci < n_cases; ci++) {
-            char key[1024], cdir[8192], msg[700] = "";
-            snprintf(key, sizeof key, "%s/%s", FOLDERS[fi], cases[ci]);
-            if (only && !strstr(key, only)) continue;
-            snprintf(cdir, sizeof cdir, "%s/%s", fdir, cases[ci]);
-            int st = run_case_isolated(cdir, msg, sizeof msg);
-            counts[fi][st]++;
-            int want = ST_PASS;
-            for (int e = 0; e < n_exp; e++)
-                if (!strcmp(exp[e].key, key)) {
-                    want = exp[e].status;
-                    exp[e].seen = 1;
-                }
-            if (verbose || st != want) {
-                const char *tag = st == want ? "" : "UNEXPECTED ";
-                printf("%s%s: %s", tag, key, ST_NAME[st]);
-                if (st != want) printf(" (expected %s)", ST_NAME[want]);
-                if (msg[0]) printf(": %s", msg);
-                if (st == ST_PASS && want != ST_PASS) printf(" -- remove it from the expected list");
-                printf("\n");
-            }
-            if (st != want) unexpected++;
-            if (wf && st != ST_PASS) {
-                for (char *p = msg; *p; p++)
-                    if (*p == '\n') *p = ' ';
-                fprintf(wf, "%s %s  # %.200s\n", key, ST_NAME[st], msg);
-            }
-        }
-        free_list(cases, n_cases);
+    if (wf && st != ST_PASS) {
+        for (char *p = msg; *p; p++)
+            if (*p == '\n') *p = ' ';
+        fprintf(wf, "%s %s  # %.200s\n", key, ST_NAME[st], msg);
     }
-    for (int e = 0; e < n_exp && !only; e++)
-        if (!exp[e].seen) {
-            printf("UNEXPECTED %s: listed as %s but there is no such case\n", exp[e].key, ST_NAME[exp[e].status]);
-            unexpected++;
-        }
+    return st;
+}
+
+/* Every case of FOLDERS[fi] (those matching --only), counted by status; the
+ * number whose status differs from the expected list's. */
+static int run_folder(const options *o, int fi, expect *exp, int n_exp, FILE *wf, int counts[ST_N]) {
+    char fdir[4096];
+    snprintf(fdir, sizeof fdir, "%s/%s", o->data, FOLDERS[fi]);
+    int n_cases, unexpected = 0;
+    char **cases = list_dirs(fdir, NULL, &n_cases);
+    for (int ci = 0; ci < n_cases; ci++) {
+        char key[1024], cdir[8192];
+        snprintf(key, sizeof key, "%s/%s", FOLDERS[fi], cases[ci]);
+        if (o->only && !strstr(key, o->only)) continue;
+        snprintf(cdir, sizeof cdir, "%s/%s", fdir, cases[ci]);
+        int want = expected_status(exp, n_exp, key);
+        int st = run_one(o, key, cdir, want, wf);
+        counts[st]++;
+        if (st != want) unexpected++;
+    }
+    free_list(cases, n_cases);
+    return unexpected;
+}
+
+static void print_counts(int counts[N_FOLDERS][ST_N]) {
     printf("\n%-18s %6s %6s %6s %12s %6s %6s\n", "folder", "cases", "pass", "fail", "unsupported", "error", "crash");
     for (int fi = 0; fi < N_FOLDERS; fi++) {
         int total = 0;
@@ -608,12 +643,39 @@ int main(int argc, char **argv) {
         printf("%-18s %6d %6d %6d %12d %6d %6d\n", FOLDERS[fi], total, counts[fi][ST_PASS], counts[fi][ST_FAIL],
                counts[fi][ST_UNSUPPORTED], counts[fi][ST_ERROR], counts[fi][ST_CRASH]);
     }
+}
+
+int main(int argc, char **argv) {
+    options o;
+    if (parse_args(argc, argv, &o)) return 2;
+    if (!is_dir(o.data)) {
+        printf("conformance: %s not found (install libonnx-testdata): skipped\n", o.data);
+        return 77;
+    }
+    int n_exp, exp_ok;
+    expect *exp = read_expected(o.expected, &n_exp, &exp_ok);
+    if (!exp_ok && !exp) {
+        fprintf(stderr, "conformance: cannot read %s\n", o.expected);
+        if (!o.write_path) return 2;
+    }
+    FILE *wf = NULL;
+    if (o.write_path && !(wf = open_written(o.write_path))) return 2;
+    int counts[N_FOLDERS][ST_N];
+    memset(counts, 0, sizeof counts);
+    int unexpected = 0;
+    for (int fi = 0; fi < N_FOLDERS; fi++) unexpected += run_folder(&o, fi, exp, n_exp, wf, counts[fi]);
+    for (int e = 0; e < n_exp && !o.only; e++)
+        if (!exp[e].seen) {
+            printf("UNEXPECTED %s: listed as %s but there is no such case\n", exp[e].key, ST_NAME[exp[e].status]);
+            unexpected++;
+        }
+    print_counts(counts);
     if (wf) fclose(wf);
     for (int e = 0; e < n_exp; e++) free(exp[e].key);
     free(exp);
     if (!exp_ok) return 1;
     if (unexpected) {
-        printf("\n%d case%s differ from %s\n", unexpected, unexpected > 1 ? "s" : "", expected);
+        printf("\n%d case%s differ from %s\n", unexpected, unexpected > 1 ? "s" : "", o.expected);
         return 1;
     }
     printf("\nall cases as expected\n");

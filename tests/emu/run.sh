@@ -11,7 +11,7 @@
 # with real barriers for __syncthreads and per-warp barriers for __shfl_xor_sync,
 # blocks one after another, grids capped at 3×2 (every kernel is grid-stride, so
 # the loops are exercised too). emu_backend.c is a "cuda" backend on host memory
-# that launches those kernels the way engine/cuda does. tests/gpu_ops.c and tests/gpu_models.c
+# that launches those kernels the way engine/cuda does. tests/gpu_ops.c (with tests/gpu_ops/) and tests/gpu_models.c
 # then run unchanged against it (gpu_ops --device emu; gpu_models with one
 # emulated device), linked with BUILD_DIR/libppengine.a for everything else.
 # engine/cuda/gemm_lt.c runs for real against mock_cublaslt.c (a host cuBLASLt
@@ -73,8 +73,16 @@ for f in "$HERE"/emu_backend.c "$HERE"/mock_*.c "$ROOT"/engine/cuda/{gemm_lt,con
   objs+=("$W/$b.o")
   stale "$W/$b.o" "$f" && gcc "${CF[@]}" -c "$f" -o "$W/$b.o" &
 done
-for t in gpu_ops gpu_models; do
-  stale "$W/$t.o" "$ROOT/tests/$t.c" && gcc "${CF[@]}" -c "$ROOT/tests/$t.c" -o "$W/$t.o" &
+stale "$W/gpu_models.o" "$ROOT/tests/gpu_models.c" &&
+  gcc "${CF[@]}" -c "$ROOT/tests/gpu_models.c" -o "$W/gpu_models.o" &
+# gpu_ops.c with its harness and case tables (tests/gpu_ops/), each rebuilt when harness.h changes
+ops_objs=()
+for f in "$ROOT"/tests/gpu_ops.c "$ROOT"/tests/gpu_ops/*.c; do
+  b=$(basename "$f" .c)
+  [ "$b" = gpu_ops ] || b=gpu_ops_$b
+  ops_objs+=("$W/$b.o")
+  { stale "$W/$b.o" "$f" || stale "$W/$b.o" "$ROOT/tests/gpu_ops/harness.h"; } || continue
+  gcc "${CF[@]}" -c "$f" -o "$W/$b.o" &
 done
 wait
 LIBS=("$LIB" -lm -lpthread)
@@ -83,7 +91,7 @@ LIBS+=(-fopenmp)
 [ -n "$(ls /usr/lib/*/libopenblas.so 2>/dev/null)" ] && LIBS+=(-lopenblas)
 rc=0
 if [ "$WHAT" = ops ] || [ "$WHAT" = all ]; then
-  g++ -o "$W/emu_ops" "$W/gpu_ops.o" "${objs[@]}" "${LIBS[@]}"
+  g++ -o "$W/emu_ops" "${ops_objs[@]}" "${objs[@]}" "${LIBS[@]}"
   "$W/emu_ops" --device emu ${FILTER:+"$FILTER"} || rc=1
 fi
 if [ "$WHAT" = models ] || [ "$WHAT" = all ]; then
