@@ -1,9 +1,8 @@
 /* conv.c: fast 2-D convolution, NCHW f32, bias / residual / activation fused.
  *
  * Two kernels, picked by shape:
- *   - depthwise (group == C == K): direct, 16 output columns per AVX-512 vector
- *     (strides 1 and 2, any dilation; padding by masked loads), one task per
- *     few channel planes; the reference's plane loop on other CPUs;
+ *   - depthwise (group == C == K): on AVX-512 through channel-innermost tiles
+ *     (dwconv.c); the reference's plane loop on other CPUs;
  *   - everything else: an implicit GEMM per group, Y_g (K/g × N·OH·OW) = W_g ·
  *     im2col(X_g), whose B panels are gathered straight from the image into a
  *     per-thread buffer (never a whole im2col matrix), with the weights packed
@@ -36,7 +35,7 @@ static pp_conv_params gemm_view(const pp_conv_params *p) {
 
 int pp_fast_conv_pack(const pp_conv_params *p, const float *w, const float *bias, pp_cpu_isa isa, pp_fast_packed *pk) {
     (void)bias;
-    if (is_depthwise(p)) return 0;
+    if (is_depthwise(p)) return isa == PP_ISA_AVX512 ? pp_fast_dw_pack(p, w, pk) : 0;
     const pp_gemm_kernel *kr = pp_gemm_kernel_for(isa);
     int64_t kg = p->k / p->group, ckk = p->c / p->group * p->kh * p->kw;
     int64_t stride = pp_gemm_packed_size(kg, ckk, kr->mr);
@@ -269,70 +268,16 @@ static size_t conv_ws_floats(const pp_gemm_kernel *kr, int64_t nch) {
 
 /* ---- depthwise ------------------------------------------------------------------------ */
 
-typedef struct dw_job {
+typedef struct dw_ref_job {
     const pp_conv_params *p;
     const float *x, *w, *bias, *res;
     float *y;
     int64_t planes_per_task;
-} dw_job;
+} dw_ref_job;
 
-/* One output row of one plane, 16 columns at a time. */
-PP_AVX512 static void dw_row_avx512(const pp_conv_params *p, const float *xp, const float *wp, float b,
-                                    const float *rrow, float *yrow, int64_t oy) {
-    static const int32_t even[16] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
-    __m512i ev = _mm512_loadu_si512(even);
-    int64_t s = p->stride_w;
-    for (int64_t ox0 = 0; ox0 < p->ow; ox0 += 16) {
-        __mmask16 om = pp512_mask(p->ow - ox0);
-        __m512 acc = _mm512_setzero_ps();
-        for (int64_t ki = 0; ki < p->kh; ki++) {
-            int64_t iy = oy * p->stride_h - p->pad_top + ki * p->dil_h;
-            if (iy < 0 || iy >= p->h) continue;
-            const float *row = xp + iy * p->w;
-            for (int64_t kj = 0; kj < p->kw; kj++) {
-                int64_t ix = ox0 * s - p->pad_left + kj * p->dil_w; /* column of lane 0 */
-                __m512 v;
-                if (s == 1) {
-                    /* lanes t with 0 <= ix + t < W */
-                    int64_t lo = ix < 0 ? -ix : 0, hi = p->w - ix;
-                    __mmask16 m = (__mmask16)(pp512_mask(hi) & ~pp512_mask(lo));
-                    v = _mm512_maskz_loadu_ps(m, row + ix);
-                } else {
-                    /* lanes t of ix + 2t: the even elements of 32 from ix */
-                    int64_t lo = ix < 0 ? -ix : 0, hi = p->w - ix;
-                    __mmask16 m0 = (__mmask16)(pp512_mask(hi) & ~pp512_mask(lo));
-                    __mmask16 m1 = (__mmask16)(pp512_mask(hi - 16) & ~pp512_mask(lo - 16));
-                    __m512 a = _mm512_maskz_loadu_ps(m0, row + ix);
-                    __m512 c = _mm512_maskz_loadu_ps(m1, row + ix + 16);
-                    v = _mm512_permutex2var_ps(a, ev, c);
-                }
-                acc = _mm512_fmadd_ps(v, _mm512_set1_ps(wp[ki * p->kw + kj]), acc);
-            }
-        }
-        acc = _mm512_add_ps(acc, _mm512_set1_ps(b));
-        if (rrow) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(om, rrow + ox0));
-        acc = pp512_act(acc, p->act);
-        _mm512_mask_storeu_ps(yrow + ox0, om, acc);
-    }
-}
-
-static void dw_task_avx512(void *arg, int64_t t, int thread) {
-    const dw_job *j = arg;
-    const pp_conv_params *p = j->p;
-    int64_t hw = p->h * p->w, ohw = p->oh * p->ow, total = p->n * p->c;
-    for (int64_t pl = t * j->planes_per_task; pl < (t + 1) * j->planes_per_task && pl < total; pl++) {
-        int64_t ch = pl % p->c;
-        const float *xp = j->x + pl * hw, *wp = j->w + ch * p->kh * p->kw;
-        float b = j->bias ? j->bias[ch] : 0.f;
-        for (int64_t oy = 0; oy < p->oh; oy++)
-            dw_row_avx512(p, xp, wp, b, j->res ? j->res + pl * ohw + oy * p->ow : NULL, j->y + pl * ohw + oy * p->ow,
-                          oy);
-    }
-}
-
-/* Other CPUs: the reference on a slice of channels of one image. */
+/* Without AVX-512 or packed weights: the reference on a slice of channels of one image. */
 static void dw_task_ref(void *arg, int64_t t, int thread) {
-    const dw_job *j = arg;
+    const dw_ref_job *j = arg;
     const pp_conv_params *p = j->p;
     int64_t total = p->n * p->c, pl0 = t * j->planes_per_task;
     int64_t cnt = total - pl0 < j->planes_per_task ? total - pl0 : j->planes_per_task;
@@ -358,7 +303,11 @@ int pp_fast_conv_plan(const pp_conv_params *p, const pp_fast_packed *pk, pp_cpu_
                       size_t *ws) {
     *ws = 0;
     if (p->group <= 0 || p->c % p->group || p->k % p->group || p->n <= 0) return 0;
-    if (is_depthwise(p)) return isa == PP_ISA_AVX512 ? p->stride_w <= 2 : 1;
+    if (is_depthwise(p)) {
+        if (isa != PP_ISA_AVX512 || !pk) return 1;
+        *ws = pp_fast_dw_workspace(p, threads);
+        return 3;
+    }
     if (pk && pk->wino && pp_fast_winograd_pays(p, deterministic)) {
         *ws = pp_fast_winograd_workspace(p, isa, threads);
         return 2;
@@ -379,14 +328,18 @@ int pp_fast_conv_run(const pp_conv_params *p, const pp_fast_packed *pk, pp_cpu_i
         pp_fast_winograd_run(p, pk->wino, x, bias, res, y, ws, pool);
         return 0;
     }
+    if (variant == 3) {
+        pp_fast_dw_run(p, pk, x, bias, res, y, ws, pool);
+        return 0;
+    }
     if (is_depthwise(p)) {
         int64_t planes = p->n * p->c, ohw = p->oh * p->ow;
         /* tasks of at least ~4K outputs, at most a few per thread */
         int64_t per = (4096 + ohw - 1) / ohw;
         if (per * 4 * threads > planes) per = (planes + 4 * threads - 1) / (4 * threads);
         if (per < 1) per = 1;
-        dw_job j = {p, x, w, bias, res, y, per};
-        pp_tpool_run(pool, (planes + per - 1) / per, isa == PP_ISA_AVX512 ? dw_task_avx512 : dw_task_ref, &j);
+        dw_ref_job j = {p, x, w, bias, res, y, per};
+        pp_tpool_run(pool, (planes + per - 1) / per, dw_task_ref, &j);
         return 0;
     }
     conv_job j;
