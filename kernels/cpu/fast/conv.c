@@ -1,8 +1,8 @@
 /* conv.c: fast 2-D convolution, NCHW f32, bias / residual / activation fused.
  *
  * Two kernels, picked by shape:
- *   - depthwise (group == C == K): on AVX-512 through channel-innermost tiles
- *     (dwconv.c); the reference's plane loop on other CPUs;
+ *   - depthwise (group == C == K): on AVX-512 and AVX2 through
+ *     channel-innermost tiles (dwconv.c); the reference's plane loop in plain C;
  *   - everything else: an implicit GEMM per group, Y_g (K/g × N·OH·OW) = W_g ·
  *     im2col(X_g), whose B panels are gathered straight from the image into a
  *     per-thread buffer (never a whole im2col matrix), with the weights packed
@@ -35,7 +35,7 @@ static pp_conv_params gemm_view(const pp_conv_params *p) {
 
 int pp_fast_conv_pack(const pp_conv_params *p, const float *w, const float *bias, pp_cpu_isa isa, pp_fast_packed *pk) {
     (void)bias;
-    if (is_depthwise(p)) return isa == PP_ISA_AVX512 ? pp_fast_dw_pack(p, w, pk) : 0;
+    if (is_depthwise(p)) return isa != PP_ISA_GENERIC ? pp_fast_dw_pack(p, w, isa, pk) : 0;
     const pp_gemm_kernel *kr = pp_gemm_kernel_for(isa);
     int64_t kg = p->k / p->group, ckk = p->c / p->group * p->kh * p->kw;
     int64_t stride = pp_gemm_packed_size(kg, ckk, kr->mr);
@@ -275,7 +275,7 @@ typedef struct dw_ref_job {
     int64_t planes_per_task;
 } dw_ref_job;
 
-/* Without AVX-512 or packed weights: the reference on a slice of channels of one image. */
+/* Plain C, or weights not packed: the reference on a slice of channels of one image. */
 static void dw_task_ref(void *arg, int64_t t, int thread) {
     const dw_ref_job *j = arg;
     const pp_conv_params *p = j->p;
@@ -304,8 +304,8 @@ int pp_fast_conv_plan(const pp_conv_params *p, const pp_fast_packed *pk, pp_cpu_
     *ws = 0;
     if (p->group <= 0 || p->c % p->group || p->k % p->group || p->n <= 0) return 0;
     if (is_depthwise(p)) {
-        if (isa != PP_ISA_AVX512 || !pk) return 1;
-        *ws = pp_fast_dw_workspace(p, threads);
+        if (isa == PP_ISA_GENERIC || !pk) return 1;
+        *ws = pp_fast_dw_workspace(p, isa, threads);
         return 3;
     }
     if (pk && pk->wino && pp_fast_winograd_pays(p, deterministic)) {
@@ -329,7 +329,7 @@ int pp_fast_conv_run(const pp_conv_params *p, const pp_fast_packed *pk, pp_cpu_i
         return 0;
     }
     if (variant == 3) {
-        pp_fast_dw_run(p, pk, x, bias, res, y, ws, pool);
+        pp_fast_dw_run(p, pk, isa, x, bias, res, y, ws, pool);
         return 0;
     }
     if (is_depthwise(p)) {
