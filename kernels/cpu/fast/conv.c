@@ -72,6 +72,7 @@ typedef struct conv_job {
     int64_t per_img;                   /* direct: chunks per image */
     int64_t n_chunks, n_mblk, gstride; /* tasks = group · n_chunks · n_mblk */
     float *ws;
+    float *shared; /* the B chunks gathered once for every task (shared_b_floats), or NULL */
     size_t ws_floats;
 } conv_job;
 
@@ -211,6 +212,21 @@ static void conv_task_direct(const conv_job *j, int64_t g, int64_t ch, int64_t m
     }
 }
 
+/* Group g's B chunk ch, rows from block kb, in the shared buffer. */
+static float *shared_at(const conv_job *j, int64_t g, int64_t ch, int64_t kb) {
+    return j->shared + ((g * j->n_chunks + ch) * j->ckk + kb * PP_GEMM_KC) * j->nch;
+}
+
+/* The first pass when B is shared: one K block of one chunk per task. */
+static void conv_pack_task(void *arg, int64_t t, int thread) {
+    const conv_job *j = arg;
+    int64_t kblocks = (j->ckk + PP_GEMM_KC - 1) / PP_GEMM_KC, kb = t % kblocks;
+    int64_t g = t / kblocks / j->n_chunks, ch = t / kblocks % j->n_chunks;
+    int64_t j0 = ch * j->nch, ncols = j->cols - j0 < j->nch ? j->cols - j0 : j->nch;
+    int64_t kc = j->ckk - kb * PP_GEMM_KC < PP_GEMM_KC ? j->ckk - kb * PP_GEMM_KC : PP_GEMM_KC;
+    pack_im2col(j, g, kb, kc, j0, ncols, shared_at(j, g, ch, kb));
+}
+
 static void conv_task(void *arg, int64_t t, int thread) {
     const conv_job *j = arg;
     const pp_gemm_kernel *kr = j->kr;
@@ -229,7 +245,9 @@ static void conv_task(void *arg, int64_t t, int thread) {
     const float *wg = j->wp + g * j->gstride;
     for (int64_t kb = 0; kb < kblocks; kb++) {
         int64_t kc = j->ckk - kb * PP_GEMM_KC < PP_GEMM_KC ? j->ckk - kb * PP_GEMM_KC : PP_GEMM_KC;
-        pack_im2col(j, g, kb, kc, j0, ncols, bbuf);
+        const float *bk = bbuf;
+        if (j->shared) bk = shared_at(j, g, ch, kb);
+        else pack_im2col(j, g, kb, kc, j0, ncols, bbuf);
         for (int64_t mp = mp0; mp < mp1; mp++) {
             const float *ap = wg + pp_gemm_panel_offset(j->kg, j->ckk, kr->mr, kb, mp);
             int64_t k0 = mp * kr->mr;
@@ -237,8 +255,8 @@ static void conv_task(void *arg, int64_t t, int thread) {
             for (int64_t np = 0; np < npanels; np++) {
                 int64_t c0 = np * kr->nr;
                 int nr = (int)(ncols - c0 < kr->nr ? ncols - c0 : kr->nr);
-                conv_tile(j, kc, ap, bbuf + np * kc * kr->nr, g * j->kg + k0, mr, j0 + c0, nr, kb > 0,
-                          kb == kblocks - 1, tmp);
+                conv_tile(j, kc, ap, bk + np * kc * kr->nr, g * j->kg + k0, mr, j0 + c0, nr, kb > 0, kb == kblocks - 1,
+                          tmp);
             }
         }
     }
@@ -259,6 +277,17 @@ static void conv_split(const pp_conv_params *p, const pp_gemm_kernel *kr, int th
     if (mblk < 1) mblk = 1;
     *mbp = (mpanels + mblk - 1) / mblk;
     *n_mblk = (mpanels + *mbp - 1) / *mbp;
+}
+
+/* When the rows are split over tasks (few columns: small maps at batch 1), each
+ * task of a column chunk would gather the same B: 1024 -> 256 1×1 on a 14×14
+ * image gathered it 8 times. Then every chunk is gathered once, by a first
+ * pass over the pool, into a shared buffer of these floats (0: not shared).
+ * The same copies feed the same micro-kernel calls: the bytes do not change. */
+enum { SHARED_B_MAX = 1 << 22 }; /* floats: 16 MB */
+static int64_t shared_b_floats(const pp_conv_params *v, int direct, int64_t nch, int64_t n_chunks, int64_t n_mblk) {
+    int64_t f = v->group * n_chunks * (v->c / v->group * v->kh * v->kw) * nch;
+    return direct || n_mblk < 2 || f > SHARED_B_MAX ? 0 : f;
 }
 
 static size_t conv_ws_floats(const pp_gemm_kernel *kr, int64_t nch) {
@@ -315,8 +344,11 @@ int pp_fast_conv_plan(const pp_conv_params *p, const pp_fast_packed *pk, pp_cpu_
     pp_conv_params v = gemm_view(p);
     const pp_gemm_kernel *kr = pp_gemm_kernel_for(isa);
     int64_t nch, n_chunks, mbp, n_mblk;
-    conv_split(&v, kr, threads, is_direct(&v, isa), &nch, &n_chunks, &mbp, &n_mblk);
-    *ws = (size_t)threads * conv_ws_floats(kr, nch) * sizeof(float) + 64;
+    int direct = is_direct(&v, isa);
+    conv_split(&v, kr, threads, direct, &nch, &n_chunks, &mbp, &n_mblk);
+    *ws = ((size_t)threads * conv_ws_floats(kr, nch) + (size_t)shared_b_floats(&v, direct, nch, n_chunks, n_mblk)) *
+              sizeof(float) +
+          64;
     return 1;
 }
 
@@ -355,6 +387,10 @@ int pp_fast_conv_run(const pp_conv_params *p, const pp_fast_packed *pk, pp_cpu_i
     j.ws_floats = conv_ws_floats(j.kr, j.nch);
     j.ws = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
     if (j.ckk == 0) return 1;
+    if (shared_b_floats(&j.p, j.direct, j.nch, j.n_chunks, j.n_mblk)) {
+        j.shared = j.ws + (size_t)threads * j.ws_floats;
+        pp_tpool_run(pool, p->group * j.n_chunks * ((j.ckk + PP_GEMM_KC - 1) / PP_GEMM_KC), conv_pack_task, &j);
+    }
     pp_tpool_run(pool, p->group * j.n_chunks * j.n_mblk, conv_task, &j);
     return 0;
 }
