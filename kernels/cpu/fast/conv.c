@@ -290,6 +290,14 @@ static int64_t shared_b_floats(const pp_conv_params *v, int direct, int64_t nch,
     return direct || n_mblk < 2 || f > SHARED_B_MAX ? 0 : f;
 }
 
+/* The most shared_b_floats may take at any batch size: it is used only while
+ * the chunks are fewer than 4 per thread. */
+static size_t shared_b_bound(const pp_conv_params *p, pp_cpu_isa isa, int threads) {
+    int64_t nch = (int64_t)NCH_PANELS * pp_gemm_kernel_for(isa)->nr;
+    int64_t f = p->group * 4 * (int64_t)threads * (p->c / p->group * p->kh * p->kw) * nch;
+    return (size_t)(f < SHARED_B_MAX ? f : SHARED_B_MAX) * sizeof(float);
+}
+
 static size_t conv_ws_floats(const pp_gemm_kernel *kr, int64_t nch) {
     /* B chunk, then two tiles for image-straddling tiles, 16-float aligned */
     return ((size_t)PP_GEMM_KC * (size_t)nch + 2 * PP_GEMM_MR_MAX * PP_GEMM_NR_MAX + 15) / 16 * 16;
@@ -346,9 +354,10 @@ int pp_fast_conv_plan(const pp_conv_params *p, const pp_fast_packed *pk, pp_cpu_
     int64_t nch, n_chunks, mbp, n_mblk;
     int direct = is_direct(&v, isa);
     conv_split(&v, kr, threads, direct, &nch, &n_chunks, &mbp, &n_mblk);
-    *ws = ((size_t)threads * conv_ws_floats(kr, nch) + (size_t)shared_b_floats(&v, direct, nch, n_chunks, n_mblk)) *
-              sizeof(float) +
-          64;
+    /* the shared chunks' bound whether used or not: the engine sizes the
+     * workspace at one micro-batch size for all (only what is used is touched) */
+    *ws = (size_t)threads * conv_ws_floats(kr, nch) * sizeof(float) + 64;
+    if (!direct) *ws += shared_b_bound(&v, isa, threads);
     return 1;
 }
 
