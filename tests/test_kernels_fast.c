@@ -207,7 +207,12 @@ static const conv_case CONVS[] = {
     {"depthwise 3x3 s2 b3", 3, 5, 17, 35, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 5, PP_ACT_HARDSWISH, 1, 0},
     {"depthwise 5x5 s2 p2", 2, 4, 15, 15, 4, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 4, PP_ACT_SILU, 1, 0},
     {"depthwise dil 2, one-sided pad", 1, 3, 12, 37, 3, 3, 3, 1, 1, 0, 2, 2, 0, 2, 2, 3, PP_ACT_NONE, 0, 1},
-    {"depthwise s3 (reference path)", 1, 3, 10, 10, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, PP_ACT_NONE, 1, 0},
+    {"depthwise s3", 1, 3, 10, 10, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, PP_ACT_NONE, 1, 0},
+    /* AVX-512 tiles: blocks of 16 channels (the last one partial), bands of rows */
+    {"depthwise 5x5 7x7 c37 b3", 3, 37, 7, 7, 37, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 37, PP_ACT_HARDSWISH, 1, 1},
+    {"depthwise 3x3 s2 c33 odd pads", 2, 33, 14, 13, 33, 3, 3, 2, 2, 0, 1, 2, 1, 1, 1, 33, PP_ACT_RELU, 1, 0},
+    {"depthwise 3x3 s1 150x140 (bands)", 1, 17, 150, 140, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 17, PP_ACT_NONE, 1, 1},
+    {"depthwise 5x5 s2 dil 2 c16 (bands)", 2, 16, 97, 120, 16, 5, 5, 2, 1, 4, 3, 4, 5, 2, 2, 16, PP_ACT_SILU, 0, 0},
     {"1x1 image", 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, PP_ACT_NONE, 0, 0},
     /* Winograd F(2x2, 3x3) where the batch has 96 tiles or more */
     {"winograd 3x3 p1 odd image", 1, 19, 23, 21, 37, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, PP_ACT_RELU, 1, 1},
@@ -238,11 +243,14 @@ Test(fast_conv, an_image_gives_the_same_bytes_alone_or_in_a_batch) {
     check_conv_batch_invariant(&CONVS[1]);
     check_conv_batch_invariant(&CONVS[6]);
     check_conv_batch_invariant(&CONVS[13]);
-    check_conv_batch_invariant(&CONVS[19]);
+    check_conv_batch_invariant(&CONVS[17]);
+    check_conv_batch_invariant(&CONVS[18]);
     check_conv_batch_invariant(&CONVS[20]);
-    check_conv_batch_invariant(&CONVS[21]);
-    check_conv_batch_invariant(&CONVS[22]);
-    check_conv_batch_invariant(&CONVS[23]); /* one column alone, three in a batch */
+    check_conv_batch_invariant(&CONVS[23]);
+    check_conv_batch_invariant(&CONVS[24]);
+    check_conv_batch_invariant(&CONVS[25]);
+    check_conv_batch_invariant(&CONVS[26]);
+    check_conv_batch_invariant(&CONVS[27]); /* one column alone, three in a batch */
     g_deterministic = 0;
 }
 

@@ -1,9 +1,8 @@
 /* conv.c: fast 2-D convolution, NCHW f32, bias / residual / activation fused.
  *
  * Two kernels, picked by shape:
- *   - depthwise (group == C == K): direct, 16 output columns per AVX-512 vector
- *     (strides 1 and 2, any dilation; padding by masked loads), one task per
- *     few channel planes; the reference's plane loop on other CPUs;
+ *   - depthwise (group == C == K): on AVX-512 and AVX2 through
+ *     channel-innermost tiles (dwconv.c); the reference's plane loop in plain C;
  *   - everything else: an implicit GEMM per group, Y_g (K/g × N·OH·OW) = W_g ·
  *     im2col(X_g), whose B panels are gathered straight from the image into a
  *     per-thread buffer (never a whole im2col matrix), with the weights packed
@@ -36,7 +35,7 @@ static pp_conv_params gemm_view(const pp_conv_params *p) {
 
 int pp_fast_conv_pack(const pp_conv_params *p, const float *w, const float *bias, pp_cpu_isa isa, pp_fast_packed *pk) {
     (void)bias;
-    if (is_depthwise(p)) return 0;
+    if (is_depthwise(p)) return isa != PP_ISA_GENERIC ? pp_fast_dw_pack(p, w, isa, pk) : 0;
     const pp_gemm_kernel *kr = pp_gemm_kernel_for(isa);
     int64_t kg = p->k / p->group, ckk = p->c / p->group * p->kh * p->kw;
     int64_t stride = pp_gemm_packed_size(kg, ckk, kr->mr);
@@ -73,6 +72,7 @@ typedef struct conv_job {
     int64_t per_img;                   /* direct: chunks per image */
     int64_t n_chunks, n_mblk, gstride; /* tasks = group · n_chunks · n_mblk */
     float *ws;
+    float *shared; /* the B chunks gathered once for every task (shared_b_floats), or NULL */
     size_t ws_floats;
 } conv_job;
 
@@ -212,6 +212,21 @@ static void conv_task_direct(const conv_job *j, int64_t g, int64_t ch, int64_t m
     }
 }
 
+/* Group g's B chunk ch, rows from block kb, in the shared buffer. */
+static float *shared_at(const conv_job *j, int64_t g, int64_t ch, int64_t kb) {
+    return j->shared + ((g * j->n_chunks + ch) * j->ckk + kb * PP_GEMM_KC) * j->nch;
+}
+
+/* The first pass when B is shared: one K block of one chunk per task. */
+static void conv_pack_task(void *arg, int64_t t, int thread) {
+    const conv_job *j = arg;
+    int64_t kblocks = (j->ckk + PP_GEMM_KC - 1) / PP_GEMM_KC, kb = t % kblocks;
+    int64_t g = t / kblocks / j->n_chunks, ch = t / kblocks % j->n_chunks;
+    int64_t j0 = ch * j->nch, ncols = j->cols - j0 < j->nch ? j->cols - j0 : j->nch;
+    int64_t kc = j->ckk - kb * PP_GEMM_KC < PP_GEMM_KC ? j->ckk - kb * PP_GEMM_KC : PP_GEMM_KC;
+    pack_im2col(j, g, kb, kc, j0, ncols, shared_at(j, g, ch, kb));
+}
+
 static void conv_task(void *arg, int64_t t, int thread) {
     const conv_job *j = arg;
     const pp_gemm_kernel *kr = j->kr;
@@ -230,7 +245,9 @@ static void conv_task(void *arg, int64_t t, int thread) {
     const float *wg = j->wp + g * j->gstride;
     for (int64_t kb = 0; kb < kblocks; kb++) {
         int64_t kc = j->ckk - kb * PP_GEMM_KC < PP_GEMM_KC ? j->ckk - kb * PP_GEMM_KC : PP_GEMM_KC;
-        pack_im2col(j, g, kb, kc, j0, ncols, bbuf);
+        const float *bk = bbuf;
+        if (j->shared) bk = shared_at(j, g, ch, kb);
+        else pack_im2col(j, g, kb, kc, j0, ncols, bbuf);
         for (int64_t mp = mp0; mp < mp1; mp++) {
             const float *ap = wg + pp_gemm_panel_offset(j->kg, j->ckk, kr->mr, kb, mp);
             int64_t k0 = mp * kr->mr;
@@ -238,8 +255,8 @@ static void conv_task(void *arg, int64_t t, int thread) {
             for (int64_t np = 0; np < npanels; np++) {
                 int64_t c0 = np * kr->nr;
                 int nr = (int)(ncols - c0 < kr->nr ? ncols - c0 : kr->nr);
-                conv_tile(j, kc, ap, bbuf + np * kc * kr->nr, g * j->kg + k0, mr, j0 + c0, nr, kb > 0,
-                          kb == kblocks - 1, tmp);
+                conv_tile(j, kc, ap, bk + np * kc * kr->nr, g * j->kg + k0, mr, j0 + c0, nr, kb > 0, kb == kblocks - 1,
+                          tmp);
             }
         }
     }
@@ -262,6 +279,25 @@ static void conv_split(const pp_conv_params *p, const pp_gemm_kernel *kr, int th
     *n_mblk = (mpanels + *mbp - 1) / *mbp;
 }
 
+/* When the rows are split over tasks (few columns: small maps at batch 1), each
+ * task of a column chunk would gather the same B: 1024 -> 256 1×1 on a 14×14
+ * image gathered it 8 times. Then every chunk is gathered once, by a first
+ * pass over the pool, into a shared buffer of these floats (0: not shared).
+ * The same copies feed the same micro-kernel calls: the bytes do not change. */
+enum { SHARED_B_MAX = 1 << 22 }; /* floats: 16 MB */
+static int64_t shared_b_floats(const pp_conv_params *v, int direct, int64_t nch, int64_t n_chunks, int64_t n_mblk) {
+    int64_t f = v->group * n_chunks * (v->c / v->group * v->kh * v->kw) * nch;
+    return direct || n_mblk < 2 || f > SHARED_B_MAX ? 0 : f;
+}
+
+/* The most shared_b_floats may take at any batch size: it is used only while
+ * the chunks are fewer than 4 per thread. */
+static size_t shared_b_bound(const pp_conv_params *p, pp_cpu_isa isa, int threads) {
+    int64_t nch = (int64_t)NCH_PANELS * pp_gemm_kernel_for(isa)->nr;
+    int64_t f = p->group * 4 * (int64_t)threads * (p->c / p->group * p->kh * p->kw) * nch;
+    return (size_t)(f < SHARED_B_MAX ? f : SHARED_B_MAX) * sizeof(float);
+}
+
 static size_t conv_ws_floats(const pp_gemm_kernel *kr, int64_t nch) {
     /* B chunk, then two tiles for image-straddling tiles, 16-float aligned */
     return ((size_t)PP_GEMM_KC * (size_t)nch + 2 * PP_GEMM_MR_MAX * PP_GEMM_NR_MAX + 15) / 16 * 16;
@@ -269,70 +305,16 @@ static size_t conv_ws_floats(const pp_gemm_kernel *kr, int64_t nch) {
 
 /* ---- depthwise ------------------------------------------------------------------------ */
 
-typedef struct dw_job {
+typedef struct dw_ref_job {
     const pp_conv_params *p;
     const float *x, *w, *bias, *res;
     float *y;
     int64_t planes_per_task;
-} dw_job;
+} dw_ref_job;
 
-/* One output row of one plane, 16 columns at a time. */
-PP_AVX512 static void dw_row_avx512(const pp_conv_params *p, const float *xp, const float *wp, float b,
-                                    const float *rrow, float *yrow, int64_t oy) {
-    static const int32_t even[16] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
-    __m512i ev = _mm512_loadu_si512(even);
-    int64_t s = p->stride_w;
-    for (int64_t ox0 = 0; ox0 < p->ow; ox0 += 16) {
-        __mmask16 om = pp512_mask(p->ow - ox0);
-        __m512 acc = _mm512_setzero_ps();
-        for (int64_t ki = 0; ki < p->kh; ki++) {
-            int64_t iy = oy * p->stride_h - p->pad_top + ki * p->dil_h;
-            if (iy < 0 || iy >= p->h) continue;
-            const float *row = xp + iy * p->w;
-            for (int64_t kj = 0; kj < p->kw; kj++) {
-                int64_t ix = ox0 * s - p->pad_left + kj * p->dil_w; /* column of lane 0 */
-                __m512 v;
-                if (s == 1) {
-                    /* lanes t with 0 <= ix + t < W */
-                    int64_t lo = ix < 0 ? -ix : 0, hi = p->w - ix;
-                    __mmask16 m = (__mmask16)(pp512_mask(hi) & ~pp512_mask(lo));
-                    v = _mm512_maskz_loadu_ps(m, row + ix);
-                } else {
-                    /* lanes t of ix + 2t: the even elements of 32 from ix */
-                    int64_t lo = ix < 0 ? -ix : 0, hi = p->w - ix;
-                    __mmask16 m0 = (__mmask16)(pp512_mask(hi) & ~pp512_mask(lo));
-                    __mmask16 m1 = (__mmask16)(pp512_mask(hi - 16) & ~pp512_mask(lo - 16));
-                    __m512 a = _mm512_maskz_loadu_ps(m0, row + ix);
-                    __m512 c = _mm512_maskz_loadu_ps(m1, row + ix + 16);
-                    v = _mm512_permutex2var_ps(a, ev, c);
-                }
-                acc = _mm512_fmadd_ps(v, _mm512_set1_ps(wp[ki * p->kw + kj]), acc);
-            }
-        }
-        acc = _mm512_add_ps(acc, _mm512_set1_ps(b));
-        if (rrow) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(om, rrow + ox0));
-        acc = pp512_act(acc, p->act);
-        _mm512_mask_storeu_ps(yrow + ox0, om, acc);
-    }
-}
-
-static void dw_task_avx512(void *arg, int64_t t, int thread) {
-    const dw_job *j = arg;
-    const pp_conv_params *p = j->p;
-    int64_t hw = p->h * p->w, ohw = p->oh * p->ow, total = p->n * p->c;
-    for (int64_t pl = t * j->planes_per_task; pl < (t + 1) * j->planes_per_task && pl < total; pl++) {
-        int64_t ch = pl % p->c;
-        const float *xp = j->x + pl * hw, *wp = j->w + ch * p->kh * p->kw;
-        float b = j->bias ? j->bias[ch] : 0.f;
-        for (int64_t oy = 0; oy < p->oh; oy++)
-            dw_row_avx512(p, xp, wp, b, j->res ? j->res + pl * ohw + oy * p->ow : NULL, j->y + pl * ohw + oy * p->ow,
-                          oy);
-    }
-}
-
-/* Other CPUs: the reference on a slice of channels of one image. */
+/* Plain C, or weights not packed: the reference on a slice of channels of one image. */
 static void dw_task_ref(void *arg, int64_t t, int thread) {
-    const dw_job *j = arg;
+    const dw_ref_job *j = arg;
     const pp_conv_params *p = j->p;
     int64_t total = p->n * p->c, pl0 = t * j->planes_per_task;
     int64_t cnt = total - pl0 < j->planes_per_task ? total - pl0 : j->planes_per_task;
@@ -358,7 +340,11 @@ int pp_fast_conv_plan(const pp_conv_params *p, const pp_fast_packed *pk, pp_cpu_
                       size_t *ws) {
     *ws = 0;
     if (p->group <= 0 || p->c % p->group || p->k % p->group || p->n <= 0) return 0;
-    if (is_depthwise(p)) return isa == PP_ISA_AVX512 ? p->stride_w <= 2 : 1;
+    if (is_depthwise(p)) {
+        if (isa == PP_ISA_GENERIC || !pk) return 1;
+        *ws = pp_fast_dw_workspace(p, isa, threads);
+        return 3;
+    }
     if (pk && pk->wino && pp_fast_winograd_pays(p, deterministic)) {
         *ws = pp_fast_winograd_workspace(p, isa, threads);
         return 2;
@@ -366,8 +352,12 @@ int pp_fast_conv_plan(const pp_conv_params *p, const pp_fast_packed *pk, pp_cpu_
     pp_conv_params v = gemm_view(p);
     const pp_gemm_kernel *kr = pp_gemm_kernel_for(isa);
     int64_t nch, n_chunks, mbp, n_mblk;
-    conv_split(&v, kr, threads, is_direct(&v, isa), &nch, &n_chunks, &mbp, &n_mblk);
+    int direct = is_direct(&v, isa);
+    conv_split(&v, kr, threads, direct, &nch, &n_chunks, &mbp, &n_mblk);
+    /* the shared chunks' bound whether used or not: the engine sizes the
+     * workspace at one micro-batch size for all (only what is used is touched) */
     *ws = (size_t)threads * conv_ws_floats(kr, nch) * sizeof(float) + 64;
+    if (!direct) *ws += shared_b_bound(&v, isa, threads);
     return 1;
 }
 
@@ -379,14 +369,18 @@ int pp_fast_conv_run(const pp_conv_params *p, const pp_fast_packed *pk, pp_cpu_i
         pp_fast_winograd_run(p, pk->wino, x, bias, res, y, ws, pool);
         return 0;
     }
+    if (variant == 3) {
+        pp_fast_dw_run(p, pk, isa, x, bias, res, y, ws, pool);
+        return 0;
+    }
     if (is_depthwise(p)) {
         int64_t planes = p->n * p->c, ohw = p->oh * p->ow;
         /* tasks of at least ~4K outputs, at most a few per thread */
         int64_t per = (4096 + ohw - 1) / ohw;
         if (per * 4 * threads > planes) per = (planes + 4 * threads - 1) / (4 * threads);
         if (per < 1) per = 1;
-        dw_job j = {p, x, w, bias, res, y, per};
-        pp_tpool_run(pool, (planes + per - 1) / per, isa == PP_ISA_AVX512 ? dw_task_avx512 : dw_task_ref, &j);
+        dw_ref_job j = {p, x, w, bias, res, y, per};
+        pp_tpool_run(pool, (planes + per - 1) / per, dw_task_ref, &j);
         return 0;
     }
     conv_job j;
@@ -402,6 +396,10 @@ int pp_fast_conv_run(const pp_conv_params *p, const pp_fast_packed *pk, pp_cpu_i
     j.ws_floats = conv_ws_floats(j.kr, j.nch);
     j.ws = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
     if (j.ckk == 0) return 1;
+    if (shared_b_floats(&j.p, j.direct, j.nch, j.n_chunks, j.n_mblk)) {
+        j.shared = j.ws + (size_t)threads * j.ws_floats;
+        pp_tpool_run(pool, p->group * j.n_chunks * ((j.ckk + PP_GEMM_KC - 1) / PP_GEMM_KC), conv_pack_task, &j);
+    }
     pp_tpool_run(pool, p->group * j.n_chunks * j.n_mblk, conv_task, &j);
     return 0;
 }

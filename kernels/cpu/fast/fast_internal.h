@@ -21,11 +21,19 @@ float *pp_fast_alloc_floats(size_t n);
 
 /* Per family (conv.c, pool2d.c, attention.c, slice.c). */
 int pp_fast_conv_pack(const pp_conv_params *p, const float *w, const float *bias, pp_cpu_isa isa, pp_fast_packed *pk);
-/* CONV variants: 1 depthwise or implicit GEMM, 2 Winograd (with pk). */
+/* CONV variants: 1 depthwise by the reference or implicit GEMM, 2 Winograd
+ * (with pk), 3 depthwise by tiles (with pk). */
 int pp_fast_conv_plan(const pp_conv_params *p, const pp_fast_packed *pk, pp_cpu_isa isa, int threads, int deterministic,
                       size_t *ws);
 int pp_fast_conv_run(const pp_conv_params *p, const pp_fast_packed *pk, pp_cpu_isa isa, int variant,
                      const void *const *in, float *y, void *ws, pp_tpool *pool);
+/* Depthwise on AVX-512 or AVX2 (dwconv.c): weights packed as (block of a
+ * vector's channels, tap, vector), the workspace for a pool of `threads`, the
+ * run (CONV variant 3). */
+int pp_fast_dw_pack(const pp_conv_params *p, const float *w, pp_cpu_isa isa, pp_fast_packed *pk);
+size_t pp_fast_dw_workspace(const pp_conv_params *p, pp_cpu_isa isa, int threads);
+void pp_fast_dw_run(const pp_conv_params *p, const pp_fast_packed *pk, pp_cpu_isa isa, const float *x,
+                    const float *bias, const float *res, float *y, void *ws, pp_tpool *pool);
 /* Winograd F(2×2, 3×3) (winograd.c): whether the shape fits, whether it pays
  * (tiles of one image, or of the batch), its packed weights and its run. */
 int pp_fast_winograd_fits(const pp_conv_params *p);
