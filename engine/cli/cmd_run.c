@@ -288,8 +288,9 @@ int pp_cli_run(int argc, char **argv) {
     }
     double load_ms;
     if (pp_cli_load_graph(s->o.graph, &s->g, &load_ms, &s->err)) {
+        int rc = pp_cli_fail(&s->err);
         free(s);
-        return pp_cli_fail(&s->err);
+        return rc;
     }
     const pp_graph *g = s->g;
     s->files = calloc((size_t)g->n_inputs + 1, sizeof(pp_npy));
